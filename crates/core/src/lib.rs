@@ -1,0 +1,23 @@
+//! Shared vocabulary of the lookalike workspace.
+//!
+//! Every other crate speaks in these types: a [`CustomerId`] travels with each row of a
+//! [`FeatureTable`]; input files are read through a [`ColumnMapping`] so that no column name is
+//! ever guessed; long jobs report through the [`Progress`] hook (the CLI draws it, libraries never
+//! print); and every output is written through [`write_atomically`], so that a crash never leaves
+//! a half-written file that looks complete.
+
+mod atomic;
+mod error;
+mod id;
+mod mapping;
+mod progress;
+mod schema;
+mod table;
+
+pub use atomic::write_atomically;
+pub use error::CoreError;
+pub use id::CustomerId;
+pub use mapping::{ColumnMapping, InputKind};
+pub use progress::{NoProgress, Progress};
+pub use schema::{FeatureKind, FeatureSchema, FeatureSpec};
+pub use table::FeatureTable;

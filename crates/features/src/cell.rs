@@ -1,0 +1,311 @@
+//! One field of one input row, as the readers hand it over, and the parsers that turn it into
+//! the project's types. CSV gives text; Parquet gives typed values. Both go through the same
+//! parsers so a file means the same thing in either format.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+/// A field value before parsing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Cell<'a> {
+    /// Raw text (CSV, Parquet strings).
+    Text(&'a [u8]),
+    /// A whole number (Parquet integers).
+    Int(i64),
+    /// A real number (Parquet floats and decimals).
+    Float(f64),
+    /// Seconds since 1970-01-01 UTC (Parquet timestamps).
+    EpochSeconds(i64),
+    /// Days since 1970-01-01 (Parquet dates).
+    Day(i32),
+    /// No value (Parquet null, or an optional column that the file does not have).
+    Null,
+}
+
+impl Cell<'_> {
+    /// The value as the user would see it in an error message.
+    pub(crate) fn display(&self) -> String {
+        match self {
+            Cell::Text(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Cell::Int(v) => v.to_string(),
+            Cell::Float(v) => v.to_string(),
+            Cell::EpochSeconds(v) => format!("{v} (epoch seconds)"),
+            Cell::Day(v) => format!("{v} (epoch days)"),
+            Cell::Null => "null".into(),
+        }
+    }
+
+    /// Whether the field holds nothing (null or empty/blank text).
+    pub(crate) fn is_blank(&self) -> bool {
+        match self {
+            Cell::Null => true,
+            Cell::Text(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+            _ => false,
+        }
+    }
+}
+
+/// Why a field could not be used; the reader adds file, row and column.
+pub(crate) type CellResult<T> = Result<T, String>;
+
+/// Text as UTF-8, or a message that says it is not.
+pub(crate) fn utf8(bytes: &[u8]) -> CellResult<&str> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "is not valid UTF-8 (bad byte at position {})",
+            e.valid_up_to()
+        )
+    })
+}
+
+/// Amounts are kept as whole multiples of 1/10,000 of the currency unit. Integer sums are exact
+/// and associative, so totals do not depend on how rows were split between threads, and the same
+/// input gives the same bytes whatever the thread count.
+pub(crate) const AMOUNT_SCALE: f64 = 10_000.0;
+
+/// The largest absolute amount accepted on one row. Larger values are almost always unit or
+/// parsing mistakes (cents read as units, ids read as amounts) and would overflow sums.
+pub(crate) const MAX_ABS_AMOUNT: f64 = 1e12;
+
+/// Parses an amount into fixed-point units of 1/[`AMOUNT_SCALE`].
+pub(crate) fn amount_units(cell: Cell<'_>) -> CellResult<i64> {
+    let value = match cell {
+        Cell::Text(bytes) => {
+            let text = utf8(bytes)?.trim();
+            if text.is_empty() {
+                return Err("is empty; an amount is required".into());
+            }
+            text.parse::<f64>()
+                .map_err(|_| "is not a number (use '.' as the decimal point)".to_string())?
+        }
+        Cell::Int(v) => v as f64,
+        Cell::Float(v) => v,
+        Cell::Null => return Err("is missing; an amount is required".into()),
+        Cell::EpochSeconds(_) | Cell::Day(_) => return Err("is a date, not an amount".into()),
+    };
+    if !value.is_finite() {
+        return Err("is not a finite number".into());
+    }
+    if value.abs() > MAX_ABS_AMOUNT {
+        return Err(format!(
+            "is out of range (|amount| must be at most {MAX_ABS_AMOUNT:e})"
+        ));
+    }
+    Ok((value * AMOUNT_SCALE).round() as i64)
+}
+
+/// Converts fixed-point units back to currency.
+pub(crate) fn units_to_amount(units: i128) -> f64 {
+    units as f64 / AMOUNT_SCALE
+}
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
+}
+
+/// Days since 1970-01-01 of a calendar date.
+pub fn day_number(date: NaiveDate) -> i32 {
+    (date - epoch()).num_days() as i32
+}
+
+/// The calendar date of a day number.
+pub fn date_of_day(day: i32) -> NaiveDate {
+    epoch() + chrono::Days::new(0) + chrono::TimeDelta::days(day as i64)
+}
+
+/// Parses a date given on the command line or in a config (`2024-03-31` or `20240331`).
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    match day_of_text(text.trim()) {
+        Ok(day) => Ok(date_of_day(day)),
+        Err(_) => Err(format!(
+            "{text:?} is not a date (expected YYYY-MM-DD or YYYYMMDD)"
+        )),
+    }
+}
+
+fn day_of_epoch_seconds(seconds: i64) -> i32 {
+    seconds.div_euclid(SECONDS_PER_DAY) as i32
+}
+
+/// Whole numbers with exactly eight digits in a plausible date range are `yyyymmdd`; every other
+/// whole number is unix seconds. (Unix seconds with eight digits fall in 1970–1973, which no
+/// customer log needs; `yyyymmdd` is the common export format, CDNOW's among them.)
+fn day_of_integer(value: i64) -> CellResult<i32> {
+    if (10_000_101..=99_991_231).contains(&value) {
+        let (y, m, d) = (value / 10_000, (value / 100) % 100, value % 100);
+        return NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32)
+            .map(day_number)
+            .ok_or_else(|| "is an 8-digit number but not a valid yyyymmdd date".to_string());
+    }
+    if !(-(1 << 40)..(1 << 40)).contains(&value) {
+        return Err("is out of range for unix seconds".into());
+    }
+    Ok(day_of_epoch_seconds(value))
+}
+
+fn day_of_text(text: &str) -> CellResult<i32> {
+    if text.is_empty() {
+        return Err("is empty; a timestamp is required".into());
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) || (text.starts_with('-') && text.len() > 1) {
+        if let Ok(value) = text.parse::<i64>() {
+            return day_of_integer(value);
+        }
+    }
+    // Unix seconds with a fraction.
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if let Ok(value) = text.parse::<f64>() {
+            return day_of_integer(value.floor() as i64);
+        }
+    }
+    if text.len() == 10 {
+        if let Ok(date) = text.parse::<NaiveDate>() {
+            return Ok(day_number(date));
+        }
+    }
+    // Offsets are honoured: the instant is converted to UTC, as unix seconds are.
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(day_of_epoch_seconds(instant.timestamp()));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+    ] {
+        if let Ok(instant) = DateTime::parse_from_str(text, format) {
+            return Ok(day_of_epoch_seconds(instant.timestamp()));
+        }
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(day_number(naive.date()));
+        }
+    }
+    Err("is not a timestamp (expected an ISO date or datetime, yyyymmdd, or unix seconds)".into())
+}
+
+/// Parses a timestamp into a day number (days since 1970-01-01, UTC).
+pub(crate) fn day(cell: Cell<'_>) -> CellResult<i32> {
+    match cell {
+        Cell::Text(bytes) => day_of_text(utf8(bytes)?.trim()),
+        Cell::Int(v) => day_of_integer(v),
+        Cell::Float(v) if v.is_finite() => day_of_integer(v.floor() as i64),
+        Cell::Float(_) => Err("is not a finite number".into()),
+        Cell::EpochSeconds(s) => Ok(day_of_epoch_seconds(s)),
+        Cell::Day(d) => Ok(d),
+        Cell::Null => Err("is missing; a timestamp is required".into()),
+    }
+}
+
+/// A field's text for ids and labels; numbers are formatted the way they would be printed.
+pub(crate) fn text<'a>(cell: Cell<'a>, scratch: &'a mut String) -> CellResult<&'a str> {
+    match cell {
+        Cell::Text(bytes) => Ok(utf8(bytes)?.trim()),
+        Cell::Int(v) => {
+            use std::fmt::Write;
+            scratch.clear();
+            write!(scratch, "{v}").expect("write to String");
+            Ok(scratch.as_str())
+        }
+        Cell::Float(v) => {
+            use std::fmt::Write;
+            scratch.clear();
+            write!(scratch, "{v}").expect("write to String");
+            Ok(scratch.as_str())
+        }
+        Cell::EpochSeconds(_) | Cell::Day(_) => Err("is a date, not text".into()),
+        Cell::Null => Ok(""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, dd: u32) -> i32 {
+        day_number(NaiveDate::from_ymd_opt(y, m, dd).unwrap())
+    }
+
+    #[test]
+    fn timestamp_formats_agree_on_the_day() {
+        let want = d(2024, 3, 5);
+        for text in [
+            "2024-03-05",
+            "20240305",
+            "2024-03-05T13:45:00",
+            "2024-03-05 13:45:00",
+            "2024-03-05T13:45:00.123",
+            "2024-03-05T13:45:00Z",
+            "2024-03-05T13:45:00+01:00",
+            "2024-03-05 13:45",
+            "1709646300",
+            "1709646300.5",
+        ] {
+            assert_eq!(day(Cell::Text(text.as_bytes())), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn offsets_move_the_instant_to_utc() {
+        assert_eq!(
+            day(Cell::Text(b"2024-03-05T23:30:00-05:00")),
+            Ok(d(2024, 3, 6))
+        );
+    }
+
+    #[test]
+    fn bad_timestamps_are_rejected() {
+        for text in ["", "2024-13-01", "20241301", "yesterday", "2024/03/05"] {
+            assert!(day(Cell::Text(text.as_bytes())).is_err(), "{text}");
+        }
+        assert!(day(Cell::Null).is_err());
+    }
+
+    #[test]
+    fn amounts_are_exact_fixed_point() {
+        assert_eq!(amount_units(Cell::Text(b"29.33")), Ok(293_300));
+        assert_eq!(amount_units(Cell::Text(b"-5")), Ok(-50_000));
+        assert_eq!(amount_units(Cell::Text(b" 0.0001 ")), Ok(1));
+        assert_eq!(amount_units(Cell::Float(12.5)), Ok(125_000));
+        assert_eq!(units_to_amount(293_300), 29.33);
+    }
+
+    #[test]
+    fn bad_amounts_are_rejected() {
+        for text in ["", "12,5", "abc", "NaN", "inf", "-inf", "1e13"] {
+            assert!(amount_units(Cell::Text(text.as_bytes())).is_err(), "{text}");
+        }
+        assert!(amount_units(Cell::Float(f64::NAN)).is_err());
+        assert!(amount_units(Cell::Null).is_err());
+    }
+
+    #[test]
+    fn non_utf8_text_is_reported() {
+        let err = amount_units(Cell::Text(b"\xff12")).unwrap_err();
+        assert!(err.contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn command_line_dates() {
+        assert_eq!(
+            parse_date("1997-10-01").unwrap(),
+            NaiveDate::from_ymd_opt(1997, 10, 1).unwrap()
+        );
+        assert_eq!(
+            parse_date("19971001").unwrap(),
+            NaiveDate::from_ymd_opt(1997, 10, 1).unwrap()
+        );
+        assert!(parse_date("1997-10").is_err());
+        assert_eq!(
+            date_of_day(d(1997, 10, 1)),
+            NaiveDate::from_ymd_opt(1997, 10, 1).unwrap()
+        );
+    }
+}

@@ -1,0 +1,510 @@
+//! The customers file: one row per customer, attributes encoded as features.
+//!
+//! The file is small next to the logs (one row per customer), so it is read whole; each
+//! attribute column's type is inferred from all its values: numbers pass through, dates become
+//! days before as-of, yes/no columns become 0/1, and anything else is categorical, one-hot
+//! encoded over its most frequent levels.
+
+use std::collections::HashMap;
+use std::fs::File;
+
+use lookalike_core::{ColumnMapping, FeatureKind, FeatureSpec, InputKind};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::cell::{self, Cell};
+use crate::input::{FieldRequest, FileFormat, InputFile, detect_delimiter, resolve_columns};
+use crate::scan::ColumnView;
+use crate::{FeatureError, OnBadRow};
+
+/// One attribute value as read.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Text(Box<str>),
+    Number(f64),
+    Day(i32),
+    Null,
+}
+
+/// The customers file, read and validated.
+pub(crate) struct CustomerFile {
+    pub ids: Vec<Box<str>>,
+    pub consent: Option<Vec<Option<bool>>>,
+    attributes: Vec<(String, Vec<Value>)>,
+    pub rows: u64,
+    pub skipped: u64,
+    pub skip_examples: Vec<FeatureError>,
+}
+
+/// Attributes encoded as feature columns, one value per customer of the file.
+pub(crate) struct EncodedAttributes {
+    pub specs: Vec<FeatureSpec>,
+    /// Column-major: `columns[j][i]` is feature j of the file's customer i.
+    pub columns: Vec<Vec<f64>>,
+    /// Attribute columns with no value at all, left out.
+    pub empty_columns: Vec<String>,
+}
+
+fn boolean(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" => Some(true),
+        "false" | "f" | "no" | "n" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn value_of(cell: Cell<'_>) -> Result<Value, String> {
+    Ok(match cell {
+        c if c.is_blank() => Value::Null,
+        Cell::Text(bytes) => Value::Text(cell::utf8(bytes)?.trim().into()),
+        Cell::Int(v) => Value::Number(v as f64),
+        Cell::Float(v) if v.is_finite() => Value::Number(v),
+        Cell::Float(_) => return Err("is not a finite number".into()),
+        Cell::EpochSeconds(_) | Cell::Day(_) => Value::Day(cell::day(cell)?),
+        Cell::Null => Value::Null,
+    })
+}
+
+struct Collector<'a> {
+    input: &'a InputFile,
+    on_bad_row: OnBadRow,
+    id_column: usize,
+    consent_column: Option<usize>,
+    consent_name: String,
+    attribute_columns: Vec<usize>,
+    seen: HashMap<Box<str>, String>,
+    file: CustomerFile,
+}
+
+impl Collector<'_> {
+    /// Handles one row; `row` names it (`line 3`, `row 3`).
+    fn row<'c>(
+        &mut self,
+        row: String,
+        cell_at: &dyn Fn(usize) -> Cell<'c>,
+        header: &[String],
+    ) -> Result<(), FeatureError> {
+        let bad = |column: usize, cell: Cell<'_>, reason: String| FeatureError::BadValue {
+            kind: InputKind::Customers,
+            path: self.input.path.clone(),
+            row: row.clone(),
+            column: header[column].clone(),
+            value: cell.display(),
+            reason,
+        };
+        let outcome = (|| {
+            let id_cell = cell_at(self.id_column);
+            let mut scratch = String::new();
+            let id =
+                cell::text(id_cell, &mut scratch).map_err(|r| bad(self.id_column, id_cell, r))?;
+            if id.is_empty() {
+                return Err(bad(
+                    self.id_column,
+                    id_cell,
+                    "is empty; a customer id is required".into(),
+                ));
+            }
+            if let Some(first) = self.seen.get(id) {
+                return Err(bad(
+                    self.id_column,
+                    id_cell,
+                    format!("is a duplicate customer id (first seen on {first})"),
+                ));
+            }
+            let consent = match self.consent_column {
+                None => None,
+                Some(c) => {
+                    let consent_cell = cell_at(c);
+                    if consent_cell.is_blank() {
+                        Some(None)
+                    } else {
+                        let mut s = String::new();
+                        let text = cell::text(consent_cell, &mut s)
+                            .map_err(|r| bad(c, consent_cell, r))?;
+                        Some(Some(boolean(text).ok_or_else(|| {
+                            bad(
+                                c,
+                                consent_cell,
+                                format!(
+                                    "is not a yes/no value for {} (use true/false, yes/no or 1/0)",
+                                    self.consent_name
+                                ),
+                            )
+                        })?))
+                    }
+                }
+            };
+            let mut values = Vec::with_capacity(self.attribute_columns.len());
+            for &c in &self.attribute_columns {
+                let value_cell = cell_at(c);
+                values.push(value_of(value_cell).map_err(|r| bad(c, value_cell, r))?);
+            }
+            Ok((id.to_string(), consent, values))
+        })();
+        match outcome {
+            Ok((id, consent, values)) => {
+                let id: Box<str> = id.into();
+                self.seen.insert(id.clone(), row);
+                self.file.ids.push(id);
+                if let (Some(all), Some(c)) = (self.file.consent.as_mut(), consent) {
+                    all.push(c);
+                }
+                for ((_, column), value) in self.file.attributes.iter_mut().zip(values) {
+                    column.push(value);
+                }
+                self.file.rows += 1;
+                Ok(())
+            }
+            Err(e) if self.on_bad_row == OnBadRow::Skip => {
+                self.file.skipped += 1;
+                if self.file.skip_examples.len() < crate::scan::SKIP_EXAMPLES {
+                    self.file.skip_examples.push(e);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Reads and validates the customers file.
+pub(crate) fn read_customers(
+    input: &InputFile,
+    mapping: &ColumnMapping,
+    on_bad_row: OnBadRow,
+) -> Result<CustomerFile, FeatureError> {
+    let fields = FieldRequest::for_kind(InputKind::Customers, mapping, 1);
+    let io = |source| FeatureError::Io {
+        kind: input.kind,
+        path: input.path.clone(),
+        source,
+    };
+    let make = |header: &[String]| -> Result<Collector<'_>, FeatureError> {
+        let found = resolve_columns(input, header, &fields)?;
+        let id_column = found[0].expect("required");
+        let consent_column = found[1];
+        let attribute_columns: Vec<usize> = (0..header.len())
+            .filter(|c| Some(*c) != Some(id_column) && Some(*c) != consent_column)
+            .collect();
+        Ok(Collector {
+            input,
+            on_bad_row,
+            id_column,
+            consent_column,
+            consent_name: fields[1].column.clone(),
+            file: CustomerFile {
+                ids: Vec::new(),
+                consent: consent_column.map(|_| Vec::new()),
+                attributes: attribute_columns
+                    .iter()
+                    .map(|c| (header[*c].clone(), Vec::new()))
+                    .collect(),
+                rows: 0,
+                skipped: 0,
+                skip_examples: Vec::new(),
+            },
+            attribute_columns,
+            seen: HashMap::new(),
+        })
+    };
+    match input.format {
+        FileFormat::Csv => {
+            let bytes_head = {
+                use std::io::Read;
+                let mut head = Vec::new();
+                File::open(&input.path)
+                    .map_err(io)?
+                    .take(64 * 1024)
+                    .read_to_end(&mut head)
+                    .map_err(io)?;
+                head
+            };
+            if bytes_head.iter().all(u8::is_ascii_whitespace) {
+                return Err(FeatureError::EmptyFile {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                });
+            }
+            let first_line = bytes_head.split(|b| *b == b'\n').next().unwrap_or_default();
+            let delimiter = input
+                .delimiter
+                .unwrap_or_else(|| detect_delimiter(first_line));
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .flexible(true)
+                .from_path(&input.path)
+                .map_err(|e| FeatureError::Io {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+            let header: Vec<String> = reader
+                .byte_headers()
+                .map_err(|e| FeatureError::BadRow {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                    row: "line 1".into(),
+                    reason: format!("the header cannot be read: {e}"),
+                })?
+                .iter()
+                .map(|h| {
+                    String::from_utf8_lossy(h)
+                        .trim()
+                        .trim_start_matches('\u{feff}')
+                        .to_string()
+                })
+                .collect();
+            let mut collector = make(&header)?;
+            let mut record = csv::ByteRecord::new();
+            loop {
+                match reader.read_byte_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => {
+                        return Err(FeatureError::BadRow {
+                            kind: input.kind,
+                            path: input.path.clone(),
+                            row: e
+                                .position()
+                                .map_or("a row".into(), |p| format!("line {}", p.line())),
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+                let line = record.position().map_or(0, |p| p.line());
+                if record.len() != header.len() {
+                    let problem = FeatureError::BadRow {
+                        kind: input.kind,
+                        path: input.path.clone(),
+                        row: format!("line {line}"),
+                        reason: format!(
+                            "has {} fields but the header has {}",
+                            record.len(),
+                            header.len()
+                        ),
+                    };
+                    if on_bad_row == OnBadRow::Fail {
+                        return Err(problem);
+                    }
+                    collector.file.skipped += 1;
+                    continue;
+                }
+                let record_ref = &record;
+                collector.row(
+                    format!("line {line}"),
+                    &|c| Cell::Text(&record_ref[c]),
+                    &header,
+                )?;
+            }
+            Ok(collector.file)
+        }
+        FileFormat::Parquet => {
+            let header = crate::scan::parquet_column_names(input)?;
+            let mut collector = make(&header)?;
+            let file = File::open(&input.path).map_err(io)?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.with_batch_size(64 * 1024).build())
+                .map_err(|e| FeatureError::Parquet {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                    message: e.to_string(),
+                })?;
+            let mut row_number = 0u64;
+            for batch in reader {
+                let batch = batch.map_err(|e| FeatureError::Parquet {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                    message: e.to_string(),
+                })?;
+                let views = batch
+                    .columns()
+                    .iter()
+                    .zip(&header)
+                    .map(|(array, name)| {
+                        ColumnView::of(array).map_err(|m| FeatureError::Parquet {
+                            kind: input.kind,
+                            path: input.path.clone(),
+                            message: format!("column {name:?} {m}"),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                for i in 0..batch.num_rows() {
+                    row_number += 1;
+                    collector.row(format!("row {row_number}"), &|c| views[c].cell(i), &header)?;
+                }
+            }
+            Ok(collector.file)
+        }
+    }
+}
+
+/// Turns a label into a column-name suffix: letters, digits and `_`.
+pub(crate) fn column_suffix(label: &str) -> String {
+    let cleaned: String = label
+        .trim()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    if cleaned.is_empty() {
+        "blank".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Picks a name not yet in `taken` (appending `_2`, `_3` … on collisions) and records it.
+pub(crate) fn unique_name(base: String, taken: &mut std::collections::HashSet<String>) -> String {
+    let mut name = base.clone();
+    let mut n = 2;
+    while !taken.insert(name.clone()) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    name
+}
+
+impl CustomerFile {
+    /// Encodes the attribute columns; `last_day` is the last day included (as-of − 1).
+    pub fn encode(
+        &self,
+        last_day: i32,
+        max_levels: usize,
+        taken: &mut std::collections::HashSet<String>,
+    ) -> EncodedAttributes {
+        let mut encoded = EncodedAttributes {
+            specs: Vec::new(),
+            columns: Vec::new(),
+            empty_columns: Vec::new(),
+        };
+        let mut push = |encoded: &mut EncodedAttributes,
+                        name: String,
+                        kind,
+                        unit: Option<&str>,
+                        description: String,
+                        values: Vec<f64>| {
+            encoded.specs.push(FeatureSpec {
+                name: unique_name(name, taken),
+                kind,
+                unit: unit.map(str::to_string),
+                description,
+            });
+            encoded.columns.push(values);
+        };
+        for (name, values) in &self.attributes {
+            let present: Vec<&Value> = values.iter().filter(|v| **v != Value::Null).collect();
+            if present.is_empty() {
+                encoded.empty_columns.push(name.clone());
+                continue;
+            }
+            let number = |v: &Value| match v {
+                Value::Number(x) => Some(*x),
+                Value::Text(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()),
+                _ => None,
+            };
+            let day = |v: &Value| match v {
+                Value::Day(d) => Some(*d),
+                Value::Text(t) if t.contains('-') => cell::day(Cell::Text(t.as_bytes())).ok(),
+                _ => None,
+            };
+            if present.iter().all(|v| number(v).is_some()) {
+                let column = values
+                    .iter()
+                    .map(|v| number(v).unwrap_or(f64::NAN))
+                    .collect();
+                push(
+                    &mut encoded,
+                    name.clone(),
+                    FeatureKind::Real,
+                    None,
+                    format!("attribute {name:?} as given (empty when missing)"),
+                    column,
+                );
+            } else if present.iter().all(|v| day(v).is_some()) {
+                let column = values
+                    .iter()
+                    .map(|v| match day(v) {
+                        Some(d) if d <= last_day => (last_day - d) as f64,
+                        _ => f64::NAN,
+                    })
+                    .collect();
+                push(
+                    &mut encoded,
+                    format!("days_since_{}", column_suffix(name)),
+                    FeatureKind::Real,
+                    Some("days"),
+                    format!(
+                        "days from the date in attribute {name:?} to the last day before as-of (empty when missing or after as-of: no look-ahead)"
+                    ),
+                    column,
+                );
+            } else if present
+                .iter()
+                .all(|v| matches!(v, Value::Text(t) if boolean(t).is_some()))
+            {
+                let column = values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Text(t) => boolean(t).map_or(f64::NAN, |b| b as u8 as f64),
+                        _ => f64::NAN,
+                    })
+                    .collect();
+                push(
+                    &mut encoded,
+                    column_suffix(name),
+                    FeatureKind::Binary,
+                    None,
+                    format!("attribute {name:?}: 1 = yes, 0 = no (empty when missing)"),
+                    column,
+                );
+            } else {
+                let text = |v: &Value| -> Option<String> {
+                    match v {
+                        Value::Text(t) => Some(t.to_string()),
+                        Value::Number(x) => Some(x.to_string()),
+                        Value::Day(d) => Some(cell::date_of_day(*d).to_string()),
+                        Value::Null => None,
+                    }
+                };
+                let mut counts: HashMap<String, usize> = HashMap::new();
+                for v in &present {
+                    *counts.entry(text(v).expect("present")).or_default() += 1;
+                }
+                let mut levels: Vec<(String, usize)> = counts.into_iter().collect();
+                levels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                let has_other = levels.len() > max_levels;
+                levels.truncate(max_levels);
+                for (level, _) in &levels {
+                    let column = values
+                        .iter()
+                        .map(|v| (text(v).as_deref() == Some(level.as_str())) as u8 as f64)
+                        .collect();
+                    push(
+                        &mut encoded,
+                        format!("{}_{}", column_suffix(name), column_suffix(level)),
+                        FeatureKind::OneHot,
+                        None,
+                        format!("1 when attribute {name:?} is {level:?}"),
+                        column,
+                    );
+                }
+                if has_other {
+                    let kept: Vec<&str> = levels.iter().map(|(l, _)| l.as_str()).collect();
+                    let column = values
+                        .iter()
+                        .map(|v| text(v).is_some_and(|t| !kept.contains(&t.as_str())) as u8 as f64)
+                        .collect();
+                    push(
+                        &mut encoded,
+                        format!("{}_other", column_suffix(name)),
+                        FeatureKind::OneHot,
+                        None,
+                        format!(
+                            "1 when attribute {name:?} has a level outside the {max_levels} most frequent"
+                        ),
+                        column,
+                    );
+                }
+            }
+        }
+        encoded
+    }
+}

@@ -1,0 +1,175 @@
+//! What an input file is: its path, kind and format, and how its columns are found.
+
+use std::path::{Path, PathBuf};
+
+use lookalike_core::{ColumnMapping, InputKind};
+
+use crate::FeatureError;
+
+/// File formats the readers understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Delimited text with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl FileFormat {
+    /// The format told by the file's extension (`.csv`, `.tsv`, `.txt`, `.parquet`, `.pq`),
+    /// or by `forced` when given.
+    pub fn of(path: &Path, forced: Option<FileFormat>) -> Result<FileFormat, FeatureError> {
+        if let Some(format) = forced {
+            return Ok(format);
+        }
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        match extension.as_str() {
+            "csv" | "tsv" | "txt" | "psv" => Ok(FileFormat::Csv),
+            "parquet" | "pq" => Ok(FileFormat::Parquet),
+            _ => Err(FeatureError::UnknownFormat {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+}
+
+/// One input file and how to read it.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// Which kind of input this is.
+    pub kind: InputKind,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: FileFormat,
+    /// CSV delimiter; detected from the header when `None`.
+    pub delimiter: Option<u8>,
+}
+
+impl InputFile {
+    /// Describes `path` as an input of `kind`, telling the format from the extension unless
+    /// `forced`.
+    pub fn new(
+        kind: InputKind,
+        path: impl Into<PathBuf>,
+        forced: Option<FileFormat>,
+        delimiter: Option<u8>,
+    ) -> Result<Self, FeatureError> {
+        let path = path.into();
+        let format = FileFormat::of(&path, forced)?;
+        Ok(InputFile {
+            kind,
+            path,
+            format,
+            delimiter,
+        })
+    }
+}
+
+/// A field to read: its canonical name, the source column and whether it must exist.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldRequest {
+    pub field: &'static str,
+    pub column: String,
+    pub required: bool,
+}
+
+impl FieldRequest {
+    /// The requests for `kind`'s first `required` fields (required) and the rest (optional,
+    /// unless explicitly mapped).
+    pub fn for_kind(kind: InputKind, mapping: &ColumnMapping, required: usize) -> Vec<Self> {
+        kind.fields()
+            .iter()
+            .enumerate()
+            .map(|(i, field)| FieldRequest {
+                field,
+                column: mapping.source(kind, field).to_string(),
+                required: i < required || mapping.is_explicit(kind, field),
+            })
+            .collect()
+    }
+}
+
+/// Finds each requested column in a header, failing on duplicates and missing required ones.
+pub(crate) fn resolve_columns(
+    input: &InputFile,
+    header: &[String],
+    fields: &[FieldRequest],
+) -> Result<Vec<Option<usize>>, FeatureError> {
+    for (i, name) in header.iter().enumerate() {
+        if header[..i].contains(name) {
+            return Err(FeatureError::DuplicateHeader {
+                kind: input.kind,
+                path: input.path.clone(),
+                column: name.clone(),
+            });
+        }
+    }
+    fields
+        .iter()
+        .map(|request| {
+            let found = header.iter().position(|h| *h == request.column);
+            if found.is_none() && request.required {
+                return Err(FeatureError::MissingColumn {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                    field: request.field.to_string(),
+                    column: request.column.clone(),
+                    found: header
+                        .iter()
+                        .map(|h| format!("{h:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            Ok(found)
+        })
+        .collect()
+}
+
+/// Picks the delimiter that occurs most often in the header line among `,` `;` tab and `|`
+/// (a one-column file gets `,`).
+pub(crate) fn detect_delimiter(header_line: &[u8]) -> u8 {
+    let mut best = (0usize, b',');
+    for candidate in [b',', b';', b'\t', b'|'] {
+        let count = memchr::memchr_iter(candidate, header_line).count();
+        if count > best.0 {
+            best = (count, candidate);
+        }
+    }
+    best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_detection() {
+        assert_eq!(detect_delimiter(b"a,b,c"), b',');
+        assert_eq!(detect_delimiter(b"a;b;c"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"a|b"), b'|');
+        assert_eq!(detect_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(
+            FileFormat::of(Path::new("x.CSV"), None).unwrap(),
+            FileFormat::Csv
+        );
+        assert_eq!(
+            FileFormat::of(Path::new("x.parquet"), None).unwrap(),
+            FileFormat::Parquet
+        );
+        assert!(FileFormat::of(Path::new("x.xlsx"), None).is_err());
+        assert_eq!(
+            FileFormat::of(Path::new("x.xlsx"), Some(FileFormat::Csv)).unwrap(),
+            FileFormat::Csv
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! Per-customer features from transaction, event and customer logs.
+//!
+//! [`extract`] reads the inputs (CSV or Parquet, columns mapped with
+//! [`ColumnMapping`](lookalike_core::ColumnMapping)), validates every row (bad rows are reported
+//! with file, line and column, or skipped and counted with [`OnBadRow::Skip`]), and aggregates one
+//! row per customer as of a date, with no look-ahead: only rows strictly before as-of feed the
+//! features; optional holdout targets come from the window after it. The BTYD summary follows
+//! Fader, Hardie & Lee (2005): same-day purchases merged, `frequency` = repeat purchase days.
+//!
+//! Reading streams: CSV is cut into blocks parsed by worker threads, Parquet is read by row
+//! group, and each customer's state holds one entry per order, so memory grows with customers
+//! and orders, not with line items.
+
+mod cell;
+mod customers;
+mod dictionary;
+mod error;
+mod events;
+mod extract;
+mod input;
+mod scan;
+mod table_io;
+mod transactions;
+
+pub use cell::{date_of_day, day_number, parse_date};
+pub use error::FeatureError;
+pub use extract::{
+    Extraction, FeatureInputs, FeatureParams, InputReport, OnBadRow, TimeUnit, extract,
+};
+pub use input::{FileFormat, InputFile};
+pub use table_io::{read_feature_table, write_feature_table};

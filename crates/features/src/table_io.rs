@@ -1,0 +1,278 @@
+//! Feature tables on disk: CSV (empty cell = missing) or Parquet (null = missing), always
+//! written atomically, with the schema beside them.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use lookalike_core::{CustomerId, FeatureSchema, FeatureTable, write_atomically};
+use ndarray::Array2;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+
+use crate::FeatureError;
+use crate::input::FileFormat;
+
+const ROWS_PER_PIECE: usize = 64 * 1024;
+
+/// Writes a number the way people and pandas read it back: whole numbers without a decimal
+/// point, others in the shortest form that round-trips, missing as an empty cell.
+fn format_number(value: f64, out: &mut Vec<u8>) {
+    if value.is_nan() {
+        return;
+    }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        out.extend_from_slice(itoa::Buffer::new().format(value as i64).as_bytes());
+    } else {
+        out.extend_from_slice(ryu::Buffer::new().format(value).as_bytes());
+    }
+}
+
+/// Writes `table` to `path` (format by extension unless `format` is given) and its schema to
+/// `<path>.schema.json`, both atomically.
+///
+/// ```
+/// use lookalike_core::{CustomerId, FeatureSchema, FeatureTable};
+/// let table = FeatureTable::new(
+///     vec![CustomerId::from("a")],
+///     vec!["orders".into()],
+///     ndarray::array![[2.0]],
+/// ).unwrap();
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("features.csv");
+/// lookalike_features::write_feature_table(&table, &FeatureSchema::new(vec![]), &path, None).unwrap();
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "customer_id,orders\na,2\n");
+/// ```
+pub fn write_feature_table(
+    table: &FeatureTable,
+    schema: &FeatureSchema,
+    path: &Path,
+    format: Option<FileFormat>,
+) -> Result<(), FeatureError> {
+    match FileFormat::of(path, format)? {
+        FileFormat::Csv => write_csv(table, path)?,
+        FileFormat::Parquet => write_parquet(table, schema, path)?,
+    }
+    schema.write(&FeatureSchema::path_beside(path))?;
+    Ok(())
+}
+
+fn write_csv(table: &FeatureTable, path: &Path) -> Result<(), FeatureError> {
+    let mut header = csv::Writer::from_writer(Vec::new());
+    header
+        .write_record(
+            std::iter::once("customer_id").chain(table.columns().iter().map(String::as_str)),
+        )
+        .and_then(|_| header.flush().map_err(csv::Error::from))
+        .map_err(|e| FeatureError::InvalidOptions(format!("formatting the header: {e}")))?;
+    let header = header
+        .into_inner()
+        .map_err(|e| FeatureError::InvalidOptions(e.to_string()))?;
+    let values = table.values();
+    let ids = table.ids();
+    write_atomically(path, |w| {
+        use std::io::Write;
+        w.write_all(&header)?;
+        // Format pieces in parallel, write them in order.
+        let starts: Vec<usize> = (0..table.len()).step_by(ROWS_PER_PIECE).collect();
+        for group in starts.chunks(rayon::current_num_threads().max(1) * 2) {
+            let pieces: Vec<std::io::Result<Vec<u8>>> = group
+                .par_iter()
+                .map(|&start| {
+                    let end = (start + ROWS_PER_PIECE).min(table.len());
+                    let mut writer = csv::WriterBuilder::new()
+                        .from_writer(Vec::with_capacity((end - start) * 64));
+                    let mut cell = Vec::with_capacity(32);
+                    for row in start..end {
+                        writer.write_field(ids[row].as_str())?;
+                        for value in values.row(row) {
+                            cell.clear();
+                            format_number(*value, &mut cell);
+                            writer.write_field(&cell)?;
+                        }
+                        writer.write_record(None::<&[u8]>)?;
+                    }
+                    writer
+                        .into_inner()
+                        .map_err(|e| std::io::Error::other(e.to_string()))
+                })
+                .collect();
+            for piece in pieces {
+                w.write_all(&piece?)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn write_parquet(
+    table: &FeatureTable,
+    schema: &FeatureSchema,
+    path: &Path,
+) -> Result<(), FeatureError> {
+    let fields: Vec<Field> = std::iter::once(Field::new("customer_id", DataType::Utf8, false))
+        .chain(
+            table
+                .columns()
+                .iter()
+                .map(|c| Field::new(c, DataType::Float64, true)),
+        )
+        .collect();
+    let mut metadata = std::collections::HashMap::new();
+    metadata.insert(
+        "lookalike.feature_schema".to_string(),
+        serde_json::to_string(schema).unwrap_or_default(),
+    );
+    let arrow_schema = Arc::new(Schema::new_with_metadata(fields, metadata));
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build();
+    write_atomically(path, |w| {
+        let mut writer = ArrowWriter::try_new(w, arrow_schema.clone(), Some(properties))
+            .map_err(std::io::Error::other)?;
+        for start in (0..table.len()).step_by(ROWS_PER_PIECE) {
+            let end = (start + ROWS_PER_PIECE).min(table.len());
+            let mut columns: Vec<ArrayRef> = Vec::with_capacity(table.columns().len() + 1);
+            columns.push(Arc::new(StringArray::from_iter_values(
+                table.ids()[start..end].iter().map(|i| i.as_str()),
+            )));
+            for j in 0..table.columns().len() {
+                let column = table.values().column(j);
+                columns.push(Arc::new(Float64Array::from_iter(
+                    (start..end).map(|i| Some(column[i]).filter(|v| !v.is_nan())),
+                )));
+            }
+            let batch = RecordBatch::try_new(arrow_schema.clone(), columns)
+                .map_err(std::io::Error::other)?;
+            writer.write(&batch).map_err(std::io::Error::other)?;
+        }
+        writer.close().map_err(std::io::Error::other)?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Reads a feature table written by [`write_feature_table`] (or by any tool that writes a
+/// `customer_id` column and numeric feature columns; empty cells and nulls become `NaN`).
+///
+/// ```
+/// # use lookalike_core::{CustomerId, FeatureSchema, FeatureTable};
+/// # let table = FeatureTable::new(vec![CustomerId::from("a")], vec!["orders".into()], ndarray::array![[2.0]]).unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("features.parquet");
+/// lookalike_features::write_feature_table(&table, &FeatureSchema::new(vec![]), &path, None).unwrap();
+/// let back = lookalike_features::read_feature_table(&path, None).unwrap();
+/// assert_eq!(back, table);
+/// ```
+pub fn read_feature_table(
+    path: &Path,
+    format: Option<FileFormat>,
+) -> Result<FeatureTable, FeatureError> {
+    let fail = |message: String| FeatureError::FeatureTable {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (ids, columns, values) = match FileFormat::of(path, format)? {
+        FileFormat::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .from_path(path)
+                .map_err(|e| fail(e.to_string()))?;
+            let header: Vec<String> = reader
+                .headers()
+                .map_err(|e| fail(e.to_string()))?
+                .iter()
+                .map(str::to_string)
+                .collect();
+            if header.first().map(String::as_str) != Some("customer_id") {
+                return Err(fail(format!(
+                    "the first column must be customer_id, found {:?}",
+                    header.first()
+                )));
+            }
+            let mut ids = Vec::new();
+            let mut values = Vec::new();
+            for record in reader.records() {
+                let record = record.map_err(|e| fail(e.to_string()))?;
+                let line = record.position().map_or(0, |p| p.line());
+                ids.push(CustomerId::from(&record[0]));
+                for (j, cell) in record.iter().enumerate().skip(1) {
+                    values.push(if cell.is_empty() {
+                        f64::NAN
+                    } else {
+                        cell.parse::<f64>().map_err(|_| {
+                            fail(format!(
+                                "line {line}, column {:?}: {cell:?} is not a number",
+                                header[j]
+                            ))
+                        })?
+                    });
+                }
+            }
+            (ids, header[1..].to_vec(), values)
+        }
+        FileFormat::Parquet => {
+            let file = File::open(path).map_err(|e| fail(e.to_string()))?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.build())
+                .map_err(|e| fail(e.to_string()))?;
+            let header: Vec<String> = reader
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let id_at = header
+                .iter()
+                .position(|h| h == "customer_id")
+                .ok_or_else(|| {
+                    fail(format!(
+                        "no customer_id column; columns: {}",
+                        header.join(", ")
+                    ))
+                })?;
+            let columns: Vec<String> = header
+                .iter()
+                .filter(|h| *h != "customer_id")
+                .cloned()
+                .collect();
+            let mut ids = Vec::new();
+            let mut values = Vec::new();
+            for batch in reader {
+                let batch = batch.map_err(|e| fail(e.to_string()))?;
+                let id_column = arrow_cast::cast(batch.column(id_at), &DataType::Utf8)
+                    .map_err(|e| fail(e.to_string()))?;
+                let numeric: Vec<ArrayRef> = (0..batch.num_columns())
+                    .filter(|j| *j != id_at)
+                    .map(|j| {
+                        arrow_cast::cast(batch.column(j), &DataType::Float64)
+                            .map_err(|e| fail(format!("column {:?}: {e}", header[j])))
+                    })
+                    .collect::<Result<_, _>>()?;
+                for i in 0..batch.num_rows() {
+                    ids.push(CustomerId::from(id_column.as_string::<i32>().value(i)));
+                    for column in &numeric {
+                        let c = column.as_primitive::<Float64Type>();
+                        values.push(if c.is_null(i) { f64::NAN } else { c.value(i) });
+                    }
+                }
+            }
+            (ids, columns, values)
+        }
+    };
+    let rows = ids.len();
+    let matrix =
+        Array2::from_shape_vec((rows, columns.len()), values).map_err(|e| fail(e.to_string()))?;
+    FeatureTable::new(ids, columns, matrix).map_err(|e| fail(e.to_string()))
+}
+
+use arrow_array::Array as _;
+use arrow_array::RecordBatchReader as _;
