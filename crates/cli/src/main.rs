@@ -1,1 +1,65 @@
-fn main() {}
+//! The `lookalike` command line.
+//!
+//! One module per subcommand under `commands/`; each turns its typed arguments into a resolved
+//! configuration (paths and options checked) and runs it. Data goes to stdout, messages and
+//! progress to stderr. Exit codes: 0 success, 1 a requested gate failed, 2 an error.
+
+mod commands;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Find the customers who look like your best ones, and what each is worth.
+#[derive(Debug, Parser)]
+#[command(name = "lookalike", version, about, max_term_width = 100)]
+struct Cli {
+    /// Print no progress or summaries on stderr (errors are still printed).
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a seeded synthetic customer base (transactions, events, customers, truth).
+    Generate(commands::generate::Args),
+    /// Build one feature row per customer from transaction (and event, customer) logs.
+    Features(commands::features::Args),
+    /// Run the pipeline on the bundled sample and print what it found.
+    Demo(commands::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(threads) = cli.threads {
+        if threads == 0 {
+            eprintln!("error: --threads must be at least 1");
+            return ExitCode::from(2);
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .expect("the global thread pool is configured once");
+    }
+    let ui = output::Ui::new(cli.quiet);
+    let result = match cli.command {
+        Command::Generate(args) => commands::generate::run(args, &ui),
+        Command::Features(args) => commands::features::run(args, &ui),
+        Command::Demo(args) => commands::demo::run(args, &ui),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

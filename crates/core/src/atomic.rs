@@ -33,9 +33,8 @@ where
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut temporary = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".partial")
+    let prefix = format!(".{file_name}.");
+    let mut temporary = temporary_file_builder(&prefix)
         .tempfile_in(folder)
         .map_err(wrap)?;
     {
@@ -46,6 +45,26 @@ where
     temporary.as_file().sync_all().map_err(wrap)?;
     temporary.persist(path).map_err(|e| wrap(e.error))?;
     Ok(())
+}
+
+/// A builder for a hidden temporary file (name starting with `prefix`, ending `.partial`) that
+/// will be renamed into an output. Outputs get the ordinary `rw-r--r--` permissions, not the
+/// owner-only ones of a private temporary file.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let file = lookalike_core::temporary_file_builder(".out.csv.").tempfile_in(dir.path()).unwrap();
+/// assert!(file.path().to_string_lossy().ends_with(".partial"));
+/// ```
+pub fn temporary_file_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(".partial");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder
 }
 
 #[cfg(test)]

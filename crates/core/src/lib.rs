@@ -14,7 +14,7 @@ mod progress;
 mod schema;
 mod table;
 
-pub use atomic::write_atomically;
+pub use atomic::{temporary_file_builder, write_atomically};
 pub use error::CoreError;
 pub use id::CustomerId;
 pub use mapping::{ColumnMapping, InputKind};

@@ -341,6 +341,7 @@ pub(crate) fn read_customers(
 pub(crate) fn column_suffix(label: &str) -> String {
     let cleaned: String = label
         .trim()
+        .replace('+', "plus")
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '_' })
         .collect();

@@ -1,0 +1,199 @@
+//! `lookalike demo`: the pipeline on the bundled sample, with a readable summary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use lookalike_core::FeatureTable;
+
+use crate::commands::features::{self, InputArgs, OnError, Unit};
+use crate::output::Ui;
+
+/// Options of `lookalike demo` (none are needed).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output folder (default: a new folder in the system's temporary directory).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The sample folder (default: data/sample of this project).
+    #[arg(long, value_name = "DIR")]
+    sample: Option<PathBuf>,
+}
+
+/// The sample's observation period ends here (see data/README.md).
+const SAMPLE_AS_OF: &str = "2026-01-01";
+
+/// The columns summarised, in order.
+const SUMMARY_COLUMNS: [&str; 12] = [
+    "orders",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "total_spend",
+    "days_since_last_purchase",
+    "mean_gap_days",
+    "spend_trend_90d",
+    "views_30d",
+    "abandoned_carts_30d",
+    "email_open_rate",
+];
+
+fn sample_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir);
+    }
+    let candidates = [
+        PathBuf::from("data/sample"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample"),
+    ];
+    candidates
+        .into_iter()
+        .find(|d| d.join("transactions.csv").is_file())
+        .context("the bundled sample (data/sample/transactions.csv) was not found; run from the project folder or pass --sample DIR")
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let sample = sample_dir(args.sample)?;
+    let out = match args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir
+        }
+        None => tempfile::Builder::new()
+            .prefix("lookalike-demo-")
+            .tempdir()
+            .context("creating a temporary output folder")?
+            .keep(),
+    };
+    for file in [
+        "transactions.csv",
+        "events.csv",
+        "customers.csv",
+        "truth.csv",
+    ] {
+        if !sample.join(file).is_file() {
+            bail!("the sample folder {} has no {file}", sample.display());
+        }
+    }
+    let feature_args = features::Args {
+        input: InputArgs {
+            transactions: sample.join("transactions.csv"),
+            events: Some(sample.join("events.csv")),
+            customers: Some(sample.join("customers.csv")),
+            format: None,
+            delimiter: None,
+            columns: Vec::new(),
+            on_error: OnError::Fail,
+        },
+        as_of: Some(SAMPLE_AS_OF.into()),
+        holdout_end: None,
+        time_unit: Unit::Weeks,
+        top_levels: 8,
+        out: out.join("features.csv"),
+        out_format: None,
+    };
+    let extraction = features::extract_to_file(&feature_args, ui)?;
+    let personas = read_personas(&sample.join("truth.csv"))?;
+    let mut text = String::new();
+    text += &format!(
+        "lookalike demo on {}\n\nFEATURES  {} customers x {} columns, as of {}\n  written to {}\n\n",
+        sample.display(),
+        extraction.table.len(),
+        extraction.table.columns().len(),
+        extraction.as_of,
+        feature_args.out.display()
+    );
+    text += &summary_table(&extraction.table);
+    text += "\n";
+    text += &persona_table(&extraction.table, &personas);
+    ui.data(&text)?;
+    Ok(())
+}
+
+fn read_personas(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut personas = BTreeMap::new();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("reading {}", path.display()))?;
+        personas.insert(record[0].to_string(), record[1].to_string());
+    }
+    Ok(personas)
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn summary_table(table: &FeatureTable) -> String {
+    let mut text = format!(
+        "  {:<26} {:>10} {:>10} {:>10} {:>9}\n",
+        "feature", "mean", "median", "p90", "missing"
+    );
+    for name in SUMMARY_COLUMNS {
+        let Ok(column) = table.column(name) else {
+            continue;
+        };
+        let mut present: Vec<f64> = column.iter().copied().filter(|v| !v.is_nan()).collect();
+        present.sort_by(f64::total_cmp);
+        let mean = present.iter().sum::<f64>() / present.len().max(1) as f64;
+        text += &format!(
+            "  {:<26} {:>10.2} {:>10.2} {:>10.2} {:>8.1}%\n",
+            name,
+            mean,
+            quantile(&present, 0.5),
+            quantile(&present, 0.9),
+            100.0 * (column.len() - present.len()) as f64 / column.len().max(1) as f64
+        );
+    }
+    text
+}
+
+fn persona_table(table: &FeatureTable, personas: &BTreeMap<String, String>) -> String {
+    let columns = [
+        "orders",
+        "total_spend",
+        "days_since_last_purchase",
+        "views_30d",
+        "email_open_rate",
+    ];
+    let indexes: Vec<Option<usize>> = columns.iter().map(|c| table.column_index(c).ok()).collect();
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (row, id) in table.ids().iter().enumerate() {
+        let persona = personas
+            .get(id.as_str())
+            .map_or("(unknown)", String::as_str);
+        groups.entry(persona).or_default().push(row);
+    }
+    let mut text = String::from(
+        "BY TRUE PERSONA (from truth.csv: mean of each feature over customers where present)\n",
+    );
+    text += &format!("  {:<20} {:>9}", "persona", "customers");
+    for c in columns {
+        text += &format!(
+            " {:>13}",
+            c.replace("days_since_last_purchase", "days_since_buy")
+        );
+    }
+    text += "\n";
+    for (persona, rows) in groups {
+        text += &format!("  {:<20} {:>9}", persona, rows.len());
+        for index in &indexes {
+            let mean = index.map_or(f64::NAN, |j| {
+                let present: Vec<f64> = rows
+                    .iter()
+                    .map(|r| table.values()[[*r, j]])
+                    .filter(|v| !v.is_nan())
+                    .collect();
+                present.iter().sum::<f64>() / present.len().max(1) as f64
+            });
+            text += &format!(" {:>13.2}", mean);
+        }
+        text += "\n";
+    }
+    text
+}

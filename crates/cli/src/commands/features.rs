@@ -1,0 +1,225 @@
+//! `lookalike features`: one feature row per customer.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+use lookalike_core::{ColumnMapping, InputKind};
+use lookalike_features::{
+    Extraction, FeatureInputs, FeatureParams, FileFormat, InputFile, OnBadRow, TimeUnit, extract,
+    parse_date, write_feature_table,
+};
+
+use crate::output::Ui;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+impl From<Format> for FileFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Csv => FileFormat::Csv,
+            Format::Parquet => FileFormat::Parquet,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Unit {
+    Days,
+    Weeks,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnError {
+    /// Stop at the first bad row.
+    Fail,
+    /// Skip bad rows, count them and report the first few.
+    Skip,
+}
+
+/// How input files are read; shared by every subcommand that reads logs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// Transaction log (CSV or Parquet): customer_id, timestamp, amount [, order_id, quantity,
+    /// category, channel].
+    #[arg(long, value_name = "FILE")]
+    pub transactions: PathBuf,
+    /// Event log: customer_id, timestamp, event_type [, category].
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Customers file: customer_id [, marketing_consent] and attribute columns.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<PathBuf>,
+    /// Input format, when the extension does not tell.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// CSV delimiter (`,` `;` `|` or `tab`); detected from the header when not given.
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// Read a canonical field from another column: FIELD=NAME, or KIND.FIELD=NAME for one input
+    /// kind (transactions, events, customers). Repeatable.
+    #[arg(long = "column", value_name = "FIELD=NAME")]
+    pub columns: Vec<String>,
+    /// What to do with an unreadable row.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub on_error: OnError,
+}
+
+/// Options of `lookalike features`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only rows strictly before this date feed features (default: the day after the last
+    /// transaction).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Add holdout targets (holdout_purchases, holdout_spend) from --as-of up to this date.
+    #[arg(long, value_name = "DATE")]
+    pub holdout_end: Option<String>,
+    /// Unit of the BTYD recency and T columns.
+    #[arg(long, value_enum, default_value = "weeks")]
+    pub time_unit: Unit,
+    /// Categories, channels and attribute levels that get their own column.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub top_levels: usize,
+    /// Output feature table (.csv or .parquet); its schema is written to <out>.schema.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Output format, when the extension does not tell.
+    #[arg(long, value_enum)]
+    pub out_format: Option<Format>,
+}
+
+fn delimiter(text: &str) -> anyhow::Result<u8> {
+    Ok(match text {
+        "tab" | "\\t" | "\t" => b'\t',
+        t if t.len() == 1 && t.is_ascii() => t.as_bytes()[0],
+        t => bail!("--delimiter {t:?}: give one ASCII character or `tab`"),
+    })
+}
+
+impl InputArgs {
+    /// Checks the files and builds the inputs.
+    pub fn resolve(&self) -> anyhow::Result<FeatureInputs> {
+        let format = self.format.map(FileFormat::from);
+        let delimiter = self.delimiter.as_deref().map(delimiter).transpose()?;
+        let file = |kind: InputKind, path: &Path| -> anyhow::Result<InputFile> {
+            if !path.is_file() {
+                bail!(
+                    "the {} file {} does not exist",
+                    kind.prefix(),
+                    path.display()
+                );
+            }
+            Ok(InputFile::new(kind, path, format, delimiter)?)
+        };
+        Ok(FeatureInputs {
+            transactions: file(InputKind::Transactions, &self.transactions)?,
+            events: self
+                .events
+                .as_deref()
+                .map(|p| file(InputKind::Events, p))
+                .transpose()?,
+            customers: self
+                .customers
+                .as_deref()
+                .map(|p| file(InputKind::Customers, p))
+                .transpose()?,
+            mapping: ColumnMapping::parse(&self.columns)?,
+        })
+    }
+
+    pub fn on_bad_row(&self) -> OnBadRow {
+        match self.on_error {
+            OnError::Fail => OnBadRow::Fail,
+            OnError::Skip => OnBadRow::Skip,
+        }
+    }
+}
+
+impl Args {
+    fn params(&self) -> anyhow::Result<FeatureParams> {
+        let mut params = FeatureParams::new()
+            .time_unit(match self.time_unit {
+                Unit::Days => TimeUnit::Days,
+                Unit::Weeks => TimeUnit::Weeks,
+            })
+            .on_bad_row(self.input.on_bad_row())
+            .top_levels(self.top_levels)
+            .threads(rayon::current_num_threads());
+        if let Some(date) = &self.as_of {
+            params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
+        }
+        if let Some(date) = &self.holdout_end {
+            params = params
+                .holdout_end(parse_date(date).map_err(|e| anyhow::anyhow!("--holdout-end: {e}"))?);
+        }
+        Ok(params)
+    }
+}
+
+/// Reports how the inputs were read, on stderr.
+pub fn report_inputs(extraction: &Extraction, ui: &Ui) {
+    for report in &extraction.inputs {
+        let mut line = format!("  {}: {} rows read", report.kind.prefix(), report.rows);
+        if report.after_as_of > 0 {
+            line += &format!(
+                ", {} dated on or after as-of (holdout or ignored)",
+                report.after_as_of
+            );
+        }
+        if report.ignored_after_window > 0 {
+            line += &format!(
+                ", {} after the holdout window (ignored)",
+                report.ignored_after_window
+            );
+        }
+        if report.skipped > 0 {
+            line += &format!(", {} bad rows SKIPPED", report.skipped);
+        }
+        ui.say(line);
+        for example in &report.skip_examples {
+            ui.say(format!("    skipped: {example}"));
+        }
+    }
+}
+
+/// Extracts features as `args` say and writes them; shared with the demo.
+pub fn extract_to_file(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
+    let inputs = args.input.resolve()?;
+    let params = args.params()?;
+    let began = Instant::now();
+    let progress = ui.progress();
+    let extraction = extract(&inputs, &params, &progress)?;
+    write_feature_table(
+        &extraction.table,
+        &extraction.schema,
+        &args.out,
+        args.out_format.map(FileFormat::from),
+    )
+    .with_context(|| format!("writing features to {}", args.out.display()))?;
+    ui.say(format!(
+        "features of {} customers ({} columns) as of {} in {:.2}s",
+        extraction.table.len(),
+        extraction.table.columns().len(),
+        extraction.as_of,
+        began.elapsed().as_secs_f64()
+    ));
+    report_inputs(&extraction, ui);
+    ui.say(format!(
+        "  wrote {} and {}",
+        args.out.display(),
+        lookalike_core::FeatureSchema::path_beside(&args.out).display()
+    ));
+    Ok(extraction)
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    extract_to_file(&args, ui).map(|_| ())
+}

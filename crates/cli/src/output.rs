@@ -1,0 +1,45 @@
+//! Where words go: data to stdout, messages to stderr (unless `--quiet`), progress bars only on
+//! a terminal.
+
+use std::io::{IsTerminal, Write};
+
+use crate::progress::BarProgress;
+
+/// The user interface of one run.
+pub struct Ui {
+    quiet: bool,
+}
+
+impl Ui {
+    pub fn new(quiet: bool) -> Self {
+        Ui { quiet }
+    }
+
+    /// A message for the user on stderr.
+    pub fn say(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", message.as_ref());
+        }
+    }
+
+    /// A progress reporter: bars on a terminal, nothing otherwise.
+    pub fn progress(&self) -> BarProgress {
+        BarProgress::new(!self.quiet && std::io::stderr().is_terminal())
+    }
+
+    /// Writes data to stdout.
+    pub fn data(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+}
+
+/// Whether the error is a closed stdout (`lookalike … | head`), which is not a failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
