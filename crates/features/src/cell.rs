@@ -159,10 +159,8 @@ fn day_of_text(text: &str) -> CellResult<i32> {
             return day_of_integer(value.floor() as i64);
         }
     }
-    if text.len() == 10 {
-        if let Ok(date) = text.parse::<NaiveDate>() {
-            return Ok(day_number(date));
-        }
+    if let Some(day) = iso_day_without_offset(text) {
+        return Ok(day);
     }
     // Offsets are honoured: the instant is converted to UTC, as unix seconds are.
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
@@ -189,6 +187,37 @@ fn day_of_text(text: &str) -> CellResult<i32> {
         }
     }
     Err("is not a timestamp (expected an ISO date or datetime, yyyymmdd, or unix seconds)".into())
+}
+
+/// The common shapes `YYYY-MM-DD` and `YYYY-MM-DD[T ]hh:mm[:ss[.fff]]` (no offset), parsed by
+/// chrono's ISO parsers for the date and the time separately. This is the hot path of a
+/// transaction log, so it avoids trying the slower offset-aware formats first; anything else
+/// (offsets, `Z`) returns `None` and goes through the full parsers.
+fn iso_day_without_offset(text: &str) -> Option<i32> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let date = text.get(..10)?.parse::<NaiveDate>().ok()?;
+    if bytes.len() == 10 {
+        return Some(day_number(date));
+    }
+    if !matches!(bytes[10], b'T' | b' ') {
+        return None;
+    }
+    let time = &text[11..];
+    if !time
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b':' || b == b'.')
+    {
+        return None;
+    }
+    // hh:mm is valid ISO too; NaiveTime wants seconds.
+    let valid = match time.len() {
+        5 => format!("{time}:00").parse::<chrono::NaiveTime>().is_ok(),
+        _ => time.parse::<chrono::NaiveTime>().is_ok(),
+    };
+    valid.then(|| day_number(date))
 }
 
 /// Parses a timestamp into a day number (days since 1970-01-01, UTC).
@@ -262,7 +291,17 @@ mod tests {
 
     #[test]
     fn bad_timestamps_are_rejected() {
-        for text in ["", "2024-13-01", "20241301", "yesterday", "2024/03/05"] {
+        for text in [
+            "",
+            "2024-13-01",
+            "20241301",
+            "yesterday",
+            "2024/03/05",
+            "2024-03-05T25:00:00",
+            "2024-03-05T12:61",
+            "2024-03-05X12:00",
+            "2024-02-30",
+        ] {
             assert!(day(Cell::Text(text.as_bytes())).is_err(), "{text}");
         }
         assert!(day(Cell::Null).is_err());
