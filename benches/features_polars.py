@@ -108,7 +108,7 @@ def features(source: str, out: str, as_of: date, unit_days: float) -> None:
             avg_order_value=pl.col("paid") / pl.col("orders"),
             tenure_days=last - pl.col("first"),
             mean_gap_days="mean_gap",
-            std_gap_days="std_gap",
+            std_gap_days=pl.when(pl.col("n") >= 2).then(pl.col("std_gap")),
             **{f"orders_{w}d": f"orders_{w}d" for w in (30, 90, 365)},
             **{f"spend_{w}d": f"spend_{w}d" for w in (30, 90, 365)},
             spend_trend_90d=pl.when(pl.col("recent90") + pl.col("previous90") == 0)

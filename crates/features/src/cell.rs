@@ -220,6 +220,49 @@ fn iso_day_without_offset(text: &str) -> Option<i32> {
     valid.then(|| day_number(date))
 }
 
+/// Remembers the last date seen, so that a log in time order parses each date once.
+///
+/// The key is the `YYYY-MM-DD` prefix of an ISO timestamp without offset; the time part is
+/// still checked on every row, so a bad time is never let through by the cache.
+#[derive(Default)]
+pub(crate) struct DayCache {
+    prefix: Vec<u8>,
+    day: i32,
+}
+
+impl DayCache {
+    /// The day of `cell`, as [`day`] would give it.
+    pub fn day(&mut self, cell: Cell<'_>) -> CellResult<i32> {
+        if let Cell::Text(bytes) = cell {
+            if bytes.len() >= 10 && bytes[..10] == self.prefix[..] && plain_time(&bytes[10..]) {
+                return Ok(self.day);
+            }
+            let day = day(cell)?;
+            if bytes.len() >= 10 && bytes[4] == b'-' && plain_time(&bytes[10..]) {
+                self.prefix.clear();
+                self.prefix.extend_from_slice(&bytes[..10]);
+                self.day = day;
+            }
+            return Ok(day);
+        }
+        day(cell)
+    }
+}
+
+/// Whether `rest` (what follows the date) is empty or a valid `[T ]hh:mm:ss` with no offset.
+fn plain_time(rest: &[u8]) -> bool {
+    let two = |b: &[u8]| -> Option<u8> {
+        (b[0].is_ascii_digit() && b[1].is_ascii_digit()).then(|| (b[0] - b'0') * 10 + (b[1] - b'0'))
+    };
+    match rest {
+        [] => true,
+        [b'T' | b' ', h @ ..] if h.len() == 8 && h[2] == b':' && h[5] == b':' => {
+            matches!((two(&h[0..2]), two(&h[3..5]), two(&h[6..8])), (Some(hh), Some(mm), Some(ss)) if hh < 24 && mm < 60 && ss <= 60)
+        }
+        _ => false,
+    }
+}
+
 /// Parses a timestamp into a day number (days since 1970-01-01, UTC).
 pub(crate) fn day(cell: Cell<'_>) -> CellResult<i32> {
     match cell {
@@ -278,6 +321,25 @@ mod tests {
             "1709646300.5",
         ] {
             assert_eq!(day(Cell::Text(text.as_bytes())), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn day_cache_gives_what_the_parser_gives() {
+        let mut cache = DayCache::default();
+        for text in [
+            "2024-03-05T13:45:00",
+            "2024-03-05T23:59:59",
+            "2024-03-05T24:00:00",
+            "2024-03-05T13:45:00+05:00",
+            "2024-03-05 01:00:00",
+            "2024-03-05",
+            "2024-03-06T00:00:00",
+            "2024-03-05T1:00:00",
+            "2024-03-05T13:45:00Z",
+        ] {
+            let cell = Cell::Text(text.as_bytes());
+            assert_eq!(cache.day(cell), day(cell), "{text}");
         }
     }
 

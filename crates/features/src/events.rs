@@ -4,7 +4,7 @@
 //! bounded counter; abandoned carts are judged against the customer's purchase days, already
 //! known from the transactions.
 
-use crate::cell::{self, Cell};
+use crate::cell::{self, Cell, DayCache};
 use crate::scan::{RowHandler, RowProblem};
 
 /// Field slots of an events row, in `InputKind::Events.fields()` order.
@@ -93,6 +93,7 @@ pub(crate) struct EventHandler<'a, P: PurchaseDays> {
     pub index: foldhash::HashMap<Box<str>, u32>,
     pub customers: Vec<CustomerEvents>,
     scratch: String,
+    days: DayCache,
     pub after_as_of: u64,
     pub other_types: u64,
 }
@@ -105,20 +106,20 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
             index: Default::default(),
             customers: Vec::new(),
             scratch: String::new(),
+            days: DayCache::default(),
             after_as_of: 0,
             other_types: 0,
         }
     }
 
-    /// Folds another thread's counters into this one.
+    /// Folds another thread's counters into this one (order is restored later from the
+    /// first-seen keys).
     pub fn absorb(&mut self, other: EventHandler<'_, P>) {
-        let mut other_ids: Vec<(Box<str>, u32)> = other.index.into_iter().collect();
-        other_ids.sort_unstable_by_key(|(_, i)| *i);
-        let mut states = other.customers.into_iter();
-        for (id, _) in other_ids {
-            let state = states.next().expect("one state per id");
+        let mut states = other.customers;
+        for (id, i) in other.index {
+            let state = std::mem::take(&mut states[i as usize]);
             match self.index.get(&id) {
-                Some(&i) => self.customers[i as usize].merge(state),
+                Some(&mine) => self.customers[mine as usize].merge(state),
                 None => {
                     self.index.insert(id, self.customers.len() as u32);
                     self.customers.push(state);
@@ -133,7 +134,9 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
 impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         use slot::*;
-        let day = cell::day(cells[TIMESTAMP])
+        let day = self
+            .days
+            .day(cells[TIMESTAMP])
             .map_err(|r| RowProblem::field(TIMESTAMP, cells[TIMESTAMP], r))?;
         let kind_text = cell::text(cells[EVENT_TYPE], &mut self.scratch)
             .map_err(|r| RowProblem::field(EVENT_TYPE, cells[EVENT_TYPE], r))?;

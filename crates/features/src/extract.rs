@@ -270,20 +270,24 @@ pub fn extract(
     };
     let last_day = as_of - 1;
     tx.customers.par_iter_mut().for_each(CustomerTx::compact);
-    let purchase_days: Vec<Vec<i32>> = tx
-        .customers
-        .par_iter()
-        .map(|c| {
-            let mut days: Vec<i32> = c
-                .entries
-                .iter()
-                .filter(|e| e.is_purchase)
-                .map(|e| e.day)
-                .collect();
-            days.dedup();
-            days
-        })
-        .collect();
+    // Only the abandoned-cart check needs purchase days looked up by id.
+    let purchase_days: Vec<Vec<i32>> = if inputs.events.is_some() {
+        tx.customers
+            .par_iter()
+            .map(|c| {
+                let mut days: Vec<i32> = c
+                    .entries
+                    .iter()
+                    .filter(|e| e.is_purchase)
+                    .map(|e| e.day)
+                    .collect();
+                days.dedup();
+                days
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut reports = vec![InputReport {
         kind: InputKind::Transactions,
         rows: scanned.rows,
@@ -348,18 +352,25 @@ pub fn extract(
     //    customers). Customers seen only after as-of do not exist yet as of that date.
     let mut base: Vec<Member> = Vec::new();
     let mut position: foldhash::HashMap<&str, usize> = Default::default();
-    let mut tx_ids: Vec<(&str, u32)> = tx.index.iter().map(|(k, v)| (&**k, *v)).collect();
-    tx_ids.sort_unstable_by_key(|(_, i)| tx.customers[*i as usize].first_seen);
-    for (id, i) in tx_ids {
-        if tx.customers[i as usize].has_calibration_rows() {
+    let joins_needed = events.is_some() || customer_file.is_some();
+    let mut tx_ids: Vec<(u64, &str, u32)> = tx
+        .index
+        .iter()
+        .filter(|(_, i)| tx.customers[**i as usize].has_calibration_rows())
+        .map(|(k, i)| (tx.customers[*i as usize].first_seen, &**k, *i))
+        .collect();
+    tx_ids.par_sort_unstable_by_key(|(first_seen, _, _)| *first_seen);
+    base.reserve(tx_ids.len());
+    for (_, id, i) in tx_ids {
+        if joins_needed {
             position.insert(id, base.len());
-            base.push(Member {
-                id,
-                tx: Some(i),
-                events: None,
-                attributes: None,
-            });
         }
+        base.push(Member {
+            id,
+            tx: Some(i),
+            events: None,
+            attributes: None,
+        });
     }
     if let Some(ev) = &events {
         let mut ids: Vec<(&str, u32)> = ev.index.iter().map(|(k, v)| (&**k, *v)).collect();
@@ -492,9 +503,9 @@ pub fn extract(
     values
         .par_chunks_mut(width)
         .zip(base.par_iter())
-        .for_each(|(row, member)| {
+        .for_each_init(Scratch::default, |scratch, (row, member)| {
             let state = member.tx.map(|i| &tx.customers[i as usize]);
-            layout.fill(state, &mut row[..tx_width]);
+            layout.fill(state, scratch, &mut row[..tx_width]);
             let mut at = tx_width;
             if let Some(ev) = &events {
                 let counts = member.events.map(|i| &ev.customers[i as usize]);
@@ -562,11 +573,20 @@ pub fn extract(
             );
         }
     }
+    drop((base, position));
     let _ = customer_file.map(|f| {
         if let Some(report) = reports.iter_mut().find(|r| r.kind == InputKind::Customers) {
             report.skip_examples = f.skip_examples;
         }
     });
+    // Hundreds of thousands of small per-customer buffers take a while to free; do it on
+    // another thread while the caller writes the table.
+    let event_state = events.map(|e| (e.index, e.customers));
+    let tx_state = (
+        std::mem::take(&mut tx.index),
+        std::mem::take(&mut tx.customers),
+    );
+    std::thread::spawn(move || drop((tx_state, event_state, purchase_days)));
     Ok(Extraction {
         table,
         schema,
@@ -872,17 +892,20 @@ impl TxLayout {
     }
 
     /// Fills the transaction columns of one customer (entries compacted, sorted by day).
-    fn fill(&self, state: Option<&CustomerTx>, out: &mut [f64]) {
+    fn fill(&self, state: Option<&CustomerTx>, scratch: &mut Scratch, out: &mut [f64]) {
         let empty = CustomerTx::default();
         let state = state.unwrap_or(&empty);
         let last_day = self.as_of - 1;
         let unit = self.unit.days();
         // Purchase days with their value.
-        let mut days: Vec<(i32, i128)> = Vec::new();
+        let days = &mut scratch.days;
+        days.clear();
         let (mut paid, mut refunded, mut orders) = (0i128, 0i128, 0u64);
         let mut windows = [(30, 0u64, 0i128), (90, 0, 0), (365, 0, 0)];
         let (mut recent90, mut previous90) = (0i128, 0i128);
-        let mut channel_orders = vec![0u64; self.channels.len()];
+        let channel_orders = &mut scratch.channel_orders;
+        channel_orders.clear();
+        channel_orders.resize(self.channels.len(), 0);
         let mut orders_with_channel = 0u64;
         for e in &state.entries {
             paid += e.paid as i128;
@@ -946,9 +969,10 @@ impl TxLayout {
         };
         out[8] = first.map_or(nan, |f| (last_day - f) as f64);
         if days.len() >= 2 {
-            let gaps: Vec<f64> = days.windows(2).map(|w| (w[1].0 - w[0].0) as f64).collect();
-            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
-            let variance = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+            let gaps = days.windows(2).map(|w| (w[1].0 - w[0].0) as f64);
+            let count = (days.len() - 1) as f64;
+            let mean = gaps.clone().sum::<f64>() / count;
+            let variance = gaps.map(|g| (g - mean).powi(2)).sum::<f64>() / count;
             out[9] = mean;
             out[10] = variance.sqrt();
         } else {
@@ -991,7 +1015,7 @@ impl TxLayout {
             };
             at += 1;
         }
-        for count in channel_orders {
+        for &mut count in channel_orders.iter_mut() {
             out[at] = if orders_with_channel > 0 {
                 count as f64 / orders_with_channel as f64
             } else {
@@ -1003,6 +1027,13 @@ impl TxLayout {
             out[at] = units_to_amount(state.units as i128);
         }
     }
+}
+
+/// Per-thread buffers of [`TxLayout::fill`], reused from customer to customer.
+#[derive(Default)]
+struct Scratch {
+    days: Vec<(i32, i128)>,
+    channel_orders: Vec<u64>,
 }
 
 const EVENT_WIDTH: usize = 8;

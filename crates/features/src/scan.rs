@@ -353,11 +353,14 @@ where
 
     let workers = options.threads.max(1);
     let (sender, receiver) = crossbeam_channel::bounded::<Block>(2 * workers);
+    // Parsed blocks come back for reuse, so the reader does not fault in fresh pages per block.
+    let (recycle, reusable) = crossbeam_channel::unbounded::<Vec<u8>>();
     let rows = AtomicU64::new(0);
     let read_result = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let receiver = receiver.clone();
+                let recycle = recycle.clone();
                 let columns = &columns;
                 let rows = &rows;
                 let builder = &builder;
@@ -409,13 +412,17 @@ where
                         }
                         rows.fetch_add(count, Ordering::Relaxed);
                         progress.advance(block.data.len() as u64);
+                        drop(reader);
+                        let _ = recycle.send(block.data);
                     }
                     handler
                 })
             })
             .collect();
         drop(receiver);
-        let produced = produce_blocks(&mut file, first, header_end, &sender, problems, input);
+        let produced = produce_blocks(
+            &mut file, first, header_end, &sender, &reusable, problems, input,
+        );
         drop(sender);
         let handlers: Vec<H> = handles
             .into_iter()
@@ -434,6 +441,7 @@ fn produce_blocks(
     first: Vec<u8>,
     header_end: usize,
     sender: &crossbeam_channel::Sender<Block>,
+    reusable: &crossbeam_channel::Receiver<Vec<u8>>,
     problems: &Problems,
     input: &InputFile,
 ) -> Result<(), FeatureError> {
@@ -472,7 +480,10 @@ fn produce_blocks(
                 None => continue,
             }
         };
-        let rest = carry.split_off(split);
+        let mut rest = reusable.try_recv().unwrap_or_default();
+        rest.clear();
+        rest.extend_from_slice(&carry[split..]);
+        carry.truncate(split);
         let data = std::mem::replace(&mut carry, rest);
         let length = data.len() as u64;
         if !data.is_empty()

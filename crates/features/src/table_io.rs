@@ -7,20 +7,26 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Float64Array, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_core::{CustomerId, FeatureSchema, FeatureTable, write_atomically};
 use ndarray::Array2;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::Compression;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 
 use crate::FeatureError;
 use crate::input::FileFormat;
 
 const ROWS_PER_PIECE: usize = 64 * 1024;
+/// Rows per Parquet row group of a feature table.
+const ROWS_PER_GROUP: usize = 1 << 20;
 
 /// Writes a number the way people and pandas read it back: whole numbers without a decimal
 /// point, others in the shortest form that round-trips, missing as an empty cell.
@@ -126,36 +132,64 @@ fn write_parquet(
                 .map(|c| Field::new(c, DataType::Float64, true)),
         )
         .collect();
-    let mut metadata = std::collections::HashMap::new();
-    metadata.insert(
-        "lookalike.feature_schema".to_string(),
-        serde_json::to_string(schema).unwrap_or_default(),
+    let arrow_schema = Arc::new(Schema::new(fields));
+    // Feature values are mostly distinct floats: dictionary encoding rarely pays and costs a
+    // hash per value.
+    let properties = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_dictionary_enabled(false)
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                "lookalike.feature_schema".to_string(),
+                serde_json::to_string(schema).unwrap_or_default(),
+            )]))
+            .build(),
     );
-    let arrow_schema = Arc::new(Schema::new_with_metadata(fields, metadata));
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(1 << 20))
-        .build();
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(properties.coerce_types())
+        .convert(&arrow_schema)
+        .map_err(|e| FeatureError::InvalidOptions(e.to_string()))?;
     write_atomically(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, arrow_schema.clone(), Some(properties))
-            .map_err(std::io::Error::other)?;
-        for start in (0..table.len()).step_by(ROWS_PER_PIECE) {
-            let end = (start + ROWS_PER_PIECE).min(table.len());
-            let mut columns: Vec<ArrayRef> = Vec::with_capacity(table.columns().len() + 1);
-            columns.push(Arc::new(StringArray::from_iter_values(
-                table.ids()[start..end].iter().map(|i| i.as_str()),
-            )));
-            for j in 0..table.columns().len() {
-                let column = table.values().column(j);
-                columns.push(Arc::new(Float64Array::from_iter(
-                    (start..end).map(|i| Some(column[i]).filter(|v| !v.is_nan())),
-                )));
+        let io = std::io::Error::other;
+        let mut writer =
+            SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), properties.clone())
+                .map_err(io)?;
+        let factory = ArrowRowGroupWriterFactory::new(&writer, arrow_schema.clone());
+        for (group, start) in (0..table.len()).step_by(ROWS_PER_GROUP).enumerate() {
+            let end = (start + ROWS_PER_GROUP).min(table.len());
+            let writers = factory.create_column_writers(group).map_err(io)?;
+            // Each column is built and encoded on its own thread (parquet-rs's documented way
+            // to parallelise a row group), then the chunks are appended in order.
+            let chunks: Vec<Result<ArrowColumnChunk, ParquetError>> = writers
+                .into_par_iter()
+                .enumerate()
+                .map(|(j, mut column_writer)| {
+                    let array: ArrayRef = if j == 0 {
+                        Arc::new(StringArray::from_iter_values(
+                            table.ids()[start..end].iter().map(|i| i.as_str()),
+                        ))
+                    } else {
+                        let column = table.values().column(j - 1);
+                        Arc::new(Float64Array::from_iter(
+                            (start..end).map(|i| Some(column[i]).filter(|v| !v.is_nan())),
+                        ))
+                    };
+                    for leaf in compute_leaves(arrow_schema.field(j), &array)? {
+                        column_writer.write(&leaf)?;
+                    }
+                    column_writer.close()
+                })
+                .collect();
+            let mut row_group = writer.next_row_group().map_err(io)?;
+            for chunk in chunks {
+                chunk
+                    .map_err(io)?
+                    .append_to_row_group(&mut row_group)
+                    .map_err(io)?;
             }
-            let batch = RecordBatch::try_new(arrow_schema.clone(), columns)
-                .map_err(std::io::Error::other)?;
-            writer.write(&batch).map_err(std::io::Error::other)?;
+            row_group.close().map_err(io)?;
         }
-        writer.close().map_err(std::io::Error::other)?;
+        writer.close().map_err(io)?;
         Ok(())
     })?;
     Ok(())

@@ -7,7 +7,7 @@
 
 use std::hash::BuildHasher;
 
-use crate::cell::{self, Cell, CellResult};
+use crate::cell::{self, Cell, CellResult, DayCache};
 use crate::dictionary::{Dictionary, LabelCache, LabelId};
 use crate::scan::{RowHandler, RowProblem};
 
@@ -117,9 +117,10 @@ pub(crate) struct TxHandler<'a> {
     channel_cache: LabelCache,
     pub index: foldhash::HashMap<Box<str>, u32>,
     pub customers: Vec<CustomerTx>,
-    /// Line items of an order are usually adjacent: remember the last customer and timestamp.
-    last_customer: Option<(Box<[u8]>, u32)>,
-    last_timestamp: Option<(Box<[u8]>, i32)>,
+    /// Line items of an order are usually adjacent: remember the last customer (its id bytes
+    /// and index; empty bytes = none) and the last date.
+    last_customer: (Vec<u8>, u32),
+    days: DayCache,
     order_hasher: foldhash::fast::FixedState,
     scratch: String,
     pub min_day: i32,
@@ -154,8 +155,8 @@ impl<'a> TxHandler<'a> {
             channel_cache: LabelCache::default(),
             index: Default::default(),
             customers: Vec::new(),
-            last_customer: None,
-            last_timestamp: None,
+            last_customer: (Vec::new(), 0),
+            days: DayCache::default(),
             order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
             scratch: String::new(),
             min_day: i32::MAX,
@@ -163,20 +164,6 @@ impl<'a> TxHandler<'a> {
             after_as_of: 0,
             after_holdout: 0,
         }
-    }
-
-    fn day(&mut self, cell: Cell<'_>) -> CellResult<i32> {
-        if let Cell::Text(bytes) = cell {
-            if let Some((last, day)) = &self.last_timestamp {
-                if **last == *bytes {
-                    return Ok(*day);
-                }
-            }
-            let day = cell::day(cell)?;
-            self.last_timestamp = Some((bytes.into(), day));
-            return Ok(day);
-        }
-        cell::day(cell)
     }
 
     fn label(&mut self, cell: Cell<'_>, is_category: bool) -> CellResult<LabelId> {
@@ -194,7 +181,7 @@ impl<'a> TxHandler<'a> {
     fn parse(&mut self, cells: &[Cell<'_>]) -> Result<TxRow, RowProblem> {
         use slot::*;
         let fail = |slot: usize| move |reason: String| RowProblem::field(slot, cells[slot], reason);
-        let day = self.day(cells[TIMESTAMP]).map_err(fail(TIMESTAMP))?;
+        let day = self.days.day(cells[TIMESTAMP]).map_err(fail(TIMESTAMP))?;
         let amount = cell::amount_units(cells[AMOUNT]).map_err(fail(AMOUNT))?;
         let order = if cells[ORDER].is_blank() {
             0
@@ -226,9 +213,9 @@ impl<'a> TxHandler<'a> {
     }
 
     fn customer(&mut self, cell: Cell<'_>, order_key: u64) -> Result<u32, RowProblem> {
-        if let (Cell::Text(bytes), Some((last, index))) = (cell, &self.last_customer) {
-            if **last == *bytes {
-                return Ok(*index);
+        if let Cell::Text(bytes) = cell {
+            if !bytes.is_empty() && self.last_customer.0 == bytes {
+                return Ok(self.last_customer.1);
             }
         }
         let fail = |reason: String| RowProblem::field(slot::CUSTOMER, cell, reason);
@@ -249,20 +236,22 @@ impl<'a> TxHandler<'a> {
             }
         };
         if let Cell::Text(bytes) = cell {
-            self.last_customer = Some((bytes.into(), index));
+            self.last_customer.0.clear();
+            self.last_customer.0.extend_from_slice(bytes);
+            self.last_customer.1 = index;
         }
         Ok(index)
     }
 
-    /// Folds another thread's state into this one.
+    /// Folds another thread's state into this one. Insertion order does not matter: the
+    /// output is ordered by each customer's first-seen key.
     pub fn absorb(&mut self, other: TxHandler<'_>) {
-        let mut other_ids: Vec<(Box<str>, u32)> = other.index.into_iter().collect();
-        other_ids.sort_unstable_by_key(|(_, i)| *i);
-        let mut states = other.customers.into_iter();
-        for (id, _) in other_ids {
-            let state = states.next().expect("one state per id");
+        let mut states = other.customers;
+        self.index.reserve(other.index.len());
+        for (id, i) in other.index {
+            let state = std::mem::take(&mut states[i as usize]);
             match self.index.get(&id) {
-                Some(&i) => self.customers[i as usize].merge(state),
+                Some(&mine) => self.customers[mine as usize].merge(state),
                 None => {
                     self.index.insert(id, self.customers.len() as u32);
                     self.customers.push(state);
