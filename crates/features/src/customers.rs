@@ -12,7 +12,7 @@ use lookalike_core::{ColumnMapping, FeatureKind, FeatureSpec, InputKind};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::cell::{self, Cell};
-use crate::input::{FieldRequest, FileFormat, InputFile, detect_delimiter, resolve_columns};
+use crate::input::{FieldRequest, FileFormat, InputFile, resolve_columns};
 use crate::scan::ColumnView;
 use crate::{FeatureError, OnBadRow};
 
@@ -208,26 +208,7 @@ pub(crate) fn read_customers(
     };
     match input.format {
         FileFormat::Csv => {
-            let bytes_head = {
-                use std::io::Read;
-                let mut head = Vec::new();
-                File::open(&input.path)
-                    .map_err(io)?
-                    .take(64 * 1024)
-                    .read_to_end(&mut head)
-                    .map_err(io)?;
-                head
-            };
-            if bytes_head.iter().all(u8::is_ascii_whitespace) {
-                return Err(FeatureError::EmptyFile {
-                    kind: input.kind,
-                    path: input.path.clone(),
-                });
-            }
-            let first_line = bytes_head.split(|b| *b == b'\n').next().unwrap_or_default();
-            let delimiter = input
-                .delimiter
-                .unwrap_or_else(|| detect_delimiter(first_line));
+            let (delimiter, _) = crate::input::csv_head(input)?;
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(delimiter)
                 .flexible(true)
@@ -483,7 +464,9 @@ impl CustomerFile {
                         format!("{}_{}", column_suffix(name), column_suffix(level)),
                         FeatureKind::OneHot,
                         None,
-                        format!("1 when attribute {name:?} is {level:?}"),
+                        format!(
+                            "1 when attribute {name:?} is {level:?}; empty when the customer is not in the customers file"
+                        ),
                         column,
                     );
                 }

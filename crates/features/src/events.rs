@@ -178,7 +178,7 @@ impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
             // as the calibration period shows (no look-ahead past as-of).
             let days = self.purchases.purchase_days(id);
             let start = days.partition_point(|d| *d < day);
-            !days.get(start).is_some_and(|d| *d <= day + 1)
+            days.get(start).is_none_or(|d| *d > day + 1)
         };
         let state = &mut self.customers[index];
         state.last_event_day = state.last_event_day.max(Some(day));

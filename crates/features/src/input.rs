@@ -130,6 +130,50 @@ pub(crate) fn resolve_columns(
         .collect()
 }
 
+/// The delimiter (given, or detected from the header line) and the header of a CSV input.
+/// A file with nothing but blanks is an [`FeatureError::EmptyFile`].
+pub(crate) fn csv_head(input: &InputFile) -> Result<(u8, Vec<String>), FeatureError> {
+    use std::io::Read;
+    let io = |source| FeatureError::Io {
+        kind: input.kind,
+        path: input.path.clone(),
+        source,
+    };
+    let mut head = Vec::new();
+    std::fs::File::open(&input.path)
+        .map_err(io)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err(FeatureError::EmptyFile {
+            kind: input.kind,
+            path: input.path.clone(),
+        });
+    }
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let delimiter = input.delimiter.unwrap_or_else(|| detect_delimiter(line));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(delimiter)
+        .from_reader(line);
+    let mut record = csv::ByteRecord::new();
+    reader
+        .read_byte_record(&mut record)
+        .map_err(|e| FeatureError::BadRow {
+            kind: input.kind,
+            path: input.path.clone(),
+            row: "line 1".into(),
+            reason: format!("the header cannot be read: {e}"),
+        })?;
+    let header = record
+        .iter()
+        .map(|c| String::from_utf8_lossy(c).trim().to_string())
+        .collect();
+    Ok((delimiter, header))
+}
+
 /// Picks the delimiter that occurs most often in the header line among `,` `;` tab and `|`
 /// (a one-column file gets `,`).
 pub(crate) fn detect_delimiter(header_line: &[u8]) -> u8 {

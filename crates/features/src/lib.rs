@@ -12,20 +12,21 @@
 //! and orders, not with line items.
 
 mod cell;
+mod columns;
 mod customers;
 mod dictionary;
 mod error;
 mod events;
 mod extract;
 mod input;
+mod params;
 mod scan;
 mod table_io;
 mod transactions;
 
 pub use cell::{date_of_day, day_number, parse_date};
 pub use error::FeatureError;
-pub use extract::{
-    Extraction, FeatureInputs, FeatureParams, InputReport, OnBadRow, TimeUnit, extract,
-};
+pub use extract::{Extraction, FeatureInputs, InputReport, extract};
 pub use input::{FileFormat, InputFile};
+pub use params::{FeatureParams, OnBadRow, TimeUnit};
 pub use table_io::{read_feature_table, write_feature_table};

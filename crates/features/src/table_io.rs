@@ -96,9 +96,12 @@ fn write_csv(table: &FeatureTable, path: &Path) -> Result<(), FeatureError> {
                     let mut writer = csv::WriterBuilder::new()
                         .from_writer(Vec::with_capacity((end - start) * 64));
                     let mut cell = Vec::with_capacity(32);
-                    for row in start..end {
-                        writer.write_field(ids[row].as_str())?;
-                        for value in values.row(row) {
+                    for (id, row) in ids[start..end]
+                        .iter()
+                        .zip(values.rows().into_iter().skip(start))
+                    {
+                        writer.write_field(id.as_str())?;
+                        for value in row {
                             cell.clear();
                             format_number(*value, &mut cell);
                             writer.write_field(&cell)?;

@@ -142,7 +142,7 @@ const CHUNK: u64 = 8_192;
 
 enum Sink {
     Csv(BufWriter<File>),
-    Parquet(ArrowWriter<File>),
+    Parquet(Box<ArrowWriter<File>>),
 }
 
 /// Generates the tables into `out_dir` (created if needed). Files appear only when complete:
@@ -214,10 +214,10 @@ pub fn generate(
                     .set_compression(Compression::SNAPPY)
                     .set_max_row_group_row_count(Some(1 << 20))
                     .build();
-                Sink::Parquet(
+                Sink::Parquet(Box::new(
                     ArrowWriter::try_new(file, schemas[i].clone(), Some(properties))
                         .map_err(|e| fail(path)(e.to_string()))?,
-                )
+                ))
             }
         });
         temporaries.push(temporary);
