@@ -1,0 +1,185 @@
+//! Parquet inputs: typed columns are read by type, and bad values are reported by row.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_schema::{Field, Schema};
+use lookalike_core::{ColumnMapping, InputKind, NoProgress};
+use lookalike_features::{
+    FeatureError, FeatureInputs, FeatureParams, InputFile, OnBadRow, TimeUnit, day_number, extract,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+
+fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap();
+    // Two rows per row group, so row numbers must be carried across groups.
+    let properties = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(2))
+        .build();
+    let mut writer = ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        schema,
+        Some(properties),
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+fn inputs(path: &Path) -> FeatureInputs {
+    FeatureInputs {
+        transactions: InputFile::new(InputKind::Transactions, path, None, None).unwrap(),
+        events: None,
+        customers: None,
+        mapping: ColumnMapping::default(),
+    }
+}
+
+fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn integer_ids_dates_and_decimals_are_read_by_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tx.parquet");
+    let days = [
+        date(2024, 1, 1),
+        date(2024, 1, 8),
+        date(2024, 1, 8),
+        date(2024, 1, 3),
+    ]
+    .map(day_number);
+    write_parquet(
+        &path,
+        vec![
+            (
+                "customer_id",
+                Arc::new(Int64Array::from(vec![7, 7, 7, 9])) as ArrayRef,
+            ),
+            ("timestamp", Arc::new(Date32Array::from(days.to_vec()))),
+            (
+                "amount",
+                Arc::new(
+                    Decimal128Array::from(vec![1050, 250, -100, 999])
+                        .with_precision_and_scale(10, 2)
+                        .unwrap(),
+                ),
+            ),
+        ],
+    );
+    let params = FeatureParams::new()
+        .as_of(date(2024, 1, 10))
+        .time_unit(TimeUnit::Days);
+    let table = extract(&inputs(&path), &params, &NoProgress).unwrap().table;
+    assert_eq!(
+        table.ids().iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        ["7", "9"]
+    );
+    let get = |id: &str, column: &str| {
+        table.values()[[
+            table.row_of(id).unwrap(),
+            table.column_index(column).unwrap(),
+        ]]
+    };
+    assert_eq!(get("7", "frequency"), 1.0);
+    assert_eq!(get("7", "recency"), 7.0);
+    assert_eq!(get("7", "T"), 8.0);
+    assert!((get("7", "total_spend") - 12.0).abs() < 1e-9);
+    assert!((get("7", "monetary_value") - 2.5).abs() < 1e-9);
+    assert_eq!(get("7", "refund_count"), 1.0);
+    assert!((get("9", "total_spend") - 9.99).abs() < 1e-9);
+}
+
+#[test]
+fn bad_values_are_reported_by_row_across_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tx.parquet");
+    let ids: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("a"),
+        Some("b"),
+        None,
+        Some("c"),
+        Some("d"),
+    ]));
+    let amounts: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, f64::NAN, 5.0]));
+    let stamps: ArrayRef = Arc::new(StringArray::from(vec!["2024-01-01"; 5]));
+    write_parquet(
+        &path,
+        vec![
+            ("customer_id", ids),
+            ("timestamp", stamps),
+            ("amount", amounts),
+        ],
+    );
+    let err = extract(
+        &inputs(&path),
+        &FeatureParams::new().threads(3),
+        &NoProgress,
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, FeatureError::BadValue { .. }), "{message}");
+    assert!(
+        message.contains("tx.parquet")
+            && message.contains("row 3")
+            && message.contains("\"customer_id\""),
+        "{message}"
+    );
+
+    let skipping = FeatureParams::new().on_bad_row(OnBadRow::Skip);
+    let extraction = extract(&inputs(&path), &skipping, &NoProgress).unwrap();
+    assert_eq!(extraction.table.len(), 3);
+    let report = &extraction.inputs[0];
+    assert_eq!((report.rows, report.skipped), (3, 2));
+    let examples: Vec<String> = report.skip_examples.iter().map(|e| e.to_string()).collect();
+    assert!(examples[0].contains("row 3"), "{examples:?}");
+    assert!(
+        examples[1].contains("row 4")
+            && examples[1].contains("\"amount\"")
+            && examples[1].contains("finite"),
+        "{examples:?}"
+    );
+}
+
+#[test]
+fn a_column_of_an_unreadable_type_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tx.parquet");
+    let list =
+        arrow_array::ListArray::from_iter_primitive::<arrow_array::types::Int32Type, _, _>(vec![
+            Some(vec![Some(1)]),
+        ]);
+    write_parquet(
+        &path,
+        vec![
+            (
+                "customer_id",
+                Arc::new(StringArray::from(vec!["a"])) as ArrayRef,
+            ),
+            ("timestamp", Arc::new(StringArray::from(vec!["2024-01-01"]))),
+            ("amount", Arc::new(list)),
+        ],
+    );
+    let message = extract(&inputs(&path), &FeatureParams::new(), &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("\"amount\"") && message.contains("cannot be read"),
+        "{message}"
+    );
+}
