@@ -472,6 +472,22 @@ fn customers_file_duplicates_and_bad_consent() {
             && message.contains("duplicate customer id (first seen on line 2)"),
         "{message}"
     );
+    let skipped = ok(&[
+        "features",
+        "--transactions",
+        s(&tx),
+        "--customers",
+        s(&dup),
+        "--on-error",
+        "skip",
+        "--out",
+        s(&out),
+    ]);
+    let stderr = String::from_utf8_lossy(&skipped.stderr);
+    assert!(
+        stderr.contains("customers: 2 rows read, 1 bad rows SKIPPED") && stderr.contains("line 4"),
+        "{stderr}"
+    );
     let consent = write(
         dir.path(),
         "consent.csv",

@@ -187,26 +187,19 @@ pub fn extract(
     }
 
     // 3. Customers.
-    let customer_file = match &inputs.customers {
+    let mut customer_file = match &inputs.customers {
         Some(input) => Some(read_customers(input, &inputs.mapping, params.on_bad_row)?),
         None => None,
     };
-    if let Some(file) = &customer_file {
+    if let Some(file) = &mut customer_file {
         reports.push(InputReport {
             kind: InputKind::Customers,
             rows: file.rows,
             skipped: file.skipped,
-            skip_examples: Vec::new(),
+            skip_examples: std::mem::take(&mut file.skip_examples),
             after_as_of: 0,
             ignored_after_window: 0,
         });
-        if let Some(report) = reports.last_mut() {
-            report.skip_examples = inputs
-                .customers
-                .as_ref()
-                .map(|_| Vec::new())
-                .unwrap_or_default();
-        }
     }
 
     // 4. The base: everyone with a calibration transaction, a calibration event or a row in the
@@ -436,11 +429,6 @@ pub fn extract(
         }
     }
     drop((base, position));
-    let _ = customer_file.map(|f| {
-        if let Some(report) = reports.iter_mut().find(|r| r.kind == InputKind::Customers) {
-            report.skip_examples = f.skip_examples;
-        }
-    });
     // Hundreds of thousands of small per-customer buffers take a while to free; do it on
     // another thread while the caller writes the table.
     let event_state = events.map(|e| (e.index, e.customers));
