@@ -1,0 +1,254 @@
+//! Parallel row scanning of one input file.
+//!
+//! CSV files are cut into blocks at record boundaries (quote-aware, so quoted newlines never
+//! split a record) and parsed by worker threads; Parquet files are split by row group. Each
+//! worker feeds its own [`RowHandler`]; the caller merges the handlers. Every row carries an
+//! ordering key (block or row group, then row within it), so results that depend on row order
+//! are the same whatever the thread count, and the first bad row reported is the first in the
+//! file.
+
+mod csv_blocks;
+mod parquet_groups;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lookalike_core::Progress;
+
+use crate::cell::Cell;
+use crate::input::{FieldRequest, FileFormat, InputFile};
+use crate::{FeatureError, OnBadRow};
+
+pub(crate) use self::parquet_groups::{ColumnView, parquet_column_names};
+
+/// Most fields any input kind reads per row.
+pub(crate) const MAX_FIELDS: usize = 8;
+/// How many skipped rows are described by example.
+pub(crate) const SKIP_EXAMPLES: usize = 5;
+
+/// What is wrong with a row: the field slot (None = the row as a whole), its value and why.
+#[derive(Debug)]
+pub(crate) struct RowProblem {
+    pub slot: Option<usize>,
+    pub value: String,
+    pub reason: String,
+}
+
+impl RowProblem {
+    pub fn field(slot: usize, cell: Cell<'_>, reason: String) -> Self {
+        RowProblem {
+            slot: Some(slot),
+            value: cell.display(),
+            reason,
+        }
+    }
+}
+
+/// Consumes rows. `row` must leave the handler unchanged when it returns an error, so that a
+/// skipped row leaves no trace.
+pub(crate) trait RowHandler: Send {
+    fn row(&mut self, order: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem>;
+}
+
+/// How to scan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanOptions {
+    pub on_bad_row: OnBadRow,
+    pub threads: usize,
+}
+
+/// The handlers after the scan, and what was skipped.
+pub(crate) struct Scanned<H> {
+    pub handlers: Vec<H>,
+    pub rows: u64,
+    pub skipped: u64,
+    pub skip_examples: Vec<FeatureError>,
+}
+
+/// Where a problem is, precisely enough to name the line or row later.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Place {
+    /// CSV: the block's byte offset and the 1-based line within the block.
+    CsvLine {
+        block_offset: u64,
+        line_in_block: u64,
+    },
+    /// Parquet: the 1-based data row.
+    ParquetRow(u64),
+}
+
+pub(super) struct Pending {
+    order: u64,
+    place: Place,
+    problem: RowProblem,
+}
+
+/// Problems found by all workers.
+pub(super) struct Problems {
+    fail_fast: bool,
+    /// Blocks after this one need not be read (fail mode): an earlier block had an error.
+    pub(super) stop_after_block: AtomicU64,
+    found: Mutex<Vec<Pending>>,
+    skipped: AtomicU64,
+}
+
+impl Problems {
+    fn new(on_bad_row: OnBadRow) -> Self {
+        Problems {
+            fail_fast: on_bad_row == OnBadRow::Fail,
+            stop_after_block: AtomicU64::new(u64::MAX),
+            found: Mutex::new(Vec::new()),
+            skipped: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn wanted(&self, block: u64) -> bool {
+        block <= self.stop_after_block.load(Ordering::Relaxed)
+    }
+
+    /// Records a problem; returns whether the worker should stop reading its block.
+    pub(super) fn report(&self, order: u64, place: Place, problem: RowProblem) -> bool {
+        let mut found = self.found.lock().expect("problem list poisoned");
+        if self.fail_fast {
+            self.stop_after_block
+                .fetch_min(order >> 32, Ordering::Relaxed);
+            found.push(Pending {
+                order,
+                place,
+                problem,
+            });
+            true
+        } else {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            found.push(Pending {
+                order,
+                place,
+                problem,
+            });
+            // Keep only the earliest examples so memory stays bounded.
+            if found.len() > 4 * SKIP_EXAMPLES {
+                found.sort_by_key(|p| p.order);
+                found.truncate(SKIP_EXAMPLES);
+            }
+            false
+        }
+    }
+}
+
+/// Scans `input`, feeding each worker's rows to a handler made by `make_handler`.
+pub(crate) fn scan<H, M>(
+    input: &InputFile,
+    fields: &[FieldRequest],
+    options: ScanOptions,
+    progress: &dyn Progress,
+    make_handler: M,
+) -> Result<Scanned<H>, FeatureError>
+where
+    H: RowHandler,
+    M: Fn() -> H + Sync,
+{
+    assert!(fields.len() <= MAX_FIELDS);
+    let problems = Problems::new(options.on_bad_row);
+    let (handlers, rows, columns) = match input.format {
+        FileFormat::Csv => {
+            csv_blocks::scan_csv(input, fields, options, progress, &make_handler, &problems)?
+        }
+        FileFormat::Parquet => parquet_groups::scan_parquet(
+            input,
+            fields,
+            options,
+            progress,
+            &make_handler,
+            &problems,
+        )?,
+    };
+    let mut found = problems.found.into_inner().expect("problem list poisoned");
+    found.sort_by_key(|p| p.order);
+    let mut resolved = Vec::new();
+    let limit = if problems.fail_fast { 1 } else { SKIP_EXAMPLES };
+    for pending in found.into_iter().take(limit) {
+        resolved.push(describe(input, &columns, fields, pending)?);
+    }
+    if problems.fail_fast {
+        if let Some(first) = resolved.into_iter().next() {
+            return Err(first);
+        }
+        resolved = Vec::new();
+    }
+    Ok(Scanned {
+        handlers,
+        rows,
+        skipped: problems.skipped.into_inner(),
+        skip_examples: resolved,
+    })
+}
+
+fn describe(
+    input: &InputFile,
+    columns: &[Option<usize>],
+    fields: &[FieldRequest],
+    pending: Pending,
+) -> Result<FeatureError, FeatureError> {
+    let row = match pending.place {
+        Place::ParquetRow(row) => format!("row {row}"),
+        Place::CsvLine {
+            block_offset,
+            line_in_block,
+        } => {
+            let before = count_newlines_before(&input.path, block_offset).map_err(|source| {
+                FeatureError::Io {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                    source,
+                }
+            })?;
+            format!("line {}", before + line_in_block)
+        }
+    };
+    let _ = columns;
+    Ok(match pending.problem.slot {
+        Some(slot) => FeatureError::BadValue {
+            kind: input.kind,
+            path: input.path.clone(),
+            row,
+            column: fields[slot].column.clone(),
+            value: pending.problem.value,
+            reason: pending.problem.reason,
+        },
+        None => FeatureError::BadRow {
+            kind: input.kind,
+            path: input.path.clone(),
+            row,
+            reason: pending.problem.reason,
+        },
+    })
+}
+
+/// Line numbers are only needed for the few rows reported, so they are counted then, by
+/// reading the file up to the block, instead of on every block of the hot path.
+pub(super) fn count_newlines_before(path: &Path, offset: u64) -> std::io::Result<u64> {
+    let mut file = File::open(path)?.take(offset);
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut count = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(count);
+        }
+        count += memchr::memchr_iter(b'\n', &buffer[..n]).count() as u64;
+    }
+}
+
+pub(super) fn io_error(input: &InputFile) -> impl Fn(std::io::Error) -> FeatureError + '_ {
+    move |source| FeatureError::Io {
+        kind: input.kind,
+        path: input.path.clone(),
+        source,
+    }
+}
+
+/// The handlers, the rows they took and where each field's column is.
+type ScanResult<H> = Result<(Vec<H>, u64, Vec<Option<usize>>), FeatureError>;

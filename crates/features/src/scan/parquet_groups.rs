@@ -1,0 +1,271 @@
+//! Parquet: row groups are shared out between worker threads.
+
+use std::fs::File;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+use lookalike_core::Progress;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::{MAX_FIELDS, Place, Problems, RowHandler, ScanOptions, ScanResult, io_error};
+use crate::FeatureError;
+use crate::cell::Cell;
+use crate::input::{FieldRequest, InputFile, resolve_columns};
+
+/// A Parquet column seen through the few shapes the parsers understand.
+pub(crate) enum ColumnView {
+    Text(arrow_array::StringArray),
+    Int(arrow_array::Int64Array),
+    Float(arrow_array::Float64Array),
+    Epoch {
+        values: arrow_array::Int64Array,
+        per_second: i64,
+    },
+    Date(arrow_array::Date32Array),
+    Absent,
+}
+
+impl ColumnView {
+    pub(crate) fn of(array: &ArrayRef) -> Result<Self, String> {
+        use DataType::*;
+        let cast = |to: &DataType| {
+            arrow_cast::cast(array, to).map_err(|e| format!("cannot read as {to}: {e}"))
+        };
+        Ok(match array.data_type() {
+            Utf8 | LargeUtf8 | Utf8View | Boolean | Dictionary(_, _) => {
+                ColumnView::Text(cast(&Utf8)?.as_string::<i32>().clone())
+            }
+            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => {
+                ColumnView::Int(cast(&Int64)?.as_primitive::<Int64Type>().clone())
+            }
+            Float16
+            | Float32
+            | Float64
+            | Decimal32(_, _)
+            | Decimal64(_, _)
+            | Decimal128(_, _)
+            | Decimal256(_, _) => {
+                ColumnView::Float(cast(&Float64)?.as_primitive::<Float64Type>().clone())
+            }
+            Timestamp(unit, _) => ColumnView::Epoch {
+                values: cast(&Int64)?.as_primitive::<Int64Type>().clone(),
+                per_second: match unit {
+                    TimeUnit::Second => 1,
+                    TimeUnit::Millisecond => 1_000,
+                    TimeUnit::Microsecond => 1_000_000,
+                    TimeUnit::Nanosecond => 1_000_000_000,
+                },
+            },
+            Date32 => ColumnView::Date(array.as_primitive::<Date32Type>().clone()),
+            Date64 => ColumnView::Epoch {
+                values: cast(&Int64)?.as_primitive::<Int64Type>().clone(),
+                per_second: 1_000,
+            },
+            other => return Err(format!("has type {other}, which cannot be read")),
+        })
+    }
+
+    pub(crate) fn cell(&self, i: usize) -> Cell<'_> {
+        match self {
+            ColumnView::Absent => Cell::Null,
+            ColumnView::Text(a) if a.is_valid(i) => Cell::Text(a.value(i).as_bytes()),
+            ColumnView::Int(a) if a.is_valid(i) => Cell::Int(a.value(i)),
+            ColumnView::Float(a) if a.is_valid(i) => Cell::Float(a.value(i)),
+            ColumnView::Epoch { values, per_second } if values.is_valid(i) => {
+                Cell::EpochSeconds(values.value(i).div_euclid(*per_second))
+            }
+            ColumnView::Date(a) if a.is_valid(i) => Cell::Day(a.value(i)),
+            _ => Cell::Null,
+        }
+    }
+}
+
+fn parquet_error(input: &InputFile) -> impl Fn(String) -> FeatureError + '_ {
+    move |message| FeatureError::Parquet {
+        kind: input.kind,
+        path: input.path.clone(),
+        message,
+    }
+}
+
+/// The column names of a Parquet file's top-level fields.
+fn parquet_header(
+    input: &InputFile,
+) -> Result<(Vec<String>, Vec<u64>, parquet::schema::types::SchemaDescPtr), FeatureError> {
+    let file = File::open(&input.path).map_err(io_error(input))?;
+    if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+        return Err(FeatureError::EmptyFile {
+            kind: input.kind,
+            path: input.path.clone(),
+        });
+    }
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| parquet_error(input)(format!("not a readable Parquet file: {e}")))?;
+    let header = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let metadata = builder.metadata();
+    let group_rows = metadata
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows() as u64)
+        .collect();
+    Ok((
+        header,
+        group_rows,
+        metadata.file_metadata().schema_descr_ptr(),
+    ))
+}
+
+/// The names of a Parquet file's top-level columns.
+pub(crate) fn parquet_column_names(input: &InputFile) -> Result<Vec<String>, FeatureError> {
+    Ok(parquet_header(input)?.0)
+}
+
+pub(super) fn scan_parquet<H, M>(
+    input: &InputFile,
+    fields: &[FieldRequest],
+    options: ScanOptions,
+    progress: &dyn Progress,
+    make_handler: &M,
+    problems: &Problems,
+) -> ScanResult<H>
+where
+    H: RowHandler,
+    M: Fn() -> H + Sync,
+{
+    let (header, group_rows, schema) = parquet_header(input)?;
+    let columns = resolve_columns(input, &header, fields)?;
+    let wanted: Vec<usize> = {
+        let mut w: Vec<usize> = columns.iter().flatten().copied().collect();
+        w.sort_unstable();
+        w.dedup();
+        w
+    };
+    let mask = ProjectionMask::roots(&schema, wanted.iter().copied());
+    let mut group_start = Vec::with_capacity(group_rows.len());
+    let mut total = 0u64;
+    for rows in &group_rows {
+        group_start.push(total);
+        total += rows;
+    }
+    progress.start(&format!("reading {}", input.path.display()), Some(total));
+    let next_group = AtomicUsize::new(0);
+    let rows = AtomicU64::new(0);
+    let workers = options.threads.max(1).min(group_rows.len().max(1));
+    let first_failure: Mutex<Option<FeatureError>> = Mutex::new(None);
+    let handlers = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut handler = make_handler();
+                    loop {
+                        let group = next_group.fetch_add(1, Ordering::Relaxed);
+                        if group >= group_rows.len() || !problems.wanted(group as u64) {
+                            break;
+                        }
+                        let outcome = scan_parquet_group(
+                            input,
+                            &mask,
+                            group,
+                            group_start[group],
+                            &columns,
+                            &mut handler,
+                            problems,
+                        );
+                        match outcome {
+                            Ok(count) => {
+                                rows.fetch_add(count, Ordering::Relaxed);
+                                progress.advance(group_rows[group]);
+                            }
+                            Err(e) => {
+                                first_failure
+                                    .lock()
+                                    .expect("failure slot poisoned")
+                                    .get_or_insert(e);
+                                problems.stop_after_block.store(0, Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                    }
+                    handler
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("Parquet worker panicked"))
+            .collect::<Vec<H>>()
+    });
+    progress.finish();
+    if let Some(failure) = first_failure.into_inner().expect("failure slot poisoned") {
+        return Err(failure);
+    }
+    Ok((handlers, rows.into_inner(), columns))
+}
+
+fn scan_parquet_group<H: RowHandler>(
+    input: &InputFile,
+    mask: &ProjectionMask,
+    group: usize,
+    first_row: u64,
+    columns: &[Option<usize>],
+    handler: &mut H,
+    problems: &Problems,
+) -> Result<u64, FeatureError> {
+    let file = File::open(&input.path).map_err(io_error(input))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| parquet_error(input)(e.to_string()))?
+        .with_projection(mask.clone())
+        .with_row_groups(vec![group])
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| parquet_error(input)(e.to_string()))?;
+    let header_names: Vec<String> = parquet_column_names(input)?;
+    let mut row_in_group = 0u64;
+    let mut count = 0u64;
+    for batch in reader {
+        let batch: RecordBatch =
+            batch.map_err(|e| parquet_error(input)(format!("row group {group}: {e}")))?;
+        let mut views = Vec::with_capacity(columns.len());
+        for column in columns {
+            views.push(match column {
+                None => ColumnView::Absent,
+                Some(c) => {
+                    let name = &header_names[*c];
+                    let array = batch.column_by_name(name).ok_or_else(|| {
+                        parquet_error(input)(format!("column {name:?} is not a flat column"))
+                    })?;
+                    ColumnView::of(array)
+                        .map_err(|m| parquet_error(input)(format!("column {name:?} {m}")))?
+                }
+            });
+        }
+        for i in 0..batch.num_rows() {
+            let order = ((group as u64) << 32) | row_in_group;
+            let absolute_row = first_row + row_in_group + 1;
+            row_in_group += 1;
+            let mut cells = [Cell::Null; MAX_FIELDS];
+            for (slot, view) in views.iter().enumerate() {
+                cells[slot] = view.cell(i);
+            }
+            match handler.row(order, &cells[..views.len()]) {
+                Ok(()) => count += 1,
+                Err(problem) => {
+                    if problems.report(order, Place::ParquetRow(absolute_row), problem) {
+                        return Ok(count);
+                    }
+                }
+            }
+        }
+    }
+    Ok(count)
+}
