@@ -154,24 +154,42 @@ pub(crate) fn csv_head(input: &InputFile) -> Result<(u8, Vec<String>), FeatureEr
     }
     let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     let delimiter = input.delimiter.unwrap_or_else(|| detect_delimiter(line));
+    let (header, _) = parse_header(input, head, delimiter)?;
+    Ok((delimiter, header))
+}
+
+/// Parses the header record at the start of `bytes` (BOM already removed): the trimmed column
+/// names and the byte length of the header. Shared by every CSV reader so that they agree on
+/// what a header is.
+pub(crate) fn parse_header(
+    input: &InputFile,
+    bytes: &[u8],
+    delimiter: u8,
+) -> Result<(Vec<String>, usize), FeatureError> {
+    let bad = |reason: String| FeatureError::BadRow {
+        kind: input.kind,
+        path: input.path.clone(),
+        row: "line 1".into(),
+        reason,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
+        .flexible(true)
         .delimiter(delimiter)
-        .from_reader(line);
+        .from_reader(bytes);
     let mut record = csv::ByteRecord::new();
     reader
         .read_byte_record(&mut record)
-        .map_err(|e| FeatureError::BadRow {
-            kind: input.kind,
-            path: input.path.clone(),
-            row: "line 1".into(),
-            reason: format!("the header cannot be read: {e}"),
-        })?;
+        .map_err(|e| bad(format!("the header cannot be read: {e}")))?;
     let header = record
         .iter()
-        .map(|c| String::from_utf8_lossy(c).trim().to_string())
-        .collect();
-    Ok((delimiter, header))
+        .map(|cell| {
+            std::str::from_utf8(cell)
+                .map(|name| name.trim().to_string())
+                .map_err(|_| bad("the header is not valid UTF-8".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((header, reader.position().byte() as usize))
 }
 
 /// Picks the delimiter that occurs most often in the header line among `,` `;` tab and `|`

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::FeatureError;
 use crate::cell::Cell;
-use crate::input::{FieldRequest, InputFile, detect_delimiter, resolve_columns};
+use crate::input::{FieldRequest, InputFile, detect_delimiter, parse_header, resolve_columns};
 
 const BLOCK_BYTES: usize = 4 << 20;
 /// A quoted field longer than this is taken to be an unterminated quote.
@@ -94,27 +94,8 @@ where
         b.has_headers(false).flexible(true).delimiter(delimiter);
         b
     };
-    let mut header_reader = builder.from_reader(&first[bom..]);
-    let mut header_record = csv::ByteRecord::new();
-    header_reader
-        .read_byte_record(&mut header_record)
-        .map_err(|e| FeatureError::BadRow {
-            kind: input.kind,
-            path: input.path.clone(),
-            row: "line 1".into(),
-            reason: format!("the header cannot be read: {e}"),
-        })?;
-    let header_end = bom + header_reader.position().byte() as usize;
-    let mut header = Vec::with_capacity(header_record.len());
-    for cell in header_record.iter() {
-        let name = std::str::from_utf8(cell).map_err(|_| FeatureError::BadRow {
-            kind: input.kind,
-            path: input.path.clone(),
-            row: "line 1".into(),
-            reason: "the header is not valid UTF-8".into(),
-        })?;
-        header.push(name.trim().to_string());
-    }
+    let (header, header_length) = parse_header(input, &first[bom..], delimiter)?;
+    let header_end = bom + header_length;
     let columns = resolve_columns(input, &header, fields)?;
     let header_width = header.len();
     progress.start(&format!("reading {}", input.path.display()), Some(size));
