@@ -1,0 +1,22 @@
+//! RFM scores, named RFM segments, lifecycle stages, value/intent/engagement flags and
+//! rule-based segments with priorities, for every customer of a feature table.
+//!
+//! [`segment`] reads the columns written by `lookalike features`; [`RuleSet`] holds the
+//! segments of a TOML rules file; [`report`] summarises a segmentation. The score and segment
+//! definitions are in this crate's README.
+
+mod error;
+mod lifecycle;
+mod named;
+mod quantile;
+mod report;
+mod rules;
+mod segment;
+
+pub use error::RfmError;
+pub use lifecycle::{Lifecycle, LifecycleParams};
+pub use named::RfmSegment;
+pub use quantile::{bin_sizes, quantile_edges, score};
+pub use report::{ReportRow, SegmentReport, report};
+pub use rules::{RuleSet, ScoreBreaks, SegmentRule};
+pub use segment::{Flags, SegmentParams, Segmentation, ValueTier, segment};

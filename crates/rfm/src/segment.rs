@@ -1,0 +1,549 @@
+//! Scores, segments, stages and flags of every customer of a feature table.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use lookalike_core::FeatureTable;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::RfmError;
+use crate::lifecycle::{Lifecycle, LifecycleParams};
+use crate::named::RfmSegment;
+use crate::quantile::{bin_sizes, quantile_edges, score};
+use crate::rules::{Column, EvalError, MISSING_TEXT, RuleSet, TRUE, evaluate};
+
+/// The value tier of a customer, by the value column (total spend by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum ValueTier {
+    /// Top 1% of buyers.
+    Vip1,
+    /// Top 5% of buyers (and not top 1%).
+    Vip5,
+    /// Other buyers.
+    Standard,
+    /// No purchase.
+    NoPurchase,
+}
+
+impl ValueTier {
+    /// All tiers, best first.
+    pub const ALL: [ValueTier; 4] = [
+        ValueTier::Vip1,
+        ValueTier::Vip5,
+        ValueTier::Standard,
+        ValueTier::NoPurchase,
+    ];
+
+    /// The tier's name, as written in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueTier::Vip1 => "vip_1",
+            ValueTier::Vip5 => "vip_5",
+            ValueTier::Standard => "standard",
+            ValueTier::NoPurchase => "none",
+        }
+    }
+}
+
+/// Intent and engagement thresholds (documented in the crate README).
+const ACTIVE_BROWSER_MIN_VIEWS_30D: f64 = 3.0;
+const ENGAGED_MIN_OPEN_RATE: f64 = 0.3;
+const ENGAGED_MAX_DAYS_SINCE_EVENT: f64 = 14.0;
+const DORMANT_MIN_DAYS_SINCE_EVENT: f64 = 90.0;
+const DORMANT_MAX_OPEN_RATE: f64 = 0.05;
+
+/// How to segment. Consuming setters; each says its default.
+///
+/// ```
+/// let params = lookalike_rfm::SegmentParams::new().bins(10).require_consent("marketing_consent");
+/// ```
+#[derive(Debug, Clone)]
+pub struct SegmentParams {
+    bins: usize,
+    lifecycle: LifecycleParams,
+    value_column: String,
+    consent_column: Option<String>,
+}
+
+impl Default for SegmentParams {
+    fn default() -> Self {
+        SegmentParams {
+            bins: 5,
+            lifecycle: LifecycleParams::default(),
+            value_column: "total_spend".into(),
+            consent_column: None,
+        }
+    }
+}
+
+impl SegmentParams {
+    /// Every default.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Score bins: 5 gives quintiles, 4 quartiles, 10 deciles. Default: 5.
+    pub fn bins(mut self, bins: usize) -> Self {
+        self.bins = bins;
+        self
+    }
+
+    /// Lifecycle thresholds. Default: [`LifecycleParams::default`].
+    pub fn lifecycle(mut self, lifecycle: LifecycleParams) -> Self {
+        self.lifecycle = lifecycle;
+        self
+    }
+
+    /// The column that ranks customers into value tiers. Default: `total_spend`.
+    pub fn value_column(mut self, column: impl Into<String>) -> Self {
+        self.value_column = column.into();
+        self
+    }
+
+    /// Leave customers whose `column` is not 1 out of every segment. Default: none.
+    pub fn require_consent(mut self, column: impl Into<String>) -> Self {
+        self.consent_column = Some(column.into());
+        self
+    }
+
+    fn validate(&self) -> Result<(), RfmError> {
+        if self.bins < 2 {
+            return Err(RfmError::TooFewBins(self.bins));
+        }
+        if self.bins > 100 {
+            return Err(RfmError::TooManyBins(self.bins));
+        }
+        self.lifecycle.validate()
+    }
+}
+
+/// Everything `segment` found, one entry per customer in table order.
+#[derive(Debug, Clone)]
+pub struct Segmentation {
+    /// Score bins.
+    pub bins: u8,
+    /// Recency, frequency and monetary scores (none without a purchase).
+    pub r: Vec<Option<u8>>,
+    /// Frequency scores.
+    pub f: Vec<Option<u8>>,
+    /// Monetary scores.
+    pub m: Vec<Option<u8>>,
+    /// Named RFM segment (none without a purchase or without consent).
+    pub rfm_segment: Vec<Option<RfmSegment>>,
+    /// Lifecycle stage.
+    pub lifecycle: Vec<Lifecycle>,
+    /// Value tier.
+    pub value_tier: Vec<ValueTier>,
+    /// Intent and engagement flags (none when the features have no event columns).
+    pub flags: Option<Flags>,
+    /// Whether the customer may be in segments (all true without a consent requirement).
+    pub consented: Vec<bool>,
+    /// Names of the rule segments, in file order.
+    pub rule_names: Vec<String>,
+    /// `matches[k][i]`: customer i matches rule segment k.
+    pub matches: Vec<Vec<bool>>,
+    /// Index of the highest-priority matching rule segment.
+    pub primary: Vec<Option<u16>>,
+    /// The edges used for R (in days since the last purchase, descending scores), F and M.
+    pub edges: [Vec<f64>; 3],
+    /// Customers per score value, for R, F and M.
+    pub bin_sizes: [Vec<usize>; 3],
+}
+
+/// Intent and engagement flags.
+#[derive(Debug, Clone)]
+pub struct Flags {
+    /// Abandoned a cart in the last 30 days.
+    pub cart_abandoner: Vec<bool>,
+    /// Three or more views in the last 30 days and no order.
+    pub active_browser: Vec<bool>,
+    /// Opens at least 30% of emails, or had an event in the last 14 days.
+    pub engaged: Vec<bool>,
+    /// No event for 90 days and opens under 5% of emails (missing counts as none).
+    pub dormant: Vec<bool>,
+}
+
+impl Segmentation {
+    /// The R, F and M scores as one cell, e.g. `"545"` (bins ≤ 9) or `"10-4-5"`.
+    pub fn rfm_cell(&self, i: usize) -> Option<String> {
+        let (r, f, m) = (self.r[i]?, self.f[i]?, self.m[i]?);
+        Some(if self.bins <= 9 {
+            format!("{r}{f}{m}")
+        } else {
+            format!("{r}-{f}-{m}")
+        })
+    }
+
+    /// The names of all rule segments customer `i` matches, joined by `;`.
+    pub fn segments_of(&self, i: usize) -> String {
+        let names: Vec<&str> = self
+            .matches
+            .iter()
+            .zip(&self.rule_names)
+            .filter(|(m, _)| m[i])
+            .map(|(_, n)| n.as_str())
+            .collect();
+        names.join(";")
+    }
+
+    /// The primary rule segment's name of customer `i`.
+    pub fn primary_name(&self, i: usize) -> Option<&str> {
+        self.primary[i].map(|k| self.rule_names[k as usize].as_str())
+    }
+}
+
+fn required(
+    table: &FeatureTable,
+    column: &str,
+    purpose: &str,
+) -> Result<Vec<f64>, RfmError> {
+    table
+        .column(column)
+        .map(|c| c.to_vec())
+        .map_err(|_| RfmError::MissingColumn {
+            column: column.to_string(),
+            purpose: purpose.to_string(),
+            known: table.columns().join(", "),
+        })
+}
+
+fn optional(table: &FeatureTable, column: &str) -> Option<Vec<f64>> {
+    table.column(column).ok().map(|c| c.to_vec())
+}
+
+fn scores_by(values: &[f64], edges: &[f64]) -> Vec<Option<u8>> {
+    values.par_iter().map(|v| score(*v, edges)).collect()
+}
+
+fn check_breaks(name: &str, breaks: &[f64], bins: usize) -> Result<(), RfmError> {
+    if breaks.len() != bins - 1
+        || breaks.windows(2).any(|w| w[0] >= w[1])
+        || breaks.iter().any(|b| !b.is_finite())
+    {
+        return Err(RfmError::BadBreaks {
+            name: name.to_string(),
+            expected: bins - 1,
+            got: breaks.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// Scores and segments every customer of `table`.
+///
+/// Needs the columns `days_since_last_purchase`, `orders`, `total_spend`, `frequency` and
+/// `mean_gap_days` (as written by `lookalike features`); uses `views_30d`, `orders_30d`,
+/// `abandoned_carts_30d`, `email_open_rate` and `days_since_last_event` for the flags when present.
+///
+/// ```
+/// use lookalike_core::{CustomerId, FeatureTable};
+/// use lookalike_rfm::{RuleSet, SegmentParams, segment};
+/// let columns = ["days_since_last_purchase", "orders", "total_spend", "frequency", "mean_gap_days"];
+/// let table = FeatureTable::new(
+///     vec![CustomerId::from("a"), CustomerId::from("b")],
+///     columns.iter().map(|c| c.to_string()).collect(),
+///     ndarray::array![[3.0, 9.0, 900.0, 8.0, 20.0], [400.0, 1.0, 20.0, 0.0, f64::NAN]],
+/// ).unwrap();
+/// let result = segment(&table, &RuleSet::default(), &SegmentParams::new().bins(2)).unwrap();
+/// assert_eq!(result.rfm_cell(0).as_deref(), Some("222"));
+/// assert_eq!(result.rfm_segment[1].unwrap().name(), "Lost");
+/// ```
+pub fn segment(
+    table: &FeatureTable,
+    rules: &RuleSet,
+    params: &SegmentParams,
+) -> Result<Segmentation, RfmError> {
+    params.validate()?;
+    let bins = params.bins;
+    let n = table.len();
+    let days = required(table, "days_since_last_purchase", "recency")?;
+    let orders = required(table, "orders", "frequency")?;
+    let spend = required(table, "total_spend", "monetary value")?;
+    let frequency = required(table, "frequency", "lifecycle: repeat purchase days")?;
+    let gaps = required(table, "mean_gap_days", "lifecycle: the usual gap")?;
+    let value = required(table, &params.value_column, "value tiers")?;
+    let consent = match &params.consent_column {
+        Some(column) => Some(required(table, column, "--require-consent")?),
+        None => None,
+    };
+    // Customers without a purchase get no score: mask their values as missing.
+    let buyer: Vec<bool> = orders
+        .par_iter()
+        .zip(days.par_iter())
+        .map(|(o, d)| *o > 0.0 && !d.is_nan())
+        .collect();
+    let masked = |values: &[f64]| -> Vec<f64> {
+        values
+            .par_iter()
+            .zip(buyer.par_iter())
+            .map(|(v, b)| if *b { *v } else { f64::NAN })
+            .collect()
+    };
+    let (days_b, orders_b, spend_b) = (masked(&days), masked(&orders), masked(&spend));
+
+    let breaks = rules.breaks();
+    let (r, r_edges) = match &breaks.recency {
+        Some(b) => {
+            check_breaks("recency", b, bins)?;
+            let scores = days_b
+                .par_iter()
+                .map(|d| (!d.is_nan()).then(|| 1 + b.iter().filter(|x| *d <= **x).count() as u8))
+                .collect();
+            (scores, b.clone())
+        }
+        None => {
+            // Fewer days is better: score the negated days.
+            let negated: Vec<f64> = days_b.par_iter().map(|d| -d).collect();
+            let edges = quantile_edges(&negated, bins);
+            (
+                scores_by(&negated, &edges),
+                edges.iter().rev().map(|e| -e).collect(),
+            )
+        }
+    };
+    let fixed_or_quantile = |name: &str,
+                             values: &[f64],
+                             fixed: &Option<Vec<f64>>|
+     -> Result<(Vec<Option<u8>>, Vec<f64>), RfmError> {
+        let edges = match fixed {
+            Some(b) => {
+                check_breaks(name, b, bins)?;
+                b.clone()
+            }
+            None => quantile_edges(values, bins),
+        };
+        Ok((scores_by(values, &edges), edges))
+    };
+    let (f, f_edges) = fixed_or_quantile("frequency", &orders_b, &breaks.frequency)?;
+    let (m, m_edges) = fixed_or_quantile("monetary", &spend_b, &breaks.monetary)?;
+
+    let consented: Vec<bool> = match &consent {
+        Some(c) => c.par_iter().map(|v| *v == 1.0).collect(),
+        None => vec![true; n],
+    };
+    let rfm_segment: Vec<Option<RfmSegment>> = (0..n)
+        .into_par_iter()
+        .map(|i| match (r[i], f[i], m[i]) {
+            (Some(r), Some(f), Some(m)) if consented[i] => {
+                Some(RfmSegment::of(r, f, m, bins as u8))
+            }
+            _ => None,
+        })
+        .collect();
+    let lifecycle: Vec<Lifecycle> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let purchase_days = if buyer[i] { frequency[i] + 1.0 } else { 0.0 };
+            params.lifecycle.stage(purchase_days, days[i], gaps[i])
+        })
+        .collect();
+    let value_tier = value_tiers(&value, &buyer);
+    let flags = flags(table, n);
+
+    // Rule segments: feature columns, the scores and the segment labels are all available.
+    let codes = |labels: Vec<Option<u8>>| -> Vec<u8> {
+        labels
+            .into_iter()
+            .map(|c| c.unwrap_or(MISSING_TEXT))
+            .collect()
+    };
+    let segment_names: Vec<&'static str> = RfmSegment::ALL.iter().map(|s| s.name()).collect();
+    let lifecycle_names: Vec<&'static str> = [
+        Lifecycle::Prospect,
+        Lifecycle::FirstTimeBuyer,
+        Lifecycle::RepeatBuyer,
+        Lifecycle::Loyal,
+        Lifecycle::Lapsing,
+        Lifecycle::Lost,
+    ]
+    .iter()
+    .map(|l| l.name())
+    .collect();
+    let tier_names: Vec<&'static str> = ValueTier::ALL.iter().map(|t| t.name()).collect();
+    let segment_codes = codes(
+        rfm_segment
+            .iter()
+            .map(|s| s.map(|s| RfmSegment::ALL.iter().position(|x| *x == s).unwrap() as u8))
+            .collect(),
+    );
+    let lifecycle_codes = codes(
+        lifecycle
+            .iter()
+            .map(|l| Some(lifecycle_names.iter().position(|x| *x == l.name()).unwrap() as u8))
+            .collect(),
+    );
+    let tier_codes = codes(
+        value_tier
+            .iter()
+            .map(|t| Some(ValueTier::ALL.iter().position(|x| x == t).unwrap() as u8))
+            .collect(),
+    );
+    let as_numbers = |scores: &[Option<u8>]| -> Vec<f64> {
+        scores
+            .iter()
+            .map(|s| s.map_or(f64::NAN, f64::from))
+            .collect()
+    };
+    let mut columns: HashMap<&str, Column<'_>> = HashMap::new();
+    let needed: Vec<&str> = rules
+        .segments()
+        .iter()
+        .flat_map(|s| s.expr.columns())
+        .collect();
+    for name in table.columns() {
+        if needed.contains(&name.as_str()) {
+            columns.insert(
+                name,
+                Column::Number(Cow::Owned(table.column(name).expect("listed").to_vec())),
+            );
+        }
+    }
+    columns.insert("r_score", Column::Number(Cow::Owned(as_numbers(&r))));
+    columns.insert("f_score", Column::Number(Cow::Owned(as_numbers(&f))));
+    columns.insert("m_score", Column::Number(Cow::Owned(as_numbers(&m))));
+    columns.insert(
+        "rfm_segment",
+        Column::Text {
+            codes: &segment_codes,
+            labels: &segment_names,
+        },
+    );
+    columns.insert(
+        "lifecycle",
+        Column::Text {
+            codes: &lifecycle_codes,
+            labels: &lifecycle_names,
+        },
+    );
+    columns.insert(
+        "value_tier",
+        Column::Text {
+            codes: &tier_codes,
+            labels: &tier_names,
+        },
+    );
+    let mut matches = Vec::with_capacity(rules.segments().len());
+    for rule in rules.segments() {
+        let truth = evaluate(&rule.expr, &columns).map_err(|e| match e {
+            EvalError::UnknownColumn(column) => {
+                let mut known: Vec<&str> = table.columns().iter().map(String::as_str).collect();
+                known.extend([
+                    "r_score",
+                    "f_score",
+                    "m_score",
+                    "rfm_segment",
+                    "lifecycle",
+                    "value_tier",
+                ]);
+                RfmError::UnknownColumn {
+                    segment: rule.name.clone(),
+                    rule: rule.rule.clone(),
+                    column,
+                    known: known.join(", "),
+                }
+            }
+            EvalError::Type(message) => RfmError::TypeMismatch {
+                segment: rule.name.clone(),
+                rule: rule.rule.clone(),
+                message,
+            },
+        })?;
+        matches.push(
+            truth
+                .par_iter()
+                .zip(consented.par_iter())
+                .map(|(t, c)| *t == TRUE && *c)
+                .collect::<Vec<bool>>(),
+        );
+    }
+    let mut order: Vec<usize> = (0..rules.segments().len()).collect();
+    // Highest priority first; the earlier segment wins a tie (stable sort).
+    order.sort_by_key(|k| std::cmp::Reverse(rules.segments()[*k].priority));
+    let primary: Vec<Option<u16>> = (0..n)
+        .into_par_iter()
+        .map(|i| order.iter().find(|k| matches[**k][i]).map(|k| *k as u16))
+        .collect();
+    Ok(Segmentation {
+        bins: bins as u8,
+        bin_sizes: [
+            bin_sizes(&r, bins),
+            bin_sizes(&f, bins),
+            bin_sizes(&m, bins),
+        ],
+        r,
+        f,
+        m,
+        rfm_segment,
+        lifecycle,
+        value_tier,
+        flags,
+        consented,
+        rule_names: rules.segments().iter().map(|s| s.name.clone()).collect(),
+        matches,
+        primary,
+        edges: [r_edges, f_edges, m_edges],
+    })
+}
+
+/// Top 1% and 5% of buyers by value; ties at a threshold go to the better tier.
+fn value_tiers(value: &[f64], buyer: &[bool]) -> Vec<ValueTier> {
+    let mut values: Vec<f64> = value
+        .iter()
+        .zip(buyer)
+        .filter(|(v, b)| **b && !v.is_nan())
+        .map(|(v, _)| *v)
+        .collect();
+    let threshold = |share: f64, values: &mut Vec<f64>| -> f64 {
+        if values.is_empty() {
+            return f64::INFINITY;
+        }
+        let k = ((share * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
+        *values.select_nth_unstable_by(k, |a, b| b.total_cmp(a)).1
+    };
+    let top1 = threshold(0.01, &mut values);
+    let top5 = threshold(0.05, &mut values);
+    value
+        .par_iter()
+        .zip(buyer.par_iter())
+        .map(|(v, b)| match (*b, *v) {
+            (false, _) => ValueTier::NoPurchase,
+            (true, v) if v >= top1 => ValueTier::Vip1,
+            (true, v) if v >= top5 => ValueTier::Vip5,
+            _ => ValueTier::Standard,
+        })
+        .collect()
+}
+
+fn flags(table: &FeatureTable, n: usize) -> Option<Flags> {
+    let views = optional(table, "views_30d")?;
+    let abandoned = optional(table, "abandoned_carts_30d")?;
+    let opens = optional(table, "email_open_rate")?;
+    let since_event = optional(table, "days_since_last_event")?;
+    let recent_orders = optional(table, "orders_30d").unwrap_or_else(|| vec![0.0; n]);
+    let cart_abandoner = abandoned.par_iter().map(|a| *a > 0.0).collect();
+    let active_browser = views
+        .par_iter()
+        .zip(recent_orders.par_iter())
+        .map(|(v, o)| *v >= ACTIVE_BROWSER_MIN_VIEWS_30D && (o.is_nan() || *o <= 0.0))
+        .collect();
+    let engaged = opens
+        .par_iter()
+        .zip(since_event.par_iter())
+        .map(|(o, d)| *o >= ENGAGED_MIN_OPEN_RATE || *d <= ENGAGED_MAX_DAYS_SINCE_EVENT)
+        .collect();
+    let dormant = opens
+        .par_iter()
+        .zip(since_event.par_iter())
+        .map(|(o, d)| {
+            (d.is_nan() || *d > DORMANT_MIN_DAYS_SINCE_EVENT)
+                && (o.is_nan() || *o < DORMANT_MAX_OPEN_RATE)
+        })
+        .collect();
+    Some(Flags {
+        cart_abandoner,
+        active_browser,
+        engaged,
+        dormant,
+    })
+}
