@@ -6,7 +6,9 @@
 
 mod commands;
 mod output;
+mod plots;
 mod progress;
+mod segment_output;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,8 @@ enum Command {
     Generate(commands::generate::Args),
     /// Build one feature row per customer from transaction (and event, customer) logs.
     Features(commands::features::Args),
+    /// Score and segment customers: RFM scores and segments, lifecycle, flags, rule segments.
+    Segment(commands::segment::Args),
     /// Run the pipeline on the bundled sample and print what it found.
     Demo(commands::demo::Args),
 }
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Generate(args) => commands::generate::run(args, &ui),
         Command::Features(args) => commands::features::run(args, &ui),
+        Command::Segment(args) => commands::segment::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };
     match result {

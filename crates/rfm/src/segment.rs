@@ -193,11 +193,7 @@ impl Segmentation {
     }
 }
 
-fn required(
-    table: &FeatureTable,
-    column: &str,
-    purpose: &str,
-) -> Result<Vec<f64>, RfmError> {
+fn required(table: &FeatureTable, column: &str, purpose: &str) -> Result<Vec<f64>, RfmError> {
     table
         .column(column)
         .map(|c| c.to_vec())

@@ -3,3 +3,4 @@
 pub mod demo;
 pub mod features;
 pub mod generate;
+pub mod segment;

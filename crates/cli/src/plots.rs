@@ -1,0 +1,98 @@
+//! SVG plots (plotters' SVG backend: no fonts or system libraries needed).
+
+use std::path::Path;
+
+use lookalike_rfm::SegmentReport;
+use plotters::prelude::*;
+
+/// Customer share and revenue share of each named RFM segment, side by side.
+pub fn segment_shares(report: &SegmentReport, path: &Path) -> anyhow::Result<()> {
+    let rows: Vec<_> = report
+        .rows
+        .iter()
+        .filter(|r| r.group == "rfm" && !r.segment.starts_with('('))
+        .collect();
+    let top = rows
+        .iter()
+        .map(|r| {
+            r.share.max(if r.revenue_share.is_nan() {
+                0.0
+            } else {
+                r.revenue_share
+            })
+        })
+        .fold(0.0f64, f64::max)
+        .max(0.01)
+        * 1.1;
+    // Written to a string first, so a failed plot leaves no partial file.
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let count = rows.len();
+        // Horizontal bars, best segment on top: group i is centred on y = count − 1 − i, so the
+        // integer ticks name the groups.
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "RFM segments: share of customers and of revenue",
+                ("sans-serif", 22),
+            )
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(140)
+            .build_cartesian_2d(0f64..top * 100.0, -0.5f64..count as f64 - 0.5)?;
+        let names: Vec<String> = rows.iter().map(|r| r.segment.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(count)
+            .y_label_formatter(&|y| {
+                let k = y.round();
+                if (y - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < count {
+                    names[count - 1 - k as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_style(("sans-serif", 14))
+            .x_desc("percent")
+            .draw()?;
+        let customers = RGBColor(70, 110, 180);
+        let revenue = RGBColor(230, 140, 40);
+        let centre = |i: usize| (count - 1 - i) as f64;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, r)| {
+                Rectangle::new(
+                    [(0.0, centre(i) + 0.02), (100.0 * r.share, centre(i) + 0.4)],
+                    customers.filled(),
+                )
+            }))?
+            .label("customers")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 12, y + 5)], customers.filled())
+            });
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, r)| {
+                let share = if r.revenue_share.is_nan() {
+                    0.0
+                } else {
+                    r.revenue_share
+                };
+                Rectangle::new(
+                    [(0.0, centre(i) - 0.4), (100.0 * share, centre(i) - 0.02)],
+                    revenue.filled(),
+                )
+            }))?
+            .label("revenue")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], revenue.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()?;
+        root.present()?;
+    }
+    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+    Ok(())
+}
