@@ -555,4 +555,8 @@ fn demo_runs_with_no_arguments() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("FEATURES  5000 customers"), "{stdout}");
     assert!(stdout.contains("loyal_high_spender"), "{stdout}");
+    assert!(
+        stdout.contains("RFM SEGMENTS") && stdout.contains("RULE SEGMENTS"),
+        "{stdout}"
+    );
 }

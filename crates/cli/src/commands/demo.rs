@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use lookalike_core::FeatureTable;
 
 use crate::commands::features::{self, InputArgs, OnError, Unit};
+use crate::commands::segment;
 use crate::output::Ui;
 
 /// Options of `lookalike demo` (none are needed).
@@ -94,6 +95,20 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         out_format: None,
     };
     let extraction = features::extract_to_file(&feature_args, ui)?;
+    let rules = sample.join("../segments.example.toml");
+    let segment_args = segment::Args {
+        features: feature_args.out.clone(),
+        rules: rules.is_file().then_some(rules),
+        bins: 5,
+        out: out.join("segments.csv"),
+        report: Some(out.join("segment_report.csv")),
+        plot: Some(out.join("segments.svg")),
+        // The sample is small: flag segments under 4% of it rather than under 1,000.
+        min_size: 200,
+        require_consent: None,
+        value_column: "total_spend".into(),
+    };
+    let (_, _, segment_report) = segment::segment_to_files(&segment_args, ui)?;
     let personas = read_personas(&sample.join("truth.csv"))?;
     let mut text = String::new();
     text += &format!(
@@ -107,6 +122,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     text += &summary_table(&extraction.table);
     text += "\n";
     text += &persona_table(&extraction.table, &personas);
+    text += &format!(
+        "\nSEGMENTS  written to {} (report {}, plot {})\n",
+        segment_args.out.display(),
+        out.join("segment_report.csv").display(),
+        out.join("segments.svg").display()
+    );
+    text += &segment::report_table(&segment_report);
     ui.data(&text)?;
     Ok(())
 }
