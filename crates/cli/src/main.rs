@@ -14,6 +14,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc keeps freed memory for reuse: with glibc's allocator every large temporary (a column
+/// of millions of values) is returned to the system and faulted in again, page by zeroed page.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Find the customers who look like your best ones, and what each is worth.
 #[derive(Debug, Parser)]
 #[command(name = "lookalike", version, about, max_term_width = 100)]

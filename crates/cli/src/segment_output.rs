@@ -1,22 +1,156 @@
 //! Writing a segmentation: one row per customer, CSV or Parquet, atomically.
+//!
+//! Most output columns take few distinct values (11 segments, 6 stages, a few hundred score
+//! cells and rule combinations), so they are built as codes into a small dictionary: Parquet
+//! stores them as dictionary columns and CSV rows are written from the dictionary's text without
+//! allocating per row.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::bail;
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt8Array};
+use arrow_array::types::{UInt8Type, UInt16Type, UInt32Type};
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, RecordBatch, StringArray, UInt8Array,
+};
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_core::FeatureTable;
-use lookalike_rfm::Segmentation;
+use lookalike_rfm::{Lifecycle, RfmSegment, Segmentation, ValueTier};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
 const ROWS_PER_PIECE: usize = 64 * 1024;
+/// Rows per Parquet row group.
+const ROWS_PER_GROUP: usize = 1 << 20;
+
+const STAGES: [Lifecycle; 6] = [
+    Lifecycle::Prospect,
+    Lifecycle::FirstTimeBuyer,
+    Lifecycle::RepeatBuyer,
+    Lifecycle::Loyal,
+    Lifecycle::Lapsing,
+    Lifecycle::Lost,
+];
+
+/// Every output value of every customer, as codes into dictionaries.
+struct Coded {
+    /// RFM cell: index into `cells` (u32::MAX = none).
+    cell: Vec<u32>,
+    cells: Vec<String>,
+    /// Named segment index (u8::MAX = none).
+    segment: Vec<u8>,
+    stage: Vec<u8>,
+    tier: Vec<u8>,
+    /// Index into `combinations`: the set of matched rule segments.
+    matched: Vec<u32>,
+    combinations: Vec<String>,
+}
+
+fn code(s: &Segmentation) -> Coded {
+    let n = s.r.len();
+    let bins = s.bins as u32;
+    let raw_cell: Vec<u32> = (0..n)
+        .into_par_iter()
+        .map(|i| match (s.r[i], s.f[i], s.m[i]) {
+            (Some(r), Some(f), Some(m)) => {
+                ((r as u32 - 1) * bins + (f as u32 - 1)) * bins + (m as u32 - 1)
+            }
+            _ => u32::MAX,
+        })
+        .collect();
+    // Dictionary of the cells that occur, in score order.
+    let mut used = vec![false; (bins * bins * bins) as usize];
+    for c in &raw_cell {
+        if *c != u32::MAX {
+            used[*c as usize] = true;
+        }
+    }
+    let mut position = vec![u32::MAX; used.len()];
+    let mut cells = Vec::new();
+    for (c, is_used) in used.iter().enumerate() {
+        if *is_used {
+            position[c] = cells.len() as u32;
+            let c = c as u32;
+            let (r, f, m) = (c / (bins * bins) + 1, c / bins % bins + 1, c % bins + 1);
+            cells.push(if bins <= 9 {
+                format!("{r}{f}{m}")
+            } else {
+                format!("{r}-{f}-{m}")
+            });
+        }
+    }
+    let cell = raw_cell
+        .par_iter()
+        .map(|c| {
+            if *c == u32::MAX {
+                u32::MAX
+            } else {
+                position[*c as usize]
+            }
+        })
+        .collect();
+    let segment = s
+        .rfm_segment
+        .par_iter()
+        .map(|x| {
+            x.map_or(u8::MAX, |x| {
+                RfmSegment::ALL
+                    .iter()
+                    .position(|y| *y == x)
+                    .expect("listed") as u8
+            })
+        })
+        .collect();
+    let stage = s
+        .lifecycle
+        .par_iter()
+        .map(|x| STAGES.iter().position(|y| y == x).expect("listed") as u8)
+        .collect();
+    let tier = s
+        .value_tier
+        .par_iter()
+        .map(|x| ValueTier::ALL.iter().position(|y| y == x).expect("listed") as u8)
+        .collect();
+    let masks: Vec<u64> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            s.matches
+                .iter()
+                .enumerate()
+                .fold(0u64, |mask, (k, m)| mask | ((m[i] as u64) << k))
+        })
+        .collect();
+    let mut keys: HashMap<u64, u32> = HashMap::new();
+    let mut combinations = Vec::new();
+    let matched = masks
+        .iter()
+        .map(|mask| {
+            *keys.entry(*mask).or_insert_with(|| {
+                let names: Vec<&str> = (0..s.rule_names.len())
+                    .filter(|k| mask >> k & 1 == 1)
+                    .map(|k| s.rule_names[k].as_str())
+                    .collect();
+                combinations.push(names.join(";"));
+                combinations.len() as u32 - 1
+            })
+        })
+        .collect();
+    Coded {
+        cell,
+        cells,
+        segment,
+        stage,
+        tier,
+        matched,
+        combinations,
+    }
+}
 
 /// The output columns, in order (flags only when the features had event columns).
-fn header(segmentation: &Segmentation) -> Vec<&'static str> {
+fn header(s: &Segmentation) -> Vec<&'static str> {
     let mut columns = vec![
         "customer_id",
         "r_score",
@@ -29,26 +163,10 @@ fn header(segmentation: &Segmentation) -> Vec<&'static str> {
         "primary_segment",
         "segments",
     ];
-    if segmentation.flags.is_some() {
+    if s.flags.is_some() {
         columns.extend(["cart_abandoner", "active_browser", "engaged", "dormant"]);
     }
     columns
-}
-
-fn text_cells(table: &FeatureTable, s: &Segmentation, i: usize) -> [String; 10] {
-    let score = |v: Option<u8>| v.map_or(String::new(), |v| v.to_string());
-    [
-        table.ids()[i].to_string(),
-        score(s.r[i]),
-        score(s.f[i]),
-        score(s.m[i]),
-        s.rfm_cell(i).unwrap_or_default(),
-        s.rfm_segment[i].map_or("", |x| x.name()).to_string(),
-        s.lifecycle[i].name().to_string(),
-        s.value_tier[i].name().to_string(),
-        s.primary_name(i).unwrap_or("").to_string(),
-        s.segments_of(i),
-    ]
 }
 
 /// Writes `segmentation` to `path` (.csv or .parquet).
@@ -57,14 +175,22 @@ pub fn write_segments(
     segmentation: &Segmentation,
     path: &Path,
 ) -> anyhow::Result<()> {
+    if segmentation.rule_names.len() > 64 {
+        bail!(
+            "at most 64 rule segments can be written (got {})",
+            segmentation.rule_names.len()
+        );
+    }
     match path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("csv") => write_csv(table, segmentation, path),
-        Some("parquet") | Some("pq") => write_parquet(table, segmentation, path),
+        Some("csv") => write_csv(table, segmentation, &code(segmentation), path),
+        Some("parquet") | Some("pq") => {
+            write_parquet(table, segmentation, &code(segmentation), path)
+        }
         _ => bail!(
             "cannot tell the output format of {}; use .csv or .parquet",
             path.display()
@@ -72,7 +198,12 @@ pub fn write_segments(
     }
 }
 
-fn write_csv(table: &FeatureTable, s: &Segmentation, path: &Path) -> anyhow::Result<()> {
+fn write_csv(
+    table: &FeatureTable,
+    s: &Segmentation,
+    coded: &Coded,
+    path: &Path,
+) -> anyhow::Result<()> {
     let columns = header(s);
     lookalike_core::write_atomically(path, |w| {
         use std::io::Write;
@@ -83,9 +214,28 @@ fn write_csv(table: &FeatureTable, s: &Segmentation, path: &Path) -> anyhow::Res
             let pieces: Vec<std::io::Result<Vec<u8>>> = group
                 .par_iter()
                 .map(|&start| {
-                    let mut writer = csv::Writer::from_writer(Vec::new());
+                    let mut writer =
+                        csv::Writer::from_writer(Vec::with_capacity(ROWS_PER_PIECE * 80));
+                    let score = |v: Option<u8>, buffer: &mut itoa::Buffer| -> Vec<u8> {
+                        v.map_or(Vec::new(), |v| buffer.format(v).as_bytes().to_vec())
+                    };
+                    let mut digits = itoa::Buffer::new();
                     for i in start..(start + ROWS_PER_PIECE).min(table.len()) {
-                        let mut record: Vec<String> = text_cells(table, s, i).into();
+                        writer.write_field(table.ids()[i].as_str())?;
+                        for v in [s.r[i], s.f[i], s.m[i]] {
+                            writer.write_field(score(v, &mut digits))?;
+                        }
+                        let cell = coded.cell[i];
+                        writer.write_field(if cell == u32::MAX {
+                            ""
+                        } else {
+                            &coded.cells[cell as usize]
+                        })?;
+                        writer.write_field(s.rfm_segment[i].map_or("", |x| x.name()))?;
+                        writer.write_field(s.lifecycle[i].name())?;
+                        writer.write_field(s.value_tier[i].name())?;
+                        writer.write_field(s.primary_name(i).unwrap_or(""))?;
+                        writer.write_field(&coded.combinations[coded.matched[i] as usize])?;
                         if let Some(flags) = &s.flags {
                             for flag in [
                                 &flags.cart_abandoner,
@@ -93,10 +243,10 @@ fn write_csv(table: &FeatureTable, s: &Segmentation, path: &Path) -> anyhow::Res
                                 &flags.engaged,
                                 &flags.dormant,
                             ] {
-                                record.push(if flag[i] { "1" } else { "0" }.into());
+                                writer.write_field(if flag[i] { "1" } else { "0" })?;
                             }
                         }
-                        writer.write_record(&record)?;
+                        writer.write_record(None::<&[u8]>)?;
                     }
                     writer
                         .into_inner()
@@ -112,52 +262,89 @@ fn write_csv(table: &FeatureTable, s: &Segmentation, path: &Path) -> anyhow::Res
     Ok(())
 }
 
-fn write_parquet(table: &FeatureTable, s: &Segmentation, path: &Path) -> anyhow::Result<()> {
+fn dictionary_type(key: DataType) -> DataType {
+    DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
+}
+
+fn write_parquet(
+    table: &FeatureTable,
+    s: &Segmentation,
+    coded: &Coded,
+    path: &Path,
+) -> anyhow::Result<()> {
     let columns = header(s);
     let fields: Vec<Field> = columns
         .iter()
         .map(|name| match *name {
             "customer_id" => Field::new(*name, DataType::Utf8, false),
             "r_score" | "f_score" | "m_score" => Field::new(*name, DataType::UInt8, true),
+            "rfm_cell" | "segments" => Field::new(*name, dictionary_type(DataType::UInt32), true),
+            "primary_segment" => Field::new(*name, dictionary_type(DataType::UInt16), true),
             "cart_abandoner" | "active_browser" | "engaged" | "dormant" => {
                 Field::new(*name, DataType::Boolean, false)
             }
-            _ => Field::new(*name, DataType::Utf8, true),
+            _ => Field::new(*name, dictionary_type(DataType::UInt8), true),
         })
         .collect();
     let schema = Arc::new(Schema::new(fields));
     let properties = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
+        .set_column_dictionary_enabled("customer_id".into(), false)
         .build();
+    let names = |values: &[&str]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
+    let segment_names = names(&RfmSegment::ALL.map(|x| x.name()));
+    let stage_names = names(&STAGES.map(|x| x.name()));
+    let tier_names = names(&ValueTier::ALL.map(|x| x.name()));
+    let rule_names: ArrayRef = Arc::new(StringArray::from(s.rule_names.clone()));
+    let cell_names: ArrayRef = Arc::new(StringArray::from(coded.cells.clone()));
+    let combination_names: ArrayRef = Arc::new(StringArray::from(coded.combinations.clone()));
     lookalike_core::write_atomically(path, |w| {
         let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(properties))
             .map_err(std::io::Error::other)?;
-        for start in (0..table.len()).step_by(ROWS_PER_PIECE) {
-            let rows = start..(start + ROWS_PER_PIECE).min(table.len());
-            let cells: Vec<[String; 10]> = rows
-                .clone()
-                .into_par_iter()
-                .map(|i| text_cells(table, s, i))
-                .collect();
-            let text = |k: usize, empty_is_null: bool| -> ArrayRef {
-                Arc::new(StringArray::from_iter(cells.iter().map(|c| {
-                    (!(empty_is_null && c[k].is_empty())).then(|| c[k].as_str())
-                })))
+        for start in (0..table.len()).step_by(ROWS_PER_GROUP) {
+            let rows = start..(start + ROWS_PER_GROUP).min(table.len());
+            let u8_dictionary = |codes: &[u8], values: &ArrayRef| -> std::io::Result<ArrayRef> {
+                let keys: PrimitiveArray<UInt8Type> = codes[rows.clone()]
+                    .iter()
+                    .map(|c| (*c != u8::MAX).then_some(*c))
+                    .collect();
+                Ok(Arc::new(
+                    DictionaryArray::try_new(keys, values.clone())
+                        .map_err(std::io::Error::other)?,
+                ))
             };
+            let u32_dictionary = |codes: &[u32], values: &ArrayRef| -> std::io::Result<ArrayRef> {
+                let keys: PrimitiveArray<UInt32Type> = codes[rows.clone()]
+                    .iter()
+                    .map(|c| (*c != u32::MAX).then_some(*c))
+                    .collect();
+                Ok(Arc::new(
+                    DictionaryArray::try_new(keys, values.clone())
+                        .map_err(std::io::Error::other)?,
+                ))
+            };
+            let primary: PrimitiveArray<UInt16Type> =
+                s.primary[rows.clone()].iter().copied().collect();
             let scores = |v: &[Option<u8>]| -> ArrayRef {
                 Arc::new(UInt8Array::from(v[rows.clone()].to_vec()))
             };
             let mut arrays: Vec<ArrayRef> = vec![
-                text(0, false),
+                Arc::new(StringArray::from_iter_values(
+                    table.ids()[rows.clone()].iter().map(|id| id.as_str()),
+                )),
                 scores(&s.r),
                 scores(&s.f),
                 scores(&s.m),
-                text(4, true),
-                text(5, true),
-                text(6, false),
-                text(7, false),
-                text(8, true),
-                text(9, false),
+                u32_dictionary(&coded.cell, &cell_names)?,
+                u8_dictionary(&coded.segment, &segment_names)?,
+                u8_dictionary(&coded.stage, &stage_names)?,
+                u8_dictionary(&coded.tier, &tier_names)?,
+                Arc::new(
+                    DictionaryArray::try_new(primary, rule_names.clone())
+                        .map_err(std::io::Error::other)?,
+                ),
+                u32_dictionary(&coded.matched, &combination_names)?,
             ];
             if let Some(flags) = &s.flags {
                 for flag in [
@@ -169,9 +356,11 @@ fn write_parquet(table: &FeatureTable, s: &Segmentation, path: &Path) -> anyhow:
                     arrays.push(Arc::new(BooleanArray::from(flag[rows.clone()].to_vec())));
                 }
             }
-            let batch =
-                RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
-            writer.write(&batch).map_err(std::io::Error::other)?;
+            writer
+                .write(
+                    &RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?,
+                )
+                .map_err(std::io::Error::other)?;
         }
         writer.close().map_err(std::io::Error::other)?;
         Ok(())

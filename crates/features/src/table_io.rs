@@ -256,54 +256,7 @@ pub fn read_feature_table(
             }
             (ids, header[1..].to_vec(), values)
         }
-        FileFormat::Parquet => {
-            let file = File::open(path).map_err(|e| fail(e.to_string()))?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .and_then(|b| b.build())
-                .map_err(|e| fail(e.to_string()))?;
-            let header: Vec<String> = reader
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
-            let id_at = header
-                .iter()
-                .position(|h| h == "customer_id")
-                .ok_or_else(|| {
-                    fail(format!(
-                        "no customer_id column; columns: {}",
-                        header.join(", ")
-                    ))
-                })?;
-            let columns: Vec<String> = header
-                .iter()
-                .filter(|h| *h != "customer_id")
-                .cloned()
-                .collect();
-            let mut ids = Vec::new();
-            let mut values = Vec::new();
-            for batch in reader {
-                let batch = batch.map_err(|e| fail(e.to_string()))?;
-                let id_column = arrow_cast::cast(batch.column(id_at), &DataType::Utf8)
-                    .map_err(|e| fail(e.to_string()))?;
-                let numeric: Vec<ArrayRef> = (0..batch.num_columns())
-                    .filter(|j| *j != id_at)
-                    .map(|j| {
-                        arrow_cast::cast(batch.column(j), &DataType::Float64)
-                            .map_err(|e| fail(format!("column {:?}: {e}", header[j])))
-                    })
-                    .collect::<Result<_, _>>()?;
-                for i in 0..batch.num_rows() {
-                    ids.push(CustomerId::from(id_column.as_string::<i32>().value(i)));
-                    for column in &numeric {
-                        let c = column.as_primitive::<Float64Type>();
-                        values.push(if c.is_null(i) { f64::NAN } else { c.value(i) });
-                    }
-                }
-            }
-            (ids, columns, values)
-        }
+        FileFormat::Parquet => return read_parquet_table(path),
     };
     let rows = ids.len();
     let matrix =
@@ -313,3 +266,88 @@ pub fn read_feature_table(
 
 use arrow_array::Array as _;
 use arrow_array::RecordBatchReader as _;
+
+/// Reads a Parquet feature table column by column into a column-major matrix, so that each
+/// feature is one contiguous slice (what scoring and segmenting read) and no value is cast one
+/// at a time.
+fn read_parquet_table(path: &Path) -> Result<FeatureTable, FeatureError> {
+    let fail = |message: String| FeatureError::FeatureTable {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = File::open(path).map_err(|e| fail(e.to_string()))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fail(e.to_string()))?;
+    let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
+    let reader = builder
+        .with_batch_size(256 * 1024)
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let header: Vec<String> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let id_at = header
+        .iter()
+        .position(|h| h == "customer_id")
+        .ok_or_else(|| {
+            fail(format!(
+                "no customer_id column; columns: {}",
+                header.join(", ")
+            ))
+        })?;
+    let feature_columns: Vec<usize> = (0..header.len()).filter(|j| *j != id_at).collect();
+    let mut ids: Vec<CustomerId> = Vec::with_capacity(rows);
+    // Column j of the table is flat[j·rows .. (j+1)·rows]: batches are written in place.
+    let mut flat = vec![f64::NAN; feature_columns.len() * rows];
+    for batch in reader {
+        let batch = batch.map_err(|e| fail(e.to_string()))?;
+        let id_column = arrow_cast::cast(batch.column(id_at), &DataType::Utf8)
+            .map_err(|e| fail(e.to_string()))?;
+        let id_strings = id_column.as_string::<i32>();
+        if id_strings.null_count() > 0 {
+            return Err(fail("customer_id has empty (null) values".into()));
+        }
+        let start = ids.len();
+        if start + batch.num_rows() > rows {
+            return Err(fail("the file has more rows than its metadata says".into()));
+        }
+        let batch_ids: Vec<CustomerId> = (0..batch.num_rows())
+            .into_par_iter()
+            .map(|i| CustomerId::from(id_strings.value(i)))
+            .collect();
+        ids.extend(batch_ids);
+        let converted: Vec<Result<ArrayRef, FeatureError>> = feature_columns
+            .par_iter()
+            .map(|&j| {
+                arrow_cast::cast(batch.column(j), &DataType::Float64)
+                    .map_err(|e| fail(format!("column {:?}: {e}", header[j])))
+            })
+            .collect();
+        for (k, array) in converted.into_iter().enumerate() {
+            let array = array?;
+            let values = array.as_primitive::<Float64Type>();
+            let target = &mut flat[k * rows + start..k * rows + start + values.len()];
+            if values.null_count() == 0 {
+                target.copy_from_slice(values.values());
+            } else {
+                for (slot, value) in target.iter_mut().zip(values.iter()) {
+                    *slot = value.unwrap_or(f64::NAN);
+                }
+            }
+        }
+    }
+    let names: Vec<String> = feature_columns.iter().map(|j| header[*j].clone()).collect();
+    if ids.len() != rows {
+        return Err(fail(format!(
+            "the metadata says {rows} rows but {} were read",
+            ids.len()
+        )));
+    }
+    let matrix = Array2::from_shape_vec((names.len(), rows), flat)
+        .map_err(|e| fail(e.to_string()))?
+        .reversed_axes();
+    FeatureTable::new(ids, names, matrix).map_err(|e| fail(e.to_string()))
+}

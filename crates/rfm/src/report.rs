@@ -1,6 +1,7 @@
 //! The segment report: size, revenue and RFM means per segment, with warnings.
 
 use lookalike_core::FeatureTable;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::lifecycle::Lifecycle;
@@ -43,60 +44,101 @@ pub struct SegmentReport {
     pub warnings: Vec<String>,
 }
 
-struct Totals<'a> {
-    spend: &'a [f64],
-    days: &'a [f64],
-    frequency: &'a [f64],
-    monetary: &'a [f64],
-    revenue: f64,
+/// Sums of one segment's customers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
     customers: usize,
+    revenue: f64,
+    recency: (f64, usize),
+    frequency: (f64, usize),
+    monetary: (f64, usize),
 }
 
-impl Totals<'_> {
-    fn row(&self, group: &str, segment: &str, members: &[usize]) -> ReportRow {
-        let mean = |values: &[f64]| {
-            let present: Vec<f64> = members
-                .iter()
-                .map(|i| values[*i])
-                .filter(|v| !v.is_nan())
-                .collect();
-            if present.is_empty() {
-                f64::NAN
-            } else {
-                present.iter().sum::<f64>() / present.len() as f64
+impl Sums {
+    fn add(&mut self, spend: f64, days: f64, frequency: f64, monetary: f64) {
+        let add = |sum: &mut (f64, usize), v: f64| {
+            if !v.is_nan() {
+                sum.0 += v;
+                sum.1 += 1;
             }
         };
-        let revenue: f64 = members
-            .iter()
-            .map(|i| self.spend[*i])
-            .filter(|v| !v.is_nan())
-            .sum();
+        self.customers += 1;
+        if !spend.is_nan() {
+            self.revenue += spend;
+        }
+        add(&mut self.recency, days);
+        add(&mut self.frequency, frequency);
+        add(&mut self.monetary, monetary);
+    }
+
+    fn merge(&mut self, other: &Sums) {
+        self.customers += other.customers;
+        self.revenue += other.revenue;
+        for (mine, theirs) in [
+            (&mut self.recency, other.recency),
+            (&mut self.frequency, other.frequency),
+            (&mut self.monetary, other.monetary),
+        ] {
+            mine.0 += theirs.0;
+            mine.1 += theirs.1;
+        }
+    }
+
+    fn row(&self, group: &str, segment: &str, all: usize, revenue: f64) -> ReportRow {
+        let mean = |(sum, count): (f64, usize)| {
+            if count == 0 {
+                f64::NAN
+            } else {
+                sum / count as f64
+            }
+        };
         ReportRow {
             group: group.into(),
             segment: segment.into(),
-            customers: members.len(),
-            share: members.len() as f64 / self.customers.max(1) as f64,
-            revenue,
-            revenue_share: if self.revenue != 0.0 {
-                revenue / self.revenue
+            customers: self.customers,
+            share: self.customers as f64 / all.max(1) as f64,
+            revenue: self.revenue,
+            revenue_share: if revenue != 0.0 {
+                self.revenue / revenue
             } else {
                 f64::NAN
             },
-            mean_recency_days: mean(self.days),
+            mean_recency_days: mean(self.recency),
             mean_frequency: mean(self.frequency),
             mean_monetary: mean(self.monetary),
         }
     }
 }
 
-/// Builds the report; segments with fewer than `min_size` customers are flagged as too small
-/// to test.
+const LIFECYCLE_ORDER: [Lifecycle; 6] = [
+    Lifecycle::Prospect,
+    Lifecycle::FirstTimeBuyer,
+    Lifecycle::RepeatBuyer,
+    Lifecycle::Loyal,
+    Lifecycle::Lapsing,
+    Lifecycle::Lost,
+];
+
+/// Rows per chunk of the report's pass: chunk sums are combined in chunk order, so the report
+/// is the same whatever the thread count.
+const CHUNK: usize = 1 << 16;
+
+/// Builds the report in one pass over the customers; segments with fewer than `min_size`
+/// customers are flagged as too small to test.
 pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize) -> SegmentReport {
+    let n = table.len();
+    let nan_column = vec![f64::NAN; n];
     let column = |name: &str| {
         table
-            .column(name)
-            .map(|c| c.to_vec())
-            .unwrap_or_else(|_| vec![f64::NAN; table.len()])
+            .column_index(name)
+            .ok()
+            .map(|j| {
+                table.column_slice(j).map_or_else(
+                    || std::borrow::Cow::Owned(table.values().column(j).to_vec()),
+                    std::borrow::Cow::Borrowed,
+                )
+            })
+            .unwrap_or(std::borrow::Cow::Borrowed(&nan_column))
     };
     let (spend, days, frequency, monetary) = (
         column("total_spend"),
@@ -104,16 +146,51 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
         column("frequency"),
         column("monetary_value"),
     );
-    let totals = Totals {
-        revenue: spend.iter().filter(|v| !v.is_nan()).sum(),
-        spend: &spend,
-        days: &days,
-        frequency: &frequency,
-        monetary: &monetary,
-        customers: table.len(),
-    };
-    let n = table.len();
-    let without_consent: Vec<usize> = (0..n).filter(|i| !segmentation.consented[*i]).collect();
+    let s = segmentation;
+    let rules = s.rule_names.len();
+    // Groups: 11 named RFM segments, no purchase, no consent; 6 stages; rules, no rule, no consent.
+    let (no_purchase, no_consent_rfm, first_stage) = (11, 12, 13);
+    let first_rule = first_stage + LIFECYCLE_ORDER.len();
+    let (no_rule, no_consent_rule) = (first_rule + rules, first_rule + rules + 1);
+    let groups = no_consent_rule + 1;
+    let chunks: Vec<Vec<Sums>> = (0..n)
+        .into_par_iter()
+        .step_by(CHUNK)
+        .map(|start| {
+            let mut sums = vec![Sums::default(); groups];
+            for i in start..(start + CHUNK).min(n) {
+                let values = (spend[i], days[i], frequency[i], monetary[i]);
+                let mut add = |g: usize| sums[g].add(values.0, values.1, values.2, values.3);
+                add(match (s.consented[i], s.rfm_segment[i]) {
+                    (false, _) => no_consent_rfm,
+                    (true, Some(named)) => RfmSegment::ALL
+                        .iter()
+                        .position(|x| *x == named)
+                        .expect("listed"),
+                    (true, None) => no_purchase,
+                });
+                add(first_stage
+                    + LIFECYCLE_ORDER
+                        .iter()
+                        .position(|x| *x == s.lifecycle[i])
+                        .expect("listed"));
+                add(match (s.consented[i], s.primary[i]) {
+                    (false, _) => no_consent_rule,
+                    (true, Some(k)) => first_rule + k as usize,
+                    (true, None) => no_rule,
+                });
+            }
+            sums
+        })
+        .collect();
+    let mut total = vec![Sums::default(); groups];
+    for chunk in &chunks {
+        for (t, c) in total.iter_mut().zip(chunk) {
+            t.merge(c);
+        }
+    }
+    let revenue: f64 = total[..first_stage].iter().map(|g| g.revenue).sum();
+    let without_consent = total[no_consent_rfm].customers;
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
     let check = |group: &str, row: &ReportRow, warnings: &mut Vec<String>| {
@@ -126,52 +203,30 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
             ));
         }
     };
-    for named in RfmSegment::ALL {
-        let members: Vec<usize> = (0..n)
-            .filter(|i| segmentation.rfm_segment[*i] == Some(named))
-            .collect();
-        let row = totals.row("rfm", named.name(), &members);
+    for (k, named) in RfmSegment::ALL.iter().enumerate() {
+        let row = total[k].row("rfm", named.name(), n, revenue);
         check("RFM", &row, &mut warnings);
         rows.push(row);
     }
-    let no_purchase: Vec<usize> = (0..n)
-        .filter(|i| segmentation.consented[*i] && segmentation.r[*i].is_none())
-        .collect();
-    rows.push(totals.row("rfm", "(no purchase)", &no_purchase));
-    if !without_consent.is_empty() {
-        rows.push(totals.row("rfm", "(no consent)", &without_consent));
+    rows.push(total[no_purchase].row("rfm", "(no purchase)", n, revenue));
+    if without_consent > 0 {
+        rows.push(total[no_consent_rfm].row("rfm", "(no consent)", n, revenue));
     }
-    for stage in [
-        Lifecycle::Prospect,
-        Lifecycle::FirstTimeBuyer,
-        Lifecycle::RepeatBuyer,
-        Lifecycle::Loyal,
-        Lifecycle::Lapsing,
-        Lifecycle::Lost,
-    ] {
-        let members: Vec<usize> = (0..n)
-            .filter(|i| segmentation.lifecycle[*i] == stage)
-            .collect();
-        rows.push(totals.row("lifecycle", stage.name(), &members));
+    for (k, stage) in LIFECYCLE_ORDER.iter().enumerate() {
+        rows.push(total[first_stage + k].row("lifecycle", stage.name(), n, revenue));
     }
-    if !segmentation.rule_names.is_empty() {
-        for (k, name) in segmentation.rule_names.iter().enumerate() {
-            let members: Vec<usize> = (0..n)
-                .filter(|i| segmentation.primary[*i] == Some(k as u16))
-                .collect();
-            let row = totals.row("rule", name, &members);
+    if rules > 0 {
+        for (k, name) in s.rule_names.iter().enumerate() {
+            let row = total[first_rule + k].row("rule", name, n, revenue);
             check("rule", &row, &mut warnings);
             rows.push(row);
         }
-        let none: Vec<usize> = (0..n)
-            .filter(|i| segmentation.consented[*i] && segmentation.primary[*i].is_none())
-            .collect();
-        rows.push(totals.row("rule", "(no rule)", &none));
-        if !without_consent.is_empty() {
-            rows.push(totals.row("rule", "(no consent)", &without_consent));
+        rows.push(total[no_rule].row("rule", "(no rule)", n, revenue));
+        if without_consent > 0 {
+            rows.push(total[no_consent_rule].row("rule", "(no consent)", n, revenue));
         }
     }
-    for (name, sizes) in ["R", "F", "M"].iter().zip(&segmentation.bin_sizes) {
+    for (name, sizes) in ["R", "F", "M"].iter().zip(&s.bin_sizes) {
         let (smallest, largest) = (
             sizes.iter().min().copied().unwrap_or(0),
             sizes.iter().max().copied().unwrap_or(0),
@@ -185,7 +240,7 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
     }
     SegmentReport {
         customers: n,
-        without_consent: without_consent.len(),
+        without_consent,
         rows,
         warnings,
     }

@@ -193,19 +193,30 @@ impl Segmentation {
     }
 }
 
-fn required(table: &FeatureTable, column: &str, purpose: &str) -> Result<Vec<f64>, RfmError> {
-    table
-        .column(column)
-        .map(|c| c.to_vec())
-        .map_err(|_| RfmError::MissingColumn {
-            column: column.to_string(),
-            purpose: purpose.to_string(),
-            known: table.columns().join(", "),
-        })
+/// A column's values, borrowed when the table stores it contiguously (tables read from
+/// Parquet do), copied otherwise.
+fn column_values<'a>(table: &'a FeatureTable, column: &str) -> Option<Cow<'a, [f64]>> {
+    let index = table.column_index(column).ok()?;
+    Some(match table.column_slice(index) {
+        Some(slice) => Cow::Borrowed(slice),
+        None => Cow::Owned(table.values().column(index).to_vec()),
+    })
 }
 
-fn optional(table: &FeatureTable, column: &str) -> Option<Vec<f64>> {
-    table.column(column).ok().map(|c| c.to_vec())
+fn required<'a>(
+    table: &'a FeatureTable,
+    column: &str,
+    purpose: &str,
+) -> Result<Cow<'a, [f64]>, RfmError> {
+    column_values(table, column).ok_or_else(|| RfmError::MissingColumn {
+        column: column.to_string(),
+        purpose: purpose.to_string(),
+        known: table.columns().join(", "),
+    })
+}
+
+fn optional<'a>(table: &'a FeatureTable, column: &str) -> Option<Cow<'a, [f64]>> {
+    column_values(table, column)
 }
 
 fn scores_by(values: &[f64], edges: &[f64]) -> Vec<Option<u8>> {
@@ -516,7 +527,7 @@ fn flags(table: &FeatureTable, n: usize) -> Option<Flags> {
     let abandoned = optional(table, "abandoned_carts_30d")?;
     let opens = optional(table, "email_open_rate")?;
     let since_event = optional(table, "days_since_last_event")?;
-    let recent_orders = optional(table, "orders_30d").unwrap_or_else(|| vec![0.0; n]);
+    let recent_orders = optional(table, "orders_30d").unwrap_or_else(|| Cow::Owned(vec![0.0; n]));
     let cart_abandoner = abandoned.par_iter().map(|a| *a > 0.0).collect();
     let active_browser = views
         .par_iter()
