@@ -12,19 +12,17 @@ use std::sync::Arc;
 use anyhow::bail;
 use arrow_array::types::{UInt8Type, UInt16Type, UInt32Type};
 use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, RecordBatch, StringArray, UInt8Array,
+    ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, StringArray, UInt8Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_core::FeatureTable;
+use lookalike_features::write_parquet_in_parallel;
 use lookalike_rfm::{Lifecycle, RfmSegment, Segmentation, ValueTier};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
 const ROWS_PER_PIECE: usize = 64 * 1024;
-/// Rows per Parquet row group.
-const ROWS_PER_GROUP: usize = 1 << 20;
 
 const STAGES: [Lifecycle; 6] = [
     Lifecycle::Prospect,
@@ -289,7 +287,6 @@ fn write_parquet(
     let schema = Arc::new(Schema::new(fields));
     let properties = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
         .set_column_dictionary_enabled("customer_id".into(), false)
         .build();
     let names = |values: &[&str]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
@@ -299,71 +296,54 @@ fn write_parquet(
     let rule_names: ArrayRef = Arc::new(StringArray::from(s.rule_names.clone()));
     let cell_names: ArrayRef = Arc::new(StringArray::from(coded.cells.clone()));
     let combination_names: ArrayRef = Arc::new(StringArray::from(coded.combinations.clone()));
-    lookalike_core::write_atomically(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(properties))
-            .map_err(std::io::Error::other)?;
-        for start in (0..table.len()).step_by(ROWS_PER_GROUP) {
-            let rows = start..(start + ROWS_PER_GROUP).min(table.len());
-            let u8_dictionary = |codes: &[u8], values: &ArrayRef| -> std::io::Result<ArrayRef> {
-                let keys: PrimitiveArray<UInt8Type> = codes[rows.clone()]
-                    .iter()
-                    .map(|c| (*c != u8::MAX).then_some(*c))
-                    .collect();
-                Ok(Arc::new(
-                    DictionaryArray::try_new(keys, values.clone())
-                        .map_err(std::io::Error::other)?,
-                ))
-            };
-            let u32_dictionary = |codes: &[u32], values: &ArrayRef| -> std::io::Result<ArrayRef> {
-                let keys: PrimitiveArray<UInt32Type> = codes[rows.clone()]
-                    .iter()
-                    .map(|c| (*c != u32::MAX).then_some(*c))
-                    .collect();
-                Ok(Arc::new(
-                    DictionaryArray::try_new(keys, values.clone())
-                        .map_err(std::io::Error::other)?,
-                ))
-            };
-            let primary: PrimitiveArray<UInt16Type> =
-                s.primary[rows.clone()].iter().copied().collect();
-            let scores = |v: &[Option<u8>]| -> ArrayRef {
-                Arc::new(UInt8Array::from(v[rows.clone()].to_vec()))
-            };
-            let mut arrays: Vec<ArrayRef> = vec![
-                Arc::new(StringArray::from_iter_values(
-                    table.ids()[rows.clone()].iter().map(|id| id.as_str()),
-                )),
-                scores(&s.r),
-                scores(&s.f),
-                scores(&s.m),
-                u32_dictionary(&coded.cell, &cell_names)?,
-                u8_dictionary(&coded.segment, &segment_names)?,
-                u8_dictionary(&coded.stage, &stage_names)?,
-                u8_dictionary(&coded.tier, &tier_names)?,
+    let flags: Vec<&Vec<bool>> = s
+        .flags
+        .as_ref()
+        .map(|f| vec![&f.cart_abandoner, &f.active_browser, &f.engaged, &f.dormant])
+        .unwrap_or_default();
+    write_parquet_in_parallel(path, schema, properties, table.len(), |rows, j| {
+        let u8_dictionary = |codes: &[u8], values: &ArrayRef| -> std::io::Result<ArrayRef> {
+            let keys: PrimitiveArray<UInt8Type> = codes[rows.clone()]
+                .iter()
+                .map(|c| (*c != u8::MAX).then_some(*c))
+                .collect();
+            Ok(Arc::new(
+                DictionaryArray::try_new(keys, values.clone()).map_err(std::io::Error::other)?,
+            ))
+        };
+        let u32_dictionary = |codes: &[u32], values: &ArrayRef| -> std::io::Result<ArrayRef> {
+            let keys: PrimitiveArray<UInt32Type> = codes[rows.clone()]
+                .iter()
+                .map(|c| (*c != u32::MAX).then_some(*c))
+                .collect();
+            Ok(Arc::new(
+                DictionaryArray::try_new(keys, values.clone()).map_err(std::io::Error::other)?,
+            ))
+        };
+        let scores =
+            |v: &[Option<u8>]| -> ArrayRef { Arc::new(UInt8Array::from(v[rows.clone()].to_vec())) };
+        Ok(match j {
+            0 => Arc::new(StringArray::from_iter_values(
+                table.ids()[rows.clone()].iter().map(|id| id.as_str()),
+            )),
+            1 => scores(&s.r),
+            2 => scores(&s.f),
+            3 => scores(&s.m),
+            4 => u32_dictionary(&coded.cell, &cell_names)?,
+            5 => u8_dictionary(&coded.segment, &segment_names)?,
+            6 => u8_dictionary(&coded.stage, &stage_names)?,
+            7 => u8_dictionary(&coded.tier, &tier_names)?,
+            8 => {
+                let primary: PrimitiveArray<UInt16Type> =
+                    s.primary[rows.clone()].iter().copied().collect();
                 Arc::new(
                     DictionaryArray::try_new(primary, rule_names.clone())
                         .map_err(std::io::Error::other)?,
-                ),
-                u32_dictionary(&coded.matched, &combination_names)?,
-            ];
-            if let Some(flags) = &s.flags {
-                for flag in [
-                    &flags.cart_abandoner,
-                    &flags.active_browser,
-                    &flags.engaged,
-                    &flags.dormant,
-                ] {
-                    arrays.push(Arc::new(BooleanArray::from(flag[rows.clone()].to_vec())));
-                }
-            }
-            writer
-                .write(
-                    &RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?,
                 )
-                .map_err(std::io::Error::other)?;
-        }
-        writer.close().map_err(std::io::Error::other)?;
-        Ok(())
+            }
+            9 => u32_dictionary(&coded.matched, &combination_names)?,
+            flag => Arc::new(BooleanArray::from(flags[flag - 10][rows].to_vec())),
+        })
     })?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{ArrayRef, Float64Array, StringArray};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_core::{CustomerId, FeatureSchema, FeatureTable, write_atomically};
 use ndarray::Array2;
 use parquet::arrow::ArrowSchemaConverter;
@@ -135,49 +135,71 @@ fn write_parquet(
                 .map(|c| Field::new(c, DataType::Float64, true)),
         )
         .collect();
-    let arrow_schema = Arc::new(Schema::new(fields));
     // Feature values are mostly distinct floats: dictionary encoding rarely pays and costs a
     // hash per value.
-    let properties = Arc::new(
-        WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_dictionary_enabled(false)
-            .set_key_value_metadata(Some(vec![KeyValue::new(
-                "lookalike.feature_schema".to_string(),
-                serde_json::to_string(schema).unwrap_or_default(),
-            )]))
-            .build(),
-    );
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "lookalike.feature_schema".to_string(),
+            serde_json::to_string(schema).unwrap_or_default(),
+        )]))
+        .build();
+    write_parquet_in_parallel(
+        path,
+        Arc::new(Schema::new(fields)),
+        properties,
+        table.len(),
+        |rows, j| {
+            Ok(if j == 0 {
+                Arc::new(StringArray::from_iter_values(
+                    table.ids()[rows].iter().map(|i| i.as_str()),
+                ))
+            } else {
+                let column = table.values().column(j - 1);
+                Arc::new(Float64Array::from_iter(
+                    rows.map(|i| Some(column[i]).filter(|v| !v.is_nan())),
+                ))
+            })
+        },
+    )
+}
+
+/// Writes `rows` rows to a Parquet file, atomically, in row groups of up to 2^20 rows, building
+/// and encoding the columns of each row group on all cores (parquet-rs's documented way to
+/// parallelise a row group: one `ArrowColumnWriter` per column, chunks appended in order).
+/// `column(rows, j)` returns column j of `schema` for that range of rows.
+pub fn write_parquet_in_parallel<F>(
+    path: &Path,
+    schema: SchemaRef,
+    properties: WriterProperties,
+    rows: usize,
+    column: F,
+) -> Result<(), FeatureError>
+where
+    F: Fn(std::ops::Range<usize>, usize) -> std::io::Result<ArrayRef> + Sync,
+{
+    let properties = Arc::new(properties);
     let parquet_schema = ArrowSchemaConverter::new()
         .with_coerce_types(properties.coerce_types())
-        .convert(&arrow_schema)
+        .convert(&schema)
         .map_err(|e| FeatureError::InvalidOptions(e.to_string()))?;
     write_atomically(path, |w| {
         let io = std::io::Error::other;
         let mut writer =
             SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), properties.clone())
                 .map_err(io)?;
-        let factory = ArrowRowGroupWriterFactory::new(&writer, arrow_schema.clone());
-        for (group, start) in (0..table.len()).step_by(ROWS_PER_GROUP).enumerate() {
-            let end = (start + ROWS_PER_GROUP).min(table.len());
+        let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
+        for (group, start) in (0..rows).step_by(ROWS_PER_GROUP).enumerate() {
+            let range = start..(start + ROWS_PER_GROUP).min(rows);
             let writers = factory.create_column_writers(group).map_err(io)?;
-            // Each column is built and encoded on its own thread (parquet-rs's documented way
-            // to parallelise a row group), then the chunks are appended in order.
             let chunks: Vec<Result<ArrowColumnChunk, ParquetError>> = writers
                 .into_par_iter()
                 .enumerate()
                 .map(|(j, mut column_writer)| {
-                    let array: ArrayRef = if j == 0 {
-                        Arc::new(StringArray::from_iter_values(
-                            table.ids()[start..end].iter().map(|i| i.as_str()),
-                        ))
-                    } else {
-                        let column = table.values().column(j - 1);
-                        Arc::new(Float64Array::from_iter(
-                            (start..end).map(|i| Some(column[i]).filter(|v| !v.is_nan())),
-                        ))
-                    };
-                    for leaf in compute_leaves(arrow_schema.field(j), &array)? {
+                    let array = column(range.clone(), j)
+                        .map_err(|e| ParquetError::External(Box::new(e)))?;
+                    for leaf in compute_leaves(schema.field(j), &array)? {
                         column_writer.write(&leaf)?;
                     }
                     column_writer.close()

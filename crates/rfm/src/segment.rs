@@ -290,24 +290,28 @@ pub fn segment(
     let (days_b, orders_b, spend_b) = (masked(&days), masked(&orders), masked(&spend));
 
     let breaks = rules.breaks();
-    let (r, r_edges) = match &breaks.recency {
-        Some(b) => {
-            check_breaks("recency", b, bins)?;
-            let scores = days_b
-                .par_iter()
-                .map(|d| (!d.is_nan()).then(|| 1 + b.iter().filter(|x| *d <= **x).count() as u8))
-                .collect();
-            (scores, b.clone())
-        }
-        None => {
-            // Fewer days is better: score the negated days.
-            let negated: Vec<f64> = days_b.par_iter().map(|d| -d).collect();
-            let edges = quantile_edges(&negated, bins);
-            (
-                scores_by(&negated, &edges),
-                edges.iter().rev().map(|e| -e).collect(),
-            )
-        }
+    let recency_scores = || -> Result<(Vec<Option<u8>>, Vec<f64>), RfmError> {
+        Ok(match &breaks.recency {
+            Some(b) => {
+                check_breaks("recency", b, bins)?;
+                let scores = days_b
+                    .par_iter()
+                    .map(|d| {
+                        (!d.is_nan()).then(|| 1 + b.iter().filter(|x| *d <= **x).count() as u8)
+                    })
+                    .collect();
+                (scores, b.clone())
+            }
+            None => {
+                // Fewer days is better: score the negated days.
+                let negated: Vec<f64> = days_b.par_iter().map(|d| -d).collect();
+                let edges = quantile_edges(&negated, bins);
+                (
+                    scores_by(&negated, &edges),
+                    edges.iter().rev().map(|e| -e).collect(),
+                )
+            }
+        })
     };
     let fixed_or_quantile = |name: &str,
                              values: &[f64],
@@ -322,8 +326,22 @@ pub fn segment(
         };
         Ok((scores_by(values, &edges), edges))
     };
-    let (f, f_edges) = fixed_or_quantile("frequency", &orders_b, &breaks.frequency)?;
-    let (m, m_edges) = fixed_or_quantile("monetary", &spend_b, &breaks.monetary)?;
+    // The three scores and the value tiers each have a sequential selection step: run them
+    // side by side.
+    let ((recency, frequency_scores), (monetary, value_tier)) = rayon::join(
+        || {
+            rayon::join(recency_scores, || {
+                fixed_or_quantile("frequency", &orders_b, &breaks.frequency)
+            })
+        },
+        || {
+            rayon::join(
+                || fixed_or_quantile("monetary", &spend_b, &breaks.monetary),
+                || value_tiers(&value, &buyer),
+            )
+        },
+    );
+    let ((r, r_edges), (f, f_edges), (m, m_edges)) = (recency?, frequency_scores?, monetary?);
 
     let consented: Vec<bool> = match &consent {
         Some(c) => c.par_iter().map(|v| *v == 1.0).collect(),
@@ -345,7 +363,6 @@ pub fn segment(
             params.lifecycle.stage(purchase_days, days[i], gaps[i])
         })
         .collect();
-    let value_tier = value_tiers(&value, &buyer);
     let flags = flags(table, n);
 
     // Rule segments: feature columns, the scores and the segment labels are all available.
