@@ -243,6 +243,21 @@ fn bad_rules_and_options_are_named() {
         ]);
         assert!(message.contains("bins must be at least 2"), "{message}");
     }
+    let message = fails(&[
+        "segment",
+        "--features",
+        s(&features),
+        "--out",
+        s(&out),
+        "--lapsing-factor",
+        "5",
+        "--lost-factor",
+        "3",
+    ]);
+    assert!(
+        message.contains("lost factor (3) must be larger than the lapsing factor (5)"),
+        "{message}"
+    );
     let thin = write("thin.csv", "customer_id,orders\na,1\n");
     let message = fails(&["segment", "--features", s(&thin), "--out", s(&out)]);
     assert!(

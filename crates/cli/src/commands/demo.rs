@@ -107,6 +107,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         min_size: 200,
         require_consent: None,
         value_column: "total_spend".into(),
+        lapsing_factor: 2.0,
+        lost_factor: 4.0,
+        loyal_purchase_days: 5.0,
+        single_purchase_gap: 90.0,
     };
     let (_, _, segment_report) = segment::segment_to_files(&segment_args, ui)?;
     let personas = read_personas(&sample.join("truth.csv"))?;

@@ -6,7 +6,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use lookalike_core::FeatureTable;
 use lookalike_features::read_feature_table;
-use lookalike_rfm::{RuleSet, SegmentParams, SegmentReport, Segmentation, report, segment};
+use lookalike_rfm::{
+    LifecycleParams, RuleSet, SegmentParams, SegmentReport, Segmentation, report, segment,
+};
 
 use crate::output::Ui;
 use crate::plots;
@@ -42,6 +44,18 @@ pub struct Args {
     /// Column that ranks buyers into value tiers (top 1% / 5%).
     #[arg(long, value_name = "COLUMN", default_value = "total_spend")]
     pub value_column: String,
+    /// Lifecycle: lapsing after this many times the customer's usual gap without a purchase.
+    #[arg(long, value_name = "FACTOR", default_value_t = 2.0)]
+    pub lapsing_factor: f64,
+    /// Lifecycle: lost after this many times the usual gap.
+    #[arg(long, value_name = "FACTOR", default_value_t = 4.0)]
+    pub lost_factor: f64,
+    /// Lifecycle: purchase days from which a customer is loyal.
+    #[arg(long, value_name = "DAYS", default_value_t = 5.0)]
+    pub loyal_purchase_days: f64,
+    /// Lifecycle: the usual gap assumed for customers with one purchase day.
+    #[arg(long, value_name = "DAYS", default_value_t = 90.0)]
+    pub single_purchase_gap: f64,
 }
 
 /// Reads, segments and writes; returns the report (the demo prints it too).
@@ -72,9 +86,15 @@ pub fn segment_to_files(
     }
     let table = read_feature_table(&args.features, None)
         .with_context(|| format!("reading features from {}", args.features.display()))?;
+    let lifecycle = LifecycleParams::default()
+        .lapsing_factor(args.lapsing_factor)
+        .lost_factor(args.lost_factor)
+        .loyal_min_purchase_days(args.loyal_purchase_days)
+        .single_purchase_gap_days(args.single_purchase_gap);
     let mut params = SegmentParams::new()
         .bins(args.bins)
-        .value_column(&args.value_column);
+        .value_column(&args.value_column)
+        .lifecycle(lifecycle);
     if let Some(column) = &args.require_consent {
         params = params.require_consent(column);
     }
