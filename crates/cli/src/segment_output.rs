@@ -24,15 +24,6 @@ use rayon::prelude::*;
 
 const ROWS_PER_PIECE: usize = 64 * 1024;
 
-const STAGES: [Lifecycle; 6] = [
-    Lifecycle::Prospect,
-    Lifecycle::FirstTimeBuyer,
-    Lifecycle::RepeatBuyer,
-    Lifecycle::Loyal,
-    Lifecycle::Lapsing,
-    Lifecycle::Lost,
-];
-
 /// Every output value of every customer, as codes into dictionaries.
 struct Coded {
     /// RFM cell: index into `cells` (u32::MAX = none).
@@ -90,28 +81,14 @@ fn code(s: &Segmentation) -> Coded {
             }
         })
         .collect();
+    // Codes are the enum discriminants, i.e. positions in each ALL list.
     let segment = s
         .rfm_segment
         .par_iter()
-        .map(|x| {
-            x.map_or(u8::MAX, |x| {
-                RfmSegment::ALL
-                    .iter()
-                    .position(|y| *y == x)
-                    .expect("listed") as u8
-            })
-        })
+        .map(|x| x.map_or(u8::MAX, |x| x as u8))
         .collect();
-    let stage = s
-        .lifecycle
-        .par_iter()
-        .map(|x| STAGES.iter().position(|y| y == x).expect("listed") as u8)
-        .collect();
-    let tier = s
-        .value_tier
-        .par_iter()
-        .map(|x| ValueTier::ALL.iter().position(|y| y == x).expect("listed") as u8)
-        .collect();
+    let stage = s.lifecycle.par_iter().map(|x| *x as u8).collect();
+    let tier = s.value_tier.par_iter().map(|x| *x as u8).collect();
     let masks: Vec<u64> = (0..n)
         .into_par_iter()
         .map(|i| {
@@ -291,7 +268,7 @@ fn write_parquet(
         .build();
     let names = |values: &[&str]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
     let segment_names = names(&RfmSegment::ALL.map(|x| x.name()));
-    let stage_names = names(&STAGES.map(|x| x.name()));
+    let stage_names = names(&Lifecycle::ALL.map(|x| x.name()));
     let tier_names = names(&ValueTier::ALL.map(|x| x.name()));
     let rule_names: ArrayRef = Arc::new(StringArray::from(s.rule_names.clone()));
     let cell_names: ArrayRef = Arc::new(StringArray::from(coded.cells.clone()));

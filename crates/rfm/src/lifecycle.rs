@@ -20,6 +20,16 @@ pub enum Lifecycle {
 }
 
 impl Lifecycle {
+    /// Every stage, in declaration order (so `ALL[stage as usize] == stage`).
+    pub const ALL: [Lifecycle; 6] = [
+        Lifecycle::Prospect,
+        Lifecycle::FirstTimeBuyer,
+        Lifecycle::RepeatBuyer,
+        Lifecycle::Loyal,
+        Lifecycle::Lapsing,
+        Lifecycle::Lost,
+    ];
+
     /// The stage's name, as written in outputs.
     pub fn name(self) -> &'static str {
         match self {
@@ -142,5 +152,34 @@ impl LifecycleParams {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{RfmSegment, ValueTier};
+
+    #[test]
+    fn all_lists_are_in_declaration_order() {
+        // Outputs and rules code values as `value as u8` and decode them through ALL.
+        assert!(
+            Lifecycle::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, x)| *x as usize == i)
+        );
+        assert!(
+            RfmSegment::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, x)| *x as usize == i)
+        );
+        assert!(
+            ValueTier::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, x)| *x as usize == i)
+        );
     }
 }

@@ -110,15 +110,6 @@ impl Sums {
     }
 }
 
-const LIFECYCLE_ORDER: [Lifecycle; 6] = [
-    Lifecycle::Prospect,
-    Lifecycle::FirstTimeBuyer,
-    Lifecycle::RepeatBuyer,
-    Lifecycle::Loyal,
-    Lifecycle::Lapsing,
-    Lifecycle::Lost,
-];
-
 /// Rows per chunk of the report's pass: chunk sums are combined in chunk order, so the report
 /// is the same whatever the thread count.
 const CHUNK: usize = 1 << 16;
@@ -150,7 +141,7 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
     let rules = s.rule_names.len();
     // Groups: 11 named RFM segments, no purchase, no consent; 6 stages; rules, no rule, no consent.
     let (no_purchase, no_consent_rfm, first_stage) = (11, 12, 13);
-    let first_rule = first_stage + LIFECYCLE_ORDER.len();
+    let first_rule = first_stage + Lifecycle::ALL.len();
     let (no_rule, no_consent_rule) = (first_rule + rules, first_rule + rules + 1);
     let groups = no_consent_rule + 1;
     let chunks: Vec<Vec<Sums>> = (0..n)
@@ -163,17 +154,10 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
                 let mut add = |g: usize| sums[g].add(values.0, values.1, values.2, values.3);
                 add(match (s.consented[i], s.rfm_segment[i]) {
                     (false, _) => no_consent_rfm,
-                    (true, Some(named)) => RfmSegment::ALL
-                        .iter()
-                        .position(|x| *x == named)
-                        .expect("listed"),
+                    (true, Some(named)) => named as usize,
                     (true, None) => no_purchase,
                 });
-                add(first_stage
-                    + LIFECYCLE_ORDER
-                        .iter()
-                        .position(|x| *x == s.lifecycle[i])
-                        .expect("listed"));
+                add(first_stage + s.lifecycle[i] as usize);
                 add(match (s.consented[i], s.primary[i]) {
                     (false, _) => no_consent_rule,
                     (true, Some(k)) => first_rule + k as usize,
@@ -212,7 +196,7 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
     if without_consent > 0 {
         rows.push(total[no_consent_rfm].row("rfm", "(no consent)", n, revenue));
     }
-    for (k, stage) in LIFECYCLE_ORDER.iter().enumerate() {
+    for (k, stage) in Lifecycle::ALL.iter().enumerate() {
         rows.push(total[first_stage + k].row("lifecycle", stage.name(), n, revenue));
     }
     if rules > 0 {

@@ -366,43 +366,16 @@ pub fn segment(
     let flags = flags(table, n);
 
     // Rule segments: feature columns, the scores and the segment labels are all available.
-    let codes = |labels: Vec<Option<u8>>| -> Vec<u8> {
-        labels
-            .into_iter()
-            .map(|c| c.unwrap_or(MISSING_TEXT))
-            .collect()
-    };
+    // Text columns are coded by their position in ALL (the enum discriminant).
     let segment_names: Vec<&'static str> = RfmSegment::ALL.iter().map(|s| s.name()).collect();
-    let lifecycle_names: Vec<&'static str> = [
-        Lifecycle::Prospect,
-        Lifecycle::FirstTimeBuyer,
-        Lifecycle::RepeatBuyer,
-        Lifecycle::Loyal,
-        Lifecycle::Lapsing,
-        Lifecycle::Lost,
-    ]
-    .iter()
-    .map(|l| l.name())
-    .collect();
+    let lifecycle_names: Vec<&'static str> = Lifecycle::ALL.iter().map(|l| l.name()).collect();
     let tier_names: Vec<&'static str> = ValueTier::ALL.iter().map(|t| t.name()).collect();
-    let segment_codes = codes(
-        rfm_segment
-            .iter()
-            .map(|s| s.map(|s| RfmSegment::ALL.iter().position(|x| *x == s).unwrap() as u8))
-            .collect(),
-    );
-    let lifecycle_codes = codes(
-        lifecycle
-            .iter()
-            .map(|l| Some(lifecycle_names.iter().position(|x| *x == l.name()).unwrap() as u8))
-            .collect(),
-    );
-    let tier_codes = codes(
-        value_tier
-            .iter()
-            .map(|t| Some(ValueTier::ALL.iter().position(|x| x == t).unwrap() as u8))
-            .collect(),
-    );
+    let segment_codes: Vec<u8> = rfm_segment
+        .par_iter()
+        .map(|s| s.map_or(MISSING_TEXT, |s| s as u8))
+        .collect();
+    let lifecycle_codes: Vec<u8> = lifecycle.par_iter().map(|l| *l as u8).collect();
+    let tier_codes: Vec<u8> = value_tier.par_iter().map(|t| *t as u8).collect();
     let as_numbers = |scores: &[Option<u8>]| -> Vec<f64> {
         scores
             .iter()
@@ -419,7 +392,7 @@ pub fn segment(
         if needed.contains(&name.as_str()) {
             columns.insert(
                 name,
-                Column::Number(Cow::Owned(table.column(name).expect("listed").to_vec())),
+                Column::Number(column_values(table, name).expect("listed")),
             );
         }
     }
