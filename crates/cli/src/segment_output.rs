@@ -16,13 +16,11 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_core::FeatureTable;
-use lookalike_features::write_parquet_in_parallel;
+use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use lookalike_rfm::{Lifecycle, RfmSegment, Segmentation, ValueTier};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
-
-const ROWS_PER_PIECE: usize = 64 * 1024;
 
 /// Every output value of every customer, as codes into dictionaries.
 struct Coded {
@@ -179,58 +177,30 @@ fn write_csv(
     coded: &Coded,
     path: &Path,
 ) -> anyhow::Result<()> {
-    let columns = header(s);
-    lookalike_core::write_atomically(path, |w| {
-        use std::io::Write;
-        w.write_all(columns.join(",").as_bytes())?;
-        w.write_all(b"\n")?;
-        let starts: Vec<usize> = (0..table.len()).step_by(ROWS_PER_PIECE).collect();
-        for group in starts.chunks(2 * rayon::current_num_threads().max(1)) {
-            let pieces: Vec<std::io::Result<Vec<u8>>> = group
-                .par_iter()
-                .map(|&start| {
-                    let mut writer =
-                        csv::Writer::from_writer(Vec::with_capacity(ROWS_PER_PIECE * 80));
-                    let score = |v: Option<u8>, buffer: &mut itoa::Buffer| -> Vec<u8> {
-                        v.map_or(Vec::new(), |v| buffer.format(v).as_bytes().to_vec())
-                    };
-                    let mut digits = itoa::Buffer::new();
-                    for i in start..(start + ROWS_PER_PIECE).min(table.len()) {
-                        writer.write_field(table.ids()[i].as_str())?;
-                        for v in [s.r[i], s.f[i], s.m[i]] {
-                            writer.write_field(score(v, &mut digits))?;
-                        }
-                        let cell = coded.cell[i];
-                        writer.write_field(if cell == u32::MAX {
-                            ""
-                        } else {
-                            &coded.cells[cell as usize]
-                        })?;
-                        writer.write_field(s.rfm_segment[i].map_or("", |x| x.name()))?;
-                        writer.write_field(s.lifecycle[i].name())?;
-                        writer.write_field(s.value_tier[i].name())?;
-                        writer.write_field(s.primary_name(i).unwrap_or(""))?;
-                        writer.write_field(&coded.combinations[coded.matched[i] as usize])?;
-                        if let Some(flags) = &s.flags {
-                            for flag in [
-                                &flags.cart_abandoner,
-                                &flags.active_browser,
-                                &flags.engaged,
-                                &flags.dormant,
-                            ] {
-                                writer.write_field(if flag[i] { "1" } else { "0" })?;
-                            }
-                        }
-                        writer.write_record(None::<&[u8]>)?;
-                    }
-                    writer
-                        .into_inner()
-                        .map_err(|e| std::io::Error::other(e.to_string()))
-                })
-                .collect();
-            for piece in pieces {
-                w.write_all(&piece?)?;
-            }
+    let flags: Vec<&Vec<bool>> = s
+        .flags
+        .as_ref()
+        .map(|f| vec![&f.cart_abandoner, &f.active_browser, &f.engaged, &f.dormant])
+        .unwrap_or_default();
+    write_csv_in_parallel(path, &header(s), table.len(), |writer, _, i| {
+        let mut digits = itoa::Buffer::new();
+        writer.write_field(table.ids()[i].as_str())?;
+        for score in [s.r[i], s.f[i], s.m[i]] {
+            writer.write_field(score.map_or("", |v| digits.format(v)))?;
+        }
+        let cell = coded.cell[i];
+        writer.write_field(if cell == u32::MAX {
+            ""
+        } else {
+            &coded.cells[cell as usize]
+        })?;
+        writer.write_field(s.rfm_segment[i].map_or("", |x| x.name()))?;
+        writer.write_field(s.lifecycle[i].name())?;
+        writer.write_field(s.value_tier[i].name())?;
+        writer.write_field(s.primary_name(i).unwrap_or(""))?;
+        writer.write_field(&coded.combinations[coded.matched[i] as usize])?;
+        for flag in &flags {
+            writer.write_field(if flag[i] { "1" } else { "0" })?;
         }
         Ok(())
     })?;

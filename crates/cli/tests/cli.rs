@@ -1,40 +1,10 @@
 //! End-to-end: the real `lookalike` binary on real files in a temporary folder.
 
+mod common;
+
+use common::{fails, lookalike, ok, s};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn lookalike(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lookalike"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = lookalike(args);
-    assert!(
-        out.status.success(),
-        "lookalike {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Runs a failing command; returns its stderr after checking the exit code is 2.
-fn fails(args: &[&str]) -> String {
-    let out = lookalike(args);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "lookalike {args:?} should fail with 2: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
     let path = dir.join(name);

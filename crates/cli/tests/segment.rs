@@ -1,39 +1,10 @@
 //! End-to-end: `lookalike segment` on features of the bundled sample.
 
+mod common;
+
+use common::{fails, ok, s};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn lookalike(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lookalike"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = lookalike(args);
-    assert!(
-        out.status.success(),
-        "lookalike {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = lookalike(args);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "lookalike {args:?} should fail: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

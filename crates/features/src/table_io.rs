@@ -9,7 +9,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{ArrayRef, Float64Array, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use lookalike_core::{CustomerId, FeatureSchema, FeatureTable, write_atomically};
+use lookalike_core::{CoreError, CustomerId, FeatureSchema, FeatureTable, write_atomically};
 use ndarray::Array2;
 use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -71,41 +71,54 @@ pub fn write_feature_table(
 }
 
 fn write_csv(table: &FeatureTable, path: &Path) -> Result<(), FeatureError> {
-    let mut header = csv::Writer::from_writer(Vec::new());
-    header
-        .write_record(
-            std::iter::once("customer_id").chain(table.columns().iter().map(String::as_str)),
-        )
-        .and_then(|_| header.flush().map_err(csv::Error::from))
-        .map_err(|e| FeatureError::InvalidOptions(format!("formatting the header: {e}")))?;
-    let header = header
-        .into_inner()
-        .map_err(|e| FeatureError::InvalidOptions(e.to_string()))?;
+    let header: Vec<&str> = std::iter::once("customer_id")
+        .chain(table.columns().iter().map(String::as_str))
+        .collect();
     let values = table.values();
-    let ids = table.ids();
+    write_csv_in_parallel(path, &header, table.len(), |writer, cell, i| {
+        writer.write_field(table.ids()[i].as_str())?;
+        for value in values.row(i) {
+            cell.clear();
+            format_number(*value, cell);
+            writer.write_field(&*cell)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Writes a CSV file of `rows` rows under `header`, atomically, formatting pieces of rows on all
+/// cores and writing them in order. `write_row(writer, scratch, i)` writes the fields of row i
+/// (the record is ended for it); `scratch` is a reusable buffer for formatting.
+pub fn write_csv_in_parallel<F>(
+    path: &Path,
+    header: &[&str],
+    rows: usize,
+    write_row: F,
+) -> Result<(), CoreError>
+where
+    F: Fn(&mut csv::Writer<Vec<u8>>, &mut Vec<u8>, usize) -> csv::Result<()> + Sync,
+{
     write_atomically(path, |w| {
         use std::io::Write;
-        w.write_all(&header)?;
-        // Format pieces in parallel, write them in order.
-        let starts: Vec<usize> = (0..table.len()).step_by(ROWS_PER_PIECE).collect();
-        for group in starts.chunks(rayon::current_num_threads().max(1) * 2) {
+        let mut head = csv::Writer::from_writer(Vec::new());
+        head.write_record(header)?;
+        w.write_all(
+            &head
+                .into_inner()
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
+        )?;
+        let starts: Vec<usize> = (0..rows).step_by(ROWS_PER_PIECE).collect();
+        for group in starts.chunks(2 * rayon::current_num_threads().max(1)) {
             let pieces: Vec<std::io::Result<Vec<u8>>> = group
                 .par_iter()
                 .map(|&start| {
-                    let end = (start + ROWS_PER_PIECE).min(table.len());
-                    let mut writer = csv::WriterBuilder::new()
-                        .from_writer(Vec::with_capacity((end - start) * 64));
-                    let mut cell = Vec::with_capacity(32);
-                    for (id, row) in ids[start..end]
-                        .iter()
-                        .zip(values.rows().into_iter().skip(start))
-                    {
-                        writer.write_field(id.as_str())?;
-                        for value in row {
-                            cell.clear();
-                            format_number(*value, &mut cell);
-                            writer.write_field(&cell)?;
-                        }
+                    let end = (start + ROWS_PER_PIECE).min(rows);
+                    let mut writer =
+                        csv::Writer::from_writer(Vec::with_capacity((end - start) * 64));
+                    let mut scratch = Vec::with_capacity(32);
+                    for i in start..end {
+                        write_row(&mut writer, &mut scratch, i)?;
                         writer.write_record(None::<&[u8]>)?;
                     }
                     writer
@@ -118,8 +131,7 @@ fn write_csv(table: &FeatureTable, path: &Path) -> Result<(), FeatureError> {
             }
         }
         Ok(())
-    })?;
-    Ok(())
+    })
 }
 
 fn write_parquet(
