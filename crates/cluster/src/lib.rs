@@ -1,0 +1,16 @@
+//! Weighted k-means and clustering quality metrics.
+//!
+//! [`KMeansParams`] → [`KMeansValidParams`] → [`KMeans`], as linfa's `KMeansParams` →
+//! `KMeansValidParams` → `KMeans`: settings are checked once, then fitted to the rows of a matrix
+//! with optional sample weights (used everywhere, including k-means++). Results are the same for
+//! the same data and seed whatever the thread count. The metrics follow scikit-learn's
+//! definitions so numbers can be compared with it.
+
+mod error;
+mod init;
+mod kmeans;
+mod metrics;
+
+pub use error::ClusterError;
+pub use kmeans::{Init, KMeans, KMeansParams, KMeansValidParams};
+pub use metrics::{adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia, silhouette};

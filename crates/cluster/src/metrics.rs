@@ -1,0 +1,179 @@
+//! Clustering quality metrics, with scikit-learn's definitions (unweighted).
+
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+use crate::ClusterError;
+
+fn distance(a: ndarray::ArrayView1<'_, f64>, b: ndarray::ArrayView1<'_, f64>) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn clusters_of(labels: &[usize]) -> usize {
+    labels.iter().max().map_or(0, |m| m + 1)
+}
+
+/// Cluster means and sizes.
+fn centers(data: ArrayView2<'_, f64>, labels: &[usize], k: usize) -> (Array2<f64>, Vec<usize>) {
+    let mut sums = Array2::<f64>::zeros((k, data.ncols()));
+    let mut sizes = vec![0usize; k];
+    for (row, label) in data.rows().into_iter().zip(labels) {
+        sums.row_mut(*label).scaled_add(1.0, &row);
+        sizes[*label] += 1;
+    }
+    for (mut row, size) in sums.rows_mut().into_iter().zip(&sizes) {
+        if *size > 0 {
+            row.mapv_inplace(|v| v / *size as f64);
+        }
+    }
+    (sums, sizes)
+}
+
+/// Sum of squared distances of each point to its cluster's mean.
+pub fn inertia(data: ArrayView2<'_, f64>, labels: &[usize]) -> f64 {
+    let (means, _) = centers(data, labels, clusters_of(labels));
+    data.rows()
+        .into_iter()
+        .zip(labels)
+        .map(|(row, l)| distance(row, means.row(*l)).powi(2))
+        .sum()
+}
+
+/// Mean silhouette coefficient, exact: O(n²·d) time, O(n·k) memory at most (each point's
+/// distances are summed per cluster on the fly, never stored as an n × n matrix). A point alone
+/// in its cluster scores 0, as in scikit-learn.
+///
+/// ```
+/// let data = ndarray::array![[0.0], [1.0], [10.0], [11.0]];
+/// let s = lookalike_cluster::silhouette(data.view(), &[0, 0, 1, 1]);
+/// assert!((s - 0.899749373433584).abs() < 1e-12); // scikit-learn gives the same
+/// ```
+pub fn silhouette(data: ArrayView2<'_, f64>, labels: &[usize]) -> f64 {
+    let k = clusters_of(labels);
+    let mut sizes = vec![0usize; k];
+    for l in labels {
+        sizes[*l] += 1;
+    }
+    let n = labels.len();
+    let scores: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let own = labels[i];
+            if sizes[own] <= 1 {
+                return 0.0;
+            }
+            let mut sums = vec![0.0; k];
+            for j in 0..n {
+                sums[labels[j]] += distance(data.row(i), data.row(j));
+            }
+            let a = sums[own] / (sizes[own] - 1) as f64;
+            let b = (0..k)
+                .filter(|c| *c != own && sizes[*c] > 0)
+                .map(|c| sums[c] / sizes[c] as f64)
+                .fold(f64::INFINITY, f64::min);
+            if b.is_infinite() {
+                0.0
+            } else {
+                (b - a) / a.max(b)
+            }
+        })
+        .collect();
+    scores.iter().sum::<f64>() / n as f64
+}
+
+/// Davies-Bouldin index (lower is better): the mean over clusters of the worst ratio of summed
+/// within-cluster spreads to centroid distance.
+pub fn davies_bouldin(data: ArrayView2<'_, f64>, labels: &[usize]) -> f64 {
+    let k = clusters_of(labels);
+    let (means, sizes) = centers(data, labels, k);
+    let mut spread = vec![0.0; k];
+    for (row, l) in data.rows().into_iter().zip(labels) {
+        spread[*l] += distance(row, means.row(*l));
+    }
+    for (s, size) in spread.iter_mut().zip(&sizes) {
+        if *size > 0 {
+            *s /= *size as f64;
+        }
+    }
+    let present: Vec<usize> = (0..k).filter(|c| sizes[*c] > 0).collect();
+    let worst: f64 = present
+        .iter()
+        .map(|&i| {
+            present
+                .iter()
+                .filter(|j| **j != i)
+                .map(|&j| {
+                    let d = distance(means.row(i), means.row(j));
+                    if d == 0.0 {
+                        f64::INFINITY
+                    } else {
+                        (spread[i] + spread[j]) / d
+                    }
+                })
+                .fold(0.0, f64::max)
+        })
+        .sum();
+    worst / present.len() as f64
+}
+
+/// Calinski-Harabasz index (higher is better): between-cluster over within-cluster dispersion,
+/// each divided by its degrees of freedom.
+pub fn calinski_harabasz(data: ArrayView2<'_, f64>, labels: &[usize]) -> f64 {
+    let k = clusters_of(labels);
+    let (means, sizes) = centers(data, labels, k);
+    let overall = data.mean_axis(ndarray::Axis(0)).expect("rows");
+    let between: f64 = means
+        .rows()
+        .into_iter()
+        .zip(&sizes)
+        .map(|(m, s)| *s as f64 * distance(m, overall.view()).powi(2))
+        .sum();
+    let within = inertia(data, labels);
+    let used = sizes.iter().filter(|s| **s > 0).count();
+    let n = labels.len();
+    if within == 0.0 {
+        return 1.0;
+    }
+    between * (n - used) as f64 / (within * (used - 1) as f64)
+}
+
+fn pairs(n: u64) -> f64 {
+    (n * n.saturating_sub(1)) as f64 / 2.0
+}
+
+/// Adjusted Rand index between two labelings of the same points (1 = identical partitions up to
+/// renaming, about 0 = chance agreement).
+///
+/// ```
+/// let ari = lookalike_cluster::adjusted_rand_index(&[0, 0, 1, 1], &[1, 1, 0, 0]).unwrap();
+/// assert_eq!(ari, 1.0);
+/// ```
+pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> Result<f64, ClusterError> {
+    if a.len() != b.len() {
+        return Err(ClusterError::LabelLengthMismatch(a.len(), b.len()));
+    }
+    let (ka, kb) = (clusters_of(a), clusters_of(b));
+    let mut table = vec![0u64; ka * kb];
+    let (mut rows, mut columns) = (vec![0u64; ka], vec![0u64; kb]);
+    for (x, y) in a.iter().zip(b) {
+        table[x * kb + y] += 1;
+        rows[*x] += 1;
+        columns[*y] += 1;
+    }
+    let index: f64 = table.iter().map(|n| pairs(*n)).sum();
+    let (sum_rows, sum_columns): (f64, f64) = (
+        rows.iter().map(|n| pairs(*n)).sum(),
+        columns.iter().map(|n| pairs(*n)).sum(),
+    );
+    let expected = sum_rows * sum_columns / pairs(a.len() as u64).max(1.0);
+    let maximum = (sum_rows + sum_columns) / 2.0;
+    if maximum == expected {
+        // Both partitions trivial (one cluster, or all singletons): scikit-learn's convention.
+        return Ok(1.0);
+    }
+    Ok((index - expected) / (maximum - expected))
+}
