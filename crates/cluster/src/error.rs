@@ -45,6 +45,53 @@ pub enum ClusterError {
         /// k × the data's columns.
         expected: (usize, usize),
     },
+    /// No feature column was selected.
+    #[error("no columns were selected for clustering")]
+    NoColumns,
+    /// A selected column is not in the feature table.
+    #[error("no column {name:?} in the features; known columns: {known}")]
+    UnknownColumn {
+        /// The name asked for.
+        name: String,
+        /// The table's columns.
+        known: String,
+    },
+    /// A selected column has a missing value: clustering needs every value.
+    #[error(
+        "customer {customer:?} has no value for {column:?}; choose columns without missing values (see the schema) or fill them first"
+    )]
+    MissingFeature {
+        /// The customer.
+        customer: String,
+        /// The column.
+        column: String,
+    },
+    /// Standard scaling divides by the standard deviation, which is 0 for a constant column.
+    #[error("column {0:?} is constant: standard scaling would divide by 0; leave it out")]
+    ConstantColumn(String),
+    /// Robust scaling divides by the interquartile range, which is 0 here.
+    #[error(
+        "column {0:?} has an interquartile range of 0 (over half its values are equal): robust scaling would divide by 0; use standard scaling or leave it out"
+    )]
+    ZeroInterquartileRange(String),
+    /// log1p needs values above −1.
+    #[error("column {column:?}, customer {customer:?}: log1p needs values > -1, got {value}")]
+    NegativeForLog {
+        /// The column.
+        column: String,
+        /// The customer.
+        customer: String,
+        /// The value.
+        value: f64,
+    },
+    /// A column weight must be a positive number.
+    #[error("column weight for {column:?} must be a positive number, got {weight}")]
+    BadColumnWeight {
+        /// The column.
+        column: String,
+        /// The weight given.
+        weight: f64,
+    },
     /// Two labelings of different lengths were compared.
     #[error("the labelings have {0} and {1} labels")]
     LabelLengthMismatch(usize, usize),

@@ -10,7 +10,9 @@ mod error;
 mod init;
 mod kmeans;
 mod metrics;
+mod scale;
 
 pub use error::ClusterError;
 pub use kmeans::{Init, KMeans, KMeansParams, KMeansValidParams};
 pub use metrics::{adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia, silhouette};
+pub use scale::{Scaler, ScalerParams, Scaling};

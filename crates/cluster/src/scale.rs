@@ -1,0 +1,299 @@
+//! Feature scaling, fitted once and stored with the model so scoring scales the same way.
+//!
+//! Each selected column is optionally passed through `ln(1 + x)` (for skewed amounts and
+//! counts), then centred and divided by its spread (standard: mean and standard deviation;
+//! robust: median and interquartile range), then multiplied by its weight, so that
+//! distances count the columns as much as the user wants.
+
+use lookalike_core::FeatureTable;
+use ndarray::Array2;
+
+use crate::ClusterError;
+
+/// How columns are centred and scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scaling {
+    /// Values as they are.
+    None,
+    /// (x − mean) / standard deviation.
+    Standard,
+    /// (x − median) / interquartile range: robust to outliers such as a few huge spenders.
+    Robust,
+}
+
+/// Which columns to use and how to scale them. Consuming setters; each says its default.
+///
+/// ```
+/// use lookalike_cluster::{ScalerParams, Scaling};
+/// let params = ScalerParams::new(["orders", "total_spend"]).scaling(Scaling::Robust).log1p(["total_spend"]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalerParams {
+    columns: Vec<String>,
+    scaling: Scaling,
+    log1p: Vec<String>,
+    weights: Vec<(String, f64)>,
+}
+
+impl ScalerParams {
+    /// Cluster on these feature columns.
+    pub fn new<S: Into<String>>(columns: impl IntoIterator<Item = S>) -> Self {
+        ScalerParams {
+            columns: columns.into_iter().map(Into::into).collect(),
+            scaling: Scaling::Standard,
+            log1p: Vec::new(),
+            weights: Vec::new(),
+        }
+    }
+
+    /// Centring and scaling. Default: standard.
+    pub fn scaling(mut self, scaling: Scaling) -> Self {
+        self.scaling = scaling;
+        self
+    }
+
+    /// Columns passed through ln(1 + x) first. Default: none.
+    pub fn log1p<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        self.log1p = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A weight for a column (multiplies its scaled values). Default: 1 for every column.
+    pub fn weight(mut self, column: impl Into<String>, weight: f64) -> Self {
+        self.weights.push((column.into(), weight));
+        self
+    }
+}
+
+/// A fitted scaler: per column, whether log1p applies, the centre, the spread and the weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaler {
+    /// The columns, in the order of the scaled matrix.
+    pub columns: Vec<String>,
+    /// The scaling method.
+    pub scaling: Scaling,
+    /// Whether ln(1 + x) is applied first, per column.
+    pub log1p: Vec<bool>,
+    /// Subtracted after log1p.
+    pub center: Vec<f64>,
+    /// Divided by after centring.
+    pub spread: Vec<f64>,
+    /// Multiplied by at the end.
+    pub weight: Vec<f64>,
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    // Linear interpolation between order statistics (numpy's default).
+    let position = q * (sorted.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+}
+
+/// The selected columns of `table`, after log1p where asked, checked for missing values.
+fn raw_columns(
+    table: &FeatureTable,
+    columns: &[String],
+    log1p: &[bool],
+) -> Result<Vec<Vec<f64>>, ClusterError> {
+    columns
+        .iter()
+        .zip(log1p)
+        .map(|(name, use_log)| {
+            let index = table
+                .column_index(name)
+                .map_err(|_| ClusterError::UnknownColumn {
+                    name: name.clone(),
+                    known: table.columns().join(", "),
+                })?;
+            let mut values = table.values().column(index).to_vec();
+            for (i, v) in values.iter_mut().enumerate() {
+                let customer = || table.ids()[i].to_string();
+                if !v.is_finite() {
+                    return Err(ClusterError::MissingFeature {
+                        customer: customer(),
+                        column: name.clone(),
+                    });
+                }
+                if *use_log {
+                    if *v <= -1.0 {
+                        return Err(ClusterError::NegativeForLog {
+                            column: name.clone(),
+                            customer: customer(),
+                            value: *v,
+                        });
+                    }
+                    *v = v.ln_1p();
+                }
+            }
+            Ok(values)
+        })
+        .collect()
+}
+
+impl Scaler {
+    /// Fits the scaler on `table`.
+    pub fn fit(table: &FeatureTable, params: &ScalerParams) -> Result<Scaler, ClusterError> {
+        if params.columns.is_empty() {
+            return Err(ClusterError::NoColumns);
+        }
+        for name in params
+            .log1p
+            .iter()
+            .chain(params.weights.iter().map(|(c, _)| c))
+        {
+            if !params.columns.contains(name) {
+                return Err(ClusterError::UnknownColumn {
+                    name: name.clone(),
+                    known: params.columns.join(", "),
+                });
+            }
+        }
+        let log1p: Vec<bool> = params
+            .columns
+            .iter()
+            .map(|c| params.log1p.contains(c))
+            .collect();
+        let mut weight = vec![1.0; params.columns.len()];
+        for (column, w) in &params.weights {
+            if !w.is_finite() || *w <= 0.0 {
+                return Err(ClusterError::BadColumnWeight {
+                    column: column.clone(),
+                    weight: *w,
+                });
+            }
+            weight[params
+                .columns
+                .iter()
+                .position(|c| c == column)
+                .expect("checked")] = *w;
+        }
+        let raw = raw_columns(table, &params.columns, &log1p)?;
+        if table.is_empty() {
+            return Err(ClusterError::EmptyInput);
+        }
+        let mut center = Vec::with_capacity(raw.len());
+        let mut spread = Vec::with_capacity(raw.len());
+        for (values, name) in raw.iter().zip(&params.columns) {
+            let (c, s) = match params.scaling {
+                Scaling::None => (0.0, 1.0),
+                Scaling::Standard => {
+                    let mean = values.iter().sum::<f64>() / values.len() as f64;
+                    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                        / values.len() as f64;
+                    if variance <= 0.0 {
+                        return Err(ClusterError::ConstantColumn(name.clone()));
+                    }
+                    (mean, variance.sqrt())
+                }
+                Scaling::Robust => {
+                    let mut sorted = values.clone();
+                    sorted.sort_by(f64::total_cmp);
+                    let iqr = quantile(&sorted, 0.75) - quantile(&sorted, 0.25);
+                    if iqr <= 0.0 {
+                        return Err(ClusterError::ZeroInterquartileRange(name.clone()));
+                    }
+                    (quantile(&sorted, 0.5), iqr)
+                }
+            };
+            center.push(c);
+            spread.push(s);
+        }
+        Ok(Scaler {
+            columns: params.columns.clone(),
+            scaling: params.scaling,
+            log1p,
+            center,
+            spread,
+            weight,
+        })
+    }
+
+    /// The scaled matrix of `table` (customers × selected columns).
+    pub fn transform(&self, table: &FeatureTable) -> Result<Array2<f64>, ClusterError> {
+        let raw = raw_columns(table, &self.columns, &self.log1p)?;
+        let mut scaled = Array2::zeros((table.len(), self.columns.len()));
+        for (j, values) in raw.iter().enumerate() {
+            for (i, v) in values.iter().enumerate() {
+                scaled[[i, j]] = self.weight[j] * (v - self.center[j]) / self.spread[j];
+            }
+        }
+        Ok(scaled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookalike_core::CustomerId;
+    use ndarray::array;
+
+    fn table(values: Array2<f64>) -> FeatureTable {
+        let ids = (0..values.nrows())
+            .map(|i| CustomerId::from(format!("c{i}")))
+            .collect();
+        FeatureTable::new(ids, vec!["a".into(), "b".into()], values).unwrap()
+    }
+
+    #[test]
+    fn standard_robust_log_and_weights() {
+        let t = table(array![[1.0, 0.0], [2.0, 9.0], [3.0, 99.0], [4.0, 999.0]]);
+        let standard = Scaler::fit(&t, &ScalerParams::new(["a", "b"]))
+            .unwrap()
+            .transform(&t)
+            .unwrap();
+        for column in standard.columns() {
+            assert!(column.mean().unwrap().abs() < 1e-12);
+            assert!((column.std(0.0) - 1.0).abs() < 1e-12);
+        }
+        let robust = Scaler::fit(&t, &ScalerParams::new(["a"]).scaling(Scaling::Robust)).unwrap();
+        assert_eq!((robust.center[0], robust.spread[0]), (2.5, 1.5));
+        let logged = Scaler::fit(
+            &t,
+            &ScalerParams::new(["b"])
+                .scaling(Scaling::None)
+                .log1p(["b"])
+                .weight("b", 2.0),
+        )
+        .unwrap();
+        let values = logged.transform(&t).unwrap();
+        assert!((values[[3, 0]] - 2.0 * 1000f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn each_rule_has_its_error() {
+        let t = table(array![[1.0, 5.0], [1.0, -3.0], [1.0, f64::NAN]]);
+        let fit = |p: ScalerParams| Scaler::fit(&t, &p);
+        assert_eq!(
+            fit(ScalerParams::new(Vec::<String>::new())).unwrap_err(),
+            ClusterError::NoColumns
+        );
+        assert!(matches!(
+            fit(ScalerParams::new(["zzz"])),
+            Err(ClusterError::UnknownColumn { .. })
+        ));
+        assert!(matches!(
+            fit(ScalerParams::new(["a"]).log1p(["b"])),
+            Err(ClusterError::UnknownColumn { .. })
+        ));
+        assert!(
+            matches!(fit(ScalerParams::new(["b"])), Err(ClusterError::MissingFeature { ref customer, .. }) if customer == "c2")
+        );
+        assert_eq!(
+            fit(ScalerParams::new(["a"])).unwrap_err(),
+            ClusterError::ConstantColumn("a".into())
+        );
+        assert_eq!(
+            fit(ScalerParams::new(["a"]).scaling(Scaling::Robust)).unwrap_err(),
+            ClusterError::ZeroInterquartileRange("a".into())
+        );
+        assert!(matches!(
+            fit(ScalerParams::new(["a"]).weight("a", 0.0)),
+            Err(ClusterError::BadColumnWeight { .. })
+        ));
+        let negative = table(array![[1.0, 5.0], [2.0, -3.0]]);
+        assert!(matches!(
+            Scaler::fit(&negative, &ScalerParams::new(["b"]).log1p(["b"])),
+            Err(ClusterError::NegativeForLog { ref customer, value, .. }) if customer == "c1" && value == -3.0
+        ));
+    }
+}
