@@ -62,11 +62,7 @@ fn code(s: &Segmentation) -> Coded {
             position[c] = cells.len() as u32;
             let c = c as u32;
             let (r, f, m) = (c / (bins * bins) + 1, c / bins % bins + 1, c % bins + 1);
-            cells.push(if bins <= 9 {
-                format!("{r}{f}{m}")
-            } else {
-                format!("{r}-{f}-{m}")
-            });
+            cells.push(Segmentation::cell_text(r as u8, f as u8, m as u8, s.bins));
         }
     }
     let cell = raw_cell

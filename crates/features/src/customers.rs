@@ -208,7 +208,9 @@ pub(crate) fn read_customers(
     };
     match input.format {
         FileFormat::Csv => {
-            let (delimiter, _) = crate::input::csv_head(input)?;
+            // The header as every CSV reader here sees it (BOM removed, names trimmed, UTF-8
+            // checked); the reader below skips it.
+            let (delimiter, header) = crate::input::csv_head(input)?;
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(delimiter)
                 .flexible(true)
@@ -218,22 +220,6 @@ pub(crate) fn read_customers(
                     path: input.path.clone(),
                     source: std::io::Error::other(e.to_string()),
                 })?;
-            let header: Vec<String> = reader
-                .byte_headers()
-                .map_err(|e| FeatureError::BadRow {
-                    kind: input.kind,
-                    path: input.path.clone(),
-                    row: "line 1".into(),
-                    reason: format!("the header cannot be read: {e}"),
-                })?
-                .iter()
-                .map(|h| {
-                    String::from_utf8_lossy(h)
-                        .trim()
-                        .trim_start_matches('\u{feff}')
-                        .to_string()
-                })
-                .collect();
             let mut collector = make(&header)?;
             let mut record = csv::ByteRecord::new();
             loop {

@@ -165,14 +165,20 @@ pub struct Flags {
 }
 
 impl Segmentation {
-    /// The R, F and M scores as one cell, e.g. `"545"` (bins ≤ 9) or `"10-4-5"`.
+    /// The R, F and M scores of customer `i` as one cell (see [`Segmentation::cell_text`]).
     pub fn rfm_cell(&self, i: usize) -> Option<String> {
-        let (r, f, m) = (self.r[i]?, self.f[i]?, self.m[i]?);
-        Some(if self.bins <= 9 {
+        Some(Self::cell_text(
+            self.r[i]?, self.f[i]?, self.m[i]?, self.bins,
+        ))
+    }
+
+    /// Scores as a cell: `"545"` when every score is one digit (bins ≤ 9), else `"10-4-5"`.
+    pub fn cell_text(r: u8, f: u8, m: u8, bins: u8) -> String {
+        if bins <= 9 {
             format!("{r}{f}{m}")
         } else {
             format!("{r}-{f}-{m}")
-        })
+        }
     }
 
     /// The names of all rule segments customer `i` matches, joined by `;`.

@@ -182,7 +182,7 @@ where
     });
     progress.finish();
     let handlers = read_result?;
-    Ok((handlers, rows.into_inner(), columns))
+    Ok((handlers, rows.into_inner()))
 }
 
 /// Reads the file block by block and sends each run of complete records to the workers.

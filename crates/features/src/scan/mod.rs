@@ -152,7 +152,7 @@ where
 {
     assert!(fields.len() <= MAX_FIELDS);
     let problems = Problems::new(options.on_bad_row);
-    let (handlers, rows, columns) = match input.format {
+    let (handlers, rows) = match input.format {
         FileFormat::Csv => {
             csv_blocks::scan_csv(input, fields, options, progress, &make_handler, &problems)?
         }
@@ -170,7 +170,7 @@ where
     let mut resolved = Vec::new();
     let limit = if problems.fail_fast { 1 } else { SKIP_EXAMPLES };
     for pending in found.into_iter().take(limit) {
-        resolved.push(describe(input, &columns, fields, pending)?);
+        resolved.push(describe(input, fields, pending)?);
     }
     if problems.fail_fast {
         if let Some(first) = resolved.into_iter().next() {
@@ -188,7 +188,6 @@ where
 
 fn describe(
     input: &InputFile,
-    columns: &[Option<usize>],
     fields: &[FieldRequest],
     pending: Pending,
 ) -> Result<FeatureError, FeatureError> {
@@ -208,7 +207,6 @@ fn describe(
             format!("line {}", before + line_in_block)
         }
     };
-    let _ = columns;
     Ok(match pending.problem.slot {
         Some(slot) => FeatureError::BadValue {
             kind: input.kind,
@@ -250,5 +248,5 @@ pub(super) fn io_error(input: &InputFile) -> impl Fn(std::io::Error) -> FeatureE
     }
 }
 
-/// The handlers, the rows they took and where each field's column is.
-type ScanResult<H> = Result<(Vec<H>, u64, Vec<Option<usize>>), FeatureError>;
+/// The handlers and the rows they took.
+type ScanResult<H> = Result<(Vec<H>, u64), FeatureError>;

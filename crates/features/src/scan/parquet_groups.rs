@@ -144,6 +144,11 @@ where
 {
     let (header, group_rows, schema) = parquet_header(input)?;
     let columns = resolve_columns(input, &header, fields)?;
+    // Batches are looked up by name: the name of each requested field's column, if present.
+    let column_names: Vec<Option<&str>> = columns
+        .iter()
+        .map(|c| c.map(|i| header[i].as_str()))
+        .collect();
     let wanted: Vec<usize> = {
         let mut w: Vec<usize> = columns.iter().flatten().copied().collect();
         w.sort_unstable();
@@ -177,7 +182,7 @@ where
                             &mask,
                             group,
                             group_start[group],
-                            &columns,
+                            &column_names,
                             &mut handler,
                             problems,
                         );
@@ -209,7 +214,7 @@ where
     if let Some(failure) = first_failure.into_inner().expect("failure slot poisoned") {
         return Err(failure);
     }
-    Ok((handlers, rows.into_inner(), columns))
+    Ok((handlers, rows.into_inner()))
 }
 
 fn scan_parquet_group<H: RowHandler>(
@@ -217,7 +222,7 @@ fn scan_parquet_group<H: RowHandler>(
     mask: &ProjectionMask,
     group: usize,
     first_row: u64,
-    columns: &[Option<usize>],
+    column_names: &[Option<&str>],
     handler: &mut H,
     problems: &Problems,
 ) -> Result<u64, FeatureError> {
@@ -229,18 +234,16 @@ fn scan_parquet_group<H: RowHandler>(
         .with_batch_size(64 * 1024)
         .build()
         .map_err(|e| parquet_error(input)(e.to_string()))?;
-    let header_names: Vec<String> = parquet_column_names(input)?;
     let mut row_in_group = 0u64;
     let mut count = 0u64;
     for batch in reader {
         let batch: RecordBatch =
             batch.map_err(|e| parquet_error(input)(format!("row group {group}: {e}")))?;
-        let mut views = Vec::with_capacity(columns.len());
-        for column in columns {
-            views.push(match column {
+        let mut views = Vec::with_capacity(column_names.len());
+        for name in column_names {
+            views.push(match name {
                 None => ColumnView::Absent,
-                Some(c) => {
-                    let name = &header_names[*c];
+                Some(name) => {
                     let array = batch.column_by_name(name).ok_or_else(|| {
                         parquet_error(input)(format!("column {name:?} is not a flat column"))
                     })?;
