@@ -1,22 +1,22 @@
 //! Weighted k-means: parameters → validated parameters → fitted model.
 //!
-//! Lloyd's algorithm with blocked distance computation: for a block of points, squared
-//! distances to all centroids come from ‖x‖² − 2·x·c + ‖c‖² (one matrix product per block, no
-//! n × k matrix for the whole data). Blocks have a fixed size and their partial sums are
-//! combined in block order, so the result is the same whatever the thread count.
+//! The algorithms live in their own modules ([`crate::lloyd`], [`crate::hamerly`],
+//! [`crate::minibatch`]) and share the blocked distance kernel of [`crate::distance`]; this
+//! module checks the settings and the data, runs the restarts and keeps the best.
 //! Convergence follows scikit-learn: the squared centroid shift summed over clusters is at most
 //! `tol` × the mean of the columns' variances.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Slice};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use crate::ClusterError;
-use crate::init::{kmeans_plus_plus, random_init};
-
-/// Rows per block of the assignment step.
-const BLOCK: usize = 1024;
+use crate::distance::standard_layout;
+use crate::float::{Float, wide};
+use crate::hamerly::hamerly;
+use crate::init::{kmeans_parallel, kmeans_plus_plus, random_init};
+use crate::lloyd::{Run, lloyd};
+use crate::minibatch::minibatch;
 
 /// How initial centroids are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +24,22 @@ pub enum Init {
     /// Greedy k-means++ (Arthur & Vassilvitskii 2007), 2 + ⌊ln k⌋ candidates per step as in
     /// scikit-learn, weighted by sample weight.
     KMeansPlusPlus,
+    /// k-means‖ (Bahmani et al. 2012): a few parallel sampling passes instead of k sequential
+    /// ones; for large n.
+    KMeansParallel,
     /// k distinct points drawn with probability proportional to their weight.
     Random,
+}
+
+/// How the centroids are improved after initialisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Lloyd's iterations with blocked distance computation.
+    Lloyd,
+    /// Hamerly's triangle-inequality bounds: Lloyd's iterations, most distances skipped.
+    Hamerly,
+    /// Sculley's mini-batch k-means: random batches, running-mean updates; approximate.
+    MiniBatch,
 }
 
 /// k-means settings. Consuming setters; each says its default.
@@ -46,6 +60,8 @@ pub struct KMeansParams {
     tol: f64,
     n_init: usize,
     seed: u64,
+    algorithm: Algorithm,
+    batch_size: usize,
 }
 
 impl KMeansParams {
@@ -58,6 +74,8 @@ impl KMeansParams {
             tol: 1e-4,
             n_init: 1,
             seed: 0,
+            algorithm: Algorithm::Lloyd,
+            batch_size: 4096,
         }
     }
 
@@ -91,6 +109,18 @@ impl KMeansParams {
         self
     }
 
+    /// Algorithm. Default: Lloyd.
+    pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Points per mini-batch (mini-batch k-means only). Default: 4096.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
     /// Checks the settings.
     pub fn validate(self) -> Result<KMeansValidParams, ClusterError> {
         if self.k == 0 {
@@ -105,6 +135,9 @@ impl KMeansParams {
         if self.tol.is_nan() || self.tol < 0.0 {
             return Err(ClusterError::BadTolerance(self.tol));
         }
+        if self.batch_size == 0 {
+            return Err(ClusterError::ZeroBatchSize);
+        }
         Ok(KMeansValidParams(self))
     }
 }
@@ -113,18 +146,75 @@ impl KMeansParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KMeansValidParams(KMeansParams);
 
-/// A fitted k-means model.
+impl KMeansValidParams {
+    /// Number of clusters.
+    pub fn k(&self) -> usize {
+        self.0.k
+    }
+
+    /// The settings.
+    pub fn params(&self) -> &KMeansParams {
+        &self.0
+    }
+}
+
+impl KMeansParams {
+    /// Number of clusters.
+    pub fn n_clusters(&self) -> usize {
+        self.k
+    }
+    /// Initialisation.
+    pub fn init_method(&self) -> Init {
+        self.init
+    }
+    /// Algorithm.
+    pub fn algorithm_used(&self) -> Algorithm {
+        self.algorithm
+    }
+    /// Most iterations per run.
+    pub fn max_iterations(&self) -> usize {
+        self.max_iter
+    }
+    /// Relative tolerance.
+    pub fn tolerance(&self) -> f64 {
+        self.tol
+    }
+    /// Restarts.
+    pub fn restarts(&self) -> usize {
+        self.n_init
+    }
+    /// Random seed.
+    pub fn random_seed(&self) -> u64 {
+        self.seed
+    }
+    /// Points per mini-batch.
+    pub fn mini_batch_size(&self) -> usize {
+        self.batch_size
+    }
+}
+
+/// A fitted k-means model, with centroids of the data's element type (`f32` or `f64`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct KMeans {
-    centroids: Array2<f64>,
+pub struct KMeans<F: Float = f64> {
+    centroids: Array2<F>,
     inertia: f64,
     iterations: usize,
     converged: bool,
 }
 
-impl KMeans {
+impl<F: Float> KMeans<F> {
+    /// A model from known centroids (for example read back from a saved model).
+    pub fn from_centroids(centroids: Array2<F>) -> Self {
+        KMeans {
+            centroids,
+            inertia: f64::NAN,
+            iterations: 0,
+            converged: false,
+        }
+    }
+
     /// The centroids, k × d.
-    pub fn centroids(&self) -> &Array2<f64> {
+    pub fn centroids(&self) -> &Array2<F> {
         &self.centroids
     }
 
@@ -133,27 +223,29 @@ impl KMeans {
         self.inertia
     }
 
-    /// Lloyd iterations of the kept run.
+    /// Iterations of the kept run (mini-batch: batches).
     pub fn iterations(&self) -> usize {
         self.iterations
     }
 
-    /// Whether the kept run met the tolerance before `max_iter`.
+    /// Whether the kept run met its stopping rule before `max_iter`.
     pub fn converged(&self) -> bool {
         self.converged
     }
 
     /// The nearest centroid of every row and the squared distance to it.
-    pub fn predict(&self, data: ArrayView2<'_, f64>) -> (Vec<usize>, Vec<f64>) {
-        assign(data, &self.centroids)
+    pub fn predict(&self, data: ArrayView2<'_, F>) -> (Vec<usize>, Vec<F>) {
+        let data = standard_layout(data);
+        let assignment = crate::lloyd::assign(data.view(), self.centroids.view(), None);
+        (assignment.labels, assignment.distances)
     }
 }
 
-fn check_data(
-    data: ArrayView2<'_, f64>,
+fn check_data<F: Float>(
+    data: ArrayView2<'_, F>,
     weights: Option<ArrayView1<'_, f64>>,
     k: usize,
-) -> Result<Array1<f64>, ClusterError> {
+) -> Result<Vec<f64>, ClusterError> {
     if data.nrows() == 0 || data.ncols() == 0 {
         return Err(ClusterError::EmptyInput);
     }
@@ -161,11 +253,11 @@ fn check_data(
         return Err(ClusterError::NonFinite {
             row,
             column,
-            value: *value,
+            value: wide(*value),
         });
     }
     let weights = match weights {
-        None => Array1::ones(data.nrows()),
+        None => vec![1.0; data.nrows()],
         Some(w) => {
             if w.len() != data.nrows() {
                 return Err(ClusterError::BadWeights(format!(
@@ -186,7 +278,7 @@ fn check_data(
             if w.sum() <= 0.0 {
                 return Err(ClusterError::BadWeights("all weights are zero".into()));
             }
-            w.to_owned()
+            w.to_vec()
         }
     };
     // Distinct points with positive weight, counted only up to k.
@@ -195,7 +287,7 @@ fn check_data(
         if *w > 0.0 {
             distinct.insert(
                 row.iter()
-                    .map(|v| (v + 0.0).to_bits())
+                    .map(|v| (wide(*v) + 0.0).to_bits())
                     .collect::<Vec<u64>>(),
             );
             if distinct.len() >= k {
@@ -212,127 +304,68 @@ fn check_data(
     Ok(weights)
 }
 
-/// Nearest centroid and squared distance of every row, block by block.
-pub(crate) fn assign(data: ArrayView2<'_, f64>, centroids: &Array2<f64>) -> (Vec<usize>, Vec<f64>) {
-    let centroid_norms: Vec<f64> = centroids.rows().into_iter().map(|c| c.dot(&c)).collect();
-    let blocks: Vec<(Vec<usize>, Vec<f64>)> = (0..data.nrows())
-        .into_par_iter()
-        .step_by(BLOCK)
-        .map(|start| {
-            let block = data.slice_axis(
-                Axis(0),
-                Slice::from(start..(start + BLOCK).min(data.nrows())),
-            );
-            let dots = block.dot(&centroids.t());
-            let mut labels = Vec::with_capacity(block.nrows());
-            let mut distances = Vec::with_capacity(block.nrows());
-            for (row, dot_row) in block.rows().into_iter().zip(dots.rows()) {
-                let mut best = (0usize, f64::INFINITY);
-                for (j, (d, norm)) in dot_row.iter().zip(&centroid_norms).enumerate() {
-                    let partial = norm - 2.0 * d;
-                    if partial < best.1 {
-                        best = (j, partial);
-                    }
-                }
-                // The expansion loses precision for near points: report the exact distance.
-                let diff = &row - &centroids.row(best.0);
-                labels.push(best.0);
-                distances.push(diff.dot(&diff));
-            }
-            (labels, distances)
-        })
-        .collect();
-    let mut labels = Vec::with_capacity(data.nrows());
-    let mut distances = Vec::with_capacity(data.nrows());
-    for (l, d) in blocks {
-        labels.extend(l);
-        distances.extend(d);
-    }
-    (labels, distances)
-}
-
-/// One Lloyd update: weighted means of the assigned points; a cluster left empty is re-seeded
-/// at the point farthest from its centroid (never left as NaN).
-fn update(
-    data: ArrayView2<'_, f64>,
-    weights: &Array1<f64>,
-    labels: &[usize],
-    distances: &[f64],
-    k: usize,
-) -> Array2<f64> {
-    let d = data.ncols();
-    let partials: Vec<(Array2<f64>, Vec<f64>)> = (0..data.nrows())
-        .into_par_iter()
-        .step_by(BLOCK)
-        .map(|start| {
-            let mut sums = Array2::<f64>::zeros((k, d));
-            let mut mass = vec![0.0; k];
-            for i in start..(start + BLOCK).min(data.nrows()) {
-                let w = weights[i];
-                sums.row_mut(labels[i]).scaled_add(w, &data.row(i));
-                mass[labels[i]] += w;
-            }
-            (sums, mass)
-        })
-        .collect();
-    let mut sums = Array2::<f64>::zeros((k, d));
-    let mut mass = vec![0.0; k];
-    for (s, m) in partials {
-        sums += &s;
-        for (total, part) in mass.iter_mut().zip(m) {
-            *total += part;
+/// Mean of the columns' variances, the scale of scikit-learn's tolerance (two passes, row by
+/// row, in `f64`).
+fn mean_variance<F: Float>(data: ArrayView2<'_, F>) -> f64 {
+    let (n, d) = (data.nrows() as f64, data.ncols());
+    let mut means = vec![0.0; d];
+    for row in data.rows() {
+        for (m, x) in means.iter_mut().zip(row) {
+            *m += wide(*x);
         }
     }
-    let mut taken: Vec<usize> = Vec::new();
-    for (j, total) in mass.iter().enumerate() {
-        if *total > 0.0 {
-            sums.row_mut(j).mapv_inplace(|v| v / total);
-        } else {
-            let farthest = (0..data.nrows())
-                .filter(|i| weights[*i] > 0.0 && !taken.contains(i))
-                .max_by(|a, b| distances[*a].total_cmp(&distances[*b]).then(b.cmp(a)))
-                .expect("at least k distinct points");
-            taken.push(farthest);
-            sums.row_mut(j).assign(&data.row(farthest));
+    means.iter_mut().for_each(|m| *m /= n);
+    let mut squares = vec![0.0; d];
+    for row in data.rows() {
+        for ((s, m), x) in squares.iter_mut().zip(&means).zip(row) {
+            *s += (wide(*x) - m).powi(2);
         }
     }
-    sums
+    squares.iter().sum::<f64>() / n / d as f64
 }
 
 impl KMeansValidParams {
     /// Fits k-means to the rows of `data`, weighted by `weights` (all 1 when `None`).
-    pub fn fit(
+    pub fn fit<F: Float>(
         &self,
-        data: ArrayView2<'_, f64>,
+        data: ArrayView2<'_, F>,
         weights: Option<ArrayView1<'_, f64>>,
-    ) -> Result<KMeans, ClusterError> {
+    ) -> Result<KMeans<F>, ClusterError> {
+        Ok(self.fit_predict(data, weights)?.model)
+    }
+
+    /// Fits k-means and also returns the training points' clusters and squared distances,
+    /// which the last iteration computed anyway.
+    pub fn fit_predict<F: Float>(
+        &self,
+        data: ArrayView2<'_, F>,
+        weights: Option<ArrayView1<'_, f64>>,
+    ) -> Result<Fitted<F>, ClusterError> {
         let p = &self.0;
         let weights = check_data(data, weights, p.k)?;
-        let mean_variance = data.var_axis(Axis(0), 0.0).mean().unwrap_or(0.0);
-        let tolerance = p.tol * mean_variance;
+        let data = standard_layout(data);
+        let data = data.view();
+        let tolerance = p.tol * mean_variance(data);
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-        let mut best: Option<KMeans> = None;
+        let mut best: Option<Run<F>> = None;
         for _ in 0..p.n_init {
-            let initial = match p.init {
-                Init::KMeansPlusPlus => kmeans_plus_plus(data, &weights, p.k, &mut rng),
-                Init::Random => random_init(data, &weights, p.k, &mut rng),
-            };
-            let run = self.lloyd(data, &weights, initial, tolerance);
+            let initial = initial_centroids(data, &weights, p.k, p.init, &mut rng);
+            let run = self.improve(data, &weights, initial, tolerance, &mut rng);
             if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
                 best = Some(run);
             }
         }
-        Ok(best.expect("n_init ≥ 1"))
+        Ok(fitted(best.expect("n_init ≥ 1")))
     }
 
-    /// Lloyd iterations from given initial centroids (exposed so variants can be compared from
-    /// the same start).
-    pub fn fit_from(
+    /// Runs the algorithm from given initial centroids (no initialisation, no restarts), so
+    /// algorithms can be compared from the same start.
+    pub fn fit_from<F: Float>(
         &self,
-        data: ArrayView2<'_, f64>,
+        data: ArrayView2<'_, F>,
         weights: Option<ArrayView1<'_, f64>>,
-        initial: Array2<f64>,
-    ) -> Result<KMeans, ClusterError> {
+        initial: Array2<F>,
+    ) -> Result<KMeans<F>, ClusterError> {
         let weights = check_data(data, weights, self.0.k)?;
         if initial.dim() != (self.0.k, data.ncols()) {
             return Err(ClusterError::BadInitialCentroids {
@@ -340,37 +373,92 @@ impl KMeansValidParams {
                 expected: (self.0.k, data.ncols()),
             });
         }
-        let tolerance = self.0.tol * data.var_axis(Axis(0), 0.0).mean().unwrap_or(0.0);
-        Ok(self.lloyd(data, &weights, initial, tolerance))
+        if initial.iter().any(|v| !v.is_finite()) {
+            return Err(ClusterError::BadInitialCentroids {
+                got: initial.dim(),
+                expected: (self.0.k, data.ncols()),
+            });
+        }
+        let tolerance = self.0.tol * mean_variance(data);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.0.seed);
+        let data = standard_layout(data);
+        let data = data.view();
+        let initial = initial.as_standard_layout().into_owned();
+        Ok(fitted(self.improve(data, &weights, initial, tolerance, &mut rng)).model)
     }
 
-    fn lloyd(
+    /// Only the initial centroids (for benchmarks and for comparing algorithms).
+    pub fn initial_centroids<F: Float>(
         &self,
-        data: ArrayView2<'_, f64>,
-        weights: &Array1<f64>,
-        mut centroids: Array2<f64>,
+        data: ArrayView2<'_, F>,
+        weights: Option<ArrayView1<'_, f64>>,
+    ) -> Result<Array2<F>, ClusterError> {
+        let weights = check_data(data, weights, self.0.k)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.0.seed);
+        let data = standard_layout(data);
+        let data = data.view();
+        Ok(initial_centroids(
+            data,
+            &weights,
+            self.0.k,
+            self.0.init,
+            &mut rng,
+        ))
+    }
+
+    fn improve<F: Float>(
+        &self,
+        data: ArrayView2<'_, F>,
+        weights: &[f64],
+        initial: Array2<F>,
         tolerance: f64,
-    ) -> KMeans {
-        let mut iterations = 0;
-        let mut converged = false;
-        while iterations < self.0.max_iter {
-            let (labels, distances) = assign(data, &centroids);
-            let next = update(data, weights, &labels, &distances, self.0.k);
-            let shift: f64 = (&next - &centroids).mapv(|v| v * v).sum();
-            centroids = next;
-            iterations += 1;
-            if shift <= tolerance {
-                converged = true;
-                break;
+        rng: &mut ChaCha8Rng,
+    ) -> Run<F> {
+        let p = &self.0;
+        match p.algorithm {
+            Algorithm::Lloyd => lloyd(data, weights, initial, tolerance, p.max_iter),
+            Algorithm::Hamerly => hamerly(data, weights, initial, tolerance, p.max_iter),
+            Algorithm::MiniBatch => {
+                minibatch(data, weights, initial, p.batch_size, p.max_iter, rng)
             }
         }
-        let (_, distances) = assign(data, &centroids);
-        let inertia = distances.iter().zip(weights).map(|(d, w)| d * w).sum();
-        KMeans {
-            centroids,
-            inertia,
-            iterations,
-            converged,
-        }
+    }
+}
+
+fn initial_centroids<F: Float>(
+    data: ArrayView2<'_, F>,
+    weights: &[f64],
+    k: usize,
+    init: Init,
+    rng: &mut ChaCha8Rng,
+) -> Array2<F> {
+    match init {
+        Init::KMeansPlusPlus => kmeans_plus_plus(data, weights, k, rng),
+        Init::KMeansParallel => kmeans_parallel(data, weights, k, rng),
+        Init::Random => random_init(data, weights, k, rng),
+    }
+}
+
+/// A fitted model with the clusters of the points it was fitted on.
+#[derive(Debug, Clone)]
+pub struct Fitted<F: Float> {
+    /// The model.
+    pub model: KMeans<F>,
+    /// Cluster of each training row.
+    pub labels: Vec<usize>,
+    /// Squared distance of each training row to its centroid.
+    pub distances: Vec<F>,
+}
+
+fn fitted<F: Float>(run: Run<F>) -> Fitted<F> {
+    Fitted {
+        model: KMeans {
+            centroids: run.centroids,
+            inertia: run.inertia,
+            iterations: run.iterations,
+            converged: run.converged,
+        },
+        labels: run.labels,
+        distances: run.distances,
     }
 }

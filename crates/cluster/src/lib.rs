@@ -6,13 +6,24 @@
 //! the same data and seed whatever the thread count. The metrics follow scikit-learn's
 //! definitions so numbers can be compared with it.
 
+mod distance;
 mod error;
+mod float;
+mod hamerly;
 mod init;
+mod kernel;
 mod kmeans;
+mod lloyd;
 mod metrics;
+mod minibatch;
 mod scale;
 
 pub use error::ClusterError;
-pub use kmeans::{Init, KMeans, KMeansParams, KMeansValidParams};
-pub use metrics::{adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia, silhouette};
+pub use float::Float;
+pub use kernel::Kernel;
+pub use kmeans::{Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParams};
+pub use metrics::{
+    SampledSilhouette, adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia,
+    sampled_silhouette, silhouette,
+};
 pub use scale::{Scaler, ScalerParams, Scaling};

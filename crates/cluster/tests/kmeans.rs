@@ -158,7 +158,7 @@ fn an_empty_cluster_is_reseeded_not_nan() {
         .unwrap()
         .fit_from(data.view(), None, start)
         .unwrap();
-    assert!(model.centroids().iter().all(|v| v.is_finite()));
+    assert!(model.centroids().iter().all(|v: &f64| v.is_finite()));
     let (labels, _) = model.predict(data.view());
     assert_eq!(
         labels
@@ -230,7 +230,7 @@ fn metrics_and_lloyd_match_pinned_scikit_learn_values() {
     assert!(
         (model.centroids() - &expected)
             .iter()
-            .all(|d| d.abs() < 1e-12)
+            .all(|d: &f64| d.abs() < 1e-12)
     );
     assert!(close(inertia(data.view(), &labels), model.inertia()));
 }
