@@ -13,6 +13,9 @@ pub enum ClusterError {
     /// The tolerance must be a non-negative number.
     #[error("tol must be a non-negative number (got {0})")]
     BadTolerance(f64),
+    /// linfa-clustering's backend failed.
+    #[error("linfa-clustering: {0}")]
+    Linfa(String),
     /// A mini-batch needs at least one point.
     #[error("batch_size must be at least 1")]
     ZeroBatchSize,

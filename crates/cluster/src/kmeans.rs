@@ -6,7 +6,7 @@
 //! Convergence follows scikit-learn: the squared centroid shift summed over clusters is at most
 //! `tol` × the mean of the columns' variances.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -211,6 +211,11 @@ impl<F: Float> KMeans<F> {
             iterations: 0,
             converged: false,
         }
+    }
+
+    /// Sets the inertia (for models fitted elsewhere, such as the linfa backend).
+    pub(crate) fn set_inertia(&mut self, inertia: f64) {
+        self.inertia = inertia;
     }
 
     /// The centroids, k × d.

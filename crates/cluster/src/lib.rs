@@ -13,17 +13,21 @@ mod hamerly;
 mod init;
 mod kernel;
 mod kmeans;
+mod linfa_api;
 mod lloyd;
 mod metrics;
 mod minibatch;
+mod profile;
 mod scale;
 
 pub use error::ClusterError;
 pub use float::Float;
 pub use kernel::Kernel;
 pub use kmeans::{Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParams};
+pub use linfa_api::fit_with_linfa;
 pub use metrics::{
     SampledSilhouette, adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia,
     sampled_silhouette, silhouette,
 };
+pub use profile::{ClusterProfile, cluster_profiles};
 pub use scale::{Scaler, ScalerParams, Scaling};

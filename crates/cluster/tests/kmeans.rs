@@ -298,6 +298,10 @@ fn each_validation_rule_has_its_error() {
             "{weights}"
         );
     }
+    assert_eq!(
+        fit(KMeansParams::new(2).batch_size(0)).unwrap_err(),
+        ClusterError::ZeroBatchSize
+    );
     assert!(matches!(
         adjusted_rand_index(&[0, 1], &[0]),
         Err(ClusterError::LabelLengthMismatch(2, 1))
