@@ -4,6 +4,7 @@
 //! configuration (paths and options checked) and runs it. Data goes to stdout, messages and
 //! progress to stderr. Exit codes: 0 success, 1 a requested gate failed, 2 an error.
 
+mod clustering;
 mod commands;
 mod output;
 mod plots;
@@ -41,6 +42,10 @@ enum Command {
     Features(commands::features::Args),
     /// Score and segment customers: RFM scores and segments, lifecycle, flags, rule segments.
     Segment(commands::segment::Args),
+    /// Cluster customers with k-means: model, assignments and cluster profiles (or sweep k).
+    Cluster(commands::cluster::Args),
+    /// Benchmarks: `bench clustering` compares clustering settings side by side.
+    Bench(commands::bench::Args),
     /// Run the pipeline on the bundled sample and print what it found.
     Demo(commands::demo::Args),
 }
@@ -62,6 +67,8 @@ fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(args, &ui),
         Command::Features(args) => commands::features::run(args, &ui),
         Command::Segment(args) => commands::segment::run(args, &ui),
+        Command::Cluster(args) => commands::cluster::run(args, &ui),
+        Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };
     match result {

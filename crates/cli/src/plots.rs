@@ -96,3 +96,81 @@ pub fn segment_shares(report: &SegmentReport, path: &Path) -> anyhow::Result<()>
     lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
     Ok(())
 }
+
+/// One series of a line plot: a label and its (x, y) points.
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line plot with one line per series (or only markers when `lines` is false).
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    lines: bool,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let all: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    if all.is_empty() {
+        anyhow::bail!("nothing to plot in {}", path.display());
+    }
+    let range = |values: Vec<f64>| {
+        let (low, high) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(*v), b.max(*v))
+            });
+        let pad = ((high - low) * 0.08).max(high.abs() * 1e-3).max(1e-9);
+        (low - pad)..(high + pad)
+    };
+    let x_range = range(all.iter().map(|p| p.0).collect());
+    let y_range = range(all.iter().map(|p| p.1).collect());
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x_range, y_range)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            let colour = Palette99::pick(i).to_rgba();
+            let points: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            if lines {
+                chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
+            }
+            chart
+                .draw_series(points.iter().map(|p| Circle::new(*p, 4, colour.filled())))?
+                .label(s.label.clone())
+                .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.85))
+            .label_font(("sans-serif", 12))
+            .draw()?;
+        root.present()?;
+    }
+    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+    Ok(())
+}

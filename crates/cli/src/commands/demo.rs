@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use lookalike_core::FeatureTable;
 
+use crate::clustering::{Algo, InitArg, Precision, ScalingArg};
+use crate::commands::cluster::{self, Missing};
 use crate::commands::features::{self, InputArgs, OnError, Unit};
 use crate::commands::segment;
 use crate::output::Ui;
@@ -133,6 +135,29 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         out.join("segments.svg").display()
     );
     text += &segment::report_table(&segment_report);
+    let cluster_args = cluster::Args {
+        features: feature_args.out.clone(),
+        k: "2..8".into(),
+        columns: Vec::new(),
+        scaling: ScalingArg::Standard,
+        // Order counts and spend are skewed: a few big customers would dominate distances.
+        log1p: vec!["orders".into(), "total_spend".into()],
+        weights: Vec::new(),
+        init: InitArg::Auto,
+        algo: Algo::Hamerly,
+        n_init: 3,
+        max_iter: 300,
+        tol: 1e-4,
+        seed: 0,
+        batch_size: 4096,
+        precision: Precision::F64,
+        silhouette_sample: 10_000,
+        missing: Missing::Skip,
+        assignments: "assignments.csv".into(),
+        out: out.join("clusters"),
+    };
+    text += "\n";
+    text += &cluster::cluster_to_dir(&cluster_args, ui)?;
     ui.data(&text)?;
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod bench;
+pub mod cluster;
 pub mod demo;
 pub mod features;
 pub mod generate;

@@ -1,0 +1,445 @@
+//! `lookalike bench clustering`: a grid of clustering settings run side by side on one feature
+//! table, with timings and quality; a table on stdout, CSV and JSON files and SVG plots.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use lookalike_cluster::adjusted_rand_index;
+use lookalike_features::read_feature_table;
+use ndarray::Array2;
+use serde_json::json;
+
+use crate::clustering::{
+    self, Algo, Config, DEFAULT_COLUMNS, InitArg, Outcome, Precision, ScalingArg,
+};
+use crate::output::Ui;
+use crate::plots::{self, Series};
+
+/// Options of `lookalike bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Compare k-means settings: every combination of the listed values.
+    Clustering(ClusteringArgs),
+}
+
+/// Options of `lookalike bench clustering`.
+#[derive(Debug, clap::Args)]
+pub struct ClusteringArgs {
+    /// Feature table (.csv or .parquet).
+    #[arg(long, value_name = "FILE")]
+    features: PathBuf,
+    /// Feature columns, comma-separated [default: orders,total_spend,days_since_last_purchase,T].
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    columns: Vec<String>,
+    /// Values of k.
+    #[arg(long, value_delimiter = ',', default_value = "4,8,16")]
+    k: Vec<usize>,
+    /// Initialisations.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "kmeans++,kmeans-par"
+    )]
+    init: Vec<InitArg>,
+    /// Algorithms.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "lloyd,hamerly"
+    )]
+    algo: Vec<Algo>,
+    /// Scalings.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "standard")]
+    scaling: Vec<ScalingArg>,
+    /// Restart counts.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    n_init: Vec<usize>,
+    /// Precisions.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "f64")]
+    precision: Vec<Precision>,
+    /// Timed runs per setting (median and min are reported).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Start every run from these centroids (CSV, one row per cluster, in the scaled space) instead
+    /// of an initialisation: compares algorithms from the same start.
+    #[arg(long, value_name = "FILE")]
+    init_centroids: Option<PathBuf>,
+    /// Most iterations per run.
+    #[arg(long, default_value_t = 300)]
+    max_iter: usize,
+    /// Convergence tolerance (0: run max_iter iterations unless nothing moves).
+    #[arg(long, default_value_t = 1e-4)]
+    tol: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Customers per mini-batch.
+    #[arg(long, default_value_t = 4096)]
+    batch_size: usize,
+    /// Customers in the stratified silhouette sample (0: exact).
+    #[arg(long, default_value_t = 10_000)]
+    silhouette_sample: usize,
+    /// Output folder: bench.csv, bench.json, elbow.svg, silhouette.svg, time_quality.svg.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// One setting's results.
+struct Row {
+    config: Config,
+    init: String,
+    seconds: Vec<f64>,
+    outcome: Outcome,
+    ari_best: f64,
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    }
+}
+
+fn name<T: clap::ValueEnum>(value: T) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+fn read_centroids(path: &Path, columns: &[String]) -> anyhow::Result<Array2<f64>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
+    if header.len() != columns.len() {
+        bail!(
+            "{}: {} columns, but {} feature columns are clustered ({})",
+            path.display(),
+            header.len(),
+            columns.len(),
+            columns.join(", ")
+        );
+    }
+    let mut values = Vec::new();
+    let mut rows = 0;
+    for (line, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("reading {}", path.display()))?;
+        for (j, cell) in record.iter().enumerate() {
+            let value: f64 = cell
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .with_context(|| {
+                    format!(
+                        "{}, line {}, column {}: {cell:?} is not a finite number",
+                        path.display(),
+                        line + 2,
+                        header[j]
+                    )
+                })?;
+            values.push(value);
+        }
+        rows += 1;
+    }
+    Ok(Array2::from_shape_vec((rows, columns.len()), values)?)
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let What::Clustering(args) = args.what;
+    if args.repeats == 0 {
+        bail!("--repeats must be at least 1");
+    }
+    if args.k.contains(&0) {
+        bail!("--k values must be at least 1");
+    }
+    let table = read_feature_table(&args.features, None)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let columns: Vec<String> = if args.columns.is_empty() {
+        DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect()
+    } else {
+        args.columns.clone()
+    };
+    let start = match &args.init_centroids {
+        Some(path) => Some(read_centroids(path, &columns)?),
+        None => None,
+    };
+    if let Some(start) = &start
+        && (args.k.len() != 1 || args.k[0] != start.nrows())
+    {
+        bail!(
+            "--init-centroids has {} rows: use --k {}",
+            start.nrows(),
+            start.nrows()
+        );
+    }
+    let inits: Vec<InitArg> = if start.is_some() {
+        vec![InitArg::Random]
+    } else {
+        args.init.clone()
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let total = args.scaling.len()
+        * args.k.len()
+        * inits.len()
+        * args.algo.len()
+        * args.n_init.len()
+        * args.precision.len();
+    for scaling in &args.scaling {
+        let base = Config {
+            k: args.k[0],
+            columns: columns.clone(),
+            scaling: *scaling,
+            log1p: Vec::new(),
+            weights: Vec::new(),
+            init: inits[0],
+            algo: args.algo[0],
+            n_init: 1,
+            max_iter: args.max_iter,
+            tol: args.tol,
+            seed: args.seed,
+            batch_size: args.batch_size,
+            precision: Precision::F64,
+            silhouette_sample: args.silhouette_sample,
+        };
+        let scaled = clustering::scale(&table, &base, &args.features)?;
+        for k in &args.k {
+            for init in &inits {
+                for algo in &args.algo {
+                    for n_init in &args.n_init {
+                        for precision in &args.precision {
+                            let config = Config {
+                                k: *k,
+                                init: *init,
+                                algo: *algo,
+                                n_init: *n_init,
+                                precision: *precision,
+                                ..base.clone()
+                            };
+                            let mut seconds = Vec::new();
+                            let mut outcome = None;
+                            for _ in 0..args.repeats {
+                                let run = clustering::fit(&scaled.matrix, &config, start.as_ref())
+                                    .with_context(|| {
+                                        format!("k = {k}, {} init, {}", name(*init), name(*algo))
+                                    })?;
+                                seconds.push(run.seconds);
+                                outcome = Some(run);
+                            }
+                            let outcome = outcome.expect("repeats ≥ 1");
+                            let init_label = if start.is_some() {
+                                "file".to_string()
+                            } else {
+                                clustering::init_name(outcome.init).to_string()
+                            };
+                            ui.say(format!(
+                                "[{}/{total}] k={k} {} {} {} n_init={n_init} {}: {:.3} s",
+                                rows.len() + 1,
+                                name(*scaling),
+                                init_label,
+                                name(*algo),
+                                name(*precision),
+                                median(&seconds)
+                            ));
+                            rows.push(Row {
+                                config,
+                                init: init_label,
+                                seconds,
+                                outcome,
+                                ari_best: f64::NAN,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // ARI of each run against the lowest-inertia run with the same k and scaling.
+    let mut best: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let key = (row.config.k, name(row.config.scaling));
+        let entry = best.entry(key).or_insert(i);
+        if row.outcome.inertia < rows[*entry].outcome.inertia {
+            *entry = i;
+        }
+    }
+    let aris: Vec<f64> = rows
+        .iter()
+        .map(|row| {
+            let reference = best[&(row.config.k, name(row.config.scaling))];
+            adjusted_rand_index(&row.outcome.labels, &rows[reference].outcome.labels)
+                .unwrap_or(f64::NAN)
+        })
+        .collect();
+    for (row, ari) in rows.iter_mut().zip(aris) {
+        row.ari_best = ari;
+    }
+    write_outputs(&rows, &args.out, table.len())?;
+    ui.data(&table_text(&rows, table.len()))?;
+    Ok(())
+}
+
+fn table_text(rows: &[Row], customers: usize) -> String {
+    let mut text = format!(
+        "BENCH clustering on {customers} customers (times: the fit alone, median and min)\n"
+    );
+    text += &format!(
+        "  {:>3} {:>8} {:>10} {:>9} {:>6} {:>4} {:>9} {:>9} {:>5} {:>15} {:>8} {:>7} {:>11} {:>7}\n",
+        "k",
+        "scaling",
+        "init",
+        "algo",
+        "n_init",
+        "prec",
+        "median_s",
+        "min_s",
+        "iters",
+        "inertia",
+        "silh",
+        "DB",
+        "CH",
+        "ARI"
+    );
+    for r in rows {
+        let o = &r.outcome;
+        text += &format!(
+            "  {:>3} {:>8} {:>10} {:>9} {:>6} {:>4} {:>9.3} {:>9.3} {:>5} {:>15.6e} {:>8.4} {:>7.3} {:>11.1} {:>7.4}\n",
+            r.config.k,
+            name(r.config.scaling),
+            r.init,
+            name(r.config.algo),
+            r.config.n_init,
+            name(r.config.precision),
+            median(&r.seconds),
+            r.seconds.iter().copied().fold(f64::INFINITY, f64::min),
+            o.iterations,
+            o.inertia,
+            o.metrics.silhouette,
+            o.metrics.davies_bouldin,
+            o.metrics.calinski_harabasz,
+            r.ari_best
+        );
+    }
+    text
+}
+
+fn write_outputs(rows: &[Row], out: &Path, customers: usize) -> anyhow::Result<()> {
+    let records: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let o = &r.outcome;
+            json!({
+                "k": r.config.k, "scaling": name(r.config.scaling), "init": r.init, "algo": name(r.config.algo),
+                "n_init": r.config.n_init, "precision": name(r.config.precision), "customers": customers,
+                "median_seconds": median(&r.seconds), "min_seconds": r.seconds.iter().copied().fold(f64::INFINITY, f64::min),
+                "seconds": r.seconds, "iterations": o.iterations, "converged": o.converged, "inertia": o.inertia,
+                "silhouette": o.metrics.silhouette, "silhouette_sample_size": o.metrics.silhouette_sample,
+                "davies_bouldin": o.metrics.davies_bouldin, "calinski_harabasz": o.metrics.calinski_harabasz,
+                "ari_vs_best": r.ari_best,
+            })
+        })
+        .collect();
+    let json_path = out.join("bench.json");
+    lookalike_core::write_atomically(&json_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &records).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
+    .with_context(|| format!("writing {}", json_path.display()))?;
+    let csv_path = out.join("bench.csv");
+    let fields = [
+        "k",
+        "scaling",
+        "init",
+        "algo",
+        "n_init",
+        "precision",
+        "customers",
+        "median_seconds",
+        "min_seconds",
+        "iterations",
+        "converged",
+        "inertia",
+        "silhouette",
+        "silhouette_sample_size",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "ari_vs_best",
+    ];
+    lookalike_core::write_atomically(&csv_path, |w| {
+        writeln!(w, "{}", fields.join(","))?;
+        for record in &records {
+            let cells: Vec<String> = fields
+                .iter()
+                .map(|f| match &record[*f] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            writeln!(w, "{}", cells.join(","))?;
+        }
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", csv_path.display()))?;
+    // One series per setting other than k.
+    let mut by_setting: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        let label = format!(
+            "{} {} {} n_init={} {}",
+            name(r.config.scaling),
+            r.init,
+            name(r.config.algo),
+            r.config.n_init,
+            name(r.config.precision)
+        );
+        by_setting.entry(label).or_default().push(r);
+    }
+    let series = |value: &dyn Fn(&Row) -> (f64, f64)| -> Vec<Series> {
+        by_setting
+            .iter()
+            .map(|(label, rs)| Series {
+                label: label.clone(),
+                points: rs.iter().map(|r| value(r)).collect(),
+            })
+            .collect()
+    };
+    plots::lines(
+        "Elbow: inertia by k",
+        "k",
+        "inertia",
+        &series(&|r| (r.config.k as f64, r.outcome.inertia)),
+        true,
+        &out.join("elbow.svg"),
+    )?;
+    plots::lines(
+        "Silhouette by k",
+        "k",
+        "silhouette",
+        &series(&|r| (r.config.k as f64, r.outcome.metrics.silhouette)),
+        true,
+        &out.join("silhouette.svg"),
+    )?;
+    plots::lines(
+        "Time against quality (each point one setting and k)",
+        "median fit seconds",
+        "silhouette",
+        &series(&|r| (median(&r.seconds), r.outcome.metrics.silhouette)),
+        false,
+        &out.join("time_quality.svg"),
+    )?;
+    Ok(())
+}
