@@ -167,7 +167,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     if args.k.contains(&0) {
         bail!("--k values must be at least 1");
     }
-    let table = read_feature_table(&args.features, None)?;
+    let all = read_feature_table(&args.features, None)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let columns: Vec<String> = if args.columns.is_empty() {
@@ -175,6 +175,22 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     } else {
         args.columns.clone()
     };
+    // As `cluster`: customers missing a clustered value are left out (and counted).
+    let (kept, table) = clustering::complete_rows(&all, &columns)?;
+    if kept.is_empty() {
+        bail!(
+            "no customer of {} has a value in every clustered column ({})",
+            args.features.display(),
+            columns.join(", ")
+        );
+    }
+    if kept.len() < all.len() {
+        ui.say(format!(
+            "{} customers miss a value in {} and are left out",
+            all.len() - kept.len(),
+            columns.join(", ")
+        ));
+    }
     let start = match &args.init_centroids {
         Some(path) => Some(read_centroids(path, &columns)?),
         None => None,
