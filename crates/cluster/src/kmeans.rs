@@ -371,6 +371,16 @@ impl KMeansValidParams {
         weights: Option<ArrayView1<'_, f64>>,
         initial: Array2<F>,
     ) -> Result<KMeans<F>, ClusterError> {
+        Ok(self.fit_predict_from(data, weights, initial)?.model)
+    }
+
+    /// [`KMeansValidParams::fit_from`] that also returns the training points' clusters.
+    pub fn fit_predict_from<F: Float>(
+        &self,
+        data: ArrayView2<'_, F>,
+        weights: Option<ArrayView1<'_, f64>>,
+        initial: Array2<F>,
+    ) -> Result<Fitted<F>, ClusterError> {
         let weights = check_data(data, weights, self.0.k)?;
         if initial.dim() != (self.0.k, data.ncols()) {
             return Err(ClusterError::BadInitialCentroids {
@@ -389,7 +399,9 @@ impl KMeansValidParams {
         let data = standard_layout(data);
         let data = data.view();
         let initial = initial.as_standard_layout().into_owned();
-        Ok(fitted(self.improve(data, &weights, initial, tolerance, &mut rng)).model)
+        Ok(fitted(
+            self.improve(data, &weights, initial, tolerance, &mut rng),
+        ))
     }
 
     /// Only the initial centroids (for benchmarks and for comparing algorithms).

@@ -61,7 +61,8 @@ impl<F: Float, D: Data<Elem = F>> PredictInplace<ArrayBase<D, Ix2>, Array1<usize
 /// a model of this crate, with the inertia recomputed here so both backends report the same
 /// quantity. `initial` starts from given centroids (linfa's `Precomputed`). linfa's tolerance
 /// is an absolute distance between successive centroid matrices, not scikit-learn's relative
-/// one; `tol` is passed through as is.
+/// one; `tol` is passed through as is, except that 0 (run every iteration) becomes the smallest
+/// positive number, since linfa rejects 0.
 pub fn fit_with_linfa<F: Float>(
     params: &KMeansValidParams,
     data: ArrayView2<'_, F>,
@@ -79,7 +80,10 @@ pub fn fit_with_linfa<F: Float>(
     let model = linfa_clustering::KMeans::params_with_rng(p.n_clusters(), rng)
         .n_runs(p.restarts())
         .max_n_iterations(p.max_iterations() as u64)
-        .tolerance(F::from_f64(p.tolerance()).expect("tolerance converts"))
+        .tolerance(
+            F::from_f64(p.tolerance().max(f64::from(f32::MIN_POSITIVE)))
+                .expect("tolerance converts"),
+        )
         .init_method(init)
         .fit(&dataset)
         .map_err(|e| ClusterError::Linfa(e.to_string()))?;

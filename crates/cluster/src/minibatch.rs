@@ -48,16 +48,16 @@ pub(crate) fn minibatch<F: Float>(
         let assignment = assign(batch.view(), centroids.view(), Some(&batch_weights));
         let batch_mass: f64 = batch_weights.iter().sum();
         let batch_inertia = assignment.inertia(&batch_weights) / batch_mass.max(f64::MIN_POSITIVE);
-        for j in 0..centroids.nrows() {
+        for (j, seen) in seen.iter_mut().enumerate() {
             let mass = assignment.sums.mass[j];
             if mass == 0.0 {
                 continue;
             }
-            let total = seen[j] + mass;
+            let total = *seen + mass;
             for (c, s) in centroids.row_mut(j).iter_mut().zip(assignment.sums.row(j)) {
-                *c = narrow((wide(*c) * seen[j] + s) / total);
+                *c = narrow((wide(*c) * *seen + s) / total);
             }
-            seen[j] = total;
+            *seen = total;
         }
         iterations += 1;
         let value = match smoothed {
