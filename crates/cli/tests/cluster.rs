@@ -2,16 +2,10 @@
 
 mod common;
 
-use common::{fails, ok, s};
+use common::{fails, ok, repo, s};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
 
 /// Features of the bundled sample as CSV.
 fn sample_features(dir: &Path) -> PathBuf {

@@ -2,15 +2,9 @@
 
 mod common;
 
-use common::{fails, ok, s};
+use common::{fails, ok, repo, s};
 
 use std::path::{Path, PathBuf};
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
 
 /// Features of the bundled sample, built once per test in its own folder.
 fn sample_features(dir: &Path) -> PathBuf {

@@ -37,6 +37,13 @@ pub fn fails(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A path inside the repository.
+pub fn repo(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
 /// A path as a command-line argument.
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
