@@ -256,7 +256,6 @@ pub fn fit(
         }
     };
     let seconds = started.elapsed().as_secs_f64();
-    let squared: Vec<f64> = squared;
     let metrics = metrics(matrix, &labels, config.silhouette_sample, config.seed);
     Ok(Outcome {
         centroids,

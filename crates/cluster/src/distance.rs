@@ -140,11 +140,9 @@ impl<'a, F: Float> Centroids<'a, F> {
     pub(crate) fn nearest(
         &self,
         block: ArrayView2<'_, F>,
-        products: &mut Vec<F>,
         labels: &mut Vec<usize>,
         distances: &mut Vec<F>,
     ) {
-        let _ = products;
         let d = block.ncols();
         let rows = values_of(&block);
         let first = labels.len();

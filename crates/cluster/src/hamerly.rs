@@ -110,14 +110,18 @@ pub(crate) fn hamerly<F: Float>(
     tolerance: f64,
     max_iter: usize,
 ) -> Run<F> {
-    let (k, d) = centroids.dim();
+    let d = centroids.ncols();
     let (mut bounds, mut sums) = initial_bounds(data, centroids.view(), weights);
     let mut iterations = 0;
     let mut converged = false;
     loop {
-        // Distances are only needed for re-seeding empty clusters: squared upper bounds are
-        // exact enough for choosing the farthest point.
-        let farness: Vec<F> = bounds.upper.iter().map(|u| *u * *u).collect();
+        // Distances are only needed for re-seeding empty clusters (rare): squared upper bounds
+        // are exact enough for choosing the farthest point, and are built only then.
+        let farness: Vec<F> = if sums.mass.contains(&0.0) {
+            bounds.upper.iter().map(|u| *u * *u).collect()
+        } else {
+            Vec::new()
+        };
         let (next, reseeded) = centroids_from_sums(data, weights, &sums, &farness);
         let shift = squared_shift(&centroids, &next);
         let moves: Vec<F> = centroids
@@ -153,8 +157,6 @@ pub(crate) fn hamerly<F: Float>(
         .zip(weights)
         .map(|(d, w)| wide(*d) * w)
         .sum();
-    debug_assert_eq!(sums.mass.len(), k);
-    debug_assert_eq!(centroids.ncols(), d);
     Run {
         centroids,
         labels: bounds.labels,

@@ -83,11 +83,11 @@ pub(crate) fn assign<F: Float>(
     let prepared = Centroids::new(centroids);
     let (k, d) = centroids.dim();
     let blocks: Vec<Assignment<F>> = block_starts(data.nrows())
-        .map_init(Vec::new, |partial, start| {
+        .map(|start| {
             let block = block_of(data, start);
             let mut labels = Vec::with_capacity(block.nrows());
             let mut distances = Vec::with_capacity(block.nrows());
-            prepared.nearest(block, partial, &mut labels, &mut distances);
+            prepared.nearest(block, &mut labels, &mut distances);
             let mut sums = ClusterSums::zeros(if weights.is_some() { k } else { 0 }, d);
             if let Some(weights) = weights {
                 let rows = values_of(&block).chunks_exact(d);
@@ -119,7 +119,8 @@ pub(crate) fn assign<F: Float>(
 
 /// New centroids from cluster sums. A cluster with no weight is re-seeded at the point farthest
 /// from its centroid (each such point used once), so no centroid is ever NaN. Returns the
-/// centroids and the clusters that were re-seeded.
+/// centroids and the clusters that were re-seeded. `distances` is read only when a cluster is
+/// empty, so callers may pass an empty slice when none is.
 pub(crate) fn centroids_from_sums<F: Float>(
     data: ArrayView2<'_, F>,
     weights: &[f64],
