@@ -95,12 +95,23 @@ fn kmeans(c: &mut Criterion) {
 
     let sample = data64.slice_axis(Axis(0), Slice::from(0..100_000));
     let labels = fit.fit(sample, None).unwrap().predict(sample).0;
+    let sample32 = sample.mapv(|v| v as f32);
     let mut group = c.benchmark_group("silhouette");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(30));
     group.bench_function("exact/100k_x16_k64", |b| {
         b.iter(|| silhouette(sample, &labels))
+    });
+    group.bench_function("exact/100k_x16_k64/f32", |b| {
+        b.iter(|| silhouette(sample32.view(), &labels))
+    });
+    // The fits the silhouette is compared with: the same 100k points, and the 1M above.
+    group.bench_function("fit/100k_x16_k64/f64", |b| {
+        b.iter(|| fit.fit(sample, None).unwrap())
+    });
+    group.bench_function("fit/1m_x16_k64/f64", |b| {
+        b.iter(|| fit.fit(data64.view(), None).unwrap())
     });
     group.finish();
 }

@@ -1,5 +1,5 @@
 //! The innermost loop of k-means: products of a block of points with all centroids, written
-//! with explicit SIMD through `pulp` (safe, dispatched at run time to AVX2/FMA or SSE).
+//! with explicit SIMD through `pulp` (safe, dispatched at run time to AVX-512, AVX2/FMA or SSE).
 //!
 //! A general matrix product (`matrixmultiply`) spends much of its time packing operands when
 //! the inner dimension is as small as a feature table's (d ≈ 10–50). Here the centroids are
@@ -30,10 +30,16 @@ pub trait Kernel: Copy + Send + Sync + 'static {
         norms: &[Self],
         labels: &mut Vec<usize>,
     );
+
+    /// Replaces each `products[i]` (the product `-2·x·y` of one point x of squared norm `own`
+    /// with a point y of squared norm `norms[i]`) by the Euclidean distance
+    /// `sqrt(max(own + norms[i] + products[i], 0))` and returns their sum — the innermost loop
+    /// of the exact silhouette.
+    fn distances_in_place(own: Self, products: &mut [Self], norms: &[Self]) -> Self;
 }
 
 macro_rules! kernel {
-    ($float:ident, $as_simd:ident, $as_mut_simd:ident, $splat:ident, $fma:ident, $less:ident, $select:ident) => {
+    ($float:ident, $as_simd:ident, $as_mut_simd:ident, $splat:ident, $fma:ident, $less:ident, $select:ident, $equal:ident, $reduce_min:ident, $add:ident, $max:ident, $sqrt:ident, $reduce_sum:ident) => {
         impl Kernel for $float {
             fn products(
                 rows: &[$float],
@@ -135,6 +141,9 @@ macro_rules! kernel {
                         let n = rows.len() / d;
                         let infinity = simd.$splat($float::INFINITY);
                         let zero = simd.$splat(0.0);
+                        let lane_count = simd.$splat(lanes as $float);
+                        let numbers: [$float; 64] = std::array::from_fn(|l| l as $float);
+                        let lane_numbers = S::$as_simd(&numbers[..lanes]).0[0];
                         let mut r = 0;
                         while r < n {
                             let group = (n - r).min(4);
@@ -167,19 +176,23 @@ macro_rules! kernel {
                                 t += 2;
                             }
                             for i in 0..group {
-                                let values: &[$float] = bytemuck_cast(&best[i]);
-                                let vectors: &[$float] = bytemuck_cast(&best_vector[i]);
-                                // Column numbers as floats (exact below 2^24) keep the loop
-                                // free of conversions and branches.
-                                let (mut index, mut value) = ($float::INFINITY, $float::INFINITY);
-                                for l in 0..lanes {
-                                    let column = vectors[l] * lanes as $float + l as $float;
-                                    let take =
-                                        values[l] < value || (values[l] == value && column < index);
-                                    index = if take { column } else { index };
-                                    value = if take { values[l] } else { value };
-                                }
-                                labels.push(if index.is_finite() { index as usize } else { 0 });
+                                // Lowest value over the lanes, then the lowest column holding
+                                // it (column = vector · lanes + lane; exact below 2^24), both
+                                // with vector reductions.
+                                let value = simd.$reduce_min(best[i]);
+                                let columns_of_lanes =
+                                    simd.$fma(best_vector[i], lane_count, lane_numbers);
+                                let holding = simd.$equal(best[i], simd.$splat(value));
+                                let index = simd.$reduce_min(simd.$select(
+                                    holding,
+                                    columns_of_lanes,
+                                    infinity,
+                                ));
+                                labels.push(if value.is_finite() && index.is_finite() {
+                                    index as usize
+                                } else {
+                                    0
+                                });
                             }
                             r += group;
                         }
@@ -193,6 +206,64 @@ macro_rules! kernel {
                     labels,
                 });
             }
+
+            fn distances_in_place(
+                own: $float,
+                products: &mut [$float],
+                norms: &[$float],
+            ) -> $float {
+                struct Distances<'a> {
+                    own: $float,
+                    products: &'a mut [$float],
+                    norms: &'a [$float],
+                }
+                impl WithSimd for Distances<'_> {
+                    type Output = $float;
+                    #[inline(always)]
+                    fn with_simd<S: Simd>(self, simd: S) -> $float {
+                        let Distances {
+                            own,
+                            products,
+                            norms,
+                        } = self;
+                        let (products, products_tail) = S::$as_mut_simd(products);
+                        let (norms, norms_tail) = S::$as_simd(norms);
+                        let (own_vector, zero) = (simd.$splat(own), simd.$splat(0.0));
+                        // Four independent accumulators keep the square roots in flight.
+                        let mut totals = [zero; 4];
+                        let distance = |p: &mut _, q| {
+                            let squared = simd.$add(simd.$add(own_vector, q), *p);
+                            *p = simd.$sqrt(simd.$max(squared, zero));
+                            *p
+                        };
+                        let (product_groups, product_rest) = products.as_chunks_mut::<4>();
+                        let (norm_groups, norm_rest) = norms.as_chunks::<4>();
+                        for (p, q) in product_groups.iter_mut().zip(norm_groups) {
+                            for l in 0..4 {
+                                totals[l] = simd.$add(totals[l], distance(&mut p[l], q[l]));
+                            }
+                        }
+                        for (p, q) in product_rest.iter_mut().zip(norm_rest) {
+                            totals[0] = simd.$add(totals[0], distance(p, *q));
+                        }
+                        let total = simd.$add(
+                            simd.$add(totals[0], totals[1]),
+                            simd.$add(totals[2], totals[3]),
+                        );
+                        let mut total = simd.$reduce_sum(total);
+                        for (p, q) in products_tail.iter_mut().zip(norms_tail) {
+                            *p = (own + q + *p).max(0.0).sqrt();
+                            total += *p;
+                        }
+                        total
+                    }
+                }
+                pulp::Arch::new().dispatch(Distances {
+                    own,
+                    products,
+                    norms,
+                })
+            }
         }
     };
 }
@@ -204,7 +275,13 @@ kernel!(
     splat_f32s,
     mul_add_e_f32s,
     less_than_f32s,
-    select_f32s
+    select_f32s,
+    equal_f32s,
+    reduce_min_f32s,
+    add_f32s,
+    max_f32s,
+    sqrt_f32s,
+    reduce_sum_f32s
 );
 kernel!(
     f64,
@@ -213,11 +290,11 @@ kernel!(
     splat_f64s,
     mul_add_e_f64s,
     less_than_f64s,
-    select_f64s
+    select_f64s,
+    equal_f64s,
+    reduce_min_f64s,
+    add_f64s,
+    max_f64s,
+    sqrt_f64s,
+    reduce_sum_f64s
 );
-
-/// The lanes of one SIMD vector as a slice.
-#[inline(always)]
-fn bytemuck_cast<V: bytemuck::Pod, T: bytemuck::Pod>(vector: &V) -> &[T] {
-    bytemuck::cast_slice(std::slice::from_ref(vector))
-}

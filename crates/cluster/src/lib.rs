@@ -19,15 +19,14 @@ mod metrics;
 mod minibatch;
 mod profile;
 mod scale;
+mod silhouette;
 
 pub use error::ClusterError;
 pub use float::Float;
 pub use kernel::Kernel;
 pub use kmeans::{Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParams};
 pub use linfa_api::fit_with_linfa;
-pub use metrics::{
-    SampledSilhouette, adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia,
-    sampled_silhouette, silhouette,
-};
+pub use metrics::{adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia};
 pub use profile::{ClusterProfile, cluster_profiles};
 pub use scale::{Scaler, ScalerParams, Scaling};
+pub use silhouette::{SampledSilhouette, sampled_silhouette, silhouette};

@@ -148,16 +148,16 @@ fn day_of_text(text: &str) -> CellResult<i32> {
     if text.is_empty() {
         return Err("is empty; a timestamp is required".into());
     }
-    if text.bytes().all(|b| b.is_ascii_digit()) || (text.starts_with('-') && text.len() > 1) {
-        if let Ok(value) = text.parse::<i64>() {
-            return day_of_integer(value);
-        }
+    if (text.bytes().all(|b| b.is_ascii_digit()) || (text.starts_with('-') && text.len() > 1))
+        && let Ok(value) = text.parse::<i64>()
+    {
+        return day_of_integer(value);
     }
     // Unix seconds with a fraction.
-    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        if let Ok(value) = text.parse::<f64>() {
-            return day_of_integer(value.floor() as i64);
-        }
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && let Ok(value) = text.parse::<f64>()
+    {
+        return day_of_integer(value.floor() as i64);
     }
     if let Some(day) = iso_day_without_offset(text) {
         return Ok(day);

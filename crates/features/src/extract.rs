@@ -420,13 +420,13 @@ pub fn extract(
         );
     }
     provenance.insert("inputs".into(), files.into());
-    if let Some(e) = &encoded {
-        if !e.empty_columns.is_empty() {
-            provenance.insert(
-                "empty_attribute_columns".into(),
-                e.empty_columns.clone().into(),
-            );
-        }
+    if let Some(e) = &encoded
+        && !e.empty_columns.is_empty()
+    {
+        provenance.insert(
+            "empty_attribute_columns".into(),
+            e.empty_columns.clone().into(),
+        );
     }
     drop((base, position));
     // Hundreds of thousands of small per-customer buffers take a while to free; do it on

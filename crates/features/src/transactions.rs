@@ -213,10 +213,11 @@ impl<'a> TxHandler<'a> {
     }
 
     fn customer(&mut self, cell: Cell<'_>, order_key: u64) -> Result<u32, RowProblem> {
-        if let Cell::Text(bytes) = cell {
-            if !bytes.is_empty() && self.last_customer.0 == bytes {
-                return Ok(self.last_customer.1);
-            }
+        if let Cell::Text(bytes) = cell
+            && !bytes.is_empty()
+            && self.last_customer.0 == bytes
+        {
+            return Ok(self.last_customer.1);
         }
         let fail = |reason: String| RowProblem::field(slot::CUSTOMER, cell, reason);
         let id = cell::text(cell, &mut self.scratch).map_err(fail)?;

@@ -73,13 +73,13 @@ pub fn segment_to_files(
         }
         None => RuleSet::default(),
     };
-    if let Some(plot) = &args.plot {
-        if plot.extension().and_then(|e| e.to_str()) != Some("svg") {
-            bail!(
-                "--plot {}: the plot is written as SVG; give a .svg file",
-                plot.display()
-            );
-        }
+    if let Some(plot) = &args.plot
+        && plot.extension().and_then(|e| e.to_str()) != Some("svg")
+    {
+        bail!(
+            "--plot {}: the plot is written as SVG; give a .svg file",
+            plot.display()
+        );
     }
     if let Some(report_path) = &args.report {
         report_format(report_path)?;
