@@ -1,0 +1,35 @@
+//! Expected customer value: how many purchases each customer will make and what they are worth.
+//!
+//! - [`BgNbd`] (Fader, Hardie & Lee 2005) and [`ParetoNbd`] (Schmittlein et al. 1987) model
+//!   repeat purchases and dropout from each customer's (x, t_x, T) ([`Summary`]); both give
+//!   P(alive), expected purchases and residual purchases through [`PurchaseModel`].
+//! - [`GammaGamma`] models spend per purchase from repeat buyers' mean spend.
+//! - [`clv`] combines them over a horizon with monthly discounting.
+//!
+//! Fits are by maximum likelihood ([`FitOptions`] → fit → [`FitReport`]): L-BFGS on the
+//! log-parameters from several starting points, exact gradients by automatic differentiation,
+//! standard errors from the Hessian, and warnings when a parameter runs to a boundary. Customers
+//! are compressed to distinct histories ([`RepeatData`]) first, so the cost grows with the
+//! number of distinct (x, t_x, T), not with the number of customers.
+
+mod bgnbd;
+mod clv;
+mod dual;
+mod error;
+mod fit;
+mod gamma_gamma;
+mod pareto;
+mod purchases;
+mod special;
+mod summary;
+
+pub use bgnbd::BgNbd;
+pub use clv::{MonthLength, clv};
+pub use dual::{Dual, Real};
+pub use error::ValueError;
+pub use fit::{FitOptions, FitReport};
+pub use gamma_gamma::GammaGamma;
+pub use pareto::ParetoNbd;
+pub use purchases::PurchaseModel;
+pub use special::{ln_hyp2f1, log_diff_exp, log_sum_exp};
+pub use summary::{RepeatData, SpendData, Summary};

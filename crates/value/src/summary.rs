@@ -1,0 +1,262 @@
+//! The BTYD summary of each customer — x (repeat purchases), t_x (time of the last purchase
+//! since the first), T (time since the first purchase) and the mean repeat spend — checked
+//! and compressed to unique rows with counts, so that a fit on ten million customers evaluates
+//! the likelihood on their distinct histories only.
+
+use rayon::prelude::*;
+
+use crate::error::ValueError;
+
+/// One customer's purchase history in BTYD form (Fader, Hardie & Lee 2005 notation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// x: repeat purchases (purchase days − 1).
+    pub frequency: f64,
+    /// t_x: time from the first to the last purchase.
+    pub recency: f64,
+    /// T: time from the first purchase to the end of the calibration period.
+    pub t: f64,
+}
+
+impl Summary {
+    /// Checks one row (0-based `row`, for messages). All three values NaN means "no purchase
+    /// before the end of calibration": such a customer is outside the models' population and
+    /// `Ok(None)` is returned.
+    ///
+    /// ```
+    /// use lookalike_value::Summary;
+    /// let s = Summary::checked(0, 2.0, 30.43, 38.86).unwrap().unwrap();
+    /// assert_eq!(s.frequency, 2.0);
+    /// assert!(Summary::checked(1, f64::NAN, f64::NAN, f64::NAN).unwrap().is_none());
+    /// assert!(Summary::checked(2, 1.0, 5.0, 4.0).is_err()); // t_x after T
+    /// ```
+    pub fn checked(row: usize, x: f64, t_x: f64, t: f64) -> Result<Option<Summary>, ValueError> {
+        if x.is_nan() && t_x.is_nan() && t.is_nan() {
+            return Ok(None);
+        }
+        for (value, column) in [(x, "frequency"), (t_x, "recency"), (t, "T")] {
+            if value.is_nan() {
+                return Err(ValueError::PartlyMissing { row, column });
+            }
+        }
+        if !(x >= 0.0 && x.fract() == 0.0 && x.is_finite()) {
+            return Err(ValueError::BadFrequency { row, value: x });
+        }
+        for (value, column) in [(t_x, "recency"), (t, "T")] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return Err(ValueError::BadTime { row, column, value });
+            }
+        }
+        if t_x > t {
+            return Err(ValueError::RecencyAfterT {
+                row,
+                recency: t_x,
+                t,
+            });
+        }
+        if x > 0.0 && t_x == 0.0 {
+            return Err(ValueError::RepeatWithoutRecency { row, frequency: x });
+        }
+        Ok(Some(Summary {
+            frequency: x,
+            recency: t_x,
+            t,
+        }))
+    }
+}
+
+/// Distinct histories with how many customers share each, in a fixed order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepeatData {
+    pub(crate) rows: Vec<(Summary, f64)>,
+    customers: usize,
+    without_purchase: usize,
+    repeat_buyers: usize,
+}
+
+impl RepeatData {
+    /// Checks and compresses the three summary columns (one entry per customer). Customers with
+    /// all three values missing (no purchase yet) are counted and left out.
+    ///
+    /// ```
+    /// use lookalike_value::RepeatData;
+    /// let nan = f64::NAN;
+    /// let data = RepeatData::from_columns(&[0.0, 0.0, 2.0, nan], &[0.0, 0.0, 5.0, nan], &[10.0, 10.0, 8.0, nan]).unwrap();
+    /// assert_eq!((data.customers(), data.unique(), data.without_purchase(), data.repeat_buyers()), (3, 2, 1, 1));
+    /// ```
+    pub fn from_columns(frequency: &[f64], recency: &[f64], t: &[f64]) -> Result<Self, ValueError> {
+        if frequency.len() != recency.len() || recency.len() != t.len() {
+            return Err(ValueError::LengthMismatch(
+                frequency.len(),
+                recency.len(),
+                t.len(),
+            ));
+        }
+        let checked: Vec<Option<Summary>> = (0..frequency.len())
+            .into_par_iter()
+            .map(|i| Summary::checked(i, frequency[i], recency[i], t[i]))
+            .collect::<Result<_, _>>()?;
+        let mut keys: Vec<[u64; 3]> = checked
+            .iter()
+            .flatten()
+            .map(|s| [s.frequency.to_bits(), s.recency.to_bits(), s.t.to_bits()])
+            .collect();
+        let customers = keys.len();
+        if customers == 0 {
+            return Err(ValueError::NoCustomers);
+        }
+        // Non-negative floats order like their bit patterns.
+        keys.par_sort_unstable();
+        let mut rows: Vec<(Summary, f64)> = Vec::new();
+        for key in keys.chunk_by(|a, b| a == b) {
+            let [x, t_x, t] = key[0].map(f64::from_bits);
+            let summary = Summary {
+                frequency: x,
+                recency: t_x,
+                t,
+            };
+            rows.push((summary, key.len() as f64));
+        }
+        let repeat_buyers = checked
+            .iter()
+            .flatten()
+            .filter(|s| s.frequency > 0.0)
+            .count();
+        Ok(RepeatData {
+            rows,
+            customers,
+            without_purchase: frequency.len() - customers,
+            repeat_buyers,
+        })
+    }
+
+    /// Customers in the data (with a purchase).
+    pub fn customers(&self) -> usize {
+        self.customers
+    }
+
+    /// Distinct (x, t_x, T) rows.
+    pub fn unique(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Rows left out because the customer has no purchase.
+    pub fn without_purchase(&self) -> usize {
+        self.without_purchase
+    }
+
+    /// Customers with at least one repeat purchase.
+    pub fn repeat_buyers(&self) -> usize {
+        self.repeat_buyers
+    }
+
+    /// Σ over customers of `f(summary)`, in a fixed order (the same at any thread count).
+    pub(crate) fn sum<T, F>(&self, f: F) -> T
+    where
+        T: crate::dual::Real + Send,
+        F: Fn(&Summary) -> T + Sync,
+    {
+        sum_in_chunks(&self.rows, |(s, count)| f(s) * *count)
+    }
+}
+
+/// Σ f(item) over chunks of fixed size summed in order: parallel and deterministic.
+pub(crate) fn sum_in_chunks<I: Sync, T, F>(items: &[I], f: F) -> T
+where
+    T: crate::dual::Real + Send,
+    F: Fn(&I) -> T + Sync,
+{
+    let parts: Vec<T> = items
+        .par_chunks(2048)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(T::constant(0.0), |total, item| total + f(item))
+        })
+        .collect();
+    parts
+        .into_iter()
+        .fold(T::constant(0.0), |total, part| total + part)
+}
+
+/// Repeat buyers' mean spend per repeat purchase, for Gamma-Gamma.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpendData {
+    /// (x, m̄) of each repeat buyer with a positive mean spend.
+    pub(crate) rows: Vec<(f64, f64)>,
+    /// Repeat buyers left out because their mean spend is 0 or negative.
+    pub(crate) non_positive: usize,
+    /// Pearson correlation of x and m̄ over the rows used.
+    pub(crate) correlation: f64,
+}
+
+impl SpendData {
+    /// The repeat buyers (x ≥ 1) with their mean repeat spend; customers without a repeat
+    /// purchase are not used (their m̄ is undefined), nor are repeat buyers whose mean spend is
+    /// 0 or negative (Gamma-Gamma models positive spend; they are counted).
+    ///
+    /// ```
+    /// use lookalike_value::SpendData;
+    /// let data = SpendData::from_columns(&[0.0, 2.0, 1.0, 3.0], &[0.0, 20.0, 0.0, 35.5]).unwrap();
+    /// assert_eq!((data.buyers(), data.non_positive()), (2, 1));
+    /// ```
+    pub fn from_columns(frequency: &[f64], monetary: &[f64]) -> Result<Self, ValueError> {
+        let mut rows = Vec::new();
+        let mut non_positive = 0;
+        for (row, (x, m)) in frequency.iter().zip(monetary).enumerate() {
+            if x.is_nan() || *x < 1.0 {
+                continue;
+            }
+            if !m.is_finite() {
+                return Err(ValueError::BadSpend { row, value: *m });
+            }
+            if *m <= 0.0 {
+                non_positive += 1;
+            } else {
+                rows.push((*x, *m));
+            }
+        }
+        if rows.len() < 2 {
+            return Err(ValueError::TooFewSpenders(rows.len()));
+        }
+        let correlation = pearson(&rows);
+        Ok(SpendData {
+            rows,
+            non_positive,
+            correlation,
+        })
+    }
+
+    /// Repeat buyers used.
+    pub fn buyers(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Repeat buyers left out for a mean spend ≤ 0.
+    pub fn non_positive(&self) -> usize {
+        self.non_positive
+    }
+
+    /// Pearson correlation between frequency and mean spend (Gamma-Gamma assumes none).
+    pub fn correlation(&self) -> f64 {
+        self.correlation
+    }
+}
+
+fn pearson(rows: &[(f64, f64)]) -> f64 {
+    let n = rows.len() as f64;
+    let (mx, my) = rows
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in rows {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        0.0
+    } else {
+        sxy / (sxx * syy).sqrt()
+    }
+}

@@ -1,0 +1,165 @@
+//! BG/NBD, Pareto/NBD and Gamma-Gamma on the CDNOW 1/10 sample against the published numbers
+//! (Fader, Hardie & Lee 2005; Fader & Hardie 2013; see `data/cdnow/README.md`): calibration to
+//! 1997-09-30, weeks.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+use lookalike_core::{ColumnMapping, FeatureTable, InputKind, NoProgress};
+use lookalike_features::{FeatureInputs, FeatureParams, InputFile, TimeUnit, extract};
+use lookalike_value::{
+    BgNbd, FitOptions, GammaGamma, ParetoNbd, PurchaseModel, RepeatData, SpendData, Summary,
+};
+
+fn cdnow() -> &'static FeatureTable {
+    static TABLE: OnceLock<FeatureTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../data/cdnow/cdnow_transactions.csv");
+        let inputs = FeatureInputs {
+            transactions: InputFile::new(InputKind::Transactions, path, None, None).unwrap(),
+            events: None,
+            customers: None,
+            mapping: ColumnMapping::parse(&["timestamp=date", "amount=dollar_value"]).unwrap(),
+        };
+        let params = FeatureParams::new()
+            .as_of(NaiveDate::from_ymd_opt(1997, 10, 1).unwrap())
+            .time_unit(TimeUnit::Weeks);
+        extract(&inputs, &params, &NoProgress).unwrap().table
+    })
+}
+
+fn column(name: &str) -> Vec<f64> {
+    cdnow().column(name).unwrap().to_vec()
+}
+
+fn repeat_data() -> RepeatData {
+    RepeatData::from_columns(&column("frequency"), &column("recency"), &column("T")).unwrap()
+}
+
+fn customer(id: &str) -> Summary {
+    let row = cdnow().row_of(id).unwrap();
+    let value = |name: &str| cdnow().values()[[row, cdnow().column_index(name).unwrap()]];
+    Summary {
+        frequency: value("frequency"),
+        recency: value("recency"),
+        t: value("T"),
+    }
+}
+
+/// Equal to `significant` significant digits.
+fn same_digits(got: f64, published: f64, significant: i32) -> bool {
+    let scale = 10f64.powi(significant - 1 - published.abs().log10().floor() as i32);
+    (got * scale).round() == (published * scale).round()
+}
+
+#[test]
+fn bgnbd_matches_the_published_fit_and_predictions() {
+    let data = repeat_data();
+    assert_eq!(data.customers(), 2_357);
+    assert!(data.unique() < data.customers());
+    let (model, report) = BgNbd::fit(&data, &FitOptions::new()).unwrap();
+    // FHL 2005: r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL = −9582.4 (−9582.429 refitted).
+    for (got, published) in [
+        (model.r, 0.243),
+        (model.alpha, 4.41),
+        (model.a, 0.793),
+        (model.b, 2.43),
+    ] {
+        assert!(
+            same_digits(got, published, 3),
+            "{got} vs {published}: {model:?}"
+        );
+    }
+    assert!(
+        (report.log_likelihood - -9582.43).abs() < 0.01,
+        "{}",
+        report.log_likelihood
+    );
+    assert!(report.converged && report.warnings.is_empty(), "{report:?}");
+    assert!(report.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
+
+    // Customer 1 with the published parameters: P(alive) 0.7266, E[Y(39)] 1.226.
+    let published = BgNbd::new(0.24259, 4.41360, 0.79292, 2.42589).unwrap();
+    let one = customer("1");
+    assert!((published.p_alive(&one) - 0.7266).abs() < 5e-5);
+    assert!((published.expected_purchases(39.0, &one) - 1.226).abs() < 5e-4);
+    // Unconditional E[X(t)] for t = 1, 3, 32, 78 weeks.
+    for (t, expected) in [(1.0, 0.0532), (3.0, 0.1506), (32.0, 1.0437), (78.0, 1.858)] {
+        let got = published.unconditional_purchases(t);
+        assert!(
+            (got - expected).abs() < 5e-4 * expected.max(1.0),
+            "t = {t}: {got}"
+        );
+    }
+    // a < 1 here: the expected number of purchases over a whole lifetime is infinite.
+    assert!(published.residual_purchases(&one).is_none());
+}
+
+#[test]
+fn pareto_nbd_matches_the_published_fit() {
+    let data = repeat_data();
+    let (model, report) = ParetoNbd::fit(&data, &FitOptions::new()).unwrap();
+    // FHL 2005: r = 0.553, α = 10.578, s = 0.606 (β = 11.669 lies on a flat ridge), LL −9595.0.
+    for (got, published) in [(model.r, 0.553), (model.alpha, 10.6), (model.s, 0.606)] {
+        assert!(
+            same_digits(got, published, 3),
+            "{got} vs {published}: {model:?}"
+        );
+    }
+    assert!((model.beta - 11.669).abs() < 0.02 * 11.669, "{model:?}");
+    assert!(
+        (report.log_likelihood - -9594.98).abs() < 0.01,
+        "{}",
+        report.log_likelihood
+    );
+    assert!(report.converged, "{report:?}");
+    // β's standard error is about half its value (the published flat ridge).
+    let beta_se = report.std_errors[3];
+    assert!(
+        beta_se > 0.3 * model.beta && beta_se < 0.8 * model.beta,
+        "{beta_se}"
+    );
+    // Pareto/NBD's P(alive) of a customer who bought often and recently is high, of one who
+    // bought often long ago low; residual purchases are finite only when s > 1.
+    let recent = Summary {
+        frequency: 10.0,
+        recency: 38.0,
+        t: 38.5,
+    };
+    let lapsed = Summary {
+        frequency: 10.0,
+        recency: 5.0,
+        t: 38.5,
+    };
+    assert!(model.p_alive(&recent) > 0.9 && model.p_alive(&lapsed) < 0.1);
+    assert!(model.residual_purchases(&recent).is_none());
+}
+
+#[test]
+fn gamma_gamma_matches_the_published_fit_and_spends() {
+    let spend = SpendData::from_columns(&column("frequency"), &column("monetary_value")).unwrap();
+    assert_eq!(spend.buyers(), 946);
+    let (model, report) = GammaGamma::fit(&spend, &FitOptions::new()).unwrap();
+    // Fader & Hardie 2013: p = 6.25, q = 3.74, γ = 15.44, LL −4055.92.
+    for (got, published) in [(model.p, 6.25), (model.q, 3.74), (model.gamma, 15.4)] {
+        assert!(
+            same_digits(got, published, 3),
+            "{got} vs {published}: {model:?}"
+        );
+    }
+    assert!(
+        (report.log_likelihood - -4055.92).abs() < 0.01,
+        "{}",
+        report.log_likelihood
+    );
+    // Conditional expected spend of customers 1, 2, 3: 24.65, 18.91, 35.17.
+    let published = GammaGamma::new(6.24958, 3.74422, 15.44351).unwrap();
+    let monetary = column("monetary_value");
+    for (id, expected) in [("1", 24.65), ("2", 18.91), ("3", 35.17)] {
+        let row = cdnow().row_of(id).unwrap();
+        let got = published.conditional_spend(column("frequency")[row], monetary[row]);
+        assert!((got - expected).abs() < 0.005, "customer {id}: {got}");
+    }
+}
