@@ -10,6 +10,8 @@ mod output;
 mod plots;
 mod progress;
 mod segment_output;
+mod value_model;
+mod value_report;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,9 @@ enum Command {
     Segment(commands::segment::Args),
     /// Cluster customers with k-means: model, assignments and cluster profiles (or sweep k).
     Cluster(commands::cluster::Args),
+    /// Expected value: `value fit`, `value predict`, `value evaluate` (BG/NBD, Pareto/NBD,
+    /// Gamma-Gamma, CLV).
+    Value(commands::value::Args),
     /// Benchmarks: `bench clustering` compares clustering settings side by side.
     Bench(commands::bench::Args),
     /// Run the pipeline on the bundled sample and print what it found.
@@ -68,6 +73,7 @@ fn main() -> ExitCode {
         Command::Features(args) => commands::features::run(args, &ui),
         Command::Segment(args) => commands::segment::run(args, &ui),
         Command::Cluster(args) => commands::cluster::run(args, &ui),
+        Command::Value(args) => commands::value::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };

@@ -97,3 +97,24 @@ pub enum ValueError {
         model: &'static str,
     },
 }
+
+impl ValueError {
+    /// The 0-based row an error is about, if it is about one.
+    ///
+    /// ```
+    /// use lookalike_value::ValueError;
+    /// assert_eq!(ValueError::BadSpend { row: 4, value: f64::NAN }.row(), Some(4));
+    /// assert_eq!(ValueError::NoCustomers.row(), None);
+    /// ```
+    pub fn row(&self) -> Option<usize> {
+        match self {
+            ValueError::PartlyMissing { row, .. }
+            | ValueError::BadFrequency { row, .. }
+            | ValueError::BadTime { row, .. }
+            | ValueError::RecencyAfterT { row, .. }
+            | ValueError::RepeatWithoutRecency { row, .. }
+            | ValueError::BadSpend { row, .. } => Some(*row),
+            _ => None,
+        }
+    }
+}

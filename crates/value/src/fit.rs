@@ -272,6 +272,8 @@ pub(crate) fn maximise<L: Likelihood<N>, const N: usize>(
 /// Standard errors of θ = ln(parameters): the square roots of the diagonal of the inverse
 /// Hessian of the negative (penalised) log-likelihood, the Hessian by central differences of
 /// the exact gradient. NaN when the Hessian is not positive definite.
+// Matrix code reads best with indices.
+#[allow(clippy::needless_range_loop)]
 fn standard_errors<L: Likelihood<N>, const N: usize>(
     objective: &Objective<'_, L, N>,
     theta: [f64; N],

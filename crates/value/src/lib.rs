@@ -20,6 +20,7 @@ mod fit;
 mod gamma_gamma;
 mod pareto;
 mod purchases;
+mod simulate;
 mod special;
 mod summary;
 
@@ -31,5 +32,6 @@ pub use fit::{FitOptions, FitReport};
 pub use gamma_gamma::GammaGamma;
 pub use pareto::ParetoNbd;
 pub use purchases::PurchaseModel;
+pub use simulate::{SimulatedCustomer, simulate_bgnbd, simulate_pareto};
 pub use special::{ln_hyp2f1, log_diff_exp, log_sum_exp};
 pub use summary::{RepeatData, SpendData, Summary};

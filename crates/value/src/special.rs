@@ -86,11 +86,11 @@ mod tests {
     /// Closed forms: ₂F₁(1, 1; 2; z) = −ln(1 − z)/z and ₂F₁(a, b; b; z) = (1 − z)^(−a).
     #[test]
     fn hypergeometric_series_matches_closed_forms() {
-        for z in [0.0, 1e-3, 0.3, 0.7, 0.95, 0.999] {
+        for z in [0.0f64, 1e-3, 0.3, 0.7, 0.95, 0.999] {
             let expected = if z == 0.0 {
                 0.0
             } else {
-                (-(1.0 - z as f64).ln() / z).ln()
+                (-(1.0 - z).ln() / z).ln()
             };
             let got = ln_hyp2f1(1.0, 1.0, 2.0, z);
             assert!(

@@ -158,6 +158,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     };
     text += "\n";
     text += &cluster::cluster_to_dir(&cluster_args, ui)?;
+    let value_dir = out.join("value");
+    text += &format!(
+        "\nVALUE  model and predictions in {}\n",
+        value_dir.display()
+    );
+    text += &crate::commands::value::demo_value(&feature_args.out, &value_dir, ui)?;
     ui.data(&text)?;
     Ok(())
 }

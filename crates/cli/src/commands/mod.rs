@@ -6,3 +6,4 @@ pub mod demo;
 pub mod features;
 pub mod generate;
 pub mod segment;
+pub mod value;

@@ -1,0 +1,473 @@
+//! The value model directory (`value_model.json`, documented in `models/README.md`) and the
+//! per-customer predictions shared by `lookalike value` and the demo.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use arrow_array::{ArrayRef, Float64Array, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use lookalike_core::{FeatureSchema, FeatureTable};
+use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
+use lookalike_value::{
+    BgNbd, FitOptions, FitReport, GammaGamma, MonthLength, ParetoNbd, PurchaseModel, RepeatData,
+    SpendData, Summary, ValueError, clv,
+};
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+/// Format version of `value_model.json`.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// Which purchase model to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PurchaseKind {
+    /// BG/NBD (Fader, Hardie & Lee 2005).
+    Bgnbd,
+    /// Pareto/NBD (Schmittlein et al. 1987).
+    Pareto,
+}
+
+/// A fitted purchase model of either kind.
+pub enum Purchases {
+    BgNbd(BgNbd),
+    Pareto(ParetoNbd),
+}
+
+impl Purchases {
+    pub fn model(&self) -> &dyn PurchaseModel {
+        match self {
+            Purchases::BgNbd(m) => m,
+            Purchases::Pareto(m) => m,
+        }
+    }
+}
+
+/// Everything fitted, with the reports.
+pub struct Fitted {
+    pub purchases: Purchases,
+    pub purchase_report: FitReport,
+    /// The spend model, or why there is none.
+    pub spend: Result<(GammaGamma, FitReport, SpendData), String>,
+    pub data: RepeatData,
+    /// The time unit of recency and T and its length in days.
+    pub unit: (String, f64),
+}
+
+/// The BTYD columns of a feature table.
+pub fn btyd_columns(table: &FeatureTable) -> anyhow::Result<[Cow<'_, [f64]>; 4]> {
+    let column = |name: &str| -> anyhow::Result<Cow<'_, [f64]>> {
+        let index = table.column_index(name).with_context(|| {
+            format!("the feature table has no `{name}` column; make it with `lookalike features`")
+        })?;
+        Ok(match table.column_slice(index) {
+            Some(slice) => std::borrow::Cow::Borrowed(slice),
+            None => std::borrow::Cow::Owned(table.values().column(index).to_vec()),
+        })
+    };
+    Ok([
+        column("frequency")?,
+        column("recency")?,
+        column("T")?,
+        column("monetary_value")?,
+    ])
+}
+
+/// The time unit recorded in the schema beside a feature table (weeks when there is none).
+pub fn time_unit_of(features: &Path) -> (String, f64) {
+    let unit = FeatureSchema::read(&FeatureSchema::path_beside(features))
+        .ok()
+        .and_then(|s| {
+            s.provenance
+                .get("time_unit")
+                .and_then(|u| u.as_str().map(String::from))
+        })
+        .unwrap_or_else(|| "weeks".into());
+    let days = if unit == "days" { 1.0 } else { 7.0 };
+    (unit, days)
+}
+
+/// The error with the customer it is about (rows count from 0 among the table's customers).
+fn with_customer(table: &FeatureTable, error: ValueError) -> anyhow::Error {
+    match error.row() {
+        Some(row) => anyhow::anyhow!(
+            "{error} (customer {}, data row {} of the table)",
+            table.ids()[row].as_str(),
+            row + 1
+        ),
+        None => error.into(),
+    }
+}
+
+/// Fits the purchase model and Gamma-Gamma on a feature table.
+pub fn fit(
+    table: &FeatureTable,
+    kind: PurchaseKind,
+    options: &FitOptions,
+    unit: (String, f64),
+) -> anyhow::Result<Fitted> {
+    let [x, t_x, t, m] = btyd_columns(table)?;
+    let data = RepeatData::from_columns(&x, &t_x, &t).map_err(|e| with_customer(table, e))?;
+    let (purchases, purchase_report) = match kind {
+        PurchaseKind::Bgnbd => {
+            let (m, r) = BgNbd::fit(&data, options)?;
+            (Purchases::BgNbd(m), r)
+        }
+        PurchaseKind::Pareto => {
+            let (m, r) = ParetoNbd::fit(&data, options)?;
+            (Purchases::Pareto(m), r)
+        }
+    };
+    let spend = SpendData::from_columns(&x, &m)
+        .and_then(|d| GammaGamma::fit(&d, options).map(|(g, r)| (g, r, d)))
+        .map_err(|e| e.to_string());
+    Ok(Fitted {
+        purchases,
+        purchase_report,
+        spend,
+        data,
+        unit,
+    })
+}
+
+fn report_json(report: &FitReport) -> Value {
+    let parameters: serde_json::Map<String, Value> = report
+        .parameters
+        .iter()
+        .map(|(n, v)| (n.to_string(), json!(v)))
+        .collect();
+    let errors: serde_json::Map<String, Value> = report
+        .parameters
+        .iter()
+        .zip(&report.std_errors)
+        .map(|((n, _), se)| {
+            (
+                n.to_string(),
+                if se.is_finite() {
+                    json!(se)
+                } else {
+                    Value::Null
+                },
+            )
+        })
+        .collect();
+    json!({
+        "model": report.model,
+        "parameters": parameters,
+        "std_errors": errors,
+        "log_likelihood": report.log_likelihood,
+        "iterations": report.iterations,
+        "converged": report.converged,
+        "starts_tried": report.starts.0,
+        "starts_converged": report.starts.1,
+        "penalty": report.penalty,
+        "customers": report.customers,
+        "warnings": report.warnings,
+    })
+}
+
+/// The model document.
+pub fn model_json(fitted: &Fitted, features: &Path) -> Value {
+    let mut purchases = report_json(&fitted.purchase_report);
+    purchases["kind"] = json!(match fitted.purchases {
+        Purchases::BgNbd(_) => "bgnbd",
+        Purchases::Pareto(_) => "pareto",
+    });
+    purchases["distinct_histories"] = json!(fitted.data.unique());
+    purchases["customers_without_purchase"] = json!(fitted.data.without_purchase());
+    let spend = match &fitted.spend {
+        Ok((_, report, data)) => {
+            let mut s = report_json(report);
+            s["kind"] = json!("gamma_gamma");
+            s["frequency_spend_correlation"] = json!(data.correlation());
+            s["excluded_non_positive_spend"] = json!(data.non_positive());
+            s
+        }
+        Err(reason) => json!({ "kind": null, "reason": reason }),
+    };
+    json!({
+        "format_version": FORMAT_VERSION,
+        "kind": "lookalike-value",
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "features": features.display().to_string(),
+        "time_unit": fitted.unit.0,
+        "time_unit_days": fitted.unit.1,
+        "purchases": purchases,
+        "spend": spend,
+    })
+}
+
+/// A human summary of the fits.
+pub fn describe(fitted: &Fitted) -> String {
+    let mut text = String::new();
+    let mut block = |title: &str, report: &FitReport| {
+        text += &format!(
+            "{title}: {} on {} customers, log-likelihood {:.2}, {} iterations, {}\n",
+            report.model,
+            report.customers,
+            report.log_likelihood,
+            report.iterations,
+            if report.converged {
+                "converged"
+            } else {
+                "NOT converged"
+            }
+        );
+        for ((name, value), se) in report.parameters.iter().zip(&report.std_errors) {
+            text += &format!("  {name:>6} = {value:>12.6}  (se {se:.4})\n");
+        }
+        for warning in &report.warnings {
+            text += &format!("  WARNING: {warning}\n");
+        }
+    };
+    block("purchases", &fitted.purchase_report);
+    match &fitted.spend {
+        Ok((_, report, data)) => {
+            block("spend", report);
+            text += &format!(
+                "  frequency–spend correlation {:.3} (Gamma-Gamma assumes none)\n",
+                data.correlation()
+            );
+        }
+        Err(reason) => text += &format!("spend: not fitted: {reason}\n"),
+    }
+    text
+}
+
+/// Reads a model directory back into fitted models.
+pub fn load(dir: &Path) -> anyhow::Result<(Purchases, Option<GammaGamma>, (String, f64))> {
+    let path = dir.join("value_model.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the value model {}", path.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let version = doc["format_version"].as_u64().unwrap_or(0);
+    if doc["kind"] != "lookalike-value" || version != FORMAT_VERSION {
+        bail!(
+            "{} is not a lookalike value model of format version {FORMAT_VERSION} (kind {}, version {version})",
+            path.display(),
+            doc["kind"]
+        );
+    }
+    let parameter = |section: &str, name: &str| -> anyhow::Result<f64> {
+        doc[section]["parameters"][name]
+            .as_f64()
+            .with_context(|| format!("{}: {section}.parameters.{name} is missing", path.display()))
+    };
+    let purchases = match doc["purchases"]["kind"].as_str() {
+        Some("bgnbd") => Purchases::BgNbd(BgNbd::new(
+            parameter("purchases", "r")?,
+            parameter("purchases", "alpha")?,
+            parameter("purchases", "a")?,
+            parameter("purchases", "b")?,
+        )?),
+        Some("pareto") => Purchases::Pareto(ParetoNbd::new(
+            parameter("purchases", "r")?,
+            parameter("purchases", "alpha")?,
+            parameter("purchases", "s")?,
+            parameter("purchases", "beta")?,
+        )?),
+        other => bail!("{}: unknown purchase model {other:?}", path.display()),
+    };
+    let spend = if doc["spend"]["kind"] == "gamma_gamma" {
+        Some(GammaGamma::new(
+            parameter("spend", "p")?,
+            parameter("spend", "q")?,
+            parameter("spend", "gamma")?,
+        )?)
+    } else {
+        None
+    };
+    let unit = (
+        doc["time_unit"].as_str().unwrap_or("weeks").to_string(),
+        doc["time_unit_days"].as_f64().unwrap_or(7.0),
+    );
+    Ok((purchases, spend, unit))
+}
+
+/// One customer's predictions; None for customers without a purchase.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Prediction {
+    pub p_alive: f64,
+    pub expected_purchases: f64,
+    pub expected_spend: Option<f64>,
+    pub clv: Option<f64>,
+    pub residual_purchases: Option<f64>,
+}
+
+/// The horizon and discounting of predictions.
+#[derive(Debug, Clone, Copy)]
+pub struct Horizon {
+    /// Horizon in the model's time unit.
+    pub units: f64,
+    /// Horizon in months and one month in the model's unit.
+    pub months: f64,
+    pub month: f64,
+    /// Discount rate per month.
+    pub discount: f64,
+}
+
+impl Horizon {
+    pub fn new(
+        amount: f64,
+        unit: &str,
+        unit_days: f64,
+        discount: f64,
+        months: MonthLength,
+    ) -> anyhow::Result<Self> {
+        if !(amount >= 0.0 && amount.is_finite()) {
+            bail!("--horizon {amount}: give a number ≥ 0");
+        }
+        if !(discount > -1.0 && discount.is_finite()) {
+            bail!("--discount {discount}: give a rate per month > −1 (0.01 = 1%)");
+        }
+        let month = months.in_units(unit_days);
+        let days = match unit {
+            "days" => amount,
+            "weeks" => amount * 7.0,
+            "months" => amount * month * unit_days,
+            other => bail!("--unit {other}: use days, weeks or months"),
+        };
+        let units = days / unit_days;
+        Ok(Horizon {
+            units,
+            months: units / month,
+            month,
+            discount,
+        })
+    }
+}
+
+/// Predictions for every customer of a table; None where the customer has no purchase.
+pub fn predict(
+    table: &FeatureTable,
+    purchases: &Purchases,
+    spend: Option<&GammaGamma>,
+    horizon: &Horizon,
+) -> anyhow::Result<Vec<Option<Prediction>>> {
+    let [x, t_x, t, m] = btyd_columns(table)?;
+    let model = purchases.model();
+    (0..table.len())
+        .into_par_iter()
+        .map(|i| {
+            let Some(summary) = Summary::checked(i, x[i], t_x[i], t[i])? else {
+                return Ok(None);
+            };
+            Ok(Some(predict_one(model, spend, &summary, m[i], horizon)?))
+        })
+        .collect::<Result<Vec<_>, ValueError>>()
+        .map_err(|e| with_customer(table, e))
+}
+
+fn predict_one(
+    model: &dyn PurchaseModel,
+    spend: Option<&GammaGamma>,
+    summary: &Summary,
+    monetary: f64,
+    horizon: &Horizon,
+) -> Result<Prediction, ValueError> {
+    let expected_spend = spend
+        .map(|g| g.conditional_spend(summary.frequency, monetary.max(0.0)))
+        .filter(|s| s.is_finite());
+    let clv = expected_spend
+        .map(|s| {
+            clv(
+                model,
+                summary,
+                s,
+                horizon.months,
+                horizon.month,
+                horizon.discount,
+            )
+        })
+        .transpose()?;
+    Ok(Prediction {
+        p_alive: model.p_alive(summary),
+        expected_purchases: model.expected_purchases(horizon.units, summary),
+        expected_spend,
+        clv,
+        residual_purchases: model.residual_purchases(summary),
+    })
+}
+
+/// Writes `customer_id, p_alive, expected_purchases, expected_spend, clv,
+/// residual_purchases` (CSV or Parquet by extension), atomically. Empty cells: no purchase
+/// yet (all columns), no spend model (spend and CLV), infinite (residual purchases).
+pub fn write_predictions(
+    table: &FeatureTable,
+    predictions: &[Option<Prediction>],
+    path: &Path,
+) -> anyhow::Result<()> {
+    const NAMES: [&str; 6] = [
+        "customer_id",
+        "p_alive",
+        "expected_purchases",
+        "expected_spend",
+        "clv",
+        "residual_purchases",
+    ];
+    let value = |i: usize, j: usize| -> Option<f64> {
+        let p = predictions[i].as_ref()?;
+        match j {
+            1 => Some(p.p_alive),
+            2 => Some(p.expected_purchases),
+            3 => p.expected_spend,
+            4 => p.clv,
+            _ => p.residual_purchases,
+        }
+    };
+    let ids = table.ids();
+    let parquet = match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("csv") => false,
+        Some("parquet") | Some("pq") => true,
+        _ => bail!(
+            "cannot tell the format of {}; use .csv or .parquet",
+            path.display()
+        ),
+    };
+    if parquet {
+        let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
+        fields.extend(
+            NAMES[1..]
+                .iter()
+                .map(|n| Field::new(*n, DataType::Float64, true)),
+        );
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        write_parquet_in_parallel(
+            path,
+            Arc::new(Schema::new(fields)),
+            properties,
+            ids.len(),
+            |rows, j| {
+                Ok(if j == 0 {
+                    Arc::new(StringArray::from_iter_values(
+                        ids[rows].iter().map(|id| id.as_str()),
+                    )) as ArrayRef
+                } else {
+                    Arc::new(rows.map(|i| value(i, j)).collect::<Float64Array>())
+                })
+            },
+        )
+        .with_context(|| format!("writing {}", path.display()))
+    } else {
+        write_csv_in_parallel(path, &NAMES, ids.len(), |writer, _, i| {
+            writer.write_field(ids[i].as_str())?;
+            for j in 1..NAMES.len() {
+                let mut buffer = ryu::Buffer::new();
+                writer.write_field(value(i, j).map_or("", |v| buffer.format(v)))?;
+            }
+            Ok(())
+        })
+        .with_context(|| format!("writing {}", path.display()))
+    }
+}

@@ -1,0 +1,220 @@
+//! `lookalike value` end to end on the CDNOW sample: the published parameters through the real
+//! binary, a model directory that predict reads back, the holdout report, and bad input.
+
+mod common;
+
+use common::{fails, ok, repo};
+
+fn cdnow_features(dir: &std::path::Path) -> String {
+    let out = dir.join("cdnow.csv");
+    let transactions = repo("data/cdnow/cdnow_transactions.csv");
+    ok(&[
+        "features",
+        "--transactions",
+        transactions.to_str().unwrap(),
+        "--column",
+        "timestamp=date",
+        "--column",
+        "amount=dollar_value",
+        "--as-of",
+        "1997-10-01",
+        "--holdout-end",
+        "1998-07-01",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    out.to_str().unwrap().to_string()
+}
+
+#[test]
+fn fit_predict_and_evaluate_reproduce_the_published_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = cdnow_features(dir.path());
+    let model = dir.path().join("model");
+    let model = model.to_str().unwrap();
+    ok(&["value", "fit", "--features", &features, "--out", model]);
+    let document: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("model/value_model.json")).unwrap(),
+    )
+    .unwrap();
+    let purchases = &document["purchases"];
+    assert_eq!(purchases["kind"], "bgnbd");
+    assert_eq!(document["time_unit"], "weeks");
+    assert!((purchases["log_likelihood"].as_f64().unwrap() + 9582.43).abs() < 0.01);
+    assert!((purchases["parameters"]["r"].as_f64().unwrap() - 0.2426).abs() < 1e-4);
+    assert!((document["spend"]["log_likelihood"].as_f64().unwrap() + 4055.92).abs() < 0.01);
+    assert_eq!(purchases["warnings"].as_array().unwrap().len(), 0);
+
+    // Predict 39 weeks: customer 1's P(alive) 0.7266, E[Y(39)] 1.226, spend 24.65.
+    let predictions = dir.path().join("predictions.csv");
+    let out = ok(&[
+        "value",
+        "predict",
+        "--model",
+        model,
+        "--features",
+        &features,
+        "--horizon",
+        "39",
+        "--unit",
+        "weeks",
+        "--out",
+        predictions.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("top 10 customers by CLV"));
+    let text = std::fs::read_to_string(&predictions).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "customer_id,p_alive,expected_purchases,expected_spend,clv,residual_purchases"
+    );
+    assert_eq!(text.lines().count(), 2_358);
+    let first: Vec<f64> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .skip(1)
+        .take(4)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!((first[0] - 0.7266).abs() < 5e-5 && (first[1] - 1.226).abs() < 5e-4);
+    assert!((first[2] - 24.65).abs() < 0.005 && first[3] > 0.0);
+
+    // Evaluate: fits the calibration period itself, compares with the 1,882 holdout purchases.
+    let transactions = repo("data/cdnow/cdnow_transactions.csv");
+    let report = dir.path().join("report");
+    let out = ok(&[
+        "value",
+        "evaluate",
+        "--transactions",
+        transactions.to_str().unwrap(),
+        "--column",
+        "timestamp=date",
+        "--column",
+        "amount=dollar_value",
+        "--as-of",
+        "1997-10-01",
+        "--holdout-end",
+        "1998-07-01",
+        "--model",
+        "pareto",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Pareto/NBD on 2357 customers, log-likelihood -9594.98"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("actual 1882"), "{stdout}");
+    let by_x = std::fs::read_to_string(report.join("by_frequency.csv")).unwrap();
+    // 1,411 customers made no repeat purchase in calibration (the paper's table).
+    assert!(
+        by_x.lines().nth(1).unwrap().starts_with("0,1411,"),
+        "{by_x}"
+    );
+    assert!(report.join("deciles.csv").is_file() && report.join("metrics.csv").is_file());
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // A feature table without the BTYD columns.
+    std::fs::write(path("plain.csv"), "customer_id,orders\na,1\nb,2\n").unwrap();
+    let err = fails(&[
+        "value",
+        "fit",
+        "--features",
+        &path("plain.csv"),
+        "--out",
+        &path("m"),
+    ]);
+    assert!(err.contains("no `frequency` column"), "{err}");
+    // The last purchase after the end of the period, in row 1.
+    std::fs::write(
+        path("bad.csv"),
+        "customer_id,frequency,recency,T,monetary_value\na,1,3,5,10\nb,2,9,5,10\n",
+    )
+    .unwrap();
+    let err = fails(&[
+        "value",
+        "fit",
+        "--features",
+        &path("bad.csv"),
+        "--out",
+        &path("m"),
+    ]);
+    assert!(
+        err.contains("bad.csv: row 1: recency 9 is after T 5"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(customer b, data row 2 of the table)"),
+        "{err}"
+    );
+    // Nobody bought twice.
+    std::fs::write(
+        path("once.csv"),
+        "customer_id,frequency,recency,T,monetary_value\na,0,0,5,0\nb,0,0,7,0\n",
+    )
+    .unwrap();
+    let err = fails(&[
+        "value",
+        "fit",
+        "--features",
+        &path("once.csv"),
+        "--out",
+        &path("m"),
+    ]);
+    assert!(err.contains("no customer made a repeat purchase"), "{err}");
+    // A missing model directory, a negative penalty, a bad horizon.
+    let err = fails(&[
+        "value",
+        "predict",
+        "--model",
+        &path("nothing"),
+        "--features",
+        &path("bad.csv"),
+        "--out",
+        &path("p.csv"),
+    ]);
+    assert!(err.contains("value_model.json"), "{err}");
+    let features = cdnow_features(dir.path());
+    let err = fails(&[
+        "value",
+        "fit",
+        "--features",
+        &features,
+        "--penalty=-1",
+        "--out",
+        &path("m"),
+    ]);
+    assert!(err.contains("penalty must be a finite number ≥ 0"), "{err}");
+    ok(&[
+        "value",
+        "fit",
+        "--features",
+        &features,
+        "--out",
+        &path("good"),
+        "--quiet",
+    ]);
+    let err = fails(&[
+        "value",
+        "predict",
+        "--model",
+        &path("good"),
+        "--features",
+        &features,
+        "--horizon=-3",
+        "--out",
+        &path("p.csv"),
+    ]);
+    assert!(err.contains("--horizon"), "{err}");
+    assert!(
+        !dir.path().join("p.csv").exists(),
+        "no output after an error"
+    );
+}
