@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use arrow_array::{ArrayRef, Float64Array, StringArray, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_cluster::{
@@ -382,19 +382,7 @@ pub fn write_assignments(
     fitted: &[Option<usize>],
     path: &Path,
 ) -> anyhow::Result<()> {
-    let parquet = match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("csv") => false,
-        Some("parquet") | Some("pq") => true,
-        _ => bail!(
-            "cannot tell the format of {}; use .csv or .parquet",
-            path.display()
-        ),
-    };
+    let parquet = crate::output::is_parquet_output(path)?;
     let ids = table.ids();
     let cluster = |i: usize| fitted[i].map(|r| outcome.labels[r] as u32);
     let distance = |i: usize| fitted[i].map(|r| outcome.distances[r]);

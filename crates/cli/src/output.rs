@@ -43,3 +43,21 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// Whether an output path asks for Parquet (`.parquet`, `.pq`) rather than CSV (`.csv`); any
+/// other extension is an error, so nothing is written in a format the user did not choose.
+pub fn is_parquet_output(path: &std::path::Path) -> anyhow::Result<bool> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("csv") => Ok(false),
+        Some("parquet") | Some("pq") => Ok(true),
+        _ => anyhow::bail!(
+            "cannot tell the format of {}; use .csv or .parquet",
+            path.display()
+        ),
+    }
+}

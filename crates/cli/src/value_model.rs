@@ -420,19 +420,7 @@ pub fn write_predictions(
         }
     };
     let ids = table.ids();
-    let parquet = match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("csv") => false,
-        Some("parquet") | Some("pq") => true,
-        _ => bail!(
-            "cannot tell the format of {}; use .csv or .parquet",
-            path.display()
-        ),
-    };
+    let parquet = crate::output::is_parquet_output(path)?;
     if parquet {
         let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
         fields.extend(
