@@ -57,17 +57,28 @@ pub struct Fitted {
     pub unit: (String, f64),
 }
 
+impl Fitted {
+    /// The fitted spend model, if there is one.
+    pub fn spend_model(&self) -> Option<GammaGamma> {
+        self.spend.as_ref().ok().map(|(model, _, _)| *model)
+    }
+}
+
+/// Column `name` of a table as one slice (borrowed when the table stores it contiguously),
+/// or an error that says how to get it.
+pub fn column_values<'a>(table: &'a FeatureTable, name: &str) -> anyhow::Result<Cow<'a, [f64]>> {
+    let index = table.column_index(name).with_context(|| {
+        format!("the feature table has no `{name}` column; make it with `lookalike features`")
+    })?;
+    Ok(match table.column_slice(index) {
+        Some(slice) => Cow::Borrowed(slice),
+        None => Cow::Owned(table.values().column(index).to_vec()),
+    })
+}
+
 /// The BTYD columns of a feature table.
 pub fn btyd_columns(table: &FeatureTable) -> anyhow::Result<[Cow<'_, [f64]>; 4]> {
-    let column = |name: &str| -> anyhow::Result<Cow<'_, [f64]>> {
-        let index = table.column_index(name).with_context(|| {
-            format!("the feature table has no `{name}` column; make it with `lookalike features`")
-        })?;
-        Ok(match table.column_slice(index) {
-            Some(slice) => std::borrow::Cow::Borrowed(slice),
-            None => std::borrow::Cow::Owned(table.values().column(index).to_vec()),
-        })
-    };
+    let column = |name: &str| column_values(table, name);
     Ok([
         column("frequency")?,
         column("recency")?,

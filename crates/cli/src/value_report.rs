@@ -147,15 +147,7 @@ impl Evaluation {
         predictions: &[Option<Prediction>],
         holdout_units: f64,
     ) -> anyhow::Result<Self> {
-        let column = |name: &str| -> anyhow::Result<std::borrow::Cow<'_, [f64]>> {
-            let index = table
-                .column_index(name)
-                .with_context(|| format!("the feature table has no `{name}` column"))?;
-            Ok(match table.column_slice(index) {
-                Some(slice) => std::borrow::Cow::Borrowed(slice),
-                None => std::borrow::Cow::Owned(table.values().column(index).to_vec()),
-            })
-        };
+        let column = |name: &str| crate::value_model::column_values(table, name);
         let (x, t, m) = (
             column("frequency")?,
             column("T")?,
@@ -207,8 +199,10 @@ impl Evaluation {
         let total = |f: fn(&Row) -> f64| r.iter().map(f).sum::<f64>();
         vec![
             (
-                "total holdout purchases (actual {:.0})"
-                    .replace("{:.0}", &format!("{:.0}", total(|r| r.actual_purchases))),
+                format!(
+                    "total holdout purchases (actual {:.0})",
+                    total(|r| r.actual_purchases)
+                ),
                 total(|r| r.model_purchases),
                 total(|r| r.naive_purchases),
             ),

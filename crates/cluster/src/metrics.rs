@@ -14,7 +14,8 @@ fn distance<F: Float>(a: ArrayView1<'_, F>, b: ArrayView1<'_, f64>) -> f64 {
         .sqrt()
 }
 
-fn clusters_of(labels: &[usize]) -> usize {
+/// Number of clusters a labelling uses (its largest label + 1).
+pub(crate) fn clusters_of(labels: &[usize]) -> usize {
     labels.iter().max().map_or(0, |m| m + 1)
 }
 

@@ -21,13 +21,10 @@ use rayon::prelude::*;
 
 use crate::distance::standard_layout;
 use crate::float::{Float, wide};
+use crate::metrics::clusters_of;
 
 /// Points per tile: a pair of tiles' 256 × 256 distances (512 KB in `f64`) stay in cache.
 const TILE: usize = 256;
-
-fn clusters_of(labels: &[usize]) -> usize {
-    labels.iter().max().map_or(0, |m| m + 1)
-}
 
 /// Mean silhouette coefficient, exact: every pairwise distance once, O(n²·d) time, no n × n
 /// matrix; memory is a copy of the data sorted by cluster plus n × k distance sums in `f64`

@@ -42,8 +42,8 @@ fn log_likelihood<T: Real>([r, alpha, a, b]: [T; 4], s: &Summary) -> T {
 impl Likelihood<4> for RepeatData {
     const MODEL: &'static str = "BG/NBD";
     const NAMES: [&'static str; 4] = ["r", "alpha", "a", "b"];
-    fn customers(&self) -> f64 {
-        self.customers() as f64
+    fn customers(&self) -> usize {
+        self.customers()
     }
     fn log_likelihood<T: Real + Send>(&self, parameters: [T; 4]) -> T {
         self.sum(|s| log_likelihood(parameters, s))
@@ -110,7 +110,7 @@ impl BgNbd {
         if data.repeat_buyers() == 0 {
             return Err(ValueError::NoRepeatBuyers);
         }
-        let ([r, alpha, a, b], report) = maximise(data, options, data.customers())?;
+        let ([r, alpha, a, b], report) = maximise(data, options)?;
         Ok((BgNbd { r, alpha, a, b }, report))
     }
 

@@ -17,7 +17,7 @@ pub(crate) trait Likelihood<const N: usize>: Sync {
     /// Parameter names, in order.
     const NAMES: [&'static str; N];
     /// Customers behind the data (the log-likelihood is divided by this for the optimiser).
-    fn customers(&self) -> f64;
+    fn customers(&self) -> usize;
     /// Σ over customers of the log-likelihood at `parameters` (natural scale).
     fn log_likelihood<T: Real + Send>(&self, parameters: [T; N]) -> T;
     /// Starting points (natural scale); the best converged fit wins.
@@ -121,7 +121,7 @@ struct Objective<'a, L, const N: usize> {
 impl<L: Likelihood<N>, const N: usize> Objective<'_, L, N> {
     fn evaluate<T: Real + Send>(&self, theta: [T; N]) -> T {
         let parameters = theta.map(|t| t.exp());
-        let n = self.likelihood.customers();
+        let n = self.likelihood.customers() as f64;
         let penalty = theta.iter().fold(T::constant(0.0), |sum, t| sum + *t * *t) * self.penalty;
         -self.likelihood.log_likelihood(parameters) / n + penalty
     }
@@ -201,7 +201,6 @@ fn run_from<L: Likelihood<N>, const N: usize>(
 pub(crate) fn maximise<L: Likelihood<N>, const N: usize>(
     likelihood: &L,
     options: &FitOptions,
-    customers: usize,
 ) -> Result<([f64; N], FitReport), ValueError> {
     options.validate()?;
     let objective = || Objective {
@@ -230,7 +229,7 @@ pub(crate) fn maximise<L: Likelihood<N>, const N: usize>(
             best.iterations
         ));
     }
-    let std_errors = standard_errors(&objective(), best.theta, likelihood.customers());
+    let std_errors = standard_errors(&objective(), best.theta, likelihood.customers() as f64);
     if std_errors.iter().any(|s| s.is_nan()) {
         warnings.push(
             "the Hessian is not positive definite at the estimate: the likelihood is flat in some direction, standard errors are undefined".into(),
@@ -263,7 +262,7 @@ pub(crate) fn maximise<L: Likelihood<N>, const N: usize>(
         converged: best.converged,
         starts: (starts.len(), converged_runs),
         penalty: options.penalty,
-        customers,
+        customers: likelihood.customers(),
         warnings,
     };
     Ok((parameters, report))

@@ -34,8 +34,8 @@ fn log_likelihood<T: Real>([p, q, gamma]: [T; 3], x: f64, m: f64) -> T {
 impl Likelihood<3> for SpendData {
     const MODEL: &'static str = "Gamma-Gamma";
     const NAMES: [&'static str; 3] = ["p", "q", "gamma"];
-    fn customers(&self) -> f64 {
-        self.rows.len() as f64
+    fn customers(&self) -> usize {
+        self.rows.len()
     }
     fn log_likelihood<T: Real + Send>(&self, parameters: [T; 3]) -> T {
         sum_in_chunks(&self.rows, |(x, m)| log_likelihood(parameters, *x, *m))
@@ -86,7 +86,7 @@ impl GammaGamma {
     /// warning when frequency and spend are correlated (|ρ| > 0.3), which the model assumes
     /// they are not, and when buyers were left out for a spend ≤ 0.
     pub fn fit(data: &SpendData, options: &FitOptions) -> Result<(Self, FitReport), ValueError> {
-        let ([p, q, gamma], mut report) = maximise(data, options, data.buyers())?;
+        let ([p, q, gamma], mut report) = maximise(data, options)?;
         if data.correlation().abs() > 0.3 {
             report.warnings.push(format!(
                 "frequency and mean spend are correlated (Pearson ρ = {:.3}); Gamma-Gamma assumes they are independent, so expected spend may be biased",

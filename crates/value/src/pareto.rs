@@ -60,8 +60,8 @@ fn log_likelihood<T: Real>(parameters: [T; 4], c: &Summary) -> T {
 impl Likelihood<4> for ParetoData<'_> {
     const MODEL: &'static str = "Pareto/NBD";
     const NAMES: [&'static str; 4] = ["r", "alpha", "s", "beta"];
-    fn customers(&self) -> f64 {
-        self.0.customers() as f64
+    fn customers(&self) -> usize {
+        self.0.customers()
     }
     fn log_likelihood<T: Real + Send>(&self, parameters: [T; 4]) -> T {
         self.0.sum(|c| log_likelihood(parameters, c))
@@ -123,7 +123,7 @@ impl ParetoNbd {
         if data.repeat_buyers() == 0 {
             return Err(ValueError::NoRepeatBuyers);
         }
-        let ([r, alpha, s, beta], report) = maximise(&ParetoData(data), options, data.customers())?;
+        let ([r, alpha, s, beta], report) = maximise(&ParetoData(data), options)?;
         Ok((ParetoNbd { r, alpha, s, beta }, report))
     }
 

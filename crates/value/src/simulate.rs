@@ -42,6 +42,49 @@ fn with_spend(rng: &mut ChaCha8Rng, spend: &GammaGamma, summary: Summary) -> Sim
     SimulatedCustomer { summary, monetary }
 }
 
+/// The story both models share: customer i (its own random stream) is observed for a T drawn
+/// uniformly from `observed`, buys at a rate λ ~ Gamma(r, α) from its first purchase at time 0,
+/// and `lifetime` (given T) says until when purchases can happen and the probability of
+/// dropping out after each repeat purchase, if the model has one. Spend is drawn last.
+fn simulate(
+    customers: usize,
+    observed: (f64, f64),
+    seed: u64,
+    (r, alpha): (f64, f64),
+    spend: &GammaGamma,
+    lifetime: impl Fn(&mut ChaCha8Rng, f64) -> (f64, Option<f64>),
+) -> Vec<SimulatedCustomer> {
+    (0..customers)
+        .map(|i| {
+            let mut rng = rng_of(seed, i);
+            let t = rng.random_range(observed.0..=observed.1);
+            let rate = Gamma::new(r, 1.0 / alpha)
+                .expect("positive parameters")
+                .sample(&mut rng);
+            let (end, dropout) = lifetime(&mut rng, t);
+            let gap = Exp::new(rate).expect("positive rate");
+            let (mut x, mut t_x, mut now) = (0.0, 0.0, 0.0);
+            loop {
+                now += gap.sample(&mut rng);
+                if now > end {
+                    break;
+                }
+                x += 1.0;
+                t_x = now;
+                if dropout.is_some_and(|p| rng.random_bool(p)) {
+                    break;
+                }
+            }
+            let summary = Summary {
+                frequency: x,
+                recency: t_x,
+                t,
+            };
+            with_spend(&mut rng, spend, summary)
+        })
+        .collect()
+}
+
 /// BG/NBD customers (FHL 2005 §2): λ ~ Gamma(r, α), p ~ Beta(a, b); after the first purchase
 /// at time 0, purchases arrive at rate λ and each repeat purchase is followed by dropout with
 /// probability p. Each customer is observed for a T drawn uniformly from `observed`.
@@ -60,37 +103,19 @@ pub fn simulate_bgnbd(
     observed: (f64, f64),
     seed: u64,
 ) -> Vec<SimulatedCustomer> {
-    (0..customers)
-        .map(|i| {
-            let mut rng = rng_of(seed, i);
-            let t = rng.random_range(observed.0..=observed.1);
-            let rate = Gamma::new(model.r, 1.0 / model.alpha)
-                .expect("positive parameters")
-                .sample(&mut rng);
+    simulate(
+        customers,
+        observed,
+        seed,
+        (model.r, model.alpha),
+        spend,
+        |rng, t| {
             let dropout = Beta::new(model.a, model.b)
                 .expect("positive parameters")
-                .sample(&mut rng);
-            let gap = Exp::new(rate).expect("positive rate");
-            let (mut x, mut t_x, mut now) = (0.0, 0.0, 0.0);
-            loop {
-                now += gap.sample(&mut rng);
-                if now > t {
-                    break;
-                }
-                x += 1.0;
-                t_x = now;
-                if rng.random_bool(dropout) {
-                    break;
-                }
-            }
-            let summary = Summary {
-                frequency: x,
-                recency: t_x,
-                t,
-            };
-            with_spend(&mut rng, spend, summary)
-        })
-        .collect()
+                .sample(rng);
+            (t, Some(dropout))
+        },
+    )
 }
 
 /// Pareto/NBD customers (Schmittlein et al. 1987): λ ~ Gamma(r, α), μ ~ Gamma(s, β); purchases
@@ -109,36 +134,18 @@ pub fn simulate_pareto(
     observed: (f64, f64),
     seed: u64,
 ) -> Vec<SimulatedCustomer> {
-    (0..customers)
-        .map(|i| {
-            let mut rng = rng_of(seed, i);
-            let t = rng.random_range(observed.0..=observed.1);
-            let rate = Gamma::new(model.r, 1.0 / model.alpha)
-                .expect("positive parameters")
-                .sample(&mut rng);
+    simulate(
+        customers,
+        observed,
+        seed,
+        (model.r, model.alpha),
+        spend,
+        |rng, t| {
             let death_rate = Gamma::new(model.s, 1.0 / model.beta)
                 .expect("positive parameters")
-                .sample(&mut rng);
-            let lifetime = Exp::new(death_rate)
-                .expect("positive rate")
-                .sample(&mut rng);
-            let end = lifetime.min(t);
-            let gap = Exp::new(rate).expect("positive rate");
-            let (mut x, mut t_x, mut now) = (0.0, 0.0, 0.0);
-            loop {
-                now += gap.sample(&mut rng);
-                if now > end {
-                    break;
-                }
-                x += 1.0;
-                t_x = now;
-            }
-            let summary = Summary {
-                frequency: x,
-                recency: t_x,
-                t,
-            };
-            with_spend(&mut rng, spend, summary)
-        })
-        .collect()
+                .sample(rng);
+            let lifetime = Exp::new(death_rate).expect("positive rate").sample(rng);
+            (lifetime.min(t), None)
+        },
+    )
 }

@@ -193,7 +193,7 @@ pub fn demo_value(
         month: MonthArg::Calendar,
     }
     .resolve(&fitted.unit)?;
-    let spend = fitted.spend.as_ref().ok().map(|(g, _, _)| *g);
+    let spend = fitted.spend_model();
     let predictions = value_model::predict(&table, &fitted.purchases, spend.as_ref(), &horizon)?;
     let path = dir.join("predictions.csv");
     value_model::write_predictions(&table, &predictions, &path)?;
@@ -266,7 +266,7 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     .context("fitting on the calibration period")?;
     let holdout_units = (end - as_of).num_days() as f64 / unit.1;
     let horizon = Horizon::new(holdout_units, &unit.0, unit.1, 0.0, MonthLength::Calendar)?;
-    let spend = fitted.spend.as_ref().ok().map(|(g, _, _)| *g);
+    let spend = fitted.spend_model();
     let predictions = value_model::predict(&table, &fitted.purchases, spend.as_ref(), &horizon)?;
     let report = value_report::Evaluation::new(&table, &predictions, holdout_units)?;
     let mut text = value_model::describe(&fitted);
