@@ -174,3 +174,71 @@ pub fn lines(
     lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
     Ok(())
 }
+
+/// A heat map of `values[row][column]` (rows bottom to top, columns left to right) on a
+/// white-to-blue scale from 0 to 1, for probabilities.
+pub fn probability_map(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    columns: (f64, f64),
+    rows: (f64, f64),
+    values: &[Vec<f64>],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let (n_rows, n_columns) = (values.len(), values.first().map_or(0, Vec::len));
+    if n_rows == 0 || n_columns == 0 {
+        anyhow::bail!("nothing to plot in {}", path.display());
+    }
+    let (cell_x, cell_y) = (
+        (columns.1 - columns.0) / n_columns as f64,
+        (rows.1 - rows.0) / n_rows as f64,
+    );
+    let colour = |p: f64| {
+        let p = p.clamp(0.0, 1.0);
+        let blend = |low: f64, high: f64| (low + (high - low) * p).round() as u8;
+        RGBColor(blend(250.0, 20.0), blend(250.0, 60.0), blend(250.0, 160.0))
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 620)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (plot, legend) = root.split_horizontally(800);
+        let mut chart = ChartBuilder::on(&plot)
+            .caption(title, ("sans-serif", 20))
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(columns.0..columns.1, rows.0..rows.1)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()?;
+        chart.draw_series(values.iter().enumerate().flat_map(|(i, row)| {
+            row.iter().enumerate().map(move |(j, p)| {
+                let x = columns.0 + j as f64 * cell_x;
+                let y = rows.0 + i as f64 * cell_y;
+                Rectangle::new([(x, y), (x + cell_x, y + cell_y)], colour(*p).filled())
+            })
+        }))?;
+        // The scale: ten steps from 0 to 1.
+        for step in 0..=10 {
+            let p = step as f64 / 10.0;
+            let top = 560 - step * 48;
+            legend.draw(&Rectangle::new(
+                [(10, top - 48), (40, top)],
+                colour(p).filled(),
+            ))?;
+            legend.draw(&Text::new(
+                format!("{p:.1}"),
+                (46, top - 30),
+                ("sans-serif", 13),
+            ))?;
+        }
+        root.present()?;
+    }
+    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+    Ok(())
+}

@@ -11,8 +11,8 @@ use arrow_schema::{DataType, Field, Schema};
 use lookalike_core::{FeatureSchema, FeatureTable};
 use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use lookalike_value::{
-    BgNbd, FitOptions, FitReport, GammaGamma, MonthLength, ParetoNbd, PurchaseModel, RepeatData,
-    SpendData, Summary, ValueError, clv,
+    BgNbd, FitOptions, FitReport, GammaGamma, Horizon, MonthLength, ParetoNbd, PurchaseModel,
+    RepeatData, SpendData, Summary, ValueError, forecast,
 };
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -309,50 +309,34 @@ pub struct Prediction {
     pub residual_purchases: Option<f64>,
 }
 
-/// The horizon and discounting of predictions.
-#[derive(Debug, Clone, Copy)]
-pub struct Horizon {
-    /// Horizon in the model's time unit.
-    pub units: f64,
-    /// Horizon in months and one month in the model's unit.
-    pub months: f64,
-    pub month: f64,
-    /// Discount rate per month.
-    pub discount: f64,
-}
-
-impl Horizon {
-    pub fn new(
-        amount: f64,
-        unit: &str,
-        unit_days: f64,
-        discount: f64,
-        months: MonthLength,
-    ) -> anyhow::Result<Self> {
-        if !(amount >= 0.0 && amount.is_finite()) {
-            bail!("--horizon {amount}: give a number ≥ 0");
-        }
-        if !(discount > -1.0 && discount.is_finite()) {
-            bail!("--discount {discount}: give a rate per month > −1 (0.01 = 1%)");
-        }
-        let month = months.in_units(unit_days);
-        let days = match unit {
-            "days" => amount,
-            "weeks" => amount * 7.0,
-            "months" => amount * month * unit_days,
-            other => bail!("--unit {other}: use days, weeks or months"),
-        };
-        let units = days / unit_days;
-        Ok(Horizon {
-            units,
-            months: units / month,
-            month,
-            discount,
-        })
+/// The horizon `amount` `unit` (days, weeks or months) in a model whose time unit is
+/// `unit_days` days long, discounted at `discount` per month of `months` length.
+pub fn horizon(
+    amount: f64,
+    unit: &str,
+    unit_days: f64,
+    discount: f64,
+    months: MonthLength,
+) -> anyhow::Result<Horizon> {
+    if !(amount >= 0.0 && amount.is_finite()) {
+        bail!("--horizon {amount}: give a number ≥ 0");
     }
+    if !(discount > -1.0 && discount.is_finite()) {
+        bail!("--discount {discount}: give a rate per month > −1 (0.01 = 1%)");
+    }
+    let month = months.in_units(unit_days);
+    let days = match unit {
+        "days" => amount,
+        "weeks" => amount * 7.0,
+        "months" => amount * month * unit_days,
+        other => bail!("--unit {other}: use days, weeks or months"),
+    };
+    Ok(Horizon::new(days / unit_days / month, month, discount)?)
 }
 
 /// Predictions for every customer of a table; None where the customer has no purchase.
+/// Each distinct (x, t_x, T) is forecast once; CLV is its discounted expected purchases times
+/// the customer's Gamma-Gamma expected spend.
 pub fn predict(
     table: &FeatureTable,
     purchases: &Purchases,
@@ -360,48 +344,29 @@ pub fn predict(
     horizon: &Horizon,
 ) -> anyhow::Result<Vec<Option<Prediction>>> {
     let [x, t_x, t, m] = btyd_columns(table)?;
-    let model = purchases.model();
-    (0..table.len())
+    let summaries = (0..table.len())
         .into_par_iter()
-        .map(|i| {
-            let Some(summary) = Summary::checked(i, x[i], t_x[i], t[i])? else {
-                return Ok(None);
-            };
-            Ok(Some(predict_one(model, spend, &summary, m[i], horizon)?))
-        })
+        .map(|i| Summary::checked(i, x[i], t_x[i], t[i]))
         .collect::<Result<Vec<_>, ValueError>>()
-        .map_err(|e| with_customer(table, e))
-}
-
-fn predict_one(
-    model: &dyn PurchaseModel,
-    spend: Option<&GammaGamma>,
-    summary: &Summary,
-    monetary: f64,
-    horizon: &Horizon,
-) -> Result<Prediction, ValueError> {
-    let expected_spend = spend
-        .map(|g| g.conditional_spend(summary.frequency, monetary.max(0.0)))
-        .filter(|s| s.is_finite());
-    let clv = expected_spend
-        .map(|s| {
-            clv(
-                model,
-                summary,
-                s,
-                horizon.months,
-                horizon.month,
-                horizon.discount,
-            )
+        .map_err(|e| with_customer(table, e))?;
+    let forecasts = forecast(purchases.model(), &summaries, horizon);
+    Ok(forecasts
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = f?;
+            let expected_spend = spend
+                .map(|g| g.conditional_spend(x[i], m[i].max(0.0)))
+                .filter(|s| s.is_finite());
+            Some(Prediction {
+                p_alive: f.p_alive,
+                expected_purchases: f.expected_purchases,
+                expected_spend,
+                clv: expected_spend.map(|s| s * f.discounted_purchases),
+                residual_purchases: f.residual_purchases,
+            })
         })
-        .transpose()?;
-    Ok(Prediction {
-        p_alive: model.p_alive(summary),
-        expected_purchases: model.expected_purchases(horizon.units, summary),
-        expected_spend,
-        clv,
-        residual_purchases: model.residual_purchases(summary),
-    })
+        .collect())
 }
 
 /// Writes `customer_id, p_alive, expected_purchases, expected_spend, clv,

@@ -1,6 +1,7 @@
 //! Reports on value predictions: the summary after scoring, and the holdout evaluation
 //! (errors, the table by calibration frequency as in the BG/NBD paper, decile calibration,
-//! Gini and top-decile capture) next to a naive baseline.
+//! Gini and top-decile capture, the weekly tracking of cumulative purchases) next to a naive
+//! baseline, and its plots.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -8,7 +9,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use lookalike_core::FeatureTable;
+use lookalike_value::{PurchaseModel, Summary};
 
+use crate::plots::{self, Series};
 use crate::value_model::Prediction;
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -324,4 +327,160 @@ impl Evaluation {
         }
         write("deciles.csv", deciles)
     }
+}
+
+/// Cumulative holdout purchases week by week: actual, the model's expectation and the naive
+/// baseline's (each customer's historical rate), over the customers who bought before as-of.
+pub struct Tracking {
+    /// (week, cumulative actual, model, naive).
+    rows: Vec<(usize, f64, f64, f64)>,
+}
+
+impl Tracking {
+    /// `weekly_actual[k]`: purchase days in holdout week k; `model_cumulative[k]`: the model's
+    /// expected purchases up to the end of week k; `naive_rate`: Σ x/T per time unit;
+    /// `week_ends[k]`: the end of week k in the model's time unit.
+    pub fn new(
+        weekly_actual: &[f64],
+        model_cumulative: &[f64],
+        naive_rate: f64,
+        week_ends: &[f64],
+    ) -> Self {
+        let mut actual = 0.0;
+        let rows = weekly_actual
+            .iter()
+            .zip(model_cumulative)
+            .zip(week_ends)
+            .enumerate()
+            .map(|(k, ((week, model), end))| {
+                actual += week;
+                (k + 1, actual, *model, naive_rate * end)
+            })
+            .collect();
+        Tracking { rows }
+    }
+
+    /// The table as text: every fourth week and the last.
+    pub fn render(&self) -> String {
+        let mut text = String::from(
+            "\ncumulative holdout purchases by week (tracking; every 4th week and the last):\n",
+        );
+        let _ = writeln!(
+            text,
+            "{:>5} {:>12} {:>12} {:>12}",
+            "week", "actual", "model", "naive"
+        );
+        let last = self.rows.len();
+        for (week, actual, model, naive) in &self.rows {
+            if week % 4 == 0 || *week == last {
+                let _ = writeln!(text, "{week:>5} {actual:>12.1} {model:>12.1} {naive:>12.1}");
+            }
+        }
+        text
+    }
+
+    fn csv(&self) -> String {
+        let mut body = String::from("week,actual,model,naive\n");
+        for (week, actual, model, naive) in &self.rows {
+            let _ = writeln!(body, "{week},{actual},{model},{naive}");
+        }
+        body
+    }
+
+    fn series(&self) -> Vec<Series> {
+        let line = |label: &str, pick: fn(&(usize, f64, f64, f64)) -> f64| Series {
+            label: label.into(),
+            points: self.rows.iter().map(|r| (r.0 as f64, pick(r))).collect(),
+        };
+        vec![
+            line("actual", |r| r.1),
+            line("model", |r| r.2),
+            line("naive (historical rate)", |r| r.3),
+        ]
+    }
+}
+
+/// Writes tracking.csv (and the other tables) into `dir`.
+pub fn write_tracking(tracking: &Tracking, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("tracking.csv");
+    lookalike_core::write_atomically(&path, |w| w.write_all(tracking.csv().as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The evaluation's SVG plots in `dir`: tracking.svg (cumulative holdout purchases by week),
+/// conditional_expectations.svg (mean holdout purchases by calibration x) and p_alive.svg
+/// (P(alive) over recency × frequency at the longest tenure `t`). Returns the paths written.
+pub fn plot(
+    evaluation: &Evaluation,
+    tracking: &Tracking,
+    model: &dyn PurchaseModel,
+    longest: &Summary,
+    dir: &Path,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tracking_path = dir.join("tracking.svg");
+    plots::lines(
+        "Cumulative repeat purchases in the holdout",
+        "week of the holdout",
+        "purchases (cumulative)",
+        &tracking.series(),
+        true,
+        &tracking_path,
+    )?;
+    let by_x = evaluation.by_frequency();
+    let column = |label: &str, pick: fn(&(String, usize, f64, f64, f64)) -> f64| Series {
+        label: label.into(),
+        points: by_x
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| row.1 > 0)
+            .map(|(x, row)| (x as f64, pick(row)))
+            .collect(),
+    };
+    let conditional_path = dir.join("conditional_expectations.svg");
+    plots::lines(
+        "Mean holdout purchases by calibration repeat purchases (7 = 7 or more)",
+        "repeat purchases in calibration (x)",
+        "mean purchases in the holdout",
+        &[
+            column("actual", |r| r.2),
+            column("model", |r| r.3),
+            column("naive (historical rate)", |r| r.4),
+        ],
+        true,
+        &conditional_path,
+    )?;
+    // P(alive) at the longest tenure, for every recency and frequency up to the largest seen.
+    let (t, max_x) = (longest.t, longest.frequency.clamp(1.0, 60.0));
+    const STEPS: usize = 60;
+    let grid: Vec<Vec<f64>> = (0..=max_x as usize)
+        .map(|x| {
+            (0..STEPS)
+                .map(|j| {
+                    let recency = if x == 0 {
+                        0.0
+                    } else {
+                        t * (j as f64 + 0.5) / STEPS as f64
+                    };
+                    model.p_alive(&Summary {
+                        frequency: x as f64,
+                        recency,
+                        t,
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let p_alive_path = dir.join("p_alive.svg");
+    plots::probability_map(
+        &format!("P(alive) by recency and frequency, tenure T = {t:.0}"),
+        "recency t_x (time of the last purchase since the first)",
+        "repeat purchases x",
+        (0.0, t),
+        (-0.5, max_x + 0.5),
+        &grid,
+        &p_alive_path,
+    )?;
+    Ok(vec![tracking_path, conditional_path, p_alive_path])
 }

@@ -101,6 +101,8 @@ fn fit_predict_and_evaluate_reproduce_the_published_numbers() {
         "pareto",
         "--out",
         report.to_str().unwrap(),
+        "--plot",
+        report.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -115,6 +117,47 @@ fn fit_predict_and_evaluate_reproduce_the_published_numbers() {
         "{by_x}"
     );
     assert!(report.join("deciles.csv").is_file() && report.join("metrics.csv").is_file());
+    // Weekly tracking: 39 holdout weeks whose purchases add up to the 1,882 of the holdout,
+    // and a model curve ending at the model's total in the metrics.
+    let tracking = std::fs::read_to_string(report.join("tracking.csv")).unwrap();
+    let weeks: Vec<Vec<f64>> = tracking
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(weeks.len(), 39);
+    assert_eq!(weeks[38][1], 1882.0);
+    assert!(
+        weeks
+            .windows(2)
+            .all(|w| w[1][1] >= w[0][1] && w[1][2] > w[0][2])
+    );
+    let metrics = std::fs::read_to_string(report.join("metrics.csv")).unwrap();
+    let model_total: f64 = metrics
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (weeks[38][2] - model_total).abs() < 1e-6 * model_total,
+        "{} vs {model_total}",
+        weeks[38][2]
+    );
+    for plot in [
+        "tracking.svg",
+        "conditional_expectations.svg",
+        "p_alive.svg",
+    ] {
+        let svg = std::fs::read_to_string(report.join(plot)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{plot}"
+        );
+    }
 }
 
 #[test]

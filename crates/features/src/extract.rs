@@ -62,6 +62,10 @@ pub struct Extraction {
     pub inputs: Vec<InputReport>,
     /// The as-of date used.
     pub as_of: NaiveDate,
+    /// With a holdout end: per week of the holdout (week k covers days as-of + 7k to
+    /// as-of + 7k + 6, the last week possibly shorter), the purchase days made in it by
+    /// customers who bought before as-of: the actual side of a tracking plot.
+    pub holdout_weeks: Vec<f64>,
 }
 
 struct TxLookup<'a> {
@@ -428,6 +432,29 @@ pub fn extract(
             e.empty_columns.clone().into(),
         );
     }
+    let holdout_weeks = match window.holdout_end {
+        Some(end) => {
+            let frequency = table.column("frequency")?;
+            let mut weeks = vec![0.0; ((end - as_of).max(0) as usize).div_ceil(7)];
+            for (member, x) in base.iter().zip(frequency) {
+                let Some(state) = member.tx.filter(|_| !x.is_nan()) else {
+                    continue;
+                };
+                let mut days: Vec<i32> = tx.customers[state as usize]
+                    .holdout
+                    .iter()
+                    .map(|(day, _)| *day)
+                    .collect();
+                days.sort_unstable();
+                days.dedup();
+                for day in days {
+                    weeks[((day - as_of) / 7) as usize] += 1.0;
+                }
+            }
+            weeks
+        }
+        None => Vec::new(),
+    };
     drop((base, position));
     // Hundreds of thousands of small per-customer buffers take a while to free; do it on
     // another thread while the caller writes the table.
@@ -442,6 +469,7 @@ pub fn extract(
         schema,
         inputs: reports,
         as_of: date_of_day(as_of),
+        holdout_weeks,
     })
 }
 

@@ -10,6 +10,7 @@
 //! numbers exactly.
 
 use crate::error::ValueError;
+use crate::forecast::{Horizon, forecast_one};
 use crate::purchases::PurchaseModel;
 use crate::summary::Summary;
 
@@ -59,21 +60,6 @@ pub fn clv(
     month: f64,
     discount: f64,
 ) -> Result<f64, ValueError> {
-    if !(months >= 0.0 && months.is_finite()) {
-        return Err(ValueError::BadHorizon(months));
-    }
-    if !(discount > -1.0 && discount.is_finite()) {
-        return Err(ValueError::BadDiscount(discount));
-    }
-    let mut total = 0.0;
-    let mut previous = 0.0;
-    let mut i = 0.0;
-    while i < months {
-        let step = (i + 1.0).min(months);
-        let cumulative = model.expected_purchases(step * month, customer);
-        total += spend * (cumulative - previous) / (1.0 + discount).powf(step);
-        previous = cumulative;
-        i = step;
-    }
-    Ok(total)
+    let horizon = Horizon::new(months, month, discount)?;
+    Ok(spend * forecast_one(model, customer, &horizon).discounted_purchases)
 }

@@ -21,7 +21,9 @@ pub struct GammaGamma {
 }
 
 /// ln f(m̄ | p, q, γ; x) of one customer, Fader & Hardie (2013) eq. (3):
-/// Γ(px+q)/(Γ(px)Γ(q)) · γ^q m̄^(px−1) x^(px) / (γ + m̄x)^(px+q).
+/// Γ(px+q)/(Γ(px)Γ(q)) · γ^q m̄^(px−1) x^(px) / (γ + m̄x)^(px+q). The fit sums the same terms
+/// grouped by x; this per-customer form is their test oracle.
+#[cfg(test)]
 fn log_likelihood<T: Real>([p, q, gamma]: [T; 3], x: f64, m: f64) -> T {
     let px = p * x;
     (px + q).ln_gamma() - px.ln_gamma() - q.ln_gamma()
@@ -37,8 +39,33 @@ impl Likelihood<3> for SpendData {
     fn customers(&self) -> usize {
         self.rows.len()
     }
-    fn log_likelihood<T: Real + Send>(&self, parameters: [T; 3]) -> T {
-        sum_in_chunks(&self.rows, |(x, m)| log_likelihood(parameters, *x, *m))
+    /// The per-customer terms of [`log_likelihood`] that depend on x alone are summed once
+    /// per distinct x; each row adds only −(px + q)·ln(γ + m̄x).
+    fn log_likelihood<T: Real + Send>(&self, [p, q, gamma]: [T; 3]) -> T {
+        let per_x: Vec<(T, T)> = self
+            .frequencies
+            .iter()
+            .map(|&(x, buyers, sum_ln_m)| {
+                let px = p * x;
+                let head = ((px + q).ln_gamma() - px.ln_gamma() - q.ln_gamma()
+                    + q * gamma.ln()
+                    + px * x.ln())
+                    * buyers
+                    + (px - 1.0) * sum_ln_m;
+                (head, px + q)
+            })
+            .collect();
+        let heads = per_x
+            .iter()
+            .fold(T::constant(0.0), |total, (head, _)| total + *head);
+        let rows = sum_in_chunks(self.rows.len(), |i| {
+            let (x, m) = self.rows[i];
+            per_x[self.groups[i] as usize].1 * (gamma + m * x).ln()
+        });
+        heads - rows
+    }
+    fn thinned(&self, customers: usize) -> Option<Self> {
+        SpendData::thinned(self, customers)
     }
     fn starts(&self) -> Vec<[f64; 3]> {
         let mean = self.rows.iter().map(|(_, m)| m).sum::<f64>() / self.rows.len() as f64;
@@ -114,5 +141,30 @@ impl GammaGamma {
         let GammaGamma { p, q, gamma } = *self;
         let m = if x > 0.0 { m } else { 0.0 };
         p * (gamma + m * x) / (p * x + q - 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dual::Dual;
+
+    /// The grouped sum equals the per-customer formula summed, in value and gradient.
+    #[test]
+    fn grouped_likelihood_equals_the_sum_over_customers() {
+        let x: Vec<f64> = (0..5000).map(|i| ((i * 7) % 11 + 1) as f64).collect();
+        let m: Vec<f64> = (0..5000)
+            .map(|i| 5.0 + ((i * 13) % 97) as f64 * 1.7)
+            .collect();
+        let data = SpendData::from_columns(&x, &m).unwrap();
+        let theta: [Dual<3>; 3] = std::array::from_fn(|i| Dual::variable([2.1, 3.4, 15.0][i], i));
+        let grouped = data.log_likelihood(theta);
+        let direct = x.iter().zip(&m).fold(Dual::constant(0.0), |total, (x, m)| {
+            total + log_likelihood(theta, *x, *m)
+        });
+        assert!((grouped.value - direct.value).abs() < 1e-9 * direct.value.abs());
+        for (g, d) in grouped.gradient.iter().zip(direct.gradient) {
+            assert!((g - d).abs() < 1e-9 * d.abs().max(1.0), "{g} vs {d}");
+        }
     }
 }

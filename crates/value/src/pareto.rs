@@ -3,6 +3,8 @@
 //! μ ~ Gamma(s, β). Likelihood and predictions follow Fader & Hardie (2005), "A Note on
 //! Deriving the Pareto/NBD Model and Related Expressions".
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::dual::Real;
@@ -27,7 +29,7 @@ pub struct ParetoNbd {
 
 /// The data seen through Pareto/NBD's likelihood (a newtype so that [`RepeatData`] can have
 /// a likelihood per model).
-pub(crate) struct ParetoData<'a>(pub(crate) &'a RepeatData);
+pub(crate) struct ParetoData<'a>(pub(crate) Cow<'a, RepeatData>);
 
 /// ln A₀ of the note's eq. (19), by its two cases (α ≥ β and α < β) so that the argument of
 /// ₂F₁ is always in [0, 1): A₀ = F(t_x) − F(T) with
@@ -66,8 +68,11 @@ impl Likelihood<4> for ParetoData<'_> {
     fn log_likelihood<T: Real + Send>(&self, parameters: [T; 4]) -> T {
         self.0.sum(|c| log_likelihood(parameters, c))
     }
+    fn thinned(&self, customers: usize) -> Option<Self> {
+        Some(ParetoData(Cow::Owned(self.0.thinned(customers)?)))
+    }
     fn starts(&self) -> Vec<[f64; 4]> {
-        let scale = crate::bgnbd::mean_t(self.0);
+        let scale = crate::bgnbd::mean_t(&self.0);
         vec![
             [1.0, scale, 1.0, scale],
             [0.5, scale / 4.0, 0.5, scale / 3.0],
@@ -123,13 +128,13 @@ impl ParetoNbd {
         if data.repeat_buyers() == 0 {
             return Err(ValueError::NoRepeatBuyers);
         }
-        let ([r, alpha, s, beta], report) = maximise(&ParetoData(data), options)?;
+        let ([r, alpha, s, beta], report) = maximise(&ParetoData(Cow::Borrowed(data)), options)?;
         Ok((ParetoNbd { r, alpha, s, beta }, report))
     }
 
     /// Σ ln L over the data at these parameters.
     pub fn log_likelihood(&self, data: &RepeatData) -> f64 {
-        ParetoData(data).log_likelihood([self.r, self.alpha, self.s, self.beta])
+        ParetoData(Cow::Borrowed(data)).log_likelihood([self.r, self.alpha, self.s, self.beta])
     }
 
     fn parameters(&self) -> [f64; 4] {
@@ -155,16 +160,24 @@ impl PurchaseModel for ParetoNbd {
 
     /// The note's eq. (24) (s ≠ 1; at s = 1 its limit, a logarithm).
     fn expected_purchases(&self, t: f64, c: &Summary) -> f64 {
+        let mut value = [0.0];
+        self.expected_purchases_at(&[t], c, &mut value);
+        value[0]
+    }
+
+    /// Eq. (24) at several t with P(alive), the costly factor, computed once.
+    fn expected_purchases_at(&self, times: &[f64], c: &Summary, out: &mut [f64]) {
         let ParetoNbd { r, alpha, s, beta } = *self;
-        let x = c.frequency;
-        let rate = (r + x) / (alpha + c.t);
-        let horizon = if (s - 1.0).abs() < 1e-9 {
-            (beta + c.t) * ((beta + c.t + t) / (beta + c.t)).ln()
-        } else {
-            (beta + c.t) / (s - 1.0)
-                * -((1.0 - s) * ((beta + c.t + t) / (beta + c.t)).ln()).exp_m1()
-        };
-        rate * horizon * self.p_alive(c)
+        let rate = (r + c.frequency) / (alpha + c.t) * self.p_alive(c);
+        for (t, value) in times.iter().zip(out) {
+            let growth = ((beta + c.t + t) / (beta + c.t)).ln();
+            let horizon = if (s - 1.0).abs() < 1e-9 {
+                (beta + c.t) * growth
+            } else {
+                (beta + c.t) / (s - 1.0) * -((1.0 - s) * growth).exp_m1()
+            };
+            *value = rate * horizon;
+        }
     }
 
     /// The note's eq. (17).

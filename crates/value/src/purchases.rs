@@ -11,6 +11,13 @@ pub trait PurchaseModel: Sync {
     fn p_alive(&self, customer: &Summary) -> f64;
     /// E[Y(t) | x, t_x, T]: expected repeat purchases in (T, T + t].
     fn expected_purchases(&self, t: f64, customer: &Summary) -> f64;
+    /// E[Y(t)] for each t of `times` into `out` (same length): what CLV needs at every month.
+    /// Models override it to share the work that does not depend on t.
+    fn expected_purchases_at(&self, times: &[f64], customer: &Summary, out: &mut [f64]) {
+        for (t, value) in times.iter().zip(out) {
+            *value = self.expected_purchases(*t, customer);
+        }
+    }
     /// E[X(t)]: expected repeat purchases of a new customer in (0, t].
     fn unconditional_purchases(&self, t: f64) -> f64;
     /// Expected purchases over the rest of the customer's lifetime, undiscounted

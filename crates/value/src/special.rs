@@ -71,6 +71,68 @@ pub fn ln_hyp2f1<T: Real>(a: T, b: T, c: T, z: T) -> T {
     T::constant(f64::NAN)
 }
 
+/// ln ₂F₁(a, b; c; zₖ) for several z at once, into `out` (same length as `z`): the series'
+/// coefficients (a)ⱼ(b)ⱼ/((c)ⱼ j!) are shared, so n values cost little more than the one with
+/// the largest z. Same stopping rule as [`ln_hyp2f1`]; a value whose sum grows past 1e200 is
+/// recomputed by [`ln_hyp2f1`], which rescales its sum.
+///
+/// ```
+/// let z = [0.1, 0.5, 0.9];
+/// let mut out = [0.0; 3];
+/// lookalike_value::ln_hyp2f1_many(1.0, 1.0, 2.0, &z, &mut out);
+/// for (z, v) in z.iter().zip(out) {
+///     assert!((v.exp() - (-(1.0 - z).ln() / z)).abs() < 1e-13);
+/// }
+/// ```
+pub fn ln_hyp2f1_many(a: f64, b: f64, c: f64, z: &[f64], out: &mut [f64]) {
+    assert_eq!(z.len(), out.len(), "one output per argument");
+    const MAX_ARGUMENTS: usize = 64;
+    if z.len() > MAX_ARGUMENTS {
+        for (chunk, out) in z.chunks(MAX_ARGUMENTS).zip(out.chunks_mut(MAX_ARGUMENTS)) {
+            ln_hyp2f1_many(a, b, c, chunk, out);
+        }
+        return;
+    }
+    let n = z.len();
+    let mut terms = [1.0; MAX_ARGUMENTS];
+    let (terms, sums) = (&mut terms[..n], &mut *out);
+    sums.fill(1.0);
+    // Every series takes a term each round (branch-free, so the loop vectorises); a series that
+    // has converged only adds terms below its rounding. Convergence is checked every few rounds.
+    const CHECK_EVERY: usize = 8;
+    let mut j = 0usize;
+    while j < MAX_TERMS {
+        for _ in 0..CHECK_EVERY {
+            let jf = j as f64;
+            let coefficient = (a + jf) * (b + jf) / ((c + jf) * (jf + 1.0));
+            for k in 0..n {
+                terms[k] *= coefficient * z[k];
+                sums[k] += terms[k];
+            }
+            j += 1;
+        }
+        // The ratio of the next term to the last one added.
+        let next = j as f64;
+        let coefficient = (a + next) * (b + next) / ((c + next) * (next + 1.0));
+        let converged = |k: usize, sums: &[f64]| {
+            let ratio = coefficient * z[k];
+            next > a + b && ratio < 1.0 && terms[k] * ratio / (1.0 - ratio) <= 1e-17 * sums[k]
+        };
+        let overflowing = sums.iter().any(|s| *s > 1e200);
+        if overflowing || (0..n).all(|k| converged(k, sums)) {
+            for k in 0..n {
+                sums[k] = if converged(k, sums) {
+                    sums[k].ln()
+                } else {
+                    ln_hyp2f1(a, b, c, z[k])
+                };
+            }
+            return;
+        }
+    }
+    sums.fill(f64::NAN);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +165,28 @@ mod tests {
                 (got - expected).abs() < 1e-11,
                 "z = {z}: {got} vs {expected}"
             );
+        }
+    }
+
+    /// The shared series equals the single one, including where the sum needs rescaling.
+    #[test]
+    fn many_arguments_equal_one_at_a_time() {
+        let z = [0.0, 0.05, 0.3, 0.6, 0.9, 0.99];
+        for (a, b, c) in [
+            (0.25, 2.4, 2.2),
+            (3.2, 5.4, 7.1),
+            (40.0, 45.0, 60.0),
+            (300.0, 310.0, 400.0),
+        ] {
+            let mut out = [0.0; 6];
+            ln_hyp2f1_many(a, b, c, &z, &mut out);
+            for (z, got) in z.iter().zip(out) {
+                let expected = ln_hyp2f1(a, b, c, *z);
+                assert!(
+                    (got - expected).abs() < 1e-12 * expected.abs().max(1.0),
+                    "{a} {b} {c} {z}: {got} vs {expected}"
+                );
+            }
         }
     }
 }

@@ -68,10 +68,60 @@ impl Summary {
 /// Distinct histories with how many customers share each, in a fixed order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepeatData {
+    /// Distinct histories ordered by (x, t_x, T), with their customer counts.
     pub(crate) rows: Vec<(Summary, f64)>,
+    pub(crate) tables: Tables,
     customers: usize,
     without_purchase: usize,
     repeat_buyers: usize,
+}
+
+/// Lookup tables that let a likelihood compute each term that depends on x alone, or on one
+/// time value alone, once per distinct value instead of once per history. A daily log of a
+/// million customers has a few hundred thousand distinct histories but only tens of distinct x
+/// and about a thousand distinct days, so ln Γ(r + x) and ln(α + T) are tabulated.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Tables {
+    /// Distinct x, ascending, with how many customers have it.
+    pub(crate) frequencies: Vec<(f64, f64)>,
+    /// Distinct values among every t_x and T, ascending.
+    pub(crate) times: Vec<f64>,
+    /// Per row of [`RepeatData::rows`]: its index in `frequencies`, and the indexes of its t_x
+    /// and its T in `times`.
+    pub(crate) keys: Vec<[u32; 3]>,
+}
+
+impl Tables {
+    fn of(rows: &[(Summary, f64)]) -> Tables {
+        let mut frequencies: Vec<(f64, f64)> = Vec::new();
+        let mut times: Vec<f64> = Vec::with_capacity(2 * rows.len());
+        for (s, n) in rows {
+            match frequencies.last_mut() {
+                Some((x, count)) if *x == s.frequency => *count += n,
+                _ => frequencies.push((s.frequency, *n)),
+            }
+            times.extend([s.recency, s.t]);
+        }
+        times.par_sort_unstable_by(f64::total_cmp);
+        times.dedup();
+        let xs: Vec<f64> = frequencies.iter().map(|f| f.0).collect();
+        let position = |values: &[f64], v: f64| values.partition_point(|w| *w < v) as u32;
+        let keys = rows
+            .par_iter()
+            .map(|(s, _)| {
+                [
+                    position(&xs, s.frequency),
+                    position(&times, s.recency),
+                    position(&times, s.t),
+                ]
+            })
+            .collect();
+        Tables {
+            frequencies,
+            times,
+            keys,
+        }
+    }
 }
 
 impl RepeatData {
@@ -117,17 +167,63 @@ impl RepeatData {
             };
             rows.push((summary, key.len() as f64));
         }
-        let repeat_buyers = checked
-            .iter()
-            .flatten()
-            .filter(|s| s.frequency > 0.0)
-            .count();
-        Ok(RepeatData {
+        Ok(RepeatData::of_rows(rows, frequency.len() - customers))
+    }
+
+    /// The data of these sorted distinct rows.
+    fn of_rows(rows: Vec<(Summary, f64)>, without_purchase: usize) -> RepeatData {
+        let count = |repeat_only: bool| {
+            rows.iter()
+                .filter(|(s, _)| !repeat_only || s.frequency > 0.0)
+                .map(|(_, n)| *n as usize)
+                .sum()
+        };
+        let (customers, repeat_buyers) = (count(false), count(true));
+        RepeatData {
+            tables: Tables::of(&rows),
             rows,
             customers,
-            without_purchase: frequency.len() - customers,
+            without_purchase,
             repeat_buyers,
-        })
+        }
+    }
+
+    /// A systematic sample of about `customers` customers (every n/customers-th customer in
+    /// the (x, t_x, T) order, so every part of the distribution keeps its share), or None when
+    /// the data are not more than twice that size. The fits explore their starting points on
+    /// it and polish the best on the full data.
+    ///
+    /// ```
+    /// use lookalike_value::RepeatData;
+    /// let x: Vec<f64> = (0..1000).map(|i| (i % 5) as f64).collect();
+    /// let t: Vec<f64> = (0..1000).map(|i| 10.0 + (i % 7) as f64).collect();
+    /// let data = RepeatData::from_columns(&x, &x, &t).unwrap();
+    /// let sample = data.thinned(100).unwrap();
+    /// assert_eq!(sample.customers(), 100);
+    /// assert_eq!(sample.repeat_buyers(), 80);
+    /// assert!(data.thinned(600).is_none());
+    /// ```
+    pub fn thinned(&self, customers: usize) -> Option<RepeatData> {
+        if customers == 0 || self.customers <= 2 * customers {
+            return None;
+        }
+        let step = self.customers as f64 / customers as f64;
+        let mut rows = Vec::new();
+        let (mut before, mut taken) = (0.0, 0usize);
+        for (s, n) in &self.rows {
+            let end = before + n;
+            // Positions (k + ½)·step for k = taken.. that fall in [before, end).
+            let mut here = 0usize;
+            while taken < customers && (taken as f64 + 0.5) * step < end {
+                taken += 1;
+                here += 1;
+            }
+            if here > 0 {
+                rows.push((*s, here as f64));
+            }
+            before = end;
+        }
+        Some(RepeatData::of_rows(rows, 0))
     }
 
     /// Customers in the data (with a purchase).
@@ -156,22 +252,23 @@ impl RepeatData {
         T: crate::dual::Real + Send,
         F: Fn(&Summary) -> T + Sync,
     {
-        sum_in_chunks(&self.rows, |(s, count)| f(s) * *count)
+        sum_in_chunks(self.rows.len(), |i| f(&self.rows[i].0) * self.rows[i].1)
     }
 }
 
-/// Σ f(item) over chunks of fixed size summed in order: parallel and deterministic.
-pub(crate) fn sum_in_chunks<I: Sync, T, F>(items: &[I], f: F) -> T
+/// Σ f(i) for i in 0..len, over chunks of fixed size summed in order: parallel and
+/// deterministic (the same bits at any thread count).
+pub(crate) fn sum_in_chunks<T, F>(len: usize, f: F) -> T
 where
     T: crate::dual::Real + Send,
-    F: Fn(&I) -> T + Sync,
+    F: Fn(usize) -> T + Sync,
 {
-    let parts: Vec<T> = items
-        .par_chunks(2048)
+    const CHUNK: usize = 2048;
+    let parts: Vec<T> = (0..len.div_ceil(CHUNK))
+        .into_par_iter()
         .map(|chunk| {
-            chunk
-                .iter()
-                .fold(T::constant(0.0), |total, item| total + f(item))
+            (chunk * CHUNK..len.min((chunk + 1) * CHUNK))
+                .fold(T::constant(0.0), |total, i| total + f(i))
         })
         .collect();
     parts
@@ -182,8 +279,13 @@ where
 /// Repeat buyers' mean spend per repeat purchase, for Gamma-Gamma.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpendData {
-    /// (x, m̄) of each repeat buyer with a positive mean spend.
+    /// (x, m̄) of each repeat buyer with a positive mean spend, ordered by x then m̄.
     pub(crate) rows: Vec<(f64, f64)>,
+    /// Distinct x, ascending: (x, buyers with it, Σ ln m̄ over them), so that the terms of
+    /// the likelihood that depend on x alone are computed once per x.
+    pub(crate) frequencies: Vec<(f64, f64, f64)>,
+    /// Per row: its index in `frequencies`.
+    pub(crate) groups: Vec<u32>,
     /// Repeat buyers left out because their mean spend is 0 or negative.
     pub(crate) non_positive: usize,
     /// Pearson correlation of x and m̄ over the rows used.
@@ -220,11 +322,48 @@ impl SpendData {
             return Err(ValueError::TooFewSpenders(rows.len()));
         }
         let correlation = pearson(&rows);
-        Ok(SpendData {
+        rows.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        Ok(SpendData::of_rows(rows, non_positive, correlation))
+    }
+
+    /// The data of these sorted rows.
+    fn of_rows(rows: Vec<(f64, f64)>, non_positive: usize, correlation: f64) -> SpendData {
+        let mut frequencies: Vec<(f64, f64, f64)> = Vec::new();
+        let mut groups = Vec::with_capacity(rows.len());
+        for (x, m) in &rows {
+            match frequencies.last_mut() {
+                Some((value, count, ln_m)) if value == x => {
+                    *count += 1.0;
+                    *ln_m += m.ln();
+                }
+                _ => frequencies.push((*x, 1.0, m.ln())),
+            }
+            groups.push(frequencies.len() as u32 - 1);
+        }
+        SpendData {
             rows,
+            frequencies,
+            groups,
             non_positive,
             correlation,
-        })
+        }
+    }
+
+    /// Every (n/buyers)-th buyer in the (x, m̄) order, or None when the data are not more than
+    /// twice that size (see [`RepeatData::thinned`]).
+    pub fn thinned(&self, buyers: usize) -> Option<SpendData> {
+        if buyers < 2 || self.rows.len() <= 2 * buyers {
+            return None;
+        }
+        let step = self.rows.len() as f64 / buyers as f64;
+        let rows = (0..buyers)
+            .map(|k| self.rows[((k as f64 + 0.5) * step) as usize])
+            .collect();
+        Some(SpendData::of_rows(
+            rows,
+            self.non_positive,
+            self.correlation,
+        ))
     }
 
     /// Repeat buyers used.

@@ -46,6 +46,43 @@ fn bgnbd_and_gamma_gamma_recover_simulated_parameters() {
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
 }
 
+/// On large data the starts are explored on a sample and the best continued on everything:
+/// that reaches the same optimum as exploring on everything, for each model.
+#[test]
+fn exploring_on_a_sample_reaches_the_full_data_optimum() {
+    let customers = simulate_bgnbd(
+        &BgNbd::new(0.3, 5.0, 0.9, 3.0).unwrap(),
+        &GammaGamma::new(5.0, 4.0, 20.0).unwrap(),
+        25_000,
+        (26.0, 52.0),
+        8,
+    );
+    let [x, t_x, t, m] = columns(&customers);
+    let data = RepeatData::from_columns(&x, &t_x, &t).unwrap();
+    let spend_data = SpendData::from_columns(&x, &m).unwrap();
+    let sampled = FitOptions::new().explore_customers(5_000);
+    let everything = FitOptions::new().explore_customers(0);
+    let agree = |a: &FitReport, b: &FitReport| {
+        assert!(a.converged && b.converged);
+        for ((name, u), (_, v)) in a.parameters.iter().zip(&b.parameters) {
+            assert!((u - v).abs() < 1e-5 * v.abs(), "{name}: {u} vs {v}");
+        }
+        assert!((a.log_likelihood - b.log_likelihood).abs() < 1e-6 * b.log_likelihood.abs());
+    };
+    agree(
+        &BgNbd::fit(&data, &sampled).unwrap().1,
+        &BgNbd::fit(&data, &everything).unwrap().1,
+    );
+    agree(
+        &ParetoNbd::fit(&data, &sampled).unwrap().1,
+        &ParetoNbd::fit(&data, &everything).unwrap().1,
+    );
+    agree(
+        &GammaGamma::fit(&spend_data, &sampled).unwrap().1,
+        &GammaGamma::fit(&spend_data, &everything).unwrap().1,
+    );
+}
+
 #[test]
 fn pareto_nbd_recovers_simulated_parameters() {
     let truth = ParetoNbd::new(0.5, 8.0, 0.7, 12.0).unwrap();

@@ -7,11 +7,11 @@ use std::time::Instant;
 use anyhow::Context;
 use lookalike_core::FeatureTable;
 use lookalike_features::{FeatureParams, TimeUnit, extract, parse_date, read_feature_table};
-use lookalike_value::{FitOptions, MonthLength};
+use lookalike_value::{FitOptions, Horizon, MonthLength, expected_total_purchases};
 
 use crate::commands::features::{InputArgs, Unit};
 use crate::output::Ui;
-use crate::value_model::{self, Horizon, PurchaseKind};
+use crate::value_model::{self, PurchaseKind};
 use crate::value_report;
 
 /// Options of `lookalike value`.
@@ -87,7 +87,7 @@ impl HorizonArgs {
             MonthArg::Calendar => MonthLength::Calendar,
             MonthArg::Lifetimes => MonthLength::Lifetimes,
         };
-        Horizon::new(self.horizon, &self.unit, unit.1, self.discount, months)
+        value_model::horizon(self.horizon, &self.unit, unit.1, self.discount, months)
     }
 }
 
@@ -125,6 +125,10 @@ struct EvaluateArgs {
     /// Write the report's tables as CSV into this directory.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Write SVG plots into this directory: the tracking curve, the conditional expectations
+    /// by calibration frequency and a recency × frequency P(alive) map.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
 }
 
 fn options(settings: &FitSettings) -> FitOptions {
@@ -256,19 +260,38 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     let inputs = args.input.resolve()?;
     let extraction = extract(&inputs, &params, &ui.progress())?;
     crate::commands::features::report_inputs(&extraction, ui);
-    let table = extraction.table;
+    let table = &extraction.table;
     let fitted = value_model::fit(
-        &table,
+        table,
         args.settings.model,
         &options(&args.settings),
         unit.clone(),
     )
     .context("fitting on the calibration period")?;
     let holdout_units = (end - as_of).num_days() as f64 / unit.1;
-    let horizon = Horizon::new(holdout_units, &unit.0, unit.1, 0.0, MonthLength::Calendar)?;
+    let horizon = value_model::horizon(holdout_units, &unit.0, unit.1, 0.0, MonthLength::Calendar)?;
     let spend = fitted.spend_model();
-    let predictions = value_model::predict(&table, &fitted.purchases, spend.as_ref(), &horizon)?;
-    let report = value_report::Evaluation::new(&table, &predictions, holdout_units)?;
+    let predictions = value_model::predict(table, &fitted.purchases, spend.as_ref(), &horizon)?;
+    let report = value_report::Evaluation::new(table, &predictions, holdout_units)?;
+    let holdout_days = (end - as_of).num_days() as f64;
+    let week_ends: Vec<f64> = (1..=extraction.holdout_weeks.len())
+        .map(|w| (7.0 * w as f64).min(holdout_days) / unit.1)
+        .collect();
+    let model_cumulative =
+        expected_total_purchases(fitted.purchases.model(), &fitted.data, &week_ends);
+    let [x, _, t, _] = value_model::btyd_columns(table)?;
+    let naive_rate: f64 = x
+        .iter()
+        .zip(t.iter())
+        .filter(|(x, t)| !x.is_nan() && **t > 0.0)
+        .map(|(x, t)| x / t)
+        .sum();
+    let tracking = value_report::Tracking::new(
+        &extraction.holdout_weeks,
+        &model_cumulative,
+        naive_rate,
+        &week_ends,
+    );
     let mut text = value_model::describe(&fitted);
     text += &format!(
         "\nholdout {as_of} to {end} ({holdout_units:.2} {}), {} customers with a calibration purchase\n",
@@ -276,9 +299,30 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
         predictions.iter().flatten().count()
     );
     text += &report.render();
+    text += &tracking.render();
     if let Some(dir) = &args.out {
         report.write(dir)?;
+        value_report::write_tracking(&tracking, dir)?;
         ui.say(format!("wrote the report's tables to {}", dir.display()));
+    }
+    if let Some(dir) = &args.plot {
+        // The P(alive) map covers the longest tenure and the most repeat purchases seen.
+        let widest = |values: &[f64]| {
+            values
+                .iter()
+                .copied()
+                .filter(|v| !v.is_nan())
+                .fold(0.0, f64::max)
+        };
+        let longest = lookalike_value::Summary {
+            frequency: widest(&x),
+            recency: 0.0,
+            t: widest(&t),
+        };
+        for path in value_report::plot(&report, &tracking, fitted.purchases.model(), &longest, dir)?
+        {
+            ui.say(format!("wrote {}", path.display()));
+        }
     }
     ui.data(&text)?;
     Ok(())
