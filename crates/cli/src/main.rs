@@ -4,6 +4,7 @@
 //! configuration (paths and options checked) and runs it. Data goes to stdout, messages and
 //! progress to stderr. Exit codes: 0 success, 1 a requested gate failed, 2 an error.
 
+mod btyd_log;
 mod clustering;
 mod commands;
 mod output;

@@ -34,6 +34,9 @@ pub use forecast::{Forecast, Horizon, expected_total_purchases, forecast, foreca
 pub use gamma_gamma::GammaGamma;
 pub use pareto::ParetoNbd;
 pub use purchases::PurchaseModel;
-pub use simulate::{SimulatedCustomer, simulate_bgnbd, simulate_pareto};
+pub use simulate::{
+    SimulatedCustomer, SimulatedHistory, simulate_bgnbd, simulate_bgnbd_histories, simulate_pareto,
+    simulate_pareto_histories,
+};
 pub use special::{ln_hyp2f1, ln_hyp2f1_many, log_diff_exp, log_sum_exp};
 pub use summary::{RepeatData, SpendData, Summary};

@@ -28,18 +28,48 @@ fn rng_of(seed: u64, customer: usize) -> ChaCha8Rng {
     rng
 }
 
-fn with_spend(rng: &mut ChaCha8Rng, spend: &GammaGamma, summary: Summary) -> SimulatedCustomer {
+/// One simulated customer's whole history, for writing a transaction log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatedHistory {
+    /// T: time from the first purchase to the end of observation.
+    pub t: f64,
+    /// Times of the repeat purchases since the first (ascending, in (0, T]).
+    pub repeat_times: Vec<f64>,
+    /// Value of the first purchase, then of each repeat purchase (Gamma(p, ν)).
+    pub values: Vec<f64>,
+}
+
+impl SimulatedHistory {
+    /// The BTYD summary and mean repeat value.
+    pub fn customer(&self) -> SimulatedCustomer {
+        let x = self.repeat_times.len();
+        let repeat = &self.values[1..];
+        SimulatedCustomer {
+            summary: Summary {
+                frequency: x as f64,
+                recency: self.repeat_times.last().copied().unwrap_or(0.0),
+                t: self.t,
+            },
+            monetary: if x == 0 {
+                0.0
+            } else {
+                repeat.iter().sum::<f64>() / x as f64
+            },
+        }
+    }
+}
+
+/// Purchase values: ν ~ Gamma(q, γ) for the customer, then each repeat purchase's value
+/// ~ Gamma(p, ν), then the first purchase's (drawn last so that the repeat values do not
+/// depend on whether the first is wanted).
+fn values(rng: &mut ChaCha8Rng, spend: &GammaGamma, repeats: usize) -> Vec<f64> {
     let nu = Gamma::new(spend.q, 1.0 / spend.gamma)
         .expect("positive parameters")
         .sample(rng);
     let value = Gamma::new(spend.p, 1.0 / nu).expect("positive parameters");
-    let x = summary.frequency as usize;
-    let monetary = if x == 0 {
-        0.0
-    } else {
-        (0..x).map(|_| value.sample(rng)).sum::<f64>() / x as f64
-    };
-    SimulatedCustomer { summary, monetary }
+    let mut values: Vec<f64> = (0..=repeats).map(|_| value.sample(rng)).collect();
+    values.rotate_right(1);
+    values
 }
 
 /// The story both models share: customer i (its own random stream) is observed for a T drawn
@@ -53,7 +83,7 @@ fn simulate(
     (r, alpha): (f64, f64),
     spend: &GammaGamma,
     lifetime: impl Fn(&mut ChaCha8Rng, f64) -> (f64, Option<f64>),
-) -> Vec<SimulatedCustomer> {
+) -> Vec<SimulatedHistory> {
     (0..customers)
         .map(|i| {
             let mut rng = rng_of(seed, i);
@@ -63,24 +93,24 @@ fn simulate(
                 .sample(&mut rng);
             let (end, dropout) = lifetime(&mut rng, t);
             let gap = Exp::new(rate).expect("positive rate");
-            let (mut x, mut t_x, mut now) = (0.0, 0.0, 0.0);
+            let mut repeat_times = Vec::new();
+            let mut now = 0.0;
             loop {
                 now += gap.sample(&mut rng);
                 if now > end {
                     break;
                 }
-                x += 1.0;
-                t_x = now;
+                repeat_times.push(now);
                 if dropout.is_some_and(|p| rng.random_bool(p)) {
                     break;
                 }
             }
-            let summary = Summary {
-                frequency: x,
-                recency: t_x,
+            let values = values(&mut rng, spend, repeat_times.len());
+            SimulatedHistory {
                 t,
-            };
-            with_spend(&mut rng, spend, summary)
+                repeat_times,
+                values,
+            }
         })
         .collect()
 }
@@ -103,6 +133,20 @@ pub fn simulate_bgnbd(
     observed: (f64, f64),
     seed: u64,
 ) -> Vec<SimulatedCustomer> {
+    summaries(simulate_bgnbd_histories(
+        model, spend, customers, observed, seed,
+    ))
+}
+
+/// The whole histories behind [`simulate_bgnbd`] (same draws: the same seed gives the same
+/// customers).
+pub fn simulate_bgnbd_histories(
+    model: &BgNbd,
+    spend: &GammaGamma,
+    customers: usize,
+    observed: (f64, f64),
+    seed: u64,
+) -> Vec<SimulatedHistory> {
     simulate(
         customers,
         observed,
@@ -134,6 +178,19 @@ pub fn simulate_pareto(
     observed: (f64, f64),
     seed: u64,
 ) -> Vec<SimulatedCustomer> {
+    summaries(simulate_pareto_histories(
+        model, spend, customers, observed, seed,
+    ))
+}
+
+/// The whole histories behind [`simulate_pareto`].
+pub fn simulate_pareto_histories(
+    model: &ParetoNbd,
+    spend: &GammaGamma,
+    customers: usize,
+    observed: (f64, f64),
+    seed: u64,
+) -> Vec<SimulatedHistory> {
     simulate(
         customers,
         observed,
@@ -148,4 +205,8 @@ pub fn simulate_pareto(
             (lifetime.min(t), None)
         },
     )
+}
+
+fn summaries(histories: Vec<SimulatedHistory>) -> Vec<SimulatedCustomer> {
+    histories.iter().map(SimulatedHistory::customer).collect()
 }

@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::ValueEnum;
 use lookalike_synth::{GenerateParams, OutputFormat, generate};
 
+use crate::btyd_log::{LogModel, LogSpec, write_log};
 use crate::output::Ui;
+use chrono::NaiveDate;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -39,6 +41,64 @@ pub struct Args {
     /// Days after the observation end whose purchases `truth` records.
     #[arg(long, value_name = "DAYS", default_value_t = 182)]
     future_days: u32,
+    /// Instead of the persona base, draw a transaction log from a value model with known
+    /// parameters (written with them to truth.json), to check that `value fit` recovers them.
+    #[arg(long, value_enum, requires = "parameters")]
+    model: Option<LogModel>,
+    /// The model's parameters: r,alpha,a,b (BG/NBD) or r,alpha,s,beta (Pareto/NBD), in --unit.
+    #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "model")]
+    parameters: Vec<f64>,
+    /// Gamma-Gamma p,q,gamma of the purchase values (default: the CDNOW estimates).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "6.25,3.74,15.44"
+    )]
+    spend: Vec<f64>,
+    /// Time unit of --parameters: weeks or days.
+    #[arg(long, value_enum, default_value = "weeks")]
+    unit: crate::commands::features::Unit,
+}
+
+/// `--model`: the log alone, from the model's own story.
+fn run_model(
+    args: &Args,
+    model: LogModel,
+    start: NaiveDate,
+    end: NaiveDate,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    if matches!(args.format, Format::Parquet) {
+        anyhow::bail!("--model writes CSV only; drop --format parquet");
+    }
+    let began = Instant::now();
+    let spec = LogSpec {
+        model,
+        parameters: &args.parameters,
+        spend: &args.spend,
+        unit_days: match args.unit {
+            crate::commands::features::Unit::Days => 1.0,
+            crate::commands::features::Unit::Weeks => 7.0,
+        },
+        customers: usize::try_from(args.customers)?,
+        seed: args.seed,
+        start,
+        end,
+    };
+    let lines = write_log(&spec, &args.out)?;
+    ui.say(format!(
+        "generated {} customers and {lines} transaction lines from {model:?} (seed {}) in {:.1}s; use --as-of {end}",
+        args.customers,
+        args.seed,
+        began.elapsed().as_secs_f64()
+    ));
+    ui.say(format!(
+        "  wrote {}",
+        args.out.join("transactions.csv").display()
+    ));
+    ui.say(format!("  wrote {}", args.out.join("truth.json").display()));
+    Ok(())
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -46,6 +106,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         lookalike_features::parse_date(&args.start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
     let end =
         lookalike_features::parse_date(&args.end).map_err(|e| anyhow::anyhow!("--end: {e}"))?;
+    if let Some(model) = args.model {
+        return run_model(&args, model, start, end, ui);
+    }
     let params = GenerateParams::new(args.customers)
         .seed(args.seed)
         .start(start)
