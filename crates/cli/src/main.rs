@@ -4,9 +4,11 @@
 //! configuration (paths and options checked) and runs it. Data goes to stdout, messages and
 //! progress to stderr. Exit codes: 0 success, 1 a requested gate failed, 2 an error.
 
+mod audience_output;
 mod btyd_log;
 mod clustering;
 mod commands;
+mod id_list;
 mod output;
 mod plots;
 mod progress;
@@ -50,6 +52,9 @@ enum Command {
     /// Expected value: `value fit`, `value predict`, `value evaluate` (BG/NBD, Pareto/NBD,
     /// Gamma-Gamma, CLV).
     Value(commands::value::Args),
+    /// Build a lookalike audience: candidates scored by similarity to a seed list, in nested
+    /// tiers with a control group.
+    Expand(commands::expand::Args),
     /// Benchmarks: `bench clustering` compares clustering settings side by side.
     Bench(commands::bench::Args),
     /// Run the pipeline on the bundled sample and print what it found.
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
         Command::Segment(args) => commands::segment::run(args, &ui),
         Command::Cluster(args) => commands::cluster::run(args, &ui),
         Command::Value(args) => commands::value::run(args, &ui),
+        Command::Expand(args) => commands::expand::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };

@@ -2,28 +2,10 @@
 
 mod common;
 
-use common::{fails, ok, repo, s};
+use common::{fails, ok, s, sample_features};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// Features of the bundled sample as CSV.
-fn sample_features(dir: &Path) -> PathBuf {
-    let out = dir.join("features.csv");
-    ok(&[
-        "features",
-        "--transactions",
-        s(&repo("data/sample/transactions.csv")),
-        "--customers",
-        s(&repo("data/sample/customers.csv")),
-        "--as-of",
-        "2026-01-01",
-        "--out",
-        s(&out),
-        "--quiet",
-    ]);
-    out
-}
 
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_path(path).unwrap();
@@ -43,7 +25,7 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 #[test]
 fn the_model_alone_reproduces_the_assignments_of_every_customer() {
     let dir = tempfile::tempdir().unwrap();
-    let features = sample_features(dir.path());
+    let features = sample_features(dir.path(), "features.csv", false);
     let out = dir.path().join("clusters");
     let run = ok(&[
         "cluster",
@@ -132,7 +114,7 @@ fn the_model_alone_reproduces_the_assignments_of_every_customer() {
 #[test]
 fn a_sweep_over_k_suggests_one_and_writes_its_model() {
     let dir = tempfile::tempdir().unwrap();
-    let features = sample_features(dir.path());
+    let features = sample_features(dir.path(), "features.csv", false);
     let out = dir.path().join("sweep");
     let run = ok(&[
         "cluster",
@@ -175,7 +157,7 @@ fn a_sweep_over_k_suggests_one_and_writes_its_model() {
 #[test]
 fn same_seed_same_assignments_at_any_thread_count_and_parquet_on_request() {
     let dir = tempfile::tempdir().unwrap();
-    let features = sample_features(dir.path());
+    let features = sample_features(dir.path(), "features.csv", false);
     let run = |threads: &str, name: &str| {
         let out = dir.path().join(name);
         ok(&[
@@ -309,7 +291,7 @@ fn bad_input_gets_a_clear_error() {
 #[test]
 fn bench_clustering_runs_the_grid_and_writes_table_files_and_plots() {
     let dir = tempfile::tempdir().unwrap();
-    let features = sample_features(dir.path());
+    let features = sample_features(dir.path(), "features.csv", false);
     let out = dir.path().join("bench");
     let run = ok(&[
         "bench",

@@ -2,34 +2,14 @@
 
 mod common;
 
-use common::{fails, ok, repo, s};
+use common::{fails, ok, repo, s, sample_features};
 
-use std::path::{Path, PathBuf};
-
-/// Features of the bundled sample, built once per test in its own folder.
-fn sample_features(dir: &Path) -> PathBuf {
-    let out = dir.join("features.parquet");
-    ok(&[
-        "features",
-        "--transactions",
-        s(&repo("data/sample/transactions.csv")),
-        "--events",
-        s(&repo("data/sample/events.csv")),
-        "--customers",
-        s(&repo("data/sample/customers.csv")),
-        "--as-of",
-        "2026-01-01",
-        "--out",
-        s(&out),
-        "--quiet",
-    ]);
-    out
-}
+use std::path::PathBuf;
 
 #[test]
 fn segments_report_and_plot_of_the_sample() {
     let dir = tempfile::tempdir().unwrap();
-    let features = sample_features(dir.path());
+    let features = sample_features(dir.path(), "features.parquet", true);
     let rules = repo("data/segments.example.toml");
     let out = dir.path().join("segments.csv");
     let report = dir.path().join("report.json");
@@ -90,7 +70,7 @@ fn segments_report_and_plot_of_the_sample() {
 #[test]
 fn same_input_same_bytes_and_parquet_output() {
     let dir = tempfile::tempdir().unwrap();
-    let features = sample_features(dir.path());
+    let features = sample_features(dir.path(), "features.parquet", true);
     let rules = repo("data/segments.example.toml");
     let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
     ok(&[
@@ -139,7 +119,7 @@ fn same_input_same_bytes_and_parquet_output() {
 #[test]
 fn bad_rules_and_options_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let features = sample_features(dir.path());
+    let features = sample_features(dir.path(), "features.parquet", true);
     let out = dir.path().join("segments.csv");
     let write = |name: &str, text: &str| {
         let path = dir.path().join(name);

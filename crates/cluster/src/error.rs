@@ -101,4 +101,26 @@ pub enum ClusterError {
     /// Two labelings of different lengths were compared.
     #[error("the labelings have {0} and {1} labels")]
     LabelLengthMismatch(usize, usize),
+    /// A neighbour search needs k ≥ 1.
+    #[error("k (neighbours) must be at least 1")]
+    ZeroNeighbours,
+    /// Fewer points than neighbours asked for.
+    #[error("k = {k} neighbours asked for but there are only {points} points")]
+    TooFewPoints {
+        /// Neighbours asked for.
+        k: usize,
+        /// Points given.
+        points: usize,
+    },
+    /// Queries and points have different numbers of columns.
+    #[error("the queries have {got} columns, the points {expected}")]
+    DimensionMismatch {
+        /// Columns of the points.
+        expected: usize,
+        /// Columns of the queries.
+        got: usize,
+    },
+    /// Neighbour indices are 32-bit.
+    #[error("{0} points: a neighbour search takes at most 4,294,967,295")]
+    TooManyPoints(usize),
 }

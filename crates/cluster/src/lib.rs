@@ -1,4 +1,5 @@
-//! Weighted k-means and clustering quality metrics.
+//! Weighted k-means, clustering quality metrics, and exact k-nearest-neighbour search (the
+//! same distance kernels).
 //!
 //! [`KMeansParams`] → [`KMeansValidParams`] → [`KMeans`], as linfa's `KMeansParams` →
 //! `KMeansValidParams` → `KMeans`: settings are checked once, then fitted to the rows of a matrix
@@ -13,6 +14,7 @@ mod hamerly;
 mod init;
 mod kernel;
 mod kmeans;
+mod knn;
 mod linfa_api;
 mod lloyd;
 mod metrics;
@@ -25,6 +27,7 @@ pub use error::ClusterError;
 pub use float::Float;
 pub use kernel::Kernel;
 pub use kmeans::{Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParams};
+pub use knn::{Neighbours, k_nearest};
 pub use linfa_api::fit_with_linfa;
 pub use metrics::{adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia};
 pub use profile::{ClusterProfile, cluster_profiles};

@@ -1,6 +1,7 @@
 //! `lookalike demo`: the pipeline on the bundled sample, with a readable summary.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -8,6 +9,7 @@ use lookalike_core::FeatureTable;
 
 use crate::clustering::{Algo, InitArg, Precision, ScalingArg};
 use crate::commands::cluster::{self, Missing};
+use crate::commands::expand;
 use crate::commands::features::{self, InputArgs, OnError, Unit};
 use crate::commands::segment;
 use crate::output::Ui;
@@ -164,8 +166,75 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         value_dir.display()
     );
     text += &crate::commands::value::demo_value(&feature_args.out, &value_dir, ui)?;
+    text += &demo_audience(
+        &feature_args.out,
+        &value_dir.join("predictions.csv"),
+        &out,
+        ui,
+    )?;
     ui.data(&text)?;
     Ok(())
+}
+
+/// The demo's audience: seeds are the top 5% of customers by 12-month CLV (weighted by it);
+/// the 5% of the other consenting customers who look most like them.
+fn demo_audience(
+    features: &Path,
+    predictions: &Path,
+    out: &Path,
+    ui: &Ui,
+) -> anyhow::Result<String> {
+    let dir = out.join("audience");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut reader = csv::Reader::from_path(predictions)
+        .with_context(|| format!("reading {}", predictions.display()))?;
+    let at = reader
+        .headers()?
+        .iter()
+        .position(|h| h == "clv")
+        .context("predictions without a clv column")?;
+    let mut valued: Vec<(String, f64)> = Vec::new();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("reading {}", predictions.display()))?;
+        if let Ok(clv) = record[at].parse::<f64>() {
+            valued.push((record[0].to_string(), clv));
+        }
+    }
+    valued.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    valued.truncate(valued.len().div_ceil(20));
+    let seeds = dir.join("seeds.csv");
+    let mut body = String::from("customer_id,clv\n");
+    for (id, clv) in &valued {
+        body += &format!("{id},{clv}\n");
+    }
+    lookalike_core::write_atomically(&seeds, |w| w.write_all(body.as_bytes()))
+        .with_context(|| format!("writing {}", seeds.display()))?;
+    let args = expand::Args {
+        features: features.to_path_buf(),
+        seeds: seeds.clone(),
+        seed_value: Some("clv".into()),
+        size: vec!["1%".into(), "5%".into()],
+        scorer: expand::ScorerArg::Knn,
+        k: 10,
+        representatives: 0,
+        columns: Vec::new(),
+        log1p: None,
+        scaling: ScalingArg::Standard,
+        holdout: "10%".into(),
+        salt: 0,
+        exclude: Vec::new(),
+        require_consent: Some("marketing_consent".into()),
+        min_seeds: 100,
+        seed: 0,
+        out: dir.join("audience.csv"),
+    };
+    let mut text = format!(
+        "\nAUDIENCE  the {} customers with the highest CLV as seeds (weighted by CLV); audience in {}\n",
+        valued.len(),
+        args.out.display()
+    );
+    text += &expand::expand_to_file(&args, ui)?;
+    Ok(text)
 }
 
 fn read_personas(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod cluster;
 pub mod demo;
+pub mod expand;
 pub mod features;
 pub mod generate;
 pub mod segment;

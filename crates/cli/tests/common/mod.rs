@@ -48,3 +48,27 @@ pub fn repo(path: &str) -> std::path::PathBuf {
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
 }
+
+/// Features of the bundled sample as of 2026-01-01 (with the customers file, and the events when
+/// `events`), written to `dir/name` (CSV or Parquet by extension).
+pub fn sample_features(dir: &Path, name: &str, events: bool) -> std::path::PathBuf {
+    let out = dir.join(name);
+    let (transactions, customers, event_log) = (
+        repo("data/sample/transactions.csv"),
+        repo("data/sample/customers.csv"),
+        repo("data/sample/events.csv"),
+    );
+    let mut args = vec![
+        "features",
+        "--transactions",
+        s(&transactions),
+        "--customers",
+        s(&customers),
+    ];
+    if events {
+        args.extend(["--events", s(&event_log)]);
+    }
+    args.extend(["--as-of", "2026-01-01", "--out", s(&out), "--quiet"]);
+    ok(&args);
+    out
+}

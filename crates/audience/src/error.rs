@@ -1,0 +1,77 @@
+/// Why an audience cannot be built. One validation rule, one variant.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AudienceError {
+    /// No seed customer was found in the base.
+    #[error("no seed customer is in the base (or all were left out)")]
+    NoSeeds,
+    /// Fewer seeds than the minimum.
+    #[error(
+        "{seeds} seed customers, fewer than the minimum of {minimum} (lower it with --min-seeds if you must; ad platforms advise 1,000 or more)"
+    )]
+    TooFewSeeds {
+        /// Seeds found.
+        seeds: usize,
+        /// The minimum.
+        minimum: usize,
+    },
+    /// Every candidate was left out.
+    #[error(
+        "no candidate customer is left (the base minus the seeds, exclusions, consent and scope is empty)"
+    )]
+    NoCandidates,
+    /// A tier size of zero customers.
+    #[error("tier size {0:?} selects no customer")]
+    EmptyTier(String),
+    /// A tier larger than the candidate pool.
+    #[error("tier size {size:?} is more than the {candidates} candidates")]
+    TierTooLarge {
+        /// The size as written.
+        size: String,
+        /// Candidates in the pool.
+        candidates: usize,
+    },
+    /// A tier size that is neither a percentage nor a count.
+    #[error("tier size {0:?}: give a percentage (5%) or a count (10000)")]
+    BadTierSize(String),
+    /// No tier sizes.
+    #[error("at least one tier size is needed")]
+    NoTiers,
+    /// The control share must be in [0, 1).
+    #[error("holdout share {0} must be at least 0 and below 1")]
+    BadHoldout(f64),
+    /// A neighbour count of zero.
+    #[error("k (neighbours) must be at least 1")]
+    ZeroNeighbours,
+    /// A seed value that is not a non-negative number.
+    #[error("seed {row}: value {value} must be a non-negative number")]
+    BadSeedValue {
+        /// 0-based position in the seed list.
+        row: usize,
+        /// The value.
+        value: f64,
+    },
+    /// Every seed value is zero.
+    #[error("every seed value is 0: value-weighted scores would all be 0")]
+    ZeroSeedValues,
+    /// A feature value is NaN or infinite.
+    #[error("row {row}, column {column}: {value} is not a finite number")]
+    NonFinite {
+        /// 0-based row of the data.
+        row: usize,
+        /// 0-based column.
+        column: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A row index outside the data.
+    #[error("row {row} is outside the data ({rows} rows)")]
+    RowOutOfRange {
+        /// The row.
+        row: usize,
+        /// Rows in the data.
+        rows: usize,
+    },
+    /// The clustering crate refused (k-means of the seeds or the neighbour search).
+    #[error(transparent)]
+    Cluster(#[from] lookalike_cluster::ClusterError),
+}

@@ -1,0 +1,293 @@
+//! From seeds and candidates to an audience: score, rank, cut into nested tiers, flag the
+//! control group and explain each choice.
+
+use ndarray::{ArrayView2, Axis};
+use rayon::prelude::*;
+
+use crate::error::AudienceError;
+use crate::reasons::Profile;
+use crate::scorer::{CentroidScorer, KnnScorer, Scorer, Scores};
+use crate::tiers::{TierSize, in_control, ranking, resolve};
+
+/// Which scorer ranks the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScorerKind {
+    /// Similarity to the k nearest seeds ([`KnnScorer`]).
+    #[default]
+    Knn,
+    /// Similarity to the best of m seed representatives ([`CentroidScorer`]).
+    Centroids,
+}
+
+/// How to build an audience. Consuming setters; each says its default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpandParams {
+    sizes: Vec<TierSize>,
+    scorer: ScorerKind,
+    neighbours: usize,
+    representatives: usize,
+    holdout: f64,
+    salt: u64,
+    min_seeds: usize,
+    seed: u64,
+    reasons: usize,
+}
+
+impl ExpandParams {
+    /// Tiers of these sizes, every other setting at its default.
+    pub fn new(sizes: Vec<TierSize>) -> Self {
+        ExpandParams {
+            sizes,
+            scorer: ScorerKind::Knn,
+            neighbours: 10,
+            representatives: 0,
+            holdout: 0.0,
+            salt: 0,
+            min_seeds: 100,
+            seed: 0,
+            reasons: 3,
+        }
+    }
+
+    /// The scorer. Default: kNN.
+    pub fn scorer(mut self, scorer: ScorerKind) -> Self {
+        self.scorer = scorer;
+        self
+    }
+
+    /// Neighbours of the kNN scorer. Default: 10.
+    pub fn neighbours(mut self, k: usize) -> Self {
+        self.neighbours = k;
+        self
+    }
+
+    /// Representatives of the multi-centroid scorer; 0 picks √(seeds / 10) between 1 and 32.
+    /// Default: 0.
+    pub fn representatives(mut self, m: usize) -> Self {
+        self.representatives = m;
+        self
+    }
+
+    /// Share of each tier flagged as control, in [0, 1). Default: 0.
+    pub fn holdout(mut self, share: f64) -> Self {
+        self.holdout = share;
+        self
+    }
+
+    /// Salt of the control hash: change it to draw a different control group. Default: 0.
+    pub fn salt(mut self, salt: u64) -> Self {
+        self.salt = salt;
+        self
+    }
+
+    /// Fewest seeds accepted. Default: 100.
+    pub fn min_seeds(mut self, seeds: usize) -> Self {
+        self.min_seeds = seeds;
+        self
+    }
+
+    /// Random seed of the seed clustering. Default: 0.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Reasons given per chosen customer. Default: 3.
+    pub fn reasons(mut self, reasons: usize) -> Self {
+        self.reasons = reasons;
+        self
+    }
+
+    /// Checks the settings that do not depend on the data.
+    ///
+    /// ```
+    /// use lookalike_audience::{ExpandParams, TierSize};
+    /// assert!(ExpandParams::new(vec![TierSize::Share(0.05)]).validate().is_ok());
+    /// assert!(ExpandParams::new(vec![]).validate().is_err());
+    /// assert!(ExpandParams::new(vec![TierSize::Share(0.05)]).holdout(1.0).validate().is_err());
+    /// ```
+    pub fn validate(self) -> Result<ValidExpandParams, AudienceError> {
+        if self.sizes.is_empty() {
+            return Err(AudienceError::NoTiers);
+        }
+        if !(0.0..1.0).contains(&self.holdout) {
+            return Err(AudienceError::BadHoldout(self.holdout));
+        }
+        if self.neighbours == 0 {
+            return Err(AudienceError::ZeroNeighbours);
+        }
+        for size in &self.sizes {
+            if let TierSize::Share(share) = size
+                && *share > 1.0
+            {
+                return Err(AudienceError::TierTooLarge {
+                    size: size.label(),
+                    candidates: 0,
+                });
+            }
+        }
+        Ok(ValidExpandParams(self))
+    }
+}
+
+/// Checked [`ExpandParams`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidExpandParams(ExpandParams);
+
+/// One chosen customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Row of the customer in the data.
+    pub row: usize,
+    /// Similarity to the seeds, in [0, 1].
+    pub score: f64,
+    /// Share of the candidates scored at most as high as this one, in percent (100 = best).
+    pub percentile: f64,
+    /// 1 = best.
+    pub rank: usize,
+    /// Index of the smallest tier the customer is in.
+    pub tier: usize,
+    /// In the control group: keep out of the campaign, measure lift against it.
+    pub control: bool,
+    /// Row (in the data) of the nearest seed.
+    pub nearest_seed: usize,
+    /// (feature column, deviation from the base mean), strongest first (see
+    /// [`Profile::reasons`]).
+    pub reasons: Vec<(usize, f64)>,
+}
+
+/// An audience: the members of the largest tier, best first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audience {
+    /// The chosen customers, in rank order.
+    pub members: Vec<Member>,
+    /// (label, customers) of each tier, smallest first; nested.
+    pub tiers: Vec<(String, usize)>,
+    /// Candidates scored.
+    pub candidates: usize,
+    /// Seeds used.
+    pub seeds: usize,
+    /// The scorer's name.
+    pub scorer: &'static str,
+}
+
+impl ValidExpandParams {
+    /// Scores the `candidates` rows of `data` (scaled features, one row per customer) against
+    /// the `seeds` rows (with optional values), and builds the tiers. `ids[row]` is the
+    /// customer id of each row of `data` (used for tie-breaks and the control hash).
+    ///
+    /// ```
+    /// use lookalike_audience::{ExpandParams, TierSize};
+    /// let data = ndarray::Array2::from_shape_fn((300, 2), |(i, j)| ((i * (j + 3)) % 17) as f64);
+    /// let ids: Vec<String> = (0..300).map(|i| format!("C{i:03}")).collect();
+    /// let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    /// let seeds: Vec<usize> = (0..100).collect();
+    /// let candidates: Vec<usize> = (100..300).collect();
+    /// let audience = ExpandParams::new(vec![TierSize::Share(0.1), TierSize::Count(50)])
+    ///     .validate().unwrap()
+    ///     .expand(data.view(), &ids, &seeds, None, &candidates).unwrap();
+    /// assert_eq!(audience.tiers, vec![("10%".to_string(), 20), ("50".to_string(), 50)]);
+    /// assert_eq!(audience.members.len(), 50);
+    /// assert_eq!(audience.members.iter().filter(|m| m.tier == 0).count(), 20);
+    /// ```
+    pub fn expand(
+        &self,
+        data: ArrayView2<'_, f64>,
+        ids: &[&str],
+        seeds: &[usize],
+        seed_values: Option<&[f64]>,
+        candidates: &[usize],
+    ) -> Result<Audience, AudienceError> {
+        let params = &self.0;
+        let rows = data.nrows();
+        if let Some(row) = seeds.iter().chain(candidates).find(|r| **r >= rows) {
+            return Err(AudienceError::RowOutOfRange { row: *row, rows });
+        }
+        if seeds.is_empty() {
+            return Err(AudienceError::NoSeeds);
+        }
+        if seeds.len() < params.min_seeds {
+            return Err(AudienceError::TooFewSeeds {
+                seeds: seeds.len(),
+                minimum: params.min_seeds,
+            });
+        }
+        if candidates.is_empty() {
+            return Err(AudienceError::NoCandidates);
+        }
+        for row in seeds.iter().chain(candidates) {
+            if let Some((column, value)) = data
+                .row(*row)
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+            {
+                return Err(AudienceError::NonFinite {
+                    row: *row,
+                    column,
+                    value: *value,
+                });
+            }
+        }
+        let tiers = resolve(&params.sizes, candidates.len())?;
+        let seed_rows = data.select(Axis(0), seeds);
+        let candidate_rows = data.select(Axis(0), candidates);
+        let scorer: Box<dyn Scorer> = match params.scorer {
+            ScorerKind::Knn => Box::new(KnnScorer::fit(
+                seed_rows.view(),
+                seed_values,
+                params.neighbours,
+            )?),
+            ScorerKind::Centroids => {
+                let m = if params.representatives > 0 {
+                    params.representatives
+                } else {
+                    ((seeds.len() as f64 / 10.0).sqrt().round() as usize).clamp(1, 32)
+                };
+                Box::new(CentroidScorer::fit(
+                    seed_rows.view(),
+                    seed_values,
+                    m,
+                    params.seed,
+                )?)
+            }
+        };
+        let Scores {
+            score,
+            nearest_seed,
+        } = scorer.score(candidate_rows.view())?;
+        let candidate_ids: Vec<&str> = candidates.iter().map(|r| ids[*r]).collect();
+        let order = ranking(&score, &candidate_ids);
+        let largest = tiers.last().expect("at least one tier").1;
+        let profile = Profile::new(data, seed_rows.view());
+        let n = candidates.len() as f64;
+        let members = order[..largest]
+            .par_iter()
+            .enumerate()
+            .map(|(position, &c)| {
+                let rank = position + 1;
+                let row = candidates[c];
+                Member {
+                    row,
+                    score: score[c],
+                    percentile: 100.0 * (1.0 - position as f64 / n),
+                    rank,
+                    tier: tiers
+                        .iter()
+                        .position(|t| rank <= t.1)
+                        .expect("within the largest"),
+                    control: in_control(ids[row], params.salt, params.holdout),
+                    nearest_seed: seeds[nearest_seed[c]],
+                    reasons: profile.reasons(data.row(row), params.reasons),
+                }
+            })
+            .collect();
+        Ok(Audience {
+            members,
+            tiers,
+            candidates: candidates.len(),
+            seeds: seeds.len(),
+            scorer: scorer.name(),
+        })
+    }
+}

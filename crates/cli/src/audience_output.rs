@@ -1,0 +1,110 @@
+//! The audience file: one row per chosen customer, best first.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema};
+use lookalike_audience::Audience;
+use lookalike_core::FeatureTable;
+use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+const NAMES: [&str; 8] = [
+    "customer_id",
+    "score",
+    "percentile",
+    "rank",
+    "tier",
+    "control",
+    "nearest_seed",
+    "reasons",
+];
+
+/// "orders +2.10; days_since_last_purchase -0.98": each reason's feature and its deviation from
+/// the base mean in scaled units (same direction as the seeds').
+fn reasons_text(reasons: &[(usize, f64)], columns: &[String]) -> String {
+    reasons
+        .iter()
+        .map(|(j, c)| format!("{} {c:+.2}", columns[*j]))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Writes the members of `audience` (rows of `table`) as CSV or Parquet by extension,
+/// atomically. `columns` names the features the reasons refer to.
+pub fn write_audience(
+    table: &FeatureTable,
+    audience: &Audience,
+    columns: &[String],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let ids = table.ids();
+    let members = &audience.members;
+    let tier = |i: usize| audience.tiers[members[i].tier].0.as_str();
+    if crate::output::is_parquet_output(path)? {
+        let fields = vec![
+            Field::new("customer_id", DataType::Utf8, false),
+            Field::new("score", DataType::Float64, false),
+            Field::new("percentile", DataType::Float64, false),
+            Field::new("rank", DataType::UInt64, false),
+            Field::new("tier", DataType::Utf8, false),
+            Field::new("control", DataType::Boolean, false),
+            Field::new("nearest_seed", DataType::Utf8, false),
+            Field::new("reasons", DataType::Utf8, false),
+        ];
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        write_parquet_in_parallel(
+            path,
+            Arc::new(Schema::new(fields)),
+            properties,
+            members.len(),
+            |rows, j| {
+                Ok(match j {
+                    0 => Arc::new(StringArray::from_iter_values(
+                        rows.map(|i| ids[members[i].row].as_str()),
+                    )) as ArrayRef,
+                    1 => Arc::new(Float64Array::from_iter_values(
+                        rows.map(|i| members[i].score),
+                    )),
+                    2 => Arc::new(Float64Array::from_iter_values(
+                        rows.map(|i| members[i].percentile),
+                    )),
+                    3 => Arc::new(UInt64Array::from_iter_values(
+                        rows.map(|i| members[i].rank as u64),
+                    )),
+                    4 => Arc::new(StringArray::from_iter_values(rows.map(tier))),
+                    5 => Arc::new(BooleanArray::from(
+                        rows.map(|i| members[i].control).collect::<Vec<_>>(),
+                    )),
+                    6 => Arc::new(StringArray::from_iter_values(
+                        rows.map(|i| ids[members[i].nearest_seed].as_str()),
+                    )),
+                    _ => Arc::new(StringArray::from_iter_values(
+                        rows.map(|i| reasons_text(&members[i].reasons, columns)),
+                    )),
+                })
+            },
+        )
+        .with_context(|| format!("writing {}", path.display()))
+    } else {
+        write_csv_in_parallel(path, &NAMES, members.len(), |writer, _, i| {
+            let m = &members[i];
+            let mut buffer = ryu::Buffer::new();
+            writer.write_field(ids[m.row].as_str())?;
+            writer.write_field(buffer.format(m.score))?;
+            writer.write_field(buffer.format(m.percentile))?;
+            writer.write_field(m.rank.to_string())?;
+            writer.write_field(tier(i))?;
+            writer.write_field(if m.control { "true" } else { "false" })?;
+            writer.write_field(ids[m.nearest_seed].as_str())?;
+            writer.write_field(reasons_text(&m.reasons, columns))?;
+            Ok(())
+        })
+        .with_context(|| format!("writing {}", path.display()))
+    }
+}
