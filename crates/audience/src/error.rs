@@ -71,6 +71,12 @@ pub enum AudienceError {
         /// Rows in the data.
         rows: usize,
     },
+    /// Cross-validation needs at least two folds.
+    #[error("{0} folds: the evaluation needs at least 2")]
+    TooFewFolds(usize),
+    /// The classifier could not be fitted.
+    #[error("the classifier scorer failed: {0}")]
+    Classifier(String),
     /// The clustering crate refused (k-means of the seeds or the neighbour search).
     #[error(transparent)]
     Cluster(#[from] lookalike_cluster::ClusterError),

@@ -4,19 +4,47 @@
 use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
+use crate::classifier::ClassifierScorer;
+use crate::ensemble::EnsembleScorer;
 use crate::error::AudienceError;
 use crate::reasons::Profile;
-use crate::scorer::{CentroidScorer, KnnScorer, Scorer, Scores};
+use crate::scorer::{CentroidScorer, KnnScorer, Scorer, Scores, relative_values};
 use crate::tiers::{TierSize, in_control, ranking, resolve};
 
 /// Which scorer ranks the candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ScorerKind {
     /// Similarity to the k nearest seeds ([`KnnScorer`]).
-    #[default]
     Knn,
     /// Similarity to the best of m seed representatives ([`CentroidScorer`]).
     Centroids,
+    /// Positive-unlabelled logistic regression, calibrated ([`ClassifierScorer`]): the default,
+    /// the best of the four in cross-validation on the generator's bases (`evaluate`). It does
+    /// not weight seeds by value; the others do.
+    #[default]
+    Classifier,
+    /// Rank average of the three ([`EnsembleScorer`]).
+    Ensemble,
+}
+
+impl ScorerKind {
+    /// Every scorer, in report order.
+    pub const ALL: [ScorerKind; 4] = [
+        ScorerKind::Knn,
+        ScorerKind::Centroids,
+        ScorerKind::Classifier,
+        ScorerKind::Ensemble,
+    ];
+
+    /// The scorer's name ("knn", "centroids", "classifier", "ensemble").
+    pub fn name(self) -> &'static str {
+        match self {
+            ScorerKind::Knn => "knn",
+            ScorerKind::Centroids => "centroids",
+            ScorerKind::Classifier => "classifier",
+            ScorerKind::Ensemble => "ensemble",
+        }
+    }
 }
 
 /// How to build an audience. Consuming setters; each says its default.
@@ -38,7 +66,7 @@ impl ExpandParams {
     pub fn new(sizes: Vec<TierSize>) -> Self {
         ExpandParams {
             sizes,
-            scorer: ScorerKind::Knn,
+            scorer: ScorerKind::Classifier,
             neighbours: 10,
             representatives: 0,
             holdout: 0.0,
@@ -49,7 +77,7 @@ impl ExpandParams {
         }
     }
 
-    /// The scorer. Default: kNN.
+    /// The scorer. Default: the classifier.
     pub fn scorer(mut self, scorer: ScorerKind) -> Self {
         self.scorer = scorer;
         self
@@ -134,6 +162,38 @@ impl ExpandParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidExpandParams(ExpandParams);
 
+impl ExpandParams {
+    /// The scorer `kind` fitted on these seeds (and, for the classifier, a sample of the
+    /// candidates as unlabelled data).
+    fn build(
+        &self,
+        kind: ScorerKind,
+        seeds: ArrayView2<'_, f64>,
+        values: Option<&[f64]>,
+        candidates: ArrayView2<'_, f64>,
+    ) -> Result<Box<dyn Scorer>, AudienceError> {
+        Ok(match kind {
+            ScorerKind::Knn => Box::new(KnnScorer::fit(seeds, values, self.neighbours)?),
+            ScorerKind::Centroids => {
+                let m = if self.representatives > 0 {
+                    self.representatives
+                } else {
+                    ((seeds.nrows() as f64 / 10.0).sqrt().round() as usize).clamp(1, 32)
+                };
+                Box::new(CentroidScorer::fit(seeds, values, m, self.seed)?)
+            }
+            ScorerKind::Classifier => {
+                Box::new(ClassifierScorer::fit(seeds, candidates, self.seed)?)
+            }
+            ScorerKind::Ensemble => Box::new(EnsembleScorer::new(vec![
+                self.build(ScorerKind::Knn, seeds, values, candidates)?,
+                self.build(ScorerKind::Centroids, seeds, values, candidates)?,
+                self.build(ScorerKind::Classifier, seeds, values, candidates)?,
+            ])),
+        })
+    }
+}
+
 /// One chosen customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
@@ -172,6 +232,23 @@ pub struct Audience {
 }
 
 impl ValidExpandParams {
+    /// The tier sizes.
+    pub(crate) fn sizes(&self) -> &[TierSize] {
+        &self.0.sizes
+    }
+
+    /// The scorer `kind` with these settings, fitted on `seeds` (and `candidates` as the
+    /// classifier's unlabelled data).
+    pub(crate) fn build_scorer(
+        &self,
+        kind: ScorerKind,
+        seeds: ArrayView2<'_, f64>,
+        values: Option<&[f64]>,
+        candidates: ArrayView2<'_, f64>,
+    ) -> Result<Box<dyn Scorer>, AudienceError> {
+        self.0.build(kind, seeds, values, candidates)
+    }
+
     /// Scores the `candidates` rows of `data` (scaled features, one row per customer) against
     /// the `seeds` rows (with optional values), and builds the tiers. `ids[row]` is the
     /// customer id of each row of `data` (used for tie-breaks and the control hash).
@@ -229,35 +306,24 @@ impl ValidExpandParams {
                 });
             }
         }
+        // Checked whatever the scorer, so bad values never pass silently.
+        relative_values(seed_values, seeds.len())?;
         let tiers = resolve(&params.sizes, candidates.len())?;
         let seed_rows = data.select(Axis(0), seeds);
         let candidate_rows = data.select(Axis(0), candidates);
-        let scorer: Box<dyn Scorer> = match params.scorer {
-            ScorerKind::Knn => Box::new(KnnScorer::fit(
-                seed_rows.view(),
-                seed_values,
-                params.neighbours,
-            )?),
-            ScorerKind::Centroids => {
-                let m = if params.representatives > 0 {
-                    params.representatives
-                } else {
-                    ((seeds.len() as f64 / 10.0).sqrt().round() as usize).clamp(1, 32)
-                };
-                Box::new(CentroidScorer::fit(
-                    seed_rows.view(),
-                    seed_values,
-                    m,
-                    params.seed,
-                )?)
-            }
-        };
+        let scorer = self.build_scorer(
+            params.scorer,
+            seed_rows.view(),
+            seed_values,
+            candidate_rows.view(),
+        )?;
         let Scores {
             score,
+            strength,
             nearest_seed,
         } = scorer.score(candidate_rows.view())?;
         let candidate_ids: Vec<&str> = candidates.iter().map(|r| ids[*r]).collect();
-        let order = ranking(&score, &candidate_ids);
+        let order = ranking(&strength, &candidate_ids);
         let largest = tiers.last().expect("at least one tier").1;
         let profile = Profile::new(data, seed_rows.view());
         let n = candidates.len() as f64;

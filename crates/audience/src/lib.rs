@@ -2,19 +2,27 @@
 //!
 //! The data are scaled feature rows (one per customer). [`ExpandParams`] → [`ValidExpandParams`]
 //! → [`Audience`]: a [`Scorer`] ([`KnnScorer`]: similarity to the k nearest seeds, exact search;
-//! [`CentroidScorer`]: similarity to the best of m k-means representatives of the seeds) gives
+//! [`CentroidScorer`]: similarity to the best of m k-means representatives of the seeds;
+//! [`ClassifierScorer`]: seeds against a sample of the base, positive-unlabelled and calibrated;
+//! [`EnsembleScorer`]: the rank average of the three) gives
 //! every candidate a score in [0, 1] and its nearest seed; candidates are ranked (ties by id),
 //! cut into nested tiers ([`TierSize`]: 1%, 2%, 5% … of the pool or counts), a hash-based
 //! control group is flagged ([`in_control`]: stable across reruns and thread counts), and each
 //! chosen customer gets the features that set them apart like the seeds ([`Profile`]).
 
+mod classifier;
+mod ensemble;
 mod error;
+mod evaluate;
 mod expand;
 mod reasons;
 mod scorer;
 mod tiers;
 
+pub use classifier::ClassifierScorer;
+pub use ensemble::EnsembleScorer;
 pub use error::AudienceError;
+pub use evaluate::{EvaluationData, EvaluationRow, Truth, evaluate};
 pub use expand::{Audience, ExpandParams, Member, ScorerKind, ValidExpandParams};
 pub use reasons::Profile;
 pub use scorer::{CentroidScorer, KnnScorer, Scorer, Scores};

@@ -17,8 +17,23 @@ use crate::error::AudienceError;
 pub struct Scores {
     /// Similarity to the seeds, in [0, 1].
     pub score: Vec<f64>,
+    /// What candidates are ranked by, higher first: the score itself, except where a scorer
+    /// caps its score (the classifier's calibrated probability at 1) and keeps the uncapped
+    /// value here so that capped candidates stay in order.
+    pub strength: Vec<f64>,
     /// Index (into the seed list) of the nearest seed.
     pub nearest_seed: Vec<usize>,
+}
+
+impl Scores {
+    /// Scores that are their own ranking key.
+    pub fn new(score: Vec<f64>, nearest_seed: Vec<usize>) -> Scores {
+        Scores {
+            strength: score.clone(),
+            score,
+            nearest_seed,
+        }
+    }
 }
 
 /// A fitted way of scoring candidates against a seed set.
@@ -32,7 +47,10 @@ pub trait Scorer: Sync {
 /// Value weights in [0, 1]: each value over the 95th percentile of the values, capped at 1
 /// (a single huge value would otherwise make every other seed count for nothing); all 1
 /// without values.
-fn relative_values(values: Option<&[f64]>, seeds: usize) -> Result<Vec<f64>, AudienceError> {
+pub(crate) fn relative_values(
+    values: Option<&[f64]>,
+    seeds: usize,
+) -> Result<Vec<f64>, AudienceError> {
     let Some(values) = values else {
         return Ok(vec![1.0; seeds]);
     };
@@ -163,10 +181,7 @@ impl Scorer for KnnScorer {
             .iter()
             .map(|i| *i as usize)
             .collect();
-        Ok(Scores {
-            score,
-            nearest_seed,
-        })
+        Ok(Scores::new(score, nearest_seed))
     }
 }
 
@@ -263,7 +278,7 @@ impl Scorer for CentroidScorer {
     fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError> {
         let narrow_candidates = narrow(candidates);
         let best = k_nearest(narrow_candidates.view(), self.representatives.view(), 1)?;
-        let score = best
+        let score: Vec<f64> = best
             .distances
             .column(0)
             .iter()
@@ -272,6 +287,7 @@ impl Scorer for CentroidScorer {
             .collect();
         let nearest = k_nearest(narrow_candidates.view(), self.seeds.view(), 1)?;
         Ok(Scores {
+            strength: score.clone(),
             score,
             nearest_seed: nearest
                 .indices

@@ -91,7 +91,8 @@ pub(crate) fn resolve(
     Ok(tiers)
 }
 
-/// Candidate positions ordered by score (descending), equal scores by id (ascending).
+/// Candidate positions ordered by ranking strength (descending), equal strengths by id
+/// (ascending).
 pub(crate) fn ranking(scores: &[f64], ids: &[&str]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|a, b| match scores[*b].total_cmp(&scores[*a]) {

@@ -4,6 +4,7 @@
 //! configuration (paths and options checked) and runs it. Data goes to stdout, messages and
 //! progress to stderr. Exit codes: 0 success, 1 a requested gate failed, 2 an error.
 
+mod audience_input;
 mod audience_output;
 mod btyd_log;
 mod clustering;
@@ -55,6 +56,11 @@ enum Command {
     /// Build a lookalike audience: candidates scored by similarity to a seed list, in nested
     /// tiers with a control group.
     Expand(commands::expand::Args),
+    /// Cross-validate the audience scorers on the seeds: recall, precision, lift and AUC of
+    /// hidden seeds per tier, next to a random tier.
+    EvaluateAudience(commands::evaluate_audience::Args),
+    /// Pairwise overlap of audience or segment files (sizes, shared customers, Jaccard).
+    Overlap(commands::overlap::Args),
     /// Benchmarks: `bench clustering` compares clustering settings side by side.
     Bench(commands::bench::Args),
     /// Run the pipeline on the bundled sample and print what it found.
@@ -81,6 +87,8 @@ fn main() -> ExitCode {
         Command::Cluster(args) => commands::cluster::run(args, &ui),
         Command::Value(args) => commands::value::run(args, &ui),
         Command::Expand(args) => commands::expand::run(args, &ui),
+        Command::EvaluateAudience(args) => commands::evaluate_audience::run(args, &ui),
+        Command::Overlap(args) => commands::overlap::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };

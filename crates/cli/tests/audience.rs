@@ -50,11 +50,11 @@ fn audience(path: &Path) -> (Vec<(String, String, bool)>, String) {
     (rows, text)
 }
 
-/// Seeds: 150 loyal high spenders of the generator. Hidden among the candidates are the other
-/// 373. A supervised random forest on every feature column, told every customer's persona,
-/// recovers 62% of them in its top 10% (5-fold cross-validation, scikit-learn 1.7): the
-/// personas overlap that much. The kNN default recovers 66%, the centroids scorer 39%, a
-/// random 10% tier 10%; the test asks for at least 60% and 30%.
+/// Seeds: 150 loyal high spenders of the generator; hidden among the candidates are the other
+/// 373. Measured recall of them at the 10% tier: classifier (the default) 76%, ensemble 69%,
+/// kNN 66%, centroids 39%; a random 10% tier finds 10%. The personas overlap in what a log
+/// shows (a quadratic logistic regression told every customer's persona, 5-fold, finds 64% in
+/// the top 10% of all buyers), so the test asks for 70%, 60%, 60% and 30%.
 #[test]
 fn seeds_from_one_persona_find_the_rest_of_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -256,4 +256,104 @@ fn bad_input_gets_a_clear_error() {
     write_ids(Path::new(&path("everyone.csv")), &ids);
     let err = expand(&["--seeds", &seeds, "--exclude", &path("everyone.csv")]);
     assert!(err.contains("no candidate customer is left"), "{err}");
+}
+
+/// Cross-validation on the sample's loyal high spenders: a random row, every scorer far above
+/// it, the default (classifier) finding most of the hidden seeds and of the persona.
+#[test]
+fn evaluation_reports_every_scorer_against_random() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features(dir.path(), "features.csv", false);
+    let personas = personas();
+    let loyal: Vec<&str> = personas
+        .iter()
+        .filter(|(_, p)| p == "loyal_high_spender")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let seeds = dir.path().join("seeds.csv");
+    write_ids(&seeds, &loyal[..200]);
+    let table = dir.path().join("evaluation.csv");
+    let out = ok(&[
+        "evaluate-audience",
+        "--features",
+        s(&features),
+        "--seeds",
+        s(&seeds),
+        "--folds",
+        "4",
+        "--truth",
+        s(&repo("data/sample/truth.csv")),
+        "--out",
+        s(&table),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("loyal_high_s"), "{stdout}");
+    let text = std::fs::read_to_string(&table).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 5 * 3, "{text}");
+    let value = |scorer: &str, tier: &str, column: usize| -> f64 {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == scorer && r[1] == tier)
+            .unwrap();
+        row[column].parse().unwrap()
+    };
+    // Columns: scorer, tier, recall, precision, lift, auc, value_recall, truth_recall, ratio.
+    let random_auc = value("random", "10%", 5);
+    assert!((random_auc - 0.5).abs() < 0.1, "random AUC {random_auc}");
+    // Measured at the 10% tier: lift 6.9 (kNN), 3.9 (centroids), 7.5 (classifier), 6.9
+    // (ensemble), 1.3 (random); future spend 4.7×, 2.2×, 5.0×, 4.4×, 1.0×.
+    for scorer in ["knn", "centroids", "classifier", "ensemble"] {
+        assert!(value(scorer, "10%", 5) > random_auc + 0.3, "{scorer}");
+        assert!(value(scorer, "10%", 4) > 3.0, "{scorer} lift");
+        assert!(value(scorer, "10%", 8) > 1.8, "{scorer} future spend");
+    }
+    assert!(value("classifier", "10%", 2) > 0.65, "{text}");
+    assert!(value("classifier", "10%", 7) > 0.65, "{text}");
+    assert!(value("random", "10%", 2) < 0.2, "{text}");
+    let err = fails(&[
+        "evaluate-audience",
+        "--features",
+        s(&features),
+        "--seeds",
+        s(&seeds),
+        "--folds",
+        "1",
+    ]);
+    assert!(
+        err.contains("1 folds: the evaluation needs at least 2"),
+        "{err}"
+    );
+}
+
+/// Overlap of two hand-made lists and of one file split by a column: exact counts.
+#[test]
+fn overlap_counts_shared_customers() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.csv");
+    let b = dir.path().join("b.csv");
+    std::fs::write(&a, "customer_id,tier\nc1,1%\nc2,1%\nc3,5%\nc4,5%\n").unwrap();
+    std::fs::write(&b, "id\nc3\nc4\nc5\n").unwrap();
+    let pairs = dir.path().join("pairs.csv");
+    let out = ok(&["overlap", s(&a), s(&b), "--out", s(&pairs)]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Jaccard"));
+    let text = std::fs::read_to_string(&pairs).unwrap();
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+    // |A| = 4, |B| = 3, both 2, Jaccard 2/5, half of A, two thirds of B.
+    assert_eq!(&row[2..6], &["4", "3", "2", "0.4"]);
+    let out = ok(&["overlap", s(&a), "--by", "tier", "--out", s(&pairs)]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a.csv:1%"));
+    let text = std::fs::read_to_string(&pairs).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().ends_with(",2,2,0,0,0,0"),
+        "{text}"
+    );
+    let err = fails(&["overlap", s(&a), s(&b), "--by", "segment"]);
+    assert!(err.contains("no column \"segment\""), "{err}");
+    let err = fails(&["overlap", s(&b)]);
+    assert!(err.contains("at least two sets"), "{err}");
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use lookalike_core::FeatureTable;
 
+use crate::audience_input::SeedArgs;
 use crate::clustering::{Algo, InitArg, Precision, ScalingArg};
 use crate::commands::cluster::{self, Missing};
 use crate::commands::expand;
@@ -210,20 +211,22 @@ fn demo_audience(
     lookalike_core::write_atomically(&seeds, |w| w.write_all(body.as_bytes()))
         .with_context(|| format!("writing {}", seeds.display()))?;
     let args = expand::Args {
-        features: features.to_path_buf(),
-        seeds: seeds.clone(),
-        seed_value: Some("clv".into()),
+        input: SeedArgs {
+            features: features.to_path_buf(),
+            seeds: seeds.clone(),
+            seed_value: Some("clv".into()),
+            columns: Vec::new(),
+            log1p: None,
+            scaling: ScalingArg::Standard,
+            exclude: Vec::new(),
+            require_consent: Some("marketing_consent".into()),
+        },
         size: vec!["1%".into(), "5%".into()],
-        scorer: expand::ScorerArg::Knn,
+        scorer: None,
         k: 10,
         representatives: 0,
-        columns: Vec::new(),
-        log1p: None,
-        scaling: ScalingArg::Standard,
         holdout: "10%".into(),
         salt: 0,
-        exclude: Vec::new(),
-        require_consent: Some("marketing_consent".into()),
         min_seeds: 100,
         seed: 0,
         out: dir.join("audience.csv"),

@@ -3,8 +3,10 @@
 pub mod bench;
 pub mod cluster;
 pub mod demo;
+pub mod evaluate_audience;
 pub mod expand;
 pub mod features;
 pub mod generate;
+pub mod overlap;
 pub mod segment;
 pub mod value;

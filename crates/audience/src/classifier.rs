@@ -1,0 +1,155 @@
+//! Positive-unlabelled classification: the seeds against a random sample of the base.
+//!
+//! A logistic regression (smartcore, L2-penalised) on the features and their squares learns
+//! g(x) ≈ P(labelled seed | x) from the seeds (label 1) and a random sample of candidates
+//! (label 0, "unlabelled": some of them are lookalikes). The squares let it describe seeds that
+//! sit in the middle of a feature's range (a quadratic boundary, as a Gaussian class with a
+//! diagonal covariance has), which a linear boundary cannot. Elkan & Noto (2008, "Learning classifiers from only positive and unlabeled
+//! data", KDD) show that g(x) / c, with c = E[g(x) | x a seed] estimated on seeds held out from
+//! the fit, is the calibrated probability of belonging to the seeds' class; the score is that
+//! probability, capped at 1.
+
+use lookalike_cluster::k_nearest;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
+
+use crate::error::AudienceError;
+use crate::scorer::{Scorer, Scores};
+
+/// Unlabelled rows drawn per seed, and at most this many in all.
+const UNLABELLED_PER_SEED: usize = 5;
+const MOST_UNLABELLED: usize = 50_000;
+/// Share of the seeds held out to estimate the calibration constant c.
+const HELD_OUT: usize = 5; // one seed in five
+
+/// The fitted classifier.
+#[derive(Debug, Clone)]
+pub struct ClassifierScorer {
+    weights: Array1<f64>,
+    intercept: f64,
+    /// Elkan-Noto c: mean g(x) over held-out seeds.
+    calibration: f64,
+    seeds: Array2<f32>,
+}
+
+/// Each row followed by its squares.
+fn expanded(rows: ArrayView2<'_, f64>) -> Array2<f64> {
+    let squares = rows.mapv(|v| v * v);
+    ndarray::concatenate(Axis(1), &[rows.view(), squares.view()]).expect("same rows")
+}
+
+fn dense(rows: ArrayView2<'_, f64>) -> Result<DenseMatrix<f64>, AudienceError> {
+    let (n, d) = rows.dim();
+    DenseMatrix::new(n, d, rows.iter().copied().collect(), false)
+        .map_err(|e| AudienceError::Classifier(e.to_string()))
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+impl ClassifierScorer {
+    /// Fits on `seeds` against a random sample (drawn with `seed`) of `unlabelled`.
+    ///
+    /// ```
+    /// use lookalike_audience::{ClassifierScorer, Scorer};
+    /// let seeds = ndarray::Array2::from_shape_fn((60, 2), |(i, j)| 3.0 + ((i * (j + 2)) % 7) as f64 * 0.1);
+    /// let base = ndarray::Array2::from_shape_fn((400, 2), |(i, j)| ((i * (j + 3)) % 11) as f64 * 0.3 - 1.5);
+    /// let scorer = ClassifierScorer::fit(seeds.view(), base.view(), 7).unwrap();
+    /// let scores = scorer.score(ndarray::array![[3.2, 3.3], [-1.0, -1.0]].view()).unwrap();
+    /// assert!(scores.score[0] > 0.9 && scores.score[1] < 0.1);
+    /// ```
+    pub fn fit(
+        seeds: ArrayView2<'_, f64>,
+        unlabelled: ArrayView2<'_, f64>,
+        seed: u64,
+    ) -> Result<ClassifierScorer, AudienceError> {
+        if seeds.nrows() < 2 {
+            return Err(AudienceError::NoSeeds);
+        }
+        if unlabelled.nrows() == 0 {
+            return Err(AudienceError::NoCandidates);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let draws = (seeds.nrows() * UNLABELLED_PER_SEED)
+            .min(MOST_UNLABELLED)
+            .min(unlabelled.nrows());
+        let mut drawn = sample(&mut rng, unlabelled.nrows(), draws).into_vec();
+        drawn.sort_unstable();
+        let (held_out, trained): (Vec<usize>, Vec<usize>) =
+            (0..seeds.nrows()).partition(|i| i % HELD_OUT == HELD_OUT - 1);
+        let positives = seeds.select(Axis(0), &trained);
+        let negatives = unlabelled.select(Axis(0), &drawn);
+        let x = expanded(
+            ndarray::concatenate(Axis(0), &[positives.view(), negatives.view()])
+                .expect("same columns")
+                .view(),
+        );
+        let y: Vec<u32> = std::iter::repeat_n(1, positives.nrows())
+            .chain(std::iter::repeat_n(0, negatives.nrows()))
+            .collect();
+        let model = LogisticRegression::fit(
+            &dense(x.view())?,
+            &y,
+            LogisticRegressionParameters::default().with_alpha(1.0),
+        )
+        .map_err(|e| AudienceError::Classifier(e.to_string()))?;
+        let weights = Array1::from_iter(model.coefficients().iter().copied());
+        let intercept = *model.intercept().iter().next().expect("one intercept");
+        let held = expanded(seeds.select(Axis(0), &held_out).view());
+        let calibration = if held_out.is_empty() {
+            1.0
+        } else {
+            held.rows()
+                .into_iter()
+                .map(|row| sigmoid(row.dot(&weights) + intercept))
+                .sum::<f64>()
+                / held_out.len() as f64
+        };
+        Ok(ClassifierScorer {
+            weights,
+            intercept,
+            calibration: calibration.max(f64::MIN_POSITIVE),
+            seeds: seeds.mapv(|v| v as f32),
+        })
+    }
+
+    /// The Elkan-Noto constant c (mean classifier output on held-out seeds).
+    pub fn calibration(&self) -> f64 {
+        self.calibration
+    }
+}
+
+impl Scorer for ClassifierScorer {
+    fn name(&self) -> &'static str {
+        "classifier"
+    }
+
+    fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError> {
+        // The linear predictor orders candidates even where the probability is capped.
+        let strength: Vec<f64> = expanded(candidates)
+            .rows()
+            .into_iter()
+            .map(|row| row.dot(&self.weights) + self.intercept)
+            .collect();
+        let score = strength
+            .iter()
+            .map(|z| (sigmoid(*z) / self.calibration).min(1.0))
+            .collect();
+        let nearest = k_nearest(candidates.mapv(|v| v as f32).view(), self.seeds.view(), 1)?;
+        Ok(Scores {
+            score,
+            strength,
+            nearest_seed: nearest
+                .indices
+                .column(0)
+                .iter()
+                .map(|i| *i as usize)
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! The ensemble: the mean of each candidate's rank percentile under every member scorer, so
+//! scorers on different scales count equally and a candidate high under all of them wins.
+
+use ndarray::ArrayView2;
+
+use crate::error::AudienceError;
+use crate::scorer::{Scorer, Scores};
+
+/// Several scorers, rank-averaged. The nearest seed is the first member's.
+pub struct EnsembleScorer {
+    members: Vec<Box<dyn Scorer>>,
+}
+
+impl EnsembleScorer {
+    /// The ensemble of `members` (at least one).
+    ///
+    /// ```
+    /// use lookalike_audience::{EnsembleScorer, KnnScorer, Scorer};
+    /// let seeds = ndarray::array![[0.0, 0.0], [0.1, 0.0], [0.0, 0.1]];
+    /// let knn = KnnScorer::fit(seeds.view(), None, 2).unwrap();
+    /// let ensemble = EnsembleScorer::new(vec![Box::new(knn)]);
+    /// let scores = ensemble.score(ndarray::array![[0.0, 0.05], [1.0, 1.0], [5.0, 5.0]].view()).unwrap();
+    /// assert_eq!(scores.score, vec![1.0, 0.5, 0.0]);
+    /// ```
+    pub fn new(members: Vec<Box<dyn Scorer>>) -> Self {
+        assert!(!members.is_empty(), "an ensemble needs a member");
+        EnsembleScorer { members }
+    }
+}
+
+/// Rank percentile in [0, 1] of each value (0 = lowest, 1 = highest; ties share their mean
+/// rank).
+pub(crate) fn rank_percentiles(values: &[f64]) -> Vec<f64> {
+    let n = values.len();
+    if n == 1 {
+        return vec![1.0];
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| values[*a].total_cmp(&values[*b]));
+    let mut result = vec![0.0; n];
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        let mean_rank = (start + end - 1) as f64 / 2.0;
+        for i in &order[start..end] {
+            result[*i] = mean_rank / (n - 1) as f64;
+        }
+        start = end;
+    }
+    result
+}
+
+impl Scorer for EnsembleScorer {
+    fn name(&self) -> &'static str {
+        "ensemble"
+    }
+
+    fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError> {
+        let mut total = vec![0.0; candidates.nrows()];
+        let mut nearest_seed = Vec::new();
+        for (m, member) in self.members.iter().enumerate() {
+            let scores = member.score(candidates)?;
+            for (t, p) in total.iter_mut().zip(rank_percentiles(&scores.strength)) {
+                *t += p;
+            }
+            if m == 0 {
+                nearest_seed = scores.nearest_seed;
+            }
+        }
+        let k = self.members.len() as f64;
+        Ok(Scores::new(
+            total.into_iter().map(|t| t / k).collect(),
+            nearest_seed,
+        ))
+    }
+}

@@ -1,0 +1,234 @@
+//! `lookalike evaluate-audience`: cross-validates the scorers on the seeds themselves — hides a
+//! fold of the seeds, expands from the rest, and reports how many hidden seeds each scorer puts
+//! in each tier, next to a random tier; with the truth of a generated base, also the seeds'
+//! persona recovered and the audience's true future spend.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use lookalike_audience::{
+    EvaluationData, EvaluationRow, ExpandParams, ScorerKind, TierSize, Truth, evaluate,
+};
+
+use crate::audience_input::{Prepared, SeedArgs, prepare};
+use crate::commands::expand::ScorerArg;
+use crate::output::Ui;
+
+/// Options of `lookalike evaluate-audience`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: SeedArgs,
+    /// Folds of the seeds: each is hidden once and looked for.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Scorers to compare [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub scorers: Vec<ScorerArg>,
+    /// Tier sizes to report.
+    #[arg(long, value_delimiter = ',', default_value = "1%,5%,10%")]
+    pub size: Vec<String>,
+    /// Nearest seeds per candidate (kNN scorer).
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Seed representatives (centroids scorer; 0 = √(seeds/10), at most 32).
+    #[arg(long, default_value_t = 0)]
+    pub representatives: usize,
+    /// Random seed of the seed clustering and the classifier's sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fewest seeds accepted.
+    #[arg(long, default_value_t = 100)]
+    pub min_seeds: usize,
+    /// Ground truth of a generated base (`truth.csv` of `lookalike generate`: customer_id,
+    /// persona, future_spend): adds the share of the seeds' persona recovered and the tier's
+    /// true future spend over the average.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// Write the table as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let sizes = args
+        .size
+        .iter()
+        .map(|s| TierSize::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let params = ExpandParams::new(sizes)
+        .neighbours(args.k)
+        .representatives(args.representatives)
+        .min_seeds(args.min_seeds)
+        .seed(args.seed)
+        .validate()?;
+    let scorers: Vec<ScorerKind> = if args.scorers.is_empty() {
+        ScorerKind::ALL.to_vec()
+    } else {
+        args.scorers.iter().map(|s| s.kind()).collect()
+    };
+    let prepared = prepare(&args.input, ui)?;
+    if prepared.seeds.len() < args.min_seeds {
+        bail!(
+            "{} seed customers, fewer than the minimum of {} (--min-seeds)",
+            prepared.seeds.len(),
+            args.min_seeds
+        );
+    }
+    let truth = match &args.truth {
+        Some(path) => Some(read_truth(path, &prepared, ui)?),
+        None => None,
+    };
+    let ids = prepared.ids();
+    let input = EvaluationData {
+        data: prepared.scaled.view(),
+        ids: &ids,
+        seeds: &prepared.seeds,
+        seed_values: prepared.seed_values.as_deref(),
+        pool: &prepared.candidates,
+        truth: truth.as_ref().map(|(t, _)| t),
+    };
+    let rows = evaluate(&params, &scorers, args.folds, &input).context("evaluating")?;
+    let persona = truth.as_ref().map(|(_, p)| p.as_str());
+    ui.say(format!(
+        "{} seeds in {} folds, {} other candidates scored in each",
+        prepared.seeds.len(),
+        args.folds,
+        prepared.candidates.len()
+    ));
+    if let Some(path) = &args.out {
+        write_csv(&rows, path)?;
+        ui.say(format!("wrote {}", path.display()));
+    }
+    ui.data(&render(&rows, prepared.seed_values.is_some(), persona))?;
+    Ok(())
+}
+
+/// The seeds' most common persona in the truth file, each customer's membership of it, and
+/// their true future spend.
+fn read_truth(path: &Path, prepared: &Prepared, ui: &Ui) -> anyhow::Result<(Truth, String)> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header = reader.headers()?.clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{}: no column {name:?}", path.display()))
+    };
+    let (id_at, persona_at, spend_at) = (
+        column("customer_id")?,
+        column("persona")?,
+        column("future_spend")?,
+    );
+    let mut truth: HashMap<String, (String, f64)> = HashMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: row {}", path.display(), i + 2))?;
+        let spend: f64 = record[spend_at].parse().with_context(|| {
+            format!(
+                "{}: row {}, column \"future_spend\": {:?} is not a number",
+                path.display(),
+                i + 2,
+                &record[spend_at]
+            )
+        })?;
+        truth.insert(
+            record[id_at].to_string(),
+            (record[persona_at].to_string(), spend),
+        );
+    }
+    let ids = prepared.ids();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for seed in &prepared.seeds {
+        if let Some((persona, _)) = truth.get(ids[*seed]) {
+            *counts.entry(persona.as_str()).or_default() += 1;
+        }
+    }
+    let persona = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(p, _)| p.to_string())
+        .with_context(|| format!("none of the seeds is in {}", path.display()))?;
+    let missing = ids.iter().filter(|id| !truth.contains_key(**id)).count();
+    if missing > 0 {
+        ui.say(format!(
+            "{missing} customers are not in {}: counted as other personas with no future spend",
+            path.display()
+        ));
+    }
+    ui.say(format!(
+        "the seeds' persona in {}: {persona} ({} of {} seeds)",
+        path.display(),
+        counts[persona.as_str()],
+        prepared.seeds.len()
+    ));
+    let (positive, value) = ids
+        .iter()
+        .map(|id| match truth.get(*id) {
+            Some((p, spend)) => (*p == persona, *spend),
+            None => (false, 0.0),
+        })
+        .unzip();
+    Ok((Truth { positive, value }, persona))
+}
+
+fn render(rows: &[EvaluationRow], values: bool, persona: Option<&str>) -> String {
+    let mut text = format!(
+        "{:<11} {:>6} {:>8} {:>9} {:>6} {:>6}",
+        "scorer", "tier", "recall", "precision", "lift", "AUC"
+    );
+    if values {
+        text += &format!(" {:>12}", "value recall");
+    }
+    if let Some(p) = persona {
+        text += &format!(" {:>12} {:>13}", format!("{p:.12}"), "future spend");
+    }
+    text += "\n";
+    for row in rows {
+        let _ = write!(
+            text,
+            "{:<11} {:>6} {:>8.3} {:>9.3} {:>6.2} {:>6.3}",
+            row.scorer, row.tier, row.recall, row.precision, row.lift, row.auc
+        );
+        if values {
+            let _ = write!(text, " {:>12.3}", row.value_recall);
+        }
+        if let (Some(recall), Some(ratio)) = (row.truth_recall, row.truth_value_ratio) {
+            let _ = write!(text, " {recall:>12.3} {:>12.2}×", ratio);
+        }
+        text += "\n";
+    }
+    text +=
+        "recall/precision/lift: of the hidden seeds, per tier; AUC: hidden seeds against the rest";
+    if persona.is_some() {
+        text += "; persona: share of that persona in the tier; future spend: the tier's mean over all scored";
+    }
+    text += "\n";
+    text
+}
+
+fn write_csv(rows: &[EvaluationRow], path: &Path) -> anyhow::Result<()> {
+    let mut body = String::from(
+        "scorer,tier,recall,precision,lift,auc,value_recall,truth_recall,truth_value_ratio\n",
+    );
+    for r in rows {
+        let optional = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        let _ = writeln!(
+            body,
+            "{},{},{},{},{},{},{},{},{}",
+            r.scorer,
+            r.tier,
+            r.recall,
+            r.precision,
+            r.lift,
+            r.auc,
+            r.value_recall,
+            optional(r.truth_recall),
+            optional(r.truth_value_ratio)
+        );
+    }
+    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, body.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
+}

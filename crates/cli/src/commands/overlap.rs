@@ -1,0 +1,114 @@
+//! `lookalike overlap`: how much audiences (or segments) share, pair by pair.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use crate::output::Ui;
+
+/// Options of `lookalike overlap`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// CSV files with a `customer_id` column (or ids in the first column): audiences from
+    /// `expand`, segment assignments, any list.
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// Split each file by the values of this column (e.g. `tier`, `rfm_segment`): every value
+    /// becomes its own set, named FILE:VALUE.
+    #[arg(long, value_name = "COLUMN")]
+    by: Option<String>,
+    /// Write the pairs as CSV.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Named sets of ids, in file order (then value order).
+fn read_sets(args: &Args) -> anyhow::Result<Vec<(String, HashSet<String>)>> {
+    let mut sets = Vec::new();
+    for path in &args.files {
+        let mut reader =
+            csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+        let header = reader
+            .headers()
+            .with_context(|| format!("reading the header of {}", path.display()))?
+            .clone();
+        let id_at = header.iter().position(|h| h == "customer_id").unwrap_or(0);
+        let by_at = match &args.by {
+            Some(column) => Some(header.iter().position(|h| h == column).with_context(|| {
+                format!("{}: no column {column:?} to split by", path.display())
+            })?),
+            None => None,
+        };
+        let name = path.display().to_string();
+        let mut groups: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record.with_context(|| format!("{}: row {}", path.display(), i + 2))?;
+            let id = record.get(id_at).unwrap_or("").trim();
+            if id.is_empty() {
+                bail!("{}: row {}: empty customer id", path.display(), i + 2);
+            }
+            let group = match by_at {
+                Some(at) => format!("{name}:{}", record.get(at).unwrap_or("")),
+                None => name.clone(),
+            };
+            groups.entry(group).or_default().insert(id.to_string());
+        }
+        if groups.is_empty() {
+            groups.insert(name, HashSet::new());
+        }
+        sets.extend(groups);
+    }
+    if sets.len() < 2 {
+        bail!("overlap needs at least two sets (give two files, or --by a column with two values)");
+    }
+    Ok(sets)
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let sets = read_sets(&args)?;
+    let mut text = format!(
+        "{:<40} {:<40} {:>9} {:>9} {:>9} {:>8} {:>7} {:>7}\n",
+        "A", "B", "|A|", "|B|", "both", "Jaccard", "of A", "of B"
+    );
+    let mut csv = String::from("a,b,size_a,size_b,both,jaccard,share_of_a,share_of_b\n");
+    for i in 0..sets.len() {
+        for j in i + 1..sets.len() {
+            let ((a, left), (b, right)) = (&sets[i], &sets[j]);
+            let both = left.intersection(right).count();
+            let union = left.len() + right.len() - both;
+            let ratio = |part: usize, whole: usize| {
+                if whole == 0 {
+                    0.0
+                } else {
+                    part as f64 / whole as f64
+                }
+            };
+            let (jaccard, of_a, of_b) = (
+                ratio(both, union),
+                ratio(both, left.len()),
+                ratio(both, right.len()),
+            );
+            let _ = writeln!(
+                text,
+                "{a:<40} {b:<40} {:>9} {:>9} {both:>9} {jaccard:>8.3} {of_a:>7.3} {of_b:>7.3}",
+                left.len(),
+                right.len()
+            );
+            let _ = writeln!(
+                csv,
+                "\"{a}\",\"{b}\",{},{},{both},{jaccard},{of_a},{of_b}",
+                left.len(),
+                right.len()
+            );
+        }
+    }
+    if let Some(path) = &args.out {
+        lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, csv.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+        ui.say(format!("wrote {}", path.display()));
+    }
+    ui.data(&text)?;
+    Ok(())
+}
