@@ -9,7 +9,6 @@
 //! the fit, is the calibrated probability of belonging to the seeds' class; the score is that
 //! probability, capped at 1.
 
-use lookalike_cluster::k_nearest;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand::seq::index::sample;
@@ -26,6 +25,18 @@ const MOST_UNLABELLED: usize = 50_000;
 /// Share of the seeds held out to estimate the calibration constant c.
 const HELD_OUT: usize = 5; // one seed in five
 
+/// `draws` rows of `candidates` drawn at random with `seed`, for the classifier's unlabelled
+/// class: 5 per seed, at most 50,000 (all of them when there are fewer), in row order.
+pub(crate) fn unlabelled_sample(candidates: &[usize], seeds: usize, seed: u64) -> Vec<usize> {
+    let draws = (seeds * UNLABELLED_PER_SEED)
+        .min(MOST_UNLABELLED)
+        .min(candidates.len());
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut drawn = sample(&mut rng, candidates.len(), draws).into_vec();
+    drawn.sort_unstable();
+    drawn.into_iter().map(|i| candidates[i]).collect()
+}
+
 /// The fitted classifier.
 #[derive(Debug, Clone)]
 pub struct ClassifierScorer {
@@ -33,7 +44,6 @@ pub struct ClassifierScorer {
     intercept: f64,
     /// Elkan-Noto c: mean g(x) over held-out seeds.
     calibration: f64,
-    seeds: Array2<f32>,
 }
 
 /// Each row followed by its squares.
@@ -53,7 +63,8 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 impl ClassifierScorer {
-    /// Fits on `seeds` against a random sample (drawn with `seed`) of `unlabelled`.
+    /// Fits on `seeds` against `unlabelled` rows (a random sample of the base: 5 rows per seed,
+    /// at most 50,000, are drawn with `seed` when more are given).
     ///
     /// ```
     /// use lookalike_audience::{ClassifierScorer, Scorer};
@@ -74,12 +85,8 @@ impl ClassifierScorer {
         if unlabelled.nrows() == 0 {
             return Err(AudienceError::NoCandidates);
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let draws = (seeds.nrows() * UNLABELLED_PER_SEED)
-            .min(MOST_UNLABELLED)
-            .min(unlabelled.nrows());
-        let mut drawn = sample(&mut rng, unlabelled.nrows(), draws).into_vec();
-        drawn.sort_unstable();
+        let all: Vec<usize> = (0..unlabelled.nrows()).collect();
+        let drawn = unlabelled_sample(&all, seeds.nrows(), seed);
         let (held_out, trained): (Vec<usize>, Vec<usize>) =
             (0..seeds.nrows()).partition(|i| i % HELD_OUT == HELD_OUT - 1);
         let positives = seeds.select(Axis(0), &trained);
@@ -114,7 +121,6 @@ impl ClassifierScorer {
             weights,
             intercept,
             calibration: calibration.max(f64::MIN_POSITIVE),
-            seeds: seeds.mapv(|v| v as f32),
         })
     }
 
@@ -140,16 +146,10 @@ impl Scorer for ClassifierScorer {
             .iter()
             .map(|z| (sigmoid(*z) / self.calibration).min(1.0))
             .collect();
-        let nearest = k_nearest(candidates.mapv(|v| v as f32).view(), self.seeds.view(), 1)?;
         Ok(Scores {
             score,
             strength,
-            nearest_seed: nearest
-                .indices
-                .column(0)
-                .iter()
-                .map(|i| *i as usize)
-                .collect(),
+            nearest_seed: None,
         })
     }
 }

@@ -59,10 +59,21 @@ impl Scorer for EnsembleScorer {
     }
 
     fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError> {
-        let mut total = vec![0.0; candidates.nrows()];
-        let mut nearest_seed = Vec::new();
+        let rows: Vec<usize> = (0..candidates.nrows()).collect();
+        self.score_rows(candidates, &rows)
+    }
+
+    /// Every member scores all the rows, then ranks are averaged: percentiles need the whole
+    /// set, so the ensemble does not score block by block.
+    fn score_rows(
+        &self,
+        data: ArrayView2<'_, f64>,
+        rows: &[usize],
+    ) -> Result<Scores, AudienceError> {
+        let mut total = vec![0.0; rows.len()];
+        let mut nearest_seed = None;
         for (m, member) in self.members.iter().enumerate() {
-            let scores = member.score(candidates)?;
+            let scores = member.score_rows(data, rows)?;
             for (t, p) in total.iter_mut().zip(rank_percentiles(&scores.strength)) {
                 *t += p;
             }

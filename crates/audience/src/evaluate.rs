@@ -17,7 +17,7 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 use crate::ensemble::rank_percentiles;
 use crate::error::AudienceError;
 use crate::expand::{ScorerKind, ValidExpandParams};
-use crate::tiers::{ranking, resolve};
+use crate::tiers::{resolve, top_ranked};
 
 /// Ground truth per row of the data, from a generated base.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,7 +142,7 @@ pub fn evaluate(
             .collect();
         let tiers = resolve(params.sizes(), scored.len())?;
         let seed_rows = data.select(Axis(0), &train_rows);
-        let scored_rows = data.select(Axis(0), &scored);
+        let largest = tiers.last().expect("at least one tier").1;
         let scored_ids: Vec<&str> = scored.iter().map(|r| ids[*r]).collect();
         for (s, name) in names.iter().enumerate() {
             let score: Vec<f64> = if *name == "random" {
@@ -156,13 +156,14 @@ pub fn evaluate(
                         scorers[s],
                         seed_rows.view(),
                         train_values.as_deref(),
-                        scored_rows.view(),
+                        data,
+                        &scored,
                     )?
-                    .score(scored_rows.view())?
+                    .score_rows(data, &scored)?
                     .strength
             };
             let auc = area_under_curve(&score, &is_hidden);
-            let rank = ranking(&score, &scored_ids);
+            let rank = top_ranked(&score, &scored_ids, largest);
             for (t, (_, size)) in tiers.iter().enumerate() {
                 let tier = &rank[..*size];
                 let found = tier.iter().filter(|k| is_hidden[**k]).count() as f64;

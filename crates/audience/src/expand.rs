@@ -5,11 +5,13 @@ use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
 use crate::classifier::ClassifierScorer;
+use crate::classifier::unlabelled_sample;
 use crate::ensemble::EnsembleScorer;
 use crate::error::AudienceError;
 use crate::reasons::Profile;
 use crate::scorer::{CentroidScorer, KnnScorer, Scorer, Scores, relative_values};
-use crate::tiers::{TierSize, in_control, ranking, resolve};
+use crate::tiers::{TierSize, in_control, resolve, top_ranked};
+use lookalike_cluster::k_nearest;
 
 /// Which scorer ranks the candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -163,14 +165,15 @@ impl ExpandParams {
 pub struct ValidExpandParams(ExpandParams);
 
 impl ExpandParams {
-    /// The scorer `kind` fitted on these seeds (and, for the classifier, a sample of the
-    /// candidates as unlabelled data).
+    /// The scorer `kind` fitted on these seeds (and, for the classifier, a random sample of the
+    /// `candidates` rows of `data` as unlabelled data).
     fn build(
         &self,
         kind: ScorerKind,
         seeds: ArrayView2<'_, f64>,
         values: Option<&[f64]>,
-        candidates: ArrayView2<'_, f64>,
+        data: ArrayView2<'_, f64>,
+        candidates: &[usize],
     ) -> Result<Box<dyn Scorer>, AudienceError> {
         Ok(match kind {
             ScorerKind::Knn => Box::new(KnnScorer::fit(seeds, values, self.neighbours)?),
@@ -183,12 +186,14 @@ impl ExpandParams {
                 Box::new(CentroidScorer::fit(seeds, values, m, self.seed)?)
             }
             ScorerKind::Classifier => {
-                Box::new(ClassifierScorer::fit(seeds, candidates, self.seed)?)
+                let sample = unlabelled_sample(candidates, seeds.nrows(), self.seed);
+                let rows = data.select(Axis(0), &sample);
+                Box::new(ClassifierScorer::fit(seeds, rows.view(), self.seed)?)
             }
             ScorerKind::Ensemble => Box::new(EnsembleScorer::new(vec![
-                self.build(ScorerKind::Knn, seeds, values, candidates)?,
-                self.build(ScorerKind::Centroids, seeds, values, candidates)?,
-                self.build(ScorerKind::Classifier, seeds, values, candidates)?,
+                self.build(ScorerKind::Knn, seeds, values, data, candidates)?,
+                self.build(ScorerKind::Centroids, seeds, values, data, candidates)?,
+                self.build(ScorerKind::Classifier, seeds, values, data, candidates)?,
             ])),
         })
     }
@@ -244,9 +249,10 @@ impl ValidExpandParams {
         kind: ScorerKind,
         seeds: ArrayView2<'_, f64>,
         values: Option<&[f64]>,
-        candidates: ArrayView2<'_, f64>,
+        data: ArrayView2<'_, f64>,
+        candidates: &[usize],
     ) -> Result<Box<dyn Scorer>, AudienceError> {
-        self.0.build(kind, seeds, values, candidates)
+        self.0.build(kind, seeds, values, data, candidates)
     }
 
     /// Scores the `candidates` rows of `data` (scaled features, one row per customer) against
@@ -310,27 +316,42 @@ impl ValidExpandParams {
         relative_values(seed_values, seeds.len())?;
         let tiers = resolve(&params.sizes, candidates.len())?;
         let seed_rows = data.select(Axis(0), seeds);
-        let candidate_rows = data.select(Axis(0), candidates);
         let scorer = self.build_scorer(
             params.scorer,
             seed_rows.view(),
             seed_values,
-            candidate_rows.view(),
+            data,
+            candidates,
         )?;
         let Scores {
             score,
             strength,
             nearest_seed,
-        } = scorer.score(candidate_rows.view())?;
+        } = scorer.score_rows(data, candidates)?;
         let candidate_ids: Vec<&str> = candidates.iter().map(|r| ids[*r]).collect();
-        let order = ranking(&strength, &candidate_ids);
         let largest = tiers.last().expect("at least one tier").1;
+        let order = top_ranked(&strength, &candidate_ids, largest);
+        // Scorers that do not meet the nearest seed on the way look it up for the chosen only.
+        let nearest: Vec<usize> = match nearest_seed {
+            Some(found) => order.iter().map(|c| found[*c]).collect(),
+            None => {
+                let chosen: Vec<usize> = order.iter().map(|c| candidates[*c]).collect();
+                let narrow = |rows: &[usize]| data.select(Axis(0), rows).mapv(|v| v as f32);
+                k_nearest(narrow(&chosen).view(), narrow(seeds).view(), 1)?
+                    .indices
+                    .column(0)
+                    .iter()
+                    .map(|i| *i as usize)
+                    .collect()
+            }
+        };
         let profile = Profile::new(data, seed_rows.view());
         let n = candidates.len() as f64;
-        let members = order[..largest]
+        let members = order
             .par_iter()
+            .zip(&nearest)
             .enumerate()
-            .map(|(position, &c)| {
+            .map(|(position, (&c, &seed))| {
                 let rank = position + 1;
                 let row = candidates[c];
                 Member {
@@ -343,7 +364,7 @@ impl ValidExpandParams {
                         .position(|t| rank <= t.1)
                         .expect("within the largest"),
                     control: in_control(ids[row], params.salt, params.holdout),
-                    nearest_seed: seeds[nearest_seed[c]],
+                    nearest_seed: seeds[seed],
                     reasons: profile.reasons(data.row(row), params.reasons),
                 }
             })

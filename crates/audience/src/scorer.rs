@@ -21,20 +21,35 @@ pub struct Scores {
     /// caps its score (the classifier's calibrated probability at 1) and keeps the uncapped
     /// value here so that capped candidates stay in order.
     pub strength: Vec<f64>,
-    /// Index (into the seed list) of the nearest seed.
-    pub nearest_seed: Vec<usize>,
+    /// Index (into the seed list) of the nearest seed, when the scorer found it on the way
+    /// (kNN); otherwise it is searched for the chosen customers only.
+    pub nearest_seed: Option<Vec<usize>>,
 }
 
 impl Scores {
     /// Scores that are their own ranking key.
-    pub fn new(score: Vec<f64>, nearest_seed: Vec<usize>) -> Scores {
+    pub fn new(score: Vec<f64>, nearest_seed: Option<Vec<usize>>) -> Scores {
         Scores {
             strength: score.clone(),
             score,
             nearest_seed,
         }
     }
+
+    fn append(&mut self, more: Scores) {
+        self.score.extend(more.score);
+        self.strength.extend(more.strength);
+        match (&mut self.nearest_seed, more.nearest_seed) {
+            (Some(mine), Some(theirs)) => mine.extend(theirs),
+            _ => self.nearest_seed = None,
+        }
+    }
 }
+
+/// Candidates scored per call of [`Scorer::score`] by [`Scorer::score_rows`]: the rows are
+/// copied out of the data a block at a time, so scoring ten million customers never holds a
+/// second copy of their features.
+const SCORE_BLOCK: usize = 65_536;
 
 /// A fitted way of scoring candidates against a seed set.
 pub trait Scorer: Sync {
@@ -42,6 +57,19 @@ pub trait Scorer: Sync {
     fn name(&self) -> &'static str;
     /// Scores of the rows of `candidates` (same columns as the seeds).
     fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError>;
+
+    /// Scores of the rows `rows` of `data`, block by block.
+    fn score_rows(
+        &self,
+        data: ArrayView2<'_, f64>,
+        rows: &[usize],
+    ) -> Result<Scores, AudienceError> {
+        let mut all = Scores::new(Vec::with_capacity(rows.len()), Some(Vec::new()));
+        for block in rows.chunks(SCORE_BLOCK) {
+            all.append(self.score(data.select(Axis(0), block).view())?);
+        }
+        Ok(all)
+    }
 }
 
 /// Value weights in [0, 1]: each value over the 95th percentile of the values, capped at 1
@@ -181,7 +209,7 @@ impl Scorer for KnnScorer {
             .iter()
             .map(|i| *i as usize)
             .collect();
-        Ok(Scores::new(score, nearest_seed))
+        Ok(Scores::new(score, Some(nearest_seed)))
     }
 }
 
@@ -195,7 +223,6 @@ pub struct CentroidScorer {
     /// Relative value of each representative (mean seed value over the largest; 1 without).
     weights: Vec<f64>,
     bandwidth: f64,
-    seeds: Array2<f32>,
 }
 
 impl CentroidScorer {
@@ -208,7 +235,6 @@ impl CentroidScorer {
     /// let scorer = CentroidScorer::fit(seeds.view(), None, 2, 7).unwrap();
     /// let scores = scorer.score(ndarray::array![[9.1, 9.0], [4.5, 4.5]].view()).unwrap();
     /// assert!(scores.score[0] > 0.5 && scores.score[1] < 1e-6);
-    /// assert!(scores.nearest_seed[0] >= 2);
     /// ```
     pub fn fit(
         seeds: ArrayView2<'_, f64>,
@@ -260,7 +286,6 @@ impl CentroidScorer {
             representatives: narrow(fitted.model.centroids().view()),
             weights: means.iter().map(|m| m / top).collect(),
             bandwidth,
-            seeds: narrow(seeds),
         })
     }
 
@@ -285,16 +310,6 @@ impl Scorer for CentroidScorer {
             .zip(best.indices.column(0))
             .map(|(d, c)| self.weights[*c as usize] * kernel(*d, self.bandwidth))
             .collect();
-        let nearest = k_nearest(narrow_candidates.view(), self.seeds.view(), 1)?;
-        Ok(Scores {
-            strength: score.clone(),
-            score,
-            nearest_seed: nearest
-                .indices
-                .column(0)
-                .iter()
-                .map(|i| *i as usize)
-                .collect(),
-        })
+        Ok(Scores::new(score, None))
     }
 }

@@ -2,14 +2,14 @@
 //! and consent, the compared columns and their scaling — resolved into a scaled matrix with the
 //! seeds and candidates as its rows, and a note for every customer left out.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use lookalike_cluster::{Scaler, ScalerParams, Scaling};
-use lookalike_core::FeatureTable;
+use lookalike_core::{CustomerId, FeatureTable};
 use lookalike_features::read_feature_table;
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::clustering::{ScalingArg, complete_rows};
 use crate::id_list;
@@ -64,10 +64,12 @@ pub struct SeedArgs {
 
 /// The scaled customers (those with every compared feature), with seeds and candidates as rows.
 pub struct Prepared {
-    /// The customers that have every compared feature (rows of `scaled`).
-    pub table: FeatureTable,
+    /// The customers that have every compared feature (one per row of `scaled`).
+    pub customer_ids: Vec<CustomerId>,
     /// Their scaled features.
     pub scaled: Array2<f64>,
+    /// How they were scaled (and how to get raw values back).
+    pub scaler: Scaler,
     /// The compared columns.
     pub columns: Vec<String>,
     /// Seed rows and values.
@@ -80,11 +82,23 @@ pub struct Prepared {
 impl Prepared {
     /// Customer ids, by row.
     pub fn ids(&self) -> Vec<&str> {
-        self.table.ids().iter().map(|id| id.as_str()).collect()
+        self.customer_ids.iter().map(|id| id.as_str()).collect()
+    }
+
+    /// The mean raw value of compared column `j` over `rows`.
+    pub fn raw_mean(&self, j: usize, rows: &[usize]) -> f64 {
+        let column = self.scaled.column(j);
+        let total: f64 = rows
+            .iter()
+            .map(|r| self.scaler.raw_value(j, column[*r]))
+            .sum();
+        total / rows.len().max(1) as f64
     }
 }
 
-/// Reads, filters and scales; says on stderr who was left out and why.
+/// Reads, filters and scales; says on stderr who was left out and why. Memory: the table, its
+/// scaled columns and a few bytes per customer (ten million customers with 20 features fit in
+/// about 4 GB).
 pub fn prepare(args: &SeedArgs, ui: &Ui) -> anyhow::Result<Prepared> {
     let table = read_feature_table(&args.features, None)
         .with_context(|| format!("reading features from {}", args.features.display()))?;
@@ -99,7 +113,8 @@ pub fn prepare(args: &SeedArgs, ui: &Ui) -> anyhow::Result<Prepared> {
         None if defaults => DEFAULT_LOG1P.iter().map(|c| c.to_string()).collect(),
         None => Vec::new(),
     };
-    let pool = pool(args, &table, &columns)?;
+    let complete = complete_mask(&table, &columns);
+    let pool = pool(args, &table, &complete)?;
     for note in &pool.notes {
         ui.say(note);
     }
@@ -109,8 +124,19 @@ pub fn prepare(args: &SeedArgs, ui: &Ui) -> anyhow::Result<Prepared> {
             pool.seeds.len()
         ));
     }
-    // Scale on every customer that has the features, so distances mean the same for all.
-    let (complete, complete_table) = complete_rows(&table, &columns)?;
+    // Scale on every customer that has the features, so distances mean the same for all; the
+    // table is narrowed to those customers only when some miss a feature.
+    let (table, position) = if complete.iter().all(|c| *c) {
+        let identity = (0..table.len()).collect();
+        (table, identity)
+    } else {
+        let (rows, subset) = complete_rows(&table, &columns)?;
+        let mut position = vec![usize::MAX; table.len()];
+        for (i, row) in rows.iter().enumerate() {
+            position[*row] = i;
+        }
+        (subset, position)
+    };
     let scaler_params = ScalerParams::new(columns.clone())
         .scaling(match args.scaling {
             ScalingArg::Standard => Scaling::Standard,
@@ -118,23 +144,34 @@ pub fn prepare(args: &SeedArgs, ui: &Ui) -> anyhow::Result<Prepared> {
             ScalingArg::None => Scaling::None,
         })
         .log1p(log1p);
-    let scaler = Scaler::fit(&complete_table, &scaler_params)
+    let scaler = Scaler::fit(&table, &scaler_params)
         .with_context(|| format!("scaling the features of {}", args.features.display()))?;
-    let scaled = scaler.transform(&complete_table)?;
-    // Rows of the table → rows of the scaled matrix.
-    let mut position = vec![usize::MAX; table.len()];
-    for (i, row) in complete.iter().enumerate() {
-        position[*row] = i;
-    }
+    // In place: the raw values are not kept (the summary gets them back from the scaler).
+    let (customer_ids, scaled) = scaler.transform_owned(table)?;
     let to_scaled = |rows: &[usize]| rows.iter().map(|r| position[*r]).collect::<Vec<_>>();
     Ok(Prepared {
         seeds: to_scaled(&pool.seeds),
         seed_values: pool.seed_values,
         candidates: to_scaled(&pool.candidates),
-        table: complete_table,
+        customer_ids,
         scaled,
+        scaler,
         columns,
     })
+}
+
+/// Whether each customer has a finite value in every one of `columns` (unknown columns are left
+/// for the scaler to report).
+fn complete_mask(table: &FeatureTable, columns: &[String]) -> Vec<bool> {
+    let indexes: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| table.column_index(c).ok())
+        .collect();
+    let values = table.values();
+    (0..table.len())
+        .into_par_iter()
+        .map(|i| indexes.iter().all(|j| values[[i, *j]].is_finite()))
+        .collect()
 }
 
 /// Who takes part, and why the others do not.
@@ -147,9 +184,9 @@ struct Pool {
 
 /// Seeds and candidates as rows of `table`, honouring exclusions and consent, with a note for
 /// every customer left out.
-fn pool(args: &SeedArgs, table: &FeatureTable, columns: &[String]) -> anyhow::Result<Pool> {
-    let index = id_list::row_index(table);
+fn pool(args: &SeedArgs, table: &FeatureTable, complete: &[bool]) -> anyhow::Result<Pool> {
     let seed_list = id_list::read(&args.seeds, args.seed_value.as_deref())?;
+    let index = id_list::rows_of(table, &seed_list.ids);
     let mut notes = Vec::new();
     if seed_list.duplicates > 0 {
         notes.push(format!(
@@ -193,21 +230,29 @@ fn pool(args: &SeedArgs, table: &FeatureTable, columns: &[String]) -> anyhow::Re
             args.features.display()
         );
     }
-    let mut excluded: HashSet<usize> = HashSet::new();
+    // One flag per customer: seed, excluded (lists or consent).
+    let mut taken = vec![false; table.len()];
+    for seed in &seeds {
+        taken[*seed] = true;
+    }
     for path in &args.exclude {
         let list = id_list::read(path, None)?;
-        let found: Vec<usize> = list
-            .ids
-            .iter()
-            .filter_map(|id| index.get(id.as_str()).copied())
-            .collect();
+        let found = id_list::rows_of(table, &list.ids);
+        let newly = found.values().filter(|r| !taken[**r]).count();
+        for row in found.values() {
+            taken[*row] = true;
+        }
         notes.push(format!(
-            "excluded {} customers listed in {} ({} of its ids are not in the base)",
+            "excluded {} customers listed in {} ({} of its ids are not in the base{})",
             found.len(),
             path.display(),
-            list.ids.len() - found.len()
+            list.ids.len() - found.len(),
+            if newly < found.len() {
+                format!(", {} already seeds or excluded", found.len() - newly)
+            } else {
+                String::new()
+            }
         ));
-        excluded.extend(found);
     }
     if let Some(column) = &args.require_consent {
         let consent = table.column(column).with_context(|| {
@@ -216,40 +261,44 @@ fn pool(args: &SeedArgs, table: &FeatureTable, columns: &[String]) -> anyhow::Re
                 args.features.display()
             )
         })?;
-        let before = excluded.len();
-        excluded.extend((0..table.len()).filter(|i| consent[*i] != 1.0));
+        let mut without = 0;
+        for (row, value) in consent.iter().enumerate() {
+            if *value != 1.0 && !taken[row] {
+                taken[row] = true;
+                without += 1;
+            }
+        }
         notes.push(format!(
-            "excluded {} customers without consent ({column} ≠ 1, missing included)",
-            excluded.len() - before
+            "excluded {without} customers without consent ({column} ≠ 1, missing included)"
         ));
     }
     // Customers missing a compared feature cannot be placed: counted and left out.
-    let (complete, _) = complete_rows(table, columns)?;
-    let complete: HashSet<usize> = complete.into_iter().collect();
-    let is_seed: HashSet<usize> = seeds.iter().copied().collect();
-    let incomplete_seeds = seeds.iter().filter(|s| !complete.contains(s)).count();
+    let incomplete_seeds = seeds.iter().filter(|s| !complete[**s]).count();
     if incomplete_seeds > 0 {
         notes.push(format!(
             "{incomplete_seeds} seeds miss a compared feature and were left out"
         ));
     }
-    let keep: Vec<bool> = seeds.iter().map(|s| complete.contains(s)).collect();
     let seed_values = seed_list.values.as_ref().map(|_| {
         values
             .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
+            .zip(&seeds)
+            .filter(|(_, s)| complete[**s])
             .map(|(v, _)| *v)
             .collect()
     });
-    let seeds: Vec<usize> = seeds.into_iter().filter(|s| complete.contains(s)).collect();
-    let others = (0..table.len()).filter(|i| !is_seed.contains(i) && !excluded.contains(i));
-    let (candidates, incomplete): (Vec<usize>, Vec<usize>) =
-        others.partition(|i| complete.contains(i));
-    if !incomplete.is_empty() {
+    let seeds: Vec<usize> = seeds.into_iter().filter(|s| complete[*s]).collect();
+    let mut incomplete = 0;
+    let candidates: Vec<usize> = (0..table.len())
+        .filter(|i| {
+            let usable = !taken[*i] && complete[*i];
+            incomplete += usize::from(!taken[*i] && !complete[*i]);
+            usable
+        })
+        .collect();
+    if incomplete > 0 {
         notes.push(format!(
-            "{} candidates miss a compared feature (e.g. no purchase yet) and were not scored",
-            incomplete.len()
+            "{incomplete} candidates miss a compared feature (e.g. no purchase yet) and were not scored"
         ));
     }
     Ok(Pool {

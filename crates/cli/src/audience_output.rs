@@ -7,7 +7,7 @@ use anyhow::Context;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_audience::Audience;
-use lookalike_core::FeatureTable;
+use lookalike_core::CustomerId;
 use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -33,15 +33,14 @@ fn reasons_text(reasons: &[(usize, f64)], columns: &[String]) -> String {
         .join("; ")
 }
 
-/// Writes the members of `audience` (rows of `table`) as CSV or Parquet by extension,
+/// Writes the members of `audience` (rows index `ids`) as CSV or Parquet by extension,
 /// atomically. `columns` names the features the reasons refer to.
 pub fn write_audience(
-    table: &FeatureTable,
+    ids: &[CustomerId],
     audience: &Audience,
     columns: &[String],
     path: &Path,
 ) -> anyhow::Result<()> {
-    let ids = table.ids();
     let members = &audience.members;
     let tier = |i: usize| audience.tiers[members[i].tier].0.as_str();
     if crate::output::is_parquet_output(path)? {

@@ -84,12 +84,15 @@ pub fn read(path: &Path, value_column: Option<&str>) -> anyhow::Result<IdList> {
     })
 }
 
-/// Rows of `table` by customer id.
-pub fn row_index(table: &FeatureTable) -> HashMap<&str, usize> {
-    table
-        .ids()
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect()
+/// The rows of `table` whose ids are in `ids`, as id → row (one pass over the table; the
+/// memory is that of the list, not of the base).
+pub fn rows_of<'a>(table: &FeatureTable, ids: &'a [String]) -> HashMap<&'a str, usize> {
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut found = HashMap::with_capacity(wanted.len());
+    for (row, id) in table.ids().iter().enumerate() {
+        if let Some(id) = wanted.get(id.as_str()) {
+            found.entry(*id).or_insert(row);
+        }
+    }
+    found
 }

@@ -5,7 +5,7 @@
 //! robust: median and interquartile range), then multiplied by its weight, so that
 //! distances count the columns as much as the user wants.
 
-use lookalike_core::FeatureTable;
+use lookalike_core::{CustomerId, FeatureTable};
 use ndarray::Array2;
 
 use crate::ClusterError;
@@ -90,44 +90,43 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// The selected columns of `table`, after log1p where asked, checked for missing values.
-fn raw_columns(
-    table: &FeatureTable,
-    columns: &[String],
-    log1p: &[bool],
-) -> Result<Vec<Vec<f64>>, ClusterError> {
-    columns
-        .iter()
-        .zip(log1p)
-        .map(|(name, use_log)| {
-            let index = table
-                .column_index(name)
-                .map_err(|_| ClusterError::UnknownColumn {
-                    name: name.clone(),
-                    known: table.columns().join(", "),
-                })?;
-            let mut values = table.values().column(index).to_vec();
-            for (i, v) in values.iter_mut().enumerate() {
-                let customer = || table.ids()[i].to_string();
-                if !v.is_finite() {
-                    return Err(ClusterError::MissingFeature {
-                        customer: customer(),
-                        column: name.clone(),
-                    });
-                }
-                if *use_log {
-                    if *v <= -1.0 {
-                        return Err(ClusterError::NegativeForLog {
-                            column: name.clone(),
-                            customer: customer(),
-                            value: *v,
-                        });
-                    }
-                    *v = v.ln_1p();
-                }
-            }
-            Ok(values)
-        })
-        .collect()
+/// Checks one selected column: every value present, and above −1 for the log.
+fn check_column(table: &FeatureTable, name: &str, use_log: bool) -> Result<(), ClusterError> {
+    let index = table
+        .column_index(name)
+        .map_err(|_| ClusterError::UnknownColumn {
+            name: name.to_string(),
+            known: table.columns().join(", "),
+        })?;
+    for (i, v) in table.values().column(index).iter().enumerate() {
+        let customer = || table.ids()[i].to_string();
+        if !v.is_finite() {
+            return Err(ClusterError::MissingFeature {
+                customer: customer(),
+                column: name.to_string(),
+            });
+        }
+        if use_log && *v <= -1.0 {
+            return Err(ClusterError::NegativeForLog {
+                column: name.to_string(),
+                customer: customer(),
+                value: *v,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One selected column's values (ln(1 + x) when asked), checked. One column at a time, so
+/// scaling a wide table never holds a second copy of it.
+fn raw_column(table: &FeatureTable, name: &str, use_log: bool) -> Result<Vec<f64>, ClusterError> {
+    check_column(table, name, use_log)?;
+    let index = table.column_index(name).expect("checked");
+    let mut values = table.values().column(index).to_vec();
+    if use_log {
+        values.iter_mut().for_each(|v| *v = v.ln_1p());
+    }
+    Ok(values)
 }
 
 impl Scaler {
@@ -167,13 +166,13 @@ impl Scaler {
                 .position(|c| c == column)
                 .expect("checked")] = *w;
         }
-        let raw = raw_columns(table, &params.columns, &log1p)?;
-        if table.is_empty() {
-            return Err(ClusterError::EmptyInput);
-        }
-        let mut center = Vec::with_capacity(raw.len());
-        let mut spread = Vec::with_capacity(raw.len());
-        for (values, name) in raw.iter().zip(&params.columns) {
+        let mut center = Vec::with_capacity(params.columns.len());
+        let mut spread = Vec::with_capacity(params.columns.len());
+        for (name, use_log) in params.columns.iter().zip(&log1p) {
+            let values = raw_column(table, name, *use_log)?;
+            if table.is_empty() {
+                return Err(ClusterError::EmptyInput);
+            }
             let (c, s) = match params.scaling {
                 Scaling::None => (0.0, 1.0),
                 Scaling::Standard => {
@@ -208,13 +207,75 @@ impl Scaler {
         })
     }
 
+    /// Scales `table` in place and keeps only the selected columns: the ids and the scaled
+    /// matrix (customers × selected columns), without the copy [`Scaler::transform`] makes —
+    /// for bases too large to hold twice.
+    ///
+    /// ```
+    /// use lookalike_cluster::{Scaler, ScalerParams};
+    /// use lookalike_core::{CustomerId, FeatureTable};
+    /// let ids = ["a", "b", "c"].map(CustomerId::from).to_vec();
+    /// let table = FeatureTable::new(ids, vec!["x".into(), "y".into()], ndarray::array![[1.0, 5.0], [2.0, 6.0], [3.0, 7.0]]).unwrap();
+    /// let scaler = Scaler::fit(&table, &ScalerParams::new(["y"])).unwrap();
+    /// let expected = scaler.transform(&table).unwrap();
+    /// let (ids, scaled) = scaler.transform_owned(table).unwrap();
+    /// assert_eq!((ids.len(), &scaled), (3, &expected));
+    /// assert!((scaler.raw_value(0, scaled[[2, 0]]) - 7.0).abs() < 1e-12);
+    /// ```
+    pub fn transform_owned(
+        &self,
+        table: FeatureTable,
+    ) -> Result<(Vec<CustomerId>, Array2<f64>), ClusterError> {
+        // Check (and compute) every column before changing any.
+        let indexes: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|name| {
+                table
+                    .column_index(name)
+                    .map_err(|_| ClusterError::UnknownColumn {
+                        name: name.clone(),
+                        known: table.columns().join(", "),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        for (name, use_log) in self.columns.iter().zip(&self.log1p) {
+            check_column(&table, name, *use_log)?;
+        }
+        let (ids, columns, mut values) = table.into_parts();
+        for (j, index) in indexes.iter().enumerate() {
+            let (weight, center, spread) = (self.weight[j], self.center[j], self.spread[j]);
+            let use_log = self.log1p[j];
+            values.column_mut(*index).mapv_inplace(|v| {
+                let v = if use_log { v.ln_1p() } else { v };
+                weight * (v - center) / spread
+            });
+        }
+        let in_order =
+            indexes.len() == columns.len() && indexes.iter().enumerate().all(|(j, i)| j == *i);
+        let scaled = if in_order {
+            values
+        } else {
+            values.select(ndarray::Axis(1), &indexes)
+        };
+        Ok((ids, scaled))
+    }
+
+    /// The raw value of selected column `j` whose scaled value is `scaled` (the inverse of the
+    /// scaling, ln(1 + x) included).
+    pub fn raw_value(&self, j: usize, scaled: f64) -> f64 {
+        let v = scaled / self.weight[j] * self.spread[j] + self.center[j];
+        if self.log1p[j] { v.exp_m1() } else { v }
+    }
+
     /// The scaled matrix of `table` (customers × selected columns).
     pub fn transform(&self, table: &FeatureTable) -> Result<Array2<f64>, ClusterError> {
-        let raw = raw_columns(table, &self.columns, &self.log1p)?;
         let mut scaled = Array2::zeros((table.len(), self.columns.len()));
-        for (j, values) in raw.iter().enumerate() {
-            for (i, v) in values.iter().enumerate() {
-                scaled[[i, j]] = self.weight[j] * (v - self.center[j]) / self.spread[j];
+        for (j, (name, use_log)) in self.columns.iter().zip(&self.log1p).enumerate() {
+            let values = raw_column(table, name, *use_log)?;
+            let (weight, center, spread) = (self.weight[j], self.center[j], self.spread[j]);
+            for (out, v) in scaled.column_mut(j).iter_mut().zip(&values) {
+                *out = weight * (v - center) / spread;
             }
         }
         Ok(scaled)

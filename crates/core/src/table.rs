@@ -64,6 +64,19 @@ impl FeatureTable {
         })
     }
 
+    /// The ids, column names and values, taken apart without a copy (for code that transforms
+    /// the values in place).
+    ///
+    /// ```
+    /// use lookalike_core::{CustomerId, FeatureTable};
+    /// let table = FeatureTable::new(vec![CustomerId::from("a")], vec!["x".into()], ndarray::array![[1.0]]).unwrap();
+    /// let (ids, columns, values) = table.into_parts();
+    /// assert_eq!((ids.len(), columns[0].as_str(), values[[0, 0]]), (1, "x", 1.0));
+    /// ```
+    pub fn into_parts(self) -> (Vec<CustomerId>, Vec<String>, Array2<f64>) {
+        (self.ids, self.columns, self.values)
+    }
+
     /// The customer ids, one per row.
     pub fn ids(&self) -> &[CustomerId] {
         &self.ids

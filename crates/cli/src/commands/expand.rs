@@ -7,9 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use lookalike_audience::{Audience, ExpandParams, ScorerKind, TierSize};
-use lookalike_core::FeatureTable;
 
-use crate::audience_input::{SeedArgs, prepare};
+use crate::audience_input::{Prepared, SeedArgs, prepare};
 use crate::audience_output::write_audience;
 use crate::output::Ui;
 
@@ -126,7 +125,12 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
             &prepared.candidates,
         )
         .context("building the audience")?;
-    write_audience(&prepared.table, &audience, &prepared.columns, &args.out)?;
+    write_audience(
+        &prepared.customer_ids,
+        &audience,
+        &prepared.columns,
+        &args.out,
+    )?;
     ui.say(format!(
         "scored {} candidates against {} seeds ({}) in {:.2}s; wrote {} customers to {}",
         audience.candidates,
@@ -136,22 +140,12 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         audience.members.len(),
         args.out.display()
     ));
-    Ok(summary(
-        &prepared.table,
-        &prepared.columns,
-        &audience,
-        &prepared.seeds,
-    ))
+    Ok(summary(&prepared, &audience))
 }
 
 /// Tier sizes, control counts and mean scores; mean raw features of the audience, the seeds and
-/// the base.
-fn summary(
-    table: &FeatureTable,
-    columns: &[String],
-    audience: &Audience,
-    seeds: &[usize],
-) -> String {
+/// the base; the top members with their reasons.
+fn summary(prepared: &Prepared, audience: &Audience) -> String {
     let mut text = format!(
         "{:<8} {:>10} {:>9} {:>11}\n",
         "tier", "customers", "control", "mean score"
@@ -172,23 +166,17 @@ fn summary(
         "base"
     );
     let chosen: Vec<usize> = audience.members.iter().map(|m| m.row).collect();
-    let ids = table.ids();
-    let all: Vec<usize> = (0..table.len()).collect();
-    for column in columns {
-        let Ok(values) = table.column(column) else {
-            continue;
-        };
-        let mean = |rows: &[usize]| {
-            rows.iter().map(|r| values[*r]).sum::<f64>() / rows.len().max(1) as f64
-        };
+    let all: Vec<usize> = (0..prepared.customer_ids.len()).collect();
+    for (j, column) in prepared.columns.iter().enumerate() {
         let _ = writeln!(
             text,
             "{column:<26} {:>12.2} {:>12.2} {:>12.2}",
-            mean(&chosen),
-            mean(seeds),
-            mean(&all)
+            prepared.raw_mean(j, &chosen),
+            prepared.raw_mean(j, &prepared.seeds),
+            prepared.raw_mean(j, &all)
         );
     }
+    let ids = &prepared.customer_ids;
     let _ = writeln!(text, "\ntop of the audience:");
     let _ = writeln!(
         text,
@@ -199,7 +187,7 @@ fn summary(
         let reasons: Vec<String> = m
             .reasons
             .iter()
-            .map(|(j, d)| format!("{} {d:+.2}", columns[*j]))
+            .map(|(j, d)| format!("{} {d:+.2}", prepared.columns[*j]))
             .collect();
         let _ = writeln!(
             text,
