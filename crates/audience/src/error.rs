@@ -71,6 +71,25 @@ pub enum AudienceError {
         /// Rows in the data.
         rows: usize,
     },
+    /// Ranking by value without values.
+    #[error("ranking by value needs each candidate's expected value (a value model)")]
+    NoValues,
+    /// One value per row of the data is needed.
+    #[error("{values} expected values for {rows} rows")]
+    ValueCount {
+        /// Values given.
+        values: usize,
+        /// Rows of the data.
+        rows: usize,
+    },
+    /// A candidate's expected value is NaN or infinite.
+    #[error("row {row}: expected value {value} is not a finite number")]
+    NonFiniteValue {
+        /// 0-based row.
+        row: usize,
+        /// The value.
+        value: f64,
+    },
     /// Cross-validation needs at least two folds.
     #[error("{0} folds: the evaluation needs at least 2")]
     TooFewFolds(usize),

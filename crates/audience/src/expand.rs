@@ -61,6 +61,7 @@ pub struct ExpandParams {
     min_seeds: usize,
     seed: u64,
     reasons: usize,
+    rank_by_value: bool,
 }
 
 impl ExpandParams {
@@ -76,6 +77,7 @@ impl ExpandParams {
             min_seeds: 100,
             seed: 0,
             reasons: 3,
+            rank_by_value: false,
         }
     }
 
@@ -125,6 +127,13 @@ impl ExpandParams {
     /// Reasons given per chosen customer. Default: 3.
     pub fn reasons(mut self, reasons: usize) -> Self {
         self.reasons = reasons;
+        self
+    }
+
+    /// Rank by similarity × expected value instead of similarity (needs candidate values).
+    /// Default: false.
+    pub fn rank_by_value(mut self, yes: bool) -> Self {
+        self.rank_by_value = yes;
         self
     }
 
@@ -214,6 +223,8 @@ pub struct Member {
     pub tier: usize,
     /// In the control group: keep out of the campaign, measure lift against it.
     pub control: bool,
+    /// The customer's expected value, when values were given.
+    pub expected_value: Option<f64>,
     /// Row (in the data) of the nearest seed.
     pub nearest_seed: usize,
     /// (feature column, deviation from the base mean), strongest first (see
@@ -234,6 +245,9 @@ pub struct Audience {
     pub seeds: usize,
     /// The scorer's name.
     pub scorer: &'static str,
+    /// Candidates per twentieth of the score range: bin i counts scores in [i/20, (i+1)/20)
+    /// (the last bin includes 1).
+    pub histogram: [usize; 20],
 }
 
 impl ValidExpandParams {
@@ -268,7 +282,7 @@ impl ValidExpandParams {
     /// let candidates: Vec<usize> = (100..300).collect();
     /// let audience = ExpandParams::new(vec![TierSize::Share(0.1), TierSize::Count(50)])
     ///     .validate().unwrap()
-    ///     .expand(data.view(), &ids, &seeds, None, &candidates).unwrap();
+    ///     .expand(data.view(), &ids, &seeds, None, &candidates, None).unwrap();
     /// assert_eq!(audience.tiers, vec![("10%".to_string(), 20), ("50".to_string(), 50)]);
     /// assert_eq!(audience.members.len(), 50);
     /// assert_eq!(audience.members.iter().filter(|m| m.tier == 0).count(), 20);
@@ -280,6 +294,7 @@ impl ValidExpandParams {
         seeds: &[usize],
         seed_values: Option<&[f64]>,
         candidates: &[usize],
+        values: Option<&[f64]>,
     ) -> Result<Audience, AudienceError> {
         let params = &self.0;
         let rows = data.nrows();
@@ -297,6 +312,23 @@ impl ValidExpandParams {
         }
         if candidates.is_empty() {
             return Err(AudienceError::NoCandidates);
+        }
+        if params.rank_by_value && values.is_none() {
+            return Err(AudienceError::NoValues);
+        }
+        if let Some(values) = values {
+            if values.len() != rows {
+                return Err(AudienceError::ValueCount {
+                    values: values.len(),
+                    rows,
+                });
+            }
+            if let Some(row) = candidates.iter().find(|r| !values[**r].is_finite()) {
+                return Err(AudienceError::NonFiniteValue {
+                    row: *row,
+                    value: values[*row],
+                });
+            }
         }
         for row in seeds.iter().chain(candidates) {
             if let Some((column, value)) = data
@@ -325,9 +357,15 @@ impl ValidExpandParams {
         )?;
         let Scores {
             score,
-            strength,
+            mut strength,
             nearest_seed,
         } = scorer.score_rows(data, candidates)?;
+        if let (true, Some(values)) = (params.rank_by_value, values) {
+            // Similarity × expected value; a negative value (refunds) counts as none.
+            for ((s, similarity), c) in strength.iter_mut().zip(&score).zip(candidates) {
+                *s = similarity * values[*c].max(0.0);
+            }
+        }
         let candidate_ids: Vec<&str> = candidates.iter().map(|r| ids[*r]).collect();
         let largest = tiers.last().expect("at least one tier").1;
         let order = top_ranked(&strength, &candidate_ids, largest);
@@ -364,17 +402,23 @@ impl ValidExpandParams {
                         .position(|t| rank <= t.1)
                         .expect("within the largest"),
                     control: in_control(ids[row], params.salt, params.holdout),
+                    expected_value: values.map(|v| v[row]),
                     nearest_seed: seeds[seed],
                     reasons: profile.reasons(data.row(row), params.reasons),
                 }
             })
             .collect();
+        let mut histogram = [0usize; 20];
+        for s in &score {
+            histogram[((s * 20.0) as usize).min(19)] += 1;
+        }
         Ok(Audience {
             members,
             tiers,
             candidates: candidates.len(),
             seeds: seeds.len(),
             scorer: scorer.name(),
+            histogram,
         })
     }
 }

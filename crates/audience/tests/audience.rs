@@ -51,7 +51,7 @@ fn expand(
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     params
         .validate()?
-        .expand(data.view(), &ids, seeds, None, candidates)
+        .expand(data.view(), &ids, seeds, None, candidates, None)
 }
 
 /// Tiers are nested and exactly sized; ranks run 1..n in score order.
@@ -83,6 +83,7 @@ fn tiers_are_nested_and_sized_exactly() {
         sorted
     );
     assert_eq!(audience.members.len(), 333);
+    assert_eq!(audience.histogram.iter().sum::<usize>(), n);
     for (t, (_, size)) in audience.tiers.iter().enumerate() {
         let inside = audience.members.iter().filter(|m| m.tier <= t).count();
         assert_eq!(inside, *size, "tier {t}");
@@ -183,7 +184,7 @@ fn seed_values_weight_the_lookalikes() {
             .scorer(ScorerKind::Knn)
             .validate()
             .unwrap()
-            .expand(data.view(), &ids, &seeds, values, &candidates)
+            .expand(data.view(), &ids, &seeds, values, &candidates, None)
             .unwrap();
         audience
             .members
@@ -196,6 +197,59 @@ fn seed_values_weight_the_lookalikes() {
         weighted > 480 && plain < 400,
         "plain {plain}, weighted {weighted}"
     );
+}
+
+/// Ranking by value: similarity × expected value, so among equally similar candidates the
+/// valuable come first, and a worthless candidate never outranks a valuable one of the same
+/// similarity; every member carries its value.
+#[test]
+fn ranking_by_value_multiplies_similarity_and_value() {
+    let (data, group) = grouped(4, 500, 6);
+    let (seeds, candidates) = split(&group, 200);
+    let ids = ids(2000);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    // Half of the group's customers (alternately) are worth 10, the rest 1; other groups 0.1.
+    let values: Vec<f64> = (0..2000)
+        .map(|i| match (group[i], (i / 4) % 2) {
+            (0, 0) => 10.0,
+            (0, _) => 1.0,
+            _ => 0.1,
+        })
+        .collect();
+    let params = |by_value| {
+        ExpandParams::new(vec![TierSize::Count(100)])
+            .scorer(ScorerKind::Knn)
+            .rank_by_value(by_value)
+            .validate()
+            .unwrap()
+    };
+    let plain = params(false)
+        .expand(data.view(), &ids, &seeds, None, &candidates, Some(&values))
+        .unwrap();
+    let valued = params(true)
+        .expand(data.view(), &ids, &seeds, None, &candidates, Some(&values))
+        .unwrap();
+    let rich = |a: &Audience| {
+        a.members
+            .iter()
+            .filter(|m| m.expected_value == Some(10.0))
+            .count()
+    };
+    assert!(
+        rich(&valued) > rich(&plain) + 20,
+        "{} vs {}",
+        rich(&valued),
+        rich(&plain)
+    );
+    for m in &valued.members {
+        assert_eq!(m.expected_value, Some(values[m.row]));
+    }
+    let strength: Vec<f64> = valued
+        .members
+        .iter()
+        .map(|m| m.score * values[m.row])
+        .collect();
+    assert!(strength.windows(2).all(|w| w[0] >= w[1]));
 }
 
 #[test]
@@ -270,7 +324,14 @@ fn each_validation_rule_has_its_error() {
     let mut values = vec![1.0; seeds.len()];
     values[3] = f64::NAN;
     assert!(matches!(
-        valid.expand(data.view(), &ids_str, &seeds, Some(&values), &candidates),
+        valid.expand(
+            data.view(),
+            &ids_str,
+            &seeds,
+            Some(&values),
+            &candidates,
+            None
+        ),
         Err(AudienceError::BadSeedValue { row: 3, .. })
     ));
     assert_eq!(
@@ -279,18 +340,54 @@ fn each_validation_rule_has_its_error() {
             &ids_str,
             &seeds,
             Some(&vec![0.0; seeds.len()]),
-            &candidates
+            &candidates,
+            None,
         ),
         Err(AudienceError::ZeroSeedValues)
     );
+    let by_value = ExpandParams::new(sizes())
+        .rank_by_value(true)
+        .validate()
+        .unwrap();
+    assert_eq!(
+        by_value.expand(data.view(), &ids_str, &seeds, None, &candidates, None),
+        Err(AudienceError::NoValues)
+    );
+    assert_eq!(
+        valid.expand(
+            data.view(),
+            &ids_str,
+            &seeds,
+            None,
+            &candidates,
+            Some(&[1.0; 3])
+        ),
+        Err(AudienceError::ValueCount {
+            values: 3,
+            rows: 200
+        })
+    );
+    let mut customer_values = vec![1.0; 200];
+    customer_values[candidates[7]] = f64::NAN;
+    assert!(matches!(
+        valid.expand(
+            data.view(),
+            &ids_str,
+            &seeds,
+            None,
+            &candidates,
+            Some(&customer_values)
+        ),
+        Err(AudienceError::NonFiniteValue { .. })
+    ));
     let mut broken = data.clone();
     broken[[candidates[4], 2]] = f64::INFINITY;
     assert!(matches!(
-        valid.expand(broken.view(), &ids_str, &seeds, None, &candidates),
+        valid.expand(broken.view(), &ids_str, &seeds, None, &candidates, None),
         Err(AudienceError::NonFinite { column: 2, .. })
     ));
     assert_eq!(
-        valid.expand(data.view(), &ids_str, &seeds, None, &[500]),
+        valid.expand(data.view(), &ids_str, &seeds, None, &[500], None),
         Err(AudienceError::RowOutOfRange {
             row: 500,
             rows: 200

@@ -12,7 +12,7 @@ use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 9] = [
     "customer_id",
     "score",
     "percentile",
@@ -20,6 +20,7 @@ const NAMES: [&str; 8] = [
     "tier",
     "control",
     "nearest_seed",
+    "expected_value",
     "reasons",
 ];
 
@@ -43,17 +44,26 @@ pub fn write_audience(
 ) -> anyhow::Result<()> {
     let members = &audience.members;
     let tier = |i: usize| audience.tiers[members[i].tier].0.as_str();
+    // The expected_value column only when the audience carries values.
+    let valued = members.iter().any(|m| m.expected_value.is_some());
+    let names: Vec<&str> = NAMES
+        .iter()
+        .copied()
+        .filter(|n| valued || *n != "expected_value")
+        .collect();
     if crate::output::is_parquet_output(path)? {
-        let fields = vec![
-            Field::new("customer_id", DataType::Utf8, false),
-            Field::new("score", DataType::Float64, false),
-            Field::new("percentile", DataType::Float64, false),
-            Field::new("rank", DataType::UInt64, false),
-            Field::new("tier", DataType::Utf8, false),
-            Field::new("control", DataType::Boolean, false),
-            Field::new("nearest_seed", DataType::Utf8, false),
-            Field::new("reasons", DataType::Utf8, false),
-        ];
+        let fields: Vec<Field> = names
+            .iter()
+            .map(|name| {
+                let kind = match *name {
+                    "score" | "percentile" | "expected_value" => DataType::Float64,
+                    "rank" => DataType::UInt64,
+                    "control" => DataType::Boolean,
+                    _ => DataType::Utf8,
+                };
+                Field::new(*name, kind, false)
+            })
+            .collect();
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
@@ -63,25 +73,28 @@ pub fn write_audience(
             properties,
             members.len(),
             |rows, j| {
-                Ok(match j {
-                    0 => Arc::new(StringArray::from_iter_values(
+                Ok(match names[j] {
+                    "customer_id" => Arc::new(StringArray::from_iter_values(
                         rows.map(|i| ids[members[i].row].as_str()),
                     )) as ArrayRef,
-                    1 => Arc::new(Float64Array::from_iter_values(
+                    "score" => Arc::new(Float64Array::from_iter_values(
                         rows.map(|i| members[i].score),
                     )),
-                    2 => Arc::new(Float64Array::from_iter_values(
+                    "percentile" => Arc::new(Float64Array::from_iter_values(
                         rows.map(|i| members[i].percentile),
                     )),
-                    3 => Arc::new(UInt64Array::from_iter_values(
+                    "rank" => Arc::new(UInt64Array::from_iter_values(
                         rows.map(|i| members[i].rank as u64),
                     )),
-                    4 => Arc::new(StringArray::from_iter_values(rows.map(tier))),
-                    5 => Arc::new(BooleanArray::from(
+                    "tier" => Arc::new(StringArray::from_iter_values(rows.map(tier))),
+                    "control" => Arc::new(BooleanArray::from(
                         rows.map(|i| members[i].control).collect::<Vec<_>>(),
                     )),
-                    6 => Arc::new(StringArray::from_iter_values(
+                    "nearest_seed" => Arc::new(StringArray::from_iter_values(
                         rows.map(|i| ids[members[i].nearest_seed].as_str()),
+                    )),
+                    "expected_value" => Arc::new(Float64Array::from_iter_values(
+                        rows.map(|i| members[i].expected_value.unwrap_or(0.0)),
                     )),
                     _ => Arc::new(StringArray::from_iter_values(
                         rows.map(|i| reasons_text(&members[i].reasons, columns)),
@@ -91,7 +104,7 @@ pub fn write_audience(
         )
         .with_context(|| format!("writing {}", path.display()))
     } else {
-        write_csv_in_parallel(path, &NAMES, members.len(), |writer, _, i| {
+        write_csv_in_parallel(path, &names, members.len(), |writer, _, i| {
             let m = &members[i];
             let mut buffer = ryu::Buffer::new();
             writer.write_field(ids[m.row].as_str())?;
@@ -101,6 +114,9 @@ pub fn write_audience(
             writer.write_field(tier(i))?;
             writer.write_field(if m.control { "true" } else { "false" })?;
             writer.write_field(ids[m.nearest_seed].as_str())?;
+            if let Some(value) = m.expected_value {
+                writer.write_field(buffer.format(value))?;
+            }
             writer.write_field(reasons_text(&m.reasons, columns))?;
             Ok(())
         })

@@ -242,3 +242,71 @@ pub fn probability_map(
     lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
     Ok(())
 }
+
+/// The audience at a glance: on the left, how the candidates' scores are distributed (one bar
+/// per twentieth of the score range); on the right, each tier's mean expected value (or mean
+/// score without values).
+pub fn audience(
+    histogram: &[usize; 20],
+    tiers: &[(String, f64)],
+    value_label: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 480)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (left, right) = root.split_horizontally(560);
+        let top = histogram.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
+        let mut chart = ChartBuilder::on(&left)
+            .caption("Candidates by score", ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(36)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..1f64, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("score")
+            .y_desc("candidates")
+            .draw()?;
+        let blue = RGBColor(70, 110, 180);
+        chart.draw_series(histogram.iter().enumerate().map(|(i, n)| {
+            let x = i as f64 / 20.0;
+            Rectangle::new([(x + 0.002, 0.0), (x + 0.048, *n as f64)], blue.filled())
+        }))?;
+        let high = tiers.iter().map(|t| t.1).fold(0.0f64, f64::max).max(1e-9) * 1.15;
+        let count = tiers.len();
+        let names: Vec<String> = tiers.iter().map(|t| t.0.clone()).collect();
+        let mut bars = ChartBuilder::on(&right)
+            .caption(format!("{value_label} per tier"), ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(36)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5f64..count as f64 - 0.5, 0f64..high)?;
+        bars.configure_mesh()
+            .disable_x_mesh()
+            .x_labels(count)
+            .x_label_formatter(&|x| {
+                let k = x.round();
+                if (x - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < count {
+                    names[k as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("tier (nested)")
+            .y_desc(value_label)
+            .draw()?;
+        let orange = RGBColor(230, 140, 40);
+        bars.draw_series(tiers.iter().enumerate().map(|(i, (_, v))| {
+            Rectangle::new(
+                [(i as f64 - 0.35, 0.0), (i as f64 + 0.35, *v)],
+                orange.filled(),
+            )
+        }))?;
+        root.present()?;
+    }
+    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+    Ok(())
+}

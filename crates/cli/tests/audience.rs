@@ -357,3 +357,101 @@ fn overlap_counts_shared_customers() {
     let err = fails(&["overlap", s(&b)]);
     assert!(err.contains("at least two sets"), "{err}");
 }
+
+/// With a value model every member carries its 12-month CLV; `--rank-by value` orders by
+/// score × value and lifts the tier's value; without a model it is refused.
+#[test]
+fn value_model_adds_and_ranks_by_expected_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features(dir.path(), "features.csv", false);
+    let model = dir.path().join("model");
+    ok(&[
+        "value",
+        "fit",
+        "--features",
+        s(&features),
+        "--out",
+        s(&model),
+        "--quiet",
+    ]);
+    let personas = personas();
+    let ids: Vec<&str> = personas.iter().map(|(id, _)| id.as_str()).collect();
+    let seeds = dir.path().join("seeds.csv");
+    write_ids(&seeds, &ids.iter().step_by(10).copied().collect::<Vec<_>>());
+    let run = |name: &str, rank_by: &str| {
+        let out = dir.path().join(name);
+        ok(&[
+            "expand",
+            "--features",
+            s(&features),
+            "--seeds",
+            s(&seeds),
+            "--size",
+            "5%",
+            "--scorer",
+            "knn",
+            "--value-model",
+            s(&model),
+            "--rank-by",
+            rank_by,
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        let text = std::fs::read_to_string(out).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let (score, value) = (at("score"), at("expected_value"));
+        lines
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                (
+                    cells[score].parse::<f64>().unwrap(),
+                    cells[value].parse::<f64>().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let similar = run("similar.csv", "similarity");
+    let plot = dir.path().join("audience.svg");
+    ok(&[
+        "expand",
+        "--features",
+        s(&features),
+        "--seeds",
+        s(&seeds),
+        "--value-model",
+        s(&model),
+        "--plot",
+        s(&plot),
+        "--out",
+        s(&dir.path().join("plotted.csv")),
+        "--quiet",
+    ]);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("Candidates by score") && svg.contains("mean expected value per tier"));
+    let valuable = run("valuable.csv", "value");
+    assert_eq!(similar.len(), valuable.len());
+    let products: Vec<f64> = valuable.iter().map(|(s, v)| s * v.max(0.0)).collect();
+    assert!(products.windows(2).all(|w| w[0] >= w[1]));
+    let total = |rows: &[(f64, f64)]| rows.iter().map(|r| r.1).sum::<f64>();
+    assert!(
+        total(&valuable) > 1.2 * total(&similar),
+        "{} vs {}",
+        total(&valuable),
+        total(&similar)
+    );
+    let err = fails(&[
+        "expand",
+        "--features",
+        s(&features),
+        "--seeds",
+        s(&seeds),
+        "--rank-by",
+        "value",
+        "--out",
+        s(&dir.path().join("x.csv")),
+    ]);
+    assert!(err.contains("--rank-by value needs --value-model"), "{err}");
+}

@@ -229,6 +229,9 @@ fn demo_audience(
         salt: 0,
         min_seeds: 100,
         seed: 0,
+        value_model: Some(out.join("value")),
+        rank_by: expand::RankBy::Similarity,
+        plot: Some(dir.join("audience.svg")),
         out: dir.join("audience.csv"),
     };
     let mut text = format!(

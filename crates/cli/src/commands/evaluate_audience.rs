@@ -69,7 +69,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     } else {
         args.scorers.iter().map(|s| s.kind()).collect()
     };
-    let prepared = prepare(&args.input, ui)?;
+    let prepared = prepare(&args.input, None, ui)?;
     if prepared.seeds.len() < args.min_seeds {
         bail!(
             "{} seed customers, fewer than the minimum of {} (--min-seeds)",

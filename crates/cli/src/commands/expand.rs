@@ -36,6 +36,15 @@ impl ScorerArg {
     }
 }
 
+/// What the ranking follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RankBy {
+    /// Similarity to the seeds.
+    Similarity,
+    /// Similarity × expected value (needs --value-model).
+    Value,
+}
+
 /// Options of `lookalike expand`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -67,6 +76,16 @@ pub struct Args {
     /// Random seed of the seed clustering and the classifier's sample of the base.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Value model directory (`lookalike value fit`): each member gets its 12-month CLV
+    /// (1% a month) as expected_value, and tiers report their value.
+    #[arg(long, value_name = "DIR")]
+    pub value_model: Option<PathBuf>,
+    /// Rank by similarity, or by similarity × expected value.
+    #[arg(long, value_enum, default_value_t = RankBy::Similarity)]
+    pub rank_by: RankBy,
+    /// Also draw the score distribution and each tier's value as an SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Output (.csv or .parquet): customer_id, score, percentile, rank, tier, control,
     /// nearest_seed, reasons — the members of the largest tier, best first.
     #[arg(long, value_name = "FILE")]
@@ -113,8 +132,12 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         .salt(args.salt)
         .min_seeds(args.min_seeds)
         .seed(args.seed)
+        .rank_by_value(matches!(args.rank_by, RankBy::Value))
         .validate()?;
-    let prepared = prepare(&args.input, ui)?;
+    if matches!(args.rank_by, RankBy::Value) && args.value_model.is_none() {
+        anyhow::bail!("--rank-by value needs --value-model DIR (from `lookalike value fit`)");
+    }
+    let prepared = prepare(&args.input, args.value_model.as_deref(), ui)?;
     let ids = prepared.ids();
     let audience = params
         .expand(
@@ -123,6 +146,7 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
             &prepared.seeds,
             prepared.seed_values.as_deref(),
             &prepared.candidates,
+            prepared.expected_values.as_deref(),
         )
         .context("building the audience")?;
     write_audience(
@@ -140,21 +164,70 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         audience.members.len(),
         args.out.display()
     ));
+    if let Some(path) = &args.plot {
+        let valued = prepared.expected_values.is_some();
+        let tiers: Vec<(String, f64)> = audience
+            .tiers
+            .iter()
+            .enumerate()
+            .map(|(t, (label, _))| {
+                let members: Vec<_> = audience.members.iter().filter(|m| m.tier <= t).collect();
+                let total: f64 = members
+                    .iter()
+                    .map(|m| {
+                        if valued {
+                            m.expected_value.unwrap_or(0.0)
+                        } else {
+                            m.score
+                        }
+                    })
+                    .sum();
+                (label.clone(), total / members.len().max(1) as f64)
+            })
+            .collect();
+        let label = if valued {
+            "mean expected value"
+        } else {
+            "mean score"
+        };
+        crate::plots::audience(&audience.histogram, &tiers, label, path)
+            .with_context(|| format!("drawing {}", path.display()))?;
+        ui.say(format!("wrote {}", path.display()));
+    }
     Ok(summary(&prepared, &audience))
 }
 
 /// Tier sizes, control counts and mean scores; mean raw features of the audience, the seeds and
 /// the base; the top members with their reasons.
 fn summary(prepared: &Prepared, audience: &Audience) -> String {
+    let valued = prepared.expected_values.is_some();
     let mut text = format!(
-        "{:<8} {:>10} {:>9} {:>11}\n",
+        "{:<8} {:>10} {:>9} {:>11}",
         "tier", "customers", "control", "mean score"
     );
+    if valued {
+        text += &format!(" {:>15} {:>15}", "mean value", "total value");
+    }
+    text += "\n";
     for (t, (label, size)) in audience.tiers.iter().enumerate() {
         let members: Vec<_> = audience.members.iter().filter(|m| m.tier <= t).collect();
         let control = members.iter().filter(|m| m.control).count();
         let mean = members.iter().map(|m| m.score).sum::<f64>() / members.len().max(1) as f64;
-        let _ = writeln!(text, "{label:<8} {size:>10} {control:>9} {mean:>11.3}");
+        let _ = write!(text, "{label:<8} {size:>10} {control:>9} {mean:>11.3}");
+        if valued {
+            let total: f64 = members.iter().filter_map(|m| m.expected_value).sum();
+            let _ = write!(
+                text,
+                " {:>15.2} {total:>15.2}",
+                total / members.len().max(1) as f64
+            );
+        }
+        text += "\n";
+    }
+    if let Some(values) = &prepared.expected_values {
+        let base: f64 = prepared.candidates.iter().map(|c| values[*c]).sum::<f64>()
+            / prepared.candidates.len().max(1) as f64;
+        let _ = writeln!(text, "mean expected value of all candidates: {base:.2}");
     }
     let largest = audience.tiers.last().map_or(String::new(), |t| t.0.clone());
     let _ = writeln!(
