@@ -62,7 +62,23 @@ pub struct ExpandParams {
     seed: u64,
     reasons: usize,
     rank_by_value: bool,
+    index: IndexChoice,
 }
+
+/// How the kNN scorer searches the seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexChoice {
+    /// Exact below 100,000 seeds, the inverted-file index above.
+    #[default]
+    Auto,
+    /// Always the exact search.
+    Exact,
+    /// Always the inverted-file index: 4√seeds cells, a sixteenth of them probed (at least 8).
+    Ivf,
+}
+
+/// Seeds from which [`IndexChoice::Auto`] uses the approximate index.
+const APPROXIMATE_FROM: usize = 100_000;
 
 impl ExpandParams {
     /// Tiers of these sizes, every other setting at its default.
@@ -78,6 +94,7 @@ impl ExpandParams {
             seed: 0,
             reasons: 3,
             rank_by_value: false,
+            index: IndexChoice::Auto,
         }
     }
 
@@ -127,6 +144,12 @@ impl ExpandParams {
     /// Reasons given per chosen customer. Default: 3.
     pub fn reasons(mut self, reasons: usize) -> Self {
         self.reasons = reasons;
+        self
+    }
+
+    /// How the kNN scorer searches the seeds. Default: [`IndexChoice::Auto`].
+    pub fn index(mut self, index: IndexChoice) -> Self {
+        self.index = index;
         self
     }
 
@@ -185,7 +208,22 @@ impl ExpandParams {
         candidates: &[usize],
     ) -> Result<Box<dyn Scorer>, AudienceError> {
         Ok(match kind {
-            ScorerKind::Knn => Box::new(KnnScorer::fit(seeds, values, self.neighbours)?),
+            ScorerKind::Knn => {
+                let scorer = KnnScorer::fit(seeds, values, self.neighbours)?;
+                let approximate = match self.index {
+                    IndexChoice::Exact => false,
+                    IndexChoice::Ivf => true,
+                    IndexChoice::Auto => seeds.nrows() >= APPROXIMATE_FROM,
+                };
+                if approximate {
+                    // FAISS's guidance: 4√n to 16√n cells; probing a sixteenth of them gave
+                    // recall@10 ≥ 0.95 on the test and benchmark data.
+                    let lists = ((seeds.nrows() as f64).sqrt() * 4.0).round() as usize;
+                    Box::new(scorer.with_index(lists, (lists / 16).max(8), self.seed)?)
+                } else {
+                    Box::new(scorer)
+                }
+            }
             ScorerKind::Centroids => {
                 let m = if self.representatives > 0 {
                     self.representatives

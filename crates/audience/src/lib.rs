@@ -23,7 +23,7 @@ pub use classifier::ClassifierScorer;
 pub use ensemble::EnsembleScorer;
 pub use error::AudienceError;
 pub use evaluate::{EvaluationData, EvaluationRow, Truth, evaluate};
-pub use expand::{Audience, ExpandParams, Member, ScorerKind, ValidExpandParams};
+pub use expand::{Audience, ExpandParams, IndexChoice, Member, ScorerKind, ValidExpandParams};
 pub use reasons::Profile;
 pub use scorer::{CentroidScorer, KnnScorer, Scorer, Scores};
 pub use tiers::{TierSize, in_control};

@@ -6,7 +6,7 @@
 //! distance of a seed to its own neighbours or representative), so a score of 0.6 means the
 //! same thing whatever the units and dimension of the features.
 
-use lookalike_cluster::{KMeansParams, k_nearest};
+use lookalike_cluster::{IvfIndex, KMeansParams, k_nearest};
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
@@ -133,7 +133,13 @@ pub struct KnnScorer {
     weights: Vec<f64>,
     k: usize,
     bandwidth: f64,
+    /// The approximate index and its probes, when the seeds are many.
+    index: Option<(IvfIndex<f32>, usize)>,
 }
+
+/// Seeds whose distances measure the kernel bandwidth (evenly spaced through the seed list):
+/// the median of a few thousand is as good as that of millions, and costs a thousandth.
+const BANDWIDTH_SAMPLE: usize = 5_000;
 
 impl KnnScorer {
     /// Prepares the seeds (rows of `seeds`, optional non-negative `values`), with `k`
@@ -163,7 +169,10 @@ impl KnnScorer {
         // Bandwidth: the median distance from a seed to its k-th nearest other seed.
         let bandwidth = if seeds.nrows() > 1 {
             let own = (k + 1).min(seeds.nrows());
-            let found = k_nearest(narrow_seeds.view(), narrow_seeds.view(), own)?;
+            let step = seeds.nrows().div_ceil(BANDWIDTH_SAMPLE);
+            let sample: Vec<usize> = (0..seeds.nrows()).step_by(step).collect();
+            let queries = narrow_seeds.select(Axis(0), &sample);
+            let found = k_nearest(queries.view(), narrow_seeds.view(), own)?;
             median(found.distances.column(own - 1).to_vec())
         } else {
             0.0
@@ -173,7 +182,33 @@ impl KnnScorer {
             weights,
             k,
             bandwidth,
+            index: None,
         })
+    }
+
+    /// Searches the seeds through an inverted-file index of `lists` cells, probing `probes`
+    /// of them per candidate (approximate; see `lookalike_cluster::IvfIndex`), built with
+    /// random `seed`. For seed sets too large to scan exactly for every candidate.
+    ///
+    /// ```
+    /// use lookalike_audience::{KnnScorer, Scorer};
+    /// let seeds = ndarray::Array2::from_shape_fn((3000, 3), |(i, j)| ((i * (j + 5)) % 31) as f64 * 0.1);
+    /// let exact = KnnScorer::fit(seeds.view(), None, 5).unwrap();
+    /// let approximate = KnnScorer::fit(seeds.view(), None, 5).unwrap().with_index(16, 16, 1).unwrap();
+    /// let candidates = ndarray::array![[0.5, 1.0, 2.0], [9.0, 9.0, 9.0]];
+    /// // Probing every cell gives the exact scores.
+    /// assert_eq!(exact.score(candidates.view()).unwrap(), approximate.score(candidates.view()).unwrap());
+    /// ```
+    pub fn with_index(
+        mut self,
+        lists: usize,
+        probes: usize,
+        seed: u64,
+    ) -> Result<KnnScorer, AudienceError> {
+        let lists = lists.clamp(1, self.seeds.nrows());
+        let index = IvfIndex::build(self.seeds.view(), lists, seed)?;
+        self.index = Some((index, probes.max(1)));
+        Ok(self)
     }
 
     /// The kernel bandwidth measured on the seeds.
@@ -188,7 +223,11 @@ impl Scorer for KnnScorer {
     }
 
     fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError> {
-        let found = k_nearest(narrow(candidates).view(), self.seeds.view(), self.k)?;
+        let candidates = narrow(candidates);
+        let found = match &self.index {
+            Some((index, probes)) => index.search(candidates.view(), self.k, *probes)?,
+            None => k_nearest(candidates.view(), self.seeds.view(), self.k)?,
+        };
         let score = found
             .distances
             .axis_iter(Axis(0))

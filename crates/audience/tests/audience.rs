@@ -1,7 +1,9 @@
 //! Audiences end to end on data with known groups: tiers, control groups, scorers against
 //! random, value weighting, and one test per validation rule.
 
-use lookalike_audience::{Audience, AudienceError, ExpandParams, ScorerKind, TierSize, in_control};
+use lookalike_audience::{
+    Audience, AudienceError, ExpandParams, IndexChoice, ScorerKind, TierSize, in_control,
+};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -147,9 +149,15 @@ fn seeds_from_one_group_find_the_rest_of_it() {
     let (data, group) = grouped(10, 1000, 3);
     let (seeds, candidates) = split(&group, 200);
     let hidden = candidates.iter().filter(|c| group[**c] == 0).count();
-    for scorer in ScorerKind::ALL {
+    let runs = ScorerKind::ALL
+        .iter()
+        .map(|s| (*s, IndexChoice::Auto))
+        .chain([(ScorerKind::Knn, IndexChoice::Ivf)]);
+    for (scorer, index) in runs {
         let audience = expand(
-            ExpandParams::new(vec![TierSize::Count(hidden)]).scorer(scorer),
+            ExpandParams::new(vec![TierSize::Count(hidden)])
+                .scorer(scorer)
+                .index(index),
             &data,
             &ids(10_000),
             &seeds,
@@ -162,7 +170,7 @@ fn seeds_from_one_group_find_the_rest_of_it() {
             .filter(|m| group[m.row] == 0)
             .count();
         let recall = found as f64 / hidden as f64;
-        assert!(recall > 0.9, "{scorer:?}: recall {recall}");
+        assert!(recall > 0.9, "{scorer:?} ({index:?}): recall {recall}");
     }
 }
 

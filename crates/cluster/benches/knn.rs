@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lookalike_cluster::k_nearest;
+use lookalike_cluster::{IvfIndex, k_nearest};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -43,5 +43,47 @@ fn knn(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, knn);
+/// The approximate index on 1M × 16 Gaussian points (no cluster structure: the hard case for
+/// an inverted file), 10k queries, k = 10: build time, and recall@10 against the exact search
+/// at several probe counts (printed once).
+fn ivf(c: &mut Criterion) {
+    let points = gaussian(QUERIES, 3).mapv(|v| v as f32);
+    let queries = gaussian(10_000, 4).mapv(|v| v as f32);
+    let lists = 4096;
+    let exact = k_nearest(queries.view(), points.view(), K).unwrap();
+    let index = IvfIndex::build(points.view(), lists, 0).unwrap();
+    for probes in [32, 64, 128, 256] {
+        let began = std::time::Instant::now();
+        let found = index.search(queries.view(), K, probes).unwrap();
+        let elapsed = began.elapsed().as_secs_f64();
+        let hits: usize = (0..queries.nrows())
+            .map(|q| {
+                let truth: std::collections::HashSet<u32> =
+                    exact.indices.row(q).iter().copied().collect();
+                found
+                    .indices
+                    .row(q)
+                    .iter()
+                    .filter(|i| truth.contains(i))
+                    .count()
+            })
+            .sum();
+        eprintln!(
+            "ivf lists {lists} probes {probes}: recall@10 {:.4}, search {:.2} s ({:.0} queries/s)",
+            hits as f64 / (queries.nrows() * K) as f64,
+            elapsed,
+            queries.nrows() as f64 / elapsed
+        );
+    }
+    let mut group = c.benchmark_group("ivf");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
+    group.bench_function("build/n1000000/d16/lists4096/f32", |b| {
+        b.iter(|| IvfIndex::build(points.view(), lists, 0).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, knn, ivf);
 criterion_main!(benches);

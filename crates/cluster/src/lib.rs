@@ -1,5 +1,5 @@
-//! Weighted k-means, clustering quality metrics, and exact k-nearest-neighbour search (the
-//! same distance kernels).
+//! Weighted k-means, clustering quality metrics, and k-nearest-neighbour search — exact, and
+//! approximate through an inverted file of k-means cells (the same distance kernels).
 //!
 //! [`KMeansParams`] → [`KMeansValidParams`] → [`KMeans`], as linfa's `KMeansParams` →
 //! `KMeansValidParams` → `KMeans`: settings are checked once, then fitted to the rows of a matrix
@@ -12,6 +12,7 @@ mod error;
 mod float;
 mod hamerly;
 mod init;
+mod ivf;
 mod kernel;
 mod kmeans;
 mod knn;
@@ -25,6 +26,7 @@ mod silhouette;
 
 pub use error::ClusterError;
 pub use float::Float;
+pub use ivf::IvfIndex;
 pub use kernel::Kernel;
 pub use kmeans::{Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParams};
 pub use knn::{Neighbours, k_nearest};

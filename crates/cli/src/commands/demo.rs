@@ -224,6 +224,7 @@ fn demo_audience(
         size: vec!["1%".into(), "5%".into()],
         scorer: None,
         k: 10,
+        index: expand::IndexArg::Auto,
         representatives: 0,
         holdout: "10%".into(),
         salt: 0,

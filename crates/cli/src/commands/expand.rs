@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use lookalike_audience::{Audience, ExpandParams, ScorerKind, TierSize};
+use lookalike_audience::{Audience, ExpandParams, IndexChoice, ScorerKind, TierSize};
 
 use crate::audience_input::{Prepared, SeedArgs, prepare};
 use crate::audience_output::write_audience;
@@ -36,6 +36,17 @@ impl ScorerArg {
     }
 }
 
+/// The kNN search on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IndexArg {
+    /// Exact below 100,000 seeds, approximate above.
+    Auto,
+    /// Always exact.
+    Exact,
+    /// Always the inverted-file index.
+    Ivf,
+}
+
 /// What the ranking follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RankBy {
@@ -61,6 +72,10 @@ pub struct Args {
     /// Nearest seeds per candidate (kNN scorer).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
+    /// How the kNN scorer searches the seeds: exact, an approximate inverted-file index
+    /// (4√seeds k-means cells, a sixteenth probed), or auto (the index from 100,000 seeds).
+    #[arg(long, value_enum, default_value_t = IndexArg::Auto)]
+    pub index: IndexArg,
     /// Seed representatives (centroids scorer; 0 = √(seeds/10), at most 32).
     #[arg(long, default_value_t = 0)]
     pub representatives: usize,
@@ -133,6 +148,11 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         .min_seeds(args.min_seeds)
         .seed(args.seed)
         .rank_by_value(matches!(args.rank_by, RankBy::Value))
+        .index(match args.index {
+            IndexArg::Auto => IndexChoice::Auto,
+            IndexArg::Exact => IndexChoice::Exact,
+            IndexArg::Ivf => IndexChoice::Ivf,
+        })
         .validate()?;
     if matches!(args.rank_by, RankBy::Value) && args.value_model.is_none() {
         anyhow::bail!("--rank-by value needs --value-model DIR (from `lookalike value fit`)");
