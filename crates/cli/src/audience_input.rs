@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::clustering::{ScalingArg, complete_rows};
 use crate::id_list;
 use crate::output::Ui;
+use crate::rule_columns;
 use crate::value_model;
 use lookalike_value::MonthLength;
 
@@ -35,13 +36,26 @@ const DEFAULT_LOG1P: [&str; 4] = ["orders", "avg_order_value", "monetary_value",
 
 /// The seeds, the base and how customers are compared.
 #[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("seed_source").required(true).args(["seeds", "seed_rule"])))]
 pub struct SeedArgs {
     /// Feature table of the whole base (from `lookalike features`).
     #[arg(long, value_name = "FILE")]
     pub features: PathBuf,
     /// CSV of seed customers: a `customer_id` column (or the first column).
     #[arg(long, value_name = "FILE")]
-    pub seeds: PathBuf,
+    pub seeds: Option<PathBuf>,
+    /// Seeds chosen by a rule, in the segment rules' language, over the features, their one-hot
+    /// groups as text (`country == 'DE'`), a --segments file's columns and, with a value model,
+    /// `clv` and `clv_rank` (0 = highest): e.g. "clv_rank <= 0.05" or
+    /// "rfm_segment == 'Champions'".
+    #[arg(long, value_name = "RULE")]
+    pub seed_rule: Option<String>,
+    /// Only candidates matching this rule (same columns as --seed-rule), e.g. "country == 'DE'".
+    #[arg(long, value_name = "RULE")]
+    pub scope: Option<String>,
+    /// A segment file from `lookalike segment` whose columns the rules can name.
+    #[arg(long, value_name = "FILE")]
+    pub segments: Option<PathBuf>,
     /// Column of the seed file holding each seed's value, for value-weighted lookalikes.
     #[arg(long, value_name = "COLUMN")]
     pub seed_value: Option<String>,
@@ -118,7 +132,12 @@ pub fn prepare(args: &SeedArgs, value_model: Option<&Path>, ui: &Ui) -> anyhow::
         None => Vec::new(),
     };
     let complete = complete_mask(&table, &columns);
-    let pool = pool(args, &table, &complete)?;
+    let expected_values = match value_model {
+        Some(dir) => Some(expected_values(&table, dir, ui)?),
+        None => None,
+    };
+    let rules = rule_masks(args, &table, expected_values.as_deref())?;
+    let pool = pool(args, &table, &complete, &rules)?;
     for note in &pool.notes {
         ui.say(note);
     }
@@ -150,10 +169,8 @@ pub fn prepare(args: &SeedArgs, value_model: Option<&Path>, ui: &Ui) -> anyhow::
         .log1p(log1p);
     let scaler = Scaler::fit(&table, &scaler_params)
         .with_context(|| format!("scaling the features of {}", args.features.display()))?;
-    let expected_values = match value_model {
-        Some(dir) => Some(expected_values(&table, dir, ui)?),
-        None => None,
-    };
+    let expected_values =
+        expected_values.map(|values| position_values(&values, &position, table.len()));
     // In place: the raw values are not kept (the summary gets them back from the scaler).
     let (customer_ids, scaled) = scaler.transform_owned(table)?;
     let to_scaled = |rows: &[usize]| rows.iter().map(|r| position[*r]).collect::<Vec<_>>();
@@ -194,6 +211,53 @@ fn expected_values(table: &FeatureTable, dir: &Path, ui: &Ui) -> anyhow::Result<
         .collect())
 }
 
+/// `values` (one per customer of the full table) for the rows kept: `position[row]` is the
+/// kept index of each full-table row (usize::MAX when left out).
+fn position_values(values: &[f64], position: &[usize], kept: usize) -> Vec<f64> {
+    let mut out = vec![0.0; kept];
+    for (row, at) in position.iter().enumerate() {
+        if *at != usize::MAX {
+            out[*at] = values[row];
+        }
+    }
+    out
+}
+
+/// The rows matching --seed-rule and --scope, when given.
+struct RuleMasks {
+    seeds: Option<Vec<bool>>,
+    scope: Option<Vec<bool>>,
+}
+
+fn rule_masks(
+    args: &SeedArgs,
+    table: &FeatureTable,
+    values: Option<&[f64]>,
+) -> anyhow::Result<RuleMasks> {
+    if args.seed_rule.is_none() && args.scope.is_none() {
+        return Ok(RuleMasks {
+            seeds: None,
+            scope: None,
+        });
+    }
+    let mut extra = match &args.segments {
+        Some(path) => rule_columns::Extra::from_segments(path, table)?,
+        None => rule_columns::Extra::default(),
+    };
+    if let Some(values) = values {
+        extra.add_values(values);
+    }
+    let mask = |origin: &str, text: &Option<String>| {
+        text.as_ref()
+            .map(|t| rule_columns::select(origin, t, table, &extra))
+            .transpose()
+    };
+    Ok(RuleMasks {
+        seeds: mask("--seed-rule", &args.seed_rule)?,
+        scope: mask("--scope", &args.scope)?,
+    })
+}
+
 /// Whether each customer has a finite value in every one of `columns` (unknown columns are left
 /// for the scaler to report).
 fn complete_mask(table: &FeatureTable, columns: &[String]) -> Vec<bool> {
@@ -216,12 +280,15 @@ struct Pool {
     notes: Vec<String>,
 }
 
-/// Seeds and candidates as rows of `table`, honouring exclusions and consent, with a note for
-/// every customer left out.
-fn pool(args: &SeedArgs, table: &FeatureTable, complete: &[bool]) -> anyhow::Result<Pool> {
-    let seed_list = id_list::read(&args.seeds, args.seed_value.as_deref())?;
+/// Seed rows (and values) from a seed file, noting duplicates and unknown ids.
+fn seeds_from_file(
+    args: &SeedArgs,
+    path: &Path,
+    table: &FeatureTable,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(Vec<usize>, Vec<f64>, bool)> {
+    let seed_list = id_list::read(path, args.seed_value.as_deref())?;
     let index = id_list::rows_of(table, &seed_list.ids);
-    let mut notes = Vec::new();
     if seed_list.duplicates > 0 {
         notes.push(format!(
             "{} seed ids listed more than once were used once",
@@ -260,10 +327,46 @@ fn pool(args: &SeedArgs, table: &FeatureTable, complete: &[bool]) -> anyhow::Res
         bail!(
             "none of the {} seed ids in {} is in {}",
             seed_list.ids.len(),
-            args.seeds.display(),
+            path.display(),
             args.features.display()
         );
     }
+    Ok((seeds, values, seed_list.values.is_some()))
+}
+
+/// Seeds and candidates as rows of `table`, honouring exclusions, consent and scope, with a
+/// note for every customer left out.
+fn pool(
+    args: &SeedArgs,
+    table: &FeatureTable,
+    complete: &[bool],
+    rules: &RuleMasks,
+) -> anyhow::Result<Pool> {
+    let mut notes = Vec::new();
+    let (seeds, values, has_values) = match (&args.seeds, &rules.seeds) {
+        (Some(path), _) => seeds_from_file(args, path, table, &mut notes)?,
+        (None, Some(mask)) => {
+            if args.seed_value.is_some() {
+                bail!(
+                    "--seed-value reads a column of a --seeds file; with --seed-rule there is none"
+                );
+            }
+            let seeds: Vec<usize> = (0..table.len()).filter(|i| mask[*i]).collect();
+            if seeds.is_empty() {
+                bail!(
+                    "--seed-rule {:?} matches no customer of {}",
+                    args.seed_rule.as_deref().unwrap_or(""),
+                    args.features.display()
+                );
+            }
+            notes.push(format!(
+                "--seed-rule selected {} seed customers",
+                seeds.len()
+            ));
+            (seeds, Vec::new(), false)
+        }
+        (None, None) => bail!("give the seeds: --seeds FILE or --seed-rule RULE"),
+    };
     // One flag per customer: seed, excluded (lists or consent).
     let mut taken = vec![false; table.len()];
     for seed in &seeds {
@@ -306,6 +409,19 @@ fn pool(args: &SeedArgs, table: &FeatureTable, complete: &[bool]) -> anyhow::Res
             "excluded {without} customers without consent ({column} ≠ 1, missing included)"
         ));
     }
+    if let Some(scope) = &rules.scope {
+        let mut outside = 0;
+        for (row, inside) in scope.iter().enumerate() {
+            if !inside && !taken[row] {
+                taken[row] = true;
+                outside += 1;
+            }
+        }
+        notes.push(format!(
+            "left out {outside} customers outside --scope {:?}",
+            args.scope.as_deref().unwrap_or("")
+        ));
+    }
     // Customers missing a compared feature cannot be placed: counted and left out.
     let incomplete_seeds = seeds.iter().filter(|s| !complete[**s]).count();
     if incomplete_seeds > 0 {
@@ -313,7 +429,7 @@ fn pool(args: &SeedArgs, table: &FeatureTable, complete: &[bool]) -> anyhow::Res
             "{incomplete_seeds} seeds miss a compared feature and were left out"
         ));
     }
-    let seed_values = seed_list.values.as_ref().map(|_| {
+    let seed_values = has_values.then(|| {
         values
             .iter()
             .zip(&seeds)

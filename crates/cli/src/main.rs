@@ -13,6 +13,7 @@ mod id_list;
 mod output;
 mod plots;
 mod progress;
+mod rule_columns;
 mod segment_output;
 mod value_model;
 mod value_report;

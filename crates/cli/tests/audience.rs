@@ -455,3 +455,125 @@ fn value_model_adds_and_ranks_by_expected_value() {
     ]);
     assert!(err.contains("--rank-by value needs --value-model"), "{err}");
 }
+
+/// Seeds by rule (the top 5% by CLV; the Champions of a segment file) and a scope on a one-hot
+/// attribute: the seeds are the rule's customers, every member is inside the scope, and bad
+/// rules get messages that name what is available.
+#[test]
+fn seed_rules_and_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features(dir.path(), "features.csv", false);
+    let model = dir.path().join("model");
+    ok(&[
+        "value",
+        "fit",
+        "--features",
+        s(&features),
+        "--out",
+        s(&model),
+        "--quiet",
+    ]);
+    let out = dir.path().join("top.csv");
+    let result = ok(&[
+        "expand",
+        "--features",
+        s(&features),
+        "--seed-rule",
+        "clv_rank <= 0.05",
+        "--value-model",
+        s(&model),
+        "--scope",
+        "country == 'DE'",
+        "--size",
+        "10%",
+        "--out",
+        s(&out),
+    ]);
+    let messages = String::from_utf8_lossy(&result.stderr);
+    // 5,000 customers: ranks 0, 1/5000, … up to 0.05 are the best 251.
+    assert!(
+        messages.contains("--seed-rule selected 251 seed customers"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("outside --scope \"country == 'DE'\""),
+        "{messages}"
+    );
+    let text = std::fs::read_to_string(&features).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let de = header.iter().position(|h| *h == "country_DE").unwrap();
+    let german: HashSet<String> = lines
+        .filter(|l| l.split(',').nth(de) == Some("1"))
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    let (rows, _) = audience(&out);
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| german.contains(&r.0)),
+        "a member outside the scope"
+    );
+    // Champions of a segment file.
+    let segments = dir.path().join("segments.csv");
+    ok(&[
+        "segment",
+        "--features",
+        s(&features),
+        "--out",
+        s(&segments),
+        "--quiet",
+    ]);
+    let champions = dir.path().join("champions.csv");
+    let result = ok(&[
+        "expand",
+        "--features",
+        s(&features),
+        "--seed-rule",
+        "rfm_segment == 'Champions'",
+        "--segments",
+        s(&segments),
+        "--size",
+        "5%",
+        "--out",
+        s(&champions),
+    ]);
+    assert!(String::from_utf8_lossy(&result.stderr).contains("--seed-rule selected"));
+    let err = fails(&[
+        "expand",
+        "--features",
+        s(&features),
+        "--seed-rule",
+        "shoe_size > 40",
+        "--out",
+        s(&champions),
+    ]);
+    assert!(
+        err.contains("unknown column \"shoe_size\"") && err.contains("country"),
+        "{err}"
+    );
+    let err = fails(&[
+        "expand",
+        "--features",
+        s(&features),
+        "--seeds",
+        s(&out),
+        "--scope",
+        "country == 'XX'",
+        "--out",
+        s(&champions),
+    ]);
+    assert!(
+        err.contains("\"XX\" is not a value of country; its values are: DE"),
+        "{err}"
+    );
+    let err = fails(&[
+        "expand",
+        "--features",
+        s(&features),
+        "--seed-rule",
+        "orders > 1000",
+        "--out",
+        s(&champions),
+    ]);
+    assert!(err.contains("matches no customer"), "{err}");
+}

@@ -39,6 +39,42 @@ pub enum RfmError {
         /// A caret under the position, for display.
         caret: String,
     },
+    /// A standalone rule (a seed rule, a scope) is malformed.
+    #[error("{origin}: rule {rule:?}, at position {position}: {message}\n  {rule}\n  {caret}")]
+    RuleSyntax {
+        /// Where the rule came from ("--scope").
+        origin: String,
+        /// The rule text.
+        rule: String,
+        /// 1-based character position of the problem.
+        position: usize,
+        /// What is wrong there.
+        message: String,
+        /// A caret under the position, for display.
+        caret: String,
+    },
+    /// A standalone rule names a column that is not there.
+    #[error("{origin}: rule {rule:?} uses the unknown column {column:?}; known columns: {known}")]
+    RuleUnknownColumn {
+        /// Where the rule came from.
+        origin: String,
+        /// The rule text.
+        rule: String,
+        /// The unknown name.
+        column: String,
+        /// The names the rule can use.
+        known: String,
+    },
+    /// A standalone rule compares a number with text or text with a number.
+    #[error("{origin}: rule {rule:?}: {message}")]
+    RuleTypeMismatch {
+        /// Where the rule came from.
+        origin: String,
+        /// The rule text.
+        rule: String,
+        /// What does not fit.
+        message: String,
+    },
     /// A rule names a column the table does not have.
     #[error(
         "segment {segment:?}: rule {rule:?} uses the unknown column {column:?}; known columns: {known}"

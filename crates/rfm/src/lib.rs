@@ -18,5 +18,5 @@ pub use lifecycle::{Lifecycle, LifecycleParams};
 pub use named::RfmSegment;
 pub use quantile::{bin_sizes, quantile_edges, score};
 pub use report::{ReportRow, SegmentReport, report};
-pub use rules::{RuleSet, ScoreBreaks, SegmentRule};
+pub use rules::{MISSING, Rule, RuleColumns, RuleSet, ScoreBreaks, SegmentRule};
 pub use segment::{Flags, SegmentParams, Segmentation, ValueTier, segment};

@@ -213,7 +213,10 @@ fn demo_audience(
     let args = expand::Args {
         input: SeedArgs {
             features: features.to_path_buf(),
-            seeds: seeds.clone(),
+            seeds: Some(seeds.clone()),
+            seed_rule: None,
+            scope: None,
+            segments: None,
             seed_value: Some("clv".into()),
             columns: Vec::new(),
             log1p: None,

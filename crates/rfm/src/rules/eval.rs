@@ -22,7 +22,7 @@ pub(crate) enum Column<'a> {
     /// Codes into `labels`; [`MISSING_TEXT`] = missing.
     Text {
         codes: &'a [u8],
-        labels: &'a [&'static str],
+        labels: &'a [&'a str],
     },
 }
 

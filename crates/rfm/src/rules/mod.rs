@@ -12,6 +12,9 @@
 
 mod eval;
 mod parse;
+mod standalone;
+
+pub use standalone::{MISSING, Rule, RuleColumns};
 
 pub(crate) use eval::{Column, EvalError, MISSING_TEXT, TRUE, evaluate};
 pub(crate) use parse::Expr;
