@@ -458,3 +458,94 @@ fn pool(
         notes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookalike_core::CustomerId;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use std::collections::HashSet;
+
+    fn write_ids(path: &Path, ids: &[String]) {
+        let mut text = String::from("customer_id\n");
+        for id in ids {
+            text += id;
+            text += "\n";
+        }
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Property: on random bases (random consent, missing features, seeds, two exclusion lists
+    /// with unknown and repeated ids), the candidates are exactly the customers who are not
+    /// seeds, not listed, consenting and complete — 200 cases.
+    #[test]
+    fn candidates_honour_exclusions_consent_and_completeness() {
+        let dir = tempfile::tempdir().unwrap();
+        for case in 0..200u64 {
+            let mut rng = ChaCha8Rng::seed_from_u64(case);
+            let n = rng.random_range(5..80);
+            let ids: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+            let values = Array2::from_shape_fn((n, 2), |(_, j)| {
+                if j == 0 && rng.random_bool(0.1) {
+                    f64::NAN
+                } else if j == 1 {
+                    [0.0, 1.0, f64::NAN][rng.random_range(0..3)]
+                } else {
+                    rng.random_range(0.0..10.0)
+                }
+            });
+            let table = FeatureTable::new(
+                ids.iter().map(|i| CustomerId::from(i.as_str())).collect(),
+                vec!["orders".into(), "consent".into()],
+                values.clone(),
+            )
+            .unwrap();
+            let pick = |rng: &mut ChaCha8Rng, p: f64| -> Vec<String> {
+                ids.iter().filter(|_| rng.random_bool(p)).cloned().collect()
+            };
+            let mut seeds = pick(&mut rng, 0.2);
+            seeds.push(ids[0].clone());
+            let mut first = pick(&mut rng, 0.2);
+            first.push("stranger".into());
+            let second = pick(&mut rng, 0.1);
+            let paths = ["seeds", "first", "second"].map(|n| dir.path().join(format!("{n}.csv")));
+            write_ids(&paths[0], &seeds);
+            write_ids(&paths[1], &first);
+            write_ids(&paths[2], &second);
+            let args = SeedArgs {
+                features: dir.path().join("unused.csv"),
+                seeds: Some(paths[0].clone()),
+                seed_rule: None,
+                scope: None,
+                segments: None,
+                seed_value: None,
+                columns: vec!["orders".into()],
+                log1p: None,
+                scaling: ScalingArg::Standard,
+                exclude: vec![paths[1].clone(), paths[2].clone()],
+                require_consent: Some("consent".into()),
+            };
+            let complete = complete_mask(&table, &args.columns);
+            let none = RuleMasks {
+                seeds: None,
+                scope: None,
+            };
+            let pool = pool(&args, &table, &complete, &none).unwrap();
+            let listed: HashSet<&String> = seeds.iter().chain(&first).chain(&second).collect();
+            let expected: Vec<usize> = (0..n)
+                .filter(|i| {
+                    !listed.contains(&ids[*i])
+                        && values[[*i, 1]] == 1.0
+                        && values[[*i, 0]].is_finite()
+                })
+                .collect();
+            assert_eq!(pool.candidates, expected, "case {case}");
+            assert!(
+                pool.seeds
+                    .iter()
+                    .all(|s| seeds.contains(&ids[*s]) && complete[*s])
+            );
+        }
+    }
+}
