@@ -8,22 +8,19 @@
 //! best. Recall grows with `probes`/`lists`; with every cell probed the search is exact. The
 //! build is a few k-means passes — no graph to insert into, which is where HNSW spends its time.
 
-use ndarray::{Array2, ArrayView2, Axis, Slice};
+use ndarray::{Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use crate::distance::{squared_distance, standard_layout, values_of, vectorised};
 use crate::error::ClusterError;
 use crate::float::{Float, wide};
 use crate::kmeans::{Init, KMeansParams};
-use crate::knn::{Neighbours, k_nearest};
+use crate::knn::{Neighbours, by_query_blocks, insert, k_nearest};
 
 /// Training points per cell.
 const SAMPLE_PER_LIST: usize = 40;
-/// Queries searched per parallel task.
-const QUERY_BLOCK: usize = 256;
 
 /// The index: centroids, and the points grouped by cell.
 #[derive(Debug, Clone)]
@@ -124,24 +121,15 @@ impl<F: Float> IvfIndex<F> {
         let cells = k_nearest(queries, self.centroids.view(), probes)?;
         let queries = standard_layout(queries);
         let d = queries.ncols();
-        let n = queries.nrows();
-        let mut indices = vec![0u32; n * k];
-        let mut distances = vec![0f64; n * k];
-        indices
-            .par_chunks_mut(QUERY_BLOCK * k)
-            .zip(distances.par_chunks_mut(QUERY_BLOCK * k))
-            .enumerate()
-            .for_each(|(b, (block_indices, block_distances))| {
-                let start = b * QUERY_BLOCK;
-                let end = (start + QUERY_BLOCK).min(n);
-                let block = queries
-                    .view()
-                    .slice_axis_move(Axis(0), Slice::from(start..end));
+        let stored = values_of(&self.points.view());
+        Ok(by_query_blocks(
+            queries.view(),
+            k,
+            |start, block, indices, distances| {
                 let values = values_of(&block);
-                let stored = values_of(&self.points.view());
                 vectorised(|| {
                     let mut best: Vec<(F, u32)> = Vec::with_capacity(k);
-                    for r in 0..end - start {
+                    for r in 0..block.nrows() {
                         let query = &values[r * d..(r + 1) * d];
                         best.clear();
                         best.resize(k, (F::infinity(), u32::MAX));
@@ -158,28 +146,12 @@ impl<F: Float> IvfIndex<F> {
                             }
                         }
                         for (j, (distance, index)) in best.iter().enumerate() {
-                            block_indices[r * k + j] = *index;
-                            block_distances[r * k + j] = wide(*distance).sqrt();
+                            indices[r * k + j] = *index;
+                            distances[r * k + j] = wide(*distance).sqrt();
                         }
                     }
                 });
-            });
-        Ok(Neighbours {
-            indices: Array2::from_shape_vec((n, k), indices).expect("n × k"),
-            distances: Array2::from_shape_vec((n, k), distances).expect("n × k"),
-        })
+            },
+        ))
     }
-}
-
-/// Inserts `item` into the list sorted by (distance, index), dropping the last.
-#[inline(always)]
-fn insert<F: Float>(kept: &mut [(F, u32)], item: (F, u32)) {
-    let mut at = kept.len() - 1;
-    while at > 0
-        && (kept[at - 1].0 > item.0 || (kept[at - 1].0 == item.0 && kept[at - 1].1 > item.1))
-    {
-        kept[at] = kept[at - 1];
-        at -= 1;
-    }
-    kept[at] = item;
 }

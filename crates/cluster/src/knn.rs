@@ -86,6 +86,23 @@ pub fn k_nearest<F: Float>(
             (start, Centroids::new(tile))
         })
         .collect();
+    Ok(by_query_blocks(
+        queries.view(),
+        k,
+        |_, block, indices, distances| {
+            search_block(block, &tiles, points.view(), k, indices, distances);
+        },
+    ))
+}
+
+/// Runs `search(first_query, block, indices, distances)` on fixed blocks of queries in
+/// parallel, each writing k results per query of its block, and assembles them. Fixed blocks
+/// keep the results independent of the thread count.
+pub(crate) fn by_query_blocks<F: Float>(
+    queries: ArrayView2<'_, F>,
+    k: usize,
+    search: impl Fn(usize, ArrayView2<'_, F>, &mut [u32], &mut [f64]) + Sync,
+) -> Neighbours {
     let n = queries.nrows();
     let mut indices = vec![0u32; n * k];
     let mut distances = vec![0f64; n * k];
@@ -96,23 +113,14 @@ pub fn k_nearest<F: Float>(
         .for_each(|(b, (block_indices, block_distances))| {
             let start = b * QUERY_BLOCK;
             let end = (start + QUERY_BLOCK).min(n);
-            let block = queries
-                .view()
-                .slice_axis_move(Axis(0), Slice::from(start..end));
-            search_block(
-                block,
-                &tiles,
-                points.view(),
-                k,
-                block_indices,
-                block_distances,
-            );
+            let block = queries.slice_axis(Axis(0), Slice::from(start..end));
+            search(start, block, block_indices, block_distances);
         });
     let shape = (n, k);
-    Ok(Neighbours {
+    Neighbours {
         indices: Array2::from_shape_vec(shape, indices).expect("n × k"),
         distances: Array2::from_shape_vec(shape, distances).expect("n × k"),
-    })
+    }
 }
 
 /// The k nearest points of each row of `block`, written row after row into the outputs.
@@ -169,12 +177,13 @@ fn search_block<F: Float>(
     }
 }
 
-/// Inserts `item` into the ascending list `kept`, dropping the last; equal values keep the
-/// earlier (lower-index) entries first.
+/// Inserts `item` into the list `kept`, ordered by (value, index), dropping the last.
 #[inline(always)]
-fn insert<F: Float>(kept: &mut [(F, u32)], item: (F, u32)) {
+pub(crate) fn insert<F: Float>(kept: &mut [(F, u32)], item: (F, u32)) {
     let mut at = kept.len() - 1;
-    while at > 0 && kept[at - 1].0 > item.0 {
+    while at > 0
+        && (kept[at - 1].0 > item.0 || (kept[at - 1].0 == item.0 && kept[at - 1].1 > item.1))
+    {
         kept[at] = kept[at - 1];
         at -= 1;
     }
