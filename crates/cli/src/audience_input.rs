@@ -9,9 +9,8 @@ use lookalike_cluster::{Scaler, ScalerParams, Scaling};
 use lookalike_core::{CustomerId, FeatureTable};
 use lookalike_features::read_feature_table;
 use ndarray::Array2;
-use rayon::prelude::*;
 
-use crate::clustering::{ScalingArg, complete_rows};
+use crate::clustering::{ScalingArg, complete_mask, rows_where};
 use crate::id_list;
 use crate::output::Ui;
 use crate::rule_columns;
@@ -153,7 +152,7 @@ pub fn prepare(args: &SeedArgs, value_model: Option<&Path>, ui: &Ui) -> anyhow::
         let identity = (0..table.len()).collect();
         (table, identity)
     } else {
-        let (rows, subset) = complete_rows(&table, &columns)?;
+        let (rows, subset) = rows_where(&table, &complete)?;
         let mut position = vec![usize::MAX; table.len()];
         for (i, row) in rows.iter().enumerate() {
             position[*row] = i;
@@ -256,20 +255,6 @@ fn rule_masks(
         seeds: mask("--seed-rule", &args.seed_rule)?,
         scope: mask("--scope", &args.scope)?,
     })
-}
-
-/// Whether each customer has a finite value in every one of `columns` (unknown columns are left
-/// for the scaler to report).
-fn complete_mask(table: &FeatureTable, columns: &[String]) -> Vec<bool> {
-    let indexes: Vec<usize> = columns
-        .iter()
-        .filter_map(|c| table.column_index(c).ok())
-        .collect();
-    let values = table.values();
-    (0..table.len())
-        .into_par_iter()
-        .map(|i| indexes.iter().all(|j| values[[i, *j]].is_finite()))
-        .collect()
 }
 
 /// Who takes part, and why the others do not.

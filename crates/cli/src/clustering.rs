@@ -19,6 +19,7 @@ use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use ndarray::Array2;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 use serde_json::json;
 
 /// The algorithms the CLI offers: ours, or linfa-clustering's Lloyd.
@@ -348,20 +349,36 @@ pub fn write_model(
     .with_context(|| format!("writing {}", path.display()))
 }
 
+/// Whether each customer has a finite value in every one of `columns` (unknown columns are
+/// left for the scaler to report).
+pub fn complete_mask(table: &FeatureTable, columns: &[String]) -> Vec<bool> {
+    let indexes: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| table.column_index(c).ok())
+        .collect();
+    let values = table.values();
+    (0..table.len())
+        .into_par_iter()
+        .map(|i| indexes.iter().all(|j| values[[i, *j]].is_finite()))
+        .collect()
+}
+
 /// The customers with a value in every one of `columns` (unknown columns are left for the
 /// scaler to report), and the table of just those customers.
 pub fn complete_rows(
     table: &FeatureTable,
     columns: &[String],
 ) -> anyhow::Result<(Vec<usize>, FeatureTable)> {
-    let indexes: Vec<usize> = columns
-        .iter()
-        .filter_map(|c| table.column_index(c).ok())
-        .collect();
-    let values = table.values();
-    let rows: Vec<usize> = (0..table.len())
-        .filter(|i| indexes.iter().all(|j| values[[*i, *j]].is_finite()))
-        .collect();
+    rows_where(table, &complete_mask(table, columns))
+}
+
+/// The rows where `keep` holds, and the table of just those rows (the table itself, cloned,
+/// when every row is kept).
+pub fn rows_where(
+    table: &FeatureTable,
+    keep: &[bool],
+) -> anyhow::Result<(Vec<usize>, FeatureTable)> {
+    let rows: Vec<usize> = (0..table.len()).filter(|i| keep[*i]).collect();
     if rows.len() == table.len() {
         return Ok((rows, table.clone()));
     }
@@ -369,7 +386,7 @@ pub fn complete_rows(
     let subset = FeatureTable::new(
         ids,
         table.columns().to_vec(),
-        values.select(ndarray::Axis(0), &rows),
+        table.values().select(ndarray::Axis(0), &rows),
     )?;
     Ok((rows, subset))
 }

@@ -186,24 +186,9 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
     ));
     if let Some(path) = &args.plot {
         let valued = prepared.expected_values.is_some();
-        let tiers: Vec<(String, f64)> = audience
-            .tiers
-            .iter()
-            .enumerate()
-            .map(|(t, (label, _))| {
-                let members: Vec<_> = audience.members.iter().filter(|m| m.tier <= t).collect();
-                let total: f64 = members
-                    .iter()
-                    .map(|m| {
-                        if valued {
-                            m.expected_value.unwrap_or(0.0)
-                        } else {
-                            m.score
-                        }
-                    })
-                    .sum();
-                (label.clone(), total / members.len().max(1) as f64)
-            })
+        let tiers: Vec<(String, f64)> = tier_stats(&audience)
+            .into_iter()
+            .map(|t| (t.label, t.mean_value.unwrap_or(t.mean_score)))
             .collect();
         let label = if valued {
             "mean expected value"
@@ -215,6 +200,38 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         ui.say(format!("wrote {}", path.display()));
     }
     Ok(summary(&prepared, &audience))
+}
+
+/// One nested tier: its members are the first `size` of the audience.
+struct TierStats {
+    label: String,
+    size: usize,
+    control: usize,
+    mean_score: f64,
+    /// With expected values: their mean and total over the tier.
+    mean_value: Option<f64>,
+    total_value: Option<f64>,
+}
+
+fn tier_stats(audience: &Audience) -> Vec<TierStats> {
+    let valued = audience.members.iter().any(|m| m.expected_value.is_some());
+    audience
+        .tiers
+        .iter()
+        .map(|(label, size)| {
+            let members = &audience.members[..*size];
+            let n = members.len().max(1) as f64;
+            let total: f64 = members.iter().filter_map(|m| m.expected_value).sum();
+            TierStats {
+                label: label.clone(),
+                size: *size,
+                control: members.iter().filter(|m| m.control).count(),
+                mean_score: members.iter().map(|m| m.score).sum::<f64>() / n,
+                mean_value: valued.then_some(total / n),
+                total_value: valued.then_some(total),
+            }
+        })
+        .collect()
 }
 
 /// Tier sizes, control counts and mean scores; mean raw features of the audience, the seeds and
@@ -229,18 +246,14 @@ fn summary(prepared: &Prepared, audience: &Audience) -> String {
         text += &format!(" {:>15} {:>15}", "mean value", "total value");
     }
     text += "\n";
-    for (t, (label, size)) in audience.tiers.iter().enumerate() {
-        let members: Vec<_> = audience.members.iter().filter(|m| m.tier <= t).collect();
-        let control = members.iter().filter(|m| m.control).count();
-        let mean = members.iter().map(|m| m.score).sum::<f64>() / members.len().max(1) as f64;
-        let _ = write!(text, "{label:<8} {size:>10} {control:>9} {mean:>11.3}");
-        if valued {
-            let total: f64 = members.iter().filter_map(|m| m.expected_value).sum();
-            let _ = write!(
-                text,
-                " {:>15.2} {total:>15.2}",
-                total / members.len().max(1) as f64
-            );
+    for t in tier_stats(audience) {
+        let _ = write!(
+            text,
+            "{:<8} {:>10} {:>9} {:>11.3}",
+            t.label, t.size, t.control, t.mean_score
+        );
+        if let (Some(mean), Some(total)) = (t.mean_value, t.total_value) {
+            let _ = write!(text, " {mean:>15.2} {total:>15.2}");
         }
         text += "\n";
     }
