@@ -17,6 +17,7 @@ use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
 
 use crate::error::AudienceError;
+use crate::saved::SavedScorer;
 use crate::scorer::{Scorer, Scores};
 
 /// Unlabelled rows drawn per seed, and at most this many in all.
@@ -128,6 +129,15 @@ impl ClassifierScorer {
     pub fn calibration(&self) -> f64 {
         self.calibration
     }
+
+    /// The scorer of a saved fit ([`crate::SavedScorer`]).
+    pub(crate) fn from_parts(weights: Vec<f64>, intercept: f64, calibration: f64) -> Self {
+        ClassifierScorer {
+            weights: Array1::from(weights),
+            intercept,
+            calibration,
+        }
+    }
 }
 
 impl Scorer for ClassifierScorer {
@@ -135,7 +145,21 @@ impl Scorer for ClassifierScorer {
         "classifier"
     }
 
+    fn saved(&self) -> Option<SavedScorer> {
+        Some(SavedScorer::Classifier {
+            weights: self.weights.to_vec(),
+            intercept: self.intercept,
+            calibration: self.calibration,
+        })
+    }
+
     fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError> {
+        if 2 * candidates.ncols() != self.weights.len() {
+            return Err(AudienceError::ColumnCount {
+                expected: self.weights.len() / 2,
+                got: candidates.ncols(),
+            });
+        }
         // The linear predictor orders candidates even where the probability is capped.
         let strength: Vec<f64> = expanded(candidates)
             .rows()

@@ -93,6 +93,17 @@ pub enum AudienceError {
     /// Cross-validation needs at least two folds.
     #[error("{0} folds: the evaluation needs at least 2")]
     TooFewFolds(usize),
+    /// A saved scorer does not fit the seed rows or candidates given to it.
+    #[error("the saved scorer does not fit its data: {0}")]
+    BadSavedScorer(String),
+    /// Candidates with another number of columns than the scorer was fitted on.
+    #[error("the scorer was fitted on {expected} columns but the candidates have {got}")]
+    ColumnCount {
+        /// Columns of the fit.
+        expected: usize,
+        /// Columns given.
+        got: usize,
+    },
     /// The classifier could not be fitted.
     #[error("the classifier scorer failed: {0}")]
     Classifier(String),

@@ -9,6 +9,7 @@ use crate::classifier::unlabelled_sample;
 use crate::ensemble::EnsembleScorer;
 use crate::error::AudienceError;
 use crate::reasons::Profile;
+use crate::saved::SavedScorer;
 use crate::scorer::{CentroidScorer, KnnScorer, Scorer, Scores, relative_values};
 use crate::tiers::{TierSize, in_control, resolve, top_ranked};
 use lookalike_cluster::k_nearest;
@@ -253,6 +254,8 @@ pub struct Member {
     pub row: usize,
     /// Similarity to the seeds, in [0, 1].
     pub score: f64,
+    /// What the ranking followed (see [`Scores::strength`]); with the id, the cut of a tier.
+    pub strength: f64,
     /// Share of the candidates scored at most as high as this one, in percent (100 = best).
     pub percentile: f64,
     /// 1 = best.
@@ -286,6 +289,9 @@ pub struct Audience {
     /// Candidates per twentieth of the score range: bin i counts scores in [i/20, (i+1)/20)
     /// (the last bin includes 1).
     pub histogram: [usize; 20],
+    /// The fitted scorer as plain data (none for the ensemble, which ranks candidates against
+    /// each other): with each tier's last member, what scores other customers the same way.
+    pub saved_scorer: Option<SavedScorer>,
 }
 
 impl ValidExpandParams {
@@ -433,6 +439,7 @@ impl ValidExpandParams {
                 Member {
                     row,
                     score: score[c],
+                    strength: strength[c],
                     percentile: 100.0 * (1.0 - position as f64 / n),
                     rank,
                     tier: tiers
@@ -457,6 +464,7 @@ impl ValidExpandParams {
             seeds: seeds.len(),
             scorer: scorer.name(),
             histogram,
+            saved_scorer: scorer.saved(),
         })
     }
 }

@@ -16,6 +16,7 @@ mod error;
 mod evaluate;
 mod expand;
 mod reasons;
+mod saved;
 mod scorer;
 mod tiers;
 
@@ -25,5 +26,6 @@ pub use error::AudienceError;
 pub use evaluate::{EvaluationData, EvaluationRow, Truth, evaluate};
 pub use expand::{Audience, ExpandParams, IndexChoice, Member, ScorerKind, ValidExpandParams};
 pub use reasons::Profile;
+pub use saved::{SavedIndex, SavedScorer};
 pub use scorer::{CentroidScorer, KnnScorer, Scorer, Scores};
 pub use tiers::{TierSize, in_control};

@@ -11,6 +11,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use crate::error::AudienceError;
+use crate::saved::{SavedIndex, SavedScorer};
 
 /// What a scorer says about each candidate.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +58,13 @@ pub trait Scorer: Sync {
     fn name(&self) -> &'static str;
     /// Scores of the rows of `candidates` (same columns as the seeds).
     fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError>;
+
+    /// The fit as plain data, to score with later ([`SavedScorer::restore`]); none for scorers
+    /// that rank candidates against each other (the ensemble) and so cannot score one
+    /// customer alone.
+    fn saved(&self) -> Option<SavedScorer> {
+        None
+    }
 
     /// Scores of the rows `rows` of `data`, block by block.
     fn score_rows(
@@ -133,8 +141,8 @@ pub struct KnnScorer {
     weights: Vec<f64>,
     k: usize,
     bandwidth: f64,
-    /// The approximate index and its probes, when the seeds are many.
-    index: Option<(IvfIndex<f32>, usize)>,
+    /// The approximate index and how it was built, when the seeds are many.
+    index: Option<(IvfIndex<f32>, SavedIndex)>,
 }
 
 /// Seeds whose distances measure the kernel bandwidth (evenly spaced through the seed list):
@@ -207,8 +215,29 @@ impl KnnScorer {
     ) -> Result<KnnScorer, AudienceError> {
         let lists = lists.clamp(1, self.seeds.nrows());
         let index = IvfIndex::build(self.seeds.view(), lists, seed)?;
-        self.index = Some((index, probes.max(1)));
+        let settings = SavedIndex {
+            lists,
+            probes: probes.max(1),
+            seed,
+        };
+        self.index = Some((index, settings));
         Ok(self)
+    }
+
+    /// The scorer of a saved fit ([`SavedScorer`]).
+    pub(crate) fn from_parts(
+        seeds: ArrayView2<'_, f64>,
+        weights: Vec<f64>,
+        k: usize,
+        bandwidth: f64,
+    ) -> KnnScorer {
+        KnnScorer {
+            seeds: narrow(seeds),
+            weights,
+            k: k.clamp(1, seeds.nrows().max(1)),
+            bandwidth,
+            index: None,
+        }
     }
 
     /// The kernel bandwidth measured on the seeds.
@@ -222,10 +251,19 @@ impl Scorer for KnnScorer {
         "knn"
     }
 
+    fn saved(&self) -> Option<SavedScorer> {
+        Some(SavedScorer::Knn {
+            k: self.k,
+            bandwidth: self.bandwidth,
+            weights: self.weights.clone(),
+            index: self.index.as_ref().map(|(_, settings)| *settings),
+        })
+    }
+
     fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError> {
         let candidates = narrow(candidates);
         let found = match &self.index {
-            Some((index, probes)) => index.search(candidates.view(), self.k, *probes)?,
+            Some((index, settings)) => index.search(candidates.view(), self.k, settings.probes)?,
             None => k_nearest(candidates.view(), self.seeds.view(), self.k)?,
         };
         let score = found
@@ -332,11 +370,37 @@ impl CentroidScorer {
     pub fn representatives(&self) -> &Array2<f32> {
         &self.representatives
     }
+
+    /// The scorer of a saved fit ([`SavedScorer`]).
+    pub(crate) fn from_parts(
+        representatives: Array2<f32>,
+        weights: Vec<f64>,
+        bandwidth: f64,
+    ) -> CentroidScorer {
+        CentroidScorer {
+            representatives,
+            weights,
+            bandwidth,
+        }
+    }
 }
 
 impl Scorer for CentroidScorer {
     fn name(&self) -> &'static str {
         "centroids"
+    }
+
+    fn saved(&self) -> Option<SavedScorer> {
+        Some(SavedScorer::Centroids {
+            representatives: self
+                .representatives
+                .rows()
+                .into_iter()
+                .map(|r| r.to_vec())
+                .collect(),
+            weights: self.weights.clone(),
+            bandwidth: self.bandwidth,
+        })
     }
 
     fn score(&self, candidates: ArrayView2<'_, f64>) -> Result<Scores, AudienceError> {

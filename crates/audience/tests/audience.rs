@@ -402,3 +402,59 @@ fn each_validation_rule_has_its_error() {
         })
     );
 }
+
+/// A saved scorer, through JSON and back, scores every candidate with the same bits, and a
+/// tier's last member (strength, id) cuts exactly that tier: what a trained model relies on.
+#[test]
+fn saved_scorers_reproduce_scores_and_tier_cuts() {
+    let (data, group) = grouped(4, 400, 21);
+    let names = ids(data.nrows());
+    let (seeds, candidates) = split(&group, 150);
+    let seed_rows = data.select(ndarray::Axis(0), &seeds);
+    let settings = [
+        (ScorerKind::Classifier, IndexChoice::Auto),
+        (ScorerKind::Knn, IndexChoice::Exact),
+        (ScorerKind::Knn, IndexChoice::Ivf),
+        (ScorerKind::Centroids, IndexChoice::Auto),
+    ];
+    for (kind, index) in settings {
+        let params = ExpandParams::new(vec![TierSize::Share(0.02), TierSize::Share(0.1)])
+            .scorer(kind)
+            .index(index)
+            .seed(3);
+        let audience = expand(params, &data, &names, &seeds, &candidates).unwrap();
+        let saved = audience.saved_scorer.clone().expect("savable");
+        let text = serde_json::to_string(&saved).unwrap();
+        let back: lookalike_audience::SavedScorer = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, saved, "{kind:?}: JSON keeps every bit");
+        let scorer = back.restore(seed_rows.view()).unwrap();
+        let again = scorer.score_rows(data.view(), &candidates).unwrap();
+        let by_row: std::collections::HashMap<usize, usize> = candidates
+            .iter()
+            .enumerate()
+            .map(|(p, r)| (*r, p))
+            .collect();
+        for member in &audience.members {
+            let p = by_row[&member.row];
+            assert_eq!(again.score[p], member.score, "{kind:?}");
+            assert_eq!(again.strength[p], member.strength, "{kind:?}");
+        }
+        // Each tier = the candidates ranked at or before its last member.
+        for (t, (_, size)) in audience.tiers.iter().enumerate() {
+            let last = &audience.members[size - 1];
+            let inside = candidates
+                .iter()
+                .enumerate()
+                .filter(|(p, r)| {
+                    let s = again.strength[*p];
+                    s > last.strength || (s == last.strength && names[**r] <= names[last.row])
+                })
+                .count();
+            assert_eq!(inside, *size, "{kind:?} tier {t}");
+        }
+    }
+    // The ensemble ranks candidates against each other: nothing to save.
+    let params = ExpandParams::new(vec![TierSize::Share(0.1)]).scorer(ScorerKind::Ensemble);
+    let audience = expand(params, &data, &names, &seeds, &candidates).unwrap();
+    assert!(audience.saved_scorer.is_none());
+}

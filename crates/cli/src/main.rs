@@ -10,10 +10,13 @@ mod btyd_log;
 mod clustering;
 mod commands;
 mod id_list;
+mod model_dir;
 mod output;
+mod pipeline;
 mod plots;
 mod progress;
 mod rule_columns;
+mod scoring;
 mod segment_output;
 mod value_model;
 mod value_report;
@@ -62,6 +65,12 @@ enum Command {
     EvaluateAudience(commands::evaluate_audience::Args),
     /// Pairwise overlap of audience or segment files (sizes, shared customers, Jaccard).
     Overlap(commands::overlap::Args),
+    /// Train every stage of a pipeline file (features, segments, clusters, value, audiences)
+    /// into one model directory.
+    Train(commands::train::Args),
+    /// Score the whole base with a trained model: one row per customer, streamed, written
+    /// atomically, optionally one hash partition of the base.
+    Score(commands::score::Args),
     /// Benchmarks: `bench clustering` compares clustering settings side by side.
     Bench(commands::bench::Args),
     /// Run the pipeline on the bundled sample and print what it found.
@@ -90,6 +99,8 @@ fn main() -> ExitCode {
         Command::Expand(args) => commands::expand::run(args, &ui),
         Command::EvaluateAudience(args) => commands::evaluate_audience::run(args, &ui),
         Command::Overlap(args) => commands::overlap::run(args, &ui),
+        Command::Train(args) => commands::train::run(args, &ui),
+        Command::Score(args) => commands::score::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };

@@ -12,6 +12,7 @@
 //! and orders, not with line items.
 
 mod cell;
+mod chunks;
 mod columns;
 mod customers;
 mod dictionary;
@@ -25,6 +26,7 @@ mod table_io;
 mod transactions;
 
 pub use cell::{date_of_day, day_number, parse_date};
+pub use chunks::FeatureChunks;
 pub use error::FeatureError;
 pub use extract::{Extraction, FeatureInputs, InputReport, extract};
 pub use input::{FileFormat, InputFile};

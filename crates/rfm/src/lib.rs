@@ -19,4 +19,4 @@ pub use named::RfmSegment;
 pub use quantile::{bin_sizes, quantile_edges, score};
 pub use report::{ReportRow, SegmentReport, report};
 pub use rules::{MISSING, Rule, RuleColumns, RuleSet, ScoreBreaks, SegmentRule};
-pub use segment::{Flags, SegmentParams, Segmentation, ValueTier, segment};
+pub use segment::{Flags, SegmentParams, Segmentation, TrainedScores, ValueTier, segment};

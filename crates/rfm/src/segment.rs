@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use lookalike_core::FeatureTable;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RfmError;
 use crate::lifecycle::{Lifecycle, LifecycleParams};
@@ -64,6 +64,7 @@ pub struct SegmentParams {
     lifecycle: LifecycleParams,
     value_column: String,
     consent_column: Option<String>,
+    trained: Option<TrainedScores>,
 }
 
 impl Default for SegmentParams {
@@ -73,6 +74,66 @@ impl Default for SegmentParams {
             lifecycle: LifecycleParams::default(),
             value_column: "total_spend".into(),
             consent_column: None,
+            trained: None,
+        }
+    }
+}
+
+/// What a segmentation learned from its customers — the score edges and the value-tier
+/// thresholds — so that other customers (a later scoring run, one chunk of a base at a time) are
+/// scored exactly as these were: [`SegmentParams::trained`].
+///
+/// Scores: R = 1 + the number of `recency_edges` above the customer's days since the last
+/// purchase (at or above when `recency_edge_included`: fixed breaks of a rules file give a
+/// customer exactly at a break the better score); F = 1 + the number of `frequency_edges`
+/// strictly below `orders`; M likewise on `total_spend`. Value tiers: buyers with a value at or
+/// above `vip_1_from` are `vip_1`, else at or above `vip_5_from` `vip_5`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainedScores {
+    /// Score bins.
+    pub bins: u8,
+    /// Recency edges, in days since the last purchase, ascending.
+    pub recency_edges: Vec<f64>,
+    /// Whether a customer exactly at a recency edge counts as below it.
+    pub recency_edge_included: bool,
+    /// Frequency edges on `orders`, ascending.
+    pub frequency_edges: Vec<f64>,
+    /// Monetary edges on `total_spend`, ascending.
+    pub monetary_edges: Vec<f64>,
+    /// The value column the tiers rank by.
+    pub value_column: String,
+    /// Lowest value of the top 1% of buyers (none: there were no buyers).
+    pub vip_1_from: Option<f64>,
+    /// Lowest value of the top 5% of buyers.
+    pub vip_5_from: Option<f64>,
+}
+
+impl TrainedScores {
+    fn recency_score(&self, days: f64) -> Option<u8> {
+        if days.is_nan() {
+            return None;
+        }
+        let above = self
+            .recency_edges
+            .iter()
+            .filter(|e| {
+                if self.recency_edge_included {
+                    days <= **e
+                } else {
+                    days < **e
+                }
+            })
+            .count();
+        Some(1 + above as u8)
+    }
+
+    fn value_tier(&self, value: f64, buyer: bool) -> ValueTier {
+        let at_least = |from: Option<f64>| from.is_some_and(|f| value >= f);
+        match buyer {
+            false => ValueTier::NoPurchase,
+            true if at_least(self.vip_1_from) => ValueTier::Vip1,
+            true if at_least(self.vip_5_from) => ValueTier::Vip5,
+            true => ValueTier::Standard,
         }
     }
 }
@@ -104,6 +165,16 @@ impl SegmentParams {
     /// Leave customers whose `column` is not 1 out of every segment. Default: none.
     pub fn require_consent(mut self, column: impl Into<String>) -> Self {
         self.consent_column = Some(column.into());
+        self
+    }
+
+    /// Score with the edges and tier thresholds another segmentation learned
+    /// ([`Segmentation::trained`]) instead of this table's quantiles; its bins and value column
+    /// replace these. Default: none (learn them from the table).
+    pub fn trained(mut self, trained: TrainedScores) -> Self {
+        self.bins = trained.bins as usize;
+        self.value_column = trained.value_column.clone();
+        self.trained = Some(trained);
         self
     }
 
@@ -145,8 +216,9 @@ pub struct Segmentation {
     pub matches: Vec<Vec<bool>>,
     /// Index of the highest-priority matching rule segment.
     pub primary: Vec<Option<u16>>,
-    /// The edges used for R (in days since the last purchase, descending scores), F and M.
-    pub edges: [Vec<f64>; 3],
+    /// The edges and value-tier thresholds used: give them to [`SegmentParams::trained`] to
+    /// score other customers the same way.
+    pub trained: TrainedScores,
     /// Customers per score value, for R, F and M.
     pub bin_sizes: [Vec<usize>; 3],
 }
@@ -295,59 +367,31 @@ pub fn segment(
     };
     let (days_b, orders_b, spend_b) = (masked(&days), masked(&orders), masked(&spend));
 
-    let breaks = rules.breaks();
-    let recency_scores = || -> Result<(Vec<Option<u8>>, Vec<f64>), RfmError> {
-        Ok(match &breaks.recency {
-            Some(b) => {
-                check_breaks("recency", b, bins)?;
-                let scores = days_b
-                    .par_iter()
-                    .map(|d| {
-                        (!d.is_nan()).then(|| 1 + b.iter().filter(|x| *d <= **x).count() as u8)
-                    })
-                    .collect();
-                (scores, b.clone())
-            }
-            None => {
-                // Fewer days is better: score the negated days.
-                let negated: Vec<f64> = days_b.par_iter().map(|d| -d).collect();
-                let edges = quantile_edges(&negated, bins);
-                (
-                    scores_by(&negated, &edges),
-                    edges.iter().rev().map(|e| -e).collect(),
-                )
-            }
-        })
+    let (r, f, m, value_tier, trained) = match &params.trained {
+        Some(trained) => {
+            let (r, (f, m)) = rayon::join(
+                || {
+                    days_b
+                        .par_iter()
+                        .map(|d| trained.recency_score(*d))
+                        .collect()
+                },
+                || {
+                    rayon::join(
+                        || scores_by(&orders_b, &trained.frequency_edges),
+                        || scores_by(&spend_b, &trained.monetary_edges),
+                    )
+                },
+            );
+            let tiers = value
+                .par_iter()
+                .zip(buyer.par_iter())
+                .map(|(v, b)| trained.value_tier(*v, *b))
+                .collect();
+            (r, f, m, tiers, trained.clone())
+        }
+        None => learned_scores(rules, params, &days_b, &orders_b, &spend_b, &value, &buyer)?,
     };
-    let fixed_or_quantile = |name: &str,
-                             values: &[f64],
-                             fixed: &Option<Vec<f64>>|
-     -> Result<(Vec<Option<u8>>, Vec<f64>), RfmError> {
-        let edges = match fixed {
-            Some(b) => {
-                check_breaks(name, b, bins)?;
-                b.clone()
-            }
-            None => quantile_edges(values, bins),
-        };
-        Ok((scores_by(values, &edges), edges))
-    };
-    // The three scores and the value tiers each have a sequential selection step: run them
-    // side by side.
-    let ((recency, frequency_scores), (monetary, value_tier)) = rayon::join(
-        || {
-            rayon::join(recency_scores, || {
-                fixed_or_quantile("frequency", &orders_b, &breaks.frequency)
-            })
-        },
-        || {
-            rayon::join(
-                || fixed_or_quantile("monetary", &spend_b, &breaks.monetary),
-                || value_tiers(&value, &buyer),
-            )
-        },
-    );
-    let ((r, r_edges), (f, f_edges), (m, m_edges)) = (recency?, frequency_scores?, monetary?);
 
     let consented: Vec<bool> = match &consent {
         Some(c) => c.par_iter().map(|v| *v == 1.0).collect(),
@@ -485,37 +529,133 @@ pub fn segment(
         rule_names: rules.segments().iter().map(|s| s.name.clone()).collect(),
         matches,
         primary,
-        edges: [r_edges, f_edges, m_edges],
+        trained,
     })
 }
 
-/// Top 1% and 5% of buyers by value; ties at a threshold go to the better tier.
-fn value_tiers(value: &[f64], buyer: &[bool]) -> Vec<ValueTier> {
+/// Scores from this table's quantiles (or the rules file's fixed breaks) and value tiers from
+/// its top buyers, with what was learned.
+#[allow(clippy::type_complexity)]
+fn learned_scores(
+    rules: &RuleSet,
+    params: &SegmentParams,
+    days_b: &[f64],
+    orders_b: &[f64],
+    spend_b: &[f64],
+    value: &[f64],
+    buyer: &[bool],
+) -> Result<
+    (
+        Vec<Option<u8>>,
+        Vec<Option<u8>>,
+        Vec<Option<u8>>,
+        Vec<ValueTier>,
+        TrainedScores,
+    ),
+    RfmError,
+> {
+    let bins = params.bins;
+    let breaks = rules.breaks();
+    // Returns the scores, the ascending edges in days and whether a customer at an edge is
+    // below it.
+    let recency_scores = || -> Result<(Vec<Option<u8>>, Vec<f64>, bool), RfmError> {
+        Ok(match &breaks.recency {
+            Some(b) => {
+                check_breaks("recency", b, bins)?;
+                let scores = days_b
+                    .par_iter()
+                    .map(|d| {
+                        (!d.is_nan()).then(|| 1 + b.iter().filter(|x| *d <= **x).count() as u8)
+                    })
+                    .collect();
+                (scores, b.clone(), true)
+            }
+            None => {
+                // Fewer days is better: score the negated days.
+                let negated: Vec<f64> = days_b.par_iter().map(|d| -d).collect();
+                let edges = quantile_edges(&negated, bins);
+                (
+                    scores_by(&negated, &edges),
+                    edges.iter().rev().map(|e| -e).collect(),
+                    false,
+                )
+            }
+        })
+    };
+    let fixed_or_quantile = |name: &str,
+                             values: &[f64],
+                             fixed: &Option<Vec<f64>>|
+     -> Result<(Vec<Option<u8>>, Vec<f64>), RfmError> {
+        let edges = match fixed {
+            Some(b) => {
+                check_breaks(name, b, bins)?;
+                b.clone()
+            }
+            None => quantile_edges(values, bins),
+        };
+        Ok((scores_by(values, &edges), edges))
+    };
+    // The three scores and the value tiers each have a sequential selection step: run them
+    // side by side.
+    let ((recency, frequency_scores), (monetary, (value_tier, vip_1_from, vip_5_from))) =
+        rayon::join(
+            || {
+                rayon::join(recency_scores, || {
+                    fixed_or_quantile("frequency", orders_b, &breaks.frequency)
+                })
+            },
+            || {
+                rayon::join(
+                    || fixed_or_quantile("monetary", spend_b, &breaks.monetary),
+                    || value_tiers(value, buyer),
+                )
+            },
+        );
+    let ((r, r_edges, included), (f, f_edges), (m, m_edges)) =
+        (recency?, frequency_scores?, monetary?);
+    let trained = TrainedScores {
+        bins: bins as u8,
+        recency_edges: r_edges,
+        recency_edge_included: included,
+        frequency_edges: f_edges,
+        monetary_edges: m_edges,
+        value_column: params.value_column.clone(),
+        vip_1_from,
+        vip_5_from,
+    };
+    Ok((r, f, m, value_tier, trained))
+}
+
+/// Top 1% and 5% of buyers by value; ties at a threshold go to the better tier. Also returns
+/// the two thresholds (none without buyers).
+fn value_tiers(value: &[f64], buyer: &[bool]) -> (Vec<ValueTier>, Option<f64>, Option<f64>) {
     let mut values: Vec<f64> = value
         .iter()
         .zip(buyer)
         .filter(|(v, b)| **b && !v.is_nan())
         .map(|(v, _)| *v)
         .collect();
-    let threshold = |share: f64, values: &mut Vec<f64>| -> f64 {
+    let threshold = |share: f64, values: &mut Vec<f64>| -> Option<f64> {
         if values.is_empty() {
-            return f64::INFINITY;
+            return None;
         }
         let k = ((share * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
-        *values.select_nth_unstable_by(k, |a, b| b.total_cmp(a)).1
+        Some(*values.select_nth_unstable_by(k, |a, b| b.total_cmp(a)).1)
     };
     let top1 = threshold(0.01, &mut values);
     let top5 = threshold(0.05, &mut values);
-    value
+    let at_least = |v: f64, from: Option<f64>| from.is_some_and(|f| v >= f);
+    let tiers = value
         .par_iter()
         .zip(buyer.par_iter())
         .map(|(v, b)| match (*b, *v) {
             (false, _) => ValueTier::NoPurchase,
-            (true, v) if v >= top1 => ValueTier::Vip1,
-            (true, v) if v >= top5 => ValueTier::Vip5,
+            (true, v) if at_least(v, top1) => ValueTier::Vip1,
+            (true, v) if at_least(v, top5) => ValueTier::Vip5,
             _ => ValueTier::Standard,
         })
-        .collect()
+        .collect();
+    (tiers, top1, top5)
 }
 
 fn flags(table: &FeatureTable, n: usize) -> Option<Flags> {

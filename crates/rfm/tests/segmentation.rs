@@ -272,7 +272,7 @@ fn identical_input_gives_identical_output_at_any_thread_count() {
             let s = segment(&table, &rules, &SegmentParams::new()).unwrap();
             format!(
                 "{:?}{:?}{:?}{:?}{:?}{:?}",
-                s.r, s.f, s.m, s.rfm_segment, s.primary, s.edges
+                s.r, s.f, s.m, s.rfm_segment, s.primary, s.trained
             )
         })
     };
@@ -346,6 +346,52 @@ fn fixed_breaks_replace_quantiles() {
                 .filter(|b| orders[i] > **b)
                 .count() as u8;
             assert_eq!((s.r[i], s.f[i]), (Some(r), Some(f)));
+        }
+    }
+}
+
+/// The rows `from..to` of a table, as their own table.
+fn slice(table: &FeatureTable, from: usize, to: usize) -> FeatureTable {
+    let rows: Vec<usize> = (from..to).collect();
+    FeatureTable::new(
+        table.ids()[from..to].to_vec(),
+        table.columns().to_vec(),
+        table.values().select(ndarray::Axis(0), &rows),
+    )
+    .unwrap()
+}
+
+#[test]
+fn trained_scores_reproduce_the_segmentation_chunk_by_chunk() {
+    // Integer-valued days and orders put many customers exactly on an edge; a wrong tie rule
+    // (≤ for < on the quantile recency edges, or the other way for fixed breaks) changes them.
+    let table = base(3_000, 11);
+    let rules = RuleSet::from_toml(
+        "[[segment]]\nname='vip'\nrule=\"value_tier == 'vip_1' or r_score >= 4\"\npriority=1\n",
+    )
+    .unwrap();
+    let fixed = RuleSet::from_toml(
+        "[scores]\nrecency = [30, 90, 180, 365]\n[[segment]]\nname='x'\nrule='f_score > 2'\npriority=1\n",
+    )
+    .unwrap();
+    for rules in [rules, fixed] {
+        let whole = segment(&table, &rules, &SegmentParams::new()).unwrap();
+        let json = serde_json::to_string(&whole.trained).unwrap();
+        let trained: lookalike_rfm::TrainedScores = serde_json::from_str(&json).unwrap();
+        assert_eq!(trained, whole.trained, "the breaks survive JSON exactly");
+        for (from, to) in [(0, 7), (7, 1_000), (1_000, 3_000)] {
+            let part = segment(
+                &slice(&table, from, to),
+                &rules,
+                &SegmentParams::new().bins(9).trained(trained.clone()),
+            )
+            .unwrap();
+            assert_eq!(part.r[..], whole.r[from..to]);
+            assert_eq!(part.f[..], whole.f[from..to]);
+            assert_eq!(part.m[..], whole.m[from..to]);
+            assert_eq!(part.value_tier[..], whole.value_tier[from..to]);
+            assert_eq!(part.rfm_segment[..], whole.rfm_segment[from..to]);
+            assert_eq!(part.matches[0][..], whole.matches[0][from..to]);
         }
     }
 }

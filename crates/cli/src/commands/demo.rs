@@ -1,19 +1,15 @@
 //! `lookalike demo`: the pipeline on the bundled sample, with a readable summary.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use lookalike_core::FeatureTable;
 
-use crate::audience_input::SeedArgs;
-use crate::clustering::{Algo, InitArg, Precision, ScalingArg};
-use crate::commands::cluster::{self, Missing};
-use crate::commands::expand;
-use crate::commands::features::{self, InputArgs, OnError, Unit};
-use crate::commands::segment;
+use crate::commands::features::OnError;
+use crate::commands::{score, train};
 use crate::output::Ui;
+use crate::pipeline::Pipeline;
 
 /// Options of `lookalike demo` (none are needed).
 #[derive(Debug, clap::Args)]
@@ -25,9 +21,6 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     sample: Option<PathBuf>,
 }
-
-/// The sample's observation period ends here (see data/README.md).
-const SAMPLE_AS_OF: &str = "2026-01-01";
 
 /// The columns summarised, in order.
 const SUMMARY_COLUMNS: [&str; 12] = [
@@ -82,169 +75,86 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             bail!("the sample folder {} has no {file}", sample.display());
         }
     }
-    let feature_args = features::Args {
-        input: InputArgs {
-            transactions: sample.join("transactions.csv"),
-            events: Some(sample.join("events.csv")),
-            customers: Some(sample.join("customers.csv")),
-            format: None,
-            delimiter: None,
-            columns: Vec::new(),
-            on_error: OnError::Fail,
-        },
-        as_of: Some(SAMPLE_AS_OF.into()),
-        holdout_end: None,
-        time_unit: Unit::Weeks,
-        top_levels: 8,
-        out: out.join("features.csv"),
-        out_format: None,
-    };
-    let extraction = features::extract_to_file(&feature_args, ui)?;
-    let rules = sample.join("../segments.example.toml");
-    let segment_args = segment::Args {
-        features: feature_args.out.clone(),
-        rules: rules.is_file().then_some(rules),
-        bins: 5,
-        out: out.join("segments.csv"),
-        report: Some(out.join("segment_report.csv")),
-        plot: Some(out.join("segments.svg")),
-        // The sample is small: flag segments under 4% of it rather than under 1,000.
-        min_size: 200,
-        require_consent: None,
-        value_column: "total_spend".into(),
-        lapsing_factor: 2.0,
-        lost_factor: 4.0,
-        loyal_purchase_days: 5.0,
-        single_purchase_gap: 90.0,
-    };
-    let (_, _, segment_report) = segment::segment_to_files(&segment_args, ui)?;
-    let personas = read_personas(&sample.join("truth.csv"))?;
-    let mut text = String::new();
-    text += &format!(
-        "lookalike demo on {}\n\nFEATURES  {} customers x {} columns, as of {}\n  written to {}\n\n",
-        sample.display(),
-        extraction.table.len(),
-        extraction.table.columns().len(),
-        extraction.as_of,
-        feature_args.out.display()
-    );
-    text += &summary_table(&extraction.table);
-    text += "\n";
-    text += &persona_table(&extraction.table, &personas);
-    text += &format!(
-        "\nSEGMENTS  written to {} (report {}, plot {})\n",
-        segment_args.out.display(),
-        out.join("segment_report.csv").display(),
-        out.join("segments.svg").display()
-    );
-    text += &segment::report_table(&segment_report);
-    let cluster_args = cluster::Args {
-        features: feature_args.out.clone(),
-        k: "2..8".into(),
+    // The demo is the committed pipeline file, pointed at the sample folder.
+    let config = sample.join("../pipeline.example.toml");
+    let mut pipeline = Pipeline::read(&config).with_context(|| {
+        format!(
+            "the demo runs {}, which was not found beside the sample",
+            config.display()
+        )
+    })?;
+    pipeline.input.transactions = sample.join("transactions.csv");
+    pipeline.input.events = Some(sample.join("events.csv"));
+    pipeline.input.customers = Some(sample.join("customers.csv"));
+    let model = out.join("model");
+    let training = train::train_pipeline(&pipeline, &model, Some(&out), ui)?;
+    let scores = out.join("scores.csv");
+    let score_args = score::Args {
+        model: model.clone(),
+        features: Some(training.features_file.clone()),
+        transactions: None,
+        events: None,
+        customers: None,
+        format: None,
+        delimiter: None,
         columns: Vec::new(),
-        scaling: ScalingArg::Standard,
-        // Order counts and spend are skewed: a few big customers would dominate distances.
-        log1p: vec!["orders".into(), "total_spend".into()],
-        weights: Vec::new(),
-        init: InitArg::Auto,
-        algo: Algo::Hamerly,
-        n_init: 3,
-        max_iter: 300,
-        tol: 1e-4,
-        seed: 0,
-        batch_size: 4096,
-        precision: Precision::F64,
-        silhouette_sample: 10_000,
-        missing: Missing::Skip,
-        assignments: "assignments.csv".into(),
-        out: out.join("clusters"),
+        as_of: None,
+        on_error: OnError::Fail,
+        partition: None,
+        chunk_rows: 262_144,
+        out: scores.clone(),
     };
-    text += "\n";
-    text += &cluster::cluster_to_dir(&cluster_args, ui)?;
-    let value_dir = out.join("value");
-    text += &format!(
-        "\nVALUE  model and predictions in {}\n",
-        value_dir.display()
+    let scored = score::score(&score_args, ui)?;
+    let personas = read_personas(&sample.join("truth.csv"))?;
+    let table = &training.extraction.table;
+    let mut text = format!(
+        "lookalike demo on {} (pipeline {})\n\nFEATURES  {} customers x {} columns, as of {}\n  written to {}\n\n",
+        sample.display(),
+        config.display(),
+        table.len(),
+        table.columns().len(),
+        training.extraction.as_of,
+        training.features_file.display()
     );
-    text += &crate::commands::value::demo_value(&feature_args.out, &value_dir, ui)?;
-    text += &demo_audience(
-        &feature_args.out,
-        &value_dir.join("predictions.csv"),
-        &out,
-        ui,
-    )?;
+    text += &summary_table(table);
+    text += "\n";
+    text += &persona_table(table, &personas);
+    if let Some(report) = &training.segment_report {
+        text += &format!(
+            "\nSEGMENTS  written to {} (report {}, plot {})\n",
+            out.join("segments.csv").display(),
+            out.join("segment_report.csv").display(),
+            out.join("segments.svg").display()
+        );
+        text += report;
+    }
+    if let Some(clusters) = &training.clusters {
+        text += "\n";
+        text += clusters;
+    }
+    if let Some(value) = &training.value {
+        text += &format!(
+            "\nVALUE  model in {}, predictions in {}\n",
+            model.join("value").display(),
+            out.join("value.csv").display()
+        );
+        text += value;
+    }
+    for (name, summary) in &training.audiences {
+        text += &format!(
+            "\nAUDIENCE {name}  in {} (plot {})\n",
+            out.join(format!("audience_{name}.csv")).display(),
+            out.join(format!("audience_{name}.svg")).display()
+        );
+        text += summary;
+    }
+    text += &format!(
+        "\nMODEL  trained in {:.1}s into {} (manifest.json lists every stage)\nSCORES  {scored}\n",
+        training.seconds,
+        model.display()
+    );
     ui.data(&text)?;
     Ok(())
-}
-
-/// The demo's audience: seeds are the top 5% of customers by 12-month CLV (weighted by it);
-/// the 5% of the other consenting customers who look most like them.
-fn demo_audience(
-    features: &Path,
-    predictions: &Path,
-    out: &Path,
-    ui: &Ui,
-) -> anyhow::Result<String> {
-    let dir = out.join("audience");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut reader = csv::Reader::from_path(predictions)
-        .with_context(|| format!("reading {}", predictions.display()))?;
-    let at = reader
-        .headers()?
-        .iter()
-        .position(|h| h == "clv")
-        .context("predictions without a clv column")?;
-    let mut valued: Vec<(String, f64)> = Vec::new();
-    for record in reader.records() {
-        let record = record.with_context(|| format!("reading {}", predictions.display()))?;
-        if let Ok(clv) = record[at].parse::<f64>() {
-            valued.push((record[0].to_string(), clv));
-        }
-    }
-    valued.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    valued.truncate(valued.len().div_ceil(20));
-    let seeds = dir.join("seeds.csv");
-    let mut body = String::from("customer_id,clv\n");
-    for (id, clv) in &valued {
-        body += &format!("{id},{clv}\n");
-    }
-    lookalike_core::write_atomically(&seeds, |w| w.write_all(body.as_bytes()))
-        .with_context(|| format!("writing {}", seeds.display()))?;
-    let args = expand::Args {
-        input: SeedArgs {
-            features: features.to_path_buf(),
-            seeds: Some(seeds.clone()),
-            seed_rule: None,
-            scope: None,
-            segments: None,
-            seed_value: Some("clv".into()),
-            columns: Vec::new(),
-            log1p: None,
-            scaling: ScalingArg::Standard,
-            exclude: Vec::new(),
-            require_consent: Some("marketing_consent".into()),
-        },
-        size: vec!["1%".into(), "5%".into()],
-        scorer: None,
-        k: 10,
-        index: expand::IndexArg::Auto,
-        representatives: 0,
-        holdout: "10%".into(),
-        salt: 0,
-        min_seeds: 100,
-        seed: 0,
-        value_model: Some(out.join("value")),
-        rank_by: expand::RankBy::Similarity,
-        plot: Some(dir.join("audience.svg")),
-        out: dir.join("audience.csv"),
-    };
-    let mut text = format!(
-        "\nAUDIENCE  the {} customers with the highest CLV as seeds (weighted by CLV); audience in {}\n",
-        valued.len(),
-        args.out.display()
-    );
-    text += &expand::expand_to_file(&args, ui)?;
-    Ok(text)
 }
 
 fn read_personas(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {

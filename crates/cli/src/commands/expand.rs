@@ -124,6 +124,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
 
 /// Builds the audience, writes it to `args.out` and returns the summary to print.
 pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
+    build_audience(args, ui).map(|(text, _, _)| text)
+}
+
+/// [`expand_to_file`], also returning the audience and its prepared data (what `train` saves).
+pub fn build_audience(args: &Args, ui: &Ui) -> anyhow::Result<(String, Audience, Prepared)> {
     let began = Instant::now();
     let holdout = parse_share(&args.holdout)?;
     let sizes = args
@@ -199,7 +204,7 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
             .with_context(|| format!("drawing {}", path.display()))?;
         ui.say(format!("wrote {}", path.display()));
     }
-    Ok(summary(&prepared, &audience))
+    Ok((summary(&prepared, &audience), audience, prepared))
 }
 
 /// One nested tier: its members are the first `size` of the audience.

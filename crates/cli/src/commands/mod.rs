@@ -8,5 +8,7 @@ pub mod expand;
 pub mod features;
 pub mod generate;
 pub mod overlap;
+pub mod score;
 pub mod segment;
+pub mod train;
 pub mod value;

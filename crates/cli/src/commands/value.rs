@@ -141,7 +141,7 @@ fn read(features: &std::path::Path) -> anyhow::Result<FeatureTable> {
 }
 
 /// Fits on a feature table and writes `<dir>/value_model.json`; returns the fit and its text.
-fn fit_to_dir(
+pub fn fit_to_dir(
     features: &std::path::Path,
     settings: &FitSettings,
     dir: &std::path::Path,
@@ -176,37 +176,6 @@ fn fit(args: FitArgs, ui: &Ui) -> anyhow::Result<()> {
     let (_, _, text) = fit_to_dir(&args.features, &args.settings, &args.out, ui)?;
     ui.data(&text)?;
     Ok(())
-}
-
-/// The demo's value step: BG/NBD + Gamma-Gamma on `features`, model in `dir`, 12-month
-/// predictions (1% a month) in `dir/predictions.csv`; returns the text to print.
-pub fn demo_value(
-    features: &std::path::Path,
-    dir: &std::path::Path,
-    ui: &Ui,
-) -> anyhow::Result<String> {
-    let settings = FitSettings {
-        model: PurchaseKind::Bgnbd,
-        penalty: 0.0,
-    };
-    let (fitted, table, mut text) = fit_to_dir(features, &settings, dir, ui)?;
-    let horizon = HorizonArgs {
-        horizon: 12.0,
-        unit: "months".into(),
-        discount: 0.01,
-        month: MonthArg::Calendar,
-    }
-    .resolve(&fitted.unit)?;
-    let spend = fitted.spend_model();
-    let predictions = value_model::predict(&table, &fitted.purchases, spend.as_ref(), &horizon)?;
-    let path = dir.join("predictions.csv");
-    value_model::write_predictions(&table, &predictions, &path)?;
-    text += &format!(
-        "12-month predictions (discount 1% a month) written to {}\n",
-        path.display()
-    );
-    text += &value_report::summary(&table, &predictions, 10);
-    Ok(text)
 }
 
 fn predict(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {

@@ -35,6 +35,13 @@ pub struct SegmentRule {
     pub(crate) expr: Expr,
 }
 
+impl SegmentRule {
+    /// The column names the rule reads (feature columns, scores or segment labels).
+    pub fn columns(&self) -> Vec<&str> {
+        self.expr.columns()
+    }
+}
+
 /// Fixed score breaks, instead of quantiles (each list has `bins − 1` increasing numbers).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

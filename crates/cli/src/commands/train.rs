@@ -1,0 +1,464 @@
+//! `lookalike train`: features → segments → clusters → value → audiences as a pipeline file
+//! says, into one model directory that `lookalike score` applies to the whole base.
+//!
+//! Each stage runs the very code of its subcommand (`features`, `segment`, `cluster`,
+//! `value fit`, `expand`), so a trained stage is what the subcommand makes; its per-customer
+//! outputs on the training base go to `--outputs` when asked. The directory is built beside
+//! its destination and renamed into place at the end: a failed or killed training leaves the
+//! previous model, never half of a new one.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use lookalike_features::Extraction;
+use serde_json::{Value, json};
+
+use crate::commands::{cluster, expand, features, segment, value};
+use crate::model_dir::{
+    self, AudienceFile, MODEL_FORMAT, MODEL_VERSION, SegmentsFile, TierCut, write_json,
+};
+use crate::output::Ui;
+use crate::pipeline::{Pipeline, value_settings};
+use crate::value_model;
+
+/// Options of `lookalike train`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Pipeline file (TOML; every option is in data/pipeline.example.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Model directory to write (replaced if it holds a model; refused if it holds anything
+    /// else).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also keep each stage's per-customer output on the training base here (features,
+    /// segments, cluster assignments, value predictions, audiences).
+    #[arg(long, value_name = "DIR")]
+    pub outputs: Option<PathBuf>,
+}
+
+/// What training made, for the summary (and the demo).
+pub struct Training {
+    pub extraction: Extraction,
+    pub features_file: PathBuf,
+    pub outputs: PathBuf,
+    pub segment_report: Option<String>,
+    pub clusters: Option<String>,
+    pub value: Option<String>,
+    pub audiences: Vec<(String, String)>,
+    pub seconds: f64,
+    /// Holds a temporary outputs folder until the caller is done with it.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+/// Hash (xxh3-64, hex), size and path of an input file.
+fn fingerprint(path: &Path) -> anyhow::Result<Value> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let read = file
+            .read(&mut buffer)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        bytes += read as u64;
+    }
+    Ok(json!({
+        "path": path.display().to_string(),
+        "bytes": bytes,
+        "xxh3_64": format!("{:016x}", hasher.digest()),
+    }))
+}
+
+/// The moment as RFC 3339 in UTC.
+fn now_utc() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(String::new, |t| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    })
+}
+
+/// A fresh folder beside `out` to build the model in; checks that `out` may be replaced.
+fn staging_dir(out: &Path) -> anyhow::Result<tempfile::TempDir> {
+    if out.exists() {
+        let is_model = out.join("manifest.json").is_file();
+        let empty = out
+            .read_dir()
+            .with_context(|| format!("reading {}", out.display()))?
+            .next()
+            .is_none();
+        if !is_model && !empty {
+            bail!(
+                "--out {}: the folder exists and is not a model directory (no manifest.json); refusing to replace it",
+                out.display()
+            );
+        }
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let name = out
+        .file_name()
+        .map_or("model".into(), |n| n.to_string_lossy().into_owned());
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempdir_in(&parent)
+        .with_context(|| format!("creating a folder in {}", parent.display()))
+}
+
+/// Moves the built model into place, replacing a previous model.
+fn publish(staging: tempfile::TempDir, out: &Path) -> anyhow::Result<()> {
+    let built = staging.keep();
+    if out.exists() {
+        let old = built.with_extension("old");
+        std::fs::rename(out, &old)
+            .with_context(|| format!("moving the previous model {} aside", out.display()))?;
+        std::fs::rename(&built, out)
+            .with_context(|| format!("moving the new model to {}", out.display()))?;
+        std::fs::remove_dir_all(&old)
+            .with_context(|| format!("removing the previous model {}", old.display()))?;
+    } else {
+        std::fs::rename(&built, out)
+            .with_context(|| format!("moving the new model to {}", out.display()))?;
+    }
+    Ok(())
+}
+
+fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::copy(from, to)
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    Ok(())
+}
+
+/// Runs the pipeline of `args.config` into `args.out`.
+pub fn train(args: &Args, ui: &Ui) -> anyhow::Result<Training> {
+    let pipeline = Pipeline::read(&args.config)?;
+    train_pipeline(&pipeline, &args.out, args.outputs.as_deref(), ui)
+}
+
+/// Runs `pipeline` into the model directory `out`, keeping the stage outputs in `outputs`.
+pub fn train_pipeline(
+    pipeline: &Pipeline,
+    out: &Path,
+    outputs: Option<&Path>,
+    ui: &Ui,
+) -> anyhow::Result<Training> {
+    let began = Instant::now();
+    let staging = staging_dir(out)?;
+    let model = staging.path().to_path_buf();
+    let (outputs, scratch) = match outputs {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            (dir.to_path_buf(), None)
+        }
+        None => {
+            let scratch = tempfile::Builder::new()
+                .prefix("lookalike-train-")
+                .tempdir()
+                .context("creating a temporary folder for the stage outputs")?;
+            (scratch.path().to_path_buf(), Some(scratch))
+        }
+    };
+    let features_file = outputs.join("features.parquet");
+    let feature_args = pipeline.feature_args(&features_file)?;
+    let extraction = features::extract_to_file(&feature_args, ui)?;
+    let mut stages = serde_json::Map::new();
+    let mut training = Training {
+        features_file: features_file.clone(),
+        outputs: outputs.clone(),
+        segment_report: None,
+        clusters: None,
+        value: None,
+        audiences: Vec::new(),
+        seconds: 0.0,
+        extraction,
+        _scratch: scratch,
+    };
+
+    if let Some(section) = &pipeline.segments {
+        let segments_csv = outputs.join("segments.csv");
+        let segment_args = Pipeline::segment_args(
+            section,
+            &features_file,
+            &segments_csv,
+            &outputs.join("segment_report.csv"),
+        );
+        let (_, segmentation, report) = segment::segment_to_files(&segment_args, ui)?;
+        let rules_file = match &section.rules {
+            Some(path) => {
+                copy(path, &model.join("rules.toml"))?;
+                Some("rules.toml".to_string())
+            }
+            None => None,
+        };
+        let file = SegmentsFile {
+            trained: segmentation.trained.clone(),
+            require_consent: section.require_consent.clone(),
+            lapsing_factor: section.lapsing_factor,
+            lost_factor: section.lost_factor,
+            loyal_purchase_days: section.loyal_purchase_days,
+            single_purchase_gap: section.single_purchase_gap,
+            rules_file,
+        };
+        write_json(&model.join("segments.json"), &file)?;
+        stages.insert(
+            "segments".into(),
+            json!({
+                "file": "segments.json",
+                "bins": section.bins,
+                "rule_segments": segmentation.rule_names,
+                "bin_sizes": { "r": segmentation.bin_sizes[0], "f": segmentation.bin_sizes[1], "m": segmentation.bin_sizes[2] },
+                "report": report,
+            }),
+        );
+        training.segment_report = Some(segment::report_table(&report));
+    }
+
+    if let Some(section) = &pipeline.clusters {
+        let cluster_out = outputs.join("clusters");
+        let cluster_args = pipeline.cluster_args(section, &features_file, &cluster_out)?;
+        let text = cluster::cluster_to_dir(&cluster_args, ui)?;
+        std::fs::create_dir_all(model.join("clusters"))?;
+        for file in ["model.json", "profiles.csv"] {
+            copy(&cluster_out.join(file), &model.join("clusters").join(file))?;
+        }
+        let fitted: Value = serde_json::from_str(
+            &std::fs::read_to_string(cluster_out.join("model.json"))
+                .context("reading the cluster model back")?,
+        )?;
+        stages.insert(
+            "clusters".into(),
+            json!({
+                "file": "clusters/model.json",
+                "k": fitted["k"],
+                "columns": fitted["columns"],
+                "parameters": fitted["parameters"],
+                "fit": fitted["fit"],
+                "metrics": fitted["metrics"],
+            }),
+        );
+        training.clusters = Some(text);
+    }
+
+    let value_dir = model.join("value");
+    if let Some(section) = &pipeline.value {
+        let (settings, horizon_args) = value_settings(section)?;
+        let (fitted, table, mut text) =
+            value::fit_to_dir(&features_file, &settings, &value_dir, ui)?;
+        let horizon = horizon_args.resolve(&fitted.unit)?;
+        let spend = fitted.spend_model();
+        let predictions =
+            value_model::predict(&table, &fitted.purchases, spend.as_ref(), &horizon)?;
+        let predictions_file = outputs.join("value.csv");
+        value_model::write_predictions(&table, &predictions, &predictions_file)?;
+        text += &crate::value_report::summary(&table, &predictions, 10);
+        let document: Value = serde_json::from_str(
+            &std::fs::read_to_string(value_dir.join("value_model.json"))
+                .context("reading the value model back")?,
+        )?;
+        stages.insert(
+            "value".into(),
+            json!({
+                "file": "value/value_model.json",
+                "horizon": section.horizon,
+                "horizon_unit": section.unit,
+                "discount": section.discount,
+                "month": section.month,
+                "purchases": {
+                    "kind": document["purchases"]["kind"],
+                    "parameters": document["purchases"]["parameters"],
+                    "log_likelihood": document["purchases"]["log_likelihood"],
+                    "converged": document["purchases"]["converged"],
+                    "warnings": document["purchases"]["warnings"],
+                },
+                "spend": {
+                    "kind": document["spend"]["kind"],
+                    "parameters": document["spend"]["parameters"],
+                    "converged": document["spend"]["converged"],
+                    "warnings": document["spend"]["warnings"],
+                },
+            }),
+        );
+        training.value = Some(text);
+    }
+
+    let mut audiences = Vec::new();
+    if !pipeline.audiences.is_empty() {
+        std::fs::create_dir_all(model.join("audiences"))?;
+    }
+    for section in &pipeline.audiences {
+        let segments_csv = outputs.join("segments.csv");
+        let expand_args = Pipeline::expand_args(
+            section,
+            &features_file,
+            pipeline
+                .segments
+                .is_some()
+                .then_some(segments_csv.as_path()),
+            pipeline.value.is_some().then_some(value_dir.as_path()),
+            &outputs.join(format!("audience_{}.csv", section.name)),
+        )?;
+        let (text, audience, prepared) = expand::build_audience(&expand_args, ui)
+            .with_context(|| format!("audience {:?}", section.name))?;
+        let saved = audience.saved_scorer.clone().with_context(|| {
+            format!(
+                "audience {:?}: the {} scorer cannot be saved",
+                section.name, audience.scorer
+            )
+        })?;
+        let ids = prepared.ids();
+        let tiers: Vec<TierCut> = audience
+            .tiers
+            .iter()
+            .map(|(label, size)| {
+                let last = &audience.members[size - 1];
+                TierCut {
+                    label: label.clone(),
+                    customers: *size,
+                    last_strength: last.strength,
+                    last_customer_id: ids[last.row].to_string(),
+                }
+            })
+            .collect();
+        let seeds_file = format!("{}_seeds.parquet", section.name);
+        let seed_table = lookalike_core::FeatureTable::new(
+            prepared
+                .seeds
+                .iter()
+                .map(|r| prepared.customer_ids[*r].clone())
+                .collect(),
+            prepared.columns.clone(),
+            prepared.scaled.select(ndarray::Axis(0), &prepared.seeds),
+        )?;
+        let seeds_path = model.join("audiences").join(&seeds_file);
+        lookalike_features::write_feature_table(
+            &seed_table,
+            &lookalike_core::FeatureSchema::new(Vec::new()),
+            &seeds_path,
+            None,
+        )
+        .with_context(|| format!("writing {}", seeds_path.display()))?;
+        // The schema beside a seed index says nothing the audience file does not.
+        let _ = std::fs::remove_file(lookalike_core::FeatureSchema::path_beside(&seeds_path));
+        let file = AudienceFile {
+            name: section.name.clone(),
+            columns: prepared.columns.clone(),
+            scaling: model_dir::scaler_json(&prepared.scaler),
+            scorer: saved,
+            require_consent: section.require_consent.clone(),
+            seeds_file,
+            seeds: audience.seeds,
+            candidates: audience.candidates,
+            tiers,
+            holdout: expand::parse_share(&section.holdout)?,
+            salt: section.salt,
+            seed_source: match (&section.seed_rule, &section.seeds) {
+                (Some(rule), _) => format!("rule: {rule}"),
+                (None, Some(path)) => format!("file: {}", path.display()),
+                (None, None) => unreachable!("checked when the pipeline was read"),
+            },
+        };
+        write_json(
+            &model
+                .join("audiences")
+                .join(format!("{}.json", section.name)),
+            &file,
+        )?;
+        audiences.push(json!({
+            "name": section.name,
+            "file": format!("audiences/{}.json", section.name),
+            "scorer": audience.scorer,
+            "seed_source": file.seed_source,
+            "seeds": audience.seeds,
+            "candidates": audience.candidates,
+            "tiers": file.tiers,
+        }));
+        training.audiences.push((section.name.clone(), text));
+    }
+    if !audiences.is_empty() {
+        stages.insert("audiences".into(), Value::Array(audiences));
+    }
+
+    let mut inputs = vec![fingerprint(&pipeline.input.transactions)?];
+    inputs.extend(
+        [&pipeline.input.events, &pipeline.input.customers]
+            .into_iter()
+            .flatten()
+            .map(|p| fingerprint(p))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+    );
+    for (input, report) in inputs.iter_mut().zip(&training.extraction.inputs) {
+        input["kind"] = json!(report.kind.prefix());
+        input["rows"] = json!(report.rows);
+        input["rows_skipped"] = json!(report.skipped);
+    }
+    let table = &training.extraction.table;
+    let manifest = json!({
+        "format": MODEL_FORMAT,
+        "format_version": MODEL_VERSION,
+        "tool": "lookalike",
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "created_at": now_utc(),
+        "as_of": training.extraction.as_of.to_string(),
+        "inputs": inputs,
+        "customers": table.len(),
+        "features": {
+            "time_unit": pipeline.features.time_unit,
+            "top_levels": pipeline.features.top_levels,
+            "columns": table.columns(),
+        },
+        "pipeline": pipeline,
+        "stages": stages,
+    });
+    write_json(&model.join("manifest.json"), &manifest)?;
+    publish(staging, out)?;
+    training.seconds = began.elapsed().as_secs_f64();
+    Ok(training)
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let training = train(&args, ui)?;
+    let mut text = format!(
+        "trained on {} customers (as of {}) in {:.1}s; model in {}\n",
+        training.extraction.table.len(),
+        training.extraction.as_of,
+        training.seconds,
+        args.out.display()
+    );
+    if let Some(report) = &training.segment_report {
+        text += "\nSEGMENTS\n";
+        text += report;
+    }
+    if let Some(clusters) = &training.clusters {
+        text += "\n";
+        text += clusters;
+    }
+    if let Some(value) = &training.value {
+        text += "\nVALUE\n";
+        text += value;
+    }
+    for (name, summary) in &training.audiences {
+        text += &format!("\nAUDIENCE {name}\n");
+        text += summary;
+    }
+    if args.outputs.is_some() {
+        text += &format!(
+            "\nstage outputs on the training base in {}\n",
+            training.outputs.display()
+        );
+    }
+    ui.data(&text)?;
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! A feature table read a chunk of customers at a time, so that scoring a base of any size holds
+//! one chunk in memory, not the table.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::Array as _;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_schema::DataType;
+use lookalike_core::{CustomerId, FeatureTable};
+use ndarray::Array2;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use rayon::prelude::*;
+
+use crate::FeatureError;
+use crate::input::FileFormat;
+
+enum Reader {
+    Csv {
+        reader: csv::Reader<File>,
+        /// Position in the file of each kept column (after customer_id).
+        positions: Vec<usize>,
+    },
+    Parquet(ParquetRecordBatchReader),
+}
+
+/// Chunks of a feature table (CSV or Parquet), each a [`FeatureTable`] of at most `rows`
+/// customers with the kept columns in file order.
+///
+/// ```
+/// use lookalike_core::{CustomerId, FeatureSchema, FeatureTable};
+/// let table = FeatureTable::new(
+///     (0..5).map(|i| CustomerId::from(format!("c{i}"))).collect(),
+///     vec!["orders".into(), "spend".into()],
+///     ndarray::Array2::from_shape_fn((5, 2), |(i, j)| (i * 10 + j) as f64),
+/// ).unwrap();
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("f.parquet");
+/// lookalike_features::write_feature_table(&table, &FeatureSchema::new(vec![]), &path, None).unwrap();
+/// let keep = |c: &str| c == "spend";
+/// let mut chunks = lookalike_features::FeatureChunks::open(&path, keep, 2).unwrap();
+/// assert_eq!(chunks.columns(), ["spend"]);
+/// let sizes: Vec<usize> = chunks.by_ref().map(|c| c.unwrap().len()).collect();
+/// assert_eq!(sizes, vec![2, 2, 1]);
+/// ```
+pub struct FeatureChunks {
+    path: PathBuf,
+    reader: Reader,
+    columns: Vec<String>,
+    all_columns: Vec<String>,
+    rows: usize,
+    total: Option<u64>,
+    read: u64,
+}
+
+impl FeatureChunks {
+    /// Opens `path` (format by extension) keeping the columns for which `keep` is true, `rows`
+    /// customers per chunk.
+    pub fn open(
+        path: &Path,
+        keep: impl Fn(&str) -> bool,
+        rows: usize,
+    ) -> Result<FeatureChunks, FeatureError> {
+        let fail = |message: String| FeatureError::FeatureTable {
+            path: path.to_path_buf(),
+            message,
+        };
+        let rows = rows.max(1);
+        match FileFormat::of(path, None)? {
+            FileFormat::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .from_path(path)
+                    .map_err(|e| fail(e.to_string()))?;
+                let header: Vec<String> = reader
+                    .headers()
+                    .map_err(|e| fail(e.to_string()))?
+                    .iter()
+                    .map(str::to_string)
+                    .collect();
+                if header.first().map(String::as_str) != Some("customer_id") {
+                    return Err(fail(format!(
+                        "the first column must be customer_id, found {:?}",
+                        header.first()
+                    )));
+                }
+                let positions: Vec<usize> =
+                    (1..header.len()).filter(|j| keep(&header[*j])).collect();
+                Ok(FeatureChunks {
+                    path: path.to_path_buf(),
+                    columns: positions.iter().map(|j| header[*j].clone()).collect(),
+                    all_columns: header[1..].to_vec(),
+                    reader: Reader::Csv { reader, positions },
+                    rows,
+                    total: None,
+                    read: 0,
+                })
+            }
+            FileFormat::Parquet => {
+                let file = File::open(path).map_err(|e| fail(e.to_string()))?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|e| fail(e.to_string()))?;
+                let total = builder.metadata().file_metadata().num_rows().max(0) as u64;
+                let names: Vec<String> = builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                if !names.iter().any(|n| n == "customer_id") {
+                    return Err(fail(format!(
+                        "no customer_id column; columns: {}",
+                        names.join(", ")
+                    )));
+                }
+                let kept: Vec<usize> = (0..names.len())
+                    .filter(|j| names[*j] == "customer_id" || keep(&names[*j]))
+                    .collect();
+                let mask = ProjectionMask::roots(builder.parquet_schema(), kept.iter().copied());
+                let reader = builder
+                    .with_projection(mask)
+                    .with_batch_size(rows)
+                    .build()
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(FeatureChunks {
+                    path: path.to_path_buf(),
+                    columns: kept
+                        .iter()
+                        .filter(|j| names[**j] != "customer_id")
+                        .map(|j| names[*j].clone())
+                        .collect(),
+                    all_columns: names.into_iter().filter(|n| n != "customer_id").collect(),
+                    reader: Reader::Parquet(reader),
+                    rows,
+                    total: Some(total),
+                    read: 0,
+                })
+            }
+        }
+    }
+
+    /// The kept columns, in the order of each chunk's columns.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Every feature column of the file (kept or not).
+    pub fn all_columns(&self) -> &[String] {
+        &self.all_columns
+    }
+
+    /// Customers in the file, when its metadata says (Parquet).
+    pub fn total_rows(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// Customers read so far (the first customer of the next chunk is this + 1, 1-based).
+    pub fn rows_read(&self) -> u64 {
+        self.read
+    }
+
+    fn fail(&self, message: String) -> FeatureError {
+        FeatureError::FeatureTable {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    fn next_csv(&mut self) -> Result<Option<FeatureTable>, FeatureError> {
+        let Reader::Csv { reader, positions } = &mut self.reader else {
+            unreachable!("called for CSV only")
+        };
+        let read: Result<Vec<csv::StringRecord>, csv::Error> =
+            reader.records().take(self.rows).collect();
+        let positions = positions.clone();
+        let records = read.map_err(|e| self.fail(e.to_string()))?;
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let width = positions.len();
+        let columns = &self.columns;
+        let parsed: Vec<Result<Vec<f64>, String>> = records
+            .par_iter()
+            .map(|record| {
+                let line = record.position().map_or(0, |p| p.line());
+                positions
+                    .iter()
+                    .enumerate()
+                    .map(|(k, j)| {
+                        let cell = record.get(*j).unwrap_or("");
+                        if cell.is_empty() {
+                            Ok(f64::NAN)
+                        } else {
+                            cell.parse::<f64>().map_err(|_| {
+                                format!(
+                                    "line {line}, column {:?}: {cell:?} is not a number",
+                                    columns[k]
+                                )
+                            })
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut values = Vec::with_capacity(records.len() * width);
+        for row in parsed {
+            values.extend(row.map_err(|m| self.fail(m))?);
+        }
+        let ids = records.iter().map(|r| CustomerId::from(&r[0])).collect();
+        let matrix = Array2::from_shape_vec((records.len(), width), values)
+            .map_err(|e| self.fail(e.to_string()))?;
+        self.read += records.len() as u64;
+        FeatureTable::new(ids, self.columns.clone(), matrix)
+            .map(Some)
+            .map_err(|e| self.fail(e.to_string()))
+    }
+
+    fn next_parquet(&mut self) -> Result<Option<FeatureTable>, FeatureError> {
+        let Reader::Parquet(reader) = &mut self.reader else {
+            unreachable!("called for Parquet only")
+        };
+        let Some(batch) = reader.next() else {
+            return Ok(None);
+        };
+        let batch = batch.map_err(|e| self.fail(e.to_string()))?;
+        let schema = batch.schema();
+        let id_at = schema
+            .index_of("customer_id")
+            .map_err(|e| self.fail(e.to_string()))?;
+        let ids_array = arrow_cast::cast(batch.column(id_at), &DataType::Utf8)
+            .map_err(|e| self.fail(e.to_string()))?;
+        let id_strings = ids_array.as_string::<i32>();
+        if id_strings.null_count() > 0 {
+            return Err(self.fail("customer_id has empty (null) values".into()));
+        }
+        let n = batch.num_rows();
+        let ids: Vec<CustomerId> = (0..n)
+            .into_par_iter()
+            .map(|i| CustomerId::from(id_strings.value(i)))
+            .collect();
+        // Column-major, like a whole table read from Parquet.
+        let mut flat = vec![f64::NAN; n * self.columns.len()];
+        flat.par_chunks_mut(n.max(1))
+            .zip(self.columns.par_iter())
+            .try_for_each(|(target, name)| -> Result<(), String> {
+                let index = schema.index_of(name).map_err(|e| e.to_string())?;
+                let array = arrow_cast::cast(batch.column(index), &DataType::Float64)
+                    .map_err(|e| format!("column {name:?}: {e}"))?;
+                let values = array.as_primitive::<Float64Type>();
+                if values.null_count() == 0 {
+                    target.copy_from_slice(values.values());
+                } else {
+                    for (slot, value) in target.iter_mut().zip(values.iter()) {
+                        *slot = value.unwrap_or(f64::NAN);
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|m| self.fail(m))?;
+        let matrix = Array2::from_shape_vec((self.columns.len(), n), flat)
+            .map_err(|e| self.fail(e.to_string()))?
+            .reversed_axes();
+        self.read += n as u64;
+        FeatureTable::new(ids, self.columns.clone(), matrix)
+            .map(Some)
+            .map_err(|e| self.fail(e.to_string()))
+    }
+}
+
+impl Iterator for FeatureChunks {
+    type Item = Result<FeatureTable, FeatureError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let next = match self.reader {
+            Reader::Csv { .. } => self.next_csv(),
+            Reader::Parquet(_) => self.next_parquet(),
+        };
+        next.transpose()
+    }
+}
