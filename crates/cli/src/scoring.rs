@@ -120,16 +120,12 @@ pub fn score_chunk<'m>(
     };
     let (mut skipped, mut skip_examples) = (0, Vec::new());
     let table = if model.value.is_some() {
-        let problems = invalid_histories(&table)?;
+        let problems = invalid_histories(&table, first_row)?;
         if problems.iter().all(Option::is_none) {
             table
         } else {
             let describe = |i: usize, reason: &str| {
-                format!(
-                    "{source}: row {} (customer {}): {reason}",
-                    first_row + i as u64,
-                    table.ids()[i].as_str()
-                )
+                format!("{source}: customer {}: {reason}", table.ids()[i].as_str())
             };
             if !skip_invalid {
                 let (i, reason) = problems
@@ -201,13 +197,17 @@ pub fn score_chunk<'m>(
     })
 }
 
-/// Per customer, why its BTYD summary cannot be scored (none when it can).
-fn invalid_histories(table: &FeatureTable) -> anyhow::Result<Vec<Option<String>>> {
+/// Per customer, why its BTYD summary cannot be scored (none when it can); the reasons name
+/// the customer's data row in the input (1-based, `first_row` for the table's first).
+fn invalid_histories(
+    table: &FeatureTable,
+    first_row: u64,
+) -> anyhow::Result<Vec<Option<String>>> {
     let [x, t_x, t, _] = value_model::btyd_columns(table)?;
     Ok((0..table.len())
         .into_par_iter()
         .map(|i| {
-            Summary::checked(i, x[i], t_x[i], t[i])
+            Summary::checked(first_row as usize + i, x[i], t_x[i], t[i])
                 .err()
                 .map(|e| e.to_string())
         })
