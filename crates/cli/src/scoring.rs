@@ -199,10 +199,7 @@ pub fn score_chunk<'m>(
 
 /// Per customer, why its BTYD summary cannot be scored (none when it can); the reasons name
 /// the customer's data row in the input (1-based, `first_row` for the table's first).
-fn invalid_histories(
-    table: &FeatureTable,
-    first_row: u64,
-) -> anyhow::Result<Vec<Option<String>>> {
+fn invalid_histories(table: &FeatureTable, first_row: u64) -> anyhow::Result<Vec<Option<String>>> {
     let [x, t_x, t, _] = value_model::btyd_columns(table)?;
     Ok((0..table.len())
         .into_par_iter()
