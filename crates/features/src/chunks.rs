@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::FeatureError;
 use crate::input::FileFormat;
+use crate::table_io::open_csv_table;
 
 enum Reader {
     Csv {
@@ -70,21 +71,7 @@ impl FeatureChunks {
         let rows = rows.max(1);
         match FileFormat::of(path, None)? {
             FileFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .from_path(path)
-                    .map_err(|e| fail(e.to_string()))?;
-                let header: Vec<String> = reader
-                    .headers()
-                    .map_err(|e| fail(e.to_string()))?
-                    .iter()
-                    .map(str::to_string)
-                    .collect();
-                if header.first().map(String::as_str) != Some("customer_id") {
-                    return Err(fail(format!(
-                        "the first column must be customer_id, found {:?}",
-                        header.first()
-                    )));
-                }
+                let (reader, header) = open_csv_table(path)?;
                 let positions: Vec<usize> =
                     (1..header.len()).filter(|j| keep(&header[*j])).collect();
                 Ok(FeatureChunks {

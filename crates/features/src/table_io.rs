@@ -41,6 +41,32 @@ fn format_number(value: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// A CSV feature table's reader and header, checked to start with `customer_id`.
+pub(crate) fn open_csv_table(
+    path: &Path,
+) -> Result<(csv::Reader<File>, Vec<String>), FeatureError> {
+    let fail = |message: String| FeatureError::FeatureTable {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| fail(e.to_string()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| fail(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if header.first().map(String::as_str) != Some("customer_id") {
+        return Err(fail(format!(
+            "the first column must be customer_id, found {:?}",
+            header.first()
+        )));
+    }
+    Ok((reader, header))
+}
+
 /// Writes `table` to `path` (format by extension unless `format` is given) and its schema to
 /// `<path>.schema.json`, both atomically.
 ///
@@ -254,21 +280,7 @@ pub fn read_feature_table(
     };
     let (ids, columns, values) = match FileFormat::of(path, format)? {
         FileFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .from_path(path)
-                .map_err(|e| fail(e.to_string()))?;
-            let header: Vec<String> = reader
-                .headers()
-                .map_err(|e| fail(e.to_string()))?
-                .iter()
-                .map(str::to_string)
-                .collect();
-            if header.first().map(String::as_str) != Some("customer_id") {
-                return Err(fail(format!(
-                    "the first column must be customer_id, found {:?}",
-                    header.first()
-                )));
-            }
+            let (mut reader, header) = open_csv_table(path)?;
             let mut ids = Vec::new();
             let mut values = Vec::new();
             for record in reader.records() {
