@@ -303,13 +303,7 @@ pub fn write_model(
         "features_file": source.display().to_string(),
         "k": config.k,
         "columns": s.columns,
-        "scaling": {
-            "method": value_name(config.scaling),
-            "log1p": s.log1p,
-            "center": s.center,
-            "spread": s.spread,
-            "weight": s.weight,
-        },
+        "scaling": crate::model_dir::scaler_json(s),
         "centroids": outcome.centroids.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
         "parameters": {
             "init": init_name(outcome.init),

@@ -12,7 +12,7 @@ use lookalike_value::Summary;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use crate::model_dir::{AudienceStage, ClusterStage, TrainedModel, scale_row};
+use crate::model_dir::{AudienceStage, ClusterStage, SegmentStage, TrainedModel, scale_row};
 use crate::value_model;
 
 /// One output column's cells.
@@ -156,7 +156,7 @@ pub fn score_chunk<'m>(
     let mut columns = Vec::new();
     if let Some(stage) = &model.segments {
         let segmentation = segment(&table, &stage.rules, &stage.params)?;
-        columns.extend(segment_columns(&segmentation));
+        columns.extend(segment_columns(&segmentation, stage));
     }
     if let Some(stage) = &model.clusters {
         columns.extend(cluster_columns(stage, &table)?);
@@ -211,7 +211,10 @@ fn invalid_histories(table: &FeatureTable, first_row: u64) -> anyhow::Result<Vec
         .collect())
 }
 
-fn segment_columns<'m>(s: &Segmentation) -> Vec<Column<'m>> {
+/// The segment columns; rule names are borrowed from the model's rules (the segmentation's
+/// `primary` indexes them).
+fn segment_columns<'m>(s: &Segmentation, stage: &'m SegmentStage) -> Vec<Column<'m>> {
+    let rules = stage.rules.segments();
     let n = s.r.len();
     let score =
         |scores: &[Option<u8>]| Cells::Int(scores.iter().map(|v| v.map(i64::from)).collect());
@@ -237,7 +240,7 @@ fn segment_columns<'m>(s: &Segmentation) -> Vec<Column<'m>> {
         ),
         column(
             "primary_segment",
-            text(&|i| s.primary_name(i).map(|name| Cow::Owned(name.to_string()))),
+            text(&|i| s.primary[i].map(|k| Cow::Borrowed(rules[k as usize].name.as_str()))),
         ),
         column(
             "segments",
@@ -323,30 +326,29 @@ fn audience_columns<'m>(
     let file = &stage.file;
     let at = indexes(table, &stage.scaler.columns)?;
     let consent = match &file.require_consent {
-        Some(name) => Some(table.column_index(name).map_err(|_| {
-            anyhow::anyhow!("the features have no column {name:?}, which the model needs")
-        })?),
+        Some(name) => Some(indexes(table, std::slice::from_ref(name))?[0]),
         None => None,
     };
-    let d = at.len();
     let values = table.values();
-    let scaled_rows: Vec<Option<Vec<f64>>> = (0..table.len())
+    // Every row scaled in place; the incomplete ones are then left out.
+    let mut all = Array2::zeros((table.len(), at.len()));
+    let complete_mask: Vec<bool> = all
+        .axis_iter_mut(ndarray::Axis(0))
         .into_par_iter()
-        .map(|i| {
-            let mut row = vec![0.0; d];
-            scale_row(&stage.scaler, &at, values, i, &mut row).then_some(row)
+        .enumerate()
+        .map(|(i, mut row)| {
+            let row = row
+                .as_slice_mut()
+                .expect("rows of a standard matrix are contiguous");
+            scale_row(&stage.scaler, &at, values, i, row)
         })
         .collect();
-    let complete: Vec<usize> = (0..table.len())
-        .filter(|i| scaled_rows[*i].is_some())
-        .collect();
-    let mut matrix = Array2::zeros((complete.len(), d));
-    for (k, i) in complete.iter().enumerate() {
-        let row = scaled_rows[*i].as_ref().expect("complete");
-        matrix
-            .row_mut(k)
-            .assign(&ndarray::ArrayView1::from(row.as_slice()));
-    }
+    let complete: Vec<usize> = (0..table.len()).filter(|i| complete_mask[*i]).collect();
+    let matrix = if complete.len() == table.len() {
+        all
+    } else {
+        all.select(ndarray::Axis(0), &complete)
+    };
     let scores = stage.scorer.score(matrix.view())?;
     let mut score = vec![f64::NAN; table.len()];
     let mut strength = vec![f64::NAN; table.len()];

@@ -32,5 +32,6 @@ pub use extract::{Extraction, FeatureInputs, InputReport, extract};
 pub use input::{FileFormat, InputFile};
 pub use params::{FeatureParams, OnBadRow, TimeUnit};
 pub use table_io::{
-    read_feature_table, write_csv_in_parallel, write_feature_table, write_parquet_in_parallel,
+    format_number, read_feature_table, write_csv_in_parallel, write_feature_table,
+    write_parquet_in_parallel,
 };

@@ -29,8 +29,16 @@ const ROWS_PER_PIECE: usize = 64 * 1024;
 const ROWS_PER_GROUP: usize = 1 << 20;
 
 /// Writes a number the way people and pandas read it back: whole numbers without a decimal
-/// point, others in the shortest form that round-trips, missing as an empty cell.
-fn format_number(value: f64, out: &mut Vec<u8>) {
+/// point, others in the shortest form that round-trips, missing (NaN) as an empty cell.
+///
+/// ```
+/// let mut cell = Vec::new();
+/// lookalike_features::format_number(3.0, &mut cell);
+/// lookalike_features::format_number(0.25, &mut cell);
+/// lookalike_features::format_number(f64::NAN, &mut cell);
+/// assert_eq!(cell, b"30.25");
+/// ```
+pub fn format_number(value: f64, out: &mut Vec<u8>) {
     if value.is_nan() {
         return;
     }

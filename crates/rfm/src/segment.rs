@@ -110,31 +110,40 @@ pub struct TrainedScores {
 
 impl TrainedScores {
     fn recency_score(&self, days: f64) -> Option<u8> {
-        if days.is_nan() {
-            return None;
-        }
-        let above = self
-            .recency_edges
-            .iter()
-            .filter(|e| {
-                if self.recency_edge_included {
-                    days <= **e
-                } else {
-                    days < **e
-                }
-            })
-            .count();
-        Some(1 + above as u8)
+        recency_score(days, &self.recency_edges, self.recency_edge_included)
     }
 
     fn value_tier(&self, value: f64, buyer: bool) -> ValueTier {
-        let at_least = |from: Option<f64>| from.is_some_and(|f| value >= f);
-        match buyer {
-            false => ValueTier::NoPurchase,
-            true if at_least(self.vip_1_from) => ValueTier::Vip1,
-            true if at_least(self.vip_5_from) => ValueTier::Vip5,
-            true => ValueTier::Standard,
-        }
+        value_tier(value, buyer, self.vip_1_from, self.vip_5_from)
+    }
+}
+
+/// R = 1 + the number of `edges` above `days` (at or above when `included`); none when missing.
+fn recency_score(days: f64, edges: &[f64], included: bool) -> Option<u8> {
+    if days.is_nan() {
+        return None;
+    }
+    let above = edges
+        .iter()
+        .filter(|e| if included { days <= **e } else { days < **e })
+        .count();
+    Some(1 + above as u8)
+}
+
+/// The tier of a customer with this value: `vip_1` at or above `vip_1_from`, else `vip_5` at or
+/// above `vip_5_from` (no threshold: no buyer reaches it).
+fn value_tier(
+    value: f64,
+    buyer: bool,
+    vip_1_from: Option<f64>,
+    vip_5_from: Option<f64>,
+) -> ValueTier {
+    let at_least = |from: Option<f64>| from.is_some_and(|f| value >= f);
+    match buyer {
+        false => ValueTier::NoPurchase,
+        true if at_least(vip_1_from) => ValueTier::Vip1,
+        true if at_least(vip_5_from) => ValueTier::Vip5,
+        true => ValueTier::Standard,
     }
 }
 
@@ -564,9 +573,7 @@ fn learned_scores(
                 check_breaks("recency", b, bins)?;
                 let scores = days_b
                     .par_iter()
-                    .map(|d| {
-                        (!d.is_nan()).then(|| 1 + b.iter().filter(|x| *d <= **x).count() as u8)
-                    })
+                    .map(|d| recency_score(*d, b, true))
                     .collect();
                 (scores, b.clone(), true)
             }
@@ -644,16 +651,10 @@ fn value_tiers(value: &[f64], buyer: &[bool]) -> (Vec<ValueTier>, Option<f64>, O
     };
     let top1 = threshold(0.01, &mut values);
     let top5 = threshold(0.05, &mut values);
-    let at_least = |v: f64, from: Option<f64>| from.is_some_and(|f| v >= f);
     let tiers = value
         .par_iter()
         .zip(buyer.par_iter())
-        .map(|(v, b)| match (*b, *v) {
-            (false, _) => ValueTier::NoPurchase,
-            (true, v) if at_least(v, top1) => ValueTier::Vip1,
-            (true, v) if at_least(v, top5) => ValueTier::Vip5,
-            _ => ValueTier::Standard,
-        })
+        .map(|(v, b)| value_tier(*v, *b, top1, top5))
         .collect();
     (tiers, top1, top5)
 }

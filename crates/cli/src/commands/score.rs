@@ -10,7 +10,9 @@ use anyhow::{Context, bail};
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_core::{FeatureTable, Progress};
-use lookalike_features::{FeatureChunks, FeatureParams, TimeUnit, extract, parse_date};
+use lookalike_features::{
+    FeatureChunks, FeatureParams, TimeUnit, extract, format_number, parse_date,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -111,15 +113,6 @@ impl Source {
     }
 }
 
-/// Whole numbers without a decimal point, others in the shortest form that reads back exactly.
-fn format_number(value: f64, buffer: &mut ryu::Buffer, integer: &mut itoa::Buffer) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        integer.format(value as i64).to_string()
-    } else {
-        buffer.format(value).to_string()
-    }
-}
-
 /// CSV text of a scored chunk, built block by block in parallel.
 fn csv_bytes(chunk: &ScoredChunk<'_>) -> anyhow::Result<Vec<u8>> {
     const BLOCK: usize = 16_384;
@@ -129,9 +122,8 @@ fn csv_bytes(chunk: &ScoredChunk<'_>) -> anyhow::Result<Vec<u8>> {
         .into_par_iter()
         .map(|b| {
             let mut writer = csv::WriterBuilder::new().from_writer(Vec::with_capacity(1 << 20));
-            let mut float = ryu::Buffer::new();
             let mut integer = itoa::Buffer::new();
-            let mut cell = String::new();
+            let mut cell: Vec<u8> = Vec::new();
             for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
                 writer.write_field(ids[i].as_str())?;
                 for column in &chunk.columns {
@@ -143,14 +135,10 @@ fn csv_bytes(chunk: &ScoredChunk<'_>) -> anyhow::Result<Vec<u8>> {
                         }
                         Cells::Int(values) => {
                             if let Some(v) = values[i] {
-                                cell.push_str(integer.format(v));
+                                cell.extend_from_slice(integer.format(v).as_bytes());
                             }
                         }
-                        Cells::Float(values) => {
-                            if !values[i].is_nan() {
-                                cell = format_number(values[i], &mut float, &mut integer);
-                            }
-                        }
+                        Cells::Float(values) => format_number(values[i], &mut cell),
                     }
                     writer.write_field(&cell)?;
                 }
@@ -361,20 +349,17 @@ fn score_into<W: Write + Send>(
             || source.next_chunk(),
         );
         next = following;
-        let scored = scored?;
+        let mut scored = scored?;
         counts.read += rows;
         counts.scored += scored.table.len() as u64;
         counts.other_partition += scored.other_partition as u64;
         counts.skipped += scored.skipped as u64;
-        for example in scored.skip_examples {
-            if counts.skip_examples.len() < 5 {
-                counts.skip_examples.push(example);
-            }
-        }
-        let scored = ScoredChunk {
-            skip_examples: Vec::new(),
-            ..scored
-        };
+        let room = 5 - counts.skip_examples.len();
+        counts.skip_examples.extend(
+            std::mem::take(&mut scored.skip_examples)
+                .into_iter()
+                .take(room),
+        );
         if sink.is_none() {
             let w = writer.take().expect("one sink");
             sink = Some(if parquet {
