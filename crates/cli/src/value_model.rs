@@ -180,8 +180,9 @@ fn report_json(report: &FitReport) -> Value {
     })
 }
 
-/// The model document.
-pub fn model_json(fitted: &Fitted, features: &Path) -> Value {
+/// The model document; `source` names where the BTYD summary came from (`features` or
+/// `transactions`) and `path` the file.
+pub fn model_json(fitted: &Fitted, source: &str, path: &Path) -> Value {
     let mut purchases = report_json(&fitted.purchase_report);
     purchases["kind"] = json!(match fitted.purchases {
         Purchases::BgNbd(_) => "bgnbd",
@@ -203,7 +204,7 @@ pub fn model_json(fitted: &Fitted, features: &Path) -> Value {
         "format_version": FORMAT_VERSION,
         "kind": "lookalike-value",
         "tool_version": env!("CARGO_PKG_VERSION"),
-        "features": features.display().to_string(),
+        source: path.display().to_string(),
         "time_unit": fitted.unit.0,
         "time_unit_days": fitted.unit.1,
         "purchases": purchases,

@@ -364,3 +364,130 @@ fn bad_input_gets_a_clear_error() {
         "no output after an error"
     );
 }
+
+/// `value fit --transactions` summarises the log itself: on CDNOW it fits the published
+/// parameters, writes the same model parameters as a fit on `lookalike features`' table, and
+/// `--predictions` writes byte for byte what `value predict` writes from that table. `value
+/// predict --transactions` does the same with a saved model.
+#[test]
+fn fit_and_predict_straight_from_the_log_equal_the_feature_table_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let features = cdnow_features(dir.path());
+    let transactions = repo("data/cdnow/cdnow_transactions.csv");
+    let transactions = transactions.to_str().unwrap();
+    let log_args = [
+        "--transactions",
+        transactions,
+        "--column",
+        "timestamp=date",
+        "--column",
+        "amount=dollar_value",
+        "--as-of",
+        "1997-10-01",
+    ];
+    let horizon = ["--horizon", "39", "--unit", "weeks"];
+    let (from_log_dir, p_log) = (path("from_log"), path("p_log.csv"));
+    let (from_table_dir, p_table, p_saved) =
+        (path("from_table"), path("p_table.csv"), path("p_saved.csv"));
+    let mut one_pass = vec!["value", "fit"];
+    one_pass.extend(log_args);
+    one_pass.extend(["--out", &from_log_dir, "--predictions", &p_log]);
+    one_pass.extend(horizon);
+    let out = ok(&one_pass);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("summarised 2357 customers as of 1997-10-01"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("top 10 customers by CLV"));
+
+    ok(&[
+        "value",
+        "fit",
+        "--features",
+        &features,
+        "--out",
+        &from_table_dir,
+    ]);
+    let mut predict = vec!["value", "predict", "--model", &from_table_dir];
+    predict.extend(["--features", &features, "--out", &p_table]);
+    predict.extend(horizon);
+    ok(&predict);
+
+    let model = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.path().join(name).join("value_model.json"));
+        serde_json::from_str(&text.unwrap()).unwrap()
+    };
+    let (from_log, from_table) = (model("from_log"), model("from_table"));
+    assert!((from_log["purchases"]["log_likelihood"].as_f64().unwrap() + 9582.43).abs() < 0.01);
+    for part in ["purchases", "spend"] {
+        assert_eq!(
+            from_log[part]["parameters"], from_table[part]["parameters"],
+            "{part}"
+        );
+    }
+    assert_eq!(from_log["transactions"], transactions);
+    assert!(from_log.get("features").is_none());
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert_eq!(read("p_log.csv"), read("p_table.csv"));
+
+    // A saved model scores a log directly.
+    let mut predict_log = vec!["value", "predict", "--model", &from_table_dir];
+    predict_log.extend(log_args);
+    predict_log.extend(["--out", &p_saved]);
+    predict_log.extend(horizon);
+    ok(&predict_log);
+    assert_eq!(read("p_saved.csv"), read("p_table.csv"));
+
+    // Recency and T in days against a model fitted in weeks: refused, saying what to pass.
+    let mut days = predict_log.clone();
+    days.extend(["--time-unit", "days"]);
+    let err = fails(&days);
+    assert!(err.contains("pass --time-unit weeks"), "{err}");
+    // One source, not both and not none; log options need the log.
+    let err = fails(&[
+        "value",
+        "fit",
+        "--features",
+        &features,
+        "--transactions",
+        transactions,
+        "--out",
+        &path("m"),
+    ]);
+    assert!(err.contains("cannot be used with"), "{err}");
+    let err = fails(&["value", "fit", "--out", &path("m")]);
+    assert!(err.contains("--features"), "{err}");
+    let err = fails(&[
+        "value",
+        "fit",
+        "--features",
+        &features,
+        "--as-of",
+        "1997-10-01",
+        "--out",
+        &path("m"),
+    ]);
+    assert!(err.contains("--transactions"), "{err}");
+    // A bad line of the log is named with its file, line and column.
+    std::fs::write(
+        path("bad_log.csv"),
+        "customer_id,timestamp,amount\na,2024-01-01,5\na,2024-01-09,-\n",
+    )
+    .unwrap();
+    let err = fails(&[
+        "value",
+        "fit",
+        "--transactions",
+        &path("bad_log.csv"),
+        "--out",
+        &path("m"),
+    ]);
+    assert!(
+        err.contains("bad_log.csv") && err.contains("line 3"),
+        "{err}"
+    );
+    assert!(err.contains("amount"), "{err}");
+    assert!(!dir.path().join("m").exists(), "no model after an error");
+}

@@ -8,6 +8,48 @@ use crate::events::CustomerEvents;
 use crate::params::TimeUnit;
 use crate::transactions::{CustomerTx, is_label};
 
+/// The BTYD summary columns lead the transaction columns.
+pub(crate) const BTYD_WIDTH: usize = 4;
+
+/// The BTYD summary columns (frequency, recency, T, monetary_value) with `unit` for recency and T.
+pub(crate) fn btyd_specs(unit: TimeUnit) -> Vec<FeatureSpec> {
+    TX_FIXED[..BTYD_WIDTH]
+        .iter()
+        .map(|(name, kind, column_unit, description)| FeatureSpec {
+            name: name.to_string(),
+            kind: *kind,
+            unit: column_unit.map(|u| {
+                if u == "unit" {
+                    unit.name().to_string()
+                } else {
+                    u.to_string()
+                }
+            }),
+            description: description.to_string(),
+        })
+        .collect()
+}
+
+/// The BTYD summary of one customer from their purchase days, sorted and distinct, each with its
+/// value (fixed point): frequency, recency and T in units of `unit_days` days, monetary value.
+/// All empty (NaN) without a purchase day.
+pub(crate) fn fill_btyd(days: &[(i32, i128)], last_day: i32, unit_days: f64, out: &mut [f64]) {
+    let nan = f64::NAN;
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        out[..BTYD_WIDTH].fill(nan);
+        return;
+    };
+    let frequency = days.len() - 1;
+    out[0] = frequency as f64;
+    out[1] = (last.0 - first.0) as f64 / unit_days;
+    out[2] = (last_day - first.0) as f64 / unit_days;
+    out[3] = if frequency == 0 {
+        0.0
+    } else {
+        units_to_amount(days[1..].iter().map(|d| d.1).sum::<i128>()) / frequency as f64
+    };
+}
+
 /// Which transaction columns exist and where.
 pub(crate) struct TxLayout {
     pub(crate) unit: TimeUnit,
@@ -164,21 +206,17 @@ impl TxLayout {
         category_labels: &[String],
         channel_labels: &[String],
     ) -> Vec<FeatureSpec> {
-        let mut specs: Vec<FeatureSpec> = TX_FIXED
-            .iter()
-            .map(|(name, kind, unit, description)| FeatureSpec {
-                name: name.to_string(),
-                kind: *kind,
-                unit: unit.map(|u| {
-                    if u == "unit" {
-                        self.unit.name().to_string()
-                    } else {
-                        u.to_string()
-                    }
+        let mut specs = btyd_specs(self.unit);
+        specs.extend(
+            TX_FIXED[BTYD_WIDTH..]
+                .iter()
+                .map(|(name, kind, unit, description)| FeatureSpec {
+                    name: name.to_string(),
+                    kind: *kind,
+                    unit: unit.map(str::to_string),
+                    description: description.to_string(),
                 }),
-                description: description.to_string(),
-            })
-            .collect();
+        );
         for (label, name) in &self.categories {
             specs.push(FeatureSpec {
                 name: name.clone(),
@@ -292,24 +330,7 @@ impl TxLayout {
             (Some(f), Some(l)) => (Some(f.0), Some(l.0)),
             _ => (None, None),
         };
-        let frequency = days.len().saturating_sub(1);
-        out[0] = if first.is_some() {
-            frequency as f64
-        } else {
-            nan
-        };
-        out[1] = match (first, last) {
-            (Some(f), Some(l)) => (l - f) as f64 / unit,
-            _ => nan,
-        };
-        out[2] = first.map_or(nan, |f| (last_day - f) as f64 / unit);
-        out[3] = match first {
-            None => nan,
-            Some(_) if frequency == 0 => 0.0,
-            Some(_) => {
-                units_to_amount(days[1..].iter().map(|d| d.1).sum::<i128>()) / frequency as f64
-            }
-        };
+        fill_btyd(days, last_day, unit, &mut out[..BTYD_WIDTH]);
         out[4] = last.map_or(nan, |l| (last_day - l) as f64);
         out[5] = orders as f64;
         out[6] = units_to_amount(paid - refunded);

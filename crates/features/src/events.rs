@@ -5,6 +5,7 @@
 //! known from the transactions.
 
 use crate::cell::{self, Cell, DayCache};
+use crate::customer_slots::{CustomerSlots, CustomerState, customer_id};
 use crate::scan::{RowHandler, RowProblem};
 
 /// Field slots of an events row, in `InputKind::Events.fields()` order.
@@ -66,7 +67,14 @@ pub(crate) struct CustomerEvents {
     pub email_clicks: u32,
 }
 
-impl CustomerEvents {
+impl CustomerState for CustomerEvents {
+    fn first_seen_at(first_seen: u64) -> Self {
+        CustomerEvents {
+            first_seen,
+            ..Default::default()
+        }
+    }
+
     fn merge(&mut self, o: CustomerEvents) {
         self.first_seen = self.first_seen.min(o.first_seen);
         self.views_30d += o.views_30d;
@@ -90,8 +98,7 @@ pub(crate) trait PurchaseDays: Sync {
 pub(crate) struct EventHandler<'a, P: PurchaseDays> {
     as_of: i32,
     purchases: &'a P,
-    pub index: foldhash::HashMap<Box<str>, u32>,
-    pub customers: Vec<CustomerEvents>,
+    pub slots: CustomerSlots<CustomerEvents>,
     scratch: String,
     days: DayCache,
     pub after_as_of: u64,
@@ -103,8 +110,7 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
         EventHandler {
             as_of,
             purchases,
-            index: Default::default(),
-            customers: Vec::new(),
+            slots: CustomerSlots::default(),
             scratch: String::new(),
             days: DayCache::default(),
             after_as_of: 0,
@@ -115,17 +121,7 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
     /// Folds another thread's counters into this one (order is restored later from the
     /// first-seen keys).
     pub fn absorb(&mut self, other: EventHandler<'_, P>) {
-        let mut states = other.customers;
-        for (id, i) in other.index {
-            let state = std::mem::take(&mut states[i as usize]);
-            match self.index.get(&id) {
-                Some(&mine) => self.customers[mine as usize].merge(state),
-                None => {
-                    self.index.insert(id, self.customers.len() as u32);
-                    self.customers.push(state);
-                }
-            }
-        }
+        self.slots.absorb(other.slots);
         self.after_as_of += other.after_as_of;
         self.other_types += other.other_types;
     }
@@ -148,39 +144,24 @@ impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
             ));
         }
         let kind = EventType::parse(kind_text);
-        let id = cell::text(cells[CUSTOMER], &mut self.scratch)
-            .map_err(|r| RowProblem::field(CUSTOMER, cells[CUSTOMER], r))?;
-        if id.is_empty() {
-            return Err(RowProblem::field(
-                CUSTOMER,
-                cells[CUSTOMER],
-                "is empty; a customer id is required".into(),
-            ));
-        }
         if day >= self.as_of {
+            customer_id(cells[CUSTOMER], &mut self.scratch)?;
             self.after_as_of += 1;
             return Ok(());
         }
-        let index = match self.index.get(id) {
-            Some(i) => *i as usize,
-            None => {
-                self.index.insert(id.into(), self.customers.len() as u32);
-                self.customers.push(CustomerEvents {
-                    first_seen: order_key,
-                    ..Default::default()
-                });
-                self.customers.len() - 1
-            }
-        };
+        let index = self
+            .slots
+            .slot_of(cells[CUSTOMER], order_key, &mut self.scratch)? as usize;
         let recent = day >= self.as_of - 30;
         let abandoned = kind == EventType::AddToCart && {
             // A cart is abandoned when no purchase follows on the same or the next day, as far
             // as the calibration period shows (no look-ahead past as-of).
+            let id = customer_id(cells[CUSTOMER], &mut self.scratch)?;
             let days = self.purchases.purchase_days(id);
             let start = days.partition_point(|d| *d < day);
             days.get(start).is_none_or(|d| *d > day + 1)
         };
-        let state = &mut self.customers[index];
+        let state = &mut self.slots.customers[index];
         state.last_event_day = state.last_event_day.max(Some(day));
         match kind {
             EventType::View if recent => state.views_30d += 1,

@@ -135,10 +135,14 @@ pub fn extract(
         None => tx.max_day + 1,
     };
     let last_day = as_of - 1;
-    tx.customers.par_iter_mut().for_each(CustomerTx::compact);
+    tx.slots
+        .customers
+        .par_iter_mut()
+        .for_each(CustomerTx::compact);
     // Only the abandoned-cart check needs purchase days looked up by id.
     let purchase_days: Vec<Vec<i32>> = if inputs.events.is_some() {
-        tx.customers
+        tx.slots
+            .customers
             .par_iter()
             .map(|c| {
                 let mut days: Vec<i32> = c
@@ -166,7 +170,7 @@ pub fn extract(
     // 2. Events.
     let mut events: Option<EventHandler<'_, TxLookup<'_>>> = None;
     let lookup = TxLookup {
-        index: &tx.index,
+        index: &tx.slots.index,
         days: &purchase_days,
     };
     if let Some(input) = &inputs.events {
@@ -213,10 +217,11 @@ pub fn extract(
     let mut position: foldhash::HashMap<&str, usize> = Default::default();
     let joins_needed = events.is_some() || customer_file.is_some();
     let mut tx_ids: Vec<(u64, &str, u32)> = tx
+        .slots
         .index
         .iter()
-        .filter(|(_, i)| tx.customers[**i as usize].has_calibration_rows())
-        .map(|(k, i)| (tx.customers[*i as usize].first_seen, &**k, *i))
+        .filter(|(_, i)| tx.slots.customers[**i as usize].has_calibration_rows())
+        .map(|(k, i)| (tx.slots.customers[*i as usize].first_seen, &**k, *i))
         .collect();
     tx_ids.par_sort_unstable_by_key(|(first_seen, _, _)| *first_seen);
     base.reserve(tx_ids.len());
@@ -232,8 +237,8 @@ pub fn extract(
         });
     }
     if let Some(ev) = &events {
-        let mut ids: Vec<(&str, u32)> = ev.index.iter().map(|(k, v)| (&**k, *v)).collect();
-        ids.sort_unstable_by_key(|(_, i)| ev.customers[*i as usize].first_seen);
+        let mut ids: Vec<(&str, u32)> = ev.slots.index.iter().map(|(k, v)| (&**k, *v)).collect();
+        ids.sort_unstable_by_key(|(_, i)| ev.slots.customers[*i as usize].first_seen);
         for (id, i) in ids {
             match position.get(id) {
                 Some(&p) => base[p].events = Some(i),
@@ -241,7 +246,7 @@ pub fn extract(
                     position.insert(id, base.len());
                     base.push(Member {
                         id,
-                        tx: tx.index.get(id).copied(),
+                        tx: tx.slots.index.get(id).copied(),
                         events: Some(i),
                         attributes: None,
                     });
@@ -257,7 +262,7 @@ pub fn extract(
                     position.insert(id, base.len());
                     base.push(Member {
                         id,
-                        tx: tx.index.get(&**id).copied(),
+                        tx: tx.slots.index.get(&**id).copied(),
                         events: None,
                         attributes: Some(row),
                     });
@@ -278,7 +283,7 @@ pub fn extract(
     let channel_labels = channels.labels();
     let mut category_totals = vec![0i128; category_labels.len()];
     let mut channel_orders = vec![0i128; channel_labels.len()];
-    for customer in &tx.customers {
+    for customer in &tx.slots.customers {
         for (label, paid) in &customer.category_paid {
             category_totals[*label as usize] += *paid as i128;
         }
@@ -363,11 +368,11 @@ pub fn extract(
         .par_chunks_mut(width)
         .zip(base.par_iter())
         .for_each_init(Scratch::default, |scratch, (row, member)| {
-            let state = member.tx.map(|i| &tx.customers[i as usize]);
+            let state = member.tx.map(|i| &tx.slots.customers[i as usize]);
             layout.fill(state, scratch, &mut row[..tx_width]);
             let mut at = tx_width;
             if let Some(ev) = &events {
-                let counts = member.events.map(|i| &ev.customers[i as usize]);
+                let counts = member.events.map(|i| &ev.slots.customers[i as usize]);
                 fill_events(counts, as_of, &mut row[at..at + EVENT_WIDTH]);
                 at += EVENT_WIDTH;
             }
@@ -389,23 +394,8 @@ pub fn extract(
             }
         });
     let ids: Vec<CustomerId> = base.iter().map(|m| CustomerId::from(m.id)).collect();
-    let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
-    let matrix = Array2::from_shape_vec((base.len(), width), values).expect("shape matches");
-    let table = FeatureTable::new(ids, names, matrix)?;
-
-    let mut schema = FeatureSchema::new(specs);
+    let (table, mut schema) = table_and_schema(ids, specs, values, as_of, params)?;
     let provenance = &mut schema.provenance;
-    provenance.insert("as_of".into(), date_of_day(as_of).to_string().into());
-    provenance.insert(
-        "last_included_day".into(),
-        date_of_day(last_day).to_string().into(),
-    );
-    if let Some(h) = params.holdout_end {
-        provenance.insert("holdout_end".into(), h.to_string().into());
-    }
-    provenance.insert("time_unit".into(), params.time_unit.name().into());
-    provenance.insert("customers".into(), table.len().into());
-    provenance.insert("tool_version".into(), env!("CARGO_PKG_VERSION").into());
     let mut files = serde_json::Map::new();
     for (report, input) in reports.iter().zip(
         std::iter::once(Some(&inputs.transactions))
@@ -440,7 +430,7 @@ pub fn extract(
                 let Some(state) = member.tx.filter(|_| !x.is_nan()) else {
                     continue;
                 };
-                let mut days: Vec<i32> = tx.customers[state as usize]
+                let mut days: Vec<i32> = tx.slots.customers[state as usize]
                     .holdout
                     .iter()
                     .map(|(day, _)| *day)
@@ -458,10 +448,10 @@ pub fn extract(
     drop((base, position));
     // Hundreds of thousands of small per-customer buffers take a while to free; do it on
     // another thread while the caller writes the table.
-    let event_state = events.map(|e| (e.index, e.customers));
+    let event_state = events.map(|e| (e.slots.index, e.slots.customers));
     let tx_state = (
-        std::mem::take(&mut tx.index),
-        std::mem::take(&mut tx.customers),
+        std::mem::take(&mut tx.slots.index),
+        std::mem::take(&mut tx.slots.customers),
     );
     std::thread::spawn(move || drop((tx_state, event_state, purchase_days)));
     Ok(Extraction {
@@ -471,6 +461,35 @@ pub fn extract(
         as_of: date_of_day(as_of),
         holdout_weeks,
     })
+}
+
+/// The table of `values` (row-major, one row per id, one column per spec) and its schema with
+/// the provenance every feature table carries: dates, time unit, customer count, tool version.
+pub(crate) fn table_and_schema(
+    ids: Vec<CustomerId>,
+    specs: Vec<FeatureSpec>,
+    values: Vec<f64>,
+    as_of: i32,
+    params: &FeatureParams,
+) -> Result<(FeatureTable, FeatureSchema), FeatureError> {
+    let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let shape = (ids.len(), names.len());
+    let matrix = Array2::from_shape_vec(shape, values).expect("one value per row and column");
+    let table = FeatureTable::new(ids, names, matrix)?;
+    let mut schema = FeatureSchema::new(specs);
+    let provenance = &mut schema.provenance;
+    provenance.insert("as_of".into(), date_of_day(as_of).to_string().into());
+    provenance.insert(
+        "last_included_day".into(),
+        date_of_day(as_of - 1).to_string().into(),
+    );
+    if let Some(h) = params.holdout_end {
+        provenance.insert("holdout_end".into(), h.to_string().into());
+    }
+    provenance.insert("time_unit".into(), params.time_unit.name().into());
+    provenance.insert("customers".into(), table.len().into());
+    provenance.insert("tool_version".into(), env!("CARGO_PKG_VERSION").into());
+    Ok((table, schema))
 }
 
 struct Member<'a> {

@@ -7,13 +7,18 @@
 //! features; optional holdout targets come from the window after it. The BTYD summary follows
 //! Fader, Hardie & Lee (2005): same-day purchases merged, `frequency` = repeat purchase days.
 //!
+//! [`btyd_summary`] computes those four BTYD columns alone from a transaction log, reading only
+//! its customer, timestamp and amount columns: the value models' fast path from a log.
+//!
 //! Reading streams: CSV is cut into blocks parsed by worker threads, Parquet is read by row
 //! group, and each customer's state holds one entry per order, so memory grows with customers
 //! and orders, not with line items.
 
+mod btyd;
 mod cell;
 mod chunks;
 mod columns;
+mod customer_slots;
 mod customers;
 mod dictionary;
 mod error;
@@ -25,6 +30,7 @@ mod scan;
 mod table_io;
 mod transactions;
 
+pub use btyd::btyd_summary;
 pub use cell::{date_of_day, day_number, parse_date};
 pub use chunks::FeatureChunks;
 pub use error::FeatureError;

@@ -8,6 +8,7 @@
 use std::hash::BuildHasher;
 
 use crate::cell::{self, Cell, CellResult, DayCache};
+use crate::customer_slots::{CustomerSlots, CustomerState, customer_id};
 use crate::dictionary::{Dictionary, LabelCache, LabelId};
 use crate::scan::{RowHandler, RowProblem};
 
@@ -53,7 +54,14 @@ pub(crate) struct CustomerTx {
     pub units: i64,
 }
 
-impl CustomerTx {
+impl CustomerState for CustomerTx {
+    fn first_seen_at(first_seen: u64) -> Self {
+        CustomerTx {
+            first_seen,
+            ..Default::default()
+        }
+    }
+
     fn merge(&mut self, other: CustomerTx) {
         self.first_seen = self.first_seen.min(other.first_seen);
         self.entries.extend(other.entries);
@@ -64,7 +72,9 @@ impl CustomerTx {
         self.refund_lines += other.refund_lines;
         self.units += other.units;
     }
+}
 
+impl CustomerTx {
     /// Sorts entries by (day, order) and merges lines of the same order that arrived apart.
     pub fn compact(&mut self) {
         self.entries.sort_unstable_by_key(|e| (e.day, e.order));
@@ -115,11 +125,8 @@ pub(crate) struct TxHandler<'a> {
     channels: &'a Dictionary,
     category_cache: LabelCache,
     channel_cache: LabelCache,
-    pub index: foldhash::HashMap<Box<str>, u32>,
-    pub customers: Vec<CustomerTx>,
-    /// Line items of an order are usually adjacent: remember the last customer (its id bytes
-    /// and index; empty bytes = none) and the last date.
-    last_customer: (Vec<u8>, u32),
+    pub slots: CustomerSlots<CustomerTx>,
+    /// Line items of an order are usually adjacent: the last date is remembered.
     days: DayCache,
     order_hasher: foldhash::fast::FixedState,
     scratch: String,
@@ -153,9 +160,7 @@ impl<'a> TxHandler<'a> {
             channels,
             category_cache: LabelCache::default(),
             channel_cache: LabelCache::default(),
-            index: Default::default(),
-            customers: Vec::new(),
-            last_customer: (Vec::new(), 0),
+            slots: CustomerSlots::default(),
             days: DayCache::default(),
             order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
             scratch: String::new(),
@@ -212,53 +217,10 @@ impl<'a> TxHandler<'a> {
         })
     }
 
-    fn customer(&mut self, cell: Cell<'_>, order_key: u64) -> Result<u32, RowProblem> {
-        if let Cell::Text(bytes) = cell
-            && !bytes.is_empty()
-            && self.last_customer.0 == bytes
-        {
-            return Ok(self.last_customer.1);
-        }
-        let fail = |reason: String| RowProblem::field(slot::CUSTOMER, cell, reason);
-        let id = cell::text(cell, &mut self.scratch).map_err(fail)?;
-        if id.is_empty() {
-            return Err(fail("is empty; a customer id is required".into()));
-        }
-        let index = match self.index.get(id) {
-            Some(index) => *index,
-            None => {
-                let index = self.customers.len() as u32;
-                self.index.insert(id.into(), index);
-                self.customers.push(CustomerTx {
-                    first_seen: order_key,
-                    ..Default::default()
-                });
-                index
-            }
-        };
-        if let Cell::Text(bytes) = cell {
-            self.last_customer.0.clear();
-            self.last_customer.0.extend_from_slice(bytes);
-            self.last_customer.1 = index;
-        }
-        Ok(index)
-    }
-
     /// Folds another thread's state into this one. Insertion order does not matter: the
     /// output is ordered by each customer's first-seen key.
     pub fn absorb(&mut self, other: TxHandler<'_>) {
-        let mut states = other.customers;
-        self.index.reserve(other.index.len());
-        for (id, i) in other.index {
-            let state = std::mem::take(&mut states[i as usize]);
-            match self.index.get(&id) {
-                Some(&mine) => self.customers[mine as usize].merge(state),
-                None => {
-                    self.index.insert(id, self.customers.len() as u32);
-                    self.customers.push(state);
-                }
-            }
-        }
+        self.slots.absorb(other.slots);
         self.min_day = self.min_day.min(other.min_day);
         self.max_day = self.max_day.max(other.max_day);
         self.after_as_of += other.after_as_of;
@@ -274,23 +236,17 @@ impl RowHandler for TxHandler<'_> {
             let in_holdout = self.window.holdout_end.is_some_and(|h| row.day < h);
             if !in_holdout {
                 // Validated but outside every window: counted, not used.
-                let id = cell::text(cells[slot::CUSTOMER], &mut self.scratch)
-                    .map_err(|r| RowProblem::field(slot::CUSTOMER, cells[slot::CUSTOMER], r))?;
-                if id.is_empty() {
-                    return Err(RowProblem::field(
-                        slot::CUSTOMER,
-                        cells[slot::CUSTOMER],
-                        "is empty; a customer id is required".into(),
-                    ));
-                }
+                customer_id(cells[slot::CUSTOMER], &mut self.scratch)?;
                 self.after_holdout += 1;
                 return Ok(());
             }
         }
-        let index = self.customer(cells[slot::CUSTOMER], order_key)? as usize;
+        let index =
+            self.slots
+                .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch)? as usize;
         self.min_day = self.min_day.min(row.day);
         self.max_day = self.max_day.max(row.day);
-        let state = &mut self.customers[index];
+        let state = &mut self.slots.customers[index];
         if !in_calibration {
             self.after_as_of += 1;
             if row.amount >= 0 {

@@ -6,10 +6,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use lookalike_core::FeatureTable;
-use lookalike_features::{FeatureParams, TimeUnit, extract, parse_date, read_feature_table};
+use lookalike_features::{
+    FeatureParams, TimeUnit, btyd_summary, extract, parse_date, read_feature_table,
+};
 use lookalike_value::{FitOptions, Horizon, MonthLength, expected_total_purchases};
 
-use crate::commands::features::{InputArgs, Unit};
+use crate::commands::features::{Format, InputArgs, OnError, Unit};
 use crate::output::Ui;
 use crate::value_model::{self, PurchaseKind};
 use crate::value_report;
@@ -23,7 +25,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum ValueCommand {
-    /// Fit a purchase model (BG/NBD or Pareto/NBD) and Gamma-Gamma on a feature table.
+    /// Fit a purchase model (BG/NBD or Pareto/NBD) and Gamma-Gamma on a feature table or a
+    /// transaction log (optionally scoring every customer in the same run).
     Fit(FitArgs),
     /// Per-customer P(alive), expected purchases, expected spend and CLV from a fitted model.
     Predict(PredictArgs),
@@ -43,16 +46,134 @@ pub struct FitSettings {
     pub penalty: f64,
 }
 
+/// Where the BTYD summary (frequency, recency, T, monetary_value) comes from: a feature table,
+/// or a transaction log summarised on the fly.
+#[derive(Debug, Clone, clap::Args)]
+struct SummaryArgs {
+    /// Feature table from `lookalike features` (frequency, recency, T, monetary_value).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "transactions",
+        conflicts_with = "transactions"
+    )]
+    features: Option<PathBuf>,
+    /// Or a transaction log (CSV or Parquet): only its customer_id, timestamp and amount columns
+    /// are read and the BTYD summary is computed on the way, the same as `lookalike features`
+    /// computes it.
+    #[arg(long, value_name = "FILE")]
+    transactions: Option<PathBuf>,
+    /// Only transactions strictly before this date count (default: the day after the last one).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+    /// Unit of recency and T when summarising --transactions [default: weeks].
+    #[arg(long, value_enum)]
+    time_unit: Option<Unit>,
+    /// Format of --transactions, when the extension does not tell.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// CSV delimiter of --transactions (`,` `;` `|` or `tab`); detected when not given.
+    #[arg(long, value_name = "CHAR")]
+    delimiter: Option<String>,
+    /// Read a canonical field of --transactions from another column: FIELD=NAME. Repeatable.
+    #[arg(long = "column", value_name = "FIELD=NAME")]
+    columns: Vec<String>,
+    /// What to do with an unreadable row of --transactions.
+    #[arg(long, value_enum, default_value = "fail")]
+    on_error: OnError,
+}
+
+/// A BTYD summary and where it came from.
+struct Summary {
+    table: FeatureTable,
+    /// The time unit of recency and T: name and days.
+    unit: (String, f64),
+    /// `features` or `transactions`, and the file.
+    source: (&'static str, PathBuf),
+}
+
+impl SummaryArgs {
+    fn load(&self, ui: &Ui) -> anyhow::Result<Summary> {
+        if let Some(features) = &self.features {
+            // clap lets `requires` pass when the required argument conflicts with a given one.
+            let log_only = [
+                ("--as-of", self.as_of.is_some()),
+                ("--time-unit", self.time_unit.is_some()),
+                ("--format", self.format.is_some()),
+                ("--delimiter", self.delimiter.is_some()),
+                ("--column", !self.columns.is_empty()),
+            ];
+            if let Some((option, _)) = log_only.iter().find(|(_, given)| *given) {
+                anyhow::bail!(
+                    "{option} applies to --transactions; the feature table {} was built with its own settings",
+                    features.display()
+                );
+            }
+            return Ok(Summary {
+                table: read(features)?,
+                unit: value_model::time_unit_of(features),
+                source: ("features", features.clone()),
+            });
+        }
+        let path = self.transactions.clone().expect("clap requires one source");
+        let input = InputArgs {
+            transactions: path.clone(),
+            events: None,
+            customers: None,
+            format: self.format,
+            delimiter: self.delimiter.clone(),
+            columns: self.columns.clone(),
+            on_error: self.on_error,
+        };
+        let inputs = input.resolve()?;
+        let (time_unit, unit) = match self.time_unit.unwrap_or(Unit::Weeks) {
+            Unit::Days => (TimeUnit::Days, ("days".to_string(), 1.0)),
+            Unit::Weeks => (TimeUnit::Weeks, ("weeks".to_string(), 7.0)),
+        };
+        let mut params = FeatureParams::new()
+            .time_unit(time_unit)
+            .on_bad_row(input.on_bad_row())
+            .threads(rayon::current_num_threads());
+        if let Some(date) = &self.as_of {
+            params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
+        }
+        let began = Instant::now();
+        let extraction = btyd_summary(
+            &inputs.transactions,
+            &inputs.mapping,
+            &params,
+            &ui.progress(),
+        )?;
+        ui.say(format!(
+            "summarised {} customers as of {} in {:.2}s",
+            extraction.table.len(),
+            extraction.as_of,
+            began.elapsed().as_secs_f64()
+        ));
+        crate::commands::features::report_inputs(&extraction, ui);
+        Ok(Summary {
+            table: extraction.table,
+            unit,
+            source: ("transactions", path),
+        })
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct FitArgs {
-    /// Feature table from `lookalike features` (frequency, recency, T, monetary_value).
-    #[arg(long, value_name = "FILE")]
-    features: PathBuf,
+    #[command(flatten)]
+    summary: SummaryArgs,
     #[command(flatten)]
     settings: FitSettings,
     /// Model directory to write (value_model.json).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Also score every customer of the summary with the fitted models, as `value predict`
+    /// would, into this file (.csv or .parquet); --horizon, --unit, --discount and --month apply.
+    #[arg(long, value_name = "FILE")]
+    predictions: Option<PathBuf>,
+    #[command(flatten)]
+    horizon: HorizonArgs,
 }
 
 /// Which month CLV's monthly steps use.
@@ -96,9 +217,9 @@ struct PredictArgs {
     /// Model directory from `lookalike value fit`.
     #[arg(long, value_name = "DIR")]
     model: PathBuf,
-    /// Feature table of the customers to score.
-    #[arg(long, value_name = "FILE")]
-    features: PathBuf,
+    /// The customers to score: their features, or their transaction log.
+    #[command(flatten)]
+    summary: SummaryArgs,
     #[command(flatten)]
     horizon: HorizonArgs,
     /// Output (.csv or .parquet): customer_id, p_alive, expected_purchases, expected_spend,
@@ -148,13 +269,34 @@ pub fn fit_to_dir(
     ui: &Ui,
 ) -> anyhow::Result<(value_model::Fitted, FeatureTable, String)> {
     let began = Instant::now();
-    let table = read(features)?;
-    let unit = value_model::time_unit_of(features);
-    let fitted = value_model::fit(&table, settings.model, &options(settings), unit)
-        .with_context(|| format!("fitting {}", features.display()))?;
+    let summary = Summary {
+        table: read(features)?,
+        unit: value_model::time_unit_of(features),
+        source: ("features", features.to_path_buf()),
+    };
+    let (fitted, text) = fit_summary(&summary, settings, dir, began, ui)?;
+    Ok((fitted, summary.table, text))
+}
+
+/// Fits on a summary and writes `<dir>/value_model.json`; returns the fit and its text.
+fn fit_summary(
+    summary: &Summary,
+    settings: &FitSettings,
+    dir: &std::path::Path,
+    began: Instant,
+    ui: &Ui,
+) -> anyhow::Result<(value_model::Fitted, String)> {
+    let (kind, source) = (summary.source.0, &summary.source.1);
+    let fitted = value_model::fit(
+        &summary.table,
+        settings.model,
+        &options(settings),
+        summary.unit.clone(),
+    )
+    .with_context(|| format!("fitting {}", source.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("value_model.json");
-    let document = value_model::model_json(&fitted, features);
+    let document = value_model::model_json(&fitted, kind, source);
     lookalike_core::write_atomically(&path, |w| {
         serde_json::to_writer_pretty(&mut *w, &document)?;
         w.write_all(b"\n")
@@ -169,45 +311,81 @@ pub fn fit_to_dir(
         path.display()
     ));
     let text = value_model::describe(&fitted);
-    Ok((fitted, table, text))
+    Ok((fitted, text))
 }
 
 fn fit(args: FitArgs, ui: &Ui) -> anyhow::Result<()> {
-    let (_, _, text) = fit_to_dir(&args.features, &args.settings, &args.out, ui)?;
+    let summary = args.summary.load(ui)?;
+    let began = Instant::now();
+    let (fitted, text) = fit_summary(&summary, &args.settings, &args.out, began, ui)?;
     ui.data(&text)?;
+    if let Some(out) = &args.predictions {
+        let spend = fitted.spend_model();
+        write_scores(
+            &summary,
+            &fitted.purchases,
+            spend.as_ref(),
+            &args.horizon,
+            out,
+            ui,
+        )?;
+    }
     Ok(())
 }
 
-fn predict(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
+/// Scores every customer of `summary`, writes the predictions and prints their summary.
+fn write_scores(
+    summary: &Summary,
+    purchases: &value_model::Purchases,
+    spend: Option<&lookalike_value::GammaGamma>,
+    horizon: &HorizonArgs,
+    out: &std::path::Path,
+    ui: &Ui,
+) -> anyhow::Result<()> {
     let began = Instant::now();
-    let (purchases, spend, unit) = value_model::load(&args.model)?;
-    let table = read(&args.features)?;
-    let table_unit = value_model::time_unit_of(&args.features);
-    if table_unit.0 != unit.0 {
-        anyhow::bail!(
-            "the model was fitted on recency and T in {} but {} has them in {}; rebuild the features with --time-unit {}",
-            unit.0,
-            args.features.display(),
-            table_unit.0,
-            unit.0
-        );
-    }
-    let horizon = args.horizon.resolve(&unit)?;
-    let predictions = value_model::predict(&table, &purchases, spend.as_ref(), &horizon)
-        .with_context(|| format!("scoring {}", args.features.display()))?;
-    value_model::write_predictions(&table, &predictions, &args.out)?;
+    let table = &summary.table;
+    let horizon = horizon.resolve(&summary.unit)?;
+    let predictions = value_model::predict(table, purchases, spend, &horizon)
+        .with_context(|| format!("scoring {}", summary.source.1.display()))?;
+    value_model::write_predictions(table, &predictions, out)?;
     let scored = predictions.iter().flatten().count();
     ui.say(format!(
         "scored {scored} customers in {:.2}s; {} without a purchase have empty cells; wrote {}",
         began.elapsed().as_secs_f64(),
         table.len() - scored,
-        args.out.display()
+        out.display()
     ));
     if spend.is_none() {
-        ui.say("  no spend model in the model directory: expected_spend and clv are empty");
+        ui.say("  no spend model: expected_spend and clv are empty");
     }
-    ui.data(&value_report::summary(&table, &predictions, 10))?;
+    ui.data(&value_report::summary(table, &predictions, 10))?;
     Ok(())
+}
+
+fn predict(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
+    let (purchases, spend, unit) = value_model::load(&args.model)?;
+    let summary = args.summary.load(ui)?;
+    if summary.unit.0 != unit.0 {
+        let fix = match summary.source.0 {
+            "features" => "rebuild the features with",
+            _ => "pass",
+        };
+        anyhow::bail!(
+            "the model was fitted on recency and T in {} but {} has them in {}; {fix} --time-unit {}",
+            unit.0,
+            summary.source.1.display(),
+            summary.unit.0,
+            unit.0
+        );
+    }
+    write_scores(
+        &summary,
+        &purchases,
+        spend.as_ref(),
+        &args.horizon,
+        &args.out,
+        ui,
+    )
 }
 
 fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {

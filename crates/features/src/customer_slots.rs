@@ -1,0 +1,102 @@
+//! Each worker's per-customer state, found by customer id.
+//!
+//! Every aggregation (transactions, events, the lean BTYD pass) keeps one state per customer in a
+//! vector and finds it through a hash map from the id; the customer's first row gives the
+//! ordering key that later puts customers in order of first appearance, whatever the thread
+//! count. Workers' slots are merged once the scan is done.
+
+use crate::cell::{self, Cell};
+use crate::scan::RowProblem;
+
+/// Field slot of the customer id; the same in every input kind.
+const CUSTOMER: usize = 0;
+
+/// What a per-customer state needs to be kept in [`CustomerSlots`].
+pub(crate) trait CustomerState: Default {
+    /// A new state for a customer first seen at ordering key `first_seen`.
+    fn first_seen_at(first_seen: u64) -> Self;
+    /// Folds another worker's state of the same customer into this one.
+    fn merge(&mut self, other: Self);
+}
+
+/// One worker's customers: id → index, and the states by index.
+pub(crate) struct CustomerSlots<S> {
+    pub index: foldhash::HashMap<Box<str>, u32>,
+    pub customers: Vec<S>,
+    /// A customer's lines are usually adjacent: the last id's bytes (empty = none) and index.
+    last: (Vec<u8>, u32),
+}
+
+impl<S> Default for CustomerSlots<S> {
+    fn default() -> Self {
+        CustomerSlots {
+            index: Default::default(),
+            customers: Vec::new(),
+            last: (Vec::new(), 0),
+        }
+    }
+}
+
+/// The customer id in `cell` as text; an empty id makes the row bad.
+pub(crate) fn customer_id<'a>(
+    cell: Cell<'a>,
+    scratch: &'a mut String,
+) -> Result<&'a str, RowProblem> {
+    let fail = |reason: String| RowProblem::field(CUSTOMER, cell, reason);
+    let id = cell::text(cell, scratch).map_err(fail)?;
+    if id.is_empty() {
+        return Err(fail("is empty; a customer id is required".into()));
+    }
+    Ok(id)
+}
+
+impl<S: CustomerState> CustomerSlots<S> {
+    /// The index of the customer in `cell`, with a new state on first sight. Fails, changing
+    /// nothing, when the id is unreadable or empty.
+    pub fn slot_of(
+        &mut self,
+        cell: Cell<'_>,
+        order_key: u64,
+        scratch: &mut String,
+    ) -> Result<u32, RowProblem> {
+        if let Cell::Text(bytes) = cell
+            && !bytes.is_empty()
+            && self.last.0 == bytes
+        {
+            return Ok(self.last.1);
+        }
+        let id = customer_id(cell, scratch)?;
+        let index = match self.index.get(id) {
+            Some(index) => *index,
+            None => {
+                let index = self.customers.len() as u32;
+                self.index.insert(id.into(), index);
+                self.customers.push(S::first_seen_at(order_key));
+                index
+            }
+        };
+        if let Cell::Text(bytes) = cell {
+            self.last.0.clear();
+            self.last.0.extend_from_slice(bytes);
+            self.last.1 = index;
+        }
+        Ok(index)
+    }
+
+    /// Folds another worker's customers into these. Insertion order does not matter: output is
+    /// ordered by each customer's first-seen key.
+    pub fn absorb(&mut self, other: CustomerSlots<S>) {
+        let mut states = other.customers;
+        self.index.reserve(other.index.len());
+        for (id, i) in other.index {
+            let state = std::mem::take(&mut states[i as usize]);
+            match self.index.get(&id) {
+                Some(&mine) => self.customers[mine as usize].merge(state),
+                None => {
+                    self.index.insert(id, self.customers.len() as u32);
+                    self.customers.push(state);
+                }
+            }
+        }
+    }
+}
