@@ -6,6 +6,7 @@ use std::io::{IsTerminal, Write};
 use crate::progress::BarProgress;
 
 /// The user interface of one run.
+#[derive(Debug, Clone, Copy)]
 pub struct Ui {
     quiet: bool,
 }

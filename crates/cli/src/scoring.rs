@@ -49,36 +49,15 @@ pub struct ScoredChunk<'m> {
     pub skip_examples: Vec<String>,
 }
 
-/// Which customers a run scores: partition `index` of `count` by the hash of the id.
-#[derive(Debug, Clone, Copy)]
-pub struct Partition {
-    pub index: u64,
-    pub count: u64,
-}
+pub use lookalike_core::IdPartition as Partition;
 
-/// Seed of the partition hash: fixed and documented (models/README.md) so that another tool
-/// can split a base the same way; not 0, so partitions are independent of the control groups
-/// (whose hash uses the audience's salt, 0 by default).
-pub const PARTITION_HASH_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
-
-impl Partition {
-    /// `"i/n"` with 0 ≤ i < n.
-    pub fn parse(text: &str) -> anyhow::Result<Partition> {
-        let parsed = text
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
-        match parsed {
-            Some((index, count)) if count > 0 && index < count => Ok(Partition { index, count }),
-            _ => bail!(
-                "--partition {text:?}: give i/n with 0 ≤ i < n (e.g. 0/4, 1/4, 2/4, 3/4 split a base in four)"
-            ),
-        }
-    }
-
-    pub fn contains(&self, id: &str) -> bool {
-        xxhash_rust::xxh3::xxh3_64_with_seed(id.as_bytes(), PARTITION_HASH_SEED) % self.count
-            == self.index
-    }
+/// Parses `--partition i/n`.
+pub fn parse_partition(text: &str) -> anyhow::Result<Partition> {
+    Partition::parse(text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--partition {text:?}: give i/n with 0 ≤ i < n (e.g. 0/4, 1/4, 2/4, 3/4 split a base in four)"
+        )
+    })
 }
 
 /// The rows where `keep` holds, as their own table (the table itself when all are kept).

@@ -312,6 +312,59 @@ fn output_bytes_depend_on_nothing_but_model_and_input() {
     }
     assert_eq!(total, whole.len());
     assert_eq!(union, whole);
+
+    // From the logs, a partition leaves the other customers out while reading: the same bytes as
+    // the partition of the features. Passes read the logs part by part: the same rows, pass by
+    // pass, whether alone or inside a partition.
+    let (tx, ev, cu) = (
+        repo("data/sample/transactions.csv"),
+        repo("data/sample/events.csv"),
+        repo("data/sample/customers.csv"),
+    );
+    let logs = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "score",
+            "--model",
+            s(&model),
+            "--transactions",
+            s(&tx),
+            "--events",
+            s(&ev),
+            "--customers",
+            s(&cu),
+            "--as-of",
+            "2026-01-01",
+            "--out",
+            s(out),
+        ];
+        args.extend_from_slice(extra);
+        let run = ok(&args);
+        String::from_utf8_lossy(&run.stderr).to_string()
+    };
+    let stderr = logs(&out("logs_part1.csv"), &["--partition", "1/3"]);
+    assert!(stderr.contains("left out while reading"), "{stderr}");
+    assert_eq!(read("logs_part1.csv"), read("part1.csv"));
+    let rows_of = |name: &str| -> (usize, BTreeSet<String>) {
+        let text = String::from_utf8(read(name)).unwrap();
+        let rows: Vec<String> = text.lines().skip(1).map(String::from).collect();
+        (rows.len(), rows.into_iter().collect())
+    };
+    let stderr = logs(&out("passes.csv"), &["--passes", "3"]);
+    assert!(stderr.contains("(pass 3 of 3)"), "{stderr}");
+    assert!(stderr.contains("logs read in 3 passes"), "{stderr}");
+    assert_eq!(rows_of("passes.csv"), (whole.len(), whole.clone()));
+    assert_ne!(read("passes.csv"), read("a.csv"), "passes reorder the rows");
+    logs(
+        &out("part1_passes.csv"),
+        &["--partition", "1/3", "--passes", "2"],
+    );
+    assert_eq!(rows_of("part1_passes.csv"), rows_of("part1.csv"));
+    // Byte-identical across threads, passes or not.
+    logs(
+        &out("passes_1thread.csv"),
+        &["--passes", "3", "--threads", "1"],
+    );
+    assert_eq!(read("passes_1thread.csv"), read("passes.csv"));
     let err = fails(&[
         "score",
         "--model",
@@ -324,6 +377,15 @@ fn output_bytes_depend_on_nothing_but_model_and_input() {
         s(&out("x.csv")),
     ]);
     assert!(err.contains("0 ≤ i < n"), "{err}");
+    // Options of the logs are refused with precomputed features, not ignored.
+    let x = out("x.csv");
+    for extra in [["--passes", "2"], ["--as-of", "2026-01-01"]] {
+        let mut args = vec!["score", "--model", s(&model), "--features", s(&features)];
+        args.extend(extra);
+        args.extend(["--out", s(&x)]);
+        let err = fails(&args);
+        assert!(err.contains("applies to --transactions"), "{err}");
+    }
 }
 
 #[test]

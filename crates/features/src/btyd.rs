@@ -7,7 +7,7 @@
 //! code as [`extract`](crate::extract)'s and equal them exactly, customer for customer, in the
 //! same order.
 
-use lookalike_core::{ColumnMapping, CustomerId, InputKind, Progress};
+use lookalike_core::{ColumnMapping, CustomerId, IdPartition, InputKind, Progress};
 use rayon::prelude::*;
 
 use crate::FeatureError;
@@ -67,10 +67,10 @@ struct BtydHandler {
 }
 
 impl BtydHandler {
-    fn new(as_of: Option<i32>) -> Self {
+    fn new(as_of: Option<i32>, keep: &[IdPartition]) -> Self {
         BtydHandler {
             as_of,
-            slots: CustomerSlots::default(),
+            slots: CustomerSlots::keeping(keep),
             days: DayCache::default(),
             scratch: String::new(),
             max_day: i32::MIN,
@@ -99,10 +99,14 @@ impl RowHandler for BtydHandler {
             self.after_as_of += 1;
             return Ok(());
         }
-        let index =
-            self.slots
-                .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch)? as usize;
+        let index = self
+            .slots
+            .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch)?;
         self.max_day = self.max_day.max(day);
+        let Some(index) = index else {
+            return Ok(());
+        };
+        let index = index as usize;
         // Refund lines make a customer but not a purchase day, as in the full extraction.
         if amount >= 0 {
             let days = &mut self.slots.customers[index].days;
@@ -142,7 +146,7 @@ pub fn btyd_summary(
     };
     let as_of = params.as_of.map(day_number);
     let scanned = scan(transactions, &fields, options, progress, || {
-        BtydHandler::new(as_of)
+        BtydHandler::new(as_of, &params.customers_in)
     })?;
     let mut handlers = scanned.handlers.into_iter();
     let mut merged = handlers.next().expect("at least one worker");

@@ -5,6 +5,8 @@
 //! ordering key that later puts customers in order of first appearance, whatever the thread
 //! count. Workers' slots are merged once the scan is done.
 
+use lookalike_core::IdPartition;
+
 use crate::cell::{self, Cell};
 use crate::scan::RowProblem;
 
@@ -23,16 +25,21 @@ pub(crate) trait CustomerState: Default {
 pub(crate) struct CustomerSlots<S> {
     pub index: foldhash::HashMap<Box<str>, u32>,
     pub customers: Vec<S>,
-    /// A customer's lines are usually adjacent: the last id's bytes (empty = none) and index.
-    last: (Vec<u8>, u32),
+    /// Only customers in all of these parts are kept (none: everyone).
+    keep: Vec<IdPartition>,
+    /// A customer's lines are usually adjacent: the last id's bytes (empty = none) and its
+    /// index (`None`: not kept).
+    last: (Vec<u8>, Option<u32>),
 }
 
-impl<S> Default for CustomerSlots<S> {
-    fn default() -> Self {
+impl<S> CustomerSlots<S> {
+    /// No customers yet; only those in every part of `keep` will be kept.
+    pub fn keeping(keep: &[IdPartition]) -> Self {
         CustomerSlots {
             index: Default::default(),
             customers: Vec::new(),
-            last: (Vec::new(), 0),
+            keep: keep.to_vec(),
+            last: (Vec::new(), None),
         }
     }
 }
@@ -51,14 +58,14 @@ pub(crate) fn customer_id<'a>(
 }
 
 impl<S: CustomerState> CustomerSlots<S> {
-    /// The index of the customer in `cell`, with a new state on first sight. Fails, changing
-    /// nothing, when the id is unreadable or empty.
+    /// The index of the customer in `cell`, with a new state on first sight; `None` for a
+    /// customer who is not kept. Fails, changing nothing, when the id is unreadable or empty.
     pub fn slot_of(
         &mut self,
         cell: Cell<'_>,
         order_key: u64,
         scratch: &mut String,
-    ) -> Result<u32, RowProblem> {
+    ) -> Result<Option<u32>, RowProblem> {
         if let Cell::Text(bytes) = cell
             && !bytes.is_empty()
             && self.last.0 == bytes
@@ -67,12 +74,13 @@ impl<S: CustomerState> CustomerSlots<S> {
         }
         let id = customer_id(cell, scratch)?;
         let index = match self.index.get(id) {
-            Some(index) => *index,
+            Some(index) => Some(*index),
+            None if !self.keep.iter().all(|part| part.contains(id)) => None,
             None => {
                 let index = self.customers.len() as u32;
                 self.index.insert(id.into(), index);
                 self.customers.push(S::first_seen_at(order_key));
-                index
+                Some(index)
             }
         };
         if let Cell::Text(bytes) = cell {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 
-use lookalike_core::{ColumnMapping, FeatureKind, FeatureSpec, InputKind};
+use lookalike_core::{ColumnMapping, FeatureKind, FeatureSpec, IdPartition, InputKind};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::cell::{self, Cell};
@@ -72,6 +72,8 @@ struct Collector<'a> {
     consent_name: String,
     attribute_columns: Vec<usize>,
     seen: HashMap<Box<str>, String>,
+    /// Only customers in all of these parts are kept.
+    keep: &'a [IdPartition],
     file: CustomerFile,
 }
 
@@ -141,6 +143,10 @@ impl Collector<'_> {
             Ok((id.to_string(), consent, values))
         })();
         match outcome {
+            Ok((id, _, _)) if !self.keep.iter().all(|part| part.contains(&id)) => {
+                self.file.rows += 1;
+                Ok(())
+            }
             Ok((id, consent, values)) => {
                 let id: Box<str> = id.into();
                 self.seen.insert(id.clone(), row);
@@ -171,6 +177,7 @@ pub(crate) fn read_customers(
     input: &InputFile,
     mapping: &ColumnMapping,
     on_bad_row: OnBadRow,
+    keep: &[IdPartition],
 ) -> Result<CustomerFile, FeatureError> {
     let fields = FieldRequest::for_kind(InputKind::Customers, mapping, 1);
     let io = |source| FeatureError::Io {
@@ -204,6 +211,7 @@ pub(crate) fn read_customers(
             },
             attribute_columns,
             seen: HashMap::new(),
+            keep,
         })
     };
     match input.format {

@@ -4,6 +4,8 @@
 //! bounded counter; abandoned carts are judged against the customer's purchase days, already
 //! known from the transactions.
 
+use lookalike_core::IdPartition;
+
 use crate::cell::{self, Cell, DayCache};
 use crate::customer_slots::{CustomerSlots, CustomerState, customer_id};
 use crate::scan::{RowHandler, RowProblem};
@@ -106,11 +108,11 @@ pub(crate) struct EventHandler<'a, P: PurchaseDays> {
 }
 
 impl<'a, P: PurchaseDays> EventHandler<'a, P> {
-    pub fn new(as_of: i32, purchases: &'a P) -> Self {
+    pub fn new(as_of: i32, purchases: &'a P, keep: &[IdPartition]) -> Self {
         EventHandler {
             as_of,
             purchases,
-            slots: CustomerSlots::default(),
+            slots: CustomerSlots::keeping(keep),
             scratch: String::new(),
             days: DayCache::default(),
             after_as_of: 0,
@@ -149,9 +151,13 @@ impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
             self.after_as_of += 1;
             return Ok(());
         }
-        let index = self
+        let Some(index) = self
             .slots
-            .slot_of(cells[CUSTOMER], order_key, &mut self.scratch)? as usize;
+            .slot_of(cells[CUSTOMER], order_key, &mut self.scratch)?
+        else {
+            return Ok(());
+        };
+        let index = index as usize;
         let recent = day >= self.as_of - 30;
         let abandoned = kind == EventType::AddToCart && {
             // A cart is abandoned when no purchase follows on the same or the next day, as far

@@ -117,7 +117,13 @@ pub fn extract(
     let channels = Dictionary::default();
     let has_quantity = quantity_present(&inputs.transactions, &tx_fields)?;
     let scanned = scan(&inputs.transactions, &tx_fields, options, progress, || {
-        TxHandler::new(window, has_quantity, &categories, &channels)
+        TxHandler::new(
+            window,
+            has_quantity,
+            &categories,
+            &channels,
+            &params.customers_in,
+        )
     })?;
     let mut handlers = scanned.handlers.into_iter();
     let mut tx = handlers.next().expect("at least one worker");
@@ -176,7 +182,7 @@ pub fn extract(
     if let Some(input) = &inputs.events {
         let fields = FieldRequest::for_kind(InputKind::Events, &inputs.mapping, 3);
         let scanned = scan(input, &fields, options, progress, || {
-            EventHandler::new(as_of, &lookup)
+            EventHandler::new(as_of, &lookup, &params.customers_in)
         })?;
         let mut handlers = scanned.handlers.into_iter();
         let mut merged = handlers.next().expect("at least one worker");
@@ -196,7 +202,12 @@ pub fn extract(
 
     // 3. Customers.
     let mut customer_file = match &inputs.customers {
-        Some(input) => Some(read_customers(input, &inputs.mapping, params.on_bad_row)?),
+        Some(input) => Some(read_customers(
+            input,
+            &inputs.mapping,
+            params.on_bad_row,
+            &params.customers_in,
+        )?),
         None => None,
     };
     if let Some(file) = &mut customer_file {

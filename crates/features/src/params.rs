@@ -1,6 +1,7 @@
 //! The options of feature extraction.
 
 use chrono::NaiveDate;
+use lookalike_core::IdPartition;
 
 use crate::FeatureError;
 
@@ -57,6 +58,7 @@ pub struct FeatureParams {
     pub(crate) on_bad_row: OnBadRow,
     pub(crate) threads: usize,
     pub(crate) top_levels: usize,
+    pub(crate) customers_in: Vec<IdPartition>,
 }
 
 impl Default for FeatureParams {
@@ -68,6 +70,7 @@ impl Default for FeatureParams {
             on_bad_row: OnBadRow::Fail,
             threads: rayon::current_num_threads(),
             top_levels: 8,
+            customers_in: Vec::new(),
         }
     }
 }
@@ -113,6 +116,21 @@ impl FeatureParams {
     pub fn top_levels(mut self, levels: usize) -> Self {
         self.top_levels = levels;
         self
+    }
+
+    /// Keeps only the customers whose id is in `part` (repeatable: a customer must be in every
+    /// part given), so that a base too large for memory can be built part by part. Every row is
+    /// still read and checked; the as-of date found from the data is the same for every part.
+    /// Columns that rank levels (the top categories, channels and attribute levels) rank them
+    /// among the kept customers. Default: every customer.
+    pub fn only_customers_in(mut self, part: IdPartition) -> Self {
+        self.customers_in.push(part);
+        self
+    }
+
+    /// The parts a customer must be in to be kept ([`only_customers_in`](Self::only_customers_in)).
+    pub fn customers_in_value(&self) -> impl Iterator<Item = &IdPartition> {
+        self.customers_in.iter()
     }
 
     /// The number of levels that get their own column.

@@ -7,6 +7,8 @@
 
 use std::hash::BuildHasher;
 
+use lookalike_core::IdPartition;
+
 use crate::cell::{self, Cell, CellResult, DayCache};
 use crate::customer_slots::{CustomerSlots, CustomerState, customer_id};
 use crate::dictionary::{Dictionary, LabelCache, LabelId};
@@ -152,6 +154,7 @@ impl<'a> TxHandler<'a> {
         has_quantity: bool,
         categories: &'a Dictionary,
         channels: &'a Dictionary,
+        keep: &[IdPartition],
     ) -> Self {
         TxHandler {
             window,
@@ -160,7 +163,7 @@ impl<'a> TxHandler<'a> {
             channels,
             category_cache: LabelCache::default(),
             channel_cache: LabelCache::default(),
-            slots: CustomerSlots::default(),
+            slots: CustomerSlots::keeping(keep),
             days: DayCache::default(),
             order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
             scratch: String::new(),
@@ -241,14 +244,21 @@ impl RowHandler for TxHandler<'_> {
                 return Ok(());
             }
         }
-        let index =
-            self.slots
-                .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch)? as usize;
+        let index = self
+            .slots
+            .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch)?;
+        // Every valid row counts towards the dates and counts, kept customer or not, so that
+        // every part of a partitioned extraction finds the same as-of date.
         self.min_day = self.min_day.min(row.day);
         self.max_day = self.max_day.max(row.day);
-        let state = &mut self.slots.customers[index];
         if !in_calibration {
             self.after_as_of += 1;
+        }
+        let Some(index) = index else {
+            return Ok(());
+        };
+        let state = &mut self.slots.customers[index as usize];
+        if !in_calibration {
             if row.amount >= 0 {
                 match state.holdout.last_mut() {
                     Some(last) if last.0 == row.day => last.1 += row.amount,

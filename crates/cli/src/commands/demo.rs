@@ -101,6 +101,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         as_of: None,
         on_error: OnError::Fail,
         partition: None,
+        passes: 1,
         chunk_rows: 262_144,
         out: scores.clone(),
     };

@@ -9,9 +9,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use lookalike_core::{FeatureTable, Progress};
+use lookalike_core::{FeatureTable, IdPartition, PASS_HASH_SEED, Progress};
 use lookalike_features::{
-    FeatureChunks, FeatureParams, TimeUnit, extract, format_number, parse_date,
+    FeatureChunks, FeatureError, FeatureInputs, FeatureParams, TimeUnit, extract, format_number,
+    parse_date,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -21,7 +22,7 @@ use rayon::prelude::*;
 use crate::commands::features::{Format, InputArgs, OnError, report_inputs};
 use crate::model_dir::TrainedModel;
 use crate::output::Ui;
-use crate::scoring::{Cells, Partition, ScoredChunk, score_chunk};
+use crate::scoring::{Cells, ScoredChunk, parse_partition, score_chunk};
 
 /// Options of `lookalike score`.
 #[derive(Debug, clap::Args)]
@@ -64,6 +65,12 @@ pub struct Args {
     /// outputs of 0/n … (n−1)/n together are the unpartitioned output.
     #[arg(long, value_name = "i/n")]
     pub partition: Option<String>,
+    /// With --transactions: read the logs this many times, each time keeping one hash part of
+    /// the customers (about 1/N of them), so that peak memory falls about N-fold and reading
+    /// takes N times as long. Output rows come pass by pass (the same rows as one pass, in
+    /// another order).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "transactions")]
+    pub passes: u64,
     /// Customers per chunk (memory grows with it; output does not change).
     #[arg(long, default_value_t = 262_144)]
     pub chunk_rows: usize,
@@ -75,40 +82,156 @@ pub struct Args {
 /// Where chunks come from.
 enum Source {
     File(FeatureChunks),
-    Table {
-        table: FeatureTable,
-        next: usize,
-        rows: usize,
-    },
+    Logs(LogSource),
 }
 
 impl Source {
     fn next_chunk(&mut self) -> Option<anyhow::Result<FeatureTable>> {
         match self {
             Source::File(chunks) => chunks.next().map(|c| c.map_err(anyhow::Error::from)),
-            Source::Table { table, next, rows } => {
-                if *next >= table.len() {
-                    return None;
-                }
-                let end = (*next + *rows).min(table.len());
-                let picked: Vec<usize> = (*next..end).collect();
-                *next = end;
-                Some(
-                    FeatureTable::new(
-                        table.ids()[picked[0]..end].to_vec(),
-                        table.columns().to_vec(),
-                        table.values().select(ndarray::Axis(0), &picked),
-                    )
-                    .map_err(anyhow::Error::from),
-                )
-            }
+            Source::Logs(logs) => logs.next_chunk(),
         }
     }
 
     fn total(&self) -> Option<u64> {
         match self {
             Source::File(chunks) => chunks.total_rows(),
-            Source::Table { table, .. } => Some(table.len() as u64),
+            Source::Logs(logs) if logs.passes == 1 => logs.table.as_ref().map(|t| t.len() as u64),
+            Source::Logs(_) => None,
+        }
+    }
+}
+
+/// What the model needs of a feature table's columns, to refuse a mismatch with what differs.
+struct ColumnCheck {
+    required: Vec<String>,
+    trained: Vec<String>,
+    model_dir: PathBuf,
+}
+
+impl ColumnCheck {
+    fn new(model: &TrainedModel) -> Self {
+        ColumnCheck {
+            required: model.required_columns(),
+            trained: serde_json::from_value(model.manifest["features"]["columns"].clone())
+                .unwrap_or_default(),
+            model_dir: model.dir.clone(),
+        }
+    }
+
+    fn check(&self, available: &[String], what: &str) -> anyhow::Result<()> {
+        let missing: Vec<&str> = self
+            .required
+            .iter()
+            .filter(|c| !available.contains(c))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let extra: Vec<&str> = available
+            .iter()
+            .filter(|c| !self.trained.contains(c))
+            .map(String::as_str)
+            .collect();
+        bail!(
+            "{what} does not match the model {}: it lacks the column(s) {} that the model needs{}",
+            self.model_dir.display(),
+            missing.join(", "),
+            if extra.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; it has column(s) the training features did not: {}",
+                    extra.join(", ")
+                )
+            }
+        );
+    }
+}
+
+/// Features computed from the logs with the model's settings, one pass at a time: each pass
+/// keeps the customers of one hash part (`--passes`), so only that part's state is in memory.
+struct LogSource {
+    inputs: FeatureInputs,
+    params: FeatureParams,
+    passes: u64,
+    next_pass: u64,
+    /// The current pass's features and the next row to hand out.
+    table: Option<FeatureTable>,
+    next_row: usize,
+    chunk_rows: usize,
+    columns: ColumnCheck,
+    what: String,
+    ui: Ui,
+}
+
+impl LogSource {
+    /// Runs the next pass's extraction; `false` when every pass is done.
+    fn run_pass(&mut self) -> anyhow::Result<bool> {
+        if self.next_pass == self.passes {
+            return Ok(false);
+        }
+        let pass = self.next_pass;
+        self.next_pass += 1;
+        let mut params = self.params.clone();
+        let mut label = String::new();
+        if self.passes > 1 {
+            let part =
+                IdPartition::with_seed(pass, self.passes, PASS_HASH_SEED).expect("pass < passes");
+            params = params.only_customers_in(part);
+            label = format!(" (pass {} of {})", pass + 1, self.passes);
+        }
+        // Free the previous pass's table before building the next one.
+        self.table = None;
+        let began = Instant::now();
+        let extraction = match extract(&self.inputs, &params, &self.ui.progress()) {
+            Ok(extraction) => extraction,
+            // A small base can leave a part empty; the run fails only if all of them are.
+            Err(FeatureError::NoCustomers(_)) if self.passes > 1 || self.params_filtered() => {
+                self.ui.say(format!("no customers{label}"));
+                return Ok(true);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        self.ui.say(format!(
+            "features of {} customers as of {} in {:.2}s{label}",
+            extraction.table.len(),
+            extraction.as_of,
+            began.elapsed().as_secs_f64()
+        ));
+        report_inputs(&extraction, &self.ui);
+        self.columns.check(extraction.table.columns(), &self.what)?;
+        self.table = Some(extraction.table);
+        self.next_row = 0;
+        Ok(true)
+    }
+
+    /// Whether `--partition` already narrows the customers read.
+    fn params_filtered(&self) -> bool {
+        self.params.customers_in_value().next().is_some()
+    }
+
+    fn next_chunk(&mut self) -> Option<anyhow::Result<FeatureTable>> {
+        loop {
+            if let Some(table) = &self.table
+                && self.next_row < table.len()
+            {
+                let end = (self.next_row + self.chunk_rows).min(table.len());
+                let picked: Vec<usize> = (self.next_row..end).collect();
+                let chunk = FeatureTable::new(
+                    table.ids()[self.next_row..end].to_vec(),
+                    table.columns().to_vec(),
+                    table.values().select(ndarray::Axis(0), &picked),
+                );
+                self.next_row = end;
+                return Some(chunk.map_err(anyhow::Error::from));
+            }
+            match self.run_pass() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(error) => return Some(Err(error)),
+            }
         }
     }
 }
@@ -197,39 +320,22 @@ fn header_names(chunk: &ScoredChunk<'_>) -> Vec<String> {
 
 /// The features to score, checked against what the model reads.
 fn open_source(args: &Args, model: &TrainedModel, ui: &Ui) -> anyhow::Result<(Source, String)> {
-    let required = model.required_columns();
-    let check = |available: &[String], what: &str| -> anyhow::Result<()> {
-        let missing: Vec<&str> = required
-            .iter()
-            .filter(|c| !available.contains(c))
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            let trained: Vec<String> =
-                serde_json::from_value(model.manifest["features"]["columns"].clone())
-                    .unwrap_or_default();
-            let extra: Vec<&str> = available
-                .iter()
-                .filter(|c| !trained.contains(c))
-                .map(String::as_str)
-                .collect();
+    let columns = ColumnCheck::new(model);
+    let required = &columns.required;
+    if let Some(path) = &args.features {
+        // clap lets `requires` pass when the required argument conflicts with a given one.
+        let log_only = [
+            ("--events", args.events.is_some()),
+            ("--customers", args.customers.is_some()),
+            ("--as-of", args.as_of.is_some()),
+            ("--passes", args.passes != 1),
+        ];
+        if let Some((option, _)) = log_only.iter().find(|(_, given)| *given) {
             bail!(
-                "{what} does not match the model {}: it lacks the column(s) {} that the model needs{}",
-                model.dir.display(),
-                missing.join(", "),
-                if extra.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; it has column(s) the training features did not: {}",
-                        extra.join(", ")
-                    )
-                }
+                "{option} applies to --transactions; the features in {} are already computed",
+                path.display()
             );
         }
-        Ok(())
-    };
-    if let Some(path) = &args.features {
         let schema = lookalike_core::FeatureSchema::path_beside(path);
         if schema.is_file() {
             let (unit, _) = crate::value_model::time_unit_of(path);
@@ -257,7 +363,7 @@ fn open_source(args: &Args, model: &TrainedModel, ui: &Ui) -> anyhow::Result<(So
             args.chunk_rows,
         )
         .with_context(|| format!("reading features from {}", path.display()))?;
-        check(chunks.all_columns(), &path.display().to_string())?;
+        columns.check(chunks.all_columns(), &path.display().to_string())?;
         return Ok((Source::File(chunks), path.display().to_string()));
     }
     let transactions = args.transactions.clone().expect("clap requires a source");
@@ -281,25 +387,30 @@ fn open_source(args: &Args, model: &TrainedModel, ui: &Ui) -> anyhow::Result<(So
     if let Some(date) = &args.as_of {
         params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
     }
-    let began = Instant::now();
-    let extraction = extract(&input.resolve()?, &params, &ui.progress())?;
-    ui.say(format!(
-        "features of {} customers as of {} in {:.2}s",
-        extraction.table.len(),
-        extraction.as_of,
-        began.elapsed().as_secs_f64()
-    ));
-    report_inputs(&extraction, ui);
-    let what = format!("the features of {}", transactions.display());
-    check(extraction.table.columns(), &what)?;
-    Ok((
-        Source::Table {
-            table: extraction.table,
-            next: 0,
-            rows: args.chunk_rows.max(1),
-        },
-        what,
-    ))
+    // With --partition, the other partitions' customers are left out while reading, so their
+    // state never takes memory.
+    if let Some(partition) = args.partition.as_deref().map(parse_partition).transpose()? {
+        params = params.only_customers_in(partition);
+    }
+    if args.passes == 0 {
+        bail!("--passes must be at least 1");
+    }
+    let mut logs = LogSource {
+        inputs: input.resolve()?,
+        params,
+        passes: args.passes,
+        next_pass: 0,
+        table: None,
+        next_row: 0,
+        chunk_rows: args.chunk_rows.max(1),
+        columns,
+        what: format!("the features of {}", transactions.display()),
+        ui: *ui,
+    };
+    // The first pass runs now, so a mismatch is reported before anything is written.
+    logs.run_pass()?;
+    let what = logs.what.clone();
+    Ok((Source::Logs(logs), what))
 }
 
 /// Totals of a run.
@@ -327,11 +438,7 @@ fn score_into<W: Write + Send>(
     args: &Args,
     ui: &Ui,
 ) -> anyhow::Result<Counts> {
-    let partition = args
-        .partition
-        .as_deref()
-        .map(Partition::parse)
-        .transpose()?;
+    let partition = args.partition.as_deref().map(parse_partition).transpose()?;
     let progress = ui.progress();
     progress.start("scoring customers", source.total());
     let mut counts = Counts::default();
@@ -399,11 +506,7 @@ fn score_into<W: Write + Send>(
 pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
     let began = Instant::now();
     let model = TrainedModel::load(&args.model)?;
-    let partition = args
-        .partition
-        .as_deref()
-        .map(Partition::parse)
-        .transpose()?;
+    let partition = args.partition.as_deref().map(parse_partition).transpose()?;
     let parquet = crate::output::is_parquet_output(&args.out)?;
     if let Some(parent) = args.out.parent()
         && !parent.as_os_str().is_empty()
@@ -443,11 +546,23 @@ pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         rate / threads as f64,
         args.out.display()
     );
-    if let Some(p) = partition {
-        line += &format!(
-            "; partition {}/{}: {} customers belong to other partitions",
-            p.index, p.count, counts.other_partition
-        );
+    match partition {
+        Some(p) if args.transactions.is_some() => {
+            line += &format!(
+                "; partition {}/{}: the other partitions' customers were left out while reading",
+                p.index, p.count
+            );
+        }
+        Some(p) => {
+            line += &format!(
+                "; partition {}/{}: {} customers belong to other partitions",
+                p.index, p.count, counts.other_partition
+            );
+        }
+        None => {}
+    }
+    if args.passes > 1 {
+        line += &format!("; logs read in {} passes", args.passes);
     }
     if counts.skipped > 0 {
         line += &format!("; {} customers SKIPPED", counts.skipped);
@@ -463,30 +578,4 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let line = score(&args, ui)?;
     eprintln!("{line}");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partitions_parse_and_split_ids_evenly() {
-        assert!(Partition::parse("4/4").is_err());
-        assert!(Partition::parse("0/0").is_err());
-        assert!(Partition::parse("a/2").is_err());
-        let parts: Vec<Partition> = (0..4)
-            .map(|i| Partition::parse(&format!("{i}/4")).unwrap())
-            .collect();
-        let mut sizes = [0usize; 4];
-        for i in 0..40_000 {
-            let id = format!("C{i}");
-            let owners: Vec<usize> = (0..4).filter(|p| parts[*p].contains(&id)).collect();
-            assert_eq!(owners.len(), 1, "each id in exactly one partition");
-            sizes[owners[0]] += 1;
-        }
-        assert!(
-            sizes.iter().all(|s| (9_500..10_500).contains(s)),
-            "{sizes:?}"
-        );
-    }
 }
