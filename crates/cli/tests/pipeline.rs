@@ -620,3 +620,73 @@ fn the_committed_sample_model_is_current() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("scored 5000 customers"));
 }
+
+/// A customer with two rows in a feature table, in different chunks, is refused with the row
+/// that repeats it; no output is left behind.
+#[test]
+fn a_customer_twice_in_the_features_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features.csv");
+    let (tx, ev, cu) = (
+        repo("data/sample/transactions.csv"),
+        repo("data/sample/events.csv"),
+        repo("data/sample/customers.csv"),
+    );
+    ok(&[
+        "features",
+        "--transactions",
+        s(&tx),
+        "--events",
+        s(&ev),
+        "--customers",
+        s(&cu),
+        "--as-of",
+        "2026-01-01",
+        "--out",
+        s(&features),
+        "--quiet",
+    ]);
+    let text = std::fs::read_to_string(&features).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // Header, five customers, then the first customer again: data row 6.
+    let twice = dir.path().join("twice.csv");
+    let mut doubled: Vec<&str> = lines[..6].to_vec();
+    doubled.push(lines[1]);
+    std::fs::write(&twice, doubled.join("\n") + "\n").unwrap();
+    let schema = std::fs::read(dir.path().join("features.csv.schema.json")).unwrap();
+    std::fs::write(dir.path().join("twice.csv.schema.json"), schema).unwrap();
+    let out = dir.path().join("scores.csv");
+    let model = repo("models/sample");
+    let err = fails(&[
+        "score",
+        "--model",
+        s(&model),
+        "--features",
+        s(&twice),
+        "--chunk-rows",
+        "4",
+        "--out",
+        s(&out),
+    ]);
+    let first = lines[1].split(',').next().unwrap();
+    assert!(
+        err.contains(&format!("data row 6: customer {first} already had a row")),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // The file without the repeat scores.
+    std::fs::write(&twice, lines[..6].join("\n") + "\n").unwrap();
+    ok(&[
+        "score",
+        "--model",
+        s(&model),
+        "--features",
+        s(&twice),
+        "--chunk-rows",
+        "4",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 6);
+}
