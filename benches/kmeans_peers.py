@@ -95,8 +95,39 @@ def run(directory, repeats):
         json.dump(rows, out, indent=1)
 
 
+def seeds(directory, count):
+    """End-to-end f32 fits with seeds 0..count-1: scikit-learn (k-means++, n_init=1, to its
+    default tol) and FAISS (its defaults: random init, 25 iterations). One fit per seed."""
+    from sklearn.cluster import KMeans
+    import faiss
+
+    faiss.omp_set_num_threads(2)
+    table = pq.read_table(f"{directory}/blobs.parquet")
+    x = np.ascontiguousarray(
+        np.column_stack([table.column(f"f{j:02d}").to_numpy() for j in range(D)]).astype(np.float32))
+    rows = []
+    for seed in range(count):
+        began = time.perf_counter()
+        model = KMeans(K, n_init=1, random_state=seed).fit(x)
+        rows.append(dict(peer="sklearn", seed=seed, seconds=time.perf_counter() - began,
+                         inertia=float(model.inertia_), iterations=int(model.n_iter_)))
+        began = time.perf_counter()
+        km = faiss.Kmeans(D, K, niter=25, seed=seed, max_points_per_centroid=N, min_points_per_centroid=1)
+        km.train(x)
+        seconds = time.perf_counter() - began
+        distances, _ = km.index.search(x, 1)
+        rows.append(dict(peer="faiss", seed=seed, seconds=seconds,
+                         inertia=float(distances.astype(np.float64).sum()), iterations=25))
+        for row in rows[-2:]:
+            print(f"{row['peer']:<8} seed {seed}  {row['seconds']:7.3f} s  inertia {row['inertia']:.6e}", flush=True)
+    with open(f"{directory}/peers_seeds.json", "w") as out:
+        json.dump(rows, out, indent=1)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2])
+    elif sys.argv[1] == "seeds":
+        seeds(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 5)
     else:
         run(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 3)

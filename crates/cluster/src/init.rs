@@ -36,7 +36,8 @@ fn draw(cumulative: &[f64], rng: &mut ChaCha8Rng) -> usize {
 
 /// Greedy weighted k-means++: each new centroid is the best of 2 + ⌊ln k⌋ candidates drawn with
 /// probability ∝ weight × D² (Arthur & Vassilvitskii 2007; the greedy variant scikit-learn
-/// uses). All candidates of a step are scored in one parallel pass over the data.
+/// uses). All candidates of a step are scored in one parallel pass over the data, by blocks of
+/// points against the candidates as one small matrix.
 pub(crate) fn kmeans_plus_plus<F: Float>(
     data: ArrayView2<'_, F>,
     weights: &[f64],
@@ -53,6 +54,10 @@ pub(crate) fn kmeans_plus_plus<F: Float>(
         .par_chunks(d)
         .map(|point| wide(squared_distance(point, row(first))))
         .collect();
+    let point_norms: Vec<f64> = values
+        .par_chunks(d)
+        .map(|point| point.iter().map(|v| wide(*v) * wide(*v)).sum())
+        .collect();
     while chosen.len() < k {
         let potential = prefix_sums(closest.iter().zip(weights).map(|(d, w)| d * w));
         let candidates: Vec<usize> = (0..trials)
@@ -64,16 +69,22 @@ pub(crate) fn kmeans_plus_plus<F: Float>(
                 }
             })
             .collect();
-        // Per block: the potential each candidate would leave, in block order.
-        let block_potentials: Vec<Vec<f64>> = closest
-            .par_chunks(BLOCK)
-            .enumerate()
-            .map(|(b, closest_block)| {
+        // Per block: the potential each candidate would leave, in block order. The candidates'
+        // distances come from one blocked product per block (‖x‖² − 2·x·c + ‖c‖²), as in the
+        // assignment step; the winner's are then recomputed exactly below.
+        let chosen_points = data.select(Axis(0), &candidates);
+        let prepared = Centroids::new(chosen_points.view());
+        let block_potentials: Vec<Vec<f64>> = block_starts(data.nrows())
+            .zip(closest.par_chunks(BLOCK))
+            .map_init(Vec::new, |products, (start, closest_block)| {
+                let block = block_of(data, start);
+                prepared.cross_terms(block, products);
                 let mut totals = vec![0.0; trials];
-                for (offset, current) in closest_block.iter().enumerate() {
-                    let i = b * BLOCK + offset;
-                    for (total, candidate) in totals.iter_mut().zip(&candidates) {
-                        let d = wide(squared_distance(row(i), row(*candidate)));
+                let cross_rows = products.chunks_exact(prepared.padded);
+                for (offset, (cross, current)) in cross_rows.zip(closest_block).enumerate() {
+                    let i = start + offset;
+                    for ((total, c), norm) in totals.iter_mut().zip(cross).zip(&prepared.norms) {
+                        let d = (wide(*c + *norm) + point_norms[i]).max(0.0);
                         *total += d.min(*current) * weights[i];
                     }
                 }
