@@ -143,6 +143,19 @@ impl InputArgs {
     }
 }
 
+/// Refuses the first of `given` (option name, whether it was given) that only applies to logs,
+/// when the command reads the precomputed features in `features`. clap lets `requires` pass
+/// when the required argument conflicts with a given one, so this is checked by hand.
+pub fn refuse_log_options(given: &[(&str, bool)], features: &Path) -> anyhow::Result<()> {
+    match given.iter().find(|(_, given)| *given) {
+        Some((option, _)) => bail!(
+            "{option} applies to --transactions; the features in {} are already computed",
+            features.display()
+        ),
+        None => Ok(()),
+    }
+}
+
 impl Args {
     fn params(&self) -> anyhow::Result<FeatureParams> {
         let mut params = FeatureParams::new()

@@ -19,7 +19,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
-use crate::commands::features::{Format, InputArgs, OnError, report_inputs};
+use crate::commands::features::{Format, InputArgs, OnError, refuse_log_options, report_inputs};
 use crate::model_dir::TrainedModel;
 use crate::output::Ui;
 use crate::scoring::{Cells, ScoredChunk, parse_partition, score_chunk};
@@ -323,19 +323,15 @@ fn open_source(args: &Args, model: &TrainedModel, ui: &Ui) -> anyhow::Result<(So
     let columns = ColumnCheck::new(model);
     let required = &columns.required;
     if let Some(path) = &args.features {
-        // clap lets `requires` pass when the required argument conflicts with a given one.
-        let log_only = [
-            ("--events", args.events.is_some()),
-            ("--customers", args.customers.is_some()),
-            ("--as-of", args.as_of.is_some()),
-            ("--passes", args.passes != 1),
-        ];
-        if let Some((option, _)) = log_only.iter().find(|(_, given)| *given) {
-            bail!(
-                "{option} applies to --transactions; the features in {} are already computed",
-                path.display()
-            );
-        }
+        refuse_log_options(
+            &[
+                ("--events", args.events.is_some()),
+                ("--customers", args.customers.is_some()),
+                ("--as-of", args.as_of.is_some()),
+                ("--passes", args.passes != 1),
+            ],
+            path,
+        )?;
         let schema = lookalike_core::FeatureSchema::path_beside(path);
         if schema.is_file() {
             let (unit, _) = crate::value_model::time_unit_of(path);

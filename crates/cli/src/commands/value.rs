@@ -11,7 +11,7 @@ use lookalike_features::{
 };
 use lookalike_value::{FitOptions, Horizon, MonthLength, expected_total_purchases};
 
-use crate::commands::features::{Format, InputArgs, OnError, Unit};
+use crate::commands::features::{Format, InputArgs, OnError, Unit, refuse_log_options};
 use crate::output::Ui;
 use crate::value_model::{self, PurchaseKind};
 use crate::value_report;
@@ -95,20 +95,16 @@ struct Summary {
 impl SummaryArgs {
     fn load(&self, ui: &Ui) -> anyhow::Result<Summary> {
         if let Some(features) = &self.features {
-            // clap lets `requires` pass when the required argument conflicts with a given one.
-            let log_only = [
-                ("--as-of", self.as_of.is_some()),
-                ("--time-unit", self.time_unit.is_some()),
-                ("--format", self.format.is_some()),
-                ("--delimiter", self.delimiter.is_some()),
-                ("--column", !self.columns.is_empty()),
-            ];
-            if let Some((option, _)) = log_only.iter().find(|(_, given)| *given) {
-                anyhow::bail!(
-                    "{option} applies to --transactions; the feature table {} was built with its own settings",
-                    features.display()
-                );
-            }
+            refuse_log_options(
+                &[
+                    ("--as-of", self.as_of.is_some()),
+                    ("--time-unit", self.time_unit.is_some()),
+                    ("--format", self.format.is_some()),
+                    ("--delimiter", self.delimiter.is_some()),
+                    ("--column", !self.columns.is_empty()),
+                ],
+                features,
+            )?;
             return Ok(Summary {
                 table: read(features)?,
                 unit: value_model::time_unit_of(features),
