@@ -63,6 +63,22 @@ fn score_with(model: &Path, features: &Path, out: &Path, extra: &[&str]) {
     ok(&args);
 }
 
+/// The sample's three logs and the as-of date the example pipeline uses, as options.
+fn sample_log_options() -> Vec<String> {
+    let path = |name: &str| s(&repo(&format!("data/sample/{name}"))).to_string();
+    [
+        "--transactions".into(),
+        path("transactions.csv"),
+        "--events".into(),
+        path("events.csv"),
+        "--customers".into(),
+        path("customers.csv"),
+        "--as-of".into(),
+        "2026-01-01".into(),
+    ]
+    .to_vec()
+}
+
 #[test]
 fn a_trained_model_scores_like_the_individual_subcommands() {
     let dir = tempfile::tempdir().unwrap();
@@ -269,22 +285,16 @@ fn output_bytes_depend_on_nothing_but_model_and_input() {
     );
     assert_eq!(read("a.parquet"), read("b.parquet"));
     // From the logs, with the model's feature settings: the same rows.
-    ok(&[
-        "score",
-        "--model",
-        s(&model),
-        "--transactions",
-        s(&repo("data/sample/transactions.csv")),
-        "--events",
-        s(&repo("data/sample/events.csv")),
-        "--customers",
-        s(&repo("data/sample/customers.csv")),
-        "--as-of",
-        "2026-01-01",
-        "--out",
-        s(&out("logs.csv")),
-        "--quiet",
-    ]);
+    let log_options = sample_log_options();
+    let logs = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["score", "--model", s(&model)];
+        args.extend(log_options.iter().map(String::as_str));
+        args.extend(["--out", s(out)]);
+        args.extend_from_slice(extra);
+        let run = ok(&args);
+        String::from_utf8_lossy(&run.stderr).to_string()
+    };
+    logs(&out("logs.csv"), &["--quiet"]);
     assert_eq!(read("a.csv"), read("logs.csv"));
 
     // Partitions: disjoint, and together exactly the unpartitioned rows.
@@ -316,31 +326,6 @@ fn output_bytes_depend_on_nothing_but_model_and_input() {
     // From the logs, a partition leaves the other customers out while reading: the same bytes as
     // the partition of the features. Passes read the logs part by part: the same rows, pass by
     // pass, whether alone or inside a partition.
-    let (tx, ev, cu) = (
-        repo("data/sample/transactions.csv"),
-        repo("data/sample/events.csv"),
-        repo("data/sample/customers.csv"),
-    );
-    let logs = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "score",
-            "--model",
-            s(&model),
-            "--transactions",
-            s(&tx),
-            "--events",
-            s(&ev),
-            "--customers",
-            s(&cu),
-            "--as-of",
-            "2026-01-01",
-            "--out",
-            s(out),
-        ];
-        args.extend_from_slice(extra);
-        let run = ok(&args);
-        String::from_utf8_lossy(&run.stderr).to_string()
-    };
     let stderr = logs(&out("logs_part1.csv"), &["--partition", "1/3"]);
     assert!(stderr.contains("left out while reading"), "{stderr}");
     assert_eq!(read("logs_part1.csv"), read("part1.csv"));
@@ -627,25 +612,11 @@ fn the_committed_sample_model_is_current() {
 fn a_customer_twice_in_the_features_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let features = dir.path().join("features.csv");
-    let (tx, ev, cu) = (
-        repo("data/sample/transactions.csv"),
-        repo("data/sample/events.csv"),
-        repo("data/sample/customers.csv"),
-    );
-    ok(&[
-        "features",
-        "--transactions",
-        s(&tx),
-        "--events",
-        s(&ev),
-        "--customers",
-        s(&cu),
-        "--as-of",
-        "2026-01-01",
-        "--out",
-        s(&features),
-        "--quiet",
-    ]);
+    let log_options = sample_log_options();
+    let mut args = vec!["features"];
+    args.extend(log_options.iter().map(String::as_str));
+    args.extend(["--out", s(&features), "--quiet"]);
+    ok(&args);
     let text = std::fs::read_to_string(&features).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     // Header, five customers, then the first customer again: data row 6.
