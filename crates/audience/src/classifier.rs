@@ -9,7 +9,7 @@
 //! the fit, is the calibrated probability of belonging to the seeds' class; the score is that
 //! probability, capped at 1.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
@@ -108,21 +108,34 @@ impl ClassifierScorer {
         .map_err(|e| AudienceError::Classifier(e.to_string()))?;
         let weights = Array1::from_iter(model.coefficients().iter().copied());
         let intercept = *model.intercept().iter().next().expect("one intercept");
-        let held = expanded(seeds.select(Axis(0), &held_out).view());
-        let calibration = if held_out.is_empty() {
-            1.0
-        } else {
-            held.rows()
-                .into_iter()
-                .map(|row| sigmoid(row.dot(&weights) + intercept))
-                .sum::<f64>()
-                / held_out.len() as f64
-        };
-        Ok(ClassifierScorer {
+        let mut scorer = ClassifierScorer {
             weights,
             intercept,
-            calibration: calibration.max(f64::MIN_POSITIVE),
-        })
+            calibration: 1.0,
+        };
+        if !held_out.is_empty() {
+            let total: f64 = held_out
+                .iter()
+                .map(|i| sigmoid(scorer.linear_predictor(seeds.row(*i))))
+                .sum();
+            scorer.calibration = (total / held_out.len() as f64).max(f64::MIN_POSITIVE);
+        }
+        Ok(scorer)
+    }
+
+    /// w·[x, x²] + b of one row, summed term by term in column order: a row's value never
+    /// depends on the other rows scored with it (a matrix product may sum in another order for
+    /// another layout or batch, and move a customer across a tier cut in the last bit).
+    fn linear_predictor(&self, row: ArrayView1<'_, f64>) -> f64 {
+        let d = row.len();
+        let mut z = 0.0;
+        for (j, x) in row.iter().enumerate() {
+            z += self.weights[j] * x;
+        }
+        for (j, x) in row.iter().enumerate() {
+            z += self.weights[d + j] * (x * x);
+        }
+        z + self.intercept
     }
 
     /// The Elkan-Noto constant c (mean classifier output on held-out seeds).
@@ -161,10 +174,10 @@ impl Scorer for ClassifierScorer {
             });
         }
         // The linear predictor orders candidates even where the probability is capped.
-        let strength: Vec<f64> = expanded(candidates)
+        let strength: Vec<f64> = candidates
             .rows()
             .into_iter()
-            .map(|row| row.dot(&self.weights) + self.intercept)
+            .map(|row| self.linear_predictor(row))
             .collect();
         let score = strength
             .iter()

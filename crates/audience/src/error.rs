@@ -110,4 +110,12 @@ pub enum AudienceError {
     /// The clustering crate refused (k-means of the seeds or the neighbour search).
     #[error(transparent)]
     Cluster(#[from] lookalike_cluster::ClusterError),
+    /// An audience name that could not name a file and a column prefix safely.
+    #[error(
+        "audience name {0:?}: use 1 to 100 letters, digits, '_' or '-' (it names output columns and files)"
+    )]
+    BadAudienceName(String),
+    /// Stored tier cuts that are missing, not nested or not numbers.
+    #[error("tier cuts: {0}")]
+    BadTierCuts(String),
 }

@@ -59,6 +59,73 @@ pub enum SavedScorer {
 }
 
 impl SavedScorer {
+    /// Refuses stored numbers a scorer cannot use, for `columns` compared columns: weights that
+    /// are not finite (or of the wrong count), a calibration or bandwidth that is not a positive
+    /// (bandwidth: non-negative) finite number, k = 0.
+    pub fn check(&self, columns: usize) -> Result<(), AudienceError> {
+        let bad = |what: String| Err(AudienceError::BadSavedScorer(what));
+        match self {
+            SavedScorer::Classifier {
+                weights,
+                intercept,
+                calibration,
+            } => {
+                if weights.len() != 2 * columns {
+                    return bad(format!(
+                        "the classifier has {} weights for {columns} columns (expected {})",
+                        weights.len(),
+                        2 * columns
+                    ));
+                }
+                if weights.iter().any(|w| !w.is_finite()) || !intercept.is_finite() {
+                    return bad(
+                        "a classifier weight or its intercept is not a finite number".into(),
+                    );
+                }
+                if !(*calibration > 0.0 && calibration.is_finite()) {
+                    return bad(format!(
+                        "the classifier's calibration {calibration} must be a positive number"
+                    ));
+                }
+            }
+            SavedScorer::Knn {
+                k,
+                bandwidth,
+                weights,
+                ..
+            } => {
+                if *k == 0 || *k > weights.len() {
+                    return bad(format!("k = {k} neighbours for {} seeds", weights.len()));
+                }
+                if !(*bandwidth >= 0.0 && bandwidth.is_finite()) {
+                    return bad(format!("bandwidth {bandwidth} must be a number ≥ 0"));
+                }
+                if weights.iter().any(|w| !(*w >= 0.0 && w.is_finite())) {
+                    return bad("a seed weight is not a number ≥ 0".into());
+                }
+            }
+            SavedScorer::Centroids {
+                representatives,
+                weights,
+                bandwidth,
+            } => {
+                if representatives.iter().any(|r| r.len() != columns)
+                    || representatives.iter().flatten().any(|v| !v.is_finite())
+                {
+                    return bad(format!(
+                        "the representatives must be rows of {columns} finite numbers"
+                    ));
+                }
+                if !(*bandwidth >= 0.0 && bandwidth.is_finite())
+                    || weights.iter().any(|w| !(*w >= 0.0 && w.is_finite()))
+                {
+                    return bad("a bandwidth or representative weight is not a number ≥ 0".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The scorer again; `seeds` are the kNN scorer's seed rows in their original order (the
     /// other scorers do not use them).
     ///

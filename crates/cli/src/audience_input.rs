@@ -15,7 +15,7 @@ use crate::id_list;
 use crate::output::Ui;
 use crate::rule_columns;
 use crate::value_model;
-use lookalike_value::MonthLength;
+use lookalike_value::HorizonSpec;
 
 /// Features compared when none are named: how often, how much per order and how recently a
 /// customer buys, for how long, and how broadly. Spends net of refunds are left out: their
@@ -116,7 +116,11 @@ impl Prepared {
 /// Reads, filters and scales; says on stderr who was left out and why. Memory: the table, its
 /// scaled columns and a few bytes per customer (ten million customers with 20 features fit in
 /// about 4 GB).
-pub fn prepare(args: &SeedArgs, value_model: Option<&Path>, ui: &Ui) -> anyhow::Result<Prepared> {
+pub fn prepare(
+    args: &SeedArgs,
+    value_model: Option<(&Path, &HorizonSpec)>,
+    ui: &Ui,
+) -> anyhow::Result<Prepared> {
     let table = read_feature_table(&args.features, None)
         .with_context(|| format!("reading features from {}", args.features.display()))?;
     let defaults = args.columns.is_empty();
@@ -132,7 +136,7 @@ pub fn prepare(args: &SeedArgs, value_model: Option<&Path>, ui: &Ui) -> anyhow::
     };
     let complete = complete_mask(&table, &columns);
     let expected_values = match value_model {
-        Some(dir) => Some(expected_values(&table, dir, ui)?),
+        Some((dir, horizon)) => Some(expected_values(&table, dir, horizon, ui)?),
         None => None,
     };
     let rules = rule_masks(args, &table, expected_values.as_deref())?;
@@ -185,9 +189,14 @@ pub fn prepare(args: &SeedArgs, value_model: Option<&Path>, ui: &Ui) -> anyhow::
     })
 }
 
-/// Each customer's 12-month CLV (1% a month, calendar months) from the value model in `dir`;
-/// 0 for customers without a purchase (they have no history to project), with a note.
-fn expected_values(table: &FeatureTable, dir: &Path, ui: &Ui) -> anyhow::Result<Vec<f64>> {
+/// Each customer's CLV over `horizon` from the value model in `dir`; 0 for customers without
+/// a purchase (they have no history to project), with a note.
+fn expected_values(
+    table: &FeatureTable,
+    dir: &Path,
+    horizon: &HorizonSpec,
+    ui: &Ui,
+) -> anyhow::Result<Vec<f64>> {
     let (purchases, spend, unit) = value_model::load(dir)?;
     let Some(spend) = spend else {
         bail!(
@@ -195,7 +204,7 @@ fn expected_values(table: &FeatureTable, dir: &Path, ui: &Ui) -> anyhow::Result<
             dir.display()
         );
     };
-    let horizon = value_model::horizon(12.0, "months", unit.1, 0.01, MonthLength::Calendar)?;
+    let horizon = horizon.in_units(unit.1)?;
     let predictions = value_model::predict(table, &purchases, Some(&spend), &horizon)
         .with_context(|| format!("predicting values with {}", dir.display()))?;
     let without = predictions.iter().filter(|p| p.is_none()).count();

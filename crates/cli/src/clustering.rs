@@ -303,7 +303,7 @@ pub fn write_model(
         "features_file": source.display().to_string(),
         "k": config.k,
         "columns": s.columns,
-        "scaling": crate::model_dir::scaler_json(s),
+        "scaling": s.parameters(),
         "centroids": outcome.centroids.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
         "parameters": {
             "init": init_name(outcome.init),

@@ -18,7 +18,7 @@ use crate::commands::expand::{self, IndexArg, RankBy, ScorerArg};
 use crate::commands::features::{self, Format, InputArgs, OnError, Unit};
 use crate::commands::segment;
 use crate::commands::value::{FitSettings, HorizonArgs, MonthArg};
-use crate::value_model::PurchaseKind;
+use lookalike_value::PurchaseKind;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -458,6 +458,7 @@ impl Pipeline {
         features: &Path,
         segments: Option<&Path>,
         value_model: Option<&Path>,
+        value_horizon: Option<&lookalike_value::HorizonSpec>,
         out: &Path,
     ) -> anyhow::Result<expand::Args> {
         Ok(expand::Args {
@@ -484,6 +485,7 @@ impl Pipeline {
             min_seeds: section.min_seeds,
             seed: section.seed,
             value_model: value_model.map(Path::to_path_buf),
+            value_horizon: value_horizon.copied().unwrap_or_default(),
             rank_by: RankBy::Similarity,
             plot: Some(out.with_extension("svg")),
             out: out.to_path_buf(),
@@ -495,7 +497,10 @@ impl Pipeline {
 pub fn value_settings(section: &ValueSection) -> anyhow::Result<(FitSettings, HorizonArgs)> {
     Ok((
         FitSettings {
-            model: choice::<PurchaseKind>("value.model", &section.model)?,
+            model: section
+                .model
+                .parse::<PurchaseKind>()
+                .map_err(|e| anyhow::anyhow!("value.model: {e}"))?,
             penalty: section.penalty,
         },
         HorizonArgs {

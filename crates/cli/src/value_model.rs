@@ -5,46 +5,22 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use arrow_array::{ArrayRef, Float64Array, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_core::{FeatureSchema, FeatureTable};
 use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
+pub use lookalike_value::Prediction;
 use lookalike_value::{
-    BgNbd, FitOptions, FitReport, GammaGamma, Horizon, MonthLength, ParetoNbd, PurchaseModel,
-    RepeatData, SpendData, Summary, ValueError, forecast,
+    BgNbd, FitOptions, FitReport, GammaGamma, Horizon, HorizonSpec, MonthLength, ParetoNbd,
+    PurchaseKind, Purchases, RepeatData, SpendData, ValueError,
 };
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
-use rayon::prelude::*;
 use serde_json::{Value, json};
 
 /// Format version of `value_model.json`.
-pub const FORMAT_VERSION: u64 = 1;
-
-/// Which purchase model to fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PurchaseKind {
-    /// BG/NBD (Fader, Hardie & Lee 2005).
-    Bgnbd,
-    /// Pareto/NBD (Schmittlein et al. 1987).
-    Pareto,
-}
-
-/// A fitted purchase model of either kind.
-pub enum Purchases {
-    BgNbd(BgNbd),
-    Pareto(ParetoNbd),
-}
-
-impl Purchases {
-    pub fn model(&self) -> &dyn PurchaseModel {
-        match self {
-            Purchases::BgNbd(m) => m,
-            Purchases::Pareto(m) => m,
-        }
-    }
-}
+pub const FORMAT_VERSION: u64 = lookalike_pipeline::VALUE_FORMAT_VERSION;
 
 /// Everything fitted, with the reports.
 pub struct Fitted {
@@ -249,65 +225,16 @@ pub fn describe(fitted: &Fitted) -> String {
     text
 }
 
-/// Reads a model directory back into fitted models.
+/// Reads a model directory back into fitted models (checked by the pipeline's reader).
 pub fn load(dir: &Path) -> anyhow::Result<(Purchases, Option<GammaGamma>, (String, f64))> {
     let path = dir.join("value_model.json");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading the value model {}", path.display()))?;
     let doc: Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let version = doc["format_version"].as_u64().unwrap_or(0);
-    if doc["kind"] != "lookalike-value" || version != FORMAT_VERSION {
-        bail!(
-            "{} is not a lookalike value model of format version {FORMAT_VERSION} (kind {}, version {version})",
-            path.display(),
-            doc["kind"]
-        );
-    }
-    let parameter = |section: &str, name: &str| -> anyhow::Result<f64> {
-        doc[section]["parameters"][name]
-            .as_f64()
-            .with_context(|| format!("{}: {section}.parameters.{name} is missing", path.display()))
-    };
-    let purchases = match doc["purchases"]["kind"].as_str() {
-        Some("bgnbd") => Purchases::BgNbd(BgNbd::new(
-            parameter("purchases", "r")?,
-            parameter("purchases", "alpha")?,
-            parameter("purchases", "a")?,
-            parameter("purchases", "b")?,
-        )?),
-        Some("pareto") => Purchases::Pareto(ParetoNbd::new(
-            parameter("purchases", "r")?,
-            parameter("purchases", "alpha")?,
-            parameter("purchases", "s")?,
-            parameter("purchases", "beta")?,
-        )?),
-        other => bail!("{}: unknown purchase model {other:?}", path.display()),
-    };
-    let spend = if doc["spend"]["kind"] == "gamma_gamma" {
-        Some(GammaGamma::new(
-            parameter("spend", "p")?,
-            parameter("spend", "q")?,
-            parameter("spend", "gamma")?,
-        )?)
-    } else {
-        None
-    };
-    let unit = (
-        doc["time_unit"].as_str().unwrap_or("weeks").to_string(),
-        doc["time_unit_days"].as_f64().unwrap_or(7.0),
-    );
-    Ok((purchases, spend, unit))
-}
-
-/// One customer's predictions; None for customers without a purchase.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Prediction {
-    pub p_alive: f64,
-    pub expected_purchases: f64,
-    pub expected_spend: Option<f64>,
-    pub clv: Option<f64>,
-    pub residual_purchases: Option<f64>,
+    let fit = lookalike_pipeline::ValueFit::from_json(&doc, &path.display().to_string())?;
+    let unit = (fit.time_unit.name().to_string(), fit.time_unit.days());
+    Ok((fit.purchases, fit.spend, unit))
 }
 
 /// The horizon `amount` `unit` (days, weeks or months) in a model whose time unit is
@@ -319,25 +246,18 @@ pub fn horizon(
     discount: f64,
     months: MonthLength,
 ) -> anyhow::Result<Horizon> {
-    if !(amount >= 0.0 && amount.is_finite()) {
-        bail!("--horizon {amount}: give a number ≥ 0");
-    }
-    if !(discount > -1.0 && discount.is_finite()) {
-        bail!("--discount {discount}: give a rate per month > −1 (0.01 = 1%)");
-    }
-    let month = months.in_units(unit_days);
-    let days = match unit {
-        "days" => amount,
-        "weeks" => amount * 7.0,
-        "months" => amount * month * unit_days,
-        other => bail!("--unit {other}: use days, weeks or months"),
+    let spec = HorizonSpec {
+        horizon: amount,
+        horizon_unit: unit.parse().map_err(|e| anyhow::anyhow!("--unit: {e}"))?,
+        discount,
+        month: months,
     };
-    Ok(Horizon::new(days / unit_days / month, month, discount)?)
+    Ok(spec.in_units(unit_days)?)
 }
 
-/// Predictions for every customer of a table; None where the customer has no purchase.
-/// Each distinct (x, t_x, T) is forecast once; CLV is its discounted expected purchases times
-/// the customer's Gamma-Gamma expected spend.
+/// Predictions for every customer of a table (the value crate's composition of CLV); None
+/// where the customer has no purchase. The first history that cannot be scored is an error
+/// naming the customer.
 pub fn predict(
     table: &FeatureTable,
     purchases: &Purchases,
@@ -345,29 +265,10 @@ pub fn predict(
     horizon: &Horizon,
 ) -> anyhow::Result<Vec<Option<Prediction>>> {
     let [x, t_x, t, m] = btyd_columns(table)?;
-    let summaries = (0..table.len())
-        .into_par_iter()
-        .map(|i| Summary::checked(i, x[i], t_x[i], t[i]))
-        .collect::<Result<Vec<_>, ValueError>>()
-        .map_err(|e| with_customer(table, e))?;
-    let forecasts = forecast(purchases.model(), &summaries, horizon);
-    Ok(forecasts
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let f = f?;
-            let expected_spend = spend
-                .map(|g| g.conditional_spend(x[i], m[i].max(0.0)))
-                .filter(|s| s.is_finite());
-            Some(Prediction {
-                p_alive: f.p_alive,
-                expected_purchases: f.expected_purchases,
-                expected_spend,
-                clv: expected_spend.map(|s| s * f.discounted_purchases),
-                residual_purchases: f.residual_purchases,
-            })
-        })
-        .collect())
+    lookalike_value::predict(purchases.model(), spend, horizon, [&x, &t_x, &t, &m])
+        .into_iter()
+        .map(|p| p.map_err(|e| with_customer(table, e)))
+        .collect()
 }
 
 /// Writes `customer_id, p_alive, expected_purchases, expected_spend, clv,

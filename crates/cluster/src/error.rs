@@ -123,4 +123,44 @@ pub enum ClusterError {
     /// Neighbour indices are 32-bit.
     #[error("{0} points: a neighbour search takes at most 4,294,967,295")]
     TooManyPoints(usize),
+    /// A named choice (scaling, init, algorithm …) that is not one of the known ones.
+    #[error("{what} {given:?}: expected {expected}")]
+    UnknownChoice {
+        /// What was being chosen.
+        what: &'static str,
+        /// The text given.
+        given: String,
+        /// The known names.
+        expected: &'static str,
+    },
+    /// A stored scaler list with a length other than its number of columns.
+    #[error("scaling.{field} has {got} values for {expected} columns")]
+    ScalerLength {
+        /// The list.
+        field: &'static str,
+        /// Values stored.
+        got: usize,
+        /// Columns.
+        expected: usize,
+    },
+    /// A stored scaler centre that is not a finite number.
+    #[error("scaling.center of column {column:?} is {value}: it must be a finite number")]
+    BadCenter {
+        /// The column.
+        column: String,
+        /// The value stored.
+        value: f64,
+    },
+    /// A stored scaler spread that is not a positive finite number (0 would put every customer
+    /// at an infinite distance).
+    #[error("scaling.spread of column {column:?} is {value}: it must be a positive finite number")]
+    BadSpread {
+        /// The column.
+        column: String,
+        /// The value stored.
+        value: f64,
+    },
+    /// Stored centroids that are empty, of the wrong width or not finite.
+    #[error("centroids: {0}")]
+    BadCentroids(String),
 }

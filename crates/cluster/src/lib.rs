@@ -20,6 +20,7 @@ mod linfa_api;
 mod lloyd;
 mod metrics;
 mod minibatch;
+mod model;
 mod profile;
 mod scale;
 mod silhouette;
@@ -32,6 +33,7 @@ pub use kmeans::{Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParam
 pub use knn::{Neighbours, k_nearest};
 pub use linfa_api::fit_with_linfa;
 pub use metrics::{adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia};
+pub use model::ClusterModel;
 pub use profile::{ClusterProfile, cluster_profiles};
-pub use scale::{Scaler, ScalerParams, Scaling};
+pub use scale::{Scaler, ScalerParams, Scaling, ScalingParameters};
 pub use silhouette::{SampledSilhouette, sampled_silhouette, silhouette};

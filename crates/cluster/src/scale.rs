@@ -7,11 +7,13 @@
 
 use lookalike_core::{CustomerId, FeatureTable};
 use ndarray::Array2;
+use serde::{Deserialize, Serialize};
 
 use crate::ClusterError;
 
 /// How columns are centred and scaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Scaling {
     /// Values as they are.
     None,
@@ -79,6 +81,52 @@ pub struct Scaler {
     /// Divided by after centring.
     pub spread: Vec<f64>,
     /// Multiplied by at the end.
+    pub weight: Vec<f64>,
+}
+
+impl Scaling {
+    /// Every method, for messages and argument parsers.
+    pub const ALL: [Scaling; 3] = [Scaling::None, Scaling::Standard, Scaling::Robust];
+
+    /// The name used in files and options.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scaling::None => "none",
+            Scaling::Standard => "standard",
+            Scaling::Robust => "robust",
+        }
+    }
+}
+
+impl std::str::FromStr for Scaling {
+    type Err = ClusterError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Scaling::ALL
+            .into_iter()
+            .find(|s| s.name() == text)
+            .ok_or_else(|| ClusterError::UnknownChoice {
+                what: "scaling",
+                given: text.to_string(),
+                expected: "none, standard or robust",
+            })
+    }
+}
+
+/// A fitted scaler's numbers as model files store them (`scaling` beside a `columns` list):
+/// [`Scaler::parameters`] and [`Scaler::from_parameters`], which checks every value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingParameters {
+    /// The method.
+    pub method: Scaling,
+    /// Whether ln(1 + x) applies, per column.
+    pub log1p: Vec<bool>,
+    /// Subtracted after log1p, per column.
+    pub center: Vec<f64>,
+    /// Divided by after centring, per column (positive).
+    pub spread: Vec<f64>,
+    /// Multiplied by at the end, per column (positive).
     pub weight: Vec<f64>,
 }
 
@@ -259,6 +307,108 @@ impl Scaler {
             values.select(ndarray::Axis(1), &indexes)
         };
         Ok((ids, scaled))
+    }
+
+    /// The numbers of the scaler, to store beside its columns.
+    pub fn parameters(&self) -> ScalingParameters {
+        ScalingParameters {
+            method: self.scaling,
+            log1p: self.log1p.clone(),
+            center: self.center.clone(),
+            spread: self.spread.clone(),
+            weight: self.weight.clone(),
+        }
+    }
+
+    /// A scaler from stored numbers, refused unless every list has one value per column, every
+    /// centre is finite and every spread and weight is a positive finite number (a spread of 0
+    /// would put every customer at an infinite distance).
+    ///
+    /// ```
+    /// use lookalike_cluster::{Scaler, ScalingParameters, Scaling};
+    /// let mut parameters = ScalingParameters {
+    ///     method: Scaling::Standard, log1p: vec![false], center: vec![2.0], spread: vec![0.5], weight: vec![1.0],
+    /// };
+    /// let scaler = Scaler::from_parameters(vec!["orders".into()], parameters.clone()).unwrap();
+    /// let mut out = [0.0];
+    /// assert!(scaler.scale_row(|_| 3.0, &mut out) && out[0] == 2.0);
+    /// parameters.spread[0] = 0.0;
+    /// assert!(Scaler::from_parameters(vec!["orders".into()], parameters).is_err());
+    /// ```
+    pub fn from_parameters(
+        columns: Vec<String>,
+        parameters: ScalingParameters,
+    ) -> Result<Scaler, ClusterError> {
+        if columns.is_empty() {
+            return Err(ClusterError::NoColumns);
+        }
+        let d = columns.len();
+        for (field, got) in [
+            ("log1p", parameters.log1p.len()),
+            ("center", parameters.center.len()),
+            ("spread", parameters.spread.len()),
+            ("weight", parameters.weight.len()),
+        ] {
+            if got != d {
+                return Err(ClusterError::ScalerLength {
+                    field,
+                    got,
+                    expected: d,
+                });
+            }
+        }
+        for (j, column) in columns.iter().enumerate() {
+            let (center, spread, weight) = (
+                parameters.center[j],
+                parameters.spread[j],
+                parameters.weight[j],
+            );
+            if !center.is_finite() {
+                return Err(ClusterError::BadCenter {
+                    column: column.clone(),
+                    value: center,
+                });
+            }
+            if !(spread > 0.0 && spread.is_finite()) {
+                return Err(ClusterError::BadSpread {
+                    column: column.clone(),
+                    value: spread,
+                });
+            }
+            if !(weight > 0.0 && weight.is_finite()) {
+                return Err(ClusterError::BadColumnWeight {
+                    column: column.clone(),
+                    weight,
+                });
+            }
+        }
+        Ok(Scaler {
+            columns,
+            scaling: parameters.method,
+            log1p: parameters.log1p,
+            center: parameters.center,
+            spread: parameters.spread,
+            weight: parameters.weight,
+        })
+    }
+
+    /// One customer scaled into `out` (one value per scaler column); `value(j)` is the raw
+    /// value of scaler column j. False when a value is missing, or not above −1 where
+    /// ln(1 + x) applies: such a customer has no place in the scaled space. The arithmetic is
+    /// [`Scaler::transform`]'s, value for value, so a row scored alone and in a table agree to
+    /// the bit.
+    pub fn scale_row(&self, value: impl Fn(usize) -> f64, out: &mut [f64]) -> bool {
+        for (j, slot) in out.iter_mut().enumerate().take(self.columns.len()) {
+            let mut v = value(j);
+            if !v.is_finite() || (self.log1p[j] && v <= -1.0) {
+                return false;
+            }
+            if self.log1p[j] {
+                v = v.ln_1p();
+            }
+            *slot = self.weight[j] * (v - self.center[j]) / self.spread[j];
+        }
+        true
     }
 
     /// The raw value of selected column `j` whose scaled value is `scaled` (the inverse of the

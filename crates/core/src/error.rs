@@ -62,4 +62,7 @@ pub enum CoreError {
         /// The underlying error.
         source: serde_json::Error,
     },
+    /// A time unit other than days or weeks.
+    #[error("time unit {0:?}: expected days or weeks")]
+    UnknownTimeUnit(String),
 }

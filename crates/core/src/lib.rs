@@ -14,6 +14,7 @@ mod partition;
 mod progress;
 mod schema;
 mod table;
+mod time_unit;
 
 pub use atomic::{temporary_file_builder, write_atomically};
 pub use error::CoreError;
@@ -23,3 +24,4 @@ pub use partition::{IdPartition, PARTITION_HASH_SEED, PASS_HASH_SEED};
 pub use progress::{NoProgress, Progress};
 pub use schema::{FeatureKind, FeatureSchema, FeatureSpec};
 pub use table::FeatureTable;
+pub use time_unit::TimeUnit;

@@ -77,6 +77,24 @@ impl FeatureTable {
         (self.ids, self.columns, self.values)
     }
 
+    /// The rows `rows` (in that order) as their own table: the one way to take part of a table
+    /// (partitions, complete rows, chunks). Taking every row in order returns a copy.
+    ///
+    /// ```
+    /// use lookalike_core::{CustomerId, FeatureTable};
+    /// let ids = ["a", "b", "c"].map(CustomerId::from).to_vec();
+    /// let table = FeatureTable::new(ids, vec!["x".into()], ndarray::array![[1.0], [2.0], [3.0]]).unwrap();
+    /// let part = table.select_rows(&[2, 0]);
+    /// assert_eq!((part.ids()[0].as_str(), part.values()[[1, 0]]), ("c", 1.0));
+    /// ```
+    pub fn select_rows(&self, rows: &[usize]) -> FeatureTable {
+        FeatureTable {
+            ids: rows.iter().map(|i| self.ids[*i].clone()).collect(),
+            columns: self.columns.clone(),
+            values: self.values.select(ndarray::Axis(0), rows),
+        }
+    }
+
     /// The customer ids, one per row.
     pub fn ids(&self) -> &[CustomerId] {
         &self.ids

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::Array as _;
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_schema::DataType;
@@ -211,48 +212,71 @@ impl FeatureChunks {
             return Ok(None);
         };
         let batch = batch.map_err(|e| self.fail(e.to_string()))?;
-        let schema = batch.schema();
-        let id_at = schema
-            .index_of("customer_id")
-            .map_err(|e| self.fail(e.to_string()))?;
-        let ids_array = arrow_cast::cast(batch.column(id_at), &DataType::Utf8)
-            .map_err(|e| self.fail(e.to_string()))?;
-        let id_strings = ids_array.as_string::<i32>();
-        if id_strings.null_count() > 0 {
-            return Err(self.fail("customer_id has empty (null) values".into()));
-        }
-        let n = batch.num_rows();
-        let ids: Vec<CustomerId> = (0..n)
-            .into_par_iter()
-            .map(|i| CustomerId::from(id_strings.value(i)))
-            .collect();
-        // Column-major, like a whole table read from Parquet.
-        let mut flat = vec![f64::NAN; n * self.columns.len()];
-        flat.par_chunks_mut(n.max(1))
-            .zip(self.columns.par_iter())
-            .try_for_each(|(target, name)| -> Result<(), String> {
-                let index = schema.index_of(name).map_err(|e| e.to_string())?;
-                let array = arrow_cast::cast(batch.column(index), &DataType::Float64)
-                    .map_err(|e| format!("column {name:?}: {e}"))?;
-                let values = array.as_primitive::<Float64Type>();
-                if values.null_count() == 0 {
-                    target.copy_from_slice(values.values());
-                } else {
-                    for (slot, value) in target.iter_mut().zip(values.iter()) {
-                        *slot = value.unwrap_or(f64::NAN);
-                    }
-                }
-                Ok(())
-            })
-            .map_err(|m| self.fail(m))?;
-        let matrix = Array2::from_shape_vec((self.columns.len(), n), flat)
-            .map_err(|e| self.fail(e.to_string()))?
-            .reversed_axes();
-        self.read += n as u64;
-        FeatureTable::new(ids, self.columns.clone(), matrix)
-            .map(Some)
-            .map_err(|e| self.fail(e.to_string()))
+        let columns: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+        let table = table_from_batch(&batch, &columns).map_err(|e| self.fail(e.to_string()))?;
+        self.read += table.len() as u64;
+        Ok(Some(table))
     }
+}
+
+/// The rows of an Arrow batch as a feature table: `customer_id` (any type Arrow casts to text,
+/// no nulls) and the named `columns` cast to numbers, nulls as missing (NaN). The matrix is
+/// column-major, like a table read from Parquet, so each feature is one contiguous slice.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{Float64Array, RecordBatch, StringArray};
+/// let batch = RecordBatch::try_from_iter([
+///     ("customer_id", Arc::new(StringArray::from(vec!["a", "b"])) as _),
+///     ("orders", Arc::new(Float64Array::from(vec![Some(3.0), None])) as _),
+/// ]).unwrap();
+/// let table = lookalike_features::table_from_batch(&batch, &["orders"]).unwrap();
+/// assert_eq!(table.values()[[0, 0]], 3.0);
+/// assert!(table.values()[[1, 0]].is_nan());
+/// ```
+pub fn table_from_batch(
+    batch: &RecordBatch,
+    columns: &[&str],
+) -> Result<FeatureTable, FeatureError> {
+    batch_table(batch, columns).map_err(FeatureError::Batch)
+}
+
+fn batch_table(batch: &RecordBatch, columns: &[&str]) -> Result<FeatureTable, String> {
+    let schema = batch.schema();
+    let id_at = schema.index_of("customer_id").map_err(|e| e.to_string())?;
+    let ids_array =
+        arrow_cast::cast(batch.column(id_at), &DataType::Utf8).map_err(|e| e.to_string())?;
+    let id_strings = ids_array.as_string::<i32>();
+    if id_strings.null_count() > 0 {
+        return Err("customer_id has empty (null) values".into());
+    }
+    let n = batch.num_rows();
+    let ids: Vec<CustomerId> = (0..n)
+        .into_par_iter()
+        .map(|i| CustomerId::from(id_strings.value(i)))
+        .collect();
+    let mut flat = vec![f64::NAN; n * columns.len()];
+    flat.par_chunks_mut(n.max(1))
+        .zip(columns.par_iter())
+        .try_for_each(|(target, name)| -> Result<(), String> {
+            let index = schema.index_of(name).map_err(|e| e.to_string())?;
+            let array = arrow_cast::cast(batch.column(index), &DataType::Float64)
+                .map_err(|e| format!("column {name:?}: {e}"))?;
+            let values = array.as_primitive::<Float64Type>();
+            if values.null_count() == 0 {
+                target.copy_from_slice(values.values());
+            } else {
+                for (slot, value) in target.iter_mut().zip(values.iter()) {
+                    *slot = value.unwrap_or(f64::NAN);
+                }
+            }
+            Ok(())
+        })?;
+    let matrix = Array2::from_shape_vec((columns.len(), n), flat)
+        .map_err(|e| e.to_string())?
+        .reversed_axes();
+    FeatureTable::new(ids, columns.iter().map(|c| c.to_string()).collect(), matrix)
+        .map_err(|e| e.to_string())
 }
 
 impl Iterator for FeatureChunks {

@@ -117,6 +117,9 @@ pub enum FeatureError {
     /// Writing an output failed.
     #[error(transparent)]
     Output(#[from] CoreError),
+    /// An Arrow batch of features that cannot be read as a feature table.
+    #[error("feature batch: {0}")]
+    Batch(String),
 }
 
 pub(crate) fn kind_name(kind: InputKind) -> &'static str {

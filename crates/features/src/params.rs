@@ -15,31 +15,7 @@ pub enum OnBadRow {
     Skip,
 }
 
-/// The unit of the BTYD summary's durations (`recency`, `T`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TimeUnit {
-    /// Days.
-    Days,
-    /// Weeks of seven days, as in the BG/NBD and Pareto/NBD papers.
-    #[default]
-    Weeks,
-}
-
-impl TimeUnit {
-    pub(crate) fn days(self) -> f64 {
-        match self {
-            TimeUnit::Days => 1.0,
-            TimeUnit::Weeks => 7.0,
-        }
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            TimeUnit::Days => "days",
-            TimeUnit::Weeks => "weeks",
-        }
-    }
-}
+pub use lookalike_core::TimeUnit;
 
 /// How to build features. Consuming setters; each says its default.
 ///

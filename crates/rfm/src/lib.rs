@@ -7,6 +7,7 @@
 
 mod error;
 mod lifecycle;
+mod model;
 mod named;
 mod quantile;
 mod report;
@@ -15,6 +16,7 @@ mod segment;
 
 pub use error::RfmError;
 pub use lifecycle::{Lifecycle, LifecycleParams};
+pub use model::{FLAG_INPUTS, SEGMENT_INPUTS, SEGMENT_MADE, SegmentModel, SegmentSettings};
 pub use named::RfmSegment;
 pub use quantile::{bin_sizes, quantile_edges, score};
 pub use report::{ReportRow, SegmentReport, report};

@@ -187,7 +187,7 @@ impl SegmentParams {
         self
     }
 
-    fn validate(&self) -> Result<(), RfmError> {
+    pub(crate) fn validate(&self) -> Result<(), RfmError> {
         if self.bins < 2 {
             return Err(RfmError::TooFewBins(self.bins));
         }
@@ -484,14 +484,7 @@ pub fn segment(
         let truth = evaluate(&rule.expr, &columns).map_err(|e| match e {
             EvalError::UnknownColumn(column) => {
                 let mut known: Vec<&str> = table.columns().iter().map(String::as_str).collect();
-                known.extend([
-                    "r_score",
-                    "f_score",
-                    "m_score",
-                    "rfm_segment",
-                    "lifecycle",
-                    "value_tier",
-                ]);
+                known.extend(crate::model::SEGMENT_MADE);
                 RfmError::UnknownColumn {
                     segment: rule.name.clone(),
                     rule: rule.rule.clone(),

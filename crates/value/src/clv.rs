@@ -15,7 +15,8 @@ use crate::purchases::PurchaseModel;
 use crate::summary::Summary;
 
 /// Days in a month for CLV's monthly steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MonthLength {
     /// 365.25 / 12 = 30.4375 days.
     #[default]
@@ -24,7 +25,31 @@ pub enum MonthLength {
     Lifetimes,
 }
 
+impl std::str::FromStr for MonthLength {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "calendar" => Ok(MonthLength::Calendar),
+            "lifetimes" => Ok(MonthLength::Lifetimes),
+            _ => Err(ValueError::UnknownChoice {
+                what: "month",
+                given: text.to_string(),
+                expected: "calendar or lifetimes",
+            }),
+        }
+    }
+}
+
 impl MonthLength {
+    /// The name used in files and options.
+    pub fn name(self) -> &'static str {
+        match self {
+            MonthLength::Calendar => "calendar",
+            MonthLength::Lifetimes => "lifetimes",
+        }
+    }
+
     /// One month in the model's time unit, given the unit's length in days.
     ///
     /// ```

@@ -96,6 +96,19 @@ pub enum ValueError {
         /// The model's name.
         model: &'static str,
     },
+    /// A named choice that is not one of the known ones.
+    #[error("{what} {given:?}: expected {expected}")]
+    UnknownChoice {
+        /// What was being chosen.
+        what: &'static str,
+        /// The text given.
+        given: String,
+        /// The known names.
+        expected: &'static str,
+    },
+    /// A stored model without one of its parameters.
+    #[error("parameter {0} is missing")]
+    MissingParameter(&'static str),
 }
 
 impl ValueError {

@@ -19,6 +19,7 @@ mod error;
 mod fit;
 mod forecast;
 mod gamma_gamma;
+mod model;
 mod pareto;
 mod purchases;
 mod simulate;
@@ -32,6 +33,9 @@ pub use error::ValueError;
 pub use fit::{FitOptions, FitReport};
 pub use forecast::{Forecast, Horizon, expected_total_purchases, forecast, forecast_one};
 pub use gamma_gamma::GammaGamma;
+pub use model::{
+    HorizonSpec, HorizonUnit, Prediction, PurchaseKind, Purchases, ValueModel, predict,
+};
 pub use pareto::ParetoNbd;
 pub use purchases::PurchaseModel;
 pub use simulate::{

@@ -95,6 +95,10 @@ pub struct Args {
     /// (1% a month) as expected_value, and tiers report their value.
     #[arg(long, value_name = "DIR")]
     pub value_model: Option<PathBuf>,
+    /// The CLV horizon of the value model's expected values: 12 months at 1% a month here; a
+    /// pipeline's `[value]` horizon in `train`, so seed rules see the CLV that is scored.
+    #[arg(skip)]
+    pub value_horizon: lookalike_value::HorizonSpec,
     /// Rank by similarity, or by similarity × expected value.
     #[arg(long, value_enum, default_value_t = RankBy::Similarity)]
     pub rank_by: RankBy,
@@ -162,7 +166,13 @@ pub fn build_audience(args: &Args, ui: &Ui) -> anyhow::Result<(String, Audience,
     if matches!(args.rank_by, RankBy::Value) && args.value_model.is_none() {
         anyhow::bail!("--rank-by value needs --value-model DIR (from `lookalike value fit`)");
     }
-    let prepared = prepare(&args.input, args.value_model.as_deref(), ui)?;
+    let prepared = prepare(
+        &args.input,
+        args.value_model
+            .as_deref()
+            .map(|dir| (dir, &args.value_horizon)),
+        ui,
+    )?;
     let ids = prepared.ids();
     let audience = params
         .expand(

@@ -3,26 +3,34 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
 use lookalike_core::{FeatureTable, IdPartition, PASS_HASH_SEED, Progress};
 use lookalike_features::{
-    FeatureChunks, FeatureError, FeatureInputs, FeatureParams, TimeUnit, extract, format_number,
-    parse_date,
+    FeatureChunks, FeatureError, FeatureInputs, FeatureParams, extract, format_number, parse_date,
 };
+use lookalike_pipeline::{PipelineModel, UNSCORED_REASON};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
 use crate::commands::features::{Format, InputArgs, OnError, refuse_log_options, report_inputs};
-use crate::model_dir::TrainedModel;
 use crate::output::Ui;
-use crate::scoring::{Cells, ScoredChunk, parse_partition, score_chunk};
+
+/// Parses `--partition i/n`.
+pub fn parse_partition(text: &str) -> anyhow::Result<IdPartition> {
+    IdPartition::parse(text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--partition {text:?}: give i/n with 0 ≤ i < n (e.g. 0/4, 1/4, 2/4, 3/4 split a base in four)"
+        )
+    })
+}
 
 /// Options of `lookalike score`.
 #[derive(Debug, clap::Args)]
@@ -110,12 +118,15 @@ struct ColumnCheck {
 }
 
 impl ColumnCheck {
-    fn new(model: &TrainedModel) -> Self {
+    fn new(model: &PipelineModel, model_dir: &std::path::Path) -> Self {
         ColumnCheck {
-            required: model.required_columns(),
-            trained: serde_json::from_value(model.manifest["features"]["columns"].clone())
-                .unwrap_or_default(),
-            model_dir: model.dir.clone(),
+            required: model
+                .required_columns()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            trained: model.manifest().features.columns.clone(),
+            model_dir: model_dir.to_path_buf(),
         }
     }
 
@@ -219,13 +230,8 @@ impl LogSource {
             {
                 let end = (self.next_row + self.chunk_rows).min(table.len());
                 let picked: Vec<usize> = (self.next_row..end).collect();
-                let chunk = FeatureTable::new(
-                    table.ids()[self.next_row..end].to_vec(),
-                    table.columns().to_vec(),
-                    table.values().select(ndarray::Axis(0), &picked),
-                );
                 self.next_row = end;
-                return Some(chunk.map_err(anyhow::Error::from));
+                return Some(Ok(table.select_rows(&picked)));
             }
             match self.run_pass() {
                 Ok(true) => {}
@@ -236,11 +242,11 @@ impl LogSource {
     }
 }
 
-/// CSV text of a scored chunk, built block by block in parallel.
-fn csv_bytes(chunk: &ScoredChunk<'_>) -> anyhow::Result<Vec<u8>> {
+/// CSV text of a scored batch, built block by block in parallel (numbers as `lookalike
+/// features` writes them, nulls as empty cells).
+fn csv_bytes(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
     const BLOCK: usize = 16_384;
-    let n = chunk.table.len();
-    let ids = chunk.table.ids();
+    let n = batch.num_rows();
     let blocks: Vec<anyhow::Result<Vec<u8>>> = (0..n.div_ceil(BLOCK))
         .into_par_iter()
         .map(|b| {
@@ -248,20 +254,27 @@ fn csv_bytes(chunk: &ScoredChunk<'_>) -> anyhow::Result<Vec<u8>> {
             let mut integer = itoa::Buffer::new();
             let mut cell: Vec<u8> = Vec::new();
             for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-                writer.write_field(ids[i].as_str())?;
-                for column in &chunk.columns {
+                for column in batch.columns() {
                     cell.clear();
-                    match &column.cells {
-                        Cells::Text(values) => {
-                            writer.write_field(values[i].as_deref().unwrap_or(""))?;
-                            continue;
-                        }
-                        Cells::Int(values) => {
-                            if let Some(v) = values[i] {
-                                cell.extend_from_slice(integer.format(v).as_bytes());
+                    if column.is_valid(i) {
+                        match column.data_type() {
+                            DataType::Utf8 => {
+                                writer.write_field(column.as_string::<i32>().value(i))?;
+                                continue;
+                            }
+                            DataType::Int64 => cell.extend_from_slice(
+                                integer
+                                    .format(column.as_primitive::<Int64Type>().value(i))
+                                    .as_bytes(),
+                            ),
+                            DataType::Float64 => format_number(
+                                column.as_primitive::<Float64Type>().value(i),
+                                &mut cell,
+                            ),
+                            other => {
+                                bail!("an output column of type {other} cannot be written as CSV")
                             }
                         }
-                        Cells::Float(values) => format_number(values[i], &mut cell),
                     }
                     writer.write_field(&cell)?;
                 }
@@ -278,49 +291,10 @@ fn csv_bytes(chunk: &ScoredChunk<'_>) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn parquet_schema(chunk: &ScoredChunk<'_>) -> SchemaRef {
-    let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
-    for column in &chunk.columns {
-        let kind = match column.cells {
-            Cells::Text(_) => DataType::Utf8,
-            Cells::Int(_) => DataType::Int64,
-            Cells::Float(_) => DataType::Float64,
-        };
-        fields.push(Field::new(&column.name, kind, true));
-    }
-    Arc::new(Schema::new(fields))
-}
-
-fn record_batch(chunk: &ScoredChunk<'_>, schema: SchemaRef) -> anyhow::Result<RecordBatch> {
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
-        chunk.table.ids().iter().map(|id| id.as_str()),
-    ))];
-    for column in &chunk.columns {
-        arrays.push(match &column.cells {
-            Cells::Text(values) => {
-                Arc::new(values.iter().map(|v| v.as_deref()).collect::<StringArray>())
-            }
-            Cells::Int(values) => Arc::new(values.iter().copied().collect::<Int64Array>()),
-            Cells::Float(values) => Arc::new(
-                values
-                    .iter()
-                    .map(|v| (!v.is_nan()).then_some(*v))
-                    .collect::<Float64Array>(),
-            ),
-        });
-    }
-    Ok(RecordBatch::try_new(schema, arrays)?)
-}
-
-fn header_names(chunk: &ScoredChunk<'_>) -> Vec<String> {
-    std::iter::once("customer_id".to_string())
-        .chain(chunk.columns.iter().map(|c| c.name.clone()))
-        .collect()
-}
-
 /// The features to score, checked against what the model reads.
-fn open_source(args: &Args, model: &TrainedModel, ui: &Ui) -> anyhow::Result<(Source, String)> {
-    let columns = ColumnCheck::new(model);
+fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(Source, String)> {
+    let columns = ColumnCheck::new(model, &args.model);
+    let trained_unit = model.manifest().features.time_unit;
     let required = &columns.required;
     if let Some(path) = &args.features {
         refuse_log_options(
@@ -335,30 +309,18 @@ fn open_source(args: &Args, model: &TrainedModel, ui: &Ui) -> anyhow::Result<(So
         let schema = lookalike_core::FeatureSchema::path_beside(path);
         if schema.is_file() {
             let (unit, _) = crate::value_model::time_unit_of(path);
-            if unit != model.time_unit {
+            if unit != trained_unit.name() {
                 bail!(
-                    "{} has recency and T in {unit} but the model {} was trained in {}; rebuild the features with --time-unit {}",
+                    "{} has recency and T in {unit} but the model {} was trained in {trained_unit}; rebuild the features with --time-unit {trained_unit}",
                     path.display(),
-                    model.dir.display(),
-                    model.time_unit,
-                    model.time_unit
+                    args.model.display(),
                 );
             }
         }
-        // Keep what a stage reads, plus the optional event columns segmentation flags use.
-        const FLAG_COLUMNS: [&str; 5] = [
-            "views_30d",
-            "abandoned_carts_30d",
-            "email_open_rate",
-            "days_since_last_event",
-            "orders_30d",
-        ];
-        let chunks = FeatureChunks::open(
-            path,
-            |c| required.iter().any(|r| r == c) || FLAG_COLUMNS.contains(&c),
-            args.chunk_rows,
-        )
-        .with_context(|| format!("reading features from {}", path.display()))?;
+        // Keep what a stage reads.
+        let chunks =
+            FeatureChunks::open(path, |c| required.iter().any(|r| r == c), args.chunk_rows)
+                .with_context(|| format!("reading features from {}", path.display()))?;
         columns.check(chunks.all_columns(), &path.display().to_string())?;
         return Ok((Source::File(chunks), path.display().to_string()));
     }
@@ -373,12 +335,9 @@ fn open_source(args: &Args, model: &TrainedModel, ui: &Ui) -> anyhow::Result<(So
         on_error: args.on_error,
     };
     let mut params = FeatureParams::new()
-        .time_unit(match model.time_unit.as_str() {
-            "days" => TimeUnit::Days,
-            _ => TimeUnit::Weeks,
-        })
+        .time_unit(trained_unit)
         .on_bad_row(input.on_bad_row())
-        .top_levels(model.top_levels)
+        .top_levels(model.manifest().features.top_levels)
         .threads(rayon::current_num_threads());
     if let Some(date) = &args.as_of {
         params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
@@ -398,7 +357,7 @@ fn open_source(args: &Args, model: &TrainedModel, ui: &Ui) -> anyhow::Result<(So
         next_pass: 0,
         table: None,
         next_row: 0,
-        chunk_rows: args.chunk_rows.max(1),
+        chunk_rows: args.chunk_rows,
         columns,
         what: format!("the features of {}", transactions.display()),
         ui: *ui,
@@ -421,7 +380,7 @@ struct Counts {
 
 enum Sink<'w, W: Write + Send> {
     Csv(&'w mut W),
-    Parquet(Box<ArrowWriter<&'w mut W>>, SchemaRef),
+    Parquet(Box<ArrowWriter<&'w mut W>>),
 }
 
 /// The customers already read, by a 64-bit hash of the id: a chunk can only check its own ids
@@ -453,11 +412,90 @@ impl SeenIds {
     }
 }
 
+/// A chunk scored: its output rows and what was left out.
+struct ScoredChunk {
+    batch: RecordBatch,
+    /// Customers left out because they belong to another partition.
+    other_partition: usize,
+    /// Customers skipped as unscorable (`--on-error skip`), with the first reasons.
+    skipped: usize,
+    skip_examples: Vec<String>,
+}
+
+/// Scores `table`, whose first customer is data row `first_row` (1-based) of `source`: keeps
+/// the partition's customers, applies the model, and stops at (or skips and counts) customers
+/// the model cannot score.
+fn score_chunk(
+    model: &PipelineModel,
+    table: FeatureTable,
+    first_row: u64,
+    source: &str,
+    partition: Option<IdPartition>,
+    skip_invalid: bool,
+) -> anyhow::Result<ScoredChunk> {
+    let n = table.len();
+    // rows[i]: the chunk row of the i-th customer kept.
+    let rows: Vec<usize> = match partition {
+        Some(p) => {
+            let keep: Vec<bool> = table
+                .ids()
+                .par_iter()
+                .map(|id| p.contains(id.as_str()))
+                .collect();
+            (0..n).filter(|i| keep[*i]).collect()
+        }
+        None => (0..n).collect(),
+    };
+    let other_partition = n - rows.len();
+    let mut table = if rows.len() == n {
+        table
+    } else {
+        table.select_rows(&rows)
+    };
+    let mut batch = model.transform_table(&table)?;
+    let (mut skipped, mut skip_examples) = (0, Vec::new());
+    let reason_at = batch.schema().index_of(UNSCORED_REASON)?;
+    let reasons = batch.column(reason_at).clone();
+    let reasons = reasons.as_string::<i32>();
+    if reasons.null_count() < reasons.len() {
+        let describe = |i: usize| {
+            format!(
+                "{source}: data row {}: customer {}: {}",
+                first_row + rows[i] as u64,
+                table.ids()[i].as_str(),
+                reasons.value(i)
+            )
+        };
+        let bad: Vec<usize> = (0..reasons.len())
+            .filter(|i| reasons.is_valid(*i))
+            .collect();
+        if !skip_invalid {
+            bail!(
+                "{} (use --on-error skip to skip such customers and count them)",
+                describe(bad[0])
+            );
+        }
+        skipped = bad.len();
+        skip_examples = bad.iter().take(5).map(|i| describe(*i)).collect();
+        // Rows are scored independently: scoring the others again gives their same rows.
+        let good: Vec<usize> = (0..table.len()).filter(|i| reasons.is_null(*i)).collect();
+        table = table.select_rows(&good);
+        batch = model.transform_table(&table)?;
+    }
+    batch.remove_column(reason_at);
+    Ok(ScoredChunk {
+        batch,
+        other_partition,
+        skipped,
+        skip_examples,
+    })
+}
+
 /// Streams every chunk of `source` through the model into `writer`.
 fn score_into<W: Write + Send>(
     writer: &mut W,
     parquet: bool,
-    model: &TrainedModel,
+    model: &PipelineModel,
     mut source: Source,
     source_name: &str,
     args: &Args,
@@ -485,7 +523,7 @@ fn score_into<W: Write + Send>(
         next = following;
         let mut scored = scored?;
         counts.read += rows;
-        counts.scored += scored.table.len() as u64;
+        counts.scored += scored.batch.num_rows() as u64;
         counts.other_partition += scored.other_partition as u64;
         counts.skipped += scored.skipped as u64;
         let room = 5 - counts.skip_examples.len();
@@ -496,31 +534,28 @@ fn score_into<W: Write + Send>(
         );
         if sink.is_none() {
             let w = writer.take().expect("one sink");
+            let schema = scored.batch.schema();
             sink = Some(if parquet {
-                let schema = parquet_schema(&scored);
                 let properties = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
                     .build();
-                Sink::Parquet(
-                    Box::new(ArrowWriter::try_new(w, schema.clone(), Some(properties))?),
-                    schema,
-                )
+                Sink::Parquet(Box::new(ArrowWriter::try_new(w, schema, Some(properties))?))
             } else {
                 let mut header = csv::Writer::from_writer(Vec::new());
-                header.write_record(header_names(&scored))?;
+                header.write_record(schema.fields().iter().map(|f| f.name()))?;
                 w.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
                 Sink::Csv(w)
             });
         }
         match sink.as_mut().expect("made above") {
-            Sink::Csv(w) => w.write_all(&csv_bytes(&scored)?)?,
-            Sink::Parquet(w, schema) => w.write(&record_batch(&scored, schema.clone())?)?,
+            Sink::Csv(w) => w.write_all(&csv_bytes(&scored.batch)?)?,
+            Sink::Parquet(w) => w.write(&scored.batch)?,
         }
         progress.advance(rows);
     }
     progress.finish();
     match sink {
-        Some(Sink::Parquet(w, _)) => {
+        Some(Sink::Parquet(w)) => {
             w.close()?;
         }
         Some(Sink::Csv(_)) => {}
@@ -532,7 +567,10 @@ fn score_into<W: Write + Send>(
 /// Scores as `args` say; returns the final line.
 pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
     let began = Instant::now();
-    let model = TrainedModel::load(&args.model)?;
+    if args.chunk_rows == 0 {
+        bail!("--chunk-rows must be at least 1");
+    }
+    let model = PipelineModel::load(&args.model)?;
     let partition = args.partition.as_deref().map(parse_partition).transpose()?;
     let parquet = crate::output::is_parquet_output(&args.out)?;
     if let Some(parent) = args.out.parent()

@@ -3,8 +3,9 @@
 //!
 //! Each stage runs the very code of its subcommand (`features`, `segment`, `cluster`,
 //! `value fit`, `expand`), so a trained stage is what the subcommand makes; its per-customer
-//! outputs on the training base go to `--outputs` when asked. The directory is built beside
-//! its destination and renamed into place at the end: a failed or killed training leaves the
+//! outputs on the training base go to `--outputs` when asked. The stages' documents become one
+//! [`PipelineModel`] (checked as loading checks it), which the library saves: built beside its
+//! destination and swapped into place at the end, so a failed or killed training leaves the
 //! previous model, never half of a new one.
 
 use std::io::Read as _;
@@ -15,10 +16,13 @@ use anyhow::{Context, bail};
 use lookalike_features::Extraction;
 use serde_json::{Value, json};
 
-use crate::commands::{cluster, expand, features, segment, value};
-use crate::model_dir::{
-    self, AudienceFile, MODEL_FORMAT, MODEL_VERSION, SegmentsFile, TierCut, write_json,
+use lookalike_audience::{AudienceSettings, TierCut};
+use lookalike_pipeline::{
+    AudienceDocument, MODEL_FORMAT, MODEL_VERSION, ModelDocuments, PipelineModel,
 };
+use lookalike_rfm::SegmentSettings;
+
+use crate::commands::{cluster, expand, features, segment, value};
 use crate::output::Ui;
 use crate::pipeline::{Pipeline, value_settings};
 use crate::value_model;
@@ -87,8 +91,9 @@ fn now_utc() -> String {
     })
 }
 
-/// A fresh folder beside `out` to build the model in; checks that `out` may be replaced.
-fn staging_dir(out: &Path) -> anyhow::Result<tempfile::TempDir> {
+/// Refuses an `out` that exists and holds anything but a model, before any stage runs (saving
+/// checks it again at the end).
+fn check_out(out: &Path) -> anyhow::Result<()> {
     if out.exists() {
         let is_model = out.join("manifest.json").is_file();
         let empty = out
@@ -103,43 +108,14 @@ fn staging_dir(out: &Path) -> anyhow::Result<tempfile::TempDir> {
             );
         }
     }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let name = out
-        .file_name()
-        .map_or("model".into(), |n| n.to_string_lossy().into_owned());
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempdir_in(&parent)
-        .with_context(|| format!("creating a folder in {}", parent.display()))
-}
-
-/// Moves the built model into place, replacing a previous model.
-fn publish(staging: tempfile::TempDir, out: &Path) -> anyhow::Result<()> {
-    let built = staging.keep();
-    if out.exists() {
-        let old = built.with_extension("old");
-        std::fs::rename(out, &old)
-            .with_context(|| format!("moving the previous model {} aside", out.display()))?;
-        std::fs::rename(&built, out)
-            .with_context(|| format!("moving the new model to {}", out.display()))?;
-        std::fs::remove_dir_all(&old)
-            .with_context(|| format!("removing the previous model {}", old.display()))?;
-    } else {
-        std::fs::rename(&built, out)
-            .with_context(|| format!("moving the new model to {}", out.display()))?;
-    }
     Ok(())
 }
 
-fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::copy(from, to)
-        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
-    Ok(())
+fn read_json(path: &Path) -> anyhow::Result<Value> {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Runs the pipeline of `args.config` into `args.out`.
@@ -156,8 +132,16 @@ pub fn train_pipeline(
     ui: &Ui,
 ) -> anyhow::Result<Training> {
     let began = Instant::now();
-    let staging = staging_dir(out)?;
-    let model = staging.path().to_path_buf();
+    check_out(out)?;
+    let mut documents = ModelDocuments {
+        manifest: Value::Null,
+        segments: None,
+        rules: None,
+        clusters: None,
+        value: None,
+        audiences: Vec::new(),
+        extras: Default::default(),
+    };
     let (outputs, scratch) = match outputs {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -198,12 +182,15 @@ pub fn train_pipeline(
         let (_, segmentation, report) = segment::segment_to_files(&segment_args, ui)?;
         let rules_file = match &section.rules {
             Some(path) => {
-                copy(path, &model.join("rules.toml"))?;
+                documents.rules = Some(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                );
                 Some("rules.toml".to_string())
             }
             None => None,
         };
-        let file = SegmentsFile {
+        let settings = SegmentSettings {
             trained: segmentation.trained.clone(),
             require_consent: section.require_consent.clone(),
             lapsing_factor: section.lapsing_factor,
@@ -212,7 +199,7 @@ pub fn train_pipeline(
             single_purchase_gap: section.single_purchase_gap,
             rules_file,
         };
-        write_json(&model.join("segments.json"), &file)?;
+        documents.segments = Some(serde_json::to_value(&settings)?);
         stages.insert(
             "segments".into(),
             json!({
@@ -230,14 +217,14 @@ pub fn train_pipeline(
         let cluster_out = outputs.join("clusters");
         let cluster_args = pipeline.cluster_args(section, &features_file, &cluster_out)?;
         let text = cluster::cluster_to_dir(&cluster_args, ui)?;
-        std::fs::create_dir_all(model.join("clusters"))?;
-        for file in ["model.json", "profiles.csv"] {
-            copy(&cluster_out.join(file), &model.join("clusters").join(file))?;
-        }
-        let fitted: Value = serde_json::from_str(
-            &std::fs::read_to_string(cluster_out.join("model.json"))
-                .context("reading the cluster model back")?,
-        )?;
+        let fitted = read_json(&cluster_out.join("model.json"))?;
+        documents.clusters = Some(fitted.clone());
+        let profiles = cluster_out.join("profiles.csv");
+        documents.extras.insert(
+            "clusters/profiles.csv".into(),
+            std::fs::read_to_string(&profiles)
+                .with_context(|| format!("reading {}", profiles.display()))?,
+        );
         stages.insert(
             "clusters".into(),
             json!({
@@ -252,7 +239,7 @@ pub fn train_pipeline(
         training.clusters = Some(text);
     }
 
-    let value_dir = model.join("value");
+    let value_dir = outputs.join("value");
     if let Some(section) = &pipeline.value {
         let (settings, horizon_args) = value_settings(section)?;
         let (fitted, table, mut text) =
@@ -264,10 +251,8 @@ pub fn train_pipeline(
         let predictions_file = outputs.join("value.csv");
         value_model::write_predictions(&table, &predictions, &predictions_file)?;
         text += &crate::value_report::summary(&table, &predictions, 10);
-        let document: Value = serde_json::from_str(
-            &std::fs::read_to_string(value_dir.join("value_model.json"))
-                .context("reading the value model back")?,
-        )?;
+        let document = read_json(&value_dir.join("value_model.json"))?;
+        documents.value = Some(document.clone());
         stages.insert(
             "value".into(),
             json!({
@@ -295,9 +280,11 @@ pub fn train_pipeline(
     }
 
     let mut audiences = Vec::new();
-    if !pipeline.audiences.is_empty() {
-        std::fs::create_dir_all(model.join("audiences"))?;
-    }
+    // Seed rules see the CLV that is scored: the [value] horizon.
+    let value_horizon = match &pipeline.value {
+        Some(section) => Some(value_settings(section)?.1.spec()?),
+        None => None,
+    };
     for section in &pipeline.audiences {
         let segments_csv = outputs.join("segments.csv");
         let expand_args = Pipeline::expand_args(
@@ -308,6 +295,7 @@ pub fn train_pipeline(
                 .is_some()
                 .then_some(segments_csv.as_path()),
             pipeline.value.is_some().then_some(value_dir.as_path()),
+            value_horizon.as_ref(),
             &outputs.join(format!("audience_{}.csv", section.name)),
         )?;
         let (text, audience, prepared) = expand::build_audience(&expand_args, ui)
@@ -319,46 +307,14 @@ pub fn train_pipeline(
             )
         })?;
         let ids = prepared.ids();
-        let tiers: Vec<TierCut> = audience
-            .tiers
-            .iter()
-            .map(|(label, size)| {
-                let last = &audience.members[size - 1];
-                TierCut {
-                    label: label.clone(),
-                    customers: *size,
-                    last_strength: last.strength,
-                    last_customer_id: ids[last.row].to_string(),
-                }
-            })
-            .collect();
-        let seeds_file = format!("{}_seeds.parquet", section.name);
-        let seed_table = lookalike_core::FeatureTable::new(
-            prepared
-                .seeds
-                .iter()
-                .map(|r| prepared.customer_ids[*r].clone())
-                .collect(),
-            prepared.columns.clone(),
-            prepared.scaled.select(ndarray::Axis(0), &prepared.seeds),
-        )?;
-        let seeds_path = model.join("audiences").join(&seeds_file);
-        lookalike_features::write_feature_table(
-            &seed_table,
-            &lookalike_core::FeatureSchema::new(Vec::new()),
-            &seeds_path,
-            None,
-        )
-        .with_context(|| format!("writing {}", seeds_path.display()))?;
-        // The schema beside a seed index says nothing the audience file does not.
-        let _ = std::fs::remove_file(lookalike_core::FeatureSchema::path_beside(&seeds_path));
-        let file = AudienceFile {
+        let tiers = TierCut::of(&audience, &ids);
+        let settings = AudienceSettings {
             name: section.name.clone(),
             columns: prepared.columns.clone(),
-            scaling: model_dir::scaler_json(&prepared.scaler),
+            scaling: prepared.scaler.parameters(),
             scorer: saved,
             require_consent: section.require_consent.clone(),
-            seeds_file,
+            seeds_file: format!("{}_seeds.parquet", section.name),
             seeds: audience.seeds,
             candidates: audience.candidates,
             tiers,
@@ -370,12 +326,20 @@ pub fn train_pipeline(
                 (None, None) => unreachable!("checked when the pipeline was read"),
             },
         };
-        write_json(
-            &model
-                .join("audiences")
-                .join(format!("{}.json", section.name)),
-            &file,
-        )?;
+        documents.audiences.push(AudienceDocument {
+            settings: serde_json::to_value(&settings)?,
+            seed_ids: prepared
+                .seeds
+                .iter()
+                .map(|r| prepared.customer_ids[*r].as_str().to_string())
+                .collect(),
+            seed_rows: prepared
+                .seeds
+                .iter()
+                .map(|r| prepared.scaled.row(*r).to_vec())
+                .collect(),
+        });
+        let file = settings;
         audiences.push(json!({
             "name": section.name,
             "file": format!("audiences/{}.json", section.name),
@@ -422,8 +386,12 @@ pub fn train_pipeline(
         "pipeline": pipeline,
         "stages": stages,
     });
-    write_json(&model.join("manifest.json"), &manifest)?;
-    publish(staging, out)?;
+    documents.manifest = manifest;
+    let model = PipelineModel::from_documents(documents, &out.display().to_string())
+        .context("checking the trained model")?;
+    model
+        .save(out)
+        .with_context(|| format!("writing the model {}", out.display()))?;
     training.seconds = began.elapsed().as_secs_f64();
     Ok(training)
 }

@@ -13,8 +13,9 @@ use lookalike_value::{FitOptions, Horizon, MonthLength, expected_total_purchases
 
 use crate::commands::features::{Format, InputArgs, OnError, Unit, refuse_log_options};
 use crate::output::Ui;
-use crate::value_model::{self, PurchaseKind};
+use crate::value_model;
 use crate::value_report;
+use lookalike_value::PurchaseKind;
 
 /// Options of `lookalike value`.
 #[derive(Debug, clap::Args)]
@@ -38,7 +39,7 @@ enum ValueCommand {
 #[derive(Debug, Clone, clap::Args)]
 pub struct FitSettings {
     /// Purchase model.
-    #[arg(long, value_enum, default_value_t = PurchaseKind::Bgnbd)]
+    #[arg(long, default_value = "bgnbd", value_name = "bgnbd|pareto")]
     pub model: PurchaseKind,
     /// L2 penalty on the log-parameters (the optimiser minimises −LL/n + L·Σ ln(θ)²); try
     /// 0.001–0.1 for small data or when a parameter runs to a boundary.
@@ -199,12 +200,26 @@ pub struct HorizonArgs {
 }
 
 impl HorizonArgs {
+    /// The horizon as the value crate takes it.
+    pub fn spec(&self) -> anyhow::Result<lookalike_value::HorizonSpec> {
+        Ok(lookalike_value::HorizonSpec {
+            horizon: self.horizon,
+            horizon_unit: self
+                .unit
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--unit: {e}"))?,
+            discount: self.discount,
+            month: match self.month {
+                MonthArg::Calendar => MonthLength::Calendar,
+                MonthArg::Lifetimes => MonthLength::Lifetimes,
+            },
+        })
+    }
+
     pub fn resolve(&self, unit: &(String, f64)) -> anyhow::Result<Horizon> {
-        let months = match self.month {
-            MonthArg::Calendar => MonthLength::Calendar,
-            MonthArg::Lifetimes => MonthLength::Lifetimes,
-        };
-        value_model::horizon(self.horizon, &self.unit, unit.1, self.discount, months)
+        self.spec()?
+            .in_units(unit.1)
+            .map_err(|e| anyhow::anyhow!("--horizon/--discount: {e}"))
     }
 }
 
@@ -332,7 +347,7 @@ fn fit(args: FitArgs, ui: &Ui) -> anyhow::Result<()> {
 /// Scores every customer of `summary`, writes the predictions and prints their summary.
 fn write_scores(
     summary: &Summary,
-    purchases: &value_model::Purchases,
+    purchases: &lookalike_value::Purchases,
     spend: Option<&lookalike_value::GammaGamma>,
     horizon: &HorizonArgs,
     out: &std::path::Path,

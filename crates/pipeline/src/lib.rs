@@ -1,0 +1,32 @@
+//! The trained lookalike pipeline as one model.
+//!
+//! A model directory (written by `lookalike train`, documented in `models/README.md`) holds every
+//! stage: RFM segments ([`lookalike_rfm::SegmentModel`]), k-means clusters
+//! ([`lookalike_cluster::ClusterModel`]), the value model ([`lookalike_value::ValueModel`]) and
+//! the audiences ([`lookalike_audience::AudienceModel`]). [`PipelineModel::load`] reads and
+//! checks it; [`PipelineModel::transform`] scores an Arrow batch of feature rows with every
+//! stage, row by row, so any split of a base into batches gives the same bytes;
+//! [`PipelineModel::to_bytes`] and [`PipelineModel::from_bytes`] carry the model to workers.
+//!
+//! ```no_run
+//! use lookalike_pipeline::PipelineModel;
+//! let model = PipelineModel::load(std::path::Path::new("models/sample")).unwrap();
+//! let features = lookalike_features::read_feature_table(std::path::Path::new("features.parquet"), None).unwrap();
+//! let scores = model.transform_table(&features).unwrap();
+//! assert_eq!(scores.num_rows(), features.len());
+//! ```
+
+mod error;
+mod manifest;
+mod model;
+mod transform;
+
+pub use error::PipelineError;
+pub use manifest::{
+    AudienceEntry, FeatureSettings, MODEL_FORMAT, MODEL_VERSION, Manifest, StageEntry, Stages,
+    ValueEntry,
+};
+pub use model::{
+    AudienceDocument, ModelDocuments, PipelineModel, VALUE_FORMAT_VERSION, ValueFit, write_json,
+};
+pub use transform::{FLAG_COLUMNS, SEGMENT_COLUMNS, UNSCORED_REASON, VALUE_COLUMNS};

@@ -1,0 +1,336 @@
+//! A fitted value model that predicts per customer: the purchase model (BG/NBD or Pareto/NBD),
+//! Gamma-Gamma when it could be fitted, the time unit they were fitted in and the CLV horizon.
+//! CLV is composed here and only here: discounted expected purchases over the horizon × the
+//! Gamma-Gamma expected spend per purchase.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::clv::MonthLength;
+use crate::error::ValueError;
+use crate::forecast::{Horizon, forecast};
+use crate::{BgNbd, GammaGamma, ParetoNbd, PurchaseModel, Summary};
+
+/// Which purchase model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PurchaseKind {
+    /// BG/NBD (Fader, Hardie & Lee 2005).
+    Bgnbd,
+    /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987).
+    Pareto,
+}
+
+impl PurchaseKind {
+    /// The name used in files and options.
+    pub fn name(self) -> &'static str {
+        match self {
+            PurchaseKind::Bgnbd => "bgnbd",
+            PurchaseKind::Pareto => "pareto",
+        }
+    }
+}
+
+impl std::str::FromStr for PurchaseKind {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [PurchaseKind::Bgnbd, PurchaseKind::Pareto]
+            .into_iter()
+            .find(|k| k.name() == text)
+            .ok_or_else(|| ValueError::UnknownChoice {
+                what: "purchase model",
+                given: text.to_string(),
+                expected: "bgnbd or pareto",
+            })
+    }
+}
+
+/// A fitted purchase model of either kind.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Purchases {
+    /// BG/NBD.
+    BgNbd(BgNbd),
+    /// Pareto/NBD.
+    Pareto(ParetoNbd),
+}
+
+impl Purchases {
+    /// The model behind the common interface.
+    pub fn model(&self) -> &dyn PurchaseModel {
+        match self {
+            Purchases::BgNbd(m) => m,
+            Purchases::Pareto(m) => m,
+        }
+    }
+
+    /// Which kind it is.
+    pub fn kind(&self) -> PurchaseKind {
+        match self {
+            Purchases::BgNbd(_) => PurchaseKind::Bgnbd,
+            Purchases::Pareto(_) => PurchaseKind::Pareto,
+        }
+    }
+
+    /// The model of `kind` from named parameters (`r, alpha, a, b` or `r, alpha, s, beta`),
+    /// each checked by the model's constructor.
+    pub fn from_parameters(
+        kind: PurchaseKind,
+        parameters: &BTreeMap<String, f64>,
+    ) -> Result<Purchases, ValueError> {
+        let get = |name: &'static str| {
+            parameters
+                .get(name)
+                .copied()
+                .ok_or(ValueError::MissingParameter(name))
+        };
+        Ok(match kind {
+            PurchaseKind::Bgnbd => {
+                Purchases::BgNbd(BgNbd::new(get("r")?, get("alpha")?, get("a")?, get("b")?)?)
+            }
+            PurchaseKind::Pareto => Purchases::Pareto(ParetoNbd::new(
+                get("r")?,
+                get("alpha")?,
+                get("s")?,
+                get("beta")?,
+            )?),
+        })
+    }
+}
+
+/// The unit a CLV horizon is given in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HorizonUnit {
+    /// Days.
+    Days,
+    /// Weeks.
+    Weeks,
+    /// Months of the chosen [`MonthLength`].
+    Months,
+}
+
+impl std::str::FromStr for HorizonUnit {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "days" => Ok(HorizonUnit::Days),
+            "weeks" => Ok(HorizonUnit::Weeks),
+            "months" => Ok(HorizonUnit::Months),
+            _ => Err(ValueError::UnknownChoice {
+                what: "horizon unit",
+                given: text.to_string(),
+                expected: "days, weeks or months",
+            }),
+        }
+    }
+}
+
+impl HorizonUnit {
+    /// The name used in files and options.
+    pub fn name(self) -> &'static str {
+        match self {
+            HorizonUnit::Days => "days",
+            HorizonUnit::Weeks => "weeks",
+            HorizonUnit::Months => "months",
+        }
+    }
+}
+
+/// A CLV horizon as people give it: 12 months at 1% a month, calendar months.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HorizonSpec {
+    /// Length, in `unit`.
+    pub horizon: f64,
+    /// Unit of the length.
+    pub horizon_unit: HorizonUnit,
+    /// Discount rate per month.
+    pub discount: f64,
+    /// Length of the discounting month.
+    pub month: MonthLength,
+}
+
+impl Default for HorizonSpec {
+    fn default() -> Self {
+        HorizonSpec {
+            horizon: 12.0,
+            horizon_unit: HorizonUnit::Months,
+            discount: 0.01,
+            month: MonthLength::Calendar,
+        }
+    }
+}
+
+impl HorizonSpec {
+    /// The horizon in a model whose time unit is `unit_days` days long.
+    ///
+    /// ```
+    /// use lookalike_value::{HorizonSpec, HorizonUnit, MonthLength};
+    /// let spec = HorizonSpec { horizon: 6.0, horizon_unit: HorizonUnit::Months, discount: 0.0, month: MonthLength::Lifetimes };
+    /// assert_eq!(spec.in_units(7.0).unwrap().length(), 6.0 * 4.345);
+    /// ```
+    pub fn in_units(&self, unit_days: f64) -> Result<Horizon, ValueError> {
+        if !(self.horizon >= 0.0 && self.horizon.is_finite()) {
+            return Err(ValueError::BadHorizon(self.horizon));
+        }
+        if !(unit_days > 0.0 && unit_days.is_finite()) {
+            return Err(ValueError::BadHorizon(unit_days));
+        }
+        let month = self.month.in_units(unit_days);
+        let days = match self.horizon_unit {
+            HorizonUnit::Days => self.horizon,
+            HorizonUnit::Weeks => self.horizon * 7.0,
+            HorizonUnit::Months => self.horizon * month * unit_days,
+        };
+        Horizon::new(days / unit_days / month, month, self.discount)
+    }
+}
+
+/// One customer's predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Prediction {
+    /// P(alive) now.
+    pub p_alive: f64,
+    /// Expected repeat purchases over the horizon.
+    pub expected_purchases: f64,
+    /// Gamma-Gamma expected spend per purchase (none without a spend model).
+    pub expected_spend: Option<f64>,
+    /// Discounted CLV over the horizon (none without a spend model).
+    pub clv: Option<f64>,
+    /// Expected purchases over the rest of the customer's life (none when infinite).
+    pub residual_purchases: Option<f64>,
+}
+
+/// The fitted value model with its horizon: [`ValueModel::predict`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueModel {
+    purchases: Purchases,
+    spend: Option<GammaGamma>,
+    unit_days: f64,
+    spec: HorizonSpec,
+    horizon: Horizon,
+}
+
+impl ValueModel {
+    /// The model of fitted `purchases` and `spend` in a time unit `unit_days` days long, with
+    /// CLV over `spec` (checked).
+    ///
+    /// ```
+    /// use lookalike_value::{BgNbd, GammaGamma, HorizonSpec, Purchases, ValueModel};
+    /// let model = ValueModel::new(
+    ///     Purchases::BgNbd(BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap()),
+    ///     Some(GammaGamma::new(6.25, 3.74, 15.44).unwrap()),
+    ///     7.0,
+    ///     HorizonSpec::default(),
+    /// ).unwrap();
+    /// let rows = model.predict(&[2.0, f64::NAN], &[30.43, f64::NAN], &[38.86, f64::NAN], &[20.0, f64::NAN]);
+    /// let first = rows[0].as_ref().unwrap().unwrap();
+    /// assert!(first.p_alive > 0.0 && first.clv.unwrap() > 0.0);
+    /// assert!(rows[1].as_ref().unwrap().is_none()); // no purchase yet
+    /// ```
+    pub fn new(
+        purchases: Purchases,
+        spend: Option<GammaGamma>,
+        unit_days: f64,
+        spec: HorizonSpec,
+    ) -> Result<ValueModel, ValueError> {
+        let horizon = spec.in_units(unit_days)?;
+        Ok(ValueModel {
+            purchases,
+            spend,
+            unit_days,
+            spec,
+            horizon,
+        })
+    }
+
+    /// The purchase model.
+    pub fn purchases(&self) -> &Purchases {
+        &self.purchases
+    }
+
+    /// The spend model, when one was fitted.
+    pub fn spend(&self) -> Option<&GammaGamma> {
+        self.spend.as_ref()
+    }
+
+    /// Length of the model's time unit in days.
+    pub fn unit_days(&self) -> f64 {
+        self.unit_days
+    }
+
+    /// The horizon as given.
+    pub fn horizon_spec(&self) -> &HorizonSpec {
+        &self.spec
+    }
+
+    /// The horizon in the model's time unit.
+    pub fn horizon(&self) -> &Horizon {
+        &self.horizon
+    }
+
+    /// The columns predictions read: the BTYD summary.
+    pub const COLUMNS: [&'static str; 4] = ["frequency", "recency", "T", "monetary_value"];
+
+    /// Predictions from the BTYD columns (`x` frequency, `t_x` recency, `t` T, `m` monetary
+    /// value) over the model's horizon: [`predict`].
+    pub fn predict(
+        &self,
+        x: &[f64],
+        t_x: &[f64],
+        t: &[f64],
+        m: &[f64],
+    ) -> Vec<Result<Option<Prediction>, ValueError>> {
+        predict(
+            self.purchases.model(),
+            self.spend.as_ref(),
+            &self.horizon,
+            [x, t_x, t, m],
+        )
+    }
+}
+
+/// Predictions from the BTYD columns `[x, t_x, T, m]` (frequency, recency, T, monetary value),
+/// one per customer: none for a customer without a purchase, an error (naming the row among
+/// these) for a history that cannot be scored. Each distinct (x, t_x, T) is forecast once; a
+/// customer's result depends on its own values only. CLV = Gamma-Gamma expected spend ×
+/// discounted expected purchases over `horizon`.
+pub fn predict(
+    purchases: &dyn PurchaseModel,
+    spend: Option<&GammaGamma>,
+    horizon: &Horizon,
+    [x, t_x, t, m]: [&[f64]; 4],
+) -> Vec<Result<Option<Prediction>, ValueError>> {
+    let checked: Vec<Result<Option<Summary>, ValueError>> = (0..x.len())
+        .into_par_iter()
+        .map(|i| Summary::checked(i, x[i], t_x[i], t[i]))
+        .collect();
+    let summaries: Vec<Option<Summary>> = checked
+        .iter()
+        .map(|c| c.as_ref().ok().copied().flatten())
+        .collect();
+    let forecasts = forecast(purchases, &summaries, horizon);
+    checked
+        .into_par_iter()
+        .zip(forecasts)
+        .enumerate()
+        .map(|(i, (check, f))| {
+            check?;
+            let Some(f) = f else { return Ok(None) };
+            let expected_spend = spend
+                .map(|g| g.conditional_spend(x[i], m[i].max(0.0)))
+                .filter(|s| s.is_finite());
+            Ok(Some(Prediction {
+                p_alive: f.p_alive,
+                expected_purchases: f.expected_purchases,
+                expected_spend,
+                clv: expected_spend.map(|s| s * f.discounted_purchases),
+                residual_purchases: f.residual_purchases,
+            }))
+        })
+        .collect()
+}
