@@ -12,8 +12,8 @@ use lookalike_core::{FeatureSchema, FeatureTable};
 use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 pub use lookalike_value::Prediction;
 use lookalike_value::{
-    BgNbd, FitOptions, FitReport, GammaGamma, Horizon, HorizonSpec, MonthLength, ParetoNbd,
-    PurchaseKind, Purchases, RepeatData, SpendData, ValueError,
+    BgNbd, FitOptions, FitReport, GammaGamma, Horizon, ParetoNbd, PurchaseKind, Purchases,
+    RepeatData, SpendData, ValueError,
 };
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -43,12 +43,8 @@ impl Fitted {
 /// Column `name` of a table as one slice (borrowed when the table stores it contiguously),
 /// or an error that says how to get it.
 pub fn column_values<'a>(table: &'a FeatureTable, name: &str) -> anyhow::Result<Cow<'a, [f64]>> {
-    let index = table.column_index(name).with_context(|| {
+    table.column_values(name).with_context(|| {
         format!("the feature table has no `{name}` column; make it with `lookalike features`")
-    })?;
-    Ok(match table.column_slice(index) {
-        Some(slice) => Cow::Borrowed(slice),
-        None => Cow::Owned(table.values().column(index).to_vec()),
     })
 }
 
@@ -235,24 +231,6 @@ pub fn load(dir: &Path) -> anyhow::Result<(Purchases, Option<GammaGamma>, (Strin
     let fit = lookalike_pipeline::ValueFit::from_json(&doc, &path.display().to_string())?;
     let unit = (fit.time_unit.name().to_string(), fit.time_unit.days());
     Ok((fit.purchases, fit.spend, unit))
-}
-
-/// The horizon `amount` `unit` (days, weeks or months) in a model whose time unit is
-/// `unit_days` days long, discounted at `discount` per month of `months` length.
-pub fn horizon(
-    amount: f64,
-    unit: &str,
-    unit_days: f64,
-    discount: f64,
-    months: MonthLength,
-) -> anyhow::Result<Horizon> {
-    let spec = HorizonSpec {
-        horizon: amount,
-        horizon_unit: unit.parse().map_err(|e| anyhow::anyhow!("--unit: {e}"))?,
-        discount,
-        month: months,
-    };
-    Ok(spec.in_units(unit_days)?)
 }
 
 /// Predictions for every customer of a table (the value crate's composition of CLV); None

@@ -608,15 +608,21 @@ fn the_committed_sample_model_is_current() {
 
 /// A customer with two rows in a feature table, in different chunks, is refused with the row
 /// that repeats it; no output is left behind.
-#[test]
-fn a_customer_twice_in_the_features_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let features = dir.path().join("features.csv");
+/// The sample's features as CSV in `dir/features.csv` (with its schema beside it).
+fn sample_features_csv(dir: &Path) -> PathBuf {
+    let features = dir.join("features.csv");
     let log_options = sample_log_options();
     let mut args = vec!["features"];
     args.extend(log_options.iter().map(String::as_str));
     args.extend(["--out", s(&features), "--quiet"]);
     ok(&args);
+    features
+}
+
+#[test]
+fn a_customer_twice_in_the_features_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features_csv(dir.path());
     let text = std::fs::read_to_string(&features).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     // Header, five customers, then the first customer again: data row 6.
@@ -660,4 +666,72 @@ fn a_customer_twice_in_the_features_is_refused() {
         "--quiet",
     ]);
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 6);
+}
+
+/// A customer whose purchase history cannot be scored (recency after T) stops the run naming its
+/// data row and id; with `--on-error skip` it alone is left out and counted, and every other row
+/// is the row the intact file gives.
+#[test]
+fn an_unscorable_history_stops_the_run_or_is_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features_csv(dir.path());
+    let text = std::fs::read_to_string(&features).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (recency, t) = (at("recency"), at("T"));
+    // The first buyer after data row 2, so that it sits inside the second chunk of 2 rows.
+    let row = (3..lines.len())
+        .find(|i| {
+            let cells: Vec<&str> = lines[*i].split(',').collect();
+            !cells[t].is_empty() && cells[t].parse::<f64>().unwrap() > 1.0
+        })
+        .unwrap();
+    let mut cells: Vec<String> = lines[row].split(',').map(String::from).collect();
+    let id = cells[0].clone();
+    cells[recency] = format!("{}", cells[t].parse::<f64>().unwrap() + 1.0);
+    lines[row] = cells.join(",");
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, lines.join("\n") + "\n").unwrap();
+    let schema = std::fs::read(dir.path().join("features.csv.schema.json")).unwrap();
+    std::fs::write(dir.path().join("broken.csv.schema.json"), schema).unwrap();
+    let model = repo("models/sample");
+    let out = dir.path().join("scores.csv");
+    let base = [
+        "score",
+        "--model",
+        s(&model),
+        "--out",
+        s(&out),
+        "--chunk-rows",
+        "2",
+    ];
+
+    let mut args = base.to_vec();
+    args.extend(["--features", s(&broken)]);
+    let err = fails(&args);
+    assert!(
+        err.contains(&format!("data row {row}: customer {id}: value: recency")),
+        "{err}"
+    );
+    assert!(err.contains("--on-error skip"), "{err}");
+    assert!(!out.exists());
+
+    args.extend(["--on-error", "skip"]);
+    let run = ok(&args);
+    let message = String::from_utf8_lossy(&run.stderr);
+    assert!(message.contains("1 customers SKIPPED"), "{message}");
+    assert!(message.contains(&format!("customer {id}")), "{message}");
+    let skipped = std::fs::read_to_string(&out).unwrap();
+
+    let mut args = base.to_vec();
+    args.extend(["--features", s(&features), "--quiet"]);
+    ok(&args);
+    let intact = std::fs::read_to_string(&out).unwrap();
+    let expected: Vec<&str> = intact
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{id},")))
+        .collect();
+    assert_eq!(expected.len(), intact.lines().count() - 1);
+    assert_eq!(skipped.lines().collect::<Vec<_>>(), expected);
 }

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use ndarray::{Array2, ArrayView1};
@@ -129,6 +130,23 @@ impl FeatureTable {
                 name: name.to_string(),
                 known: self.columns.join(", "),
             })
+    }
+
+    /// The values of the column called `name` as one slice: borrowed when the table stores the
+    /// column contiguously (tables read from Parquet do), copied otherwise.
+    ///
+    /// ```
+    /// use lookalike_core::{CustomerId, FeatureTable};
+    /// let table = FeatureTable::new(vec![CustomerId::from("a")], vec!["x".into()], ndarray::array![[4.0]]).unwrap();
+    /// assert_eq!(table.column_values("x").unwrap().as_ref(), &[4.0]);
+    /// assert!(table.column_values("y").is_err());
+    /// ```
+    pub fn column_values(&self, name: &str) -> Result<Cow<'_, [f64]>, CoreError> {
+        let index = self.column_index(name)?;
+        Ok(match self.column_slice(index) {
+            Some(slice) => Cow::Borrowed(slice),
+            None => Cow::Owned(self.values.column(index).to_vec()),
+        })
     }
 
     /// The values of the column called `name`.

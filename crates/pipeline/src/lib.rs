@@ -27,6 +27,7 @@ pub use manifest::{
     ValueEntry,
 };
 pub use model::{
-    AudienceDocument, ModelDocuments, PipelineModel, VALUE_FORMAT_VERSION, ValueFit, write_json,
+    AudienceDocument, ModelDocuments, PipelineModel, VALUE_FORMAT_VERSION, ValueFit,
+    check_model_destination, write_json,
 };
 pub use transform::{FLAG_COLUMNS, SEGMENT_COLUMNS, UNSCORED_REASON, VALUE_COLUMNS};

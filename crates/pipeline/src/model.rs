@@ -585,8 +585,10 @@ pub fn write_json(path: &Path, document: &impl Serialize) -> Result<(), Pipeline
     })
 }
 
-/// A fresh folder beside `out` to build a model in; checks that `out` may be replaced.
-fn staging_dir(out: &Path) -> Result<tempfile::TempDir, PipelineError> {
+/// Refuses a destination that exists and holds anything but a model (an empty folder or a
+/// previous model may be replaced). [`PipelineModel::save`] checks it; a trainer can check it
+/// before the long work.
+pub fn check_model_destination(out: &Path) -> Result<(), PipelineError> {
     if out.exists() {
         let is_model = out.join("manifest.json").is_file();
         let empty = out.read_dir().map_err(io_error(out))?.next().is_none();
@@ -597,6 +599,12 @@ fn staging_dir(out: &Path) -> Result<tempfile::TempDir, PipelineError> {
             });
         }
     }
+    Ok(())
+}
+
+/// A fresh folder beside `out` to build a model in; checks that `out` may be replaced.
+fn staging_dir(out: &Path) -> Result<tempfile::TempDir, PipelineError> {
+    check_model_destination(out)?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -150,14 +150,8 @@ impl PipelineModel {
             ));
         }
         if let Some(model) = &self.value {
-            let column = |name: &str| -> Vec<f64> {
-                let j = table.column_index(name).expect("checked above");
-                match table.column_slice(j) {
-                    Some(slice) => slice.to_vec(),
-                    None => table.values().column(j).to_vec(),
-                }
-            };
-            let [x, t_x, t, m] = ValueModel::COLUMNS.map(column);
+            let [x, t_x, t, m] =
+                ValueModel::COLUMNS.map(|name| table.column_values(name).expect("checked above"));
             let predictions = model.predict(&x, &t_x, &t, &m);
             let mut out = [(); 4].map(|_| vec![f64::NAN; n]);
             for (i, p) in predictions.into_iter().enumerate() {

@@ -280,30 +280,22 @@ impl Segmentation {
     }
 }
 
-/// A column's values, borrowed when the table stores it contiguously (tables read from
-/// Parquet do), copied otherwise.
-fn column_values<'a>(table: &'a FeatureTable, column: &str) -> Option<Cow<'a, [f64]>> {
-    let index = table.column_index(column).ok()?;
-    Some(match table.column_slice(index) {
-        Some(slice) => Cow::Borrowed(slice),
-        None => Cow::Owned(table.values().column(index).to_vec()),
-    })
-}
-
 fn required<'a>(
     table: &'a FeatureTable,
     column: &str,
     purpose: &str,
 ) -> Result<Cow<'a, [f64]>, RfmError> {
-    column_values(table, column).ok_or_else(|| RfmError::MissingColumn {
-        column: column.to_string(),
-        purpose: purpose.to_string(),
-        known: table.columns().join(", "),
-    })
+    table
+        .column_values(column)
+        .map_err(|_| RfmError::MissingColumn {
+            column: column.to_string(),
+            purpose: purpose.to_string(),
+            known: table.columns().join(", "),
+        })
 }
 
 fn optional<'a>(table: &'a FeatureTable, column: &str) -> Option<Cow<'a, [f64]>> {
-    column_values(table, column)
+    table.column_values(column).ok()
 }
 
 fn scores_by(values: &[f64], edges: &[f64]) -> Vec<Option<u8>> {
@@ -451,7 +443,7 @@ pub fn segment(
         if needed.contains(&name.as_str()) {
             columns.insert(
                 name,
-                Column::Number(column_values(table, name).expect("listed")),
+                Column::Number(table.column_values(name).expect("listed")),
             );
         }
     }

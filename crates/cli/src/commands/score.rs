@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, BooleanArray, RecordBatch};
 use arrow_schema::DataType;
 use lookalike_core::{FeatureTable, IdPartition, PASS_HASH_SEED, Progress};
 use lookalike_features::{
@@ -447,7 +447,7 @@ fn score_chunk(
         None => (0..n).collect(),
     };
     let other_partition = n - rows.len();
-    let mut table = if rows.len() == n {
+    let table = if rows.len() == n {
         table
     } else {
         table.select_rows(&rows)
@@ -477,10 +477,10 @@ fn score_chunk(
         }
         skipped = bad.len();
         skip_examples = bad.iter().take(5).map(|i| describe(*i)).collect();
-        // Rows are scored independently: scoring the others again gives their same rows.
-        let good: Vec<usize> = (0..table.len()).filter(|i| reasons.is_null(*i)).collect();
-        table = table.select_rows(&good);
-        batch = model.transform_table(&table)?;
+        let scorable: BooleanArray = (0..reasons.len())
+            .map(|i| Some(reasons.is_null(i)))
+            .collect();
+        batch = arrow_select::filter::filter_record_batch(&batch, &scorable)?;
     }
     batch.remove_column(reason_at);
     Ok(ScoredChunk {

@@ -12,7 +12,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use lookalike_features::Extraction;
 use serde_json::{Value, json};
 
@@ -91,26 +91,6 @@ fn now_utc() -> String {
     })
 }
 
-/// Refuses an `out` that exists and holds anything but a model, before any stage runs (saving
-/// checks it again at the end).
-fn check_out(out: &Path) -> anyhow::Result<()> {
-    if out.exists() {
-        let is_model = out.join("manifest.json").is_file();
-        let empty = out
-            .read_dir()
-            .with_context(|| format!("reading {}", out.display()))?
-            .next()
-            .is_none();
-        if !is_model && !empty {
-            bail!(
-                "--out {}: the folder exists and is not a model directory (no manifest.json); refusing to replace it",
-                out.display()
-            );
-        }
-    }
-    Ok(())
-}
-
 fn read_json(path: &Path) -> anyhow::Result<Value> {
     serde_json::from_str(
         &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
@@ -132,7 +112,8 @@ pub fn train_pipeline(
     ui: &Ui,
 ) -> anyhow::Result<Training> {
     let began = Instant::now();
-    check_out(out)?;
+    // Refused before the stages run, not after.
+    lookalike_pipeline::check_model_destination(out).map_err(|e| anyhow::anyhow!("--out {e}"))?;
     let mut documents = ModelDocuments {
         manifest: Value::Null,
         segments: None,

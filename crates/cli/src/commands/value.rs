@@ -427,7 +427,13 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     )
     .context("fitting on the calibration period")?;
     let holdout_units = (end - as_of).num_days() as f64 / unit.1;
-    let horizon = value_model::horizon(holdout_units, &unit.0, unit.1, 0.0, MonthLength::Calendar)?;
+    let horizon = lookalike_value::HorizonSpec {
+        horizon: holdout_units,
+        horizon_unit: unit.0.parse()?,
+        discount: 0.0,
+        month: MonthLength::Calendar,
+    }
+    .in_units(unit.1)?;
     let spend = fitted.spend_model();
     let predictions = value_model::predict(table, &fitted.purchases, spend.as_ref(), &horizon)?;
     let report = value_report::Evaluation::new(table, &predictions, holdout_units)?;
