@@ -3,6 +3,7 @@
 //! `model.json` and checked value by value when read.
 
 use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ClusterError;
@@ -121,8 +122,29 @@ impl ClusterModel {
     /// space; `value(j)` is the raw value of scaler column j. None when the customer has no
     /// place in the scaled space (a missing value, or ≤ −1 under ln(1 + x)).
     pub fn assign(&self, value: impl Fn(usize) -> f64) -> Option<(usize, f64)> {
-        let mut row = vec![0.0; self.scaler.columns.len()];
-        if !self.scaler.scale_row(value, &mut row) {
+        self.assign_into(value, &mut vec![0.0; self.scaler.columns.len()])
+    }
+
+    /// [`ClusterModel::assign`] for `n` customers in parallel; `value(i, j)` is customer i's raw
+    /// value of scaler column j. Each worker scales into one reused row.
+    pub fn assign_rows(
+        &self,
+        n: usize,
+        value: impl Fn(usize, usize) -> f64 + Sync,
+    ) -> Vec<Option<(usize, f64)>> {
+        let d = self.scaler.columns.len();
+        (0..n)
+            .into_par_iter()
+            .map_init(
+                || vec![0.0; d],
+                |row, i| self.assign_into(|j| value(i, j), row),
+            )
+            .collect()
+    }
+
+    /// One customer, scaled into `row` (one slot per scaler column).
+    fn assign_into(&self, value: impl Fn(usize) -> f64, row: &mut [f64]) -> Option<(usize, f64)> {
+        if !self.scaler.scale_row(value, row) {
             return None;
         }
         let mut best = (0usize, f64::INFINITY);

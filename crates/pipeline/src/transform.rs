@@ -10,7 +10,6 @@ use lookalike_audience::Placement;
 use lookalike_core::FeatureTable;
 use lookalike_rfm::Segmentation;
 use lookalike_value::ValueModel;
-use rayon::prelude::*;
 
 use crate::error::PipelineError;
 use crate::model::PipelineModel;
@@ -137,10 +136,7 @@ impl PipelineModel {
                 .map(|c| table.column_index(c).expect("checked above"))
                 .collect();
             let values = table.values();
-            let assigned: Vec<Option<(usize, f64)>> = (0..n)
-                .into_par_iter()
-                .map(|i| model.assign(|j| values[[i, at[j]]]))
-                .collect();
+            let assigned = model.assign_rows(n, |i, j| values[[i, at[j]]]);
             columns.push(ints(assigned.iter().map(|a| a.map(|(c, _)| c as i64))));
             columns.push(floats(
                 assigned
