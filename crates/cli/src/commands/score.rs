@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, BooleanArray, RecordBatch};
+use arrow_array::{Array, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
 use lookalike_core::{FeatureTable, IdPartition, PASS_HASH_SEED, Progress};
 use lookalike_features::{
@@ -245,6 +245,24 @@ impl LogSource {
 /// CSV text of a scored batch, built block by block in parallel (numbers as `lookalike
 /// features` writes them, nulls as empty cells).
 fn csv_bytes(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
+    /// A column, downcast once per batch rather than once per cell.
+    enum Typed<'a> {
+        Text(&'a StringArray),
+        Int(&'a Int64Array),
+        Float(&'a Float64Array),
+    }
+    let typed: Vec<Typed<'_>> = batch
+        .columns()
+        .iter()
+        .map(|column| {
+            Ok(match column.data_type() {
+                DataType::Utf8 => Typed::Text(column.as_string::<i32>()),
+                DataType::Int64 => Typed::Int(column.as_primitive::<Int64Type>()),
+                DataType::Float64 => Typed::Float(column.as_primitive::<Float64Type>()),
+                other => bail!("an output column of type {other} cannot be written as CSV"),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
     const BLOCK: usize = 16_384;
     let n = batch.num_rows();
     let blocks: Vec<anyhow::Result<Vec<u8>>> = (0..n.div_ceil(BLOCK))
@@ -254,27 +272,24 @@ fn csv_bytes(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
             let mut integer = itoa::Buffer::new();
             let mut cell: Vec<u8> = Vec::new();
             for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-                for column in batch.columns() {
+                for column in &typed {
                     cell.clear();
-                    if column.is_valid(i) {
-                        match column.data_type() {
-                            DataType::Utf8 => {
-                                writer.write_field(column.as_string::<i32>().value(i))?;
-                                continue;
-                            }
-                            DataType::Int64 => cell.extend_from_slice(
-                                integer
-                                    .format(column.as_primitive::<Int64Type>().value(i))
-                                    .as_bytes(),
-                            ),
-                            DataType::Float64 => format_number(
-                                column.as_primitive::<Float64Type>().value(i),
-                                &mut cell,
-                            ),
-                            other => {
-                                bail!("an output column of type {other} cannot be written as CSV")
-                            }
+                    match column {
+                        Typed::Text(values) => {
+                            writer.write_field(if values.is_valid(i) {
+                                values.value(i)
+                            } else {
+                                ""
+                            })?;
+                            continue;
                         }
+                        Typed::Int(values) if values.is_valid(i) => {
+                            cell.extend_from_slice(integer.format(values.value(i)).as_bytes())
+                        }
+                        Typed::Float(values) if values.is_valid(i) => {
+                            format_number(values.value(i), &mut cell)
+                        }
+                        _ => {}
                     }
                     writer.write_field(&cell)?;
                 }
