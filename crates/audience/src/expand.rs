@@ -15,7 +15,9 @@ use crate::tiers::{TierSize, in_control, resolve, top_ranked};
 use lookalike_cluster::k_nearest;
 
 /// Which scorer ranks the candidates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ScorerKind {
     /// Similarity to the k nearest seeds ([`KnnScorer`]).
     Knn,
@@ -67,7 +69,9 @@ pub struct ExpandParams {
 }
 
 /// How the kNN scorer searches the seeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum IndexChoice {
     /// Exact below 100,000 seeds, the inverted-file index above.
     #[default]

@@ -66,6 +66,36 @@ impl TierSize {
     }
 }
 
+/// Written as in a pipeline file: "5%" or 10000.
+impl serde::Serialize for TierSize {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.label())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TierSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Count(u64),
+            Text(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Count(count) => Ok(TierSize::Count(count as usize)),
+            Written::Text(text) => TierSize::parse(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl std::str::FromStr for TierSize {
+    type Err = AudienceError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        TierSize::parse(text)
+    }
+}
+
 /// Resolved tiers: (label, customers), ascending, each checked against the pool.
 pub(crate) fn resolve(
     sizes: &[TierSize],

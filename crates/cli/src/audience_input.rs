@@ -5,12 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use lookalike_cluster::{Scaler, ScalerParams, Scaling};
+use lookalike_cluster::{Scaler, ScalerParams, Scaling, complete_mask};
 use lookalike_core::{CustomerId, FeatureTable};
 use lookalike_features::read_feature_table;
 use ndarray::Array2;
 
-use crate::clustering::{ScalingArg, complete_mask, rows_where};
 use crate::id_list;
 use crate::output::Ui;
 use crate::rule_columns;
@@ -67,8 +66,8 @@ pub struct SeedArgs {
     #[arg(long, value_delimiter = ',')]
     pub log1p: Option<Vec<String>>,
     /// How columns are scaled before distances are measured.
-    #[arg(long, value_enum, default_value_t = ScalingArg::Standard)]
-    pub scaling: ScalingArg,
+    #[arg(long, value_enum, default_value_t = Scaling::Standard)]
+    pub scaling: Scaling,
     /// CSV of customers never to include (repeatable): suppression lists, running audiences.
     #[arg(long, value_name = "FILE")]
     pub exclude: Vec<PathBuf>,
@@ -156,7 +155,8 @@ pub fn prepare(
         let identity = (0..table.len()).collect();
         (table, identity)
     } else {
-        let (rows, subset) = rows_where(&table, &complete)?;
+        let rows: Vec<usize> = (0..table.len()).filter(|i| complete[*i]).collect();
+        let subset = table.select_rows(&rows);
         let mut position = vec![usize::MAX; table.len()];
         for (i, row) in rows.iter().enumerate() {
             position[*row] = i;
@@ -164,11 +164,7 @@ pub fn prepare(
         (subset, position)
     };
     let scaler_params = ScalerParams::new(columns.clone())
-        .scaling(match args.scaling {
-            ScalingArg::Standard => Scaling::Standard,
-            ScalingArg::Robust => Scaling::Robust,
-            ScalingArg::None => Scaling::None,
-        })
+        .scaling(args.scaling)
         .log1p(log1p);
     let scaler = Scaler::fit(&table, &scaler_params)
         .with_context(|| format!("scaling the features of {}", args.features.display()))?;
@@ -204,7 +200,7 @@ fn expected_values(
             dir.display()
         );
     };
-    let horizon = horizon.in_units(unit.1)?;
+    let horizon = horizon.in_units(unit.days())?;
     let predictions = value_model::predict(table, &purchases, Some(&spend), &horizon)
         .with_context(|| format!("predicting values with {}", dir.display()))?;
     let without = predictions.iter().filter(|p| p.is_none()).count();
@@ -516,7 +512,7 @@ mod tests {
                 seed_value: None,
                 columns: vec!["orders".into()],
                 log1p: None,
-                scaling: ScalingArg::Standard,
+                scaling: Scaling::Standard,
                 exclude: vec![paths[1].clone(), paths[2].clone()],
                 require_consent: Some("consent".into()),
             };

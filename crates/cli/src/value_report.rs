@@ -150,7 +150,13 @@ impl Evaluation {
         predictions: &[Option<Prediction>],
         holdout_units: f64,
     ) -> anyhow::Result<Self> {
-        let column = |name: &str| crate::value_model::column_values(table, name);
+        let column = |name: &str| {
+            table.column_values(name).with_context(|| {
+                format!(
+                    "the feature table has no `{name}` column; make it with `lookalike features`"
+                )
+            })
+        };
         let (x, t, m) = (
             column("frequency")?,
             column("T")?,

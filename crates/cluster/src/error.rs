@@ -4,6 +4,12 @@ pub enum ClusterError {
     /// k must be at least 1.
     #[error("k must be at least 1")]
     ZeroClusters,
+    /// k is written as one number or an inclusive range.
+    #[error("k = {0:?}: expected a number like 8 or a non-empty range like 2..16")]
+    BadK(String),
+    /// No customer has a value in every clustered column.
+    #[error("no customer has a value in every clustered column ({0})")]
+    NoCompleteCustomer(String),
     /// At least one iteration is needed.
     #[error("max_iter must be at least 1")]
     ZeroIterations,

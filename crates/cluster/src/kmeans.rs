@@ -19,27 +19,79 @@ use crate::lloyd::{Run, lloyd};
 use crate::minibatch::minibatch;
 
 /// How initial centroids are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Init {
+    /// k-means‖ above 50,000 points, greedy k-means++ below (k-means++ makes k sequential
+    /// passes over the data, k-means‖ a few parallel ones).
+    #[serde(rename = "auto")]
+    Auto,
     /// Greedy k-means++ (Arthur & Vassilvitskii 2007), 2 + ⌊ln k⌋ candidates per step as in
     /// scikit-learn, weighted by sample weight.
+    #[serde(rename = "kmeans++")]
+    #[cfg_attr(feature = "clap", value(name = "kmeans++"))]
     KMeansPlusPlus,
     /// k-means‖ (Bahmani et al. 2012): a few parallel sampling passes instead of k sequential
     /// ones; for large n.
+    #[serde(rename = "kmeans-par")]
+    #[cfg_attr(feature = "clap", value(name = "kmeans-par"))]
     KMeansParallel,
     /// k distinct points drawn with probability proportional to their weight.
+    #[serde(rename = "random")]
     Random,
 }
 
+/// Points above which [`Init::Auto`] uses k-means‖.
+pub const PARALLEL_INIT_FROM: usize = 50_000;
+
+impl Init {
+    /// The initialisation used on `n` points: [`Init::Auto`] resolved, any other as it is.
+    pub fn resolve(self, n: usize) -> Init {
+        match self {
+            Init::Auto if n > PARALLEL_INIT_FROM => Init::KMeansParallel,
+            Init::Auto => Init::KMeansPlusPlus,
+            other => other,
+        }
+    }
+
+    /// The name in files, reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::Auto => "auto",
+            Init::KMeansPlusPlus => "kmeans++",
+            Init::KMeansParallel => "kmeans-par",
+            Init::Random => "random",
+        }
+    }
+}
+
 /// How the centroids are improved after initialisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Algorithm {
     /// Lloyd's iterations with blocked distance computation.
     Lloyd,
     /// Hamerly's triangle-inequality bounds: Lloyd's iterations, most distances skipped.
     Hamerly,
     /// Sculley's mini-batch k-means: random batches, running-mean updates; approximate.
+    #[cfg_attr(feature = "clap", value(name = "minibatch"))]
     MiniBatch,
+    /// linfa-clustering's KMeans (its Lloyd iterations), for comparison; takes no sample
+    /// weights (see [`crate::fit_with_linfa`]).
+    Linfa,
+}
+
+impl Algorithm {
+    /// The name in files, reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Lloyd => "lloyd",
+            Algorithm::Hamerly => "hamerly",
+            Algorithm::MiniBatch => "minibatch",
+            Algorithm::Linfa => "linfa",
+        }
+    }
 }
 
 /// k-means settings. Consuming setters; each says its default.
@@ -347,6 +399,9 @@ impl KMeansValidParams {
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Result<Fitted<F>, ClusterError> {
         let p = &self.0;
+        if p.algorithm == Algorithm::Linfa {
+            return self.fit_with_linfa(data, weights, None);
+        }
         let weights = check_data(data, weights, p.k)?;
         let data = standard_layout(data);
         let data = data.view();
@@ -381,6 +436,9 @@ impl KMeansValidParams {
         weights: Option<ArrayView1<'_, f64>>,
         initial: Array2<F>,
     ) -> Result<Fitted<F>, ClusterError> {
+        if self.0.algorithm == Algorithm::Linfa {
+            return self.fit_with_linfa(data, weights, Some(initial));
+        }
         let weights = check_data(data, weights, self.0.k)?;
         if initial.dim() != (self.0.k, data.ncols()) {
             return Err(ClusterError::BadInitialCentroids {
@@ -402,6 +460,28 @@ impl KMeansValidParams {
         Ok(fitted(
             self.improve(data, &weights, initial, tolerance, &mut rng),
         ))
+    }
+
+    /// [`Algorithm::Linfa`]: linfa-clustering fits, this crate assigns the training points.
+    fn fit_with_linfa<F: Float>(
+        &self,
+        data: ArrayView2<'_, F>,
+        weights: Option<ArrayView1<'_, f64>>,
+        initial: Option<Array2<F>>,
+    ) -> Result<Fitted<F>, ClusterError> {
+        if weights.is_some() {
+            return Err(ClusterError::BadWeights(
+                "linfa-clustering's k-means takes no sample weights".into(),
+            ));
+        }
+        check_data(data, None, self.0.k)?;
+        let model = crate::fit_with_linfa(self, data, initial)?;
+        let (labels, distances) = model.predict(data);
+        Ok(Fitted {
+            model,
+            labels,
+            distances,
+        })
     }
 
     /// Only the initial centroids (for benchmarks and for comparing algorithms).
@@ -433,7 +513,10 @@ impl KMeansValidParams {
     ) -> Run<F> {
         let p = &self.0;
         match p.algorithm {
-            Algorithm::Lloyd => lloyd(data, weights, initial, tolerance, p.max_iter),
+            // Linfa is delegated before this point (see `fit_predict`).
+            Algorithm::Lloyd | Algorithm::Linfa => {
+                lloyd(data, weights, initial, tolerance, p.max_iter)
+            }
             Algorithm::Hamerly => hamerly(data, weights, initial, tolerance, p.max_iter),
             Algorithm::MiniBatch => {
                 minibatch(data, weights, initial, p.batch_size, p.max_iter, rng)
@@ -449,8 +532,8 @@ fn initial_centroids<F: Float>(
     init: Init,
     rng: &mut ChaCha8Rng,
 ) -> Array2<F> {
-    match init {
-        Init::KMeansPlusPlus => kmeans_plus_plus(data, weights, k, rng),
+    match init.resolve(data.nrows()) {
+        Init::Auto | Init::KMeansPlusPlus => kmeans_plus_plus(data, weights, k, rng),
         Init::KMeansParallel => kmeans_parallel(data, weights, k, rng),
         Init::Random => random_init(data, weights, k, rng),
     }

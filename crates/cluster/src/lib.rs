@@ -7,6 +7,7 @@
 //! the same data and seed whatever the thread count. The metrics follow scikit-learn's
 //! definitions so numbers can be compared with it.
 
+mod config;
 mod distance;
 mod error;
 mod float;
@@ -25,11 +26,17 @@ mod profile;
 mod scale;
 mod silhouette;
 
+pub use config::{
+    ClusterConfig, ClusterOutcome, Clustering, DEFAULT_CLUSTER_COLUMNS, KChoice, Missing,
+    Precision, QualityMetrics, cluster_table, complete_mask, suggest_k,
+};
 pub use error::ClusterError;
 pub use float::Float;
 pub use ivf::IvfIndex;
 pub use kernel::Kernel;
-pub use kmeans::{Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParams};
+pub use kmeans::{
+    Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParams, PARALLEL_INIT_FROM,
+};
 pub use knn::{Neighbours, k_nearest};
 pub use linfa_api::fit_with_linfa;
 pub use metrics::{adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia};

@@ -69,9 +69,9 @@ pub fn fit_with_linfa<F: Float>(
     initial: Option<Array2<F>>,
 ) -> Result<KMeans<F>, ClusterError> {
     let p = params.params();
-    let init = match (initial, p.init_method()) {
+    let init = match (initial, p.init_method().resolve(data.nrows())) {
         (Some(centroids), _) => linfa_clustering::KMeansInit::Precomputed(centroids),
-        (None, Init::KMeansPlusPlus) => linfa_clustering::KMeansInit::KMeansPlusPlus,
+        (None, Init::Auto | Init::KMeansPlusPlus) => linfa_clustering::KMeansInit::KMeansPlusPlus,
         (None, Init::KMeansParallel) => linfa_clustering::KMeansInit::KMeansPara,
         (None, Init::Random) => linfa_clustering::KMeansInit::Random,
     };

@@ -14,6 +14,7 @@ use crate::ClusterError;
 /// How columns are centred and scaled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Scaling {
     /// Values as they are.
     None,

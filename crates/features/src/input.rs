@@ -7,7 +7,9 @@ use lookalike_core::{ColumnMapping, InputKind};
 use crate::FeatureError;
 
 /// File formats the readers understand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum FileFormat {
     /// Delimited text with a header row.
     Csv,

@@ -6,7 +6,9 @@ use lookalike_core::IdPartition;
 use crate::FeatureError;
 
 /// What to do with a row that cannot be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OnBadRow {
     /// Stop at the first bad row and report it (the default: nothing is silently dropped).
     #[default]

@@ -80,6 +80,25 @@ pub enum PipelineError {
         /// The missing columns, comma separated.
         missing: String,
     },
+    /// A BTYD summary column is missing from the feature table.
+    #[error("the feature table has no `{0}` column; make it with `lookalike features`")]
+    NoBtydColumn(String),
+    /// A customer's values cannot be used.
+    #[error("{message} (customer {customer}, data row {row} of the table)")]
+    Customer {
+        /// The customer's id.
+        customer: String,
+        /// Its 1-based data row.
+        row: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value model could not be fitted.
+    #[error(transparent)]
+    Value(Box<lookalike_value::ValueError>),
+    /// A clustering could not be fitted.
+    #[error(transparent)]
+    Cluster(Box<lookalike_cluster::ClusterError>),
     /// A batch whose ids or columns cannot be read, or a seed index that cannot be read or
     /// written (boxed: the feature errors are large).
     #[error(transparent)]
@@ -110,5 +129,17 @@ impl From<lookalike_rfm::RfmError> for PipelineError {
 impl From<lookalike_audience::AudienceError> for PipelineError {
     fn from(error: lookalike_audience::AudienceError) -> Self {
         PipelineError::Audience(Box::new(error))
+    }
+}
+
+impl From<lookalike_value::ValueError> for PipelineError {
+    fn from(error: lookalike_value::ValueError) -> Self {
+        PipelineError::Value(Box::new(error))
+    }
+}
+
+impl From<lookalike_cluster::ClusterError> for PipelineError {
+    fn from(error: lookalike_cluster::ClusterError) -> Self {
+        PipelineError::Cluster(Box::new(error))
     }
 }

@@ -19,7 +19,9 @@
 mod error;
 mod manifest;
 mod model;
+mod spec;
 mod transform;
+mod value_stage;
 
 pub use error::PipelineError;
 pub use manifest::{
@@ -30,4 +32,8 @@ pub use model::{
     AudienceDocument, ModelDocuments, PipelineModel, VALUE_FORMAT_VERSION, ValueFit,
     check_model_destination, write_json,
 };
+pub use spec::{
+    AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, parse_share,
+};
 pub use transform::{FLAG_COLUMNS, SEGMENT_COLUMNS, UNSCORED_REASON, VALUE_COLUMNS};
+pub use value_stage::{BTYD_COLUMNS, ValueTraining, btyd_columns, predict_table};

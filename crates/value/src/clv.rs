@@ -17,6 +17,7 @@ use crate::summary::Summary;
 /// Days in a month for CLV's monthly steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum MonthLength {
     /// 365.25 / 12 = 30.4375 days.
     #[default]

@@ -16,6 +16,7 @@ use crate::{BgNbd, GammaGamma, ParetoNbd, PurchaseModel, Summary};
 /// Which purchase model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum PurchaseKind {
     /// BG/NBD (Fader, Hardie & Lee 2005).
     Bgnbd,
@@ -103,6 +104,7 @@ impl Purchases {
 /// The unit a CLV horizon is given in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum HorizonUnit {
     /// Days.
     Days,

@@ -6,14 +6,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use lookalike_cluster::adjusted_rand_index;
+use lookalike_cluster::{
+    Algorithm, ClusterConfig, ClusterOutcome, Init, KChoice, Precision, Scaler, Scaling,
+    adjusted_rand_index, complete_mask,
+};
 use lookalike_features::read_feature_table;
 use ndarray::Array2;
 use serde_json::json;
 
-use crate::clustering::{
-    self, Algo, Config, DEFAULT_COLUMNS, InitArg, Outcome, Precision, ScalingArg,
-};
 use crate::output::Ui;
 use crate::plots::{self, Series};
 
@@ -49,7 +49,7 @@ pub struct ClusteringArgs {
         value_delimiter = ',',
         default_value = "kmeans++,kmeans-par"
     )]
-    init: Vec<InitArg>,
+    init: Vec<Init>,
     /// Algorithms.
     #[arg(
         long,
@@ -57,10 +57,10 @@ pub struct ClusteringArgs {
         value_delimiter = ',',
         default_value = "lloyd,hamerly"
     )]
-    algo: Vec<Algo>,
+    algo: Vec<Algorithm>,
     /// Scalings.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "standard")]
-    scaling: Vec<ScalingArg>,
+    scaling: Vec<Scaling>,
     /// Restart counts.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     n_init: Vec<usize>,
@@ -96,10 +96,11 @@ pub struct ClusteringArgs {
 
 /// One setting's results.
 struct Row {
-    config: Config,
+    config: ClusterConfig,
+    k: usize,
     init: String,
     seconds: Vec<f64>,
-    outcome: Outcome,
+    outcome: ClusterOutcome,
     ari_best: f64,
 }
 
@@ -114,6 +115,7 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// A choice's command-line name.
 fn name<T: clap::ValueEnum>(value: T) -> String {
     value
         .to_possible_value()
@@ -170,13 +172,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let all = read_feature_table(&args.features, None)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let columns: Vec<String> = if args.columns.is_empty() {
-        DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect()
-    } else {
-        args.columns.clone()
-    };
+    let columns = ClusterConfig {
+        columns: args.columns.clone(),
+        ..ClusterConfig::default()
+    }
+    .columns();
     // As `cluster`: customers missing a clustered value are left out (and counted).
-    let (kept, table) = clustering::complete_rows(&all, &columns)?;
+    let complete = complete_mask(&all, &columns);
+    let kept: Vec<usize> = (0..all.len()).filter(|i| complete[*i]).collect();
+    let table = all.select_rows(&kept);
     if kept.is_empty() {
         bail!(
             "no customer of {} has a value in every clustered column ({})",
@@ -204,8 +208,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             start.nrows()
         );
     }
-    let inits: Vec<InitArg> = if start.is_some() {
-        vec![InitArg::Random]
+    let inits: Vec<Init> = if start.is_some() {
+        vec![Init::Random]
     } else {
         args.init.clone()
     };
@@ -217,14 +221,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         * args.n_init.len()
         * args.precision.len();
     for scaling in &args.scaling {
-        let base = Config {
-            k: args.k[0],
+        let base = ClusterConfig {
+            k: KChoice {
+                from: args.k[0],
+                to: args.k[0],
+            },
             columns: columns.clone(),
             scaling: *scaling,
-            log1p: Vec::new(),
-            weights: Vec::new(),
             init: inits[0],
-            algo: args.algo[0],
+            algorithm: args.algo[0],
             n_init: 1,
             max_iter: args.max_iter,
             tol: args.tol,
@@ -232,17 +237,19 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             batch_size: args.batch_size,
             precision: Precision::F64,
             silhouette_sample: args.silhouette_sample,
+            ..ClusterConfig::default()
         };
-        let scaled = clustering::scale(&table, &base, &args.features)?;
+        let matrix = Scaler::fit(&table, &base.scaler_params())
+            .and_then(|scaler| scaler.transform(&table))
+            .with_context(|| format!("scaling the features of {}", args.features.display()))?;
         for k in &args.k {
             for init in &inits {
                 for algo in &args.algo {
                     for n_init in &args.n_init {
                         for precision in &args.precision {
-                            let config = Config {
-                                k: *k,
+                            let config = ClusterConfig {
                                 init: *init,
-                                algo: *algo,
+                                algorithm: *algo,
                                 n_init: *n_init,
                                 precision: *precision,
                                 ..base.clone()
@@ -250,8 +257,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                             let mut seconds = Vec::new();
                             let mut outcome = None;
                             for _ in 0..args.repeats {
-                                let run = clustering::fit(&scaled.matrix, &config, start.as_ref())
-                                    .with_context(|| {
+                                let run =
+                                    config.fit(&matrix, *k, start.as_ref()).with_context(|| {
                                         format!("k = {k}, {} init, {}", name(*init), name(*algo))
                                     })?;
                                 seconds.push(run.seconds);
@@ -261,7 +268,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                             let init_label = if start.is_some() {
                                 "file".to_string()
                             } else {
-                                clustering::init_name(outcome.init).to_string()
+                                outcome.init.name().to_string()
                             };
                             ui.say(format!(
                                 "[{}/{total}] k={k} {} {} {} n_init={n_init} {}: {:.3} s",
@@ -274,6 +281,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                             ));
                             rows.push(Row {
                                 config,
+                                k: *k,
                                 init: init_label,
                                 seconds,
                                 outcome,
@@ -288,7 +296,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     // ARI of each run against the lowest-inertia run with the same k and scaling.
     let mut best: BTreeMap<(usize, String), usize> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {
-        let key = (row.config.k, name(row.config.scaling));
+        let key = (row.k, name(row.config.scaling));
         let entry = best.entry(key).or_insert(i);
         if row.outcome.inertia < rows[*entry].outcome.inertia {
             *entry = i;
@@ -297,7 +305,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let aris: Vec<f64> = rows
         .iter()
         .map(|row| {
-            let reference = best[&(row.config.k, name(row.config.scaling))];
+            let reference = best[&(row.k, name(row.config.scaling))];
             adjusted_rand_index(&row.outcome.labels, &rows[reference].outcome.labels)
                 .unwrap_or(f64::NAN)
         })
@@ -335,10 +343,10 @@ fn table_text(rows: &[Row], customers: usize) -> String {
         let o = &r.outcome;
         text += &format!(
             "  {:>3} {:>8} {:>10} {:>9} {:>6} {:>4} {:>9.3} {:>9.3} {:>5} {:>15.6e} {:>8.4} {:>7.3} {:>11.1} {:>7.4}\n",
-            r.config.k,
+            r.k,
             name(r.config.scaling),
             r.init,
-            name(r.config.algo),
+            name(r.config.algorithm),
             r.config.n_init,
             name(r.config.precision),
             median(&r.seconds),
@@ -360,7 +368,7 @@ fn write_outputs(rows: &[Row], out: &Path, customers: usize) -> anyhow::Result<(
         .map(|r| {
             let o = &r.outcome;
             json!({
-                "k": r.config.k, "scaling": name(r.config.scaling), "init": r.init, "algo": name(r.config.algo),
+                "k": r.k, "scaling": name(r.config.scaling), "init": r.init, "algo": name(r.config.algorithm),
                 "n_init": r.config.n_init, "precision": name(r.config.precision), "customers": customers,
                 "median_seconds": median(&r.seconds), "min_seconds": r.seconds.iter().copied().fold(f64::INFINITY, f64::min),
                 "seconds": r.seconds, "iterations": o.iterations, "converged": o.converged, "inertia": o.inertia,
@@ -418,7 +426,7 @@ fn write_outputs(rows: &[Row], out: &Path, customers: usize) -> anyhow::Result<(
             "{} {} {} n_init={} {}",
             name(r.config.scaling),
             r.init,
-            name(r.config.algo),
+            name(r.config.algorithm),
             r.config.n_init,
             name(r.config.precision)
         );
@@ -437,7 +445,7 @@ fn write_outputs(rows: &[Row], out: &Path, customers: usize) -> anyhow::Result<(
         "Elbow: inertia by k",
         "k",
         "inertia",
-        &series(&|r| (r.config.k as f64, r.outcome.inertia)),
+        &series(&|r| (r.k as f64, r.outcome.inertia)),
         true,
         &out.join("elbow.svg"),
     )?;
@@ -445,7 +453,7 @@ fn write_outputs(rows: &[Row], out: &Path, customers: usize) -> anyhow::Result<(
         "Silhouette by k",
         "k",
         "silhouette",
-        &series(&|r| (r.config.k as f64, r.outcome.metrics.silhouette)),
+        &series(&|r| (r.k as f64, r.outcome.metrics.silhouette)),
         true,
         &out.join("silhouette.svg"),
     )?;

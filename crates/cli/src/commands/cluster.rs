@@ -1,17 +1,16 @@
 //! `lookalike cluster`: k-means on a feature table; the model, assignments and profiles in a
-//! folder; with `--k 2..16`, a sweep over k that suggests one.
+//! folder; with `--k 2..16`, a sweep over k that suggests one. The clustering itself is
+//! `lookalike_cluster::cluster_table`, the code `train` runs too.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
-use lookalike_cluster::cluster_profiles;
-use lookalike_core::FeatureTable;
+use anyhow::Context;
+use lookalike_cluster::{
+    Algorithm, ClusterConfig, Init, KChoice, Missing, Precision, Scaling, cluster_table,
+};
 use lookalike_features::read_feature_table;
 
-use crate::clustering::{
-    self, Algo, Config, DEFAULT_COLUMNS, InitArg, Outcome, Precision, ScalingArg,
-};
+use crate::clustering;
 use crate::output::Ui;
 
 /// Options of `lookalike cluster`.
@@ -22,13 +21,13 @@ pub struct Args {
     pub features: PathBuf,
     /// Clusters: one number (8) or an inclusive range to sweep (2..16).
     #[arg(long, value_name = "K|FROM..TO", default_value = "8")]
-    pub k: String,
+    pub k: KChoice,
     /// Feature columns to cluster on, comma-separated [default: orders,total_spend,days_since_last_purchase,T].
     #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
     pub columns: Vec<String>,
     /// How columns are scaled before distances are measured.
-    #[arg(long, value_enum, default_value_t = ScalingArg::Standard)]
-    pub scaling: ScalingArg,
+    #[arg(long, value_enum, default_value_t = Scaling::Standard)]
+    pub scaling: Scaling,
     /// Columns passed through ln(1 + x) before scaling (skewed amounts and counts).
     #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
     pub log1p: Vec<String>,
@@ -36,11 +35,11 @@ pub struct Args {
     #[arg(long = "weight", value_name = "COLUMN=WEIGHT")]
     pub weights: Vec<String>,
     /// Initialisation (auto: k-means‖ above 50,000 customers, k-means++ below).
-    #[arg(long, value_enum, default_value_t = InitArg::Auto)]
-    pub init: InitArg,
+    #[arg(long, value_enum, default_value_t = Init::Auto)]
+    pub init: Init,
     /// Algorithm.
-    #[arg(long, value_enum, default_value_t = Algo::Hamerly)]
-    pub algo: Algo,
+    #[arg(long, value_enum, default_value_t = Algorithm::Hamerly)]
+    pub algo: Algorithm,
     /// Restarts; the lowest inertia is kept.
     #[arg(long, default_value_t = 3)]
     pub n_init: usize,
@@ -74,40 +73,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// What to do with customers missing a clustered value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Missing {
-    /// Leave them out of the fit; their cluster is empty in the assignments.
-    Skip,
-    /// Stop with an error naming the first such customer.
-    Fail,
-}
-
-/// `8` or `2..16`.
-fn parse_k(text: &str) -> anyhow::Result<Vec<usize>> {
-    let number = |s: &str| -> anyhow::Result<usize> {
-        s.trim().parse().with_context(|| {
-            format!("--k {text:?}: expected a number like 8 or a range like 2..16")
-        })
-    };
-    let ks: Vec<usize> = match text.split_once("..") {
-        Some((from, to)) => {
-            let (from, to) = (number(from)?, number(to.trim_start_matches('=')));
-            let to = to?;
-            if from > to {
-                bail!("--k {text}: the range is empty (from {from} to {to})");
-            }
-            (from..=to).collect()
-        }
-        None => vec![number(text)?],
-    };
-    if ks.contains(&0) {
-        bail!("--k must be at least 1");
-    }
-    Ok(ks)
-}
-
-fn parse_weights(weights: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
+fn parse_weights(weights: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, f64>> {
     weights
         .iter()
         .map(|w| {
@@ -122,20 +88,16 @@ fn parse_weights(weights: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
         .collect()
 }
 
-/// The configuration of `args` for `k` clusters.
-pub fn config(args: &Args, k: usize) -> anyhow::Result<Config> {
-    Ok(Config {
-        k,
-        columns: if args.columns.is_empty() {
-            DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect()
-        } else {
-            args.columns.clone()
-        },
+/// The configuration of `args`.
+pub fn config(args: &Args) -> anyhow::Result<ClusterConfig> {
+    Ok(ClusterConfig {
+        k: args.k,
+        columns: args.columns.clone(),
         scaling: args.scaling,
         log1p: args.log1p.clone(),
         weights: parse_weights(&args.weights)?,
         init: args.init,
-        algo: args.algo,
+        algorithm: args.algo,
         n_init: args.n_init,
         max_iter: args.max_iter,
         tol: args.tol,
@@ -143,156 +105,54 @@ pub fn config(args: &Args, k: usize) -> anyhow::Result<Config> {
         batch_size: args.batch_size,
         precision: args.precision,
         silhouette_sample: args.silhouette_sample,
+        missing: args.missing,
     })
 }
 
-/// The suggested k of a sweep and why: the highest silhouette, ties to the smaller k.
-fn suggest(results: &[(usize, Outcome)]) -> (usize, String) {
-    let best = results.iter().filter(|(k, _)| *k >= 2).max_by(|a, b| {
-        a.1.metrics
-            .silhouette
-            .total_cmp(&b.1.metrics.silhouette)
-            .then(b.0.cmp(&a.0))
-    });
-    let Some((k, outcome)) = best else {
-        return (results[0].0, "only one k was fitted".into());
-    };
-    let lowest_db = results
-        .iter()
-        .filter(|(k, _)| *k >= 2)
-        .min_by(|a, b| {
-            a.1.metrics
-                .davies_bouldin
-                .total_cmp(&b.1.metrics.davies_bouldin)
-        })
-        .map(|(k, _)| *k);
-    let mut why = format!(
-        "highest silhouette ({:.3}): customers sit closest to their own cluster relative to the next one",
-        outcome.metrics.silhouette
-    );
-    why += &match lowest_db {
-        Some(db) if db == *k => "; Davies-Bouldin is also lowest there".to_string(),
-        Some(db) => format!("; Davies-Bouldin would prefer k = {db}"),
-        None => String::new(),
-    };
-    (*k, why)
-}
-
-fn sweep_table(results: &[(usize, Outcome)]) -> String {
-    let mut text = format!(
-        "  {:>3} {:>14} {:>11} {:>15} {:>18} {:>6} {:>9}\n",
-        "k", "inertia", "silhouette", "davies_bouldin", "calinski_harabasz", "iters", "seconds"
-    );
-    for (k, o) in results {
-        text += &format!(
-            "  {:>3} {:>14.4} {:>11.4} {:>15.4} {:>18.2} {:>6} {:>9.3}\n",
-            k,
-            o.inertia,
-            o.metrics.silhouette,
-            o.metrics.davies_bouldin,
-            o.metrics.calinski_harabasz,
-            o.iterations,
-            o.seconds
-        );
-    }
-    text
-}
-
-fn write_sweep(results: &[(usize, Outcome)], path: &std::path::Path) -> anyhow::Result<()> {
-    lookalike_core::write_atomically(path, |w| {
-        writeln!(w, "k,inertia,silhouette,silhouette_sample_size,davies_bouldin,calinski_harabasz,iterations,converged,seconds")?;
-        for (k, o) in results {
-            writeln!(
-                w,
-                "{k},{},{},{},{},{},{},{},{}",
-                o.inertia,
-                o.metrics.silhouette,
-                o.metrics.silhouette_sample,
-                o.metrics.davies_bouldin,
-                o.metrics.calinski_harabasz,
-                o.iterations,
-                o.converged,
-                o.seconds
-            )?;
-        }
-        Ok(())
-    })
-    .with_context(|| format!("writing {}", path.display()))
-}
-
-/// Fits (or sweeps), writes the model folder and returns the report text.
-pub fn cluster_to_dir(args: &Args, ui: &Ui) -> anyhow::Result<String> {
-    let ks = parse_k(&args.k)?;
-    let all: FeatureTable = read_feature_table(&args.features, None)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let first = config(args, ks[0])?;
-    let (rows, table) = match args.missing {
-        Missing::Skip => clustering::complete_rows(&all, &first.columns)?,
-        Missing::Fail => ((0..all.len()).collect(), all.clone()),
-    };
-    let skipped = all.len() - rows.len();
-    let mut fitted: Vec<Option<usize>> = vec![None; all.len()];
-    for (position, row) in rows.iter().enumerate() {
-        fitted[*row] = Some(position);
-    }
-    if table.is_empty() {
-        bail!(
-            "no customer of {} has a value in every clustered column ({})",
-            args.features.display(),
-            first.columns.join(", ")
-        );
-    }
-    let scaled = clustering::scale(&table, &first, &args.features)?;
-    let mut results: Vec<(usize, Outcome)> = Vec::new();
-    for k in &ks {
-        let config = config(args, *k)?;
-        let outcome = clustering::fit(&scaled.matrix, &config, None)
-            .with_context(|| format!("k-means with k = {k} on {}", args.features.display()))?;
-        if ks.len() > 1 {
+/// Fits (or sweeps) as `config` says, writes the model folder `out` (the assignments under
+/// `assignments`) and returns the report text.
+pub fn cluster_to_dir(
+    features: &std::path::Path,
+    config: &ClusterConfig,
+    out: &std::path::Path,
+    assignments: &str,
+    ui: &Ui,
+) -> anyhow::Result<String> {
+    let all = read_feature_table(features, None)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let sweeping = config.k.from < config.k.to;
+    let clustering = cluster_table(&all, config, |outcome| {
+        if sweeping {
             ui.say(format!(
-                "k = {k}: silhouette {:.3}, {:.2} s",
-                outcome.metrics.silhouette, outcome.seconds
+                "k = {}: silhouette {:.3}, {:.2} s",
+                outcome.k, outcome.metrics.silhouette, outcome.seconds
             ));
         }
-        results.push((*k, outcome));
-    }
+    })
+    .with_context(|| format!("clustering {}", features.display()))?;
+    let table = &clustering.table;
     let mut text = String::new();
-    let chosen = if ks.len() > 1 {
-        let (k, why) = suggest(&results);
-        write_sweep(&results, &args.out.join("sweep.csv"))?;
+    if let Some(why) = &clustering.why {
+        clustering::write_sweep(&clustering.sweep, &out.join("sweep.csv"))?;
         text += &format!(
             "SWEEP over k on {} customers ({} in the silhouette sample)\n",
             table.len(),
-            results[0].1.metrics.silhouette_sample
+            clustering.sweep[0].metrics.silhouette_sample
         );
-        text += &sweep_table(&results);
-        text += &format!("suggested k = {k}: {why}\n\n");
-        k
-    } else {
-        ks[0]
-    };
-    let config = config(args, chosen)?;
-    let (_, outcome) = results
-        .into_iter()
-        .find(|(k, _)| *k == chosen)
-        .expect("fitted");
-    let profiles = cluster_profiles(&table, &outcome.labels, chosen, 3);
-    clustering::write_model(
-        &args.out,
-        &config,
-        &scaled,
-        &outcome,
-        &profiles,
-        &args.features,
-    )?;
-    clustering::write_assignments(&all, &outcome, &fitted, &args.out.join(&args.assignments))?;
-    clustering::write_profiles(&table, &profiles, &args.out.join("profiles.csv"))?;
+        text += &clustering::sweep_table(&clustering.sweep);
+        text += &format!("suggested k = {}: {why}\n\n", clustering.chosen);
+    }
+    let outcome = clustering.outcome();
+    clustering::write_model(out, config, &clustering, features)?;
+    clustering::write_assignments(&all, &clustering, &out.join(assignments))?;
+    clustering::write_profiles(table, &clustering.profiles, &out.join("profiles.csv"))?;
+    let columns = config.columns();
     text += &format!(
-        "CLUSTERS  k = {chosen} on {} customers, columns {}; {} init, {} iterations{}; inertia {:.4}\n  silhouette {:.3} ({}), Davies-Bouldin {:.3}, Calinski-Harabasz {:.1}\n  written to {} (model.json, {}, profiles.csv)\n",
+        "CLUSTERS  k = {} on {} customers, columns {}; {} init, {} iterations{}; inertia {:.4}\n  silhouette {:.3} ({}), Davies-Bouldin {:.3}, Calinski-Harabasz {:.1}\n  written to {} (model.json, {}, profiles.csv)\n",
+        clustering.chosen,
         table.len(),
-        config.columns.join(", "),
-        clustering::init_name(outcome.init),
+        columns.join(", "),
+        outcome.init.name(),
         outcome.iterations,
         if outcome.converged { ", converged" } else { "" },
         outcome.inertia,
@@ -304,21 +164,22 @@ pub fn cluster_to_dir(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         },
         outcome.metrics.davies_bouldin,
         outcome.metrics.calinski_harabasz,
-        args.out.display(),
-        args.assignments
+        out.display(),
+        assignments
     );
+    let skipped = clustering.skipped();
     if skipped > 0 {
         text += &format!(
-            "  {skipped} customers miss a value in these columns (e.g. no purchase yet) and were not clustered; their cluster is empty in {}\n",
-            args.assignments
+            "  {skipped} customers miss a value in these columns (e.g. no purchase yet) and were not clustered; their cluster is empty in {assignments}\n"
         );
     }
-    text += &clustering::profiles_table(&table, &profiles, &config.columns);
+    text += &clustering::profiles_table(table, &clustering.profiles, &columns);
     Ok(text)
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
-    let text = cluster_to_dir(&args, ui)?;
+    let config = config(&args)?;
+    let text = cluster_to_dir(&args.features, &config, &args.out, &args.assignments, ui)?;
     ui.data(&text)?;
     Ok(())
 }

@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use lookalike_core::FeatureTable;
 
-use crate::commands::features::OnError;
 use crate::commands::{score, train};
 use crate::output::Ui;
-use crate::pipeline::Pipeline;
+use lookalike_pipeline::PipelineSpec;
 
 /// Options of `lookalike demo` (none are needed).
 #[derive(Debug, clap::Args)]
@@ -77,7 +76,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     // The demo is the committed pipeline file, pointed at the sample folder.
     let config = sample.join("../pipeline.example.toml");
-    let mut pipeline = Pipeline::read(&config).with_context(|| {
+    let mut pipeline = PipelineSpec::read(&config).with_context(|| {
         format!(
             "the demo runs {}, which was not found beside the sample",
             config.display()
@@ -99,7 +98,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         delimiter: None,
         columns: Vec::new(),
         as_of: None,
-        on_error: OnError::Fail,
+        on_error: lookalike_features::OnBadRow::Fail,
         partition: None,
         passes: 1,
         chunk_rows: 262_144,

@@ -13,7 +13,6 @@ use lookalike_audience::{
 };
 
 use crate::audience_input::{Prepared, SeedArgs, prepare};
-use crate::commands::expand::ScorerArg;
 use crate::output::Ui;
 
 /// Options of `lookalike evaluate-audience`.
@@ -26,7 +25,7 @@ pub struct Args {
     pub folds: usize,
     /// Scorers to compare [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
-    pub scorers: Vec<ScorerArg>,
+    pub scorers: Vec<ScorerKind>,
     /// Tier sizes to report.
     #[arg(long, value_delimiter = ',', default_value = "1%,5%,10%")]
     pub size: Vec<String>,
@@ -67,7 +66,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let scorers: Vec<ScorerKind> = if args.scorers.is_empty() {
         ScorerKind::ALL.to_vec()
     } else {
-        args.scorers.iter().map(|s| s.kind()).collect()
+        args.scorers.clone()
     };
     let prepared = prepare(&args.input, None, ui)?;
     if prepared.seeds.len() < args.min_seeds {

@@ -12,41 +12,6 @@ use crate::audience_input::{Prepared, SeedArgs, prepare};
 use crate::audience_output::write_audience;
 use crate::output::Ui;
 
-/// Scorers on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ScorerArg {
-    /// Similarity to the k nearest seeds (exact search).
-    Knn,
-    /// Similarity to the best of m k-means representatives of the seeds.
-    Centroids,
-    /// Seeds against a sample of the base: logistic regression, positive-unlabelled, calibrated.
-    Classifier,
-    /// Rank average of knn, centroids and classifier.
-    Ensemble,
-}
-
-impl ScorerArg {
-    pub fn kind(self) -> ScorerKind {
-        match self {
-            ScorerArg::Knn => ScorerKind::Knn,
-            ScorerArg::Centroids => ScorerKind::Centroids,
-            ScorerArg::Classifier => ScorerKind::Classifier,
-            ScorerArg::Ensemble => ScorerKind::Ensemble,
-        }
-    }
-}
-
-/// The kNN search on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum IndexArg {
-    /// Exact below 100,000 seeds, approximate above.
-    Auto,
-    /// Always exact.
-    Exact,
-    /// Always the inverted-file index.
-    Ivf,
-}
-
 /// What the ranking follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RankBy {
@@ -68,14 +33,14 @@ pub struct Args {
     /// generator's bases; ensemble when the seeds carry values, which the classifier cannot
     /// weight].
     #[arg(long, value_enum)]
-    pub scorer: Option<ScorerArg>,
+    pub scorer: Option<ScorerKind>,
     /// Nearest seeds per candidate (kNN scorer).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
     /// How the kNN scorer searches the seeds: exact, an approximate inverted-file index
     /// (4√seeds k-means cells, a sixteenth probed), or auto (the index from 100,000 seeds).
-    #[arg(long, value_enum, default_value_t = IndexArg::Auto)]
-    pub index: IndexArg,
+    #[arg(long, value_enum, default_value_t = IndexChoice::Auto)]
+    pub index: IndexChoice,
     /// Seed representatives (centroids scorer; 0 = √(seeds/10), at most 32).
     #[arg(long, default_value_t = 0)]
     pub representatives: usize,
@@ -113,11 +78,8 @@ pub struct Args {
 
 /// "10%" → 0.1, "0.1" → 0.1.
 pub fn parse_share(text: &str) -> anyhow::Result<f64> {
-    let share = match text.trim().strip_suffix('%') {
-        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
-        None => text.trim().parse::<f64>(),
-    };
-    share.with_context(|| format!("--holdout {text:?}: give a share like 10% or 0.1"))
+    lookalike_pipeline::parse_share(text)
+        .with_context(|| format!("--holdout {text:?}: give a share like 10% or 0.1"))
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -141,15 +103,11 @@ pub fn build_audience(args: &Args, ui: &Ui) -> anyhow::Result<(String, Audience,
         .map(|s| TierSize::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     let params = ExpandParams::new(sizes)
-        .scorer(
-            args.scorer
-                .unwrap_or(if args.input.seed_value.is_some() {
-                    ScorerArg::Ensemble
-                } else {
-                    ScorerArg::Classifier
-                })
-                .kind(),
-        )
+        .scorer(args.scorer.unwrap_or(if args.input.seed_value.is_some() {
+            ScorerKind::Ensemble
+        } else {
+            ScorerKind::Classifier
+        }))
         .neighbours(args.k)
         .representatives(args.representatives)
         .holdout(holdout)
@@ -157,11 +115,7 @@ pub fn build_audience(args: &Args, ui: &Ui) -> anyhow::Result<(String, Audience,
         .min_seeds(args.min_seeds)
         .seed(args.seed)
         .rank_by_value(matches!(args.rank_by, RankBy::Value))
-        .index(match args.index {
-            IndexArg::Auto => IndexChoice::Auto,
-            IndexArg::Exact => IndexChoice::Exact,
-            IndexArg::Ivf => IndexChoice::Ivf,
-        })
+        .index(args.index)
         .validate()?;
     if matches!(args.rank_by, RankBy::Value) && args.value_model.is_none() {
         anyhow::bail!("--rank-by value needs --value-model DIR (from `lookalike value fit`)");

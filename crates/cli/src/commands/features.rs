@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::ValueEnum;
 use lookalike_core::{ColumnMapping, InputKind};
 use lookalike_features::{
     Extraction, FeatureInputs, FeatureParams, FileFormat, InputFile, OnBadRow, TimeUnit, extract,
@@ -12,35 +11,6 @@ use lookalike_features::{
 };
 
 use crate::output::Ui;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Format {
-    Csv,
-    Parquet,
-}
-
-impl From<Format> for FileFormat {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Csv => FileFormat::Csv,
-            Format::Parquet => FileFormat::Parquet,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Unit {
-    Days,
-    Weeks,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OnError {
-    /// Stop at the first bad row.
-    Fail,
-    /// Skip bad rows, count them and report the first few.
-    Skip,
-}
 
 /// How input files are read; shared by every subcommand that reads logs.
 #[derive(Debug, Clone, clap::Args)]
@@ -57,7 +27,7 @@ pub struct InputArgs {
     pub customers: Option<PathBuf>,
     /// Input format, when the extension does not tell.
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<FileFormat>,
     /// CSV delimiter (`,` `;` `|` or `tab`); detected from the header when not given.
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
@@ -67,7 +37,7 @@ pub struct InputArgs {
     pub columns: Vec<String>,
     /// What to do with an unreadable row.
     #[arg(long, value_enum, default_value = "fail")]
-    pub on_error: OnError,
+    pub on_error: OnBadRow,
 }
 
 /// Options of `lookalike features`.
@@ -84,7 +54,7 @@ pub struct Args {
     pub holdout_end: Option<String>,
     /// Unit of the BTYD recency and T columns.
     #[arg(long, value_enum, default_value = "weeks")]
-    pub time_unit: Unit,
+    pub time_unit: TimeUnit,
     /// Categories, channels and attribute levels that get their own column.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub top_levels: usize,
@@ -93,7 +63,7 @@ pub struct Args {
     pub out: PathBuf,
     /// Output format, when the extension does not tell.
     #[arg(long, value_enum)]
-    pub out_format: Option<Format>,
+    pub out_format: Option<FileFormat>,
 }
 
 fn delimiter(text: &str) -> anyhow::Result<u8> {
@@ -107,7 +77,7 @@ fn delimiter(text: &str) -> anyhow::Result<u8> {
 impl InputArgs {
     /// Checks the files and builds the inputs.
     pub fn resolve(&self) -> anyhow::Result<FeatureInputs> {
-        let format = self.format.map(FileFormat::from);
+        let format = self.format;
         let delimiter = self.delimiter.as_deref().map(delimiter).transpose()?;
         let file = |kind: InputKind, path: &Path| -> anyhow::Result<InputFile> {
             if !path.is_file() {
@@ -134,13 +104,6 @@ impl InputArgs {
             mapping: ColumnMapping::parse(&self.columns)?,
         })
     }
-
-    pub fn on_bad_row(&self) -> OnBadRow {
-        match self.on_error {
-            OnError::Fail => OnBadRow::Fail,
-            OnError::Skip => OnBadRow::Skip,
-        }
-    }
 }
 
 /// Refuses the first of `given` (option name, whether it was given) that only applies to logs,
@@ -159,11 +122,8 @@ pub fn refuse_log_options(given: &[(&str, bool)], features: &Path) -> anyhow::Re
 impl Args {
     fn params(&self) -> anyhow::Result<FeatureParams> {
         let mut params = FeatureParams::new()
-            .time_unit(match self.time_unit {
-                Unit::Days => TimeUnit::Days,
-                Unit::Weeks => TimeUnit::Weeks,
-            })
-            .on_bad_row(self.input.on_bad_row())
+            .time_unit(self.time_unit)
+            .on_bad_row(self.input.on_error)
             .top_levels(self.top_levels)
             .threads(rayon::current_num_threads());
         if let Some(date) = &self.as_of {
@@ -214,7 +174,7 @@ pub fn extract_to_file(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
         &extraction.table,
         &extraction.schema,
         &args.out,
-        args.out_format.map(FileFormat::from),
+        args.out_format,
     )
     .with_context(|| format!("writing features to {}", args.out.display()))?;
     ui.say(format!(

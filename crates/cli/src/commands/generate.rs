@@ -58,7 +58,7 @@ pub struct Args {
     spend: Vec<f64>,
     /// Time unit of --parameters: weeks or days.
     #[arg(long, value_enum, default_value = "weeks")]
-    unit: crate::commands::features::Unit,
+    unit: lookalike_core::TimeUnit,
 }
 
 /// `--model`: the log alone, from the model's own story.
@@ -77,10 +77,7 @@ fn run_model(
         model,
         parameters: &args.parameters,
         spend: &args.spend,
-        unit_days: match args.unit {
-            crate::commands::features::Unit::Days => 1.0,
-            crate::commands::features::Unit::Weeks => 7.0,
-        },
+        unit_days: args.unit.days(),
         customers: usize::try_from(args.customers)?,
         seed: args.seed,
         start,

@@ -20,8 +20,9 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
-use crate::commands::features::{Format, InputArgs, OnError, refuse_log_options, report_inputs};
+use crate::commands::features::{InputArgs, refuse_log_options, report_inputs};
 use crate::output::Ui;
+use lookalike_features::{FileFormat, OnBadRow};
 
 /// Parses `--partition i/n`.
 pub fn parse_partition(text: &str) -> anyhow::Result<IdPartition> {
@@ -54,7 +55,7 @@ pub struct Args {
     pub customers: Option<PathBuf>,
     /// Input format of the logs, when the extension does not tell.
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<FileFormat>,
     /// CSV delimiter of the logs.
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
@@ -68,7 +69,7 @@ pub struct Args {
     /// A bad log row or a customer whose purchase history cannot be scored: stop, or skip it,
     /// count it and show the first few.
     #[arg(long, value_enum, default_value = "fail")]
-    pub on_error: OnError,
+    pub on_error: OnBadRow,
     /// Score only the customers whose id hashes into partition i of n (0 ≤ i < n); the
     /// outputs of 0/n … (n−1)/n together are the unpartitioned output.
     #[arg(long, value_name = "i/n")]
@@ -323,7 +324,7 @@ fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(S
         )?;
         let schema = lookalike_core::FeatureSchema::path_beside(path);
         if schema.is_file() {
-            let (unit, _) = crate::value_model::time_unit_of(path);
+            let unit = crate::value_model::time_unit_of(path).name();
             if unit != trained_unit.name() {
                 bail!(
                     "{} has recency and T in {unit} but the model {} was trained in {trained_unit}; rebuild the features with --time-unit {trained_unit}",
@@ -351,7 +352,7 @@ fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(S
     };
     let mut params = FeatureParams::new()
         .time_unit(trained_unit)
-        .on_bad_row(input.on_bad_row())
+        .on_bad_row(input.on_error)
         .top_levels(model.manifest().features.top_levels)
         .threads(rayon::current_num_threads());
     if let Some(date) = &args.as_of {
@@ -522,7 +523,7 @@ fn score_into<W: Write + Send>(
     let mut counts = Counts::default();
     let mut sink: Option<Sink<'_, W>> = None;
     let mut writer = Some(writer);
-    let skip = matches!(args.on_error, OnError::Skip);
+    let skip = matches!(args.on_error, OnBadRow::Skip);
     let mut seen = SeenIds::default();
     let mut next = source.next_chunk();
     while let Some(chunk) = next {

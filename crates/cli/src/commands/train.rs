@@ -18,13 +18,14 @@ use serde_json::{Value, json};
 
 use lookalike_audience::{AudienceSettings, TierCut};
 use lookalike_pipeline::{
-    AudienceDocument, MODEL_FORMAT, MODEL_VERSION, ModelDocuments, PipelineModel,
+    AudienceDocument, MODEL_FORMAT, MODEL_VERSION, ModelDocuments, PipelineModel, PipelineSpec,
 };
 use lookalike_rfm::SegmentSettings;
 
+use crate::commands::value::FitSettings;
 use crate::commands::{cluster, expand, features, segment, value};
 use crate::output::Ui;
-use crate::pipeline::{Pipeline, value_settings};
+use crate::pipeline::{expand_args, feature_args, segment_args};
 use crate::value_model;
 
 /// Options of `lookalike train`.
@@ -100,13 +101,13 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
 
 /// Runs the pipeline of `args.config` into `args.out`.
 pub fn train(args: &Args, ui: &Ui) -> anyhow::Result<Training> {
-    let pipeline = Pipeline::read(&args.config)?;
+    let pipeline = PipelineSpec::read(&args.config)?;
     train_pipeline(&pipeline, &args.out, args.outputs.as_deref(), ui)
 }
 
 /// Runs `pipeline` into the model directory `out`, keeping the stage outputs in `outputs`.
 pub fn train_pipeline(
-    pipeline: &Pipeline,
+    pipeline: &PipelineSpec,
     out: &Path,
     outputs: Option<&Path>,
     ui: &Ui,
@@ -137,7 +138,7 @@ pub fn train_pipeline(
         }
     };
     let features_file = outputs.join("features.parquet");
-    let feature_args = pipeline.feature_args(&features_file)?;
+    let feature_args = feature_args(pipeline, &features_file);
     let extraction = features::extract_to_file(&feature_args, ui)?;
     let mut stages = serde_json::Map::new();
     let mut training = Training {
@@ -154,7 +155,7 @@ pub fn train_pipeline(
 
     if let Some(section) = &pipeline.segments {
         let segments_csv = outputs.join("segments.csv");
-        let segment_args = Pipeline::segment_args(
+        let segment_args = segment_args(
             section,
             &features_file,
             &segments_csv,
@@ -196,8 +197,8 @@ pub fn train_pipeline(
 
     if let Some(section) = &pipeline.clusters {
         let cluster_out = outputs.join("clusters");
-        let cluster_args = pipeline.cluster_args(section, &features_file, &cluster_out)?;
-        let text = cluster::cluster_to_dir(&cluster_args, ui)?;
+        let text =
+            cluster::cluster_to_dir(&features_file, section, &cluster_out, "assignments.csv", ui)?;
         let fitted = read_json(&cluster_out.join("model.json"))?;
         documents.clusters = Some(fitted.clone());
         let profiles = cluster_out.join("profiles.csv");
@@ -222,10 +223,13 @@ pub fn train_pipeline(
 
     let value_dir = outputs.join("value");
     if let Some(section) = &pipeline.value {
-        let (settings, horizon_args) = value_settings(section)?;
+        let settings = FitSettings {
+            model: section.model,
+            penalty: section.penalty,
+        };
         let (fitted, table, mut text) =
             value::fit_to_dir(&features_file, &settings, &value_dir, ui)?;
-        let horizon = horizon_args.resolve(&fitted.unit)?;
+        let horizon = section.horizon().in_units(fitted.time_unit.days())?;
         let spend = fitted.spend_model();
         let predictions =
             value_model::predict(&table, &fitted.purchases, spend.as_ref(), &horizon)?;
@@ -262,13 +266,10 @@ pub fn train_pipeline(
 
     let mut audiences = Vec::new();
     // Seed rules see the CLV that is scored: the [value] horizon.
-    let value_horizon = match &pipeline.value {
-        Some(section) => Some(value_settings(section)?.1.spec()?),
-        None => None,
-    };
+    let value_horizon = pipeline.value.as_ref().map(|section| section.horizon());
     for section in &pipeline.audiences {
         let segments_csv = outputs.join("segments.csv");
-        let expand_args = Pipeline::expand_args(
+        let expand_args = expand_args(
             section,
             &features_file,
             pipeline
@@ -278,7 +279,7 @@ pub fn train_pipeline(
             pipeline.value.is_some().then_some(value_dir.as_path()),
             value_horizon.as_ref(),
             &outputs.join(format!("audience_{}.csv", section.name)),
-        )?;
+        );
         let (text, audience, prepared) = expand::build_audience(&expand_args, ui)
             .with_context(|| format!("audience {:?}", section.name))?;
         let saved = audience.saved_scorer.clone().with_context(|| {
@@ -299,7 +300,7 @@ pub fn train_pipeline(
             seeds: audience.seeds,
             candidates: audience.candidates,
             tiers,
-            holdout: expand::parse_share(&section.holdout)?,
+            holdout: section.holdout,
             salt: section.salt,
             seed_source: match (&section.seed_rule, &section.seeds) {
                 (Some(rule), _) => format!("rule: {rule}"),

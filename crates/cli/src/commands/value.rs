@@ -7,11 +7,13 @@ use std::time::Instant;
 use anyhow::Context;
 use lookalike_core::FeatureTable;
 use lookalike_features::{
-    FeatureParams, TimeUnit, btyd_summary, extract, parse_date, read_feature_table,
+    FeatureParams, FileFormat, OnBadRow, TimeUnit, btyd_summary, extract, parse_date,
+    read_feature_table,
 };
-use lookalike_value::{FitOptions, Horizon, MonthLength, expected_total_purchases};
+use lookalike_pipeline::ValueTraining;
+use lookalike_value::{FitOptions, Horizon, HorizonUnit, MonthLength, expected_total_purchases};
 
-use crate::commands::features::{Format, InputArgs, OnError, Unit, refuse_log_options};
+use crate::commands::features::{InputArgs, refuse_log_options};
 use crate::output::Ui;
 use crate::value_model;
 use crate::value_report;
@@ -69,10 +71,10 @@ struct SummaryArgs {
     as_of: Option<String>,
     /// Unit of recency and T when summarising --transactions [default: weeks].
     #[arg(long, value_enum)]
-    time_unit: Option<Unit>,
+    time_unit: Option<TimeUnit>,
     /// Format of --transactions, when the extension does not tell.
     #[arg(long, value_enum)]
-    format: Option<Format>,
+    format: Option<FileFormat>,
     /// CSV delimiter of --transactions (`,` `;` `|` or `tab`); detected when not given.
     #[arg(long, value_name = "CHAR")]
     delimiter: Option<String>,
@@ -81,14 +83,14 @@ struct SummaryArgs {
     columns: Vec<String>,
     /// What to do with an unreadable row of --transactions.
     #[arg(long, value_enum, default_value = "fail")]
-    on_error: OnError,
+    on_error: OnBadRow,
 }
 
 /// A BTYD summary and where it came from.
 struct Summary {
     table: FeatureTable,
-    /// The time unit of recency and T: name and days.
-    unit: (String, f64),
+    /// The time unit of recency and T.
+    unit: TimeUnit,
     /// `features` or `transactions`, and the file.
     source: (&'static str, PathBuf),
 }
@@ -123,13 +125,10 @@ impl SummaryArgs {
             on_error: self.on_error,
         };
         let inputs = input.resolve()?;
-        let (time_unit, unit) = match self.time_unit.unwrap_or(Unit::Weeks) {
-            Unit::Days => (TimeUnit::Days, ("days".to_string(), 1.0)),
-            Unit::Weeks => (TimeUnit::Weeks, ("weeks".to_string(), 7.0)),
-        };
+        let unit = self.time_unit.unwrap_or(TimeUnit::Weeks);
         let mut params = FeatureParams::new()
-            .time_unit(time_unit)
-            .on_bad_row(input.on_bad_row())
+            .time_unit(unit)
+            .on_bad_row(input.on_error)
             .threads(rayon::current_num_threads());
         if let Some(date) = &self.as_of {
             params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
@@ -173,52 +172,37 @@ struct FitArgs {
     horizon: HorizonArgs,
 }
 
-/// Which month CLV's monthly steps use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum MonthArg {
-    /// 365.25/12 days.
-    Calendar,
-    /// lifetimes' 30 days (4.345 weeks), to reproduce its CLV.
-    Lifetimes,
-}
-
 /// Horizon and discounting.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HorizonArgs {
     /// Prediction horizon (expected purchases and CLV).
     #[arg(long, default_value_t = 12.0)]
     pub horizon: f64,
-    /// Unit of the horizon: days, weeks or months.
-    #[arg(long, default_value = "months")]
-    pub unit: String,
+    /// Unit of the horizon.
+    #[arg(long, value_enum, default_value_t = HorizonUnit::Months)]
+    pub unit: HorizonUnit,
     /// Discount rate per month (CLV discounts each month's value by (1 + rate)^month).
     #[arg(long, default_value_t = 0.01)]
     pub discount: f64,
     /// Month length of CLV's monthly steps.
-    #[arg(long, value_enum, default_value_t = MonthArg::Calendar)]
-    pub month: MonthArg,
+    #[arg(long, value_enum, default_value_t = MonthLength::Calendar)]
+    pub month: MonthLength,
 }
 
 impl HorizonArgs {
     /// The horizon as the value crate takes it.
-    pub fn spec(&self) -> anyhow::Result<lookalike_value::HorizonSpec> {
-        Ok(lookalike_value::HorizonSpec {
+    pub fn spec(&self) -> lookalike_value::HorizonSpec {
+        lookalike_value::HorizonSpec {
             horizon: self.horizon,
-            horizon_unit: self
-                .unit
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--unit: {e}"))?,
+            horizon_unit: self.unit,
             discount: self.discount,
-            month: match self.month {
-                MonthArg::Calendar => MonthLength::Calendar,
-                MonthArg::Lifetimes => MonthLength::Lifetimes,
-            },
-        })
+            month: self.month,
+        }
     }
 
-    pub fn resolve(&self, unit: &(String, f64)) -> anyhow::Result<Horizon> {
-        self.spec()?
-            .in_units(unit.1)
+    pub fn resolve(&self, unit: TimeUnit) -> anyhow::Result<Horizon> {
+        self.spec()
+            .in_units(unit.days())
             .map_err(|e| anyhow::anyhow!("--horizon/--discount: {e}"))
     }
 }
@@ -251,7 +235,7 @@ struct EvaluateArgs {
     holdout_end: String,
     /// Unit of recency and T.
     #[arg(long, value_enum, default_value = "weeks")]
-    time_unit: Unit,
+    time_unit: TimeUnit,
     #[command(flatten)]
     settings: FitSettings,
     /// Write the report's tables as CSV into this directory.
@@ -278,7 +262,7 @@ pub fn fit_to_dir(
     settings: &FitSettings,
     dir: &std::path::Path,
     ui: &Ui,
-) -> anyhow::Result<(value_model::Fitted, FeatureTable, String)> {
+) -> anyhow::Result<(ValueTraining, FeatureTable, String)> {
     let began = Instant::now();
     let summary = Summary {
         table: read(features)?,
@@ -296,18 +280,18 @@ fn fit_summary(
     dir: &std::path::Path,
     began: Instant,
     ui: &Ui,
-) -> anyhow::Result<(value_model::Fitted, String)> {
+) -> anyhow::Result<(ValueTraining, String)> {
     let (kind, source) = (summary.source.0, &summary.source.1);
     let fitted = value_model::fit(
         &summary.table,
         settings.model,
         &options(settings),
-        summary.unit.clone(),
+        summary.unit,
     )
     .with_context(|| format!("fitting {}", source.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("value_model.json");
-    let document = value_model::model_json(&fitted, kind, source);
+    let document = fitted.document(kind, &source.display().to_string());
     lookalike_core::write_atomically(&path, |w| {
         serde_json::to_writer_pretty(&mut *w, &document)?;
         w.write_all(b"\n")
@@ -321,7 +305,7 @@ fn fit_summary(
         began.elapsed().as_secs_f64(),
         path.display()
     ));
-    let text = value_model::describe(&fitted);
+    let text = fitted.describe();
     Ok((fitted, text))
 }
 
@@ -355,7 +339,7 @@ fn write_scores(
 ) -> anyhow::Result<()> {
     let began = Instant::now();
     let table = &summary.table;
-    let horizon = horizon.resolve(&summary.unit)?;
+    let horizon = horizon.resolve(summary.unit)?;
     let predictions = value_model::predict(table, purchases, spend, &horizon)
         .with_context(|| format!("scoring {}", summary.source.1.display()))?;
     value_model::write_predictions(table, &predictions, out)?;
@@ -376,17 +360,17 @@ fn write_scores(
 fn predict(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     let (purchases, spend, unit) = value_model::load(&args.model)?;
     let summary = args.summary.load(ui)?;
-    if summary.unit.0 != unit.0 {
+    if summary.unit != unit {
         let fix = match summary.source.0 {
             "features" => "rebuild the features with",
             _ => "pass",
         };
         anyhow::bail!(
             "the model was fitted on recency and T in {} but {} has them in {}; {fix} --time-unit {}",
-            unit.0,
+            unit.name(),
             summary.source.1.display(),
-            summary.unit.0,
-            unit.0
+            summary.unit.name(),
+            unit.name()
         );
     }
     write_scores(
@@ -405,45 +389,37 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     if end <= as_of {
         anyhow::bail!("--holdout-end {end} must be after --as-of {as_of}");
     }
-    let (time_unit, unit) = match args.time_unit {
-        Unit::Days => (TimeUnit::Days, ("days".to_string(), 1.0)),
-        Unit::Weeks => (TimeUnit::Weeks, ("weeks".to_string(), 7.0)),
-    };
+    let unit = args.time_unit;
     let params = FeatureParams::new()
         .as_of(as_of)
         .holdout_end(end)
-        .time_unit(time_unit)
-        .on_bad_row(args.input.on_bad_row())
+        .time_unit(unit)
+        .on_bad_row(args.input.on_error)
         .threads(rayon::current_num_threads());
     let inputs = args.input.resolve()?;
     let extraction = extract(&inputs, &params, &ui.progress())?;
     crate::commands::features::report_inputs(&extraction, ui);
     let table = &extraction.table;
-    let fitted = value_model::fit(
-        table,
-        args.settings.model,
-        &options(&args.settings),
-        unit.clone(),
-    )
-    .context("fitting on the calibration period")?;
-    let holdout_units = (end - as_of).num_days() as f64 / unit.1;
+    let fitted = value_model::fit(table, args.settings.model, &options(&args.settings), unit)
+        .context("fitting on the calibration period")?;
+    let holdout_units = (end - as_of).num_days() as f64 / unit.days();
     let horizon = lookalike_value::HorizonSpec {
         horizon: holdout_units,
-        horizon_unit: unit.0.parse()?,
+        horizon_unit: unit.name().parse()?,
         discount: 0.0,
         month: MonthLength::Calendar,
     }
-    .in_units(unit.1)?;
+    .in_units(unit.days())?;
     let spend = fitted.spend_model();
     let predictions = value_model::predict(table, &fitted.purchases, spend.as_ref(), &horizon)?;
     let report = value_report::Evaluation::new(table, &predictions, holdout_units)?;
     let holdout_days = (end - as_of).num_days() as f64;
     let week_ends: Vec<f64> = (1..=extraction.holdout_weeks.len())
-        .map(|w| (7.0 * w as f64).min(holdout_days) / unit.1)
+        .map(|w| (7.0 * w as f64).min(holdout_days) / unit.days())
         .collect();
     let model_cumulative =
         expected_total_purchases(fitted.purchases.model(), &fitted.data, &week_ends);
-    let [x, _, t, _] = value_model::btyd_columns(table)?;
+    let [x, _, t, _] = lookalike_pipeline::btyd_columns(table)?;
     let naive_rate: f64 = x
         .iter()
         .zip(t.iter())
@@ -456,10 +432,10 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
         naive_rate,
         &week_ends,
     );
-    let mut text = value_model::describe(&fitted);
+    let mut text = fitted.describe();
     text += &format!(
         "\nholdout {as_of} to {end} ({holdout_units:.2} {}), {} customers with a calibration purchase\n",
-        unit.0,
+        unit.name(),
         predictions.iter().flatten().count()
     );
     text += &report.render();

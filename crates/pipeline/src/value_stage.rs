@@ -1,0 +1,218 @@
+//! The value stage on a feature table: the purchase model and Gamma-Gamma fitted on the BTYD
+//! columns (`frequency`, `recency`, `T`, `monetary_value`), the `value_model.json` document,
+//! its text summary, and per-customer predictions. `lookalike value`, `train` and the pipeline's
+//! fit share it; the formulas are the value crate's.
+
+use std::borrow::Cow;
+
+use lookalike_core::{FeatureTable, TimeUnit};
+use lookalike_value::{
+    BgNbd, FitOptions, FitReport, GammaGamma, Horizon, ParetoNbd, Prediction, PurchaseKind,
+    Purchases, RepeatData, SpendData, ValueError,
+};
+use serde_json::{Value, json};
+
+use crate::{PipelineError, VALUE_FORMAT_VERSION};
+
+/// The BTYD summary columns, in the order the value crate takes them.
+pub const BTYD_COLUMNS: [&str; 4] = ["frequency", "recency", "T", "monetary_value"];
+
+/// A fitted value stage with its reports.
+#[derive(Debug, Clone)]
+pub struct ValueTraining {
+    /// The purchase model.
+    pub purchases: Purchases,
+    /// Its fit report.
+    pub purchase_report: FitReport,
+    /// The spend model, its report and data, or why there is none.
+    pub spend: Result<(GammaGamma, FitReport, SpendData), String>,
+    /// The repeat-purchase data the purchase model was fitted on.
+    pub data: RepeatData,
+    /// The unit of recency and T.
+    pub time_unit: TimeUnit,
+}
+
+/// The four BTYD columns of a table, or an error that names the missing one.
+pub fn btyd_columns(table: &FeatureTable) -> Result<[Cow<'_, [f64]>; 4], PipelineError> {
+    let column = |name: &str| {
+        table
+            .column_values(name)
+            .map_err(|_| PipelineError::NoBtydColumn(name.to_string()))
+    };
+    Ok([
+        column(BTYD_COLUMNS[0])?,
+        column(BTYD_COLUMNS[1])?,
+        column(BTYD_COLUMNS[2])?,
+        column(BTYD_COLUMNS[3])?,
+    ])
+}
+
+/// The error with the customer it is about.
+fn with_customer(table: &FeatureTable, error: ValueError) -> PipelineError {
+    match error.row() {
+        Some(row) => PipelineError::Customer {
+            customer: table.ids()[row].as_str().to_string(),
+            row: row + 1,
+            message: error.to_string(),
+        },
+        None => PipelineError::Value(Box::new(error)),
+    }
+}
+
+impl ValueTraining {
+    /// Fits the purchase model of `kind` and Gamma-Gamma on the BTYD columns of `table`.
+    pub fn fit(
+        table: &FeatureTable,
+        kind: PurchaseKind,
+        options: &FitOptions,
+        time_unit: TimeUnit,
+    ) -> Result<Self, PipelineError> {
+        let [x, t_x, t, m] = btyd_columns(table)?;
+        let data = RepeatData::from_columns(&x, &t_x, &t).map_err(|e| with_customer(table, e))?;
+        let fitted = match kind {
+            PurchaseKind::Bgnbd => {
+                BgNbd::fit(&data, options).map(|(m, r)| (Purchases::BgNbd(m), r))
+            }
+            PurchaseKind::Pareto => {
+                ParetoNbd::fit(&data, options).map(|(m, r)| (Purchases::Pareto(m), r))
+            }
+        };
+        let (purchases, purchase_report) = fitted.map_err(|e| with_customer(table, e))?;
+        let spend = SpendData::from_columns(&x, &m)
+            .and_then(|d| GammaGamma::fit(&d, options).map(|(g, r)| (g, r, d)))
+            .map_err(|e| e.to_string());
+        Ok(ValueTraining {
+            purchases,
+            purchase_report,
+            spend,
+            data,
+            time_unit,
+        })
+    }
+
+    /// The fitted spend model, if there is one.
+    pub fn spend_model(&self) -> Option<GammaGamma> {
+        self.spend.as_ref().ok().map(|(model, _, _)| *model)
+    }
+
+    /// The `value_model.json` document (see models/README.md); `source` names where the BTYD
+    /// summary came from (`features` or `transactions`) and `path` the file.
+    pub fn document(&self, source: &str, path: &str) -> Value {
+        let mut purchases = report_json(&self.purchase_report);
+        purchases["kind"] = json!(match self.purchases {
+            Purchases::BgNbd(_) => "bgnbd",
+            Purchases::Pareto(_) => "pareto",
+        });
+        purchases["distinct_histories"] = json!(self.data.unique());
+        purchases["customers_without_purchase"] = json!(self.data.without_purchase());
+        let spend = match &self.spend {
+            Ok((_, report, data)) => {
+                let mut s = report_json(report);
+                s["kind"] = json!("gamma_gamma");
+                s["frequency_spend_correlation"] = json!(data.correlation());
+                s["excluded_non_positive_spend"] = json!(data.non_positive());
+                s
+            }
+            Err(reason) => json!({ "kind": null, "reason": reason }),
+        };
+        json!({
+            "format_version": VALUE_FORMAT_VERSION,
+            "kind": "lookalike-value",
+            "tool_version": env!("CARGO_PKG_VERSION"),
+            source: path,
+            "time_unit": self.time_unit.name(),
+            "time_unit_days": self.time_unit.days(),
+            "purchases": purchases,
+            "spend": spend,
+        })
+    }
+
+    /// A human summary of the fits: parameters with standard errors, convergence, warnings.
+    pub fn describe(&self) -> String {
+        let mut text = String::new();
+        let mut block = |title: &str, report: &FitReport| {
+            text += &format!(
+                "{title}: {} on {} customers, log-likelihood {:.2}, {} iterations, {}\n",
+                report.model,
+                report.customers,
+                report.log_likelihood,
+                report.iterations,
+                if report.converged {
+                    "converged"
+                } else {
+                    "NOT converged"
+                }
+            );
+            for ((name, value), se) in report.parameters.iter().zip(&report.std_errors) {
+                text += &format!("  {name:>6} = {value:>12.6}  (se {se:.4})\n");
+            }
+            for warning in &report.warnings {
+                text += &format!("  WARNING: {warning}\n");
+            }
+        };
+        block("purchases", &self.purchase_report);
+        match &self.spend {
+            Ok((_, report, data)) => {
+                block("spend", report);
+                text += &format!(
+                    "  frequency–spend correlation {:.3} (Gamma-Gamma assumes none)\n",
+                    data.correlation()
+                );
+            }
+            Err(reason) => text += &format!("spend: not fitted: {reason}\n"),
+        }
+        text
+    }
+}
+
+fn report_json(report: &FitReport) -> Value {
+    let parameters: serde_json::Map<String, Value> = report
+        .parameters
+        .iter()
+        .map(|(n, v)| (n.to_string(), json!(v)))
+        .collect();
+    let errors: serde_json::Map<String, Value> = report
+        .parameters
+        .iter()
+        .zip(&report.std_errors)
+        .map(|((n, _), se)| {
+            (
+                n.to_string(),
+                if se.is_finite() {
+                    json!(se)
+                } else {
+                    Value::Null
+                },
+            )
+        })
+        .collect();
+    json!({
+        "model": report.model,
+        "parameters": parameters,
+        "std_errors": errors,
+        "log_likelihood": report.log_likelihood,
+        "iterations": report.iterations,
+        "converged": report.converged,
+        "starts_tried": report.starts.0,
+        "starts_converged": report.starts.1,
+        "penalty": report.penalty,
+        "customers": report.customers,
+        "warnings": report.warnings,
+    })
+}
+
+/// Predictions for every customer of a table (the value crate's one composition of CLV); None
+/// where the customer has no purchase. The first history that cannot be scored is an error
+/// naming the customer.
+pub fn predict_table(
+    table: &FeatureTable,
+    purchases: &Purchases,
+    spend: Option<&GammaGamma>,
+    horizon: &Horizon,
+) -> Result<Vec<Option<Prediction>>, PipelineError> {
+    let [x, t_x, t, m] = btyd_columns(table)?;
+    lookalike_value::predict(purchases.model(), spend, horizon, [&x, &t_x, &t, &m])
+        .into_iter()
+        .map(|p| p.map_err(|e| with_customer(table, e)))
+        .collect()
+}
