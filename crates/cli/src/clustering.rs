@@ -75,38 +75,15 @@ pub fn write_assignments(
     }
 }
 
-/// Writes `profiles.csv`: one row per cluster with its size, share and every raw feature mean.
+/// Writes `profiles.csv` (the library's `profiles_csv`, as the model folder keeps it).
 pub fn write_profiles(
     table: &FeatureTable,
     profiles: &[ClusterProfile],
     path: &Path,
 ) -> anyhow::Result<()> {
-    let mut header: Vec<&str> = vec!["cluster", "size", "share", "distinguishing"];
-    header.extend(table.columns().iter().map(String::as_str));
-    write_csv_in_parallel(path, &header, profiles.len(), |writer, _, i| {
-        let p = &profiles[i];
-        let mut record = vec![
-            p.cluster.to_string(),
-            p.size.to_string(),
-            format!("{:.6}", p.share),
-            p.distinguishing
-                .iter()
-                .map(|(c, z)| format!("{c} {z:+.2}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ];
-        record.extend(p.means.iter().map(|m| {
-            if m.is_finite() {
-                format!("{m}")
-            } else {
-                String::new()
-            }
-        }));
-        record
-            .iter()
-            .try_for_each(|field| writer.write_field(field))
-    })
-    .with_context(|| format!("writing {}", path.display()))
+    let text = lookalike_pipeline::profiles_csv(table.columns(), profiles);
+    lookalike_core::write_atomically(path, |w| w.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The profiles as a readable table: size, share, a few raw means and what sets each apart.

@@ -5,15 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use lookalike_core::FeatureTable;
-
-/// Ids in file order with their optional values.
-pub struct IdList {
-    pub ids: Vec<String>,
-    pub values: Option<Vec<f64>>,
-    /// Ids listed more than once (kept once; the first value wins).
-    pub duplicates: usize,
-}
+use lookalike_pipeline::IdList;
 
 /// Reads `path`; with `value_column`, that column must exist and hold numbers.
 pub fn read(path: &Path, value_column: Option<&str>) -> anyhow::Result<IdList> {
@@ -78,21 +70,9 @@ pub fn read(path: &Path, value_column: Option<&str>) -> anyhow::Result<IdList> {
         ids.push(id.to_string());
     }
     Ok(IdList {
+        origin: path.display().to_string(),
         ids,
         values: value_at.map(|_| values),
         duplicates,
     })
-}
-
-/// The rows of `table` whose ids are in `ids`, as id → row (one pass over the table; the
-/// memory is that of the list, not of the base).
-pub fn rows_of<'a>(table: &FeatureTable, ids: &'a [String]) -> HashMap<&'a str, usize> {
-    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-    let mut found = HashMap::with_capacity(wanted.len());
-    for (row, id) in table.ids().iter().enumerate() {
-        if let Some(id) = wanted.get(id.as_str()) {
-            found.entry(*id).or_insert(row);
-        }
-    }
-    found
 }

@@ -6,12 +6,10 @@
 
 mod audience_input;
 mod audience_output;
-mod btyd_log;
 mod clustering;
 mod commands;
 mod id_list;
 mod output;
-mod pipeline;
 mod plots;
 mod progress;
 mod rule_columns;

@@ -28,6 +28,22 @@ pub fn fit(
     Ok(ValueTraining::fit(table, kind, options, unit)?)
 }
 
+/// Writes `<dir>/value_model.json`; `source` names where the BTYD summary came from
+/// (`features` or `transactions`) and `path` the file. Returns the file written.
+pub fn write_document(
+    fitted: &ValueTraining,
+    source: &str,
+    path: &Path,
+    dir: &Path,
+) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join("value_model.json");
+    let document = fitted.document(source, &path.display().to_string());
+    lookalike_pipeline::write_json(&file, &document)
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(file)
+}
+
 /// The time unit recorded in the schema beside a feature table (weeks when there is none).
 pub fn time_unit_of(features: &Path) -> TimeUnit {
     FeatureSchema::read(&FeatureSchema::path_beside(features))

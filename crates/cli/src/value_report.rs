@@ -1,7 +1,5 @@
-//! Reports on value predictions: the summary after scoring, and the holdout evaluation
-//! (errors, the table by calibration frequency as in the BG/NBD paper, decile calibration,
-//! Gini and top-decile capture, the weekly tracking of cumulative purchases) next to a naive
-//! baseline, and its plots.
+//! Reports on value predictions: the summary after scoring, and the holdout evaluation of the
+//! value crate (`HoldoutEvaluation`, `Tracking`) as text, CSV tables and plots.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -9,7 +7,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use lookalike_core::FeatureTable;
-use lookalike_value::{PurchaseModel, Summary};
+use lookalike_value::{
+    FrequencyRow, HoldoutColumns, HoldoutEvaluation, MetricRow, PurchaseModel, Summary, Tracking,
+};
 
 use crate::plots::{self, Series};
 use crate::value_model::Prediction;
@@ -94,54 +94,8 @@ pub fn summary(table: &FeatureTable, predictions: &[Option<Prediction>], top: us
     text
 }
 
-/// One customer in the holdout comparison.
-struct Row {
-    frequency: f64,
-    actual_purchases: f64,
-    actual_spend: f64,
-    model_purchases: f64,
-    model_spend: f64,
-    naive_purchases: f64,
-    naive_spend: f64,
-}
-
-/// The holdout evaluation.
-pub struct Evaluation {
-    rows: Vec<Row>,
-}
-
-fn mae_rmse(pairs: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
-    let (mut abs, mut sq, mut n) = (0.0, 0.0, 0.0);
-    for (a, p) in pairs {
-        abs += (a - p).abs();
-        sq += (a - p) * (a - p);
-        n += 1.0;
-    }
-    (abs / n, (sq / n).sqrt())
-}
-
-/// Gini of `actual` ranked by `score` (descending, ties by position): twice the area between
-/// the cumulative-gains curve and the diagonal, and the share of the total in the top 10%.
-fn gini_and_top_decile(score: &[f64], actual: &[f64]) -> (f64, f64) {
-    let mut order: Vec<usize> = (0..score.len()).collect();
-    order.sort_by(|a, b| score[*b].total_cmp(&score[*a]).then(a.cmp(b)));
-    let total: f64 = actual.iter().sum();
-    let n = order.len() as f64;
-    if total <= 0.0 || order.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let (mut cumulative, mut area, mut top) = (0.0, 0.0, 0.0);
-    let top_count = (n / 10.0).ceil() as usize;
-    for (k, i) in order.iter().enumerate() {
-        let before = cumulative;
-        cumulative += actual[*i] / total;
-        area += (before + cumulative) / 2.0 / n;
-        if k < top_count {
-            top = cumulative;
-        }
-    }
-    (2.0 * area - 1.0, top)
-}
+/// The holdout evaluation (the value crate's), with the table columns it reads.
+pub struct Evaluation(HoldoutEvaluation);
 
 impl Evaluation {
     /// Pairs each customer's predictions with the holdout columns of the table.
@@ -164,119 +118,26 @@ impl Evaluation {
         );
         let aov = column("avg_order_value")?;
         let (hp, hs) = (column("holdout_purchases")?, column("holdout_spend")?);
-        let rows = predictions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                let p = p.as_ref()?;
-                // The naive baseline: each customer keeps their historical repeat rate x/T and
-                // their mean order value.
-                let rate = if t[i] > 0.0 { x[i] / t[i] } else { 0.0 };
-                let naive_purchases = rate * holdout_units;
-                let order_value = if x[i] > 0.0 && m[i] > 0.0 {
-                    m[i]
-                } else {
-                    aov[i]
-                };
-                Some(Row {
-                    frequency: x[i],
-                    actual_purchases: hp[i],
-                    actual_spend: hs[i],
-                    model_purchases: p.expected_purchases,
-                    model_spend: p
-                        .expected_spend
-                        .map_or(f64::NAN, |s| s * p.expected_purchases),
-                    naive_purchases,
-                    naive_spend: naive_purchases * order_value,
-                })
-            })
-            .collect();
-        Ok(Evaluation { rows })
-    }
-
-    fn metrics(&self) -> Vec<(String, f64, f64)> {
-        let r = &self.rows;
-        let (mp, rp) = mae_rmse(r.iter().map(|r| (r.actual_purchases, r.model_purchases)));
-        let (mn, rn) = mae_rmse(r.iter().map(|r| (r.actual_purchases, r.naive_purchases)));
-        let (ms, rs) = mae_rmse(r.iter().map(|r| (r.actual_spend, r.model_spend)));
-        let (msn, rsn) = mae_rmse(r.iter().map(|r| (r.actual_spend, r.naive_spend)));
-        let actual: Vec<f64> = r.iter().map(|r| r.actual_spend).collect();
-        let model_score: Vec<f64> = r.iter().map(|r| r.model_spend).collect();
-        let naive_score: Vec<f64> = r.iter().map(|r| r.naive_spend).collect();
-        let (gm, tm) = gini_and_top_decile(&model_score, &actual);
-        let (gn, tn) = gini_and_top_decile(&naive_score, &actual);
-        let total = |f: fn(&Row) -> f64| r.iter().map(f).sum::<f64>();
-        vec![
-            (
-                format!(
-                    "total holdout purchases (actual {:.0})",
-                    total(|r| r.actual_purchases)
-                ),
-                total(|r| r.model_purchases),
-                total(|r| r.naive_purchases),
-            ),
-            ("purchases MAE".into(), mp, mn),
-            ("purchases RMSE".into(), rp, rn),
-            ("spend MAE".into(), ms, msn),
-            ("spend RMSE".into(), rs, rsn),
-            ("Gini of holdout spend".into(), gm, gn),
-            ("top-decile capture of spend".into(), tm, tn),
-        ]
-    }
-
-    /// Mean actual and predicted holdout purchases by calibration frequency (0…6, 7+).
-    fn by_frequency(&self) -> Vec<(String, usize, f64, f64, f64)> {
-        (0..8)
-            .map(|x| {
-                let group: Vec<&Row> = self
-                    .rows
-                    .iter()
-                    .filter(|r| {
-                        if x < 7 {
-                            r.frequency == x as f64
-                        } else {
-                            r.frequency >= 7.0
-                        }
-                    })
-                    .collect();
-                let n = group.len();
-                let mean =
-                    |f: fn(&Row) -> f64| group.iter().map(|r| f(r)).sum::<f64>() / n.max(1) as f64;
-                (
-                    if x < 7 { x.to_string() } else { "7+".into() },
-                    n,
-                    mean(|r| r.actual_purchases),
-                    mean(|r| r.model_purchases),
-                    mean(|r| r.naive_purchases),
-                )
-            })
-            .collect()
-    }
-
-    /// Deciles of the model's predicted purchases (highest first): mean predicted and actual.
-    fn deciles(&self) -> Vec<(usize, usize, f64, f64)> {
-        let mut order: Vec<&Row> = self.rows.iter().collect();
-        order.sort_by(|a, b| b.model_purchases.total_cmp(&a.model_purchases));
-        let n = order.len();
-        (0..10)
-            .map(|d| {
-                let part = &order[d * n / 10..(d + 1) * n / 10];
-                let len = part.len().max(1) as f64;
-                (
-                    d + 1,
-                    part.len(),
-                    part.iter().map(|r| r.model_purchases).sum::<f64>() / len,
-                    part.iter().map(|r| r.actual_purchases).sum::<f64>() / len,
-                )
-            })
-            .collect()
+        let columns = HoldoutColumns {
+            frequency: &x,
+            t: &t,
+            monetary_value: &m,
+            avg_order_value: &aov,
+            holdout_purchases: &hp,
+            holdout_spend: &hs,
+        };
+        Ok(Evaluation(HoldoutEvaluation::new(
+            columns,
+            predictions,
+            holdout_units,
+        )))
     }
 
     /// The report as text.
     pub fn render(&self) -> String {
         let mut text = String::new();
         let _ = writeln!(text, "{:<44} {:>12} {:>12}", "", "model", "naive");
-        for (name, model, naive) in self.metrics() {
+        for MetricRow { name, model, naive } in self.0.metrics() {
             let _ = writeln!(text, "{name:<44} {model:>12.4} {naive:>12.4}");
         }
         let _ = writeln!(
@@ -288,10 +149,11 @@ impl Evaluation {
             "{:>4} {:>8} {:>10} {:>10} {:>10}",
             "x", "n", "actual", "model", "naive"
         );
-        for (x, n, actual, model, naive) in self.by_frequency() {
+        for row in self.0.by_frequency() {
             let _ = writeln!(
                 text,
-                "{x:>4} {n:>8} {actual:>10.3} {model:>10.3} {naive:>10.3}"
+                "{:>4} {:>8} {:>10.3} {:>10.3} {:>10.3}",
+                row.frequency, row.customers, row.actual, row.model, row.naive
             );
         }
         let _ = writeln!(
@@ -303,8 +165,12 @@ impl Evaluation {
             "{:>6} {:>8} {:>10} {:>10}",
             "decile", "n", "predicted", "actual"
         );
-        for (d, n, predicted, actual) in self.deciles() {
-            let _ = writeln!(text, "{d:>6} {n:>8} {predicted:>10.3} {actual:>10.3}");
+        for row in self.0.deciles() {
+            let _ = writeln!(
+                text,
+                "{:>6} {:>8} {:>10.3} {:>10.3}",
+                row.decile, row.customers, row.predicted, row.actual
+            );
         }
         text
     }
@@ -318,56 +184,43 @@ impl Evaluation {
                 .with_context(|| format!("writing {}", path.display()))
         };
         let mut metrics = String::from("metric,model,naive\n");
-        for (name, model, naive) in self.metrics() {
+        for MetricRow { name, model, naive } in self.0.metrics() {
             let _ = writeln!(metrics, "\"{name}\",{model},{naive}");
         }
         write("metrics.csv", metrics)?;
         let mut by_x = String::from("frequency,customers,actual,model,naive\n");
-        for (x, n, a, m, b) in self.by_frequency() {
-            let _ = writeln!(by_x, "{x},{n},{a},{m},{b}");
+        for r in self.0.by_frequency() {
+            let _ = writeln!(
+                by_x,
+                "{},{},{},{},{}",
+                r.frequency, r.customers, r.actual, r.model, r.naive
+            );
         }
         write("by_frequency.csv", by_x)?;
         let mut deciles = String::from("decile,customers,predicted,actual\n");
-        for (d, n, p, a) in self.deciles() {
-            let _ = writeln!(deciles, "{d},{n},{p},{a}");
+        for r in self.0.deciles() {
+            let _ = writeln!(
+                deciles,
+                "{},{},{},{}",
+                r.decile, r.customers, r.predicted, r.actual
+            );
         }
         write("deciles.csv", deciles)
     }
 }
 
-/// Cumulative holdout purchases week by week: actual, the model's expectation and the naive
-/// baseline's (each customer's historical rate), over the customers who bought before as-of.
-pub struct Tracking {
-    /// (week, cumulative actual, model, naive).
-    rows: Vec<(usize, f64, f64, f64)>,
+/// Rendering of the value crate's tracking table.
+pub trait TrackingText {
+    /// The table as text: every fourth week and the last.
+    fn render(&self) -> String;
+    /// The table as CSV.
+    fn csv(&self) -> String;
+    /// The three curves for a plot.
+    fn series(&self) -> Vec<Series>;
 }
 
-impl Tracking {
-    /// `weekly_actual[k]`: purchase days in holdout week k; `model_cumulative[k]`: the model's
-    /// expected purchases up to the end of week k; `naive_rate`: Σ x/T per time unit;
-    /// `week_ends[k]`: the end of week k in the model's time unit.
-    pub fn new(
-        weekly_actual: &[f64],
-        model_cumulative: &[f64],
-        naive_rate: f64,
-        week_ends: &[f64],
-    ) -> Self {
-        let mut actual = 0.0;
-        let rows = weekly_actual
-            .iter()
-            .zip(model_cumulative)
-            .zip(week_ends)
-            .enumerate()
-            .map(|(k, ((week, model), end))| {
-                actual += week;
-                (k + 1, actual, *model, naive_rate * end)
-            })
-            .collect();
-        Tracking { rows }
-    }
-
-    /// The table as text: every fourth week and the last.
-    pub fn render(&self) -> String {
+impl TrackingText for Tracking {
+    fn render(&self) -> String {
         let mut text = String::from(
             "\ncumulative holdout purchases by week (tracking; every 4th week and the last):\n",
         );
@@ -434,13 +287,13 @@ pub fn plot(
         true,
         &tracking_path,
     )?;
-    let by_x = evaluation.by_frequency();
-    let column = |label: &str, pick: fn(&(String, usize, f64, f64, f64)) -> f64| Series {
+    let by_x = evaluation.0.by_frequency();
+    let column = |label: &str, pick: fn(&FrequencyRow) -> f64| Series {
         label: label.into(),
         points: by_x
             .iter()
             .enumerate()
-            .filter(|(_, row)| row.1 > 0)
+            .filter(|(_, row)| row.customers > 0)
             .map(|(x, row)| (x as f64, pick(row)))
             .collect(),
     };
@@ -450,9 +303,9 @@ pub fn plot(
         "repeat purchases in calibration (x)",
         "mean purchases in the holdout",
         &[
-            column("actual", |r| r.2),
-            column("model", |r| r.3),
-            column("naive (historical rate)", |r| r.4),
+            column("actual", |r| r.actual),
+            column("model", |r| r.model),
+            column("naive (historical rate)", |r| r.naive),
         ],
         true,
         &conditional_path,

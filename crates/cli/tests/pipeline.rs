@@ -473,7 +473,11 @@ fn mismatched_models_and_inputs_are_refused_with_what_differs() {
             "scorer = \"ensemble\"",
             "ensemble",
         ),
-        ("algo = \"hamerly\"", "algo = \"fastest\"", "`lloyd`, `hamerly`"),
+        (
+            "algo = \"hamerly\"",
+            "algo = \"fastest\"",
+            "`lloyd`, `hamerly`",
+        ),
         ("bins = 5", "bins = 5\ncolour = 1", "colour"),
         (
             "seed_rule = \"clv_rank <= 0.05\"",

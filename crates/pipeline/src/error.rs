@@ -93,6 +93,12 @@ pub enum PipelineError {
         /// What is wrong.
         message: String,
     },
+    /// A seed or scope rule that cannot be applied.
+    #[error("{0}")]
+    Rule(String),
+    /// Seeds or candidates that cannot make an audience.
+    #[error("{0}")]
+    Seeds(String),
     /// A value model could not be fitted.
     #[error(transparent)]
     Value(Box<lookalike_value::ValueError>),
@@ -141,5 +147,11 @@ impl From<lookalike_value::ValueError> for PipelineError {
 impl From<lookalike_cluster::ClusterError> for PipelineError {
     fn from(error: lookalike_cluster::ClusterError) -> Self {
         PipelineError::Cluster(Box::new(error))
+    }
+}
+
+impl From<lookalike_core::CoreError> for PipelineError {
+    fn from(error: lookalike_core::CoreError) -> Self {
+        PipelineError::Features(Box::new(error.into()))
     }
 }

@@ -16,14 +16,25 @@
 //! assert_eq!(scores.num_rows(), features.len());
 //! ```
 
+mod audience_stage;
 mod error;
+mod fit;
 mod manifest;
 mod model;
+mod rule_columns;
 mod spec;
 mod transform;
 mod value_stage;
 
+pub use audience_stage::{
+    DEFAULT_AUDIENCE_COLUMNS, DEFAULT_AUDIENCE_LOG1P, IdList, PoolLabels, PoolSpec, Prepared,
+    SeedSource, rows_of,
+};
 pub use error::PipelineError;
+pub use fit::{
+    AudienceTraining, SegmentTraining, TrainingInputs, TrainingReport, ValueStageReport,
+    expand_params, expected_values, fit, profiles_csv, segment_table,
+};
 pub use manifest::{
     AudienceEntry, FeatureSettings, MODEL_FORMAT, MODEL_VERSION, Manifest, StageEntry, Stages,
     ValueEntry,
@@ -32,6 +43,7 @@ pub use model::{
     AudienceDocument, ModelDocuments, PipelineModel, VALUE_FORMAT_VERSION, ValueFit,
     check_model_destination, write_json,
 };
+pub use rule_columns::RuleExtras;
 pub use spec::{
     AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, parse_share,
 };

@@ -14,6 +14,9 @@ pub enum SynthError {
         /// End date.
         end: chrono::NaiveDate,
     },
+    /// Model parameters that cannot draw a log.
+    #[error("{0}")]
+    Parameters(String),
     /// Writing a file failed.
     #[error("writing {path}: {message}")]
     Write {

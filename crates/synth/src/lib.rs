@@ -7,6 +7,7 @@
 //! rate, dropout probability and mean order value, and what they really bought in the future
 //! window after the observation end, so models can be scored against ground truth.
 
+mod btyd_log;
 mod error;
 mod persona;
 mod simulate;
@@ -23,6 +24,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
+pub use btyd_log::{BtydLogSpec, write_btyd_log};
 pub use error::SynthError;
 pub use persona::Persona;
 

@@ -16,6 +16,7 @@ mod bgnbd;
 mod clv;
 mod dual;
 mod error;
+mod evaluation;
 mod fit;
 mod forecast;
 mod gamma_gamma;
@@ -30,6 +31,10 @@ pub use bgnbd::BgNbd;
 pub use clv::{MonthLength, clv};
 pub use dual::{Dual, Real};
 pub use error::ValueError;
+pub use evaluation::{
+    DecileRow, FrequencyRow, HoldoutColumns, HoldoutEvaluation, HoldoutRow, MetricRow, Tracking,
+    gini_and_top_decile, mae_rmse,
+};
 pub use fit::{FitOptions, FitReport};
 pub use forecast::{Forecast, Horizon, expected_total_purchases, forecast, forecast_one};
 pub use gamma_gamma::GammaGamma;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use lookalike_cluster::{
-    Algorithm, ClusterConfig, Init, KChoice, Missing, Precision, Scaling, cluster_table,
+    Algorithm, ClusterConfig, Clustering, Init, KChoice, Missing, Precision, Scaling, cluster_table,
 };
 use lookalike_features::read_feature_table;
 
@@ -130,10 +130,44 @@ pub fn cluster_to_dir(
         }
     })
     .with_context(|| format!("clustering {}", features.display()))?;
+    write_outputs(&all, config, &clustering, features, out, assignments)
+}
+
+/// Writes the model folder `out` of a clustering of `all` (sweep.csv for a sweep, model.json,
+/// the assignments under `assignments`, profiles.csv) and returns the report text.
+pub fn write_outputs(
+    all: &lookalike_core::FeatureTable,
+    config: &ClusterConfig,
+    clustering: &Clustering,
+    features: &std::path::Path,
+    out: &std::path::Path,
+    assignments: &str,
+) -> anyhow::Result<String> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    if clustering.why.is_some() {
+        clustering::write_sweep(&clustering.sweep, &out.join("sweep.csv"))?;
+    }
+    clustering::write_model(out, config, clustering, features)?;
+    clustering::write_assignments(all, clustering, &out.join(assignments))?;
+    clustering::write_profiles(
+        &clustering.table,
+        &clustering.profiles,
+        &out.join("profiles.csv"),
+    )?;
+    Ok(report_text(config, clustering, Some(out), assignments))
+}
+
+/// The report of a clustering: the sweep (when k was a range), the chosen fit's quality, who
+/// was left out, the profiles; `out` is where its files were written, if they were.
+pub fn report_text(
+    config: &ClusterConfig,
+    clustering: &Clustering,
+    out: Option<&std::path::Path>,
+    assignments: &str,
+) -> String {
     let table = &clustering.table;
     let mut text = String::new();
     if let Some(why) = &clustering.why {
-        clustering::write_sweep(&clustering.sweep, &out.join("sweep.csv"))?;
         text += &format!(
             "SWEEP over k on {} customers ({} in the silhouette sample)\n",
             table.len(),
@@ -143,12 +177,9 @@ pub fn cluster_to_dir(
         text += &format!("suggested k = {}: {why}\n\n", clustering.chosen);
     }
     let outcome = clustering.outcome();
-    clustering::write_model(out, config, &clustering, features)?;
-    clustering::write_assignments(&all, &clustering, &out.join(assignments))?;
-    clustering::write_profiles(table, &clustering.profiles, &out.join("profiles.csv"))?;
     let columns = config.columns();
     text += &format!(
-        "CLUSTERS  k = {} on {} customers, columns {}; {} init, {} iterations{}; inertia {:.4}\n  silhouette {:.3} ({}), Davies-Bouldin {:.3}, Calinski-Harabasz {:.1}\n  written to {} (model.json, {}, profiles.csv)\n",
+        "CLUSTERS  k = {} on {} customers, columns {}; {} init, {} iterations{}; inertia {:.4}\n  silhouette {:.3} ({}), Davies-Bouldin {:.3}, Calinski-Harabasz {:.1}\n",
         clustering.chosen,
         table.len(),
         columns.join(", "),
@@ -164,9 +195,13 @@ pub fn cluster_to_dir(
         },
         outcome.metrics.davies_bouldin,
         outcome.metrics.calinski_harabasz,
-        out.display(),
-        assignments
     );
+    if let Some(out) = out {
+        text += &format!(
+            "  written to {} (model.json, {assignments}, profiles.csv)\n",
+            out.display()
+        );
+    }
     let skipped = clustering.skipped();
     if skipped > 0 {
         text += &format!(
@@ -174,7 +209,7 @@ pub fn cluster_to_dir(
         );
     }
     text += &clustering::profiles_table(table, &clustering.profiles, &columns);
-    Ok(text)
+    text
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {

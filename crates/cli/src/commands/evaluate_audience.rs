@@ -12,8 +12,9 @@ use lookalike_audience::{
     EvaluationData, EvaluationRow, ExpandParams, ScorerKind, TierSize, Truth, evaluate,
 };
 
-use crate::audience_input::{Prepared, SeedArgs, prepare};
+use crate::audience_input::{SeedArgs, prepare};
 use crate::output::Ui;
+use lookalike_pipeline::Prepared;
 
 /// Options of `lookalike evaluate-audience`.
 #[derive(Debug, clap::Args)]

@@ -8,9 +8,10 @@ use std::time::Instant;
 use anyhow::Context;
 use lookalike_audience::{Audience, ExpandParams, IndexChoice, ScorerKind, TierSize};
 
-use crate::audience_input::{Prepared, SeedArgs, prepare};
+use crate::audience_input::{SeedArgs, prepare};
 use crate::audience_output::write_audience;
 use crate::output::Ui;
+use lookalike_pipeline::Prepared;
 
 /// What the ranking follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,10 +61,6 @@ pub struct Args {
     /// (1% a month) as expected_value, and tiers report their value.
     #[arg(long, value_name = "DIR")]
     pub value_model: Option<PathBuf>,
-    /// The CLV horizon of the value model's expected values: 12 months at 1% a month here; a
-    /// pipeline's `[value]` horizon in `train`, so seed rules see the CLV that is scored.
-    #[arg(skip)]
-    pub value_horizon: lookalike_value::HorizonSpec,
     /// Rank by similarity, or by similarity × expected value.
     #[arg(long, value_enum, default_value_t = RankBy::Similarity)]
     pub rank_by: RankBy,
@@ -90,11 +87,6 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
 
 /// Builds the audience, writes it to `args.out` and returns the summary to print.
 pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
-    build_audience(args, ui).map(|(text, _, _)| text)
-}
-
-/// [`expand_to_file`], also returning the audience and its prepared data (what `train` saves).
-pub fn build_audience(args: &Args, ui: &Ui) -> anyhow::Result<(String, Audience, Prepared)> {
     let began = Instant::now();
     let holdout = parse_share(&args.holdout)?;
     let sizes = args
@@ -120,42 +112,46 @@ pub fn build_audience(args: &Args, ui: &Ui) -> anyhow::Result<(String, Audience,
     if matches!(args.rank_by, RankBy::Value) && args.value_model.is_none() {
         anyhow::bail!("--rank-by value needs --value-model DIR (from `lookalike value fit`)");
     }
+    let value_horizon = lookalike_value::HorizonSpec::default();
     let prepared = prepare(
         &args.input,
-        args.value_model
-            .as_deref()
-            .map(|dir| (dir, &args.value_horizon)),
+        args.value_model.as_deref().map(|dir| (dir, &value_horizon)),
         ui,
     )?;
-    let ids = prepared.ids();
-    let audience = params
-        .expand(
-            prepared.scaled.view(),
-            &ids,
-            &prepared.seeds,
-            prepared.seed_values.as_deref(),
-            &prepared.candidates,
-            prepared.expected_values.as_deref(),
-        )
-        .context("building the audience")?;
-    write_audience(
-        &prepared.customer_ids,
+    let audience = prepared.expand(&params).context("building the audience")?;
+    let seconds = began.elapsed().as_secs_f64();
+    write_outputs(
+        &prepared,
         &audience,
-        &prepared.columns,
         &args.out,
-    )?;
+        args.plot.as_deref(),
+        Some(seconds),
+        ui,
+    )
+}
+
+/// Writes an audience's members (and its plot) and returns its summary.
+pub fn write_outputs(
+    prepared: &Prepared,
+    audience: &Audience,
+    out: &std::path::Path,
+    plot: Option<&std::path::Path>,
+    seconds: Option<f64>,
+    ui: &Ui,
+) -> anyhow::Result<String> {
+    write_audience(&prepared.customer_ids, audience, &prepared.columns, out)?;
     ui.say(format!(
-        "scored {} candidates against {} seeds ({}) in {:.2}s; wrote {} customers to {}",
+        "scored {} candidates against {} seeds ({}){}; wrote {} customers to {}",
         audience.candidates,
         audience.seeds,
         audience.scorer,
-        began.elapsed().as_secs_f64(),
+        seconds.map_or(String::new(), |s| format!(" in {s:.2}s")),
         audience.members.len(),
-        args.out.display()
+        out.display()
     ));
-    if let Some(path) = &args.plot {
+    if let Some(path) = plot {
         let valued = prepared.expected_values.is_some();
-        let tiers: Vec<(String, f64)> = tier_stats(&audience)
+        let tiers: Vec<(String, f64)> = tier_stats(audience)
             .into_iter()
             .map(|t| (t.label, t.mean_value.unwrap_or(t.mean_score)))
             .collect();
@@ -168,7 +164,7 @@ pub fn build_audience(args: &Args, ui: &Ui) -> anyhow::Result<(String, Audience,
             .with_context(|| format!("drawing {}", path.display()))?;
         ui.say(format!("wrote {}", path.display()));
     }
-    Ok((summary(&prepared, &audience), audience, prepared))
+    Ok(summary(prepared, audience))
 }
 
 /// One nested tier: its members are the first `size` of the audience.
@@ -205,7 +201,7 @@ fn tier_stats(audience: &Audience) -> Vec<TierStats> {
 
 /// Tier sizes, control counts and mean scores; mean raw features of the audience, the seeds and
 /// the base; the top members with their reasons.
-fn summary(prepared: &Prepared, audience: &Audience) -> String {
+pub fn summary(prepared: &Prepared, audience: &Audience) -> String {
     let valued = prepared.expected_values.is_some();
     let mut text = format!(
         "{:<8} {:>10} {:>9} {:>11}",

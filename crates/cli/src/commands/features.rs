@@ -163,20 +163,13 @@ pub fn report_inputs(extraction: &Extraction, ui: &Ui) {
     }
 }
 
-/// Extracts features as `args` say and writes them; shared with the demo.
-pub fn extract_to_file(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
+/// Extracts features as `args` say (without writing them), saying how the inputs were read.
+pub fn extract_features(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
     let inputs = args.input.resolve()?;
     let params = args.params()?;
     let began = Instant::now();
     let progress = ui.progress();
     let extraction = extract(&inputs, &params, &progress)?;
-    write_feature_table(
-        &extraction.table,
-        &extraction.schema,
-        &args.out,
-        args.out_format,
-    )
-    .with_context(|| format!("writing features to {}", args.out.display()))?;
     ui.say(format!(
         "features of {} customers ({} columns) as of {} in {:.2}s",
         extraction.table.len(),
@@ -185,11 +178,30 @@ pub fn extract_to_file(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
         began.elapsed().as_secs_f64()
     ));
     report_inputs(&extraction, ui);
+    Ok(extraction)
+}
+
+/// Writes extracted features to `args.out`, with the schema beside them.
+pub fn write_features(extraction: &Extraction, args: &Args, ui: &Ui) -> anyhow::Result<()> {
+    write_feature_table(
+        &extraction.table,
+        &extraction.schema,
+        &args.out,
+        args.out_format,
+    )
+    .with_context(|| format!("writing features to {}", args.out.display()))?;
     ui.say(format!(
         "  wrote {} and {}",
         args.out.display(),
         lookalike_core::FeatureSchema::path_beside(&args.out).display()
     ));
+    Ok(())
+}
+
+/// Extracts features as `args` say and writes them.
+pub fn extract_to_file(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
+    let extraction = extract_features(args, ui)?;
+    write_features(&extraction, args, ui)?;
     Ok(extraction)
 }
 

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use lookalike_synth::{GenerateParams, OutputFormat, generate};
+use lookalike_synth::{BtydLogSpec, GenerateParams, OutputFormat, generate, write_btyd_log};
+use lookalike_value::PurchaseKind;
 
-use crate::btyd_log::{LogModel, LogSpec, write_log};
 use crate::output::Ui;
 use chrono::NaiveDate;
 
@@ -44,7 +44,7 @@ pub struct Args {
     /// Instead of the persona base, draw a transaction log from a value model with known
     /// parameters (written with them to truth.json), to check that `value fit` recovers them.
     #[arg(long, value_enum, requires = "parameters")]
-    model: Option<LogModel>,
+    model: Option<PurchaseKind>,
     /// The model's parameters: r,alpha,a,b (BG/NBD) or r,alpha,s,beta (Pareto/NBD), in --unit.
     #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "model")]
     parameters: Vec<f64>,
@@ -64,7 +64,7 @@ pub struct Args {
 /// `--model`: the log alone, from the model's own story.
 fn run_model(
     args: &Args,
-    model: LogModel,
+    model: PurchaseKind,
     start: NaiveDate,
     end: NaiveDate,
     ui: &Ui,
@@ -73,7 +73,7 @@ fn run_model(
         anyhow::bail!("--model writes CSV only; drop --format parquet");
     }
     let began = Instant::now();
-    let spec = LogSpec {
+    let spec = BtydLogSpec {
         model,
         parameters: &args.parameters,
         spend: &args.spend,
@@ -83,10 +83,11 @@ fn run_model(
         start,
         end,
     };
-    let lines = write_log(&spec, &args.out)?;
+    let lines = write_btyd_log(&spec, &args.out)?;
     ui.say(format!(
-        "generated {} customers and {lines} transaction lines from {model:?} (seed {}) in {:.1}s; use --as-of {end}",
+        "generated {} customers and {lines} transaction lines from {} (seed {}) in {:.1}s; use --as-of {end}",
         args.customers,
+        model.name(),
         args.seed,
         began.elapsed().as_secs_f64()
     ));

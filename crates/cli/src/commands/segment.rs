@@ -6,9 +6,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use lookalike_core::FeatureTable;
 use lookalike_features::read_feature_table;
-use lookalike_rfm::{
-    LifecycleParams, RuleSet, SegmentParams, SegmentReport, Segmentation, report, segment,
-};
+use lookalike_pipeline::{SegmentSpec, SegmentTraining, segment_table};
+use lookalike_rfm::SegmentReport;
 
 use crate::output::Ui;
 use crate::plots;
@@ -58,46 +57,37 @@ pub struct Args {
     pub single_purchase_gap: f64,
 }
 
-/// Reads, segments and writes; returns the report (the demo prints it too).
-pub fn segment_to_files(
-    args: &Args,
-    ui: &Ui,
-) -> anyhow::Result<(FeatureTable, Segmentation, SegmentReport)> {
+impl Args {
+    /// The settings as the pipeline file gives them.
+    fn spec(&self) -> SegmentSpec {
+        SegmentSpec {
+            rules: self.rules.clone(),
+            bins: self.bins,
+            value_column: self.value_column.clone(),
+            require_consent: self.require_consent.clone(),
+            lapsing_factor: self.lapsing_factor,
+            lost_factor: self.lost_factor,
+            loyal_purchase_days: self.loyal_purchase_days,
+            single_purchase_gap: self.single_purchase_gap,
+            min_size: self.min_size,
+        }
+    }
+}
+
+/// Reads, segments (the library's `segment_table`, as `train` does) and writes; returns the
+/// report (the demo prints it too).
+pub fn segment_to_files(args: &Args, ui: &Ui) -> anyhow::Result<SegmentReport> {
     let began = Instant::now();
     let rules = match &args.rules {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading rules from {}", path.display()))?;
-            RuleSet::from_toml(&text)
-                .with_context(|| format!("in the rules file {}", path.display()))?
-        }
-        None => RuleSet::default(),
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading rules from {}", path.display()))?,
+        ),
+        None => None,
     };
-    if let Some(plot) = &args.plot
-        && plot.extension().and_then(|e| e.to_str()) != Some("svg")
-    {
-        bail!(
-            "--plot {}: the plot is written as SVG; give a .svg file",
-            plot.display()
-        );
-    }
-    if let Some(report_path) = &args.report {
-        report_format(report_path)?;
-    }
+    check_output_names(args.plot.as_deref(), args.report.as_deref())?;
     let table = read_feature_table(&args.features, None)
         .with_context(|| format!("reading features from {}", args.features.display()))?;
-    let lifecycle = LifecycleParams::default()
-        .lapsing_factor(args.lapsing_factor)
-        .lost_factor(args.lost_factor)
-        .loyal_min_purchase_days(args.loyal_purchase_days)
-        .single_purchase_gap_days(args.single_purchase_gap);
-    let mut params = SegmentParams::new()
-        .bins(args.bins)
-        .value_column(&args.value_column)
-        .lifecycle(lifecycle);
-    if let Some(column) = &args.require_consent {
-        params = params.require_consent(column);
-    }
     let what = match &args.rules {
         Some(path) => format!(
             "segmenting {} with {}",
@@ -106,29 +96,62 @@ pub fn segment_to_files(
         ),
         None => format!("segmenting {}", args.features.display()),
     };
-    let segmentation = segment(&table, &rules, &params).with_context(|| what)?;
-    write_segments(&table, &segmentation, &args.out)
-        .with_context(|| format!("writing segments to {}", args.out.display()))?;
-    let summary = report(&table, &segmentation, args.min_size);
-    if let Some(path) = &args.report {
-        write_report(&summary, path)?;
-    }
-    if let Some(path) = &args.plot {
-        plots::segment_shares(&summary, path)
-            .with_context(|| format!("drawing {}", path.display()))?;
-    }
+    let trained = segment_table(&table, &args.spec(), rules.as_deref()).with_context(|| what)?;
+    write_outputs(
+        &table,
+        &trained,
+        &args.out,
+        args.report.as_deref(),
+        args.plot.as_deref(),
+    )?;
     ui.say(format!(
         "segmented {} customers ({} rule segments, {} bins) in {:.2}s; wrote {}",
         table.len(),
-        segmentation.rule_names.len(),
+        trained.segmentation.rule_names.len(),
         args.bins,
         began.elapsed().as_secs_f64(),
         args.out.display()
     ));
-    for warning in &summary.warnings {
+    for warning in &trained.report.warnings {
         ui.say(format!("  warning: {warning}"));
     }
-    Ok((table, segmentation, summary))
+    Ok(trained.report)
+}
+
+/// Refuses a plot that is not .svg or a report that is neither .csv nor .json, before any work.
+pub fn check_output_names(plot: Option<&Path>, report: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(plot) = plot
+        && plot.extension().and_then(|e| e.to_str()) != Some("svg")
+    {
+        bail!(
+            "--plot {}: the plot is written as SVG; give a .svg file",
+            plot.display()
+        );
+    }
+    if let Some(report_path) = report {
+        report_format(report_path)?;
+    }
+    Ok(())
+}
+
+/// Writes the segmentation (one row per customer), the report and the plot.
+pub fn write_outputs(
+    table: &FeatureTable,
+    trained: &SegmentTraining,
+    out: &Path,
+    report: Option<&Path>,
+    plot: Option<&Path>,
+) -> anyhow::Result<()> {
+    write_segments(table, &trained.segmentation, out)
+        .with_context(|| format!("writing segments to {}", out.display()))?;
+    if let Some(path) = report {
+        write_report(&trained.report, path)?;
+    }
+    if let Some(path) = plot {
+        plots::segment_shares(&trained.report, path)
+            .with_context(|| format!("drawing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 enum ReportFormat {
@@ -224,7 +247,7 @@ pub fn report_table(summary: &SegmentReport) -> String {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
-    let (_, _, summary) = segment_to_files(&args, ui)?;
+    let summary = segment_to_files(&args, ui)?;
     ui.data(&report_table(&summary))?;
     Ok(())
 }

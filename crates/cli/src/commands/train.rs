@@ -1,31 +1,27 @@
 //! `lookalike train`: features → segments → clusters → value → audiences as a pipeline file
 //! says, into one model directory that `lookalike score` applies to the whole base.
 //!
-//! Each stage runs the very code of its subcommand (`features`, `segment`, `cluster`,
-//! `value fit`, `expand`), so a trained stage is what the subcommand makes; its per-customer
-//! outputs on the training base go to `--outputs` when asked. The stages' documents become one
-//! [`PipelineModel`] (checked as loading checks it), which the library saves: built beside its
-//! destination and swapped into place at the end, so a failed or killed training leaves the
-//! previous model, never half of a new one.
+//! The CLI reads the files the pipeline file names (logs, rules, seed lists), extracts the
+//! features and hands them to `lookalike_pipeline::fit`, the same training the Python package
+//! runs; each stage's per-customer outputs on the training base go to `--outputs` when asked,
+//! written by the same code as the stage's subcommand. The library saves the model: built
+//! beside its destination and swapped into place at the end, so a failed or killed training
+//! leaves the previous model, never half of a new one.
 
+use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use lookalike_features::Extraction;
+use lookalike_pipeline::{PipelineSpec, TrainingInputs, TrainingReport, fit};
 use serde_json::{Value, json};
 
-use lookalike_audience::{AudienceSettings, TierCut};
-use lookalike_pipeline::{
-    AudienceDocument, MODEL_FORMAT, MODEL_VERSION, ModelDocuments, PipelineModel, PipelineSpec,
-};
-use lookalike_rfm::SegmentSettings;
-
-use crate::commands::value::FitSettings;
-use crate::commands::{cluster, expand, features, segment, value};
+use crate::commands::features::{self, InputArgs};
+use crate::commands::{cluster, expand, segment};
+use crate::id_list;
 use crate::output::Ui;
-use crate::pipeline::{expand_args, feature_args, segment_args};
 use crate::value_model;
 
 /// Options of `lookalike train`.
@@ -47,15 +43,14 @@ pub struct Args {
 /// What training made, for the summary (and the demo).
 pub struct Training {
     pub extraction: Extraction,
+    /// The written features (in `outputs`), when outputs were asked for.
     pub features_file: PathBuf,
-    pub outputs: PathBuf,
+    pub outputs: Option<PathBuf>,
     pub segment_report: Option<String>,
     pub clusters: Option<String>,
     pub value: Option<String>,
     pub audiences: Vec<(String, String)>,
     pub seconds: f64,
-    /// Holds a temporary outputs folder until the caller is done with it.
-    _scratch: Option<tempfile::TempDir>,
 }
 
 /// Hash (xxh3-64, hex), size and path of an input file.
@@ -82,27 +77,75 @@ fn fingerprint(path: &Path) -> anyhow::Result<Value> {
     }))
 }
 
-/// The moment as RFC 3339 in UTC.
-fn now_utc() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(String::new, |t| {
-        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    })
-}
-
-fn read_json(path: &Path) -> anyhow::Result<Value> {
-    serde_json::from_str(
-        &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-    )
-    .with_context(|| format!("parsing {}", path.display()))
+/// `lookalike features` as configured, writing `out`.
+pub fn feature_args(spec: &PipelineSpec, out: &Path) -> features::Args {
+    let input = &spec.input;
+    features::Args {
+        input: InputArgs {
+            transactions: input.transactions.clone(),
+            events: input.events.clone(),
+            customers: input.customers.clone(),
+            format: input.format,
+            delimiter: input.delimiter.clone(),
+            columns: input
+                .columns
+                .iter()
+                .map(|(field, name)| format!("{field}={name}"))
+                .collect(),
+            on_error: input.on_error,
+        },
+        as_of: spec.features.as_of.clone(),
+        holdout_end: None,
+        time_unit: spec.features.time_unit,
+        top_levels: spec.features.top_levels,
+        out: out.to_path_buf(),
+        out_format: None,
+    }
 }
 
 /// Runs the pipeline of `args.config` into `args.out`.
 pub fn train(args: &Args, ui: &Ui) -> anyhow::Result<Training> {
     let pipeline = PipelineSpec::read(&args.config)?;
     train_pipeline(&pipeline, &args.out, args.outputs.as_deref(), ui)
+}
+
+/// What the pipeline file names besides the logs: the rules file and seed lists, read; the
+/// inputs fingerprinted.
+fn training_inputs(
+    pipeline: &PipelineSpec,
+    extraction: &Extraction,
+    features_name: String,
+) -> anyhow::Result<TrainingInputs> {
+    let segment_rules = match pipeline.segments.as_ref().and_then(|s| s.rules.as_ref()) {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading rules from {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut seed_lists = BTreeMap::new();
+    for audience in &pipeline.audiences {
+        if let Some(path) = &audience.seeds {
+            seed_lists.insert(audience.name.clone(), id_list::read(path, None)?);
+        }
+    }
+    let input = &pipeline.input;
+    let mut inputs = vec![fingerprint(&input.transactions)?];
+    for path in [&input.events, &input.customers].into_iter().flatten() {
+        inputs.push(fingerprint(path)?);
+    }
+    for (input, report) in inputs.iter_mut().zip(&extraction.inputs) {
+        input["kind"] = json!(report.kind.prefix());
+        input["rows"] = json!(report.rows);
+        input["rows_skipped"] = json!(report.skipped);
+    }
+    Ok(TrainingInputs {
+        segment_rules,
+        seed_lists,
+        as_of: extraction.as_of.to_string(),
+        inputs,
+        features_name,
+    })
 }
 
 /// Runs `pipeline` into the model directory `out`, keeping the stage outputs in `outputs`.
@@ -115,267 +158,122 @@ pub fn train_pipeline(
     let began = Instant::now();
     // Refused before the stages run, not after.
     lookalike_pipeline::check_model_destination(out).map_err(|e| anyhow::anyhow!("--out {e}"))?;
-    let mut documents = ModelDocuments {
-        manifest: Value::Null,
-        segments: None,
-        rules: None,
-        clusters: None,
-        value: None,
-        audiences: Vec::new(),
-        extras: Default::default(),
-    };
-    let (outputs, scratch) = match outputs {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            (dir.to_path_buf(), None)
-        }
-        None => {
-            let scratch = tempfile::Builder::new()
-                .prefix("lookalike-train-")
-                .tempdir()
-                .context("creating a temporary folder for the stage outputs")?;
-            (scratch.path().to_path_buf(), Some(scratch))
-        }
-    };
-    let features_file = outputs.join("features.parquet");
+    let features_file = outputs.map_or_else(
+        || PathBuf::from("features"),
+        |dir| dir.join("features.parquet"),
+    );
     let feature_args = feature_args(pipeline, &features_file);
-    let extraction = features::extract_to_file(&feature_args, ui)?;
-    let mut stages = serde_json::Map::new();
+    let extraction = features::extract_features(&feature_args, ui)?;
+    if let Some(dir) = outputs {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        features::write_features(&extraction, &feature_args, ui)?;
+    }
+    let inputs = training_inputs(pipeline, &extraction, features_file.display().to_string())?;
+    let (model, report) = fit(pipeline, &extraction.table, &inputs, &ui.progress())?;
     let mut training = Training {
-        features_file: features_file.clone(),
-        outputs: outputs.clone(),
+        features_file,
+        outputs: outputs.map(Path::to_path_buf),
         segment_report: None,
         clusters: None,
         value: None,
         audiences: Vec::new(),
         seconds: 0.0,
         extraction,
-        _scratch: scratch,
     };
-
-    if let Some(section) = &pipeline.segments {
-        let segments_csv = outputs.join("segments.csv");
-        let segment_args = segment_args(
-            section,
-            &features_file,
-            &segments_csv,
-            &outputs.join("segment_report.csv"),
-        );
-        let (_, segmentation, report) = segment::segment_to_files(&segment_args, ui)?;
-        let rules_file = match &section.rules {
-            Some(path) => {
-                documents.rules = Some(
-                    std::fs::read_to_string(path)
-                        .with_context(|| format!("reading {}", path.display()))?,
-                );
-                Some("rules.toml".to_string())
-            }
-            None => None,
-        };
-        let settings = SegmentSettings {
-            trained: segmentation.trained.clone(),
-            require_consent: section.require_consent.clone(),
-            lapsing_factor: section.lapsing_factor,
-            lost_factor: section.lost_factor,
-            loyal_purchase_days: section.loyal_purchase_days,
-            single_purchase_gap: section.single_purchase_gap,
-            rules_file,
-        };
-        documents.segments = Some(serde_json::to_value(&settings)?);
-        stages.insert(
-            "segments".into(),
-            json!({
-                "file": "segments.json",
-                "bins": section.bins,
-                "rule_segments": segmentation.rule_names,
-                "bin_sizes": { "r": segmentation.bin_sizes[0], "f": segmentation.bin_sizes[1], "m": segmentation.bin_sizes[2] },
-                "report": report,
-            }),
-        );
-        training.segment_report = Some(segment::report_table(&report));
-    }
-
-    if let Some(section) = &pipeline.clusters {
-        let cluster_out = outputs.join("clusters");
-        let text =
-            cluster::cluster_to_dir(&features_file, section, &cluster_out, "assignments.csv", ui)?;
-        let fitted = read_json(&cluster_out.join("model.json"))?;
-        documents.clusters = Some(fitted.clone());
-        let profiles = cluster_out.join("profiles.csv");
-        documents.extras.insert(
-            "clusters/profiles.csv".into(),
-            std::fs::read_to_string(&profiles)
-                .with_context(|| format!("reading {}", profiles.display()))?,
-        );
-        stages.insert(
-            "clusters".into(),
-            json!({
-                "file": "clusters/model.json",
-                "k": fitted["k"],
-                "columns": fitted["columns"],
-                "parameters": fitted["parameters"],
-                "fit": fitted["fit"],
-                "metrics": fitted["metrics"],
-            }),
-        );
-        training.clusters = Some(text);
-    }
-
-    let value_dir = outputs.join("value");
-    if let Some(section) = &pipeline.value {
-        let settings = FitSettings {
-            model: section.model,
-            penalty: section.penalty,
-        };
-        let (fitted, table, mut text) =
-            value::fit_to_dir(&features_file, &settings, &value_dir, ui)?;
-        let horizon = section.horizon().in_units(fitted.time_unit.days())?;
-        let spend = fitted.spend_model();
-        let predictions =
-            value_model::predict(&table, &fitted.purchases, spend.as_ref(), &horizon)?;
-        let predictions_file = outputs.join("value.csv");
-        value_model::write_predictions(&table, &predictions, &predictions_file)?;
-        text += &crate::value_report::summary(&table, &predictions, 10);
-        let document = read_json(&value_dir.join("value_model.json"))?;
-        documents.value = Some(document.clone());
-        stages.insert(
-            "value".into(),
-            json!({
-                "file": "value/value_model.json",
-                "horizon": section.horizon,
-                "horizon_unit": section.unit,
-                "discount": section.discount,
-                "month": section.month,
-                "purchases": {
-                    "kind": document["purchases"]["kind"],
-                    "parameters": document["purchases"]["parameters"],
-                    "log_likelihood": document["purchases"]["log_likelihood"],
-                    "converged": document["purchases"]["converged"],
-                    "warnings": document["purchases"]["warnings"],
-                },
-                "spend": {
-                    "kind": document["spend"]["kind"],
-                    "parameters": document["spend"]["parameters"],
-                    "converged": document["spend"]["converged"],
-                    "warnings": document["spend"]["warnings"],
-                },
-            }),
-        );
-        training.value = Some(text);
-    }
-
-    let mut audiences = Vec::new();
-    // Seed rules see the CLV that is scored: the [value] horizon.
-    let value_horizon = pipeline.value.as_ref().map(|section| section.horizon());
-    for section in &pipeline.audiences {
-        let segments_csv = outputs.join("segments.csv");
-        let expand_args = expand_args(
-            section,
-            &features_file,
-            pipeline
-                .segments
-                .is_some()
-                .then_some(segments_csv.as_path()),
-            pipeline.value.is_some().then_some(value_dir.as_path()),
-            value_horizon.as_ref(),
-            &outputs.join(format!("audience_{}.csv", section.name)),
-        );
-        let (text, audience, prepared) = expand::build_audience(&expand_args, ui)
-            .with_context(|| format!("audience {:?}", section.name))?;
-        let saved = audience.saved_scorer.clone().with_context(|| {
-            format!(
-                "audience {:?}: the {} scorer cannot be saved",
-                section.name, audience.scorer
-            )
-        })?;
-        let ids = prepared.ids();
-        let tiers = TierCut::of(&audience, &ids);
-        let settings = AudienceSettings {
-            name: section.name.clone(),
-            columns: prepared.columns.clone(),
-            scaling: prepared.scaler.parameters(),
-            scorer: saved,
-            require_consent: section.require_consent.clone(),
-            seeds_file: format!("{}_seeds.parquet", section.name),
-            seeds: audience.seeds,
-            candidates: audience.candidates,
-            tiers,
-            holdout: section.holdout,
-            salt: section.salt,
-            seed_source: match (&section.seed_rule, &section.seeds) {
-                (Some(rule), _) => format!("rule: {rule}"),
-                (None, Some(path)) => format!("file: {}", path.display()),
-                (None, None) => unreachable!("checked when the pipeline was read"),
-            },
-        };
-        documents.audiences.push(AudienceDocument {
-            settings: serde_json::to_value(&settings)?,
-            seed_ids: prepared
-                .seeds
-                .iter()
-                .map(|r| prepared.customer_ids[*r].as_str().to_string())
-                .collect(),
-            seed_rows: prepared
-                .seeds
-                .iter()
-                .map(|r| prepared.scaled.row(*r).to_vec())
-                .collect(),
-        });
-        let file = settings;
-        audiences.push(json!({
-            "name": section.name,
-            "file": format!("audiences/{}.json", section.name),
-            "scorer": audience.scorer,
-            "seed_source": file.seed_source,
-            "seeds": audience.seeds,
-            "candidates": audience.candidates,
-            "tiers": file.tiers,
-        }));
-        training.audiences.push((section.name.clone(), text));
-    }
-    if !audiences.is_empty() {
-        stages.insert("audiences".into(), Value::Array(audiences));
-    }
-
-    let mut inputs = vec![fingerprint(&pipeline.input.transactions)?];
-    inputs.extend(
-        [&pipeline.input.events, &pipeline.input.customers]
-            .into_iter()
-            .flatten()
-            .map(|p| fingerprint(p))
-            .collect::<anyhow::Result<Vec<_>>>()?,
-    );
-    for (input, report) in inputs.iter_mut().zip(&training.extraction.inputs) {
-        input["kind"] = json!(report.kind.prefix());
-        input["rows"] = json!(report.rows);
-        input["rows_skipped"] = json!(report.skipped);
-    }
-    let table = &training.extraction.table;
-    let manifest = json!({
-        "format": MODEL_FORMAT,
-        "format_version": MODEL_VERSION,
-        "tool": "lookalike",
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "created_at": now_utc(),
-        "as_of": training.extraction.as_of.to_string(),
-        "inputs": inputs,
-        "customers": table.len(),
-        "features": {
-            "time_unit": pipeline.features.time_unit,
-            "top_levels": pipeline.features.top_levels,
-            "columns": table.columns(),
-        },
-        "pipeline": pipeline,
-        "stages": stages,
-    });
-    documents.manifest = manifest;
-    let model = PipelineModel::from_documents(documents, &out.display().to_string())
-        .context("checking the trained model")?;
+    describe(pipeline, &report, &mut training, ui)?;
     model
         .save(out)
         .with_context(|| format!("writing the model {}", out.display()))?;
     training.seconds = began.elapsed().as_secs_f64();
     Ok(training)
+}
+
+/// Each stage's summary, and its per-customer outputs when `training.outputs` is set.
+fn describe(
+    pipeline: &PipelineSpec,
+    report: &TrainingReport,
+    training: &mut Training,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    let table = &training.extraction.table;
+    let outputs = training.outputs.clone();
+    let file = |name: &str| outputs.as_ref().map(|dir| dir.join(name));
+    if let Some(trained) = &report.segments {
+        if let Some(out) = file("segments.csv") {
+            let report_file = out.with_file_name("segment_report.csv");
+            let plot = out.with_file_name("segments.svg");
+            segment::write_outputs(table, trained, &out, Some(&report_file), Some(&plot))?;
+        }
+        ui.say(format!(
+            "segmented {} customers ({} rule segments, {} bins)",
+            table.len(),
+            trained.segmentation.rule_names.len(),
+            trained.segmentation.bins
+        ));
+        for warning in &trained.report.warnings {
+            ui.say(format!("  warning: {warning}"));
+        }
+        training.segment_report = Some(segment::report_table(&trained.report));
+    }
+    if let (Some(clustering), Some(config)) = (&report.clusters, &pipeline.clusters) {
+        for outcome in clustering.sweep.iter().filter(|_| clustering.why.is_some()) {
+            ui.say(format!(
+                "k = {}: silhouette {:.3}, {:.2} s",
+                outcome.k, outcome.metrics.silhouette, outcome.seconds
+            ));
+        }
+        training.clusters = Some(match file("clusters") {
+            Some(dir) => cluster::write_outputs(
+                table,
+                config,
+                clustering,
+                &training.features_file,
+                &dir,
+                "assignments.csv",
+            )?,
+            None => cluster::report_text(config, clustering, None, "assignments.csv"),
+        });
+    }
+    if let Some(value) = &report.value {
+        let data = &value.training.data;
+        ui.say(format!(
+            "fitted {} customers ({} distinct histories; {} without a purchase left out)",
+            data.customers(),
+            data.unique(),
+            data.without_purchase()
+        ));
+        if let Some(dir) = file("value") {
+            value_model::write_document(
+                &value.training,
+                "features",
+                &training.features_file,
+                &dir,
+            )?;
+            value_model::write_predictions(table, &value.predictions, &dir.with_extension("csv"))?;
+        }
+        training.value = Some(
+            value.training.describe()
+                + &crate::value_report::summary(table, &value.predictions, 10),
+        );
+    }
+    for trained in &report.audiences {
+        for note in &trained.prepared.notes {
+            ui.say(note);
+        }
+        let text = match file(&format!("audience_{}.csv", trained.name)) {
+            Some(out) => expand::write_outputs(
+                &trained.prepared,
+                &trained.audience,
+                &out,
+                Some(&out.with_extension("svg")),
+                None,
+                ui,
+            )?,
+            None => expand::summary(&trained.prepared, &trained.audience),
+        };
+        training.audiences.push((trained.name.clone(), text));
+    }
+    Ok(())
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -403,10 +301,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         text += &format!("\nAUDIENCE {name}\n");
         text += summary;
     }
-    if args.outputs.is_some() {
+    if let Some(outputs) = &training.outputs {
         text += &format!(
             "\nstage outputs on the training base in {}\n",
-            training.outputs.display()
+            outputs.display()
         );
     }
     ui.data(&text)?;

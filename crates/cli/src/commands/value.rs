@@ -1,6 +1,5 @@
 //! `lookalike value fit | predict | evaluate`: expected purchases, spend and CLV.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -16,7 +15,7 @@ use lookalike_value::{FitOptions, Horizon, HorizonUnit, MonthLength, expected_to
 use crate::commands::features::{InputArgs, refuse_log_options};
 use crate::output::Ui;
 use crate::value_model;
-use crate::value_report;
+use crate::value_report::{self, TrackingText as _};
 use lookalike_value::PurchaseKind;
 
 /// Options of `lookalike value`.
@@ -256,23 +255,6 @@ fn read(features: &std::path::Path) -> anyhow::Result<FeatureTable> {
         .with_context(|| format!("reading features from {}", features.display()))
 }
 
-/// Fits on a feature table and writes `<dir>/value_model.json`; returns the fit and its text.
-pub fn fit_to_dir(
-    features: &std::path::Path,
-    settings: &FitSettings,
-    dir: &std::path::Path,
-    ui: &Ui,
-) -> anyhow::Result<(ValueTraining, FeatureTable, String)> {
-    let began = Instant::now();
-    let summary = Summary {
-        table: read(features)?,
-        unit: value_model::time_unit_of(features),
-        source: ("features", features.to_path_buf()),
-    };
-    let (fitted, text) = fit_summary(&summary, settings, dir, began, ui)?;
-    Ok((fitted, summary.table, text))
-}
-
 /// Fits on a summary and writes `<dir>/value_model.json`; returns the fit and its text.
 fn fit_summary(
     summary: &Summary,
@@ -289,14 +271,7 @@ fn fit_summary(
         summary.unit,
     )
     .with_context(|| format!("fitting {}", source.display()))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("value_model.json");
-    let document = fitted.document(kind, &source.display().to_string());
-    lookalike_core::write_atomically(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &document)?;
-        w.write_all(b"\n")
-    })
-    .with_context(|| format!("writing {}", path.display()))?;
+    let path = value_model::write_document(&fitted, kind, source, dir)?;
     ui.say(format!(
         "fitted {} customers ({} distinct histories; {} without a purchase left out) in {:.2}s; wrote {}",
         fitted.data.customers(),
@@ -426,7 +401,7 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
         .filter(|(x, t)| !x.is_nan() && **t > 0.0)
         .map(|(x, t)| x / t)
         .sum();
-    let tracking = value_report::Tracking::new(
+    let tracking = lookalike_value::Tracking::new(
         &extraction.holdout_weeks,
         &model_cumulative,
         naive_rate,

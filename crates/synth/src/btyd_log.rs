@@ -1,37 +1,37 @@
-//! `lookalike generate --model bgnbd|pareto`: a transaction log drawn from a value model with
-//! known parameters, so that the whole path — features, then `value fit` — can be checked to
-//! recover them.
+//! A transaction log drawn from a value model with known parameters (`lookalike generate
+//! --model bgnbd|pareto`), so that the whole path — features, then the value fit — can be
+//! checked to recover them.
 
 use std::io::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, bail};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use lookalike_value::{
-    BgNbd, GammaGamma, ParetoNbd, SimulatedHistory, simulate_bgnbd_histories,
+    BgNbd, GammaGamma, ParetoNbd, PurchaseKind, SimulatedHistory, simulate_bgnbd_histories,
     simulate_pareto_histories,
 };
 use serde_json::json;
 
-/// Which model draws the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogModel {
-    /// BG/NBD: parameters r, alpha, a, b.
-    Bgnbd,
-    /// Pareto/NBD: parameters r, alpha, s, beta.
-    Pareto,
-}
+use crate::SynthError;
 
 /// What to draw.
-pub struct LogSpec<'a> {
-    pub model: LogModel,
+#[derive(Debug, Clone, Copy)]
+pub struct BtydLogSpec<'a> {
+    /// The purchase model that draws the log.
+    pub model: PurchaseKind,
+    /// Its parameters: r, alpha, a, b (BG/NBD) or r, alpha, s, beta (Pareto/NBD).
     pub parameters: &'a [f64],
+    /// Gamma-Gamma p, q, gamma of the purchase values.
     pub spend: &'a [f64],
     /// Length of the parameters' time unit in days (7 for weeks).
     pub unit_days: f64,
+    /// Customers.
     pub customers: usize,
+    /// Random seed: the same seed gives the same log.
     pub seed: u64,
+    /// First day of the period.
     pub start: NaiveDate,
+    /// The period ends at the start of this day.
     pub end: NaiveDate,
 }
 
@@ -39,32 +39,44 @@ pub struct LogSpec<'a> {
 /// parameters) into `dir`; returns the number of transaction lines. Each customer's first
 /// purchase falls uniformly in the period and their purchases follow from it; the period ends
 /// at the start of `end`, the natural `--as-of`.
-pub fn write_log(spec: &LogSpec, dir: &Path) -> anyhow::Result<u64> {
+pub fn write_btyd_log(spec: &BtydLogSpec, dir: &Path) -> Result<u64, SynthError> {
     let period_days = (spec.end - spec.start).num_days() as f64;
     if period_days < 1.0 {
-        bail!("--end {} must be after --start {}", spec.end, spec.start);
+        return Err(SynthError::EmptyPeriod {
+            start: spec.start,
+            end: spec.end,
+        });
     }
     if spec.customers == 0 {
-        bail!("--customers must be at least 1");
+        return Err(SynthError::NoCustomers);
     }
-    let [p, q, gamma] = three(spec.spend, "--spend")?;
-    let spend = GammaGamma::new(p, q, gamma).context("--spend")?;
+    let bad =
+        |what: &str, e: lookalike_value::ValueError| SynthError::Parameters(format!("{what}: {e}"));
+    let [p, q, gamma] = three(spec.spend)?;
+    let spend = GammaGamma::new(p, q, gamma).map_err(|e| bad("spend", e))?;
     let observed = (0.0, period_days / spec.unit_days);
     let (histories, names): (Vec<SimulatedHistory>, [&str; 4]) = match spec.model {
-        LogModel::Bgnbd => {
+        PurchaseKind::Bgnbd => {
             let [r, alpha, a, b] = four(spec.parameters)?;
-            let model = BgNbd::new(r, alpha, a, b).context("--parameters")?;
+            let model = BgNbd::new(r, alpha, a, b).map_err(|e| bad("parameters", e))?;
             let h = simulate_bgnbd_histories(&model, &spend, spec.customers, observed, spec.seed);
             (h, ["r", "alpha", "a", "b"])
         }
-        LogModel::Pareto => {
+        PurchaseKind::Pareto => {
             let [r, alpha, s, beta] = four(spec.parameters)?;
-            let model = ParetoNbd::new(r, alpha, s, beta).context("--parameters")?;
+            let model = ParetoNbd::new(r, alpha, s, beta).map_err(|e| bad("parameters", e))?;
             let h = simulate_pareto_histories(&model, &spend, spec.customers, observed, spec.seed);
             (h, ["r", "alpha", "s", "beta"])
         }
     };
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    fn failed<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> SynthError {
+        let path = path.to_path_buf();
+        move |e| SynthError::Write {
+            path,
+            message: e.to_string(),
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(failed(dir))?;
     let end = spec.end.and_hms_opt(0, 0, 0).expect("midnight exists");
     let unit_seconds = spec.unit_days * 86_400.0;
     let at = |time_before_end: f64| -> NaiveDateTime {
@@ -87,9 +99,9 @@ pub fn write_log(spec: &LogSpec, dir: &Path) -> anyhow::Result<u64> {
         }
         Ok(())
     })
-    .with_context(|| format!("writing {}", path.display()))?;
+    .map_err(failed(&path))?;
     let truth = json!({
-        "model": match spec.model { LogModel::Bgnbd => "bgnbd", LogModel::Pareto => "pareto" },
+        "model": spec.model.name(),
         "parameters": names.iter().zip(spec.parameters).map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "spend": { "p": p, "q": q, "gamma": gamma },
         "time_unit_days": spec.unit_days,
@@ -102,21 +114,24 @@ pub fn write_log(spec: &LogSpec, dir: &Path) -> anyhow::Result<u64> {
         serde_json::to_writer_pretty(&mut *w, &truth)?;
         w.write_all(b"\n")
     })
-    .with_context(|| format!("writing {}", truth_path.display()))?;
+    .map_err(failed(&truth_path))?;
     Ok(lines)
 }
 
-fn four(values: &[f64]) -> anyhow::Result<[f64; 4]> {
+fn four(values: &[f64]) -> Result<[f64; 4], SynthError> {
     values.try_into().map_err(|_| {
-        anyhow::anyhow!(
-            "--parameters needs 4 numbers (r,alpha,a,b or r,alpha,s,beta), got {}",
+        SynthError::Parameters(format!(
+            "parameters: the model needs 4 numbers (r,alpha,a,b or r,alpha,s,beta), got {}",
             values.len()
-        )
+        ))
     })
 }
 
-fn three(values: &[f64], flag: &str) -> anyhow::Result<[f64; 3]> {
-    values
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("{flag} needs 3 numbers (p,q,gamma), got {}", values.len()))
+fn three(values: &[f64]) -> Result<[f64; 3], SynthError> {
+    values.try_into().map_err(|_| {
+        SynthError::Parameters(format!(
+            "spend: Gamma-Gamma needs 3 numbers (p,q,gamma), got {}",
+            values.len()
+        ))
+    })
 }

@@ -1,0 +1,483 @@
+//! Training: every stage a [`PipelineSpec`] names, fitted on one feature table, assembled into a
+//! [`PipelineModel`] (checked as loading checks it) with a [`TrainingReport`] of what each stage
+//! found. The stages are the same library calls the subcommands make (`segment`, `cluster`,
+//! `value fit`, `expand`), so a trained stage is what its subcommand makes.
+
+use std::collections::BTreeMap;
+
+use lookalike_audience::{Audience, AudienceSettings, ExpandParams, TierCut};
+use lookalike_cluster::{ClusterProfile, Clustering, cluster_table};
+use lookalike_core::{FeatureTable, Progress};
+use lookalike_rfm::{
+    LifecycleParams, RuleSet, SegmentParams, SegmentReport, SegmentSettings, Segmentation, report,
+    segment,
+};
+use lookalike_value::{FitOptions, Prediction};
+use serde_json::{Value, json};
+
+use crate::{
+    AudienceDocument, AudienceSpec, IdList, MODEL_FORMAT, MODEL_VERSION, ModelDocuments,
+    PipelineError, PipelineModel, PipelineSpec, PoolLabels, PoolSpec, Prepared, RuleExtras,
+    SeedSource, SegmentSpec, ValueTraining, predict_table,
+};
+
+/// What training reads besides the feature table: the files the pipeline file names, read by
+/// the front end, and the provenance the manifest records.
+#[derive(Debug, Clone, Default)]
+pub struct TrainingInputs {
+    /// The text of the segment rules file (`[segments] rules`), when there is one.
+    pub segment_rules: Option<String>,
+    /// The seed list of each audience that names a seed file, by audience name.
+    pub seed_lists: BTreeMap<String, IdList>,
+    /// The date the features were computed as of.
+    pub as_of: String,
+    /// The input files (path, size, hash, rows), as the manifest lists them.
+    pub inputs: Vec<Value>,
+    /// How the feature table is named in documents and messages (a file, or "the features").
+    pub features_name: String,
+}
+
+/// The segment stage: every customer's scores and segments, and the report.
+#[derive(Debug, Clone)]
+pub struct SegmentTraining {
+    /// Per customer, in table order.
+    pub segmentation: Segmentation,
+    /// Sizes, revenue and warnings per segment.
+    pub report: SegmentReport,
+}
+
+/// The value stage: the fits and every customer's prediction over the `[value]` horizon.
+#[derive(Debug, Clone)]
+pub struct ValueStageReport {
+    /// The fitted models and their reports.
+    pub training: ValueTraining,
+    /// Per customer, in table order (None: no purchase).
+    pub predictions: Vec<Option<Prediction>>,
+}
+
+/// One audience as trained.
+#[derive(Debug)]
+pub struct AudienceTraining {
+    /// Its name.
+    pub name: String,
+    /// The members, tiers and control group on the training base.
+    pub audience: Audience,
+    /// Its scaled pool (seeds and candidates) and the notes on who was left out.
+    pub prepared: Prepared,
+}
+
+/// What each stage found on the training base.
+#[derive(Debug, Default)]
+pub struct TrainingReport {
+    /// Segments, when the spec has them.
+    pub segments: Option<SegmentTraining>,
+    /// Clusters.
+    pub clusters: Option<Clustering>,
+    /// Value.
+    pub value: Option<ValueStageReport>,
+    /// Audiences, in spec order.
+    pub audiences: Vec<AudienceTraining>,
+}
+
+/// Segments `table` as `spec` says, with the rules of `rules` (TOML text).
+pub fn segment_table(
+    table: &FeatureTable,
+    spec: &SegmentSpec,
+    rules: Option<&str>,
+) -> Result<SegmentTraining, PipelineError> {
+    let rules = match rules {
+        Some(text) => RuleSet::from_toml(text)?,
+        None => RuleSet::default(),
+    };
+    let lifecycle = LifecycleParams::default()
+        .lapsing_factor(spec.lapsing_factor)
+        .lost_factor(spec.lost_factor)
+        .loyal_min_purchase_days(spec.loyal_purchase_days)
+        .single_purchase_gap_days(spec.single_purchase_gap);
+    let mut params = SegmentParams::new()
+        .bins(spec.bins)
+        .value_column(&spec.value_column)
+        .lifecycle(lifecycle);
+    if let Some(column) = &spec.require_consent {
+        params = params.require_consent(column);
+    }
+    let segmentation = segment(table, &rules, &params)?;
+    let report = report(table, &segmentation, spec.min_size);
+    Ok(SegmentTraining {
+        segmentation,
+        report,
+    })
+}
+
+/// `profiles.csv`: one row per cluster with its size, share, what sets it apart and every raw
+/// feature mean (empty when undefined).
+pub fn profiles_csv(columns: &[String], profiles: &[ClusterProfile]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<&str> = vec!["cluster", "size", "share", "distinguishing"];
+    header.extend(columns.iter().map(String::as_str));
+    let mut rows = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+    for p in profiles {
+        let mut record = vec![
+            p.cluster.to_string(),
+            p.size.to_string(),
+            format!("{:.6}", p.share),
+            p.distinguishing
+                .iter()
+                .map(|(c, z)| format!("{c} {z:+.2}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ];
+        record.extend(p.means.iter().map(|m| {
+            if m.is_finite() {
+                format!("{m}")
+            } else {
+                String::new()
+            }
+        }));
+        rows.push(record);
+    }
+    for row in rows {
+        writer.write_record(&row).expect("writing to memory");
+    }
+    String::from_utf8(writer.into_inner().expect("writing to memory")).expect("UTF-8 fields")
+}
+
+/// The candidate pool of an audience of the pipeline file.
+fn pool_of(spec: &AudienceSpec, seed_lists: &BTreeMap<String, IdList>) -> PoolSpec {
+    let seeds = match (&spec.seeds, &spec.seed_rule) {
+        (Some(path), _) => SeedSource::Ids(seed_lists.get(&spec.name).cloned().unwrap_or(IdList {
+            origin: path.display().to_string(),
+            ..IdList::default()
+        })),
+        (None, Some(rule)) => SeedSource::Rule(rule.clone()),
+        (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
+    };
+    PoolSpec {
+        seeds,
+        scope: None,
+        columns: spec.columns.clone(),
+        log1p: spec.log1p.clone(),
+        scaling: spec.scaling,
+        exclude: Vec::new(),
+        require_consent: spec.require_consent.clone(),
+        labels: PoolLabels::default(),
+    }
+}
+
+/// The expansion settings of an audience of the pipeline file.
+pub fn expand_params(spec: &AudienceSpec) -> ExpandParams {
+    ExpandParams::new(spec.sizes.clone())
+        .scorer(spec.scorer)
+        .neighbours(spec.k)
+        .representatives(spec.representatives)
+        .holdout(spec.holdout)
+        .salt(spec.salt)
+        .min_seeds(spec.min_seeds)
+        .seed(spec.seed)
+        .index(spec.index)
+}
+
+/// Each customer's CLV, 0 for customers without a purchase (they have no history to project),
+/// with a note; an error when there is no spend model.
+pub fn expected_values(
+    has_spend_model: bool,
+    predictions: &[Option<Prediction>],
+    notes: &mut Vec<String>,
+) -> Result<Vec<f64>, PipelineError> {
+    if !has_spend_model {
+        return Err(PipelineError::Seeds(
+            "the value model has no spend model, so no CLV to rank or report by".into(),
+        ));
+    }
+    let without = predictions.iter().filter(|p| p.is_none()).count();
+    if without > 0 {
+        notes.push(format!(
+            "{without} customers have no purchase: expected value 0 (the value model needs a history)"
+        ));
+    }
+    Ok(predictions
+        .iter()
+        .map(|p| p.as_ref().and_then(|p| p.clv).unwrap_or(0.0))
+        .collect())
+}
+
+/// The moment as RFC 3339 in UTC.
+fn now_utc() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(String::new, |t| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    })
+}
+
+/// Fits every stage of `spec` on `table` (one row per customer, computed as `spec.features`
+/// says) and assembles the model. Cross-row work happens here: quantile edges, scaler
+/// statistics, k-means, maximum likelihood, scorers and tier cuts.
+///
+/// ```no_run
+/// use lookalike_pipeline::{PipelineSpec, TrainingInputs, fit};
+/// let spec = PipelineSpec::read(std::path::Path::new("data/pipeline.example.toml")).unwrap();
+/// let features = lookalike_features::read_feature_table(std::path::Path::new("features.parquet"), None).unwrap();
+/// let (model, report) = fit(&spec, &features, &TrainingInputs::default(), &lookalike_core::NoProgress).unwrap();
+/// assert_eq!(report.audiences.len(), model.audiences().len());
+/// ```
+pub fn fit(
+    spec: &PipelineSpec,
+    table: &FeatureTable,
+    inputs: &TrainingInputs,
+    progress: &dyn Progress,
+) -> Result<(PipelineModel, TrainingReport), PipelineError> {
+    spec.check().map_err(|message| PipelineError::Document {
+        file: "the pipeline spec".into(),
+        message,
+    })?;
+    let features_name = if inputs.features_name.is_empty() {
+        "the features"
+    } else {
+        inputs.features_name.as_str()
+    };
+    let mut documents = ModelDocuments {
+        manifest: Value::Null,
+        segments: None,
+        rules: None,
+        clusters: None,
+        value: None,
+        audiences: Vec::new(),
+        extras: Default::default(),
+    };
+    let mut report = TrainingReport::default();
+    let mut stages = serde_json::Map::new();
+
+    if let Some(section) = &spec.segments {
+        progress.start("segments", None);
+        let trained = segment_table(table, section, inputs.segment_rules.as_deref())?;
+        progress.finish();
+        let rules_file = inputs.segment_rules.as_ref().map(|text| {
+            documents.rules = Some(text.clone());
+            "rules.toml".to_string()
+        });
+        let settings = SegmentSettings {
+            trained: trained.segmentation.trained.clone(),
+            require_consent: section.require_consent.clone(),
+            lapsing_factor: section.lapsing_factor,
+            lost_factor: section.lost_factor,
+            loyal_purchase_days: section.loyal_purchase_days,
+            single_purchase_gap: section.single_purchase_gap,
+            rules_file,
+        };
+        documents.segments = Some(to_json(&settings)?);
+        let sizes = &trained.segmentation.bin_sizes;
+        stages.insert(
+            "segments".into(),
+            json!({
+                "file": "segments.json",
+                "bins": section.bins,
+                "rule_segments": trained.segmentation.rule_names,
+                "bin_sizes": { "r": sizes[0], "f": sizes[1], "m": sizes[2] },
+                "report": trained.report,
+            }),
+        );
+        report.segments = Some(trained);
+    }
+
+    if let Some(config) = &spec.clusters {
+        progress.start("clusters", Some(config.k.values().len() as u64));
+        let clustering = cluster_table(table, config, |_| progress.advance(1))?;
+        progress.finish();
+        let fitted = clustering.document(config, features_name);
+        documents.extras.insert(
+            "clusters/profiles.csv".into(),
+            profiles_csv(clustering.table.columns(), &clustering.profiles),
+        );
+        stages.insert("clusters".into(), cluster_entry(&fitted));
+        documents.clusters = Some(fitted);
+        report.clusters = Some(clustering);
+    }
+
+    if let Some(section) = &spec.value {
+        progress.start("value", None);
+        let options = FitOptions::new().penalty(section.penalty);
+        let unit = spec.features.time_unit;
+        let training = ValueTraining::fit(table, section.model, &options, unit)?;
+        let horizon = section.horizon().in_units(unit.days())?;
+        let spend = training.spend_model();
+        let predictions = predict_table(table, &training.purchases, spend.as_ref(), &horizon)?;
+        progress.finish();
+        let document = training.document("features", features_name);
+        stages.insert("value".into(), value_entry(section, &document)?);
+        documents.value = Some(document);
+        report.value = Some(ValueStageReport {
+            training,
+            predictions,
+        });
+    }
+
+    let mut audiences = Vec::new();
+    for section in &spec.audiences {
+        progress.start(&format!("audience {}", section.name), None);
+        let trained = fit_audience(section, table, inputs, &report, features_name)?;
+        progress.finish();
+        let (document, entry) = audience_document(section, &trained)?;
+        documents.audiences.push(document);
+        audiences.push(entry);
+        report.audiences.push(trained);
+    }
+    if !audiences.is_empty() {
+        stages.insert("audiences".into(), Value::Array(audiences));
+    }
+
+    documents.manifest = json!({
+        "format": MODEL_FORMAT,
+        "format_version": MODEL_VERSION,
+        "tool": "lookalike",
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "created_at": now_utc(),
+        "as_of": inputs.as_of,
+        "inputs": inputs.inputs,
+        "customers": table.len(),
+        "features": {
+            "time_unit": spec.features.time_unit,
+            "top_levels": spec.features.top_levels,
+            "columns": table.columns(),
+        },
+        "pipeline": spec,
+        "stages": stages,
+    });
+    let model = PipelineModel::from_documents(documents, "the trained model")?;
+    Ok((model, report))
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<Value, PipelineError> {
+    serde_json::to_value(value).map_err(|e| PipelineError::Document {
+        file: "the trained model".into(),
+        message: e.to_string(),
+    })
+}
+
+/// The manifest's record of the clusters.
+fn cluster_entry(fitted: &Value) -> Value {
+    json!({
+        "file": "clusters/model.json",
+        "k": fitted["k"],
+        "columns": fitted["columns"],
+        "parameters": fitted["parameters"],
+        "fit": fitted["fit"],
+        "metrics": fitted["metrics"],
+    })
+}
+
+/// The manifest's record of the value stage.
+fn value_entry(section: &crate::ValueSpec, document: &Value) -> Result<Value, PipelineError> {
+    Ok(json!({
+        "file": "value/value_model.json",
+        "horizon": section.horizon,
+        "horizon_unit": to_json(&section.unit)?,
+        "discount": section.discount,
+        "month": to_json(&section.month)?,
+        "purchases": {
+            "kind": document["purchases"]["kind"],
+            "parameters": document["purchases"]["parameters"],
+            "log_likelihood": document["purchases"]["log_likelihood"],
+            "converged": document["purchases"]["converged"],
+            "warnings": document["purchases"]["warnings"],
+        },
+        "spend": {
+            "kind": document["spend"]["kind"],
+            "parameters": document["spend"]["parameters"],
+            "converged": document["spend"]["converged"],
+            "warnings": document["spend"]["warnings"],
+        },
+    }))
+}
+
+/// One audience: its pool (seed rules may name the segments and the CLV of the value stage),
+/// scored and tiered.
+fn fit_audience(
+    section: &AudienceSpec,
+    table: &FeatureTable,
+    inputs: &TrainingInputs,
+    report: &TrainingReport,
+    features_name: &str,
+) -> Result<AudienceTraining, PipelineError> {
+    let pool = pool_of(section, &inputs.seed_lists);
+    let mut notes = Vec::new();
+    // Seed rules see the CLV that is scored: the [value] horizon.
+    let values = match &report.value {
+        Some(value) => Some(expected_values(
+            value.training.spend_model().is_some(),
+            &value.predictions,
+            &mut notes,
+        )?),
+        None => None,
+    };
+    let extras = match (&report.segments, &section.seed_rule) {
+        (Some(segments), Some(_)) => Some(RuleExtras::from_segmentation(&segments.segmentation)?),
+        _ => None,
+    };
+    let params = expand_params(section).validate()?;
+    let mut prepared = pool.prepare(table.clone(), features_name, extras.as_ref(), values)?;
+    notes.append(&mut prepared.notes);
+    prepared.notes = notes;
+    let audience = prepared.expand(&params)?;
+    Ok(AudienceTraining {
+        name: section.name.clone(),
+        audience,
+        prepared,
+    })
+}
+
+/// An audience's settings and seed index, and its record in the manifest.
+fn audience_document(
+    section: &AudienceSpec,
+    trained: &AudienceTraining,
+) -> Result<(AudienceDocument, Value), PipelineError> {
+    let (audience, prepared) = (&trained.audience, &trained.prepared);
+    let saved = audience.saved_scorer.clone().ok_or_else(|| {
+        PipelineError::Seeds(format!(
+            "audience {:?}: the {} scorer cannot be saved",
+            section.name, audience.scorer
+        ))
+    })?;
+    let settings = AudienceSettings {
+        name: section.name.clone(),
+        columns: prepared.columns.clone(),
+        scaling: prepared.scaler.parameters(),
+        scorer: saved,
+        require_consent: section.require_consent.clone(),
+        seeds_file: format!("{}_seeds.parquet", section.name),
+        seeds: audience.seeds,
+        candidates: audience.candidates,
+        tiers: TierCut::of(audience, &prepared.ids()),
+        holdout: section.holdout,
+        salt: section.salt,
+        seed_source: match (&section.seed_rule, &section.seeds) {
+            (Some(rule), _) => format!("rule: {rule}"),
+            (None, Some(path)) => format!("file: {}", path.display()),
+            (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
+        },
+    };
+    let entry = json!({
+        "name": section.name,
+        "file": format!("audiences/{}.json", section.name),
+        "scorer": audience.scorer,
+        "seed_source": settings.seed_source,
+        "seeds": audience.seeds,
+        "candidates": audience.candidates,
+        "tiers": settings.tiers,
+    });
+    let document = AudienceDocument {
+        settings: to_json(&settings)?,
+        seed_ids: prepared
+            .seeds
+            .iter()
+            .map(|r| prepared.customer_ids[*r].as_str().to_string())
+            .collect(),
+        seed_rows: prepared
+            .seeds
+            .iter()
+            .map(|r| prepared.scaled.row(*r).to_vec())
+            .collect(),
+    };
+    Ok((document, entry))
+}
