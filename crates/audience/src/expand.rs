@@ -277,6 +277,23 @@ pub struct Member {
     pub reasons: Vec<(usize, f64)>,
 }
 
+/// One nested tier of an audience: its members are the first `size` of the audience.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierSummary {
+    /// The tier's label ("5%").
+    pub label: String,
+    /// Members.
+    pub size: usize,
+    /// Members in the control group.
+    pub control: usize,
+    /// Mean score of the members.
+    pub mean_score: f64,
+    /// With expected values: their mean over the tier.
+    pub mean_value: Option<f64>,
+    /// With expected values: their total over the tier.
+    pub total_value: Option<f64>,
+}
+
 /// An audience: the members of the largest tier, best first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audience {
@@ -296,6 +313,29 @@ pub struct Audience {
     /// The fitted scorer as plain data (none for the ensemble, which ranks candidates against
     /// each other): with each tier's last member, what scores other customers the same way.
     pub saved_scorer: Option<SavedScorer>,
+}
+
+impl Audience {
+    /// Size, control count, mean score (and value) of each nested tier, smallest first.
+    pub fn tier_summaries(&self) -> Vec<TierSummary> {
+        let valued = self.members.iter().any(|m| m.expected_value.is_some());
+        self.tiers
+            .iter()
+            .map(|(label, size)| {
+                let members = &self.members[..*size];
+                let n = members.len().max(1) as f64;
+                let total: f64 = members.iter().filter_map(|m| m.expected_value).sum();
+                TierSummary {
+                    label: label.clone(),
+                    size: *size,
+                    control: members.iter().filter(|m| m.control).count(),
+                    mean_score: members.iter().map(|m| m.score).sum::<f64>() / n,
+                    mean_value: valued.then_some(total / n),
+                    total_value: valued.then_some(total),
+                }
+            })
+            .collect()
+    }
 }
 
 impl ValidExpandParams {

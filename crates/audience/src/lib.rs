@@ -25,7 +25,9 @@ pub use classifier::ClassifierScorer;
 pub use ensemble::EnsembleScorer;
 pub use error::AudienceError;
 pub use evaluate::{EvaluationData, EvaluationRow, Truth, evaluate};
-pub use expand::{Audience, ExpandParams, IndexChoice, Member, ScorerKind, ValidExpandParams};
+pub use expand::{
+    Audience, ExpandParams, IndexChoice, Member, ScorerKind, TierSummary, ValidExpandParams,
+};
 pub use model::{AudienceModel, AudienceSettings, Placement, TierCut, check_audience_name};
 pub use reasons::Profile;
 pub use saved::{SavedIndex, SavedScorer};

@@ -3,16 +3,10 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::Context;
-use arrow_array::{ArrayRef, Float64Array, StringArray, UInt32Array};
-use arrow_schema::{DataType, Field, Schema};
 use lookalike_cluster::{ClusterConfig, ClusterOutcome, ClusterProfile, Clustering};
 use lookalike_core::FeatureTable;
-use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 
 /// Writes `model.json` (see models/README.md).
 pub fn write_model(
@@ -28,51 +22,6 @@ pub fn write_model(
         w.write_all(b"\n")
     })
     .with_context(|| format!("writing {}", path.display()))
-}
-
-/// Writes one row per customer of `table` (`customer_id, cluster, distance`) as CSV or Parquet,
-/// with empty cells for customers that were not clustered.
-pub fn write_assignments(
-    table: &FeatureTable,
-    clustering: &Clustering,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let parquet = crate::output::is_parquet_output(path)?;
-    let ids = table.ids();
-    let cluster = |i: usize| clustering.assignment(i).map(|(c, _)| c as u32);
-    let distance = |i: usize| clustering.assignment(i).map(|(_, d)| d);
-    if parquet {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("customer_id", DataType::Utf8, false),
-            Field::new("cluster", DataType::UInt32, true),
-            Field::new("distance", DataType::Float64, true),
-        ]));
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build();
-        write_parquet_in_parallel(path, schema, properties, ids.len(), |rows, j| {
-            Ok(match j {
-                0 => Arc::new(StringArray::from_iter_values(
-                    ids[rows].iter().map(|id| id.as_str()),
-                )) as ArrayRef,
-                1 => Arc::new(rows.map(cluster).collect::<UInt32Array>()),
-                _ => Arc::new(rows.map(distance).collect::<Float64Array>()),
-            })
-        })
-        .with_context(|| format!("writing {}", path.display()))
-    } else {
-        write_csv_in_parallel(
-            path,
-            &["customer_id", "cluster", "distance"],
-            ids.len(),
-            |writer, _, i| {
-                writer.write_field(ids[i].as_str())?;
-                writer.write_field(cluster(i).map_or(String::new(), |c| c.to_string()))?;
-                writer.write_field(distance(i).map_or(String::new(), |d| d.to_string()))
-            },
-        )
-        .with_context(|| format!("writing {}", path.display()))
-    }
 }
 
 /// Writes `profiles.csv` (the library's `profiles_csv`, as the model folder keeps it).

@@ -5,7 +5,6 @@
 //! progress to stderr. Exit codes: 0 success, 1 a requested gate failed, 2 an error.
 
 mod audience_input;
-mod audience_output;
 mod clustering;
 mod commands;
 mod id_list;
@@ -13,7 +12,6 @@ mod output;
 mod plots;
 mod progress;
 mod rule_columns;
-mod segment_output;
 mod value_model;
 mod value_report;
 

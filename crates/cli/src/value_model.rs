@@ -3,18 +3,12 @@
 //! fitting, the document and the predictions are the pipeline library's value stage.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::Context;
-use arrow_array::{ArrayRef, Float64Array, StringArray};
-use arrow_schema::{DataType, Field, Schema};
 use lookalike_core::{FeatureSchema, FeatureTable, TimeUnit};
-use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use lookalike_pipeline::{ValueTraining, predict_table};
 pub use lookalike_value::Prediction;
 use lookalike_value::{FitOptions, GammaGamma, Horizon, PurchaseKind, Purchases};
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 
 /// Fits the purchase model and Gamma-Gamma on a feature table (the pipeline library's value
@@ -76,71 +70,4 @@ pub fn predict(
     horizon: &Horizon,
 ) -> anyhow::Result<Vec<Option<Prediction>>> {
     Ok(predict_table(table, purchases, spend, horizon)?)
-}
-
-/// Writes `customer_id, p_alive, expected_purchases, expected_spend, clv,
-/// residual_purchases` (CSV or Parquet by extension), atomically. Empty cells: no purchase
-/// yet (all columns), no spend model (spend and CLV), infinite (residual purchases).
-pub fn write_predictions(
-    table: &FeatureTable,
-    predictions: &[Option<Prediction>],
-    path: &Path,
-) -> anyhow::Result<()> {
-    const NAMES: [&str; 6] = [
-        "customer_id",
-        "p_alive",
-        "expected_purchases",
-        "expected_spend",
-        "clv",
-        "residual_purchases",
-    ];
-    let value = |i: usize, j: usize| -> Option<f64> {
-        let p = predictions[i].as_ref()?;
-        match j {
-            1 => Some(p.p_alive),
-            2 => Some(p.expected_purchases),
-            3 => p.expected_spend,
-            4 => p.clv,
-            _ => p.residual_purchases,
-        }
-    };
-    let ids = table.ids();
-    let parquet = crate::output::is_parquet_output(path)?;
-    if parquet {
-        let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
-        fields.extend(
-            NAMES[1..]
-                .iter()
-                .map(|n| Field::new(*n, DataType::Float64, true)),
-        );
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build();
-        write_parquet_in_parallel(
-            path,
-            Arc::new(Schema::new(fields)),
-            properties,
-            ids.len(),
-            |rows, j| {
-                Ok(if j == 0 {
-                    Arc::new(StringArray::from_iter_values(
-                        ids[rows].iter().map(|id| id.as_str()),
-                    )) as ArrayRef
-                } else {
-                    Arc::new(rows.map(|i| value(i, j)).collect::<Float64Array>())
-                })
-            },
-        )
-        .with_context(|| format!("writing {}", path.display()))
-    } else {
-        write_csv_in_parallel(path, &NAMES, ids.len(), |writer, _, i| {
-            writer.write_field(ids[i].as_str())?;
-            for j in 1..NAMES.len() {
-                let mut buffer = ryu::Buffer::new();
-                writer.write_field(value(i, j).map_or("", |v| buffer.format(v)))?;
-            }
-            Ok(())
-        })
-        .with_context(|| format!("writing {}", path.display()))
-    }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use lookalike_core::FeatureTable;
 use lookalike_value::{
-    FrequencyRow, HoldoutColumns, HoldoutEvaluation, MetricRow, PurchaseModel, Summary, Tracking,
+    FrequencyRow, HoldoutEvaluation, MetricRow, PurchaseModel, Summary, Tracking,
 };
 
 use crate::plots::{self, Series};
@@ -94,45 +94,10 @@ pub fn summary(table: &FeatureTable, predictions: &[Option<Prediction>], top: us
     text
 }
 
-/// The holdout evaluation (the value crate's), with the table columns it reads.
-pub struct Evaluation(HoldoutEvaluation);
+/// The holdout evaluation (the value crate's), rendered.
+pub struct Evaluation(pub HoldoutEvaluation);
 
 impl Evaluation {
-    /// Pairs each customer's predictions with the holdout columns of the table.
-    pub fn new(
-        table: &FeatureTable,
-        predictions: &[Option<Prediction>],
-        holdout_units: f64,
-    ) -> anyhow::Result<Self> {
-        let column = |name: &str| {
-            table.column_values(name).with_context(|| {
-                format!(
-                    "the feature table has no `{name}` column; make it with `lookalike features`"
-                )
-            })
-        };
-        let (x, t, m) = (
-            column("frequency")?,
-            column("T")?,
-            column("monetary_value")?,
-        );
-        let aov = column("avg_order_value")?;
-        let (hp, hs) = (column("holdout_purchases")?, column("holdout_spend")?);
-        let columns = HoldoutColumns {
-            frequency: &x,
-            t: &t,
-            monetary_value: &m,
-            avg_order_value: &aov,
-            holdout_purchases: &hp,
-            holdout_spend: &hs,
-        };
-        Ok(Evaluation(HoldoutEvaluation::new(
-            columns,
-            predictions,
-            holdout_units,
-        )))
-    }
-
     /// The report as text.
     pub fn render(&self) -> String {
         let mut text = String::new();

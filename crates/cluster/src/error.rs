@@ -7,6 +7,17 @@ pub enum ClusterError {
     /// k is written as one number or an inclusive range.
     #[error("k = {0:?}: expected a number like 8 or a non-empty range like 2..16")]
     BadK(String),
+    /// A comparison needs at least one timed fit per setting.
+    #[error("repeats must be at least 1")]
+    ZeroRepeats,
+    /// A setting of a comparison failed.
+    #[error("{setting}: {source}")]
+    InSetting {
+        /// The setting.
+        setting: String,
+        /// Why it failed.
+        source: Box<ClusterError>,
+    },
     /// No customer has a value in every clustered column.
     #[error("no customer has a value in every clustered column ({0})")]
     NoCompleteCustomer(String),

@@ -7,6 +7,7 @@
 //! the same data and seed whatever the thread count. The metrics follow scikit-learn's
 //! definitions so numbers can be compared with it.
 
+mod compare;
 mod config;
 mod distance;
 mod error;
@@ -26,6 +27,7 @@ mod profile;
 mod scale;
 mod silhouette;
 
+pub use compare::{SettingRun, SettingsGrid};
 pub use config::{
     ClusterConfig, ClusterOutcome, Clustering, DEFAULT_CLUSTER_COLUMNS, KChoice, Missing,
     Precision, QualityMetrics, cluster_table, complete_mask, suggest_k,

@@ -93,6 +93,14 @@ pub enum PipelineError {
         /// What is wrong.
         message: String,
     },
+    /// An output that cannot be written as asked.
+    #[error("{path}: {message}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A seed or scope rule that cannot be applied.
     #[error("{0}")]
     Rule(String),

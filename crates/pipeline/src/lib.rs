@@ -21,6 +21,7 @@ mod error;
 mod fit;
 mod manifest;
 mod model;
+mod outputs;
 mod rule_columns;
 mod spec;
 mod transform;
@@ -43,9 +44,14 @@ pub use model::{
     AudienceDocument, ModelDocuments, PipelineModel, VALUE_FORMAT_VERSION, ValueFit,
     check_model_destination, write_json,
 };
+pub use outputs::{
+    OutputFormat, write_assignments, write_audience, write_predictions, write_segments,
+};
 pub use rule_columns::RuleExtras;
 pub use spec::{
     AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, parse_share,
 };
 pub use transform::{FLAG_COLUMNS, SEGMENT_COLUMNS, UNSCORED_REASON, VALUE_COLUMNS};
-pub use value_stage::{BTYD_COLUMNS, ValueTraining, btyd_columns, predict_table};
+pub use value_stage::{
+    BTYD_COLUMNS, HoldoutReport, ValueTraining, btyd_columns, evaluate_holdout, predict_table,
+};

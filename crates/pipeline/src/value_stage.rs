@@ -7,8 +7,9 @@ use std::borrow::Cow;
 
 use lookalike_core::{FeatureTable, TimeUnit};
 use lookalike_value::{
-    BgNbd, FitOptions, FitReport, GammaGamma, Horizon, ParetoNbd, Prediction, PurchaseKind,
-    Purchases, RepeatData, SpendData, ValueError,
+    BgNbd, FitOptions, FitReport, GammaGamma, HoldoutColumns, HoldoutEvaluation, Horizon,
+    HorizonUnit, MonthLength, ParetoNbd, Prediction, PurchaseKind, Purchases, RepeatData,
+    SpendData, Tracking, ValueError, expected_total_purchases,
 };
 use serde_json::{Value, json};
 
@@ -215,4 +216,83 @@ pub fn predict_table(
         .into_iter()
         .map(|p| p.map_err(|e| with_customer(table, e)))
         .collect()
+}
+
+/// A value stage judged on a holdout period: predictions over the holdout next to what the
+/// customers did, the naive baseline, and the weekly tracking of cumulative purchases.
+#[derive(Debug, Clone)]
+pub struct HoldoutReport {
+    /// The holdout's length in the model's time unit.
+    pub holdout_units: f64,
+    /// Each customer's prediction over the holdout (None: no calibration purchase).
+    pub predictions: Vec<Option<Prediction>>,
+    /// Errors, Gini, conditional expectations, deciles.
+    pub evaluation: HoldoutEvaluation,
+    /// Cumulative purchases week by week.
+    pub tracking: Tracking,
+}
+
+/// Judges `training` (fitted on the calibration columns of `table`) on the holdout columns
+/// (`holdout_purchases`, `holdout_spend`) of a table built with a holdout window of
+/// `holdout_days` days; `holdout_weeks[k]` are the purchase days in its week k.
+pub fn evaluate_holdout(
+    table: &FeatureTable,
+    training: &ValueTraining,
+    holdout_days: f64,
+    holdout_weeks: &[f64],
+) -> Result<HoldoutReport, PipelineError> {
+    let unit = training.time_unit;
+    let holdout_units = holdout_days / unit.days();
+    let horizon = lookalike_value::HorizonSpec {
+        horizon: holdout_units,
+        horizon_unit: match unit {
+            TimeUnit::Days => HorizonUnit::Days,
+            TimeUnit::Weeks => HorizonUnit::Weeks,
+        },
+        discount: 0.0,
+        month: MonthLength::Calendar,
+    }
+    .in_units(unit.days())?;
+    let spend = training.spend_model();
+    let predictions = predict_table(table, &training.purchases, spend.as_ref(), &horizon)?;
+    let column = |name: &str| {
+        table
+            .column_values(name)
+            .map_err(|_| PipelineError::NoBtydColumn(name.to_string()))
+    };
+    let (x, t, m) = (
+        column("frequency")?,
+        column("T")?,
+        column("monetary_value")?,
+    );
+    let aov = column("avg_order_value")?;
+    let (hp, hs) = (column("holdout_purchases")?, column("holdout_spend")?);
+    let columns = HoldoutColumns {
+        frequency: &x,
+        t: &t,
+        monetary_value: &m,
+        avg_order_value: &aov,
+        holdout_purchases: &hp,
+        holdout_spend: &hs,
+    };
+    let evaluation = HoldoutEvaluation::new(columns, &predictions, holdout_units);
+    let week_ends: Vec<f64> = (1..=holdout_weeks.len())
+        .map(|w| (7.0 * w as f64).min(holdout_days) / unit.days())
+        .collect();
+    let model_cumulative =
+        expected_total_purchases(training.purchases.model(), &training.data, &week_ends);
+    // The naive baseline's rate: each customer's historical x/T, summed.
+    let naive_rate: f64 = x
+        .iter()
+        .zip(t.iter())
+        .filter(|(x, t)| !x.is_nan() && **t > 0.0)
+        .map(|(x, t)| x / t)
+        .sum();
+    let tracking = Tracking::new(holdout_weeks, &model_cumulative, naive_rate, &week_ends);
+    Ok(HoldoutReport {
+        holdout_units,
+        predictions,
+        evaluation,
+        tracking,
+    })
 }

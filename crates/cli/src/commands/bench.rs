@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use lookalike_cluster::{
-    Algorithm, ClusterConfig, ClusterOutcome, Init, KChoice, Precision, Scaler, Scaling,
-    adjusted_rand_index, complete_mask,
+    Algorithm, ClusterConfig, Init, Precision, Scaling, SettingRun, SettingsGrid, complete_mask,
 };
 use lookalike_features::read_feature_table;
 use ndarray::Array2;
@@ -94,35 +93,6 @@ pub struct ClusteringArgs {
     out: PathBuf,
 }
 
-/// One setting's results.
-struct Row {
-    config: ClusterConfig,
-    k: usize,
-    init: String,
-    seconds: Vec<f64>,
-    outcome: ClusterOutcome,
-    ari_best: f64,
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[middle]
-    } else {
-        (sorted[middle - 1] + sorted[middle]) / 2.0
-    }
-}
-
-/// A choice's command-line name.
-fn name<T: clap::ValueEnum>(value: T) -> String {
-    value
-        .to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default()
-}
-
 fn read_centroids(path: &Path, columns: &[String]) -> anyhow::Result<Array2<f64>> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
@@ -195,11 +165,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             columns.join(", ")
         ));
     }
-    let start = match &args.init_centroids {
+    let initial = match &args.init_centroids {
         Some(path) => Some(read_centroids(path, &columns)?),
         None => None,
     };
-    if let Some(start) = &start
+    if let Some(start) = &initial
         && (args.k.len() != 1 || args.k[0] != start.nrows())
     {
         bail!(
@@ -208,117 +178,46 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             start.nrows()
         );
     }
-    let inits: Vec<Init> = if start.is_some() {
-        vec![Init::Random]
-    } else {
-        args.init.clone()
-    };
-    let mut rows: Vec<Row> = Vec::new();
-    let total = args.scaling.len()
-        * args.k.len()
-        * inits.len()
-        * args.algo.len()
-        * args.n_init.len()
-        * args.precision.len();
-    for scaling in &args.scaling {
-        let base = ClusterConfig {
-            k: KChoice {
-                from: args.k[0],
-                to: args.k[0],
-            },
+    let grid = SettingsGrid {
+        ks: args.k.clone(),
+        inits: args.init.clone(),
+        algorithms: args.algo.clone(),
+        scalings: args.scaling.clone(),
+        n_inits: args.n_init.clone(),
+        precisions: args.precision.clone(),
+        repeats: args.repeats,
+        base: ClusterConfig {
             columns: columns.clone(),
-            scaling: *scaling,
-            init: inits[0],
-            algorithm: args.algo[0],
-            n_init: 1,
             max_iter: args.max_iter,
             tol: args.tol,
             seed: args.seed,
             batch_size: args.batch_size,
-            precision: Precision::F64,
             silhouette_sample: args.silhouette_sample,
             ..ClusterConfig::default()
-        };
-        let matrix = Scaler::fit(&table, &base.scaler_params())
-            .and_then(|scaler| scaler.transform(&table))
-            .with_context(|| format!("scaling the features of {}", args.features.display()))?;
-        for k in &args.k {
-            for init in &inits {
-                for algo in &args.algo {
-                    for n_init in &args.n_init {
-                        for precision in &args.precision {
-                            let config = ClusterConfig {
-                                init: *init,
-                                algorithm: *algo,
-                                n_init: *n_init,
-                                precision: *precision,
-                                ..base.clone()
-                            };
-                            let mut seconds = Vec::new();
-                            let mut outcome = None;
-                            for _ in 0..args.repeats {
-                                let run =
-                                    config.fit(&matrix, *k, start.as_ref()).with_context(|| {
-                                        format!("k = {k}, {} init, {}", name(*init), name(*algo))
-                                    })?;
-                                seconds.push(run.seconds);
-                                outcome = Some(run);
-                            }
-                            let outcome = outcome.expect("repeats ≥ 1");
-                            let init_label = if start.is_some() {
-                                "file".to_string()
-                            } else {
-                                outcome.init.name().to_string()
-                            };
-                            ui.say(format!(
-                                "[{}/{total}] k={k} {} {} {} n_init={n_init} {}: {:.3} s",
-                                rows.len() + 1,
-                                name(*scaling),
-                                init_label,
-                                name(*algo),
-                                name(*precision),
-                                median(&seconds)
-                            ));
-                            rows.push(Row {
-                                config,
-                                k: *k,
-                                init: init_label,
-                                seconds,
-                                outcome,
-                                ari_best: f64::NAN,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
-    // ARI of each run against the lowest-inertia run with the same k and scaling.
-    let mut best: BTreeMap<(usize, String), usize> = BTreeMap::new();
-    for (i, row) in rows.iter().enumerate() {
-        let key = (row.k, name(row.config.scaling));
-        let entry = best.entry(key).or_insert(i);
-        if row.outcome.inertia < rows[*entry].outcome.inertia {
-            *entry = i;
-        }
-    }
-    let aris: Vec<f64> = rows
-        .iter()
-        .map(|row| {
-            let reference = best[&(row.k, name(row.config.scaling))];
-            adjusted_rand_index(&row.outcome.labels, &rows[reference].outcome.labels)
-                .unwrap_or(f64::NAN)
+        },
+        initial,
+    };
+    let total = grid.len();
+    let rows = grid
+        .run(&table, |run, position| {
+            ui.say(format!(
+                "[{position}/{total}] k={} {} {} {} n_init={} {}: {:.3} s",
+                run.k,
+                run.config.scaling.name(),
+                run.init,
+                run.config.algorithm.name(),
+                run.config.n_init,
+                run.config.precision.name(),
+                run.median_seconds()
+            ))
         })
-        .collect();
-    for (row, ari) in rows.iter_mut().zip(aris) {
-        row.ari_best = ari;
-    }
+        .with_context(|| format!("comparing settings on {}", args.features.display()))?;
     write_outputs(&rows, &args.out, table.len())?;
     ui.data(&table_text(&rows, table.len()))?;
     Ok(())
 }
 
-fn table_text(rows: &[Row], customers: usize) -> String {
+fn table_text(rows: &[SettingRun], customers: usize) -> String {
     let mut text = format!(
         "BENCH clustering on {customers} customers (times: the fit alone, median and min)\n"
     );
@@ -344,37 +243,37 @@ fn table_text(rows: &[Row], customers: usize) -> String {
         text += &format!(
             "  {:>3} {:>8} {:>10} {:>9} {:>6} {:>4} {:>9.3} {:>9.3} {:>5} {:>15.6e} {:>8.4} {:>7.3} {:>11.1} {:>7.4}\n",
             r.k,
-            name(r.config.scaling),
+            r.config.scaling.name(),
             r.init,
-            name(r.config.algorithm),
+            r.config.algorithm.name(),
             r.config.n_init,
-            name(r.config.precision),
-            median(&r.seconds),
-            r.seconds.iter().copied().fold(f64::INFINITY, f64::min),
+            r.config.precision.name(),
+            r.median_seconds(),
+            r.min_seconds(),
             o.iterations,
             o.inertia,
             o.metrics.silhouette,
             o.metrics.davies_bouldin,
             o.metrics.calinski_harabasz,
-            r.ari_best
+            r.ari_vs_best
         );
     }
     text
 }
 
-fn write_outputs(rows: &[Row], out: &Path, customers: usize) -> anyhow::Result<()> {
+fn write_outputs(rows: &[SettingRun], out: &Path, customers: usize) -> anyhow::Result<()> {
     let records: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
             let o = &r.outcome;
             json!({
-                "k": r.k, "scaling": name(r.config.scaling), "init": r.init, "algo": name(r.config.algorithm),
-                "n_init": r.config.n_init, "precision": name(r.config.precision), "customers": customers,
-                "median_seconds": median(&r.seconds), "min_seconds": r.seconds.iter().copied().fold(f64::INFINITY, f64::min),
+                "k": r.k, "scaling": r.config.scaling.name(), "init": r.init, "algo": r.config.algorithm.name(),
+                "n_init": r.config.n_init, "precision": r.config.precision.name(), "customers": customers,
+                "median_seconds": r.median_seconds(), "min_seconds": r.min_seconds(),
                 "seconds": r.seconds, "iterations": o.iterations, "converged": o.converged, "inertia": o.inertia,
                 "silhouette": o.metrics.silhouette, "silhouette_sample_size": o.metrics.silhouette_sample,
                 "davies_bouldin": o.metrics.davies_bouldin, "calinski_harabasz": o.metrics.calinski_harabasz,
-                "ari_vs_best": r.ari_best,
+                "ari_vs_best": r.ari_vs_best,
             })
         })
         .collect();
@@ -420,19 +319,19 @@ fn write_outputs(rows: &[Row], out: &Path, customers: usize) -> anyhow::Result<(
     })
     .with_context(|| format!("writing {}", csv_path.display()))?;
     // One series per setting other than k.
-    let mut by_setting: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+    let mut by_setting: BTreeMap<String, Vec<&SettingRun>> = BTreeMap::new();
     for r in rows {
         let label = format!(
             "{} {} {} n_init={} {}",
-            name(r.config.scaling),
+            r.config.scaling.name(),
             r.init,
-            name(r.config.algorithm),
+            r.config.algorithm.name(),
             r.config.n_init,
-            name(r.config.precision)
+            r.config.precision.name()
         );
         by_setting.entry(label).or_default().push(r);
     }
-    let series = |value: &dyn Fn(&Row) -> (f64, f64)| -> Vec<Series> {
+    let series = |value: &dyn Fn(&SettingRun) -> (f64, f64)| -> Vec<Series> {
         by_setting
             .iter()
             .map(|(label, rs)| Series {
@@ -461,7 +360,7 @@ fn write_outputs(rows: &[Row], out: &Path, customers: usize) -> anyhow::Result<(
         "Time against quality (each point one setting and k)",
         "median fit seconds",
         "silhouette",
-        &series(&|r| (median(&r.seconds), r.outcome.metrics.silhouette)),
+        &series(&|r| (r.median_seconds(), r.outcome.metrics.silhouette)),
         false,
         &out.join("time_quality.svg"),
     )?;

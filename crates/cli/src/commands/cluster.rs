@@ -148,7 +148,9 @@ pub fn write_outputs(
         clustering::write_sweep(&clustering.sweep, &out.join("sweep.csv"))?;
     }
     clustering::write_model(out, config, clustering, features)?;
-    clustering::write_assignments(all, clustering, &out.join(assignments))?;
+    let assignments_file = out.join(assignments);
+    lookalike_pipeline::write_assignments(all, clustering, &assignments_file)
+        .with_context(|| format!("writing {}", assignments_file.display()))?;
     clustering::write_profiles(
         &clustering.table,
         &clustering.profiles,

@@ -9,7 +9,6 @@ use anyhow::Context;
 use lookalike_audience::{Audience, ExpandParams, IndexChoice, ScorerKind, TierSize};
 
 use crate::audience_input::{SeedArgs, prepare};
-use crate::audience_output::write_audience;
 use crate::output::Ui;
 use lookalike_pipeline::Prepared;
 
@@ -139,7 +138,8 @@ pub fn write_outputs(
     seconds: Option<f64>,
     ui: &Ui,
 ) -> anyhow::Result<String> {
-    write_audience(&prepared.customer_ids, audience, &prepared.columns, out)?;
+    lookalike_pipeline::write_audience(&prepared.customer_ids, audience, &prepared.columns, out)
+        .with_context(|| format!("writing {}", out.display()))?;
     ui.say(format!(
         "scored {} candidates against {} seeds ({}){}; wrote {} customers to {}",
         audience.candidates,
@@ -151,7 +151,8 @@ pub fn write_outputs(
     ));
     if let Some(path) = plot {
         let valued = prepared.expected_values.is_some();
-        let tiers: Vec<(String, f64)> = tier_stats(audience)
+        let tiers: Vec<(String, f64)> = audience
+            .tier_summaries()
             .into_iter()
             .map(|t| (t.label, t.mean_value.unwrap_or(t.mean_score)))
             .collect();
@@ -167,38 +168,6 @@ pub fn write_outputs(
     Ok(summary(prepared, audience))
 }
 
-/// One nested tier: its members are the first `size` of the audience.
-struct TierStats {
-    label: String,
-    size: usize,
-    control: usize,
-    mean_score: f64,
-    /// With expected values: their mean and total over the tier.
-    mean_value: Option<f64>,
-    total_value: Option<f64>,
-}
-
-fn tier_stats(audience: &Audience) -> Vec<TierStats> {
-    let valued = audience.members.iter().any(|m| m.expected_value.is_some());
-    audience
-        .tiers
-        .iter()
-        .map(|(label, size)| {
-            let members = &audience.members[..*size];
-            let n = members.len().max(1) as f64;
-            let total: f64 = members.iter().filter_map(|m| m.expected_value).sum();
-            TierStats {
-                label: label.clone(),
-                size: *size,
-                control: members.iter().filter(|m| m.control).count(),
-                mean_score: members.iter().map(|m| m.score).sum::<f64>() / n,
-                mean_value: valued.then_some(total / n),
-                total_value: valued.then_some(total),
-            }
-        })
-        .collect()
-}
-
 /// Tier sizes, control counts and mean scores; mean raw features of the audience, the seeds and
 /// the base; the top members with their reasons.
 pub fn summary(prepared: &Prepared, audience: &Audience) -> String {
@@ -211,7 +180,7 @@ pub fn summary(prepared: &Prepared, audience: &Audience) -> String {
         text += &format!(" {:>15} {:>15}", "mean value", "total value");
     }
     text += "\n";
-    for t in tier_stats(audience) {
+    for t in audience.tier_summaries() {
         let _ = write!(
             text,
             "{:<8} {:>10} {:>9} {:>11.3}",

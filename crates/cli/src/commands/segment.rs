@@ -6,12 +6,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use lookalike_core::FeatureTable;
 use lookalike_features::read_feature_table;
-use lookalike_pipeline::{SegmentSpec, SegmentTraining, segment_table};
+use lookalike_pipeline::{SegmentSpec, SegmentTraining, segment_table, write_segments};
 use lookalike_rfm::SegmentReport;
 
 use crate::output::Ui;
 use crate::plots;
-use crate::segment_output::write_segments;
 
 /// Options of `lookalike segment`.
 #[derive(Debug, clap::Args)]

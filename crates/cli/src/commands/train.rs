@@ -249,7 +249,9 @@ fn describe(
                 &training.features_file,
                 &dir,
             )?;
-            value_model::write_predictions(table, &value.predictions, &dir.with_extension("csv"))?;
+            let predictions = dir.with_extension("csv");
+            lookalike_pipeline::write_predictions(table, &value.predictions, &predictions)
+                .with_context(|| format!("writing {}", predictions.display()))?;
         }
         training.value = Some(
             value.training.describe()

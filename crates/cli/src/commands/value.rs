@@ -9,8 +9,8 @@ use lookalike_features::{
     FeatureParams, FileFormat, OnBadRow, TimeUnit, btyd_summary, extract, parse_date,
     read_feature_table,
 };
-use lookalike_pipeline::ValueTraining;
-use lookalike_value::{FitOptions, Horizon, HorizonUnit, MonthLength, expected_total_purchases};
+use lookalike_pipeline::{ValueTraining, evaluate_holdout};
+use lookalike_value::{FitOptions, Horizon, HorizonUnit, MonthLength};
 
 use crate::commands::features::{InputArgs, refuse_log_options};
 use crate::output::Ui;
@@ -317,7 +317,8 @@ fn write_scores(
     let horizon = horizon.resolve(summary.unit)?;
     let predictions = value_model::predict(table, purchases, spend, &horizon)
         .with_context(|| format!("scoring {}", summary.source.1.display()))?;
-    value_model::write_predictions(table, &predictions, out)?;
+    lookalike_pipeline::write_predictions(table, &predictions, out)
+        .with_context(|| format!("writing {}", out.display()))?;
     let scored = predictions.iter().flatten().count();
     ui.say(format!(
         "scored {scored} customers in {:.2}s; {} without a purchase have empty cells; wrote {}",
@@ -377,41 +378,23 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     let table = &extraction.table;
     let fitted = value_model::fit(table, args.settings.model, &options(&args.settings), unit)
         .context("fitting on the calibration period")?;
-    let holdout_units = (end - as_of).num_days() as f64 / unit.days();
-    let horizon = lookalike_value::HorizonSpec {
-        horizon: holdout_units,
-        horizon_unit: unit.name().parse()?,
-        discount: 0.0,
-        month: MonthLength::Calendar,
-    }
-    .in_units(unit.days())?;
-    let spend = fitted.spend_model();
-    let predictions = value_model::predict(table, &fitted.purchases, spend.as_ref(), &horizon)?;
-    let report = value_report::Evaluation::new(table, &predictions, holdout_units)?;
-    let holdout_days = (end - as_of).num_days() as f64;
-    let week_ends: Vec<f64> = (1..=extraction.holdout_weeks.len())
-        .map(|w| (7.0 * w as f64).min(holdout_days) / unit.days())
-        .collect();
-    let model_cumulative =
-        expected_total_purchases(fitted.purchases.model(), &fitted.data, &week_ends);
-    let [x, _, t, _] = lookalike_pipeline::btyd_columns(table)?;
-    let naive_rate: f64 = x
-        .iter()
-        .zip(t.iter())
-        .filter(|(x, t)| !x.is_nan() && **t > 0.0)
-        .map(|(x, t)| x / t)
-        .sum();
-    let tracking = lookalike_value::Tracking::new(
+    let holdout = evaluate_holdout(
+        table,
+        &fitted,
+        (end - as_of).num_days() as f64,
         &extraction.holdout_weeks,
-        &model_cumulative,
-        naive_rate,
-        &week_ends,
+    )?;
+    let (report, tracking) = (
+        value_report::Evaluation(holdout.evaluation),
+        holdout.tracking,
     );
+    let holdout_units = holdout.holdout_units;
+    let [x, _, t, _] = lookalike_pipeline::btyd_columns(table)?;
     let mut text = fitted.describe();
     text += &format!(
         "\nholdout {as_of} to {end} ({holdout_units:.2} {}), {} customers with a calibration purchase\n",
         unit.name(),
-        predictions.iter().flatten().count()
+        holdout.predictions.iter().flatten().count()
     );
     text += &report.render();
     text += &tracking.render();

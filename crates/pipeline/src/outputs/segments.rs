@@ -1,4 +1,5 @@
-//! Writing a segmentation: one row per customer, CSV or Parquet, atomically.
+//! The segment stage's per-customer output (`lookalike segment --out`): one row per customer,
+//! CSV or Parquet, atomically.
 //!
 //! Most output columns take few distinct values (11 segments, 6 stages, a few hundred score
 //! cells and rule combinations), so they are built as codes into a small dictionary: Parquet
@@ -9,7 +10,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::bail;
 use arrow_array::types::{UInt8Type, UInt16Type, UInt32Type};
 use arrow_array::{
     ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, StringArray, UInt8Array,
@@ -18,6 +18,9 @@ use arrow_schema::{DataType, Field, Schema};
 use lookalike_core::FeatureTable;
 use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use lookalike_rfm::{Lifecycle, RfmSegment, Segmentation, ValueTier};
+
+use super::{OutputFormat, output_error};
+use crate::{FLAG_COLUMNS, PipelineError, SEGMENT_COLUMNS};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
@@ -118,22 +121,13 @@ fn code(s: &Segmentation) -> Coded {
     }
 }
 
-/// The output columns, in order (flags only when the features had event columns).
+/// The output columns, in order: those the model's transform gives (flags only when the
+/// features had event columns).
 fn header(s: &Segmentation) -> Vec<&'static str> {
-    let mut columns = vec![
-        "customer_id",
-        "r_score",
-        "f_score",
-        "m_score",
-        "rfm_cell",
-        "rfm_segment",
-        "lifecycle",
-        "value_tier",
-        "primary_segment",
-        "segments",
-    ];
+    let mut columns = vec!["customer_id"];
+    columns.extend(SEGMENT_COLUMNS.iter().map(|(name, _)| *name));
     if s.flags.is_some() {
-        columns.extend(["cart_abandoner", "active_browser", "engaged", "dormant"]);
+        columns.extend(FLAG_COLUMNS);
     }
     columns
 }
@@ -143,27 +137,19 @@ pub fn write_segments(
     table: &FeatureTable,
     segmentation: &Segmentation,
     path: &Path,
-) -> anyhow::Result<()> {
+) -> Result<(), PipelineError> {
     if segmentation.rule_names.len() > 64 {
-        bail!(
-            "at most 64 rule segments can be written (got {})",
-            segmentation.rule_names.len()
-        );
+        return Err(output_error(
+            path,
+            format!(
+                "at most 64 rule segments can be written (got {})",
+                segmentation.rule_names.len()
+            ),
+        ));
     }
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("csv") => write_csv(table, segmentation, &code(segmentation), path),
-        Some("parquet") | Some("pq") => {
-            write_parquet(table, segmentation, &code(segmentation), path)
-        }
-        _ => bail!(
-            "cannot tell the output format of {}; use .csv or .parquet",
-            path.display()
-        ),
+    match OutputFormat::of(path)? {
+        OutputFormat::Csv => write_csv(table, segmentation, &code(segmentation), path),
+        OutputFormat::Parquet => write_parquet(table, segmentation, &code(segmentation), path),
     }
 }
 
@@ -172,7 +158,7 @@ fn write_csv(
     s: &Segmentation,
     coded: &Coded,
     path: &Path,
-) -> anyhow::Result<()> {
+) -> Result<(), PipelineError> {
     let flags: Vec<&Vec<bool>> = s
         .flags
         .as_ref()
@@ -212,7 +198,7 @@ fn write_parquet(
     s: &Segmentation,
     coded: &Coded,
     path: &Path,
-) -> anyhow::Result<()> {
+) -> Result<(), PipelineError> {
     let columns = header(s);
     let fields: Vec<Field> = columns
         .iter()

@@ -1,9 +1,9 @@
-//! The audience file: one row per chosen customer, best first.
+//! The audience stage's per-customer output (`lookalike expand --out`): one row per chosen
+//! customer, best first.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_audience::Audience;
@@ -11,6 +11,9 @@ use lookalike_core::CustomerId;
 use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+
+use super::OutputFormat;
+use crate::PipelineError;
 
 const NAMES: [&str; 9] = [
     "customer_id",
@@ -41,7 +44,7 @@ pub fn write_audience(
     audience: &Audience,
     columns: &[String],
     path: &Path,
-) -> anyhow::Result<()> {
+) -> Result<(), PipelineError> {
     let members = &audience.members;
     let tier = |i: usize| audience.tiers[members[i].tier].0.as_str();
     // The expected_value column only when the audience carries values.
@@ -51,7 +54,7 @@ pub fn write_audience(
         .copied()
         .filter(|n| valued || *n != "expected_value")
         .collect();
-    if crate::output::is_parquet_output(path)? {
+    if OutputFormat::of(path)? == OutputFormat::Parquet {
         let fields: Vec<Field> = names
             .iter()
             .map(|name| {
@@ -101,8 +104,7 @@ pub fn write_audience(
                     )),
                 })
             },
-        )
-        .with_context(|| format!("writing {}", path.display()))
+        )?;
     } else {
         write_csv_in_parallel(path, &names, members.len(), |writer, _, i| {
             let m = &members[i];
@@ -119,7 +121,7 @@ pub fn write_audience(
             }
             writer.write_field(reasons_text(&m.reasons, columns))?;
             Ok(())
-        })
-        .with_context(|| format!("writing {}", path.display()))
+        })?;
     }
+    Ok(())
 }

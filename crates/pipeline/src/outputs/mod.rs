@@ -1,0 +1,169 @@
+//! Each stage's per-customer output on a table, as the subcommands and `train --outputs` write
+//! it: CSV or Parquet by the file's extension, written atomically, in parallel. The columns are
+//! defined here once, for every front end.
+
+mod audience;
+mod segments;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, StringArray, UInt32Array};
+use arrow_schema::{DataType, Field, Schema};
+use lookalike_cluster::Clustering;
+use lookalike_core::FeatureTable;
+use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
+use lookalike_value::Prediction;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::PipelineError;
+
+pub use audience::write_audience;
+pub use segments::write_segments;
+
+/// The formats an output can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `.csv`.
+    Csv,
+    /// `.parquet` or `.pq`.
+    Parquet,
+}
+
+impl OutputFormat {
+    /// The format a path's extension asks for; any other extension is refused, so nothing is
+    /// written in a format the user did not choose.
+    pub fn of(path: &Path) -> Result<OutputFormat, PipelineError> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => Ok(OutputFormat::Csv),
+            Some("parquet") | Some("pq") => Ok(OutputFormat::Parquet),
+            _ => Err(output_error(
+                path,
+                "cannot tell the format; use .csv or .parquet".into(),
+            )),
+        }
+    }
+}
+
+pub(crate) fn output_error(path: &Path, message: String) -> PipelineError {
+    PipelineError::Output {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Writes one row per customer of `table` (`customer_id, cluster, distance`) as CSV or Parquet,
+/// with empty cells for customers that were not clustered.
+pub fn write_assignments(
+    table: &FeatureTable,
+    clustering: &Clustering,
+    path: &Path,
+) -> Result<(), PipelineError> {
+    let parquet = OutputFormat::of(path)? == OutputFormat::Parquet;
+    let ids = table.ids();
+    let cluster = |i: usize| clustering.assignment(i).map(|(c, _)| c as u32);
+    let distance = |i: usize| clustering.assignment(i).map(|(_, d)| d);
+    if parquet {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("customer_id", DataType::Utf8, false),
+            Field::new("cluster", DataType::UInt32, true),
+            Field::new("distance", DataType::Float64, true),
+        ]));
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        write_parquet_in_parallel(path, schema, properties, ids.len(), |rows, j| {
+            Ok(match j {
+                0 => Arc::new(StringArray::from_iter_values(
+                    ids[rows].iter().map(|id| id.as_str()),
+                )) as ArrayRef,
+                1 => Arc::new(rows.map(cluster).collect::<UInt32Array>()),
+                _ => Arc::new(rows.map(distance).collect::<Float64Array>()),
+            })
+        })?;
+    } else {
+        write_csv_in_parallel(
+            path,
+            &["customer_id", "cluster", "distance"],
+            ids.len(),
+            |writer, _, i| {
+                writer.write_field(ids[i].as_str())?;
+                writer.write_field(cluster(i).map_or(String::new(), |c| c.to_string()))?;
+                writer.write_field(distance(i).map_or(String::new(), |d| d.to_string()))
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `customer_id, p_alive, expected_purchases, expected_spend, clv,
+/// residual_purchases` (CSV or Parquet by extension), atomically. Empty cells: no purchase
+/// yet (all columns), no spend model (spend and CLV), infinite (residual purchases).
+pub fn write_predictions(
+    table: &FeatureTable,
+    predictions: &[Option<Prediction>],
+    path: &Path,
+) -> Result<(), PipelineError> {
+    const NAMES: [&str; 6] = [
+        "customer_id",
+        "p_alive",
+        "expected_purchases",
+        "expected_spend",
+        "clv",
+        "residual_purchases",
+    ];
+    let value = |i: usize, j: usize| -> Option<f64> {
+        let p = predictions[i].as_ref()?;
+        match j {
+            1 => Some(p.p_alive),
+            2 => Some(p.expected_purchases),
+            3 => p.expected_spend,
+            4 => p.clv,
+            _ => p.residual_purchases,
+        }
+    };
+    let ids = table.ids();
+    let parquet = OutputFormat::of(path)? == OutputFormat::Parquet;
+    if parquet {
+        let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
+        fields.extend(
+            NAMES[1..]
+                .iter()
+                .map(|n| Field::new(*n, DataType::Float64, true)),
+        );
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        write_parquet_in_parallel(
+            path,
+            Arc::new(Schema::new(fields)),
+            properties,
+            ids.len(),
+            |rows, j| {
+                Ok(if j == 0 {
+                    Arc::new(StringArray::from_iter_values(
+                        ids[rows].iter().map(|id| id.as_str()),
+                    )) as ArrayRef
+                } else {
+                    Arc::new(rows.map(|i| value(i, j)).collect::<Float64Array>())
+                })
+            },
+        )?;
+    } else {
+        write_csv_in_parallel(path, &NAMES, ids.len(), |writer, _, i| {
+            writer.write_field(ids[i].as_str())?;
+            for j in 1..NAMES.len() {
+                let mut buffer = ryu::Buffer::new();
+                writer.write_field(value(i, j).map_or("", |v| buffer.format(v)))?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
