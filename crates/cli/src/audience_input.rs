@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use lookalike_cluster::Scaling;
 use lookalike_features::read_feature_table;
-use lookalike_pipeline::{PoolLabels, PoolSpec, Prepared, SeedSource, expected_values};
+use lookalike_pipeline::{IdList, PoolLabels, PoolSpec, Prepared, SeedSource, expected_values};
 use lookalike_value::HorizonSpec;
 
-use crate::id_list;
 use crate::output::Ui;
 use crate::rule_columns;
 use crate::value_model;
@@ -63,7 +62,7 @@ impl SeedArgs {
     /// The pool as the library takes it, with the seed and exclusion files read.
     fn pool(&self) -> anyhow::Result<PoolSpec> {
         let seeds = match (&self.seeds, &self.seed_rule) {
-            (Some(path), _) => SeedSource::Ids(id_list::read(path, self.seed_value.as_deref())?),
+            (Some(path), _) => SeedSource::Ids(IdList::read(path, self.seed_value.as_deref())?),
             (None, Some(rule)) => {
                 if self.seed_value.is_some() {
                     anyhow::bail!(
@@ -83,8 +82,8 @@ impl SeedArgs {
             exclude: self
                 .exclude
                 .iter()
-                .map(|path| id_list::read(path, None))
-                .collect::<anyhow::Result<_>>()?,
+                .map(|path| IdList::read(path, None))
+                .collect::<Result<_, _>>()?,
             require_consent: self.require_consent.clone(),
             labels: PoolLabels {
                 seed_rule: "--seed-rule".into(),

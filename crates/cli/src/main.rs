@@ -7,7 +7,6 @@
 mod audience_input;
 mod clustering;
 mod commands;
-mod id_list;
 mod output;
 mod plots;
 mod progress;

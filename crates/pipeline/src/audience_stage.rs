@@ -4,6 +4,7 @@
 //! expand`, `evaluate-audience` and the pipeline's fit share it.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use lookalike_cluster::{Scaler, ScalerParams, Scaling, complete_mask};
 use lookalike_core::{CustomerId, FeatureTable};
@@ -39,6 +40,80 @@ pub struct IdList {
     pub values: Option<Vec<f64>>,
     /// Ids listed more than once.
     pub duplicates: usize,
+}
+
+impl IdList {
+    /// Reads a CSV list: the id column is `customer_id` when the header has one, else the
+    /// first; with `value_column`, that column must exist and hold numbers. Ids listed more
+    /// than once are kept once (the first value wins) and counted.
+    pub fn read(path: &Path, value_column: Option<&str>) -> Result<IdList, PipelineError> {
+        let fail = |message: String| PipelineError::IdList {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_path(path)
+            .map_err(|e| fail(e.to_string()))?;
+        let header = reader
+            .headers()
+            .map_err(|e| fail(format!("reading the header: {e}")))?
+            .clone();
+        if header.is_empty() {
+            return Err(fail(
+                "the file is empty (a header with a customer_id column is expected)".into(),
+            ));
+        }
+        let id_at = header.iter().position(|h| h == "customer_id").unwrap_or(0);
+        let value_at = match value_column {
+            Some(name) => Some(header.iter().position(|h| h == name).ok_or_else(|| {
+                fail(format!(
+                    "no column {name:?} (columns: {})",
+                    header.iter().collect::<Vec<_>>().join(", ")
+                ))
+            })?),
+            None => None,
+        };
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        let (mut ids, mut values, mut duplicates) = (Vec::new(), Vec::new(), 0);
+        for (i, record) in reader.records().enumerate() {
+            // Row numbers as a spreadsheet shows them: the header is row 1.
+            let row = i + 2;
+            let record = record.map_err(|e| fail(format!("row {row}: {e}")))?;
+            let id = record.get(id_at).unwrap_or("").trim();
+            if id.is_empty() {
+                return Err(fail(format!(
+                    "row {row}, column {:?}: empty customer id",
+                    &header[id_at]
+                )));
+            }
+            if seen.insert(id.to_string(), ()).is_some() {
+                duplicates += 1;
+                continue;
+            }
+            if let Some(at) = value_at {
+                let text = record.get(at).unwrap_or("").trim();
+                let value: f64 = text
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "row {row}, column {:?}: {text:?} is not a number",
+                            &header[at]
+                        ))
+                    })?;
+                values.push(value);
+            }
+            ids.push(id.to_string());
+        }
+        Ok(IdList {
+            origin: path.display().to_string(),
+            ids,
+            values: value_at.map(|_| values),
+            duplicates,
+        })
+    }
 }
 
 /// Where the seeds come from.

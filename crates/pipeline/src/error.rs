@@ -93,6 +93,14 @@ pub enum PipelineError {
         /// What is wrong.
         message: String,
     },
+    /// A list of customer ids (seeds, exclusions) that cannot be read.
+    #[error("{path}: {message}")]
+    IdList {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the row and column.
+        message: String,
+    },
     /// An output that cannot be written as asked.
     #[error("{path}: {message}")]
     Output {

@@ -4,10 +4,13 @@
 //! `value fit`, `expand`), so a trained stage is what its subcommand makes.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::Path;
 
 use lookalike_audience::{Audience, AudienceSettings, ExpandParams, TierCut};
 use lookalike_cluster::{ClusterProfile, Clustering, cluster_table};
 use lookalike_core::{FeatureTable, Progress};
+use lookalike_features::Extraction;
 use lookalike_rfm::{
     LifecycleParams, RuleSet, SegmentParams, SegmentReport, SegmentSettings, Segmentation, report,
     segment,
@@ -35,6 +38,93 @@ pub struct TrainingInputs {
     pub inputs: Vec<Value>,
     /// How the feature table is named in documents and messages (a file, or "the features").
     pub features_name: String,
+}
+
+impl TrainingInputs {
+    /// Reads what `spec` names besides the logs — the segment rules file and each audience's
+    /// seed list — and records the provenance of `extraction` (the features of the spec's
+    /// input): the as-of date and each input file's size, xxh3-64 hash and rows.
+    pub fn read(
+        spec: &PipelineSpec,
+        extraction: &Extraction,
+        features_name: &str,
+    ) -> Result<TrainingInputs, PipelineError> {
+        let read_text = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let segment_rules = match spec.segments.as_ref().and_then(|s| s.rules.as_ref()) {
+            Some(path) => Some(read_text(path)?),
+            None => None,
+        };
+        let mut seed_lists = BTreeMap::new();
+        for audience in &spec.audiences {
+            if let Some(path) = &audience.seeds {
+                seed_lists.insert(audience.name.clone(), IdList::read(path, None)?);
+            }
+        }
+        let input = &spec.input;
+        let files = [
+            Some(&input.transactions),
+            input.events.as_ref(),
+            input.customers.as_ref(),
+        ];
+        let mut inputs = Vec::new();
+        for (path, report) in files.into_iter().flatten().zip(&extraction.inputs) {
+            let mut record = fingerprint(path)?;
+            record["kind"] = json!(report.kind.prefix());
+            record["rows"] = json!(report.rows);
+            record["rows_skipped"] = json!(report.skipped);
+            inputs.push(record);
+        }
+        Ok(TrainingInputs {
+            segment_rules,
+            seed_lists,
+            as_of: extraction.as_of.to_string(),
+            inputs,
+            features_name: features_name.to_string(),
+        })
+    }
+}
+
+/// Hash (xxh3-64, hex), size and path of an input file (a dataset folder: of its files, in
+/// name order).
+fn fingerprint(path: &Path) -> Result<Value, PipelineError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PipelineError::Io { path, source }
+    };
+    let mut files = vec![path.to_path_buf()];
+    if path.is_dir() {
+        files = std::fs::read_dir(path)
+            .map_err(io(path))?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io(path))?;
+        files.retain(|f| f.is_file());
+        files.sort();
+    }
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    for file in &files {
+        let mut reader = std::fs::File::open(file).map_err(io(file))?;
+        loop {
+            let read = reader.read(&mut buffer).map_err(io(file))?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+            bytes += read as u64;
+        }
+    }
+    Ok(json!({
+        "path": path.display().to_string(),
+        "bytes": bytes,
+        "xxh3_64": format!("{:016x}", hasher.digest()),
+    }))
 }
 
 /// The segment stage: every customer's scores and segments, and the report.
@@ -143,16 +233,25 @@ pub fn profiles_csv(columns: &[String], profiles: &[ClusterProfile]) -> String {
 }
 
 /// The candidate pool of an audience of the pipeline file.
-fn pool_of(spec: &AudienceSpec, seed_lists: &BTreeMap<String, IdList>) -> PoolSpec {
+fn pool_of(
+    spec: &AudienceSpec,
+    seed_lists: &BTreeMap<String, IdList>,
+) -> Result<PoolSpec, PipelineError> {
     let seeds = match (&spec.seeds, &spec.seed_rule) {
-        (Some(path), _) => SeedSource::Ids(seed_lists.get(&spec.name).cloned().unwrap_or(IdList {
-            origin: path.display().to_string(),
-            ..IdList::default()
-        })),
+        (Some(path), _) => match seed_lists.get(&spec.name) {
+            Some(list) => SeedSource::Ids(list.clone()),
+            None => {
+                return Err(PipelineError::Seeds(format!(
+                    "audience {:?}: its seed list {} was not read (TrainingInputs::read reads it)",
+                    spec.name,
+                    path.display()
+                )));
+            }
+        },
         (None, Some(rule)) => SeedSource::Rule(rule.clone()),
         (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
     };
-    PoolSpec {
+    Ok(PoolSpec {
         seeds,
         scope: None,
         columns: spec.columns.clone(),
@@ -161,7 +260,7 @@ fn pool_of(spec: &AudienceSpec, seed_lists: &BTreeMap<String, IdList>) -> PoolSp
         exclude: Vec::new(),
         require_consent: spec.require_consent.clone(),
         labels: PoolLabels::default(),
-    }
+    })
 }
 
 /// The expansion settings of an audience of the pipeline file.
@@ -218,8 +317,13 @@ fn now_utc() -> String {
 /// ```no_run
 /// use lookalike_pipeline::{PipelineSpec, TrainingInputs, fit};
 /// let spec = PipelineSpec::read(std::path::Path::new("data/pipeline.example.toml")).unwrap();
+/// // Features built as spec.features says (see examples/train_and_score.rs).
 /// let features = lookalike_features::read_feature_table(std::path::Path::new("features.parquet"), None).unwrap();
-/// let (model, report) = fit(&spec, &features, &TrainingInputs::default(), &lookalike_core::NoProgress).unwrap();
+/// let inputs = TrainingInputs {
+///     segment_rules: Some(std::fs::read_to_string("data/segments.example.toml").unwrap()),
+///     ..TrainingInputs::default()
+/// };
+/// let (model, report) = fit(&spec, &features, &inputs, &lookalike_core::NoProgress).unwrap();
 /// assert_eq!(report.audiences.len(), model.audiences().len());
 /// ```
 pub fn fit(
@@ -246,6 +350,14 @@ pub fn fit(
         audiences: Vec::new(),
         extras: Default::default(),
     };
+    if let Some(path) = spec.segments.as_ref().and_then(|s| s.rules.as_ref())
+        && inputs.segment_rules.is_none()
+    {
+        return Err(PipelineError::Document {
+            file: path.display().to_string(),
+            message: "the segment rules were not read (TrainingInputs::read reads them)".into(),
+        });
+    }
     let mut report = TrainingReport::default();
     let mut stages = serde_json::Map::new();
 
@@ -400,7 +512,7 @@ fn fit_audience(
     report: &TrainingReport,
     features_name: &str,
 ) -> Result<AudienceTraining, PipelineError> {
-    let pool = pool_of(section, &inputs.seed_lists);
+    let pool = pool_of(section, &inputs.seed_lists)?;
     let mut notes = Vec::new();
     // Seed rules see the CLV that is scored: the [value] horizon.
     let values = match &report.value {

@@ -8,19 +8,15 @@
 //! beside its destination and swapped into place at the end, so a failed or killed training
 //! leaves the previous model, never half of a new one.
 
-use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use lookalike_features::Extraction;
 use lookalike_pipeline::{PipelineSpec, TrainingInputs, TrainingReport, fit};
-use serde_json::{Value, json};
 
 use crate::commands::features::{self, InputArgs};
 use crate::commands::{cluster, expand, segment};
-use crate::id_list;
 use crate::output::Ui;
 use crate::value_model;
 
@@ -51,30 +47,6 @@ pub struct Training {
     pub value: Option<String>,
     pub audiences: Vec<(String, String)>,
     pub seconds: f64,
-}
-
-/// Hash (xxh3-64, hex), size and path of an input file.
-fn fingerprint(path: &Path) -> anyhow::Result<Value> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    loop {
-        let read = file
-            .read(&mut buffer)
-            .with_context(|| format!("reading {}", path.display()))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        bytes += read as u64;
-    }
-    Ok(json!({
-        "path": path.display().to_string(),
-        "bytes": bytes,
-        "xxh3_64": format!("{:016x}", hasher.digest()),
-    }))
 }
 
 /// `lookalike features` as configured, writing `out`.
@@ -109,45 +81,6 @@ pub fn train(args: &Args, ui: &Ui) -> anyhow::Result<Training> {
     train_pipeline(&pipeline, &args.out, args.outputs.as_deref(), ui)
 }
 
-/// What the pipeline file names besides the logs: the rules file and seed lists, read; the
-/// inputs fingerprinted.
-fn training_inputs(
-    pipeline: &PipelineSpec,
-    extraction: &Extraction,
-    features_name: String,
-) -> anyhow::Result<TrainingInputs> {
-    let segment_rules = match pipeline.segments.as_ref().and_then(|s| s.rules.as_ref()) {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading rules from {}", path.display()))?,
-        ),
-        None => None,
-    };
-    let mut seed_lists = BTreeMap::new();
-    for audience in &pipeline.audiences {
-        if let Some(path) = &audience.seeds {
-            seed_lists.insert(audience.name.clone(), id_list::read(path, None)?);
-        }
-    }
-    let input = &pipeline.input;
-    let mut inputs = vec![fingerprint(&input.transactions)?];
-    for path in [&input.events, &input.customers].into_iter().flatten() {
-        inputs.push(fingerprint(path)?);
-    }
-    for (input, report) in inputs.iter_mut().zip(&extraction.inputs) {
-        input["kind"] = json!(report.kind.prefix());
-        input["rows"] = json!(report.rows);
-        input["rows_skipped"] = json!(report.skipped);
-    }
-    Ok(TrainingInputs {
-        segment_rules,
-        seed_lists,
-        as_of: extraction.as_of.to_string(),
-        inputs,
-        features_name,
-    })
-}
-
 /// Runs `pipeline` into the model directory `out`, keeping the stage outputs in `outputs`.
 pub fn train_pipeline(
     pipeline: &PipelineSpec,
@@ -168,7 +101,7 @@ pub fn train_pipeline(
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         features::write_features(&extraction, &feature_args, ui)?;
     }
-    let inputs = training_inputs(pipeline, &extraction, features_file.display().to_string())?;
+    let inputs = TrainingInputs::read(pipeline, &extraction, &features_file.display().to_string())?;
     let (model, report) = fit(pipeline, &extraction.table, &inputs, &ui.progress())?;
     let mut training = Training {
         features_file,
