@@ -53,7 +53,7 @@ impl Scores {
 const SCORE_BLOCK: usize = 65_536;
 
 /// A fitted way of scoring candidates against a seed set.
-pub trait Scorer: Sync {
+pub trait Scorer: Send + Sync {
     /// The scorer's name in reports.
     fn name(&self) -> &'static str;
     /// Scores of the rows of `candidates` (same columns as the seeds).

@@ -241,6 +241,46 @@ pub fn table_from_batch(
     batch_table(batch, columns).map_err(FeatureError::Batch)
 }
 
+/// Rows `rows` of a feature table as an Arrow batch: `customer_id` (Utf8) and every column as
+/// Float64, missing values as nulls — the inverse of [`table_from_batch`].
+///
+/// ```
+/// use lookalike_core::{CustomerId, FeatureTable};
+/// let table = FeatureTable::new(
+///     vec![CustomerId::from("a"), CustomerId::from("b")],
+///     vec!["orders".into()],
+///     ndarray::array![[3.0], [f64::NAN]],
+/// ).unwrap();
+/// let batch = lookalike_features::batch_from_table(&table, 0..2);
+/// assert_eq!(batch.num_columns(), 2);
+/// assert_eq!(batch.column(1).null_count(), 1);
+/// let back = lookalike_features::table_from_batch(&batch, &["orders"]).unwrap();
+/// assert_eq!(back.ids(), table.ids());
+/// ```
+pub fn batch_from_table(table: &FeatureTable, rows: std::ops::Range<usize>) -> RecordBatch {
+    let mut fields = vec![arrow_schema::Field::new(
+        "customer_id",
+        DataType::Utf8,
+        false,
+    )];
+    let mut columns: Vec<arrow_array::ArrayRef> = vec![std::sync::Arc::new(
+        arrow_array::StringArray::from_iter_values(
+            table.ids()[rows.clone()].iter().map(|id| id.as_str()),
+        ),
+    )];
+    let values = table.values();
+    for (j, name) in table.columns().iter().enumerate() {
+        fields.push(arrow_schema::Field::new(name, DataType::Float64, true));
+        let column: arrow_array::Float64Array = rows
+            .clone()
+            .map(|i| Some(values[[i, j]]).filter(|v| !v.is_nan()))
+            .collect();
+        columns.push(std::sync::Arc::new(column));
+    }
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
+    RecordBatch::try_new(schema, columns).expect("the columns match the schema")
+}
+
 fn batch_table(batch: &RecordBatch, columns: &[&str]) -> Result<FeatureTable, String> {
     let schema = batch.schema();
     let id_at = schema.index_of("customer_id").map_err(|e| e.to_string())?;

@@ -32,7 +32,7 @@ mod transactions;
 
 pub use btyd::btyd_summary;
 pub use cell::{date_of_day, day_number, parse_date};
-pub use chunks::{FeatureChunks, table_from_batch};
+pub use chunks::{FeatureChunks, batch_from_table, table_from_batch};
 pub use error::FeatureError;
 pub use extract::{Extraction, FeatureInputs, InputReport, extract};
 pub use input::{FileFormat, InputFile};

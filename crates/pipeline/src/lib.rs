@@ -49,7 +49,8 @@ pub use outputs::{
 };
 pub use rule_columns::RuleExtras;
 pub use spec::{
-    AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, parse_share,
+    AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, log_inputs,
+    parse_share,
 };
 pub use transform::{FLAG_COLUMNS, SEGMENT_COLUMNS, UNSCORED_REASON, VALUE_COLUMNS};
 pub use value_stage::{

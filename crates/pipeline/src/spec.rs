@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 
 use lookalike_audience::{IndexChoice, ScorerKind, TierSize, check_audience_name};
 use lookalike_cluster::{ClusterConfig, Scaling};
-use lookalike_core::TimeUnit;
-use lookalike_features::{FileFormat, OnBadRow};
+use lookalike_core::{ColumnMapping, InputKind, Progress, TimeUnit};
+use lookalike_features::{
+    Extraction, FeatureInputs, FeatureParams, FileFormat, InputFile, OnBadRow, extract, parse_date,
+};
 use lookalike_value::{HorizonSpec, HorizonUnit, MonthLength, PurchaseKind};
 use serde::{Deserialize, Serialize};
 
@@ -280,7 +282,99 @@ fn share<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Er
     }
 }
 
+impl InputSpec {
+    /// The logs to read, each checked to exist, with the column mapping.
+    pub fn inputs(&self) -> Result<FeatureInputs, PipelineError> {
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(field, name)| format!("{field}={name}"))
+            .collect();
+        log_inputs(
+            [
+                Some(self.transactions.as_path()),
+                self.events.as_deref(),
+                self.customers.as_deref(),
+            ],
+            self.format,
+            self.delimiter.as_deref(),
+            &columns,
+        )
+    }
+}
+
+/// The logs [transactions, events, customers] to read (files or dataset folders, each checked
+/// to exist), in `format` when given (else by extension), with a CSV `delimiter` (one ASCII
+/// character or `tab`; detected when not given) and `FIELD=COLUMN` mappings.
+pub fn log_inputs(
+    [transactions, events, customers]: [Option<&Path>; 3],
+    format: Option<FileFormat>,
+    delimiter: Option<&str>,
+    columns: &[String],
+) -> Result<FeatureInputs, PipelineError> {
+    let delimiter = match delimiter {
+        None => None,
+        Some("tab" | "\\t" | "\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
+        Some(d) => {
+            return Err(PipelineError::Document {
+                file: "the input".into(),
+                message: format!("delimiter {d:?}: give one ASCII character or `tab`"),
+            });
+        }
+    };
+    let file = |kind: InputKind, path: &Path| -> Result<InputFile, PipelineError> {
+        if !path.exists() {
+            return Err(PipelineError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("the {} file does not exist", kind.prefix()),
+                ),
+            });
+        }
+        Ok(InputFile::new(kind, path, format, delimiter)?)
+    };
+    let transactions = transactions.ok_or_else(|| PipelineError::Document {
+        file: "the input".into(),
+        message: "a transaction log is needed".into(),
+    })?;
+    Ok(FeatureInputs {
+        transactions: file(InputKind::Transactions, transactions)?,
+        events: events.map(|p| file(InputKind::Events, p)).transpose()?,
+        customers: customers
+            .map(|p| file(InputKind::Customers, p))
+            .transpose()?,
+        mapping: ColumnMapping::parse(columns)?,
+    })
+}
+
+impl FeatureSpec {
+    /// The extraction settings (`on_error` from the input section; all cores).
+    pub fn params(&self, on_error: OnBadRow) -> Result<FeatureParams, PipelineError> {
+        let mut params = FeatureParams::new()
+            .time_unit(self.time_unit)
+            .top_levels(self.top_levels)
+            .on_bad_row(on_error)
+            .threads(rayon::current_num_threads());
+        if let Some(date) = &self.as_of {
+            params = params.as_of(parse_date(date).map_err(|e| PipelineError::Document {
+                file: "[features]".into(),
+                message: format!("as_of = {date:?}: {e}"),
+            })?);
+        }
+        Ok(params)
+    }
+}
+
 impl PipelineSpec {
+    /// The features of the spec's logs, computed as `[features]` says.
+    pub fn extract(&self, progress: &dyn Progress) -> Result<Extraction, PipelineError> {
+        let inputs = self.input.inputs()?;
+        let params = self.features.params(self.input.on_error)?;
+        Ok(extract(&inputs, &params, progress)?)
+    }
+
     /// Reads and checks a pipeline file; relative paths become relative to its folder.
     pub fn read(path: &Path) -> Result<PipelineSpec, PipelineError> {
         let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Io {

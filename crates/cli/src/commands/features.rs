@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use lookalike_core::{ColumnMapping, InputKind};
 use lookalike_features::{
-    Extraction, FeatureInputs, FeatureParams, FileFormat, InputFile, OnBadRow, TimeUnit, extract,
-    parse_date, write_feature_table,
+    Extraction, FeatureInputs, FeatureParams, FileFormat, OnBadRow, TimeUnit, extract, parse_date,
+    write_feature_table,
 };
+use lookalike_pipeline::log_inputs;
 
 use crate::output::Ui;
 
@@ -66,43 +66,19 @@ pub struct Args {
     pub out_format: Option<FileFormat>,
 }
 
-fn delimiter(text: &str) -> anyhow::Result<u8> {
-    Ok(match text {
-        "tab" | "\\t" | "\t" => b'\t',
-        t if t.len() == 1 && t.is_ascii() => t.as_bytes()[0],
-        t => bail!("--delimiter {t:?}: give one ASCII character or `tab`"),
-    })
-}
-
 impl InputArgs {
-    /// Checks the files and builds the inputs.
+    /// Checks the files and builds the inputs (the library's `log_inputs`).
     pub fn resolve(&self) -> anyhow::Result<FeatureInputs> {
-        let format = self.format;
-        let delimiter = self.delimiter.as_deref().map(delimiter).transpose()?;
-        let file = |kind: InputKind, path: &Path| -> anyhow::Result<InputFile> {
-            if !path.is_file() {
-                bail!(
-                    "the {} file {} does not exist",
-                    kind.prefix(),
-                    path.display()
-                );
-            }
-            Ok(InputFile::new(kind, path, format, delimiter)?)
-        };
-        Ok(FeatureInputs {
-            transactions: file(InputKind::Transactions, &self.transactions)?,
-            events: self
-                .events
-                .as_deref()
-                .map(|p| file(InputKind::Events, p))
-                .transpose()?,
-            customers: self
-                .customers
-                .as_deref()
-                .map(|p| file(InputKind::Customers, p))
-                .transpose()?,
-            mapping: ColumnMapping::parse(&self.columns)?,
-        })
+        Ok(log_inputs(
+            [
+                Some(self.transactions.as_path()),
+                self.events.as_deref(),
+                self.customers.as_deref(),
+            ],
+            self.format,
+            self.delimiter.as_deref(),
+            &self.columns,
+        )?)
     }
 }
 

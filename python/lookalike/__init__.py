@@ -1,0 +1,48 @@
+"""lookalike: find the customers who look like your best ones and say what each is worth.
+
+Tables go in as any Arrow table (pyarrow, polars, DuckDB, pandas 2.2+) or as file paths, and
+come back as ``pyarrow.Table`` (``.to_pandas()``, ``polars.from_arrow(...)``). The computing is
+done in Rust, with the GIL released, by the same library as the ``lookalike`` command line.
+
+>>> import lookalike
+>>> model = lookalike.train("data/pipeline.example.toml")
+>>> features = lookalike.features("data/sample/transactions.csv", "data/sample/events.csv",
+...                               "data/sample/customers.csv", as_of="2026-01-01")
+>>> scores = model.score(features)
+"""
+
+from .cluster import (
+    KMeans,
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from .value import BetaGeo, GammaGamma, ParetoNBD
+from ._lookalike import (
+    InputError,
+    LookalikeError,
+    Model,
+    ModelError,
+    __version__,
+    features,
+    train,
+)
+
+__all__ = [
+    "BetaGeo",
+    "GammaGamma",
+    "ParetoNBD",
+    "KMeans",
+    "adjusted_rand_score",
+    "calinski_harabasz_score",
+    "davies_bouldin_score",
+    "silhouette_score",
+    "InputError",
+    "LookalikeError",
+    "Model",
+    "ModelError",
+    "__version__",
+    "features",
+    "train",
+]

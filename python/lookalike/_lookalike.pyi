@@ -1,0 +1,66 @@
+"""Type stubs of the native module (see the docstrings for examples)."""
+
+from os import PathLike
+from typing import Any, Mapping, Optional, Union
+
+import pyarrow
+
+__version__: str
+
+class LookalikeError(Exception):
+    """Every error lookalike raises."""
+
+class InputError(LookalikeError):
+    """Bad input: a log, feature table, pipeline file or id list (file, row, column, value)."""
+
+class ModelError(LookalikeError):
+    """A model directory or image that cannot be loaded or does not fit the data."""
+
+_Path = Union[str, "PathLike[str]"]
+
+class Model:
+    """A trained pipeline: segments, clusters, value and audiences."""
+
+    @staticmethod
+    def load(path: _Path) -> "Model":
+        """Reads and checks a model directory."""
+    def save(self, path: _Path) -> None:
+        """Writes the model directory, atomically."""
+    def to_bytes(self) -> bytes:
+        """The model as bytes, to send to workers."""
+    @staticmethod
+    def from_bytes(data: bytes) -> "Model":
+        """A model from ``to_bytes()``."""
+    def score(self, features: Any) -> pyarrow.Table:
+        """Scores a feature table (any Arrow table): one row per customer, same order."""
+    @property
+    def required_columns(self) -> list[str]:
+        """The columns ``score`` reads besides ``customer_id``."""
+    @property
+    def output_schema(self) -> pyarrow.Schema:
+        """The schema of ``score``'s output."""
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """``manifest.json``: versions, as-of date, inputs, settings, metrics."""
+    @property
+    def audiences(self) -> list[str]:
+        """The audiences' names."""
+
+def train(config: Union[_Path, Mapping[str, Any]]) -> Model:
+    """Trains the pipeline of a pipeline file (or a dict of its sections)."""
+
+def features(
+    transactions: _Path,
+    events: Optional[_Path] = None,
+    customers: Optional[_Path] = None,
+    *,
+    as_of: Optional[str] = None,
+    holdout_end: Optional[str] = None,
+    time_unit: str = "weeks",
+    top_levels: int = 8,
+    columns: Optional[Mapping[str, str]] = None,
+    on_error: str = "fail",
+    format: Optional[str] = None,
+    delimiter: Optional[str] = None,
+) -> pyarrow.Table:
+    """One row per customer from transaction (and event and customer) logs, as of a date."""

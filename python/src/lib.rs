@@ -1,0 +1,36 @@
+//! The native module of the Python package `lookalike` (`lookalike._lookalike`).
+//!
+//! Thin by design: it converts Python arguments into the library's types, releases the GIL while
+//! the library computes, and hands tables back as Arrow (`pyarrow.Table`). Everything that reaches
+//! a model or an output column is `lookalike-pipeline`'s, the same code the CLI runs.
+
+use pyo3::prelude::*;
+
+mod cluster;
+mod errors;
+mod model;
+mod tables;
+mod train;
+mod value;
+
+/// The module: exceptions, `Model`, `train`, `features`.
+#[pymodule]
+fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<model::Model>()?;
+    m.add_function(wrap_pyfunction!(train::train, m)?)?;
+    m.add_function(wrap_pyfunction!(train::features, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::kmeans_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::kmeans_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::silhouette_score, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::davies_bouldin_score, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::calinski_harabasz_score, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::adjusted_rand_score, m)?)?;
+    m.add_function(wrap_pyfunction!(value::purchases_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(value::purchases_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(value::gamma_gamma_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(value::gamma_gamma_spend, m)?)?;
+    m.add_function(wrap_pyfunction!(value::customer_lifetime_value, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! `lookalike.train` and `lookalike.features`: the pipeline file's training and the feature
+//! extraction, through the library.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use lookalike_core::{NoProgress, TimeUnit};
+use lookalike_features::{FileFormat, OnBadRow, batch_from_table, parse_date};
+use lookalike_pipeline::{
+    FeatureSpec, InputSpec, PipelineError, PipelineSpec, TrainingInputs, fit,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::{InputError, choice, to_py};
+use crate::model::Model;
+use crate::tables::to_pyarrow;
+
+/// The pipeline spec of a path (a pipeline file) or a dict (its sections; relative paths are
+/// relative to the working directory).
+fn spec_of(config: &Bound<'_, PyAny>) -> PyResult<PipelineSpec> {
+    if config.is_instance_of::<PyDict>() {
+        let text: String = config
+            .py()
+            .import("json")?
+            .call_method1("dumps", (config,))?
+            .extract()?;
+        let spec: PipelineSpec = serde_json::from_str(&text)
+            .map_err(|e| InputError::new_err(format!("in the pipeline: {e}")))?;
+        spec.check()
+            .map_err(|e| InputError::new_err(format!("in the pipeline: {e}")))?;
+        return Ok(spec);
+    }
+    let path: PathBuf = config.extract()?;
+    PipelineSpec::read(&path).map_err(to_py)
+}
+
+/// Trains the pipeline of `config` — a pipeline file (TOML, as `lookalike train --config`
+/// takes) or a dict of its sections — on the logs it names, and returns the `Model`.
+///
+/// >>> model = lookalike.train("data/pipeline.example.toml")
+/// >>> model.save("models/mine")
+#[pyfunction]
+pub fn train(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Model> {
+    let spec = spec_of(config)?;
+    let inner = py
+        .detach(|| -> Result<_, PipelineError> {
+            let extraction = spec.extract(&NoProgress)?;
+            let inputs = TrainingInputs::read(&spec, &extraction, "the features")?;
+            Ok(fit(&spec, &extraction.table, &inputs, &NoProgress)?.0)
+        })
+        .map_err(to_py)?;
+    Ok(Model { inner })
+}
+
+/// One row per customer from transaction (and optionally event and customer) logs, as of a
+/// date: the BTYD summary (frequency, recency, T, monetary_value), RFM inputs, trends, category
+/// and channel mixes, engagement, and customer attributes. Returns a `pyarrow.Table`.
+///
+/// `columns` maps canonical fields to the files' column names (`{"amount": "total"}`, or
+/// `{"events.event_type": "action"}`); `as_of` is exclusive (default: the day after the last
+/// transaction); with `holdout_end`, the holdout targets between the two dates are added.
+///
+/// >>> features = lookalike.features("data/sample/transactions.csv", as_of="2026-01-01")
+/// >>> features.num_rows
+#[pyfunction]
+#[pyo3(signature = (
+    transactions, events=None, customers=None, *, as_of=None, holdout_end=None,
+    time_unit="weeks", top_levels=8, columns=None, on_error="fail", format=None, delimiter=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn features<'py>(
+    py: Python<'py>,
+    transactions: PathBuf,
+    events: Option<PathBuf>,
+    customers: Option<PathBuf>,
+    as_of: Option<String>,
+    holdout_end: Option<String>,
+    time_unit: &str,
+    top_levels: usize,
+    columns: Option<BTreeMap<String, String>>,
+    on_error: &str,
+    format: Option<&str>,
+    delimiter: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let input = InputSpec {
+        transactions,
+        events,
+        customers,
+        format: format
+            .map(|f| choice::<FileFormat>("format", f))
+            .transpose()?,
+        delimiter,
+        columns: columns.unwrap_or_default(),
+        on_error: choice::<OnBadRow>("on_error", on_error)?,
+    };
+    let settings = FeatureSpec {
+        as_of,
+        time_unit: choice::<TimeUnit>("time_unit", time_unit)?,
+        top_levels,
+    };
+    let holdout_end = holdout_end
+        .map(|date| parse_date(&date).map_err(|e| InputError::new_err(format!("holdout_end: {e}"))))
+        .transpose()?;
+    let table = py
+        .detach(|| -> Result<_, PipelineError> {
+            let inputs = input.inputs()?;
+            let mut params = settings.params(input.on_error)?;
+            if let Some(end) = holdout_end {
+                params = params.holdout_end(end);
+            }
+            Ok(lookalike_features::extract(&inputs, &params, &NoProgress)?.table)
+        })
+        .map_err(to_py)?;
+    let batch = batch_from_table(&table, 0..table.len());
+    let schema = batch.schema();
+    to_pyarrow(py, vec![batch], schema)
+}

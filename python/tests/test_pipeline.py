@@ -1,0 +1,151 @@
+"""The package against the command line on the same files, and its errors."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import lookalike
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "sample"
+CLI = ROOT / "target" / "debug" / "lookalike"
+
+
+def cli(*args: str) -> None:
+    """Runs the command line built by `cargo build` (scripts/test builds it first)."""
+    assert CLI.exists(), f"{CLI} is missing: build it with `cargo build -p lookalike-cli`"
+    subprocess.run([str(CLI), "--quiet", *args], check=True)
+
+
+def assert_same_table(a: pa.Table, b: pa.Table) -> None:
+    """Same columns, same types, same values (NaN and null compared as equal positions)."""
+    assert a.column_names == b.column_names
+    assert a.num_rows == b.num_rows
+    for name in a.column_names:
+        x, y = a.column(name).combine_chunks(), b.column(name).combine_chunks()
+        assert x.type == y.type, name
+        assert x.to_pylist() == y.to_pylist() or _equal_with_nan(x, y), name
+
+
+def _equal_with_nan(x: pa.Array, y: pa.Array) -> bool:
+    return all(
+        (p == q) or (p != p and q != q) for p, q in zip(x.to_pylist(), y.to_pylist())
+    )
+
+
+def test_features_are_the_cli_features(tmp_path, sample_features):
+    out = tmp_path / "features.parquet"
+    cli(
+        "features",
+        "--transactions", str(SAMPLE / "transactions.csv"),
+        "--events", str(SAMPLE / "events.csv"),
+        "--customers", str(SAMPLE / "customers.csv"),
+        "--as-of", "2026-01-01",
+        "--out", str(out),
+    )
+    from_cli = pq.read_table(out)
+    assert sample_features.column_names == from_cli.column_names
+    assert sample_features.num_rows == 5000
+    for name in from_cli.column_names[1:]:
+        ours = sample_features.column(name).to_pylist()
+        theirs = [None if v != v else v for v in from_cli.column(name).to_pylist()]
+        assert ours == theirs, name
+    assert sample_features.column("customer_id").to_pylist() == from_cli.column(
+        "customer_id"
+    ).to_pylist()
+
+
+def test_scores_are_the_cli_scores(tmp_path, sample_features):
+    features = tmp_path / "features.parquet"
+    pq.write_table(sample_features, features)
+    out = tmp_path / "scores.parquet"
+    cli("score", "--model", str(ROOT / "models" / "sample"), "--features", str(features),
+        "--out", str(out))
+    model = lookalike.Model.load(ROOT / "models" / "sample")
+    scores = model.score(sample_features)
+    # Every row was scored, so the reason column is all null; the CLI drops it (it stops or
+    # skips and counts an unscorable row instead).
+    assert scores.column("unscored_reason").null_count == scores.num_rows
+    assert_same_table(scores.drop_columns(["unscored_reason"]), pq.read_table(out))
+
+
+def test_training_the_example_makes_the_committed_model(sample_features):
+    trained = lookalike.train(ROOT / "data" / "pipeline.example.toml")
+    committed = lookalike.Model.load(ROOT / "models" / "sample")
+    assert trained.audiences == ["top_clv"]
+    assert trained.output_schema == committed.output_schema
+    assert_same_table(trained.score(sample_features), committed.score(sample_features))
+
+
+def test_a_dict_config_trains_like_its_file(tmp_path, sample_features):
+    import tomllib
+
+    config = tomllib.loads((ROOT / "data" / "pipeline.example.toml").read_text())
+    data = ROOT / "data"
+    config["input"] = {k: str(data / v) if k in ("transactions", "events", "customers") else v
+                       for k, v in config["input"].items()}
+    config["segments"]["rules"] = str(data / config["segments"]["rules"])
+    model = lookalike.train(config)
+    committed = lookalike.Model.load(ROOT / "models" / "sample")
+    assert_same_table(model.score(sample_features), committed.score(sample_features))
+
+
+def test_the_same_table_from_pandas_polars_and_pyarrow_scores_the_same(sample_features):
+    import pandas as pd
+    import polars as pl
+
+    model = lookalike.Model.load(ROOT / "models" / "sample")
+    expected = model.score(sample_features)
+    as_polars = pl.from_arrow(sample_features)
+    assert_same_table(model.score(as_polars), expected)
+    as_pandas = sample_features.to_pandas()
+    if not hasattr(as_pandas, "__arrow_c_stream__"):
+        as_pandas = pa.Table.from_pandas(as_pandas, preserve_index=False)
+    assert_same_table(model.score(as_pandas), expected)
+    # Batches of any size: the transform is row-local.
+    batches = pa.Table.from_batches(sample_features.to_batches(max_chunksize=777))
+    assert_same_table(model.score(batches), expected)
+    one_batch = sample_features.combine_chunks().to_batches()[0]
+    assert_same_table(model.score(one_batch), expected)
+
+
+def test_a_model_round_trips_through_bytes_and_a_folder(tmp_path, sample_features):
+    model = lookalike.Model.load(ROOT / "models" / "sample")
+    expected = model.score(sample_features)
+    from_bytes = lookalike.Model.from_bytes(model.to_bytes())
+    assert_same_table(from_bytes.score(sample_features), expected)
+    model.save(tmp_path / "copy")
+    assert_same_table(lookalike.Model.load(tmp_path / "copy").score(sample_features), expected)
+    manifest = model.manifest
+    assert manifest["format_version"] == 1 and manifest["as_of"] == "2026-01-01"
+    assert json.loads(json.dumps(manifest)) == manifest
+
+
+def test_bad_input_raises_with_the_file_row_and_column(tmp_path):
+    bad = tmp_path / "tx.csv"
+    bad.write_text("customer_id,timestamp,amount\nc1,2025-01-02,12.5\nc2,2025-13-40,3\n")
+    with pytest.raises(lookalike.InputError) as error:
+        lookalike.features(bad)
+    message = str(error.value)
+    assert "tx.csv" in message and "line 3" in message and "timestamp" in message
+    with pytest.raises(lookalike.InputError, match="does not exist"):
+        lookalike.features(tmp_path / "missing.csv")
+    with pytest.raises(lookalike.InputError, match="time_unit"):
+        lookalike.features(bad, time_unit="fortnights")
+    assert issubclass(lookalike.InputError, lookalike.LookalikeError)
+
+
+def test_a_model_refuses_what_it_cannot_score(tmp_path, sample_features):
+    with pytest.raises(lookalike.ModelError, match="not a model directory"):
+        lookalike.Model.load(tmp_path)
+    with pytest.raises(lookalike.ModelError):
+        lookalike.Model.from_bytes(b"not a model")
+    model = lookalike.Model.load(ROOT / "models" / "sample")
+    with pytest.raises(lookalike.InputError, match="orders"):
+        model.score(sample_features.drop_columns(["orders"]))
+    with pytest.raises(lookalike.InputError, match="Arrow"):
+        model.score([1, 2, 3])
