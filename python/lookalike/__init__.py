@@ -18,6 +18,7 @@ from .cluster import (
     davies_bouldin_score,
     silhouette_score,
 )
+from .stages import expand, segment
 from .value import BetaGeo, GammaGamma, ParetoNBD
 from ._lookalike import (
     InputError,
@@ -30,6 +31,8 @@ from ._lookalike import (
 )
 
 __all__ = [
+    "expand",
+    "segment",
     "BetaGeo",
     "GammaGamma",
     "ParetoNBD",

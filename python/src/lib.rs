@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 mod cluster;
 mod errors;
 mod model;
+mod stages;
 mod tables;
 mod train;
 mod value;
@@ -26,6 +27,8 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cluster::davies_bouldin_score, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::calinski_harabasz_score, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::adjusted_rand_score, m)?)?;
+    m.add_function(wrap_pyfunction!(stages::segment, m)?)?;
+    m.add_function(wrap_pyfunction!(stages::expand, m)?)?;
     m.add_function(wrap_pyfunction!(value::purchases_fit, m)?)?;
     m.add_function(wrap_pyfunction!(value::purchases_predict, m)?)?;
     m.add_function(wrap_pyfunction!(value::gamma_gamma_fit, m)?)?;

@@ -45,7 +45,8 @@ pub use model::{
     check_model_destination, write_json,
 };
 pub use outputs::{
-    OutputFormat, write_assignments, write_audience, write_predictions, write_segments,
+    OutputFormat, audience_batch, segments_batch, write_assignments, write_audience,
+    write_predictions, write_segments,
 };
 pub use rule_columns::RuleExtras;
 pub use spec::{

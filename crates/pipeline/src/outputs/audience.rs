@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt64Array};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_audience::Audience;
 use lookalike_core::CustomerId;
 use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
@@ -37,6 +37,86 @@ fn reasons_text(reasons: &[(usize, f64)], columns: &[String]) -> String {
         .join("; ")
 }
 
+/// The output columns of an audience (expected_value only when it carries values).
+fn names_of(audience: &Audience) -> Vec<&'static str> {
+    let valued = audience.members.iter().any(|m| m.expected_value.is_some());
+    NAMES
+        .iter()
+        .copied()
+        .filter(|n| valued || *n != "expected_value")
+        .collect()
+}
+
+fn schema_of(names: &[&str]) -> SchemaRef {
+    let fields: Vec<Field> = names
+        .iter()
+        .map(|name| {
+            let kind = match *name {
+                "score" | "percentile" | "expected_value" => DataType::Float64,
+                "rank" => DataType::UInt64,
+                "control" => DataType::Boolean,
+                _ => DataType::Utf8,
+            };
+            Field::new(*name, kind, false)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Column `name` for members `rows`.
+fn column(
+    ids: &[CustomerId],
+    audience: &Audience,
+    columns: &[String],
+    name: &str,
+    rows: std::ops::Range<usize>,
+) -> ArrayRef {
+    let members = &audience.members;
+    let tier = |i: usize| audience.tiers[members[i].tier].0.as_str();
+    match name {
+        "customer_id" => Arc::new(StringArray::from_iter_values(
+            rows.map(|i| ids[members[i].row].as_str()),
+        )) as ArrayRef,
+        "score" => Arc::new(Float64Array::from_iter_values(
+            rows.map(|i| members[i].score),
+        )),
+        "percentile" => Arc::new(Float64Array::from_iter_values(
+            rows.map(|i| members[i].percentile),
+        )),
+        "rank" => Arc::new(UInt64Array::from_iter_values(
+            rows.map(|i| members[i].rank as u64),
+        )),
+        "tier" => Arc::new(StringArray::from_iter_values(rows.map(tier))),
+        "control" => Arc::new(BooleanArray::from(
+            rows.map(|i| members[i].control).collect::<Vec<_>>(),
+        )),
+        "nearest_seed" => Arc::new(StringArray::from_iter_values(
+            rows.map(|i| ids[members[i].nearest_seed].as_str()),
+        )),
+        "expected_value" => Arc::new(Float64Array::from_iter_values(
+            rows.map(|i| members[i].expected_value.unwrap_or(0.0)),
+        )),
+        _ => Arc::new(StringArray::from_iter_values(
+            rows.map(|i| reasons_text(&members[i].reasons, columns)),
+        )),
+    }
+}
+
+/// The members of `audience` (rows index `ids`) as one Arrow batch, best first, with the
+/// columns of `lookalike expand --out`; `columns` names the features the reasons refer to.
+pub fn audience_batch(
+    ids: &[CustomerId],
+    audience: &Audience,
+    columns: &[String],
+) -> Result<RecordBatch, PipelineError> {
+    let names = names_of(audience);
+    let arrays = names
+        .iter()
+        .map(|name| column(ids, audience, columns, name, 0..audience.members.len()))
+        .collect();
+    Ok(RecordBatch::try_new(schema_of(&names), arrays)?)
+}
+
 /// Writes the members of `audience` (rows index `ids`) as CSV or Parquet by extension,
 /// atomically. `columns` names the features the reasons refer to.
 pub fn write_audience(
@@ -47,63 +127,17 @@ pub fn write_audience(
 ) -> Result<(), PipelineError> {
     let members = &audience.members;
     let tier = |i: usize| audience.tiers[members[i].tier].0.as_str();
-    // The expected_value column only when the audience carries values.
-    let valued = members.iter().any(|m| m.expected_value.is_some());
-    let names: Vec<&str> = NAMES
-        .iter()
-        .copied()
-        .filter(|n| valued || *n != "expected_value")
-        .collect();
+    let names = names_of(audience);
     if OutputFormat::of(path)? == OutputFormat::Parquet {
-        let fields: Vec<Field> = names
-            .iter()
-            .map(|name| {
-                let kind = match *name {
-                    "score" | "percentile" | "expected_value" => DataType::Float64,
-                    "rank" => DataType::UInt64,
-                    "control" => DataType::Boolean,
-                    _ => DataType::Utf8,
-                };
-                Field::new(*name, kind, false)
-            })
-            .collect();
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
         write_parquet_in_parallel(
             path,
-            Arc::new(Schema::new(fields)),
+            schema_of(&names),
             properties,
             members.len(),
-            |rows, j| {
-                Ok(match names[j] {
-                    "customer_id" => Arc::new(StringArray::from_iter_values(
-                        rows.map(|i| ids[members[i].row].as_str()),
-                    )) as ArrayRef,
-                    "score" => Arc::new(Float64Array::from_iter_values(
-                        rows.map(|i| members[i].score),
-                    )),
-                    "percentile" => Arc::new(Float64Array::from_iter_values(
-                        rows.map(|i| members[i].percentile),
-                    )),
-                    "rank" => Arc::new(UInt64Array::from_iter_values(
-                        rows.map(|i| members[i].rank as u64),
-                    )),
-                    "tier" => Arc::new(StringArray::from_iter_values(rows.map(tier))),
-                    "control" => Arc::new(BooleanArray::from(
-                        rows.map(|i| members[i].control).collect::<Vec<_>>(),
-                    )),
-                    "nearest_seed" => Arc::new(StringArray::from_iter_values(
-                        rows.map(|i| ids[members[i].nearest_seed].as_str()),
-                    )),
-                    "expected_value" => Arc::new(Float64Array::from_iter_values(
-                        rows.map(|i| members[i].expected_value.unwrap_or(0.0)),
-                    )),
-                    _ => Arc::new(StringArray::from_iter_values(
-                        rows.map(|i| reasons_text(&members[i].reasons, columns)),
-                    )),
-                })
-            },
+            |rows, j| Ok(column(ids, audience, columns, names[j], rows)),
         )?;
     } else {
         write_csv_in_parallel(path, &names, members.len(), |writer, _, i| {

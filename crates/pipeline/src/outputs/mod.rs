@@ -19,8 +19,8 @@ use parquet::file::properties::WriterProperties;
 
 use crate::PipelineError;
 
-pub use audience::write_audience;
-pub use segments::write_segments;
+pub use audience::{audience_batch, write_audience};
+pub use segments::{segments_batch, write_segments};
 
 /// The formats an output can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

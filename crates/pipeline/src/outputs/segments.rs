@@ -7,14 +7,15 @@
 //! allocating per row.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::types::{UInt8Type, UInt16Type, UInt32Type};
 use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, StringArray, UInt8Array,
+    ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, RecordBatch, StringArray, UInt8Array,
 };
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_core::FeatureTable;
 use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use lookalike_rfm::{Lifecycle, RfmSegment, Segmentation, ValueTier};
@@ -149,7 +150,7 @@ pub fn write_segments(
     }
     match OutputFormat::of(path)? {
         OutputFormat::Csv => write_csv(table, segmentation, &code(segmentation), path),
-        OutputFormat::Parquet => write_parquet(table, segmentation, &code(segmentation), path),
+        OutputFormat::Parquet => write_parquet(table, segmentation, path),
     }
 }
 
@@ -193,44 +194,57 @@ fn dictionary_type(key: DataType) -> DataType {
     DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
 }
 
-fn write_parquet(
-    table: &FeatureTable,
-    s: &Segmentation,
-    coded: &Coded,
-    path: &Path,
-) -> Result<(), PipelineError> {
-    let columns = header(s);
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|name| match *name {
-            "customer_id" => Field::new(*name, DataType::Utf8, false),
-            "r_score" | "f_score" | "m_score" => Field::new(*name, DataType::UInt8, true),
-            "rfm_cell" | "segments" => Field::new(*name, dictionary_type(DataType::UInt32), true),
-            "primary_segment" => Field::new(*name, dictionary_type(DataType::UInt16), true),
-            "cart_abandoner" | "active_browser" | "engaged" | "dormant" => {
-                Field::new(*name, DataType::Boolean, false)
-            }
-            _ => Field::new(*name, dictionary_type(DataType::UInt8), true),
-        })
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_column_dictionary_enabled("customer_id".into(), false)
-        .build();
-    let names = |values: &[&str]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
-    let segment_names = names(&RfmSegment::ALL.map(|x| x.name()));
-    let stage_names = names(&Lifecycle::ALL.map(|x| x.name()));
-    let tier_names = names(&ValueTier::ALL.map(|x| x.name()));
-    let rule_names: ArrayRef = Arc::new(StringArray::from(s.rule_names.clone()));
-    let cell_names: ArrayRef = Arc::new(StringArray::from(coded.cells.clone()));
-    let combination_names: ArrayRef = Arc::new(StringArray::from(coded.combinations.clone()));
-    let flags: Vec<&Vec<bool>> = s
-        .flags
-        .as_ref()
-        .map(|f| vec![&f.cart_abandoner, &f.active_browser, &f.engaged, &f.dormant])
-        .unwrap_or_default();
-    write_parquet_in_parallel(path, schema, properties, table.len(), |rows, j| {
+/// The Arrow columns of a segmentation: scores as UInt8, names as dictionaries (codes into the
+/// few distinct values), flags as booleans.
+struct SegmentArrays<'a> {
+    table: &'a FeatureTable,
+    s: &'a Segmentation,
+    coded: Coded,
+    schema: SchemaRef,
+    segment_names: ArrayRef,
+    stage_names: ArrayRef,
+    tier_names: ArrayRef,
+    rule_names: ArrayRef,
+    cell_names: ArrayRef,
+    combination_names: ArrayRef,
+}
+
+impl<'a> SegmentArrays<'a> {
+    fn new(table: &'a FeatureTable, s: &'a Segmentation) -> Self {
+        let coded = code(s);
+        let fields: Vec<Field> = header(s)
+            .iter()
+            .map(|name| match *name {
+                "customer_id" => Field::new(*name, DataType::Utf8, false),
+                "r_score" | "f_score" | "m_score" => Field::new(*name, DataType::UInt8, true),
+                "rfm_cell" | "segments" => {
+                    Field::new(*name, dictionary_type(DataType::UInt32), true)
+                }
+                "primary_segment" => Field::new(*name, dictionary_type(DataType::UInt16), true),
+                "cart_abandoner" | "active_browser" | "engaged" | "dormant" => {
+                    Field::new(*name, DataType::Boolean, false)
+                }
+                _ => Field::new(*name, dictionary_type(DataType::UInt8), true),
+            })
+            .collect();
+        let names = |values: &[&str]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
+        SegmentArrays {
+            table,
+            s,
+            schema: Arc::new(Schema::new(fields)),
+            segment_names: names(&RfmSegment::ALL.map(|x| x.name())),
+            stage_names: names(&Lifecycle::ALL.map(|x| x.name())),
+            tier_names: names(&ValueTier::ALL.map(|x| x.name())),
+            rule_names: Arc::new(StringArray::from(s.rule_names.clone())),
+            cell_names: Arc::new(StringArray::from(coded.cells.clone())),
+            combination_names: Arc::new(StringArray::from(coded.combinations.clone())),
+            coded,
+        }
+    }
+
+    /// Column `j` for `rows`.
+    fn column(&self, rows: Range<usize>, j: usize) -> std::io::Result<ArrayRef> {
+        let (s, coded) = (self.s, &self.coded);
         let u8_dictionary = |codes: &[u8], values: &ArrayRef| -> std::io::Result<ArrayRef> {
             let keys: PrimitiveArray<UInt8Type> = codes[rows.clone()]
                 .iter()
@@ -251,28 +265,67 @@ fn write_parquet(
         };
         let scores =
             |v: &[Option<u8>]| -> ArrayRef { Arc::new(UInt8Array::from(v[rows.clone()].to_vec())) };
+        let flags = s
+            .flags
+            .as_ref()
+            .map(|f| [&f.cart_abandoner, &f.active_browser, &f.engaged, &f.dormant]);
         Ok(match j {
             0 => Arc::new(StringArray::from_iter_values(
-                table.ids()[rows.clone()].iter().map(|id| id.as_str()),
+                self.table.ids()[rows.clone()].iter().map(|id| id.as_str()),
             )),
             1 => scores(&s.r),
             2 => scores(&s.f),
             3 => scores(&s.m),
-            4 => u32_dictionary(&coded.cell, &cell_names)?,
-            5 => u8_dictionary(&coded.segment, &segment_names)?,
-            6 => u8_dictionary(&coded.stage, &stage_names)?,
-            7 => u8_dictionary(&coded.tier, &tier_names)?,
+            4 => u32_dictionary(&coded.cell, &self.cell_names)?,
+            5 => u8_dictionary(&coded.segment, &self.segment_names)?,
+            6 => u8_dictionary(&coded.stage, &self.stage_names)?,
+            7 => u8_dictionary(&coded.tier, &self.tier_names)?,
             8 => {
                 let primary: PrimitiveArray<UInt16Type> =
                     s.primary[rows.clone()].iter().copied().collect();
                 Arc::new(
-                    DictionaryArray::try_new(primary, rule_names.clone())
+                    DictionaryArray::try_new(primary, self.rule_names.clone())
                         .map_err(std::io::Error::other)?,
                 )
             }
-            9 => u32_dictionary(&coded.matched, &combination_names)?,
-            flag => Arc::new(BooleanArray::from(flags[flag - 10][rows].to_vec())),
+            9 => u32_dictionary(&coded.matched, &self.combination_names)?,
+            flag => {
+                let flags = flags.ok_or_else(|| std::io::Error::other("no flag columns"))?;
+                Arc::new(BooleanArray::from(flags[flag - 10][rows].to_vec()))
+            }
         })
-    })?;
+    }
+}
+
+/// A segmentation of `table`'s customers as one Arrow batch, with the columns and types of the
+/// Parquet output of `lookalike segment`.
+pub fn segments_batch(
+    table: &FeatureTable,
+    segmentation: &Segmentation,
+) -> Result<RecordBatch, PipelineError> {
+    let arrays = SegmentArrays::new(table, segmentation);
+    let columns = (0..arrays.schema.fields().len())
+        .map(|j| arrays.column(0..table.len(), j))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| PipelineError::Document {
+            file: "the segments".into(),
+            message: e.to_string(),
+        })?;
+    Ok(RecordBatch::try_new(arrays.schema.clone(), columns)?)
+}
+
+fn write_parquet(table: &FeatureTable, s: &Segmentation, path: &Path) -> Result<(), PipelineError> {
+    let arrays = SegmentArrays::new(table, s);
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_column_dictionary_enabled("customer_id".into(), false)
+        .build();
+    write_parquet_in_parallel(
+        path,
+        arrays.schema.clone(),
+        properties,
+        table.len(),
+        |rows, j| arrays.column(rows, j),
+    )?;
     Ok(())
 }

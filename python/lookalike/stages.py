@@ -1,0 +1,89 @@
+"""Pipeline stages on a feature table: segments and lookalike audiences.
+
+``features`` is any Arrow table (pyarrow, polars, DuckDB, pandas 2.2+) with ``customer_id`` and
+numeric feature columns, such as ``lookalike.features(...)`` returns. The computing is the
+library's, the same as ``lookalike segment`` and ``lookalike expand``.
+
+>>> segments, report = lookalike.segment(features, rules="data/segments.example.toml")
+>>> audience = lookalike.expand(features, seed_rule="rfm_segment == 'Champions'",
+...                             sizes=["1%", "5%"])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import pyarrow as pa
+
+from . import _lookalike
+
+__all__ = ["expand", "segment"]
+
+
+def _text_or_file(rules) -> Optional[str]:
+    """Rules given as a path to a TOML file, or as its text."""
+    if rules is None:
+        return None
+    if isinstance(rules, os.PathLike) or (isinstance(rules, str) and "\n" not in rules
+                                          and rules.endswith(".toml")):
+        return Path(rules).read_text()
+    return str(rules)
+
+
+def segment(features, rules=None, *, bins: int = 5, value_column: str = "total_spend",
+            require_consent: Optional[str] = None, lapsing_factor: float = 2.0,
+            lost_factor: float = 4.0, loyal_purchase_days: float = 5.0,
+            single_purchase_gap: float = 90.0, min_size: int = 1000
+            ) -> tuple[pa.Table, pa.Table]:
+    """RFM scores (``bins``-tiles), named RFM segments, lifecycle stages, value tiers, intent
+    flags and rule segments for every customer.
+
+    ``rules`` is a rules file (path) or its TOML text (``[[segment]]`` rules, see
+    ``data/segments.example.toml``). Returns the per-customer table and the report (one row per
+    segment: customers, share, revenue, means); segments smaller than ``min_size`` are warned
+    about (``warnings.warn``).
+    """
+    table, report = _lookalike.segment(features, _text_or_file(rules), bins, value_column,
+                                       require_consent, lapsing_factor, lost_factor,
+                                       loyal_purchase_days, single_purchase_gap, min_size)
+    report = json.loads(report)
+    for message in report["warnings"]:
+        warnings.warn(message, stacklevel=2)
+    return table, pa.Table.from_pylist(report["rows"])
+
+
+def _ids(values) -> list[str]:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = values.to_pylist()
+    return [str(v) for v in values]
+
+
+def expand(features, *, seeds: Optional[Iterable] = None, seed_rule: Optional[str] = None,
+           scope: Optional[str] = None, exclude: Sequence[Iterable] = (),
+           require_consent: Optional[str] = None, columns: Sequence[str] = (),
+           log1p: Optional[Sequence[str]] = None, scaling: str = "standard",
+           sizes: Sequence[str] = ("1%", "2%", "5%", "10%"), scorer: str = "classifier",
+           k: int = 10, index: str = "auto", representatives: int = 0, holdout: float = 0.0,
+           salt: int = 0, min_seeds: int = 100, seed: int = 0) -> pa.Table:
+    """A lookalike audience: the customers most like the seeds, ranked, in nested tiers.
+
+    Give the seeds as customer ids (``seeds``) or as a rule over the features (``seed_rule``,
+    e.g. ``"orders >= 10"``). Candidates are the other customers, minus the ``exclude`` lists,
+    those without ``require_consent`` and those outside ``scope``. ``scorer`` is
+    "classifier", "knn", "centroids" or "ensemble"; ``holdout`` draws a control group of that
+    share inside each tier. Returns the members of the largest tier, best first: score,
+    percentile, rank, tier, control, nearest seed and the reasons. Who was left out is
+    reported with ``warnings.warn``.
+    """
+    table, notes = _lookalike.expand(
+        features, None if seeds is None else _ids(seeds), seed_rule, scope,
+        [_ids(ids) for ids in exclude], require_consent, list(columns),
+        None if log1p is None else list(log1p), scaling, list(sizes), scorer, k, index,
+        representatives, float(holdout), salt, min_seeds, seed)
+    for note in notes:
+        warnings.warn(note.removeprefix("warning: "), stacklevel=2)
+    return table

@@ -1,0 +1,80 @@
+"""segment and expand against `lookalike segment` and `lookalike expand` on the same table."""
+
+import subprocess
+import warnings
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+import lookalike
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "target" / "debug" / "lookalike"
+RULES = ROOT / "data" / "segments.example.toml"
+
+
+def cli(*args: str) -> None:
+    assert CLI.exists(), f"{CLI} is missing: build it with `cargo build -p lookalike-cli`"
+    subprocess.run([str(CLI), "--quiet", *args], check=True, capture_output=True)
+
+
+def same_values(a, b) -> None:
+    assert a.column_names == b.column_names
+    for name in a.column_names:
+        assert a.column(name).to_pylist() == b.column(name).to_pylist(), name
+
+
+@pytest.fixture(scope="module")
+def features_file(tmp_path_factory, sample_features):
+    path = tmp_path_factory.mktemp("features") / "features.parquet"
+    pq.write_table(sample_features, path)
+    return path
+
+
+def test_segments_are_the_cli_segments(tmp_path, sample_features, features_file):
+    out = tmp_path / "segments.parquet"
+    cli("segment", "--features", str(features_file), "--rules", str(RULES), "--out", str(out))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        segments, report = lookalike.segment(sample_features, rules=RULES, min_size=200)
+    same_values(segments, pq.read_table(out))
+    assert any("too small to test" in str(w.message) for w in caught)
+    champions = report.filter(
+        (report.column("group").to_numpy(zero_copy_only=False) == "rfm")
+        & (report.column("segment").to_numpy(zero_copy_only=False) == "Champions"))
+    assert champions.column("customers").to_pylist() == [873]
+    # The rules as text, and the features as polars, give the same table.
+    from_text, _ = lookalike.segment(pl.from_arrow(sample_features), rules=RULES.read_text())
+    same_values(from_text, segments)
+
+
+def test_an_audience_is_the_cli_audience(tmp_path, sample_features, features_file):
+    out = tmp_path / "audience.parquet"
+    rule = "orders >= 12 and days_since_last_purchase <= 60"
+    cli("expand", "--features", str(features_file), "--seed-rule", rule, "--size", "1%,5%",
+        "--holdout", "10%", "--min-seeds", "50", "--out", str(out))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        audience = lookalike.expand(sample_features, seed_rule=rule, sizes=["1%", "5%"],
+                                    holdout=0.1, min_seeds=50)
+    same_values(audience, pq.read_table(out))
+    assert any("selected" in str(w.message) for w in caught)
+    # The same seeds listed by id give the same audience.
+    ids = pl.from_arrow(sample_features).filter(
+        (pl.col("orders") >= 12) & (pl.col("days_since_last_purchase") <= 60))["customer_id"]
+    by_ids = lookalike.expand(sample_features, seeds=ids.to_list() + ids.to_list()[:3],
+                              sizes=["1%", "5%"], holdout=0.1, min_seeds=50)
+    same_values(by_ids, audience)
+
+
+def test_stage_input_errors_name_what_is_wrong(sample_features):
+    with pytest.raises(lookalike.InputError, match="exactly one"):
+        lookalike.expand(sample_features)
+    with pytest.raises(lookalike.InputError, match="shoe_size"):
+        lookalike.expand(sample_features, seed_rule="shoe_size > 40")
+    with pytest.raises(lookalike.InputError, match="scorer"):
+        lookalike.expand(sample_features, seed_rule="orders > 10", scorer="magic")
+    with pytest.raises(lookalike.InputError):
+        lookalike.segment(sample_features, rules="[[segment]]\nname = 'x'\nrule = 'orders >>> 2'\n")
