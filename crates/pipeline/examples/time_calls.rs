@@ -27,7 +27,8 @@ fn main() -> Result<(), Error> {
         return Err("usage: time_calls LOGS FEATURES MODEL BLOBS".into());
     };
 
-    let input = |kind, name: &str| InputFile::new(kind, logs.join(name), None, None);
+    let input =
+        |kind, name: &str| InputFile::new(kind, logs.join(name), None, None).map_err(Box::new);
     let inputs = FeatureInputs {
         transactions: input(InputKind::Transactions, "transactions.parquet")?,
         events: Some(input(InputKind::Events, "events.parquet")?),

@@ -31,7 +31,9 @@ pub use persona::Persona;
 use simulate::{Calendar, Rows, simulate};
 
 /// Output format of the generated tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OutputFormat {
     /// Comma-separated text with a header.
     #[default]

@@ -4,18 +4,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::ValueEnum;
+
 use lookalike_synth::{BtydLogSpec, GenerateParams, OutputFormat, generate, write_btyd_log};
 use lookalike_value::PurchaseKind;
 
 use crate::output::Ui;
 use chrono::NaiveDate;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Format {
-    Csv,
-    Parquet,
-}
 
 /// Options of `lookalike generate`.
 #[derive(Debug, clap::Args)]
@@ -30,8 +24,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// File format.
-    #[arg(long, value_enum, default_value = "csv")]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
+    format: OutputFormat,
     /// First day of the observation period.
     #[arg(long, value_name = "DATE", default_value = "2023-01-01")]
     start: String,
@@ -69,7 +63,7 @@ fn run_model(
     end: NaiveDate,
     ui: &Ui,
 ) -> anyhow::Result<()> {
-    if matches!(args.format, Format::Parquet) {
+    if args.format == OutputFormat::Parquet {
         anyhow::bail!("--model writes CSV only; drop --format parquet");
     }
     let began = Instant::now();
@@ -112,10 +106,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .start(start)
         .end(end)
         .future_days(args.future_days)
-        .format(match args.format {
-            Format::Csv => OutputFormat::Csv,
-            Format::Parquet => OutputFormat::Parquet,
-        });
+        .format(args.format);
     let began = Instant::now();
     let progress = ui.progress();
     let summary = generate(&params, &args.out, &progress)
