@@ -20,15 +20,31 @@ from .cluster import (
 )
 from .stages import expand, segment
 from .value import BetaGeo, GammaGamma, ParetoNBD
-from ._lookalike import (
-    InputError,
-    LookalikeError,
-    Model,
-    ModelError,
-    __version__,
-    features,
-    train,
-)
+from . import _lookalike, _progress
+from ._lookalike import InputError, LookalikeError, Model, ModelError, __version__
+
+
+def features(transactions, events=None, customers=None, *, progress=None, **options):
+    return _lookalike.features(transactions, events, customers,
+                               progress=_progress.resolve(progress), **options)
+
+
+def generate(out, *, progress=None, **options):
+    return _lookalike.generate(out, progress=_progress.resolve(progress), **options)
+
+
+def train(config, *, progress=None):
+    return _lookalike.train(config, progress=_progress.resolve(progress))
+
+
+features.__doc__ = (_lookalike.features.__doc__ or "") + """
+
+``progress``: a callable ``progress(stage, done, total)`` (total None when unknown), or True for
+tqdm bars when tqdm is installed."""
+generate.__doc__ = _lookalike.generate.__doc__
+train.__doc__ = (_lookalike.train.__doc__ or "") + """
+
+``progress``: as for ``features``."""
 
 __all__ = [
     "expand",
@@ -47,5 +63,6 @@ __all__ = [
     "ModelError",
     "__version__",
     "features",
+    "generate",
     "train",
 ]

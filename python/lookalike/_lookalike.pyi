@@ -46,7 +46,7 @@ class Model:
     def audiences(self) -> list[str]:
         """The audiences' names."""
 
-def train(config: Union[_Path, Mapping[str, Any]]) -> Model:
+def train(config: Union[_Path, Mapping[str, Any]], progress: Optional[Any] = None) -> Model:
     """Trains the pipeline of a pipeline file (or a dict of its sections)."""
 
 def features(
@@ -62,5 +62,19 @@ def features(
     on_error: str = "fail",
     format: Optional[str] = None,
     delimiter: Optional[str] = None,
+    progress: Optional[Any] = None,
 ) -> pyarrow.Table:
     """One row per customer from transaction (and event and customer) logs, as of a date."""
+
+def generate(
+    out: _Path,
+    *,
+    customers: int = 5000,
+    seed: int = 7,
+    start: str = "2023-01-01",
+    end: str = "2026-01-01",
+    future_days: int = 182,
+    format: str = "csv",
+    progress: Optional[Any] = None,
+) -> dict[str, Any]:
+    """Writes a seeded synthetic customer base (as ``lookalike generate``)."""

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 mod cluster;
 mod errors;
 mod model;
+mod progress;
 mod stages;
 mod tables;
 mod train;
@@ -21,6 +22,7 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::Model>()?;
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
     m.add_function(wrap_pyfunction!(train::features, m)?)?;
+    m.add_function(wrap_pyfunction!(train::generate, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::silhouette_score, m)?)?;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use lookalike_core::{NoProgress, TimeUnit};
+use lookalike_core::{NoProgress, Progress, TimeUnit};
 use lookalike_features::{FileFormat, OnBadRow, batch_from_table, parse_date};
 use lookalike_pipeline::{
     FeatureSpec, InputSpec, PipelineError, PipelineSpec, TrainingInputs, fit,
@@ -14,6 +14,7 @@ use pyo3::types::PyDict;
 
 use crate::errors::{InputError, choice, to_py};
 use crate::model::Model;
+use crate::progress::PyProgress;
 use crate::tables::to_pyarrow;
 
 /// The pipeline spec of a path (a pipeline file) or a dict (its sections; relative paths are
@@ -41,16 +42,40 @@ fn spec_of(config: &Bound<'_, PyAny>) -> PyResult<PipelineSpec> {
 /// >>> model = lookalike.train("data/pipeline.example.toml")
 /// >>> model.save("models/mine")
 #[pyfunction]
-pub fn train(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Model> {
+#[pyo3(signature = (config, progress=None))]
+pub fn train(
+    py: Python<'_>,
+    config: &Bound<'_, PyAny>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Model> {
     let spec = spec_of(config)?;
-    let inner = py
-        .detach(|| -> Result<_, PipelineError> {
-            let extraction = spec.extract(&NoProgress)?;
-            let inputs = TrainingInputs::read(&spec, &extraction, "the features")?;
-            Ok(fit(&spec, &extraction.table, &inputs, &NoProgress)?.0)
-        })
-        .map_err(to_py)?;
-    Ok(Model { inner })
+    let reporter = progress.map(PyProgress::new);
+    let inner = py.detach(|| -> Result<_, PipelineError> {
+        let progress = reporter_of(&reporter);
+        let extraction = spec.extract(progress)?;
+        let inputs = TrainingInputs::read(&spec, &extraction, "the features")?;
+        Ok(fit(&spec, &extraction.table, &inputs, progress)?.0)
+    });
+    raise_callback_error(&reporter)?;
+    Ok(Model {
+        inner: inner.map_err(to_py)?,
+    })
+}
+
+/// The progress to report to: the callback's, or none.
+fn reporter_of(reporter: &Option<PyProgress>) -> &dyn Progress {
+    match reporter {
+        Some(reporter) => reporter,
+        None => &NoProgress,
+    }
+}
+
+/// The callback's exception, if it raised one.
+fn raise_callback_error(reporter: &Option<PyProgress>) -> PyResult<()> {
+    match reporter.as_ref().and_then(PyProgress::take_error) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// One row per customer from transaction (and optionally event and customer) logs, as of a
@@ -66,7 +91,8 @@ pub fn train(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Model> {
 #[pyfunction]
 #[pyo3(signature = (
     transactions, events=None, customers=None, *, as_of=None, holdout_end=None,
-    time_unit="weeks", top_levels=8, columns=None, on_error="fail", format=None, delimiter=None
+    time_unit="weeks", top_levels=8, columns=None, on_error="fail", format=None, delimiter=None,
+    progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn features<'py>(
@@ -82,6 +108,7 @@ pub fn features<'py>(
     on_error: &str,
     format: Option<&str>,
     delimiter: Option<String>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let input = InputSpec {
         transactions,
@@ -102,17 +129,60 @@ pub fn features<'py>(
     let holdout_end = holdout_end
         .map(|date| parse_date(&date).map_err(|e| InputError::new_err(format!("holdout_end: {e}"))))
         .transpose()?;
-    let table = py
-        .detach(|| -> Result<_, PipelineError> {
-            let inputs = input.inputs()?;
-            let mut params = settings.params(input.on_error)?;
-            if let Some(end) = holdout_end {
-                params = params.holdout_end(end);
-            }
-            Ok(lookalike_features::extract(&inputs, &params, &NoProgress)?.table)
-        })
-        .map_err(to_py)?;
+    let reporter = progress.map(PyProgress::new);
+    let table = py.detach(|| -> Result<_, PipelineError> {
+        let inputs = input.inputs()?;
+        let mut params = settings.params(input.on_error)?;
+        if let Some(end) = holdout_end {
+            params = params.holdout_end(end);
+        }
+        Ok(lookalike_features::extract(&inputs, &params, reporter_of(&reporter))?.table)
+    });
+    raise_callback_error(&reporter)?;
+    let table = table.map_err(to_py)?;
     let batch = batch_from_table(&table, 0..table.len());
     let schema = batch.schema();
     to_pyarrow(py, vec![batch], schema)
+}
+
+/// Writes a seeded synthetic customer base into `out` (transactions, events, customers and
+/// the truth: each customer's persona and future spend), as `lookalike generate` does. Returns
+/// the counts, the files and the observation end (the natural `as_of`).
+///
+/// >>> summary = lookalike.generate("base", customers=10_000, seed=7)
+/// >>> features = lookalike.features(*summary["files"][:3], as_of=summary["as_of"])
+#[pyfunction]
+#[pyo3(signature = (out, *, customers=5000, seed=7, start="2023-01-01", end="2026-01-01", future_days=182, format="csv", progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn generate<'py>(
+    py: Python<'py>,
+    out: PathBuf,
+    customers: u64,
+    seed: u64,
+    start: &str,
+    end: &str,
+    future_days: u32,
+    format: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let date = |field: &str, text: &str| {
+        parse_date(text).map_err(|e| InputError::new_err(format!("{field}: {e}")))
+    };
+    let params = lookalike_synth::GenerateParams::new(customers)
+        .seed(seed)
+        .start(date("start", start)?)
+        .end(date("end", end)?)
+        .future_days(future_days)
+        .format(choice::<lookalike_synth::OutputFormat>("format", format)?);
+    let reporter = progress.map(PyProgress::new);
+    let summary = py.detach(|| lookalike_synth::generate(&params, &out, reporter_of(&reporter)));
+    raise_callback_error(&reporter)?;
+    let summary = summary.map_err(|e| InputError::new_err(e.to_string()))?;
+    let dict = PyDict::new(py);
+    dict.set_item("customers", summary.customers)?;
+    dict.set_item("transactions", summary.transactions)?;
+    dict.set_item("events", summary.events)?;
+    dict.set_item("files", summary.files.clone())?;
+    dict.set_item("as_of", summary.observation_end.to_string())?;
+    Ok(dict)
 }

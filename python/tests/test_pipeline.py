@@ -149,3 +149,36 @@ def test_a_model_refuses_what_it_cannot_score(tmp_path, sample_features):
         model.score(sample_features.drop_columns(["orders"]))
     with pytest.raises(lookalike.InputError, match="Arrow"):
         model.score([1, 2, 3])
+
+
+def test_progress_is_reported_stage_by_stage_and_callback_errors_are_raised():
+    calls = []
+    lookalike.features(SAMPLE / "transactions.csv", SAMPLE / "events.csv",
+                       progress=lambda stage, done, total: calls.append((stage, done, total)))
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages, "no progress was reported"
+    for stage in stages:
+        seen = [(done, total) for s, done, total in calls if s == stage]
+        assert seen[0][0] == 0, stage
+        assert [d for d, _ in seen] == sorted(d for d, _ in seen), stage
+        total = seen[-1][1]
+        if total is not None:
+            assert seen[-1][0] == total, stage
+
+    def broken(stage, done, total):
+        raise RuntimeError("the callback failed")
+
+    with pytest.raises(RuntimeError, match="the callback failed"):
+        lookalike.features(SAMPLE / "transactions.csv", progress=broken)
+    with pytest.raises(TypeError):
+        lookalike.features(SAMPLE / "transactions.csv", progress="yes")
+
+
+def test_generate_writes_what_the_cli_writes(tmp_path):
+    summary = lookalike.generate(tmp_path / "py", customers=300, seed=11)
+    cli("generate", "--customers", "300", "--seed", "11", "--out", str(tmp_path / "cli"))
+    assert summary["customers"] == 300 and summary["as_of"] == "2026-01-01"
+    for name in ("transactions.csv", "events.csv", "customers.csv", "truth.csv"):
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    with pytest.raises(lookalike.InputError, match="format"):
+        lookalike.generate(tmp_path / "bad", format="xlsx")
