@@ -18,7 +18,7 @@ from .cluster import (
     davies_bouldin_score,
     silhouette_score,
 )
-from .stages import expand, segment
+from .stages import evaluate_audience, expand, overlap, segment
 from .value import BetaGeo, GammaGamma, ParetoNBD
 from . import _lookalike, _progress
 from ._lookalike import InputError, LookalikeError, Model, ModelError, __version__
@@ -47,6 +47,8 @@ train.__doc__ = (_lookalike.train.__doc__ or "") + """
 ``progress``: as for ``features``."""
 
 __all__ = [
+    "evaluate_audience",
+    "overlap",
     "expand",
     "segment",
     "BetaGeo",

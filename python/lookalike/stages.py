@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from . import _lookalike
 
-__all__ = ["expand", "segment"]
+__all__ = ["evaluate_audience", "expand", "overlap", "segment"]
 
 
 def _text_or_file(rules) -> Optional[str]:
@@ -86,4 +86,57 @@ def expand(features, *, seeds: Optional[Iterable] = None, seed_rule: Optional[st
         representatives, float(holdout), salt, min_seeds, seed)
     for note in notes:
         warnings.warn(note.removeprefix("warning: "), stacklevel=2)
+    return table
+
+
+def overlap(sets) -> pa.Table:
+    """How much named sets of customers share, pair by pair: sizes, customers in both, the
+    Jaccard index and each side's share in the other.
+
+    ``sets`` maps names to ids (lists, arrays, or tables with a ``customer_id`` column).
+
+    >>> lookalike.overlap({"spring": spring["customer_id"], "summer": summer["customer_id"]})
+    """
+    named = []
+    for name, ids in dict(sets).items():
+        if hasattr(ids, "column_names") and "customer_id" in ids.column_names:
+            ids = ids.column("customer_id")
+        named.append((str(name), _ids(ids)))
+    return _lookalike.overlap(named)
+
+
+def evaluate_audience(features, *, seeds: Optional[Iterable] = None,
+                      seed_rule: Optional[str] = None, exclude: Sequence[Iterable] = (),
+                      require_consent: Optional[str] = None, columns: Sequence[str] = (),
+                      log1p: Optional[Sequence[str]] = None, scaling: str = "standard",
+                      scorers: Optional[Sequence[str]] = None, folds: int = 5,
+                      sizes: Sequence[str] = ("1%", "5%", "10%"), k: int = 10,
+                      representatives: int = 0, min_seeds: int = 100, seed: int = 0,
+                      truth=None) -> pa.Table:
+    """Cross-validates the scorers on the seeds: each fold of seeds is hidden once and looked
+    for. Per scorer and tier: recall, precision and lift of the hidden seeds, AUC, value recall;
+    a ``random`` scorer is the baseline.
+
+    ``truth`` (a table with ``customer_id``, ``persona`` and ``future_spend``, such as the
+    ``truth.csv`` of ``generate``) adds the share of the seeds' persona recovered
+    (``truth_recall``) and the tier's true future spend over the average
+    (``truth_value_ratio``); the persona is in the table's metadata (``persona``).
+    """
+    known = None
+    if truth is not None:
+        if not isinstance(truth, pa.Table):
+            truth = pa.table(truth)
+        known = dict(zip(truth.column("customer_id").to_pylist(),
+                         zip(truth.column("persona").to_pylist(),
+                             [float(v) for v in truth.column("future_spend").to_pylist()])))
+    table, persona, notes = _lookalike.evaluate_audience(
+        features, None if seeds is None else _ids(seeds), seed_rule,
+        [_ids(ids) for ids in exclude], require_consent, list(columns),
+        None if log1p is None else list(log1p), scaling,
+        None if scorers is None else list(scorers), folds, list(sizes), k, representatives,
+        min_seeds, seed, known)
+    for note in notes:
+        warnings.warn(note.removeprefix("warning: "), stacklevel=2)
+    if persona is not None:
+        table = table.replace_schema_metadata({"persona": persona})
     return table

@@ -31,6 +31,8 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cluster::adjusted_rand_score, m)?)?;
     m.add_function(wrap_pyfunction!(stages::segment, m)?)?;
     m.add_function(wrap_pyfunction!(stages::expand, m)?)?;
+    m.add_function(wrap_pyfunction!(stages::overlap, m)?)?;
+    m.add_function(wrap_pyfunction!(stages::evaluate_audience, m)?)?;
     m.add_function(wrap_pyfunction!(value::purchases_fit, m)?)?;
     m.add_function(wrap_pyfunction!(value::purchases_predict, m)?)?;
     m.add_function(wrap_pyfunction!(value::gamma_gamma_fit, m)?)?;

@@ -1,10 +1,15 @@
 //! `lookalike.segment` and `lookalike.expand`: a stage on a feature table (any Arrow table),
 //! through the same library calls as `lookalike segment` and `lookalike expand`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 
 use arrow::compute::concat_batches;
-use lookalike_audience::{ExpandParams, IndexChoice, ScorerKind, TierSize};
+use lookalike_audience::{
+    EvaluationData, EvaluationRow, ExpandParams, IndexChoice, ScorerKind, TierSize, Truth, evaluate,
+};
 use lookalike_cluster::Scaling;
 use lookalike_core::FeatureTable;
 use lookalike_pipeline::{
@@ -129,34 +134,17 @@ pub fn expand<'py>(
     seed: u64,
 ) -> PyResult<(Bound<'py, PyAny>, Vec<String>)> {
     let table = feature_table(features)?;
-    let seeds = match (seeds, seed_rule) {
-        (Some(ids), None) => SeedSource::Ids(id_list("the seeds", ids)),
-        (None, Some(rule)) => SeedSource::Rule(rule),
-        _ => {
-            return Err(InputError::new_err(
-                "give exactly one of seeds or seed_rule",
-            ));
-        }
-    };
-    let pool = PoolSpec {
+    let pool = pool_of(
         seeds,
+        seed_rule,
         scope,
+        exclude,
+        require_consent,
         columns,
         log1p,
-        scaling: choice::<Scaling>("scaling", scaling)?,
-        exclude: exclude
-            .into_iter()
-            .enumerate()
-            .map(|(i, ids)| id_list(&format!("exclusion list {}", i + 1), ids))
-            .collect(),
-        require_consent,
-        labels: PoolLabels::default(),
-    };
-    let sizes = sizes
-        .iter()
-        .map(|s| TierSize::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| InputError::new_err(e.to_string()))?;
+        scaling,
+    )?;
+    let sizes = tier_sizes(&sizes)?;
     let params = ExpandParams::new(sizes)
         .scorer(choice::<ScorerKind>("scorer", scorer)?)
         .neighbours(k)
@@ -178,4 +166,196 @@ pub fn expand<'py>(
         .map_err(to_py)?;
     let schema = batch.schema();
     Ok((to_pyarrow(py, vec![batch], schema)?, notes))
+}
+
+/// Every pair of the named id sets: sizes, customers in both, Jaccard, each side's share.
+#[pyfunction]
+pub fn overlap<'py>(
+    py: Python<'py>,
+    sets: Vec<(String, Vec<String>)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if sets.len() < 2 {
+        return Err(InputError::new_err("overlap needs at least two sets"));
+    }
+    let sets: Vec<(String, HashSet<String>)> = sets
+        .into_iter()
+        .map(|(name, ids)| (name, ids.into_iter().collect()))
+        .collect();
+    let pairs = lookalike_audience::overlaps(&sets);
+    let text = |f: fn(&lookalike_audience::Overlap) -> &String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(pairs.iter().map(f)))
+    };
+    let count = |f: fn(&lookalike_audience::Overlap) -> usize| -> ArrayRef {
+        Arc::new(UInt64Array::from_iter_values(
+            pairs.iter().map(|o| f(o) as u64),
+        ))
+    };
+    let share = |f: fn(&lookalike_audience::Overlap) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(pairs.iter().map(f)))
+    };
+    let batch = RecordBatch::try_from_iter([
+        ("a", text(|o| &o.a)),
+        ("b", text(|o| &o.b)),
+        ("size_a", count(|o| o.size_a)),
+        ("size_b", count(|o| o.size_b)),
+        ("both", count(|o| o.both)),
+        ("jaccard", share(|o| o.jaccard)),
+        ("share_of_a", share(|o| o.share_of_a)),
+        ("share_of_b", share(|o| o.share_of_b)),
+    ])
+    .map_err(arrow_to_py)?;
+    let schema = batch.schema();
+    to_pyarrow(py, vec![batch], schema)
+}
+
+/// Cross-validates the scorers on the seeds themselves: hides each fold of seeds, expands from
+/// the rest and measures, per scorer and tier, recall, precision, lift and AUC of the hidden
+/// seeds (a `random` scorer is the baseline); with `truth` (customer id → class, true value),
+/// also the share of the seeds' class and the true value recovered. Returns the rows and the
+/// seeds' class in the truth.
+#[pyfunction]
+#[pyo3(signature = (features, seeds, seed_rule, exclude, require_consent, columns, log1p, scaling, scorers, folds, sizes, k, representatives, min_seeds, seed, truth))]
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_audience<'py>(
+    py: Python<'py>,
+    features: &Bound<'py, PyAny>,
+    seeds: Option<Vec<String>>,
+    seed_rule: Option<String>,
+    exclude: Vec<Vec<String>>,
+    require_consent: Option<String>,
+    columns: Vec<String>,
+    log1p: Option<Vec<String>>,
+    scaling: &str,
+    scorers: Option<Vec<String>>,
+    folds: usize,
+    sizes: Vec<String>,
+    k: usize,
+    representatives: usize,
+    min_seeds: usize,
+    seed: u64,
+    truth: Option<HashMap<String, (String, f64)>>,
+) -> PyResult<(Bound<'py, PyAny>, Option<String>, Vec<String>)> {
+    let table = feature_table(features)?;
+    let pool = pool_of(
+        seeds,
+        seed_rule,
+        None,
+        exclude,
+        require_consent,
+        columns,
+        log1p,
+        scaling,
+    )?;
+    let scorers = match scorers {
+        Some(names) => names
+            .iter()
+            .map(|name| choice::<ScorerKind>("scorers", name))
+            .collect::<PyResult<Vec<_>>>()?,
+        None => ScorerKind::ALL.to_vec(),
+    };
+    let params = ExpandParams::new(tier_sizes(&sizes)?)
+        .neighbours(k)
+        .representatives(representatives)
+        .min_seeds(min_seeds)
+        .seed(seed)
+        .validate()
+        .map_err(|e| InputError::new_err(e.to_string()))?;
+    let result = py.detach(|| -> Result<_, PipelineError> {
+        let prepared = pool.prepare(table, "the features", None, None)?;
+        if prepared.seeds.len() < min_seeds {
+            return Err(PipelineError::Seeds(format!(
+                "{} seed customers, fewer than the minimum of {min_seeds}",
+                prepared.seeds.len()
+            )));
+        }
+        let ids = prepared.ids();
+        let class = truth
+            .as_ref()
+            .and_then(|known| Truth::of_seeds(&ids, &prepared.seeds, known));
+        let input = EvaluationData {
+            data: prepared.scaled.view(),
+            ids: &ids,
+            seeds: &prepared.seeds,
+            seed_values: prepared.seed_values.as_deref(),
+            pool: &prepared.candidates,
+            truth: class.as_ref().map(|c| &c.truth),
+        };
+        let rows = evaluate(&params, &scorers, folds, &input)?;
+        Ok((rows, class.map(|c| c.class), prepared.notes.clone()))
+    });
+    let (rows, class, notes) = result.map_err(to_py)?;
+    let optional = |f: fn(&EvaluationRow) -> Option<f64>| -> ArrayRef {
+        Arc::new(Float64Array::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let number = |f: fn(&EvaluationRow) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
+    };
+    let batch = RecordBatch::try_from_iter([
+        (
+            "scorer",
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.scorer))) as ArrayRef,
+        ),
+        (
+            "tier",
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.tier.as_str()),
+            )),
+        ),
+        ("recall", number(|r| r.recall)),
+        ("precision", number(|r| r.precision)),
+        ("lift", number(|r| r.lift)),
+        ("auc", number(|r| r.auc)),
+        ("value_recall", number(|r| r.value_recall)),
+        ("truth_recall", optional(|r| r.truth_recall)),
+        ("truth_value_ratio", optional(|r| r.truth_value_ratio)),
+    ])
+    .map_err(arrow_to_py)?;
+    let schema = batch.schema();
+    Ok((to_pyarrow(py, vec![batch], schema)?, class, notes))
+}
+
+/// Tier sizes as written ("5%", "10000").
+fn tier_sizes(sizes: &[String]) -> PyResult<Vec<TierSize>> {
+    sizes
+        .iter()
+        .map(|s| TierSize::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| InputError::new_err(e.to_string()))
+}
+
+/// The candidate pool of a call.
+#[allow(clippy::too_many_arguments)]
+fn pool_of(
+    seeds: Option<Vec<String>>,
+    seed_rule: Option<String>,
+    scope: Option<String>,
+    exclude: Vec<Vec<String>>,
+    require_consent: Option<String>,
+    columns: Vec<String>,
+    log1p: Option<Vec<String>>,
+    scaling: &str,
+) -> PyResult<PoolSpec> {
+    let seeds = match (seeds, seed_rule) {
+        (Some(ids), None) => SeedSource::Ids(id_list("the seeds", ids)),
+        (None, Some(rule)) => SeedSource::Rule(rule),
+        _ => {
+            return Err(InputError::new_err(
+                "give exactly one of seeds or seed_rule",
+            ));
+        }
+    };
+    Ok(PoolSpec {
+        seeds,
+        scope,
+        columns,
+        log1p,
+        scaling: choice::<Scaling>("scaling", scaling)?,
+        exclude: exclude
+            .into_iter()
+            .enumerate()
+            .map(|(i, ids)| id_list(&format!("exclusion list {}", i + 1), ids))
+            .collect(),
+        require_consent,
+        labels: PoolLabels::default(),
+    })
 }

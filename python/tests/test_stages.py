@@ -78,3 +78,45 @@ def test_stage_input_errors_name_what_is_wrong(sample_features):
         lookalike.expand(sample_features, seed_rule="orders > 10", scorer="magic")
     with pytest.raises(lookalike.InputError):
         lookalike.segment(sample_features, rules="[[segment]]\nname = 'x'\nrule = 'orders >>> 2'\n")
+
+
+def test_overlap_is_the_cli_overlap(tmp_path):
+    a = ["c1", "c2", "c3", "c4"]
+    b = ["c3", "c4", "c5"]
+    for name, ids in (("a", a), ("b", b)):
+        (tmp_path / f"{name}.csv").write_text("customer_id\n" + "\n".join(ids) + "\n")
+    out = tmp_path / "pairs.csv"
+    cli("overlap", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--out", str(out))
+    ours = lookalike.overlap({str(tmp_path / "a.csv"): a, str(tmp_path / "b.csv"): b})
+    import pyarrow.csv as pacsv
+    theirs = pacsv.read_csv(out)
+    assert ours.column("both").to_pylist() == theirs.column("both").to_pylist() == [2]
+    assert ours.column("jaccard").to_pylist() == pytest.approx(theirs.column("jaccard").to_pylist())
+    assert ours.column("jaccard").to_pylist() == [0.4]
+    with pytest.raises(lookalike.InputError, match="two sets"):
+        lookalike.overlap({"only": a})
+
+
+def test_evaluation_is_the_cli_evaluation(tmp_path, sample_features, features_file):
+    out = tmp_path / "evaluation.csv"
+    rule = "orders >= 12 and days_since_last_purchase <= 60"
+    truth_file = ROOT / "data" / "sample" / "truth.csv"
+    cli("evaluate-audience", "--features", str(features_file), "--seed-rule", rule,
+        "--min-seeds", "50", "--truth", str(truth_file), "--out", str(out))
+    import pyarrow.csv as pacsv
+    truth = pacsv.read_csv(truth_file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = lookalike.evaluate_audience(sample_features, seed_rule=rule, min_seeds=50,
+                                           truth=truth)
+    theirs = pacsv.read_csv(out)
+    assert ours.column("scorer").to_pylist() == theirs.column("scorer").to_pylist()
+    for name in ("recall", "precision", "lift", "auc", "truth_recall", "truth_value_ratio"):
+        assert ours.column(name).to_pylist() == pytest.approx(theirs.column(name).to_pylist(),
+                                                              rel=1e-12), name
+    assert ours.schema.metadata[b"persona"] == b"loyal_high_spender"
+    best = max(r for s, r in zip(ours.column("scorer").to_pylist(),
+                                 ours.column("recall").to_pylist()) if s != "random")
+    baseline = max(r for s, r in zip(ours.column("scorer").to_pylist(),
+                                     ours.column("recall").to_pylist()) if s == "random")
+    assert best > 2 * baseline

@@ -28,6 +28,64 @@ pub struct Truth {
     pub value: Vec<f64>,
 }
 
+/// The seeds' class in a ground truth, and how it was chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedClass {
+    /// Membership of it and true value, per row.
+    pub truth: Truth,
+    /// The class: the most common among the seeds (ties to the first name).
+    pub class: String,
+    /// Seeds in that class.
+    pub seeds_in_class: usize,
+    /// Rows without a truth (counted as other classes with no value).
+    pub missing: usize,
+}
+
+impl Truth {
+    /// The truth of rows `ids` from each customer's (class, true value) in `known`: the
+    /// positive class is the seeds' most common one. None when no seed is known.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let known: HashMap<String, (String, f64)> = [("a", ("loyal", 9.0)), ("b", ("loyal", 7.0)),
+    ///     ("c", ("browser", 0.0))].map(|(id, (c, v))| (id.to_string(), (c.to_string(), v))).into();
+    /// let class = lookalike_audience::Truth::of_seeds(&["a", "b", "c", "d"], &[0, 1], &known).unwrap();
+    /// assert_eq!(class.class, "loyal");
+    /// assert_eq!(class.truth.positive, vec![true, true, false, false]);
+    /// assert_eq!(class.missing, 1);
+    /// ```
+    pub fn of_seeds(
+        ids: &[&str],
+        seeds: &[usize],
+        known: &std::collections::HashMap<String, (String, f64)>,
+    ) -> Option<SeedClass> {
+        let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+        for seed in seeds {
+            if let Some((class, _)) = known.get(ids[*seed]) {
+                *counts.entry(class.as_str()).or_default() += 1;
+            }
+        }
+        let (class, seeds_in_class) = counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(c, n)| (c.to_string(), *n))?;
+        let missing = ids.iter().filter(|id| !known.contains_key(**id)).count();
+        let (positive, value) = ids
+            .iter()
+            .map(|id| match known.get(*id) {
+                Some((c, v)) => (*c == class, *v),
+                None => (false, 0.0),
+            })
+            .unzip();
+        Some(SeedClass {
+            truth: Truth { positive, value },
+            class,
+            seeds_in_class,
+            missing,
+        })
+    }
+}
+
 /// One scorer at one tier, averaged over the folds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluationRow {

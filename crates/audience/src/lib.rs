@@ -16,6 +16,7 @@ mod error;
 mod evaluate;
 mod expand;
 mod model;
+mod overlap;
 mod reasons;
 mod saved;
 mod scorer;
@@ -24,11 +25,12 @@ mod tiers;
 pub use classifier::ClassifierScorer;
 pub use ensemble::EnsembleScorer;
 pub use error::AudienceError;
-pub use evaluate::{EvaluationData, EvaluationRow, Truth, evaluate};
+pub use evaluate::{EvaluationData, EvaluationRow, SeedClass, Truth, evaluate};
 pub use expand::{
     Audience, ExpandParams, IndexChoice, Member, ScorerKind, TierSummary, ValidExpandParams,
 };
 pub use model::{AudienceModel, AudienceSettings, Placement, TierCut, check_audience_name};
+pub use overlap::{Overlap, overlaps};
 pub use reasons::Profile;
 pub use saved::{SavedIndex, SavedScorer};
 pub use scorer::{CentroidScorer, KnnScorer, Scorer, Scores};

@@ -139,39 +139,23 @@ fn read_truth(path: &Path, prepared: &Prepared, ui: &Ui) -> anyhow::Result<(Trut
             (record[persona_at].to_string(), spend),
         );
     }
-    let ids = prepared.ids();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for seed in &prepared.seeds {
-        if let Some((persona, _)) = truth.get(ids[*seed]) {
-            *counts.entry(persona.as_str()).or_default() += 1;
-        }
-    }
-    let persona = counts
-        .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .map(|(p, _)| p.to_string())
+    let class = Truth::of_seeds(&prepared.ids(), &prepared.seeds, &truth)
         .with_context(|| format!("none of the seeds is in {}", path.display()))?;
-    let missing = ids.iter().filter(|id| !truth.contains_key(**id)).count();
-    if missing > 0 {
+    if class.missing > 0 {
         ui.say(format!(
-            "{missing} customers are not in {}: counted as other personas with no future spend",
+            "{} customers are not in {}: counted as other personas with no future spend",
+            class.missing,
             path.display()
         ));
     }
     ui.say(format!(
-        "the seeds' persona in {}: {persona} ({} of {} seeds)",
+        "the seeds' persona in {}: {} ({} of {} seeds)",
         path.display(),
-        counts[persona.as_str()],
+        class.class,
+        class.seeds_in_class,
         prepared.seeds.len()
     ));
-    let (positive, value) = ids
-        .iter()
-        .map(|id| match truth.get(*id) {
-            Some((p, spend)) => (*p == persona, *spend),
-            None => (false, 0.0),
-        })
-        .unzip();
-    Ok((Truth { positive, value }, persona))
+    Ok((class.truth, class.class))
 }
 
 fn render(rows: &[EvaluationRow], values: bool, persona: Option<&str>) -> String {

@@ -73,36 +73,17 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         "A", "B", "|A|", "|B|", "both", "Jaccard", "of A", "of B"
     );
     let mut csv = String::from("a,b,size_a,size_b,both,jaccard,share_of_a,share_of_b\n");
-    for i in 0..sets.len() {
-        for j in i + 1..sets.len() {
-            let ((a, left), (b, right)) = (&sets[i], &sets[j]);
-            let both = left.intersection(right).count();
-            let union = left.len() + right.len() - both;
-            let ratio = |part: usize, whole: usize| {
-                if whole == 0 {
-                    0.0
-                } else {
-                    part as f64 / whole as f64
-                }
-            };
-            let (jaccard, of_a, of_b) = (
-                ratio(both, union),
-                ratio(both, left.len()),
-                ratio(both, right.len()),
-            );
-            let _ = writeln!(
-                text,
-                "{a:<40} {b:<40} {:>9} {:>9} {both:>9} {jaccard:>8.3} {of_a:>7.3} {of_b:>7.3}",
-                left.len(),
-                right.len()
-            );
-            let _ = writeln!(
-                csv,
-                "\"{a}\",\"{b}\",{},{},{both},{jaccard},{of_a},{of_b}",
-                left.len(),
-                right.len()
-            );
-        }
+    for o in lookalike_audience::overlaps(&sets) {
+        let _ = writeln!(
+            text,
+            "{:<40} {:<40} {:>9} {:>9} {:>9} {:>8.3} {:>7.3} {:>7.3}",
+            o.a, o.b, o.size_a, o.size_b, o.both, o.jaccard, o.share_of_a, o.share_of_b
+        );
+        let _ = writeln!(
+            csv,
+            "\"{}\",\"{}\",{},{},{},{},{},{}",
+            o.a, o.b, o.size_a, o.size_b, o.both, o.jaccard, o.share_of_a, o.share_of_b
+        );
     }
     if let Some(path) = &args.out {
         lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, csv.as_bytes()))
