@@ -33,8 +33,9 @@ def generate(out, *, progress=None, **options):
     return _lookalike.generate(out, progress=_progress.resolve(progress), **options)
 
 
-def train(config, *, progress=None):
-    return _lookalike.train(config, progress=_progress.resolve(progress))
+def train(config, *, transactions=None, events=None, customers=None, progress=None):
+    return _lookalike.train(config, transactions=transactions, events=events,
+                            customers=customers, progress=_progress.resolve(progress))
 
 
 features.__doc__ = (_lookalike.features.__doc__ or "") + """
@@ -44,7 +45,8 @@ tqdm bars when tqdm is installed."""
 generate.__doc__ = _lookalike.generate.__doc__
 train.__doc__ = (_lookalike.train.__doc__ or "") + """
 
-``progress``: as for ``features``."""
+``transactions``, ``events``, ``customers``: a table (pyarrow, polars, DuckDB, pandas) or a
+path that replaces the log the pipeline file names. ``progress``: as for ``features``."""
 
 __all__ = [
     "evaluate_audience",

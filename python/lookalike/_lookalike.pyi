@@ -46,13 +46,19 @@ class Model:
     def audiences(self) -> list[str]:
         """The audiences' names."""
 
-def train(config: Union[_Path, Mapping[str, Any]], progress: Optional[Any] = None) -> Model:
+def train(
+    config: Union[_Path, Mapping[str, Any]],
+    transactions: Optional[Any] = None,
+    events: Optional[Any] = None,
+    customers: Optional[Any] = None,
+    progress: Optional[Any] = None,
+) -> Model:
     """Trains the pipeline of a pipeline file (or a dict of its sections)."""
 
 def features(
-    transactions: _Path,
-    events: Optional[_Path] = None,
-    customers: Optional[_Path] = None,
+    transactions: Any,
+    events: Optional[Any] = None,
+    customers: Optional[Any] = None,
     *,
     as_of: Optional[str] = None,
     holdout_end: Optional[str] = None,

@@ -10,6 +10,11 @@ use pyo3::prelude::*;
 
 use crate::errors::{InputError, arrow_to_py};
 
+/// Whether an object is an Arrow table (a stream or a batch) rather than, say, a path.
+pub fn is_table(object: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(object.hasattr("__arrow_c_stream__")? || object.hasattr("__arrow_c_array__")?)
+}
+
 /// The record batches of a table-like object: a stream (`__arrow_c_stream__`) or a single batch
 /// (`__arrow_c_array__`).
 pub fn batches_of(table: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use lookalike_core::{NoProgress, Progress, TimeUnit};
-use lookalike_features::{FileFormat, OnBadRow, batch_from_table, parse_date};
+use lookalike_core::{ColumnMapping, InputKind, NoProgress, Progress, TimeUnit};
+use lookalike_features::{
+    FeatureInputs, FileFormat, InputFile, OnBadRow, batch_from_table, parse_date,
+};
 use lookalike_pipeline::{
-    FeatureSpec, InputSpec, PipelineError, PipelineSpec, TrainingInputs, fit,
+    FeatureSpec, PipelineError, PipelineSpec, TrainingInputs, fit, log_file, parse_delimiter,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -15,7 +17,7 @@ use pyo3::types::PyDict;
 use crate::errors::{InputError, choice, to_py};
 use crate::model::Model;
 use crate::progress::PyProgress;
-use crate::tables::to_pyarrow;
+use crate::tables::{batches_of, is_table, to_pyarrow};
 
 /// The pipeline spec of a path (a pipeline file) or a dict (its sections; relative paths are
 /// relative to the working directory).
@@ -42,24 +44,78 @@ fn spec_of(config: &Bound<'_, PyAny>) -> PyResult<PipelineSpec> {
 /// >>> model = lookalike.train("data/pipeline.example.toml")
 /// >>> model.save("models/mine")
 #[pyfunction]
-#[pyo3(signature = (config, progress=None))]
+#[pyo3(signature = (config, transactions=None, events=None, customers=None, progress=None))]
 pub fn train(
     py: Python<'_>,
     config: &Bound<'_, PyAny>,
+    transactions: Option<&Bound<'_, PyAny>>,
+    events: Option<&Bound<'_, PyAny>>,
+    customers: Option<&Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Model> {
     let spec = spec_of(config)?;
+    let input = &spec.input;
+    let delimiter = parse_delimiter(input.delimiter.as_deref()).map_err(to_py)?;
+    // Each log is the pipeline file's, unless a table or a path is given here instead.
+    let pick = |kind: InputKind,
+                given: Option<&Bound<'_, PyAny>>,
+                file: Option<&PathBuf>|
+     -> PyResult<Option<InputFile>> {
+        match (given, file) {
+            (Some(object), _) => log_input(kind, object, input.format, delimiter).map(Some),
+            (None, Some(path)) => log_file(kind, path, input.format, delimiter)
+                .map(Some)
+                .map_err(to_py),
+            (None, None) => Ok(None),
+        }
+    };
+    let columns: Vec<String> = input
+        .columns
+        .iter()
+        .map(|(field, name)| format!("{field}={name}"))
+        .collect();
+    let logs = FeatureInputs {
+        transactions: match transactions {
+            Some(object) => log_input(InputKind::Transactions, object, input.format, delimiter)?,
+            None => log_file(
+                InputKind::Transactions,
+                &input.transactions,
+                input.format,
+                delimiter,
+            )
+            .map_err(to_py)?,
+        },
+        events: pick(InputKind::Events, events, input.events.as_ref())?,
+        customers: pick(InputKind::Customers, customers, input.customers.as_ref())?,
+        mapping: ColumnMapping::parse(&columns).map_err(|e| to_py(PipelineError::from(e)))?,
+    };
     let reporter = progress.map(PyProgress::new);
     let inner = py.detach(|| -> Result<_, PipelineError> {
         let progress = reporter_of(&reporter);
-        let extraction = spec.extract(progress)?;
-        let inputs = TrainingInputs::read(&spec, &extraction, "the features")?;
+        let params = spec.features.params(spec.input.on_error)?;
+        let extraction = lookalike_features::extract(&logs, &params, progress)?;
+        let inputs = TrainingInputs::read_with(&spec, &logs, &extraction, "the features")?;
         Ok(fit(&spec, &extraction.table, &inputs, progress)?.0)
     });
     raise_callback_error(&reporter)?;
     Ok(Model {
         inner: inner.map_err(to_py)?,
     })
+}
+
+/// A log given to Python: a table, read in place, or a path, checked and read as a file.
+fn log_input(
+    kind: InputKind,
+    object: &Bound<'_, PyAny>,
+    format: Option<FileFormat>,
+    delimiter: Option<u8>,
+) -> PyResult<InputFile> {
+    if is_table(object)? {
+        let name = format!("the {} table", kind.prefix());
+        return Ok(InputFile::from_batches(kind, name, batches_of(object)?));
+    }
+    let path: PathBuf = object.extract()?;
+    log_file(kind, &path, format, delimiter).map_err(to_py)
 }
 
 /// The progress to report to: the callback's, or none.
@@ -97,9 +153,9 @@ fn raise_callback_error(reporter: &Option<PyProgress>) -> PyResult<()> {
 #[allow(clippy::too_many_arguments)]
 pub fn features<'py>(
     py: Python<'py>,
-    transactions: PathBuf,
-    events: Option<PathBuf>,
-    customers: Option<PathBuf>,
+    transactions: &Bound<'py, PyAny>,
+    events: Option<&Bound<'py, PyAny>>,
+    customers: Option<&Bound<'py, PyAny>>,
     as_of: Option<String>,
     holdout_end: Option<String>,
     time_unit: &str,
@@ -110,16 +166,24 @@ pub fn features<'py>(
     delimiter: Option<String>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let input = InputSpec {
-        transactions,
-        events,
-        customers,
-        format: format
-            .map(|f| choice::<FileFormat>("format", f))
+    let on_error = choice::<OnBadRow>("on_error", on_error)?;
+    let format = format
+        .map(|f| choice::<FileFormat>("format", f))
+        .transpose()?;
+    let delimiter = parse_delimiter(delimiter.as_deref()).map_err(to_py)?;
+    let input = |kind, object: &Bound<'py, PyAny>| log_input(kind, object, format, delimiter);
+    let columns: Vec<String> = columns
+        .unwrap_or_default()
+        .iter()
+        .map(|(field, name)| format!("{field}={name}"))
+        .collect();
+    let inputs = FeatureInputs {
+        transactions: input(InputKind::Transactions, transactions)?,
+        events: events.map(|e| input(InputKind::Events, e)).transpose()?,
+        customers: customers
+            .map(|c| input(InputKind::Customers, c))
             .transpose()?,
-        delimiter,
-        columns: columns.unwrap_or_default(),
-        on_error: choice::<OnBadRow>("on_error", on_error)?,
+        mapping: ColumnMapping::parse(&columns).map_err(|e| to_py(PipelineError::from(e)))?,
     };
     let settings = FeatureSpec {
         as_of,
@@ -131,8 +195,7 @@ pub fn features<'py>(
         .transpose()?;
     let reporter = progress.map(PyProgress::new);
     let table = py.detach(|| -> Result<_, PipelineError> {
-        let inputs = input.inputs()?;
-        let mut params = settings.params(input.on_error)?;
+        let mut params = settings.params(on_error)?;
         if let Some(end) = holdout_end {
             params = params.holdout_end(end);
         }

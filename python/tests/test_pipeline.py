@@ -182,3 +182,45 @@ def test_generate_writes_what_the_cli_writes(tmp_path):
         assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     with pytest.raises(lookalike.InputError, match="format"):
         lookalike.generate(tmp_path / "bad", format="xlsx")
+
+
+def test_logs_as_tables_give_the_features_of_the_files(sample_features):
+    import pyarrow.csv as pacsv
+    import polars as pl
+
+    tables = [pacsv.read_csv(SAMPLE / f"{name}.csv")
+              for name in ("transactions", "events", "customers")]
+    from_tables = lookalike.features(*tables, as_of="2026-01-01")
+    assert_same_table(from_tables, sample_features)
+    from_polars = lookalike.features(*(pl.from_arrow(t) for t in tables), as_of="2026-01-01")
+    assert_same_table(from_polars, sample_features)
+    # A table and files mixed.
+    mixed = lookalike.features(tables[0], SAMPLE / "events.csv", SAMPLE / "customers.csv",
+                               as_of="2026-01-01")
+    assert_same_table(mixed, sample_features)
+
+
+def test_a_bad_row_of_a_table_is_named_by_its_row_and_column():
+    bad = pa.table({"customer_id": ["c1", "c2", "c3"], "timestamp": ["2025-01-02", "2025-02-30", "2025-03-01"],
+                    "amount": [1.0, 2.0, 3.0]})
+    with pytest.raises(lookalike.InputError) as error:
+        lookalike.features(bad)
+    message = str(error.value)
+    assert "transactions table" in message and "row 2" in message and "timestamp" in message, message
+    skipped = lookalike.features(bad, on_error="skip")
+    assert skipped.num_rows == 2
+
+
+def test_training_on_tables_makes_the_model_of_the_files(sample_features):
+    import pyarrow.csv as pacsv
+    import polars as pl
+
+    transactions = pl.read_csv(SAMPLE / "transactions.csv")
+    events = pacsv.read_csv(SAMPLE / "events.csv")
+    model = lookalike.train(ROOT / "data" / "pipeline.example.toml",
+                            transactions=transactions, events=events)
+    committed = lookalike.Model.load(ROOT / "models" / "sample")
+    assert_same_table(model.score(sample_features), committed.score(sample_features))
+    inputs = model.manifest["inputs"]
+    assert inputs[0]["table"] is True and inputs[0]["rows"] == transactions.height
+    assert "xxh3_64" in inputs[2]  # the customers file named by the pipeline, hashed

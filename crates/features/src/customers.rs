@@ -214,6 +214,17 @@ pub(crate) fn read_customers(
             keep,
         })
     };
+    if let Some(batches) = &input.table {
+        let header = input.column_names()?;
+        let mut collector = make(&header)?;
+        collect_batches(
+            input,
+            &header,
+            &mut collector,
+            batches.iter().cloned().map(Ok),
+        )?;
+        return Ok(collector.file);
+    }
     match input.format {
         FileFormat::Csv => {
             // The header as every CSV reader here sees it (BOM removed, names trimmed, UTF-8
@@ -283,33 +294,50 @@ pub(crate) fn read_customers(
                     path: input.path.clone(),
                     message: e.to_string(),
                 })?;
-            let mut row_number = 0u64;
-            for batch in reader {
-                let batch = batch.map_err(|e| FeatureError::Parquet {
+            let batches = reader.map(|batch| {
+                batch.map_err(|e| FeatureError::Parquet {
                     kind: input.kind,
                     path: input.path.clone(),
                     message: e.to_string(),
-                })?;
-                let views = batch
-                    .columns()
-                    .iter()
-                    .zip(&header)
-                    .map(|(array, name)| {
-                        ColumnView::of(array).map_err(|m| FeatureError::Parquet {
-                            kind: input.kind,
-                            path: input.path.clone(),
-                            message: format!("column {name:?} {m}"),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                for i in 0..batch.num_rows() {
-                    row_number += 1;
-                    collector.row(format!("row {row_number}"), &|c| views[c].cell(i), &header)?;
-                }
-            }
+                })
+            });
+            collect_batches(input, &header, &mut collector, batches)?;
             Ok(collector.file)
         }
     }
+}
+
+/// Feeds the rows of Arrow batches (a Parquet file's, or an in-memory table's) to `collector`,
+/// numbered from 1 across the batches.
+fn collect_batches(
+    input: &InputFile,
+    header: &[String],
+    collector: &mut Collector<'_>,
+    batches: impl Iterator<Item = Result<arrow_array::RecordBatch, FeatureError>>,
+) -> Result<(), FeatureError> {
+    let mut row_number = 0u64;
+    for batch in batches {
+        let batch = batch?;
+        let views = header
+            .iter()
+            .map(|name| {
+                let problem = |message: String| FeatureError::Parquet {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                    message,
+                };
+                let array = batch
+                    .column_by_name(name)
+                    .ok_or_else(|| problem(format!("column {name:?} is missing from a batch")))?;
+                ColumnView::of(array).map_err(|m| problem(format!("column {name:?} {m}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for i in 0..batch.num_rows() {
+            row_number += 1;
+            collector.row(format!("row {row_number}"), &|c| views[c].cell(i), header)?;
+        }
+    }
+    Ok(())
 }
 
 /// Turns a label into a column-name suffix: letters, digits and `_`.

@@ -512,10 +512,7 @@ struct Member<'a> {
 
 fn quantity_present(input: &InputFile, fields: &[FieldRequest]) -> Result<bool, FeatureError> {
     let column = &fields[crate::transactions::slot::QUANTITY].column;
-    let header = match input.format {
-        crate::input::FileFormat::Parquet => crate::scan::parquet_column_names(input)?,
-        crate::input::FileFormat::Csv => crate::input::csv_head(input)?.1,
-    };
+    let header = input.column_names()?;
     Ok(header.iter().any(|h| h == column))
 }
 

@@ -49,6 +49,9 @@ pub struct InputFile {
     pub format: FileFormat,
     /// CSV delimiter; detected from the header when `None`.
     pub delimiter: Option<u8>,
+    /// An in-memory Arrow table read instead of a file (then `path` is only its name in
+    /// messages, and rows are numbered across the batches from 1).
+    pub table: Option<std::sync::Arc<[arrow_array::RecordBatch]>>,
 }
 
 impl InputFile {
@@ -67,7 +70,65 @@ impl InputFile {
             path,
             format,
             delimiter,
+            table: None,
         })
+    }
+}
+
+impl InputFile {
+    /// An in-memory Arrow table as an input of `kind`, called `name` in messages (the batches
+    /// are read in place, as a Parquet file's row groups are).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow_array::{Float64Array, RecordBatch, StringArray};
+    /// use lookalike_core::InputKind;
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("customer_id", Arc::new(StringArray::from(vec!["a", "a"])) as _),
+    ///     ("timestamp", Arc::new(StringArray::from(vec!["2025-01-02", "2025-02-03"])) as _),
+    ///     ("amount", Arc::new(Float64Array::from(vec![10.0, 5.5])) as _),
+    /// ]).unwrap();
+    /// let input = lookalike_features::InputFile::from_batches(InputKind::Transactions, "orders", vec![batch]);
+    /// let inputs = lookalike_features::FeatureInputs {
+    ///     transactions: input, events: None, customers: None,
+    ///     mapping: lookalike_core::ColumnMapping::parse::<&str>(&[]).unwrap(),
+    /// };
+    /// let params = lookalike_features::FeatureParams::new();
+    /// let table = lookalike_features::extract(&inputs, &params, &lookalike_core::NoProgress).unwrap().table;
+    /// assert_eq!(table.column("orders").unwrap()[0], 2.0);
+    /// ```
+    pub fn from_batches(
+        kind: InputKind,
+        name: impl Into<PathBuf>,
+        batches: Vec<arrow_array::RecordBatch>,
+    ) -> Self {
+        InputFile {
+            kind,
+            path: name.into(),
+            format: FileFormat::Parquet,
+            delimiter: None,
+            table: Some(batches.into()),
+        }
+    }
+
+    /// The column names: a file's header, or an in-memory table's schema.
+    pub(crate) fn column_names(&self) -> Result<Vec<String>, FeatureError> {
+        if let Some(batches) = &self.table {
+            return Ok(batches
+                .first()
+                .map(|b| {
+                    b.schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect()
+                })
+                .unwrap_or_default());
+        }
+        match self.format {
+            FileFormat::Parquet => crate::scan::parquet_column_names(self),
+            FileFormat::Csv => Ok(csv_head(self)?.1),
+        }
     }
 }
 

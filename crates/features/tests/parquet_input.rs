@@ -183,3 +183,78 @@ fn a_column_of_an_unreadable_type_is_named() {
         "{message}"
     );
 }
+
+/// The same rows as an in-memory table, split into batches of any size, give the file's
+/// features, and a bad row is numbered across the batches.
+#[test]
+fn an_arrow_table_in_memory_reads_as_its_parquet_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tx.parquet");
+    let n = 40;
+    let ids: Vec<String> = (0..n).map(|i| format!("c{}", i % 7)).collect();
+    let stamps: Vec<String> = (0..n)
+        .map(|i| format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28))
+        .collect();
+    let amounts: Vec<f64> = (0..n).map(|i| (i * 37 % 100) as f64 / 4.0).collect();
+    let columns = || -> Vec<(&str, ArrayRef)> {
+        vec![
+            (
+                "customer_id",
+                Arc::new(StringArray::from(ids.clone())) as ArrayRef,
+            ),
+            ("timestamp", Arc::new(StringArray::from(stamps.clone()))),
+            ("amount", Arc::new(Float64Array::from(amounts.clone()))),
+        ]
+    };
+    write_parquet(&path, columns());
+    let params = FeatureParams::new().as_of(date(2025, 1, 1)).threads(3);
+    let from_file = extract(&inputs(&path), &params, &NoProgress).unwrap().table;
+    let whole = arrow_array::RecordBatch::try_from_iter(columns()).unwrap();
+    for size in [1, 3, 17, n] {
+        let batches: Vec<_> = (0..n)
+            .step_by(size)
+            .map(|start| whole.slice(start, size.min(n - start)))
+            .collect();
+        let table = FeatureInputs {
+            transactions: InputFile::from_batches(InputKind::Transactions, "orders", batches),
+            events: None,
+            customers: None,
+            mapping: ColumnMapping::default(),
+        };
+        let from_batches = extract(&table, &params, &NoProgress).unwrap().table;
+        assert_eq!(from_batches.ids(), from_file.ids(), "batches of {size}");
+        assert_eq!(from_batches.columns(), from_file.columns());
+        let (a, b) = (from_batches.values(), from_file.values());
+        assert!(
+            a.iter()
+                .zip(b.iter())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "batches of {size}"
+        );
+    }
+    let mut bad = stamps.clone();
+    bad[22] = "2024-02-30".into();
+    let broken = arrow_array::RecordBatch::try_from_iter([
+        (
+            "customer_id",
+            Arc::new(StringArray::from(ids.clone())) as ArrayRef,
+        ),
+        ("timestamp", Arc::new(StringArray::from(bad))),
+        ("amount", Arc::new(Float64Array::from(amounts.clone()))),
+    ])
+    .unwrap();
+    let batches = vec![broken.slice(0, 20), broken.slice(20, 20)];
+    let table = FeatureInputs {
+        transactions: InputFile::from_batches(InputKind::Transactions, "orders", batches),
+        events: None,
+        customers: None,
+        mapping: ColumnMapping::default(),
+    };
+    let message = extract(&table, &params, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("orders") && message.contains("row 23") && message.contains("timestamp"),
+        "{message}"
+    );
+}

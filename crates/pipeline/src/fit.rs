@@ -10,7 +10,7 @@ use std::path::Path;
 use lookalike_audience::{Audience, AudienceSettings, ExpandParams, TierCut};
 use lookalike_cluster::{ClusterProfile, Clustering, cluster_table};
 use lookalike_core::{FeatureTable, Progress};
-use lookalike_features::Extraction;
+use lookalike_features::{Extraction, FeatureInputs};
 use lookalike_rfm::{
     LifecycleParams, RuleSet, SegmentParams, SegmentReport, SegmentSettings, Segmentation, report,
     segment,
@@ -49,6 +49,17 @@ impl TrainingInputs {
         extraction: &Extraction,
         features_name: &str,
     ) -> Result<TrainingInputs, PipelineError> {
+        TrainingInputs::read_with(spec, &spec.input.inputs()?, extraction, features_name)
+    }
+
+    /// [`TrainingInputs::read`] for features extracted from `logs` (files, or in-memory tables,
+    /// which are recorded by name and rows, without a hash).
+    pub fn read_with(
+        spec: &PipelineSpec,
+        logs: &FeatureInputs,
+        extraction: &Extraction,
+        features_name: &str,
+    ) -> Result<TrainingInputs, PipelineError> {
         let read_text = |path: &Path| {
             std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
                 path: path.to_path_buf(),
@@ -65,15 +76,17 @@ impl TrainingInputs {
                 seed_lists.insert(audience.name.clone(), IdList::read(path, None)?);
             }
         }
-        let input = &spec.input;
         let files = [
-            Some(&input.transactions),
-            input.events.as_ref(),
-            input.customers.as_ref(),
+            Some(&logs.transactions),
+            logs.events.as_ref(),
+            logs.customers.as_ref(),
         ];
         let mut inputs = Vec::new();
-        for (path, report) in files.into_iter().flatten().zip(&extraction.inputs) {
-            let mut record = fingerprint(path)?;
+        for (input, report) in files.into_iter().flatten().zip(&extraction.inputs) {
+            let mut record = match input.table {
+                Some(_) => json!({ "path": input.path.display().to_string(), "table": true }),
+                None => fingerprint(&input.path)?,
+            };
             record["kind"] = json!(report.kind.prefix());
             record["rows"] = json!(report.rows);
             record["rows_skipped"] = json!(report.skipped);

@@ -50,8 +50,8 @@ pub use outputs::{
 };
 pub use rule_columns::RuleExtras;
 pub use spec::{
-    AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, log_inputs,
-    parse_share,
+    AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, log_file,
+    log_inputs, parse_delimiter, parse_share,
 };
 pub use transform::{FLAG_COLUMNS, SEGMENT_COLUMNS, UNSCORED_REASON, VALUE_COLUMNS};
 pub use value_stage::{

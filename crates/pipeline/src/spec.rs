@@ -312,7 +312,25 @@ pub fn log_inputs(
     delimiter: Option<&str>,
     columns: &[String],
 ) -> Result<FeatureInputs, PipelineError> {
-    let delimiter = match delimiter {
+    let delimiter = parse_delimiter(delimiter)?;
+    let transactions = transactions.ok_or_else(|| PipelineError::Document {
+        file: "the input".into(),
+        message: "a transaction log is needed".into(),
+    })?;
+    let file = |kind, path| log_file(kind, path, format, delimiter);
+    Ok(FeatureInputs {
+        transactions: file(InputKind::Transactions, transactions)?,
+        events: events.map(|p| file(InputKind::Events, p)).transpose()?,
+        customers: customers
+            .map(|p| file(InputKind::Customers, p))
+            .transpose()?,
+        mapping: ColumnMapping::parse(columns)?,
+    })
+}
+
+/// A CSV delimiter as written: one ASCII character or `tab` (None: detect it).
+pub fn parse_delimiter(delimiter: Option<&str>) -> Result<Option<u8>, PipelineError> {
+    Ok(match delimiter {
         None => None,
         Some("tab" | "\\t" | "\t") => Some(b'\t'),
         Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
@@ -322,31 +340,26 @@ pub fn log_inputs(
                 message: format!("delimiter {d:?}: give one ASCII character or `tab`"),
             });
         }
-    };
-    let file = |kind: InputKind, path: &Path| -> Result<InputFile, PipelineError> {
-        if !path.exists() {
-            return Err(PipelineError::Io {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("the {} file does not exist", kind.prefix()),
-                ),
-            });
-        }
-        Ok(InputFile::new(kind, path, format, delimiter)?)
-    };
-    let transactions = transactions.ok_or_else(|| PipelineError::Document {
-        file: "the input".into(),
-        message: "a transaction log is needed".into(),
-    })?;
-    Ok(FeatureInputs {
-        transactions: file(InputKind::Transactions, transactions)?,
-        events: events.map(|p| file(InputKind::Events, p)).transpose()?,
-        customers: customers
-            .map(|p| file(InputKind::Customers, p))
-            .transpose()?,
-        mapping: ColumnMapping::parse(columns)?,
     })
+}
+
+/// A log file (or dataset folder) of `kind`, checked to exist.
+pub fn log_file(
+    kind: InputKind,
+    path: &Path,
+    format: Option<FileFormat>,
+    delimiter: Option<u8>,
+) -> Result<InputFile, PipelineError> {
+    if !path.exists() {
+        return Err(PipelineError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the {} file does not exist", kind.prefix()),
+            ),
+        });
+    }
+    Ok(InputFile::new(kind, path, format, delimiter)?)
 }
 
 impl FeatureSpec {

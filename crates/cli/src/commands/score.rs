@@ -90,8 +90,8 @@ pub struct Args {
 
 /// Where chunks come from.
 enum Source {
-    File(FeatureChunks),
-    Logs(LogSource),
+    File(Box<FeatureChunks>),
+    Logs(Box<LogSource>),
 }
 
 impl Source {
@@ -338,7 +338,7 @@ fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(S
             FeatureChunks::open(path, |c| required.iter().any(|r| r == c), args.chunk_rows)
                 .with_context(|| format!("reading features from {}", path.display()))?;
         columns.check(chunks.all_columns(), &path.display().to_string())?;
-        return Ok((Source::File(chunks), path.display().to_string()));
+        return Ok((Source::File(Box::new(chunks)), path.display().to_string()));
     }
     let transactions = args.transactions.clone().expect("clap requires a source");
     let input = InputArgs {
@@ -381,7 +381,7 @@ fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(S
     // The first pass runs now, so a mismatch is reported before anything is written.
     logs.run_pass()?;
     let what = logs.what.clone();
-    Ok((Source::Logs(logs), what))
+    Ok((Source::Logs(Box::new(logs)), what))
 }
 
 /// Totals of a run.

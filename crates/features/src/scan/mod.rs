@@ -152,11 +152,20 @@ where
 {
     assert!(fields.len() <= MAX_FIELDS);
     let problems = Problems::new(options.on_bad_row);
-    let (handlers, rows) = match input.format {
-        FileFormat::Csv => {
+    let (handlers, rows) = match (&input.table, input.format) {
+        (Some(batches), _) => parquet_groups::scan_batches(
+            input,
+            batches,
+            fields,
+            options,
+            progress,
+            &make_handler,
+            &problems,
+        )?,
+        (None, FileFormat::Csv) => {
             csv_blocks::scan_csv(input, fields, options, progress, &make_handler, &problems)?
         }
-        FileFormat::Parquet => parquet_groups::scan_parquet(
+        (None, FileFormat::Parquet) => parquet_groups::scan_parquet(
             input,
             fields,
             options,

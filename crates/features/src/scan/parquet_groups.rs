@@ -163,9 +163,47 @@ where
         total += rows;
     }
     progress.start(&format!("reading {}", input.path.display()), Some(total));
-    let next_group = AtomicUsize::new(0);
-    let rows = AtomicU64::new(0);
     let workers = options.threads.max(1).min(group_rows.len().max(1));
+    let scanned = share_out(
+        group_rows.len(),
+        workers,
+        problems,
+        make_handler,
+        |group, handler| {
+            let count = scan_parquet_group(
+                input,
+                &mask,
+                group,
+                group_start[group],
+                &column_names,
+                handler,
+                problems,
+            )?;
+            progress.advance(group_rows[group]);
+            Ok(count)
+        },
+    );
+    progress.finish();
+    scanned
+}
+
+/// Shares `units` (a file's row groups, a table's batches) out between `workers` threads, each
+/// with its own handler; `read(unit, handler)` returns the rows it took. The first failure
+/// stops every worker and is returned.
+fn share_out<H, M, R>(
+    units: usize,
+    workers: usize,
+    problems: &Problems,
+    make_handler: &M,
+    read: R,
+) -> ScanResult<H>
+where
+    H: RowHandler,
+    M: Fn() -> H + Sync,
+    R: Fn(usize, &mut H) -> Result<u64, FeatureError> + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let rows = AtomicU64::new(0);
     let first_failure: Mutex<Option<FeatureError>> = Mutex::new(None);
     let handlers = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -173,23 +211,13 @@ where
                 scope.spawn(|| {
                     let mut handler = make_handler();
                     loop {
-                        let group = next_group.fetch_add(1, Ordering::Relaxed);
-                        if group >= group_rows.len() || !problems.wanted(group as u64) {
+                        let unit = next.fetch_add(1, Ordering::Relaxed);
+                        if unit >= units || !problems.wanted(unit as u64) {
                             break;
                         }
-                        let outcome = scan_parquet_group(
-                            input,
-                            &mask,
-                            group,
-                            group_start[group],
-                            &column_names,
-                            &mut handler,
-                            problems,
-                        );
-                        match outcome {
+                        match read(unit, &mut handler) {
                             Ok(count) => {
                                 rows.fetch_add(count, Ordering::Relaxed);
-                                progress.advance(group_rows[group]);
                             }
                             Err(e) => {
                                 first_failure
@@ -207,10 +235,9 @@ where
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("Parquet worker panicked"))
+            .map(|h| h.join().expect("scan worker panicked"))
             .collect::<Vec<H>>()
     });
-    progress.finish();
     if let Some(failure) = first_failure.into_inner().expect("failure slot poisoned") {
         return Err(failure);
     }
@@ -239,36 +266,122 @@ fn scan_parquet_group<H: RowHandler>(
     for batch in reader {
         let batch: RecordBatch =
             batch.map_err(|e| parquet_error(input)(format!("row group {group}: {e}")))?;
-        let mut views = Vec::with_capacity(column_names.len());
-        for name in column_names {
-            views.push(match name {
-                None => ColumnView::Absent,
-                Some(name) => {
-                    let array = batch.column_by_name(name).ok_or_else(|| {
-                        parquet_error(input)(format!("column {name:?} is not a flat column"))
-                    })?;
-                    ColumnView::of(array)
-                        .map_err(|m| parquet_error(input)(format!("column {name:?} {m}")))?
-                }
-            });
+        let (taken, stop) = scan_rows(
+            input,
+            &batch,
+            group,
+            first_row,
+            &mut row_in_group,
+            column_names,
+            handler,
+            problems,
+        )?;
+        count += taken;
+        if stop {
+            break;
         }
-        for i in 0..batch.num_rows() {
-            let order = ((group as u64) << 32) | row_in_group;
-            let absolute_row = first_row + row_in_group + 1;
-            row_in_group += 1;
-            let mut cells = [Cell::Null; MAX_FIELDS];
-            for (slot, view) in views.iter().enumerate() {
-                cells[slot] = view.cell(i);
+    }
+    Ok(count)
+}
+
+/// Feeds the rows of one batch of group `group` (whose first row is `first_row` of the input,
+/// `row_in_group` rows of it already read) to `handler`; returns the rows taken and whether a
+/// problem stops the scan.
+#[allow(clippy::too_many_arguments)]
+fn scan_rows<H: RowHandler>(
+    input: &InputFile,
+    batch: &RecordBatch,
+    group: usize,
+    first_row: u64,
+    row_in_group: &mut u64,
+    column_names: &[Option<&str>],
+    handler: &mut H,
+    problems: &Problems,
+) -> Result<(u64, bool), FeatureError> {
+    let mut views = Vec::with_capacity(column_names.len());
+    for name in column_names {
+        views.push(match name {
+            None => ColumnView::Absent,
+            Some(name) => {
+                let array = batch.column_by_name(name).ok_or_else(|| {
+                    parquet_error(input)(format!("column {name:?} is not a flat column"))
+                })?;
+                ColumnView::of(array)
+                    .map_err(|m| parquet_error(input)(format!("column {name:?} {m}")))?
             }
-            match handler.row(order, &cells[..views.len()]) {
-                Ok(()) => count += 1,
-                Err(problem) => {
-                    if problems.report(order, Place::ParquetRow(absolute_row), problem) {
-                        return Ok(count);
-                    }
+        });
+    }
+    let mut count = 0u64;
+    for i in 0..batch.num_rows() {
+        let order = ((group as u64) << 32) | *row_in_group;
+        let absolute_row = first_row + *row_in_group + 1;
+        *row_in_group += 1;
+        let mut cells = [Cell::Null; MAX_FIELDS];
+        for (slot, view) in views.iter().enumerate() {
+            cells[slot] = view.cell(i);
+        }
+        match handler.row(order, &cells[..views.len()]) {
+            Ok(()) => count += 1,
+            Err(problem) => {
+                if problems.report(order, Place::ParquetRow(absolute_row), problem) {
+                    return Ok((count, true));
                 }
             }
         }
     }
-    Ok(count)
+    Ok((count, false))
+}
+
+/// An in-memory Arrow table: its batches are shared out between worker threads as a Parquet
+/// file's row groups are.
+pub(super) fn scan_batches<H, M>(
+    input: &InputFile,
+    batches: &[RecordBatch],
+    fields: &[FieldRequest],
+    options: ScanOptions,
+    progress: &dyn Progress,
+    make_handler: &M,
+    problems: &Problems,
+) -> ScanResult<H>
+where
+    H: RowHandler,
+    M: Fn() -> H + Sync,
+{
+    let header = input.column_names()?;
+    let columns = resolve_columns(input, &header, fields)?;
+    let column_names: Vec<Option<&str>> = columns
+        .iter()
+        .map(|c| c.map(|i| header[i].as_str()))
+        .collect();
+    let mut batch_start = Vec::with_capacity(batches.len());
+    let mut total = 0u64;
+    for batch in batches {
+        batch_start.push(total);
+        total += batch.num_rows() as u64;
+    }
+    progress.start(&format!("reading {}", input.path.display()), Some(total));
+    let workers = options.threads.max(1).min(batches.len().max(1));
+    let scanned = share_out(
+        batches.len(),
+        workers,
+        problems,
+        make_handler,
+        |b, handler| {
+            let mut row_in_batch = 0u64;
+            let (count, _) = scan_rows(
+                input,
+                &batches[b],
+                b,
+                batch_start[b],
+                &mut row_in_batch,
+                &column_names,
+                handler,
+                problems,
+            )?;
+            progress.advance(batches[b].num_rows() as u64);
+            Ok(count)
+        },
+    );
+    progress.finish();
+    scanned
 }
