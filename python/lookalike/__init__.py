@@ -19,7 +19,7 @@ from .cluster import (
     silhouette_score,
 )
 from .stages import evaluate_audience, expand, overlap, segment
-from .value import BetaGeo, GammaGamma, ParetoNBD
+from .value import BetaGeo, GammaGamma, ParetoNBD, clv
 from . import _lookalike, _progress
 from ._lookalike import InputError, LookalikeError, Model, ModelError, __version__
 
@@ -56,6 +56,7 @@ __all__ = [
     "BetaGeo",
     "GammaGamma",
     "ParetoNBD",
+    "clv",
     "KMeans",
     "adjusted_rand_score",
     "calinski_harabasz_score",

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from . import _lookalike
 
-__all__ = ["BetaGeo", "GammaGamma", "ParetoNBD"]
+__all__ = ["BetaGeo", "GammaGamma", "ParetoNBD", "clv"]
 
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
 
@@ -158,3 +158,14 @@ class GammaGamma(_Fitted):
             _column(recency, "recency"), _column(T, "T"),
             _column(monetary_value, "monetary_value"), float(time), float(discount_rate),
             "lifetimes", _UNIT_DAYS[freq]).to_numpy()
+
+
+def clv(purchases: _Purchases, spend: GammaGamma, frequency, recency, T, monetary_value,
+        time: float = 12, discount_rate: float = 0.01, freq: str = "D") -> np.ndarray:
+    """Discounted CLV over ``time`` months from a fitted purchase model and Gamma-Gamma:
+    ``spend.customer_lifetime_value(purchases, …)``.
+
+    >>> lookalike.clv(bgf, ggf, x, t_x, T, m, time=12, discount_rate=0.01, freq="W")
+    """
+    return spend.customer_lifetime_value(purchases, frequency, recency, T, monetary_value,
+                                         time=time, discount_rate=discount_rate, freq=freq)

@@ -19,10 +19,16 @@ use lookalike_pipeline::{
 use pyo3::prelude::*;
 
 use crate::errors::{InputError, arrow_to_py, choice, to_py};
-use crate::tables::{batches_of, to_pyarrow};
+use crate::tables::{batches_of, is_table, to_pyarrow};
 
-/// A feature table from any Arrow table: `customer_id` and every other column as a number.
+/// A feature table from any Arrow table (`customer_id` and every other column as a number) or
+/// from a feature file (`.parquet` or `.csv`, as `lookalike features` writes it).
 pub fn feature_table(features: &Bound<'_, PyAny>) -> PyResult<FeatureTable> {
+    if !is_table(features)? {
+        let path: std::path::PathBuf = features.extract()?;
+        return lookalike_features::read_feature_table(&path, None)
+            .map_err(|e| to_py(PipelineError::from(e)));
+    }
     let batches = batches_of(features)?;
     let Some(first) = batches.first() else {
         return Err(InputError::new_err("the feature table is empty"));

@@ -120,3 +120,13 @@ def test_evaluation_is_the_cli_evaluation(tmp_path, sample_features, features_fi
     baseline = max(r for s, r in zip(ours.column("scorer").to_pylist(),
                                      ours.column("recall").to_pylist()) if s == "random")
     assert best > 2 * baseline
+
+
+def test_stages_take_a_feature_file_as_well_as_a_table(sample_features, features_file):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_file, _ = lookalike.segment(features_file, rules=RULES)
+        from_table, _ = lookalike.segment(sample_features, rules=RULES)
+    same_values(from_file, from_table)
+    with pytest.raises(lookalike.InputError):
+        lookalike.segment(features_file.with_name("missing.parquet"))

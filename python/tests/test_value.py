@@ -83,3 +83,12 @@ def test_bad_histories_are_refused(cdnow):
         lookalike.BetaGeo().fit([1.0, 2.0], [1.0], [4.0, 10.0])
     with pytest.raises(lookalike.LookalikeError, match="not fitted"):
         lookalike.GammaGamma().conditional_expected_average_profit([1.0], [2.0])
+
+
+def test_clv_function_is_the_gamma_gamma_method(cdnow):
+    bgf = lookalike.BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    ggf = lookalike.GammaGamma().fit(cdnow["frequency"], cdnow["monetary_value"])
+    args = [cdnow[k][:50] for k in ("frequency", "recency", "T", "monetary_value")]
+    np.testing.assert_array_equal(
+        lookalike.clv(bgf, ggf, *args, freq="W"),
+        ggf.customer_lifetime_value(bgf, *args, freq="W"))
