@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::{model_to_py, to_py};
-use crate::tables::{batches_of, to_pyarrow};
+use crate::tables::{batches_of, is_table, to_pyarrow};
 
 /// A trained pipeline: segments, clusters, value and audiences, as `lookalike train` writes it.
 ///
@@ -51,16 +51,21 @@ impl Model {
         Ok(Model { inner })
     }
 
-    /// Scores a feature table: `customer_id` and the required columns in, one row per customer
-    /// out (same order) with every stage's columns. Row-local: any split of a base into tables
-    /// gives the same rows.
+    /// Scores a feature table (any Arrow table, or a feature file's path): `customer_id` and
+    /// the required columns in, one row per customer out (same order) with every stage's
+    /// columns. Row-local: any split of a base into tables gives the same rows.
     fn score<'py>(
         &self,
         py: Python<'py>,
         features: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let batches = batches_of(features)?;
         let model = &self.inner;
+        if !is_table(features)? {
+            let table = crate::stages::feature_table(features)?;
+            let scored = py.detach(|| model.transform_table(&table)).map_err(to_py)?;
+            return to_pyarrow(py, vec![scored], model.output_schema());
+        }
+        let batches = batches_of(features)?;
         let scored = py
             .detach(|| {
                 batches

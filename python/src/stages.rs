@@ -25,7 +25,12 @@ use crate::tables::{batches_of, is_table, to_pyarrow};
 /// from a feature file (`.parquet` or `.csv`, as `lookalike features` writes it).
 pub fn feature_table(features: &Bound<'_, PyAny>) -> PyResult<FeatureTable> {
     if !is_table(features)? {
-        let path: std::path::PathBuf = features.extract()?;
+        let path: std::path::PathBuf = features.extract().map_err(|_| {
+            InputError::new_err(format!(
+                "expected a table with the Arrow PyCapsule interface (pyarrow, polars, DuckDB, pandas 2.2+) or a feature file's path, got {}",
+                features.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
         return lookalike_features::read_feature_table(&path, None)
             .map_err(|e| to_py(PipelineError::from(e)));
     }

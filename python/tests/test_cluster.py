@@ -98,3 +98,15 @@ def test_bad_input_is_refused_with_what_is_wrong():
         lookalike.KMeans(n_clusters=60).fit(X)
     with pytest.raises(lookalike.InputError, match="features"):
         lookalike.KMeans(n_clusters=2).fit(X).predict(X[:, :2])
+
+
+def test_a_fitted_model_pickles_and_refits_identically():
+    import pickle
+
+    X, _ = blobs(n=300)
+    model = lookalike.KMeans(n_clusters=4, random_state=3).fit(X)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict(X), model.labels_)
+    again = lookalike.KMeans(n_clusters=4, random_state=3).fit(X)
+    np.testing.assert_array_equal(again.cluster_centers_, model.cluster_centers_)
+    assert again.inertia_ == model.inertia_

@@ -224,3 +224,10 @@ def test_training_on_tables_makes_the_model_of_the_files(sample_features):
     inputs = model.manifest["inputs"]
     assert inputs[0]["table"] is True and inputs[0]["rows"] == transactions.height
     assert "xxh3_64" in inputs[2]  # the customers file named by the pipeline, hashed
+
+
+def test_a_model_scores_a_feature_file(tmp_path, sample_features):
+    path = tmp_path / "features.parquet"
+    pq.write_table(sample_features, path)
+    model = lookalike.Model.load(ROOT / "models" / "sample")
+    assert_same_table(model.score(path), model.score(sample_features))
