@@ -156,12 +156,10 @@ class KMeans:
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each row to every centroid, shape (n, k)."""
         self._check_fitted()
-        X = np.asarray(X, dtype=np.float64)
-        # One centroid at a time: memory n × k for the result, n × d for the work.
-        distances = np.empty((X.shape[0], len(self.cluster_centers_)))
-        for j, center in enumerate(self.cluster_centers_):
-            distances[:, j] = np.sqrt(((X - center) ** 2).sum(axis=1))
-        return distances
+        X, matrix = _matrix(X)
+        _, centers = _matrix(self.cluster_centers_, "cluster_centers_")
+        distances = _lookalike.kmeans_transform(centers, matrix).to_numpy()
+        return distances.reshape(X.shape[0], len(self.cluster_centers_))
 
     def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
         """``fit`` then ``transform``."""

@@ -265,3 +265,25 @@ pub fn adjusted_rand_score(
 ) -> PyResult<f64> {
     adjusted_rand_index(&labels(labels_true)?, &labels(labels_pred)?).map_err(bad)
 }
+
+/// The Euclidean distance of every row of `x` to every one of `centers`, row-major n × k.
+#[pyfunction]
+pub fn kmeans_transform<'py>(
+    py: Python<'py>,
+    centers: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let centers = Matrix::of(centers, "centers")?;
+    let matrix = Matrix::of(x, "X")?;
+    if centers.columns != matrix.columns {
+        return Err(bad(format!(
+            "X has {} features but the model was fitted on {}",
+            matrix.columns, centers.columns
+        )));
+    }
+    let model = KMeans::from_centroids(centers.view().to_owned());
+    let data = matrix.view();
+    let distances = py.detach(|| model.transform(data));
+    let flat: ArrayRef = Arc::new(Float64Array::from_iter_values(distances.iter().copied()));
+    to_arrow(py, flat)
+}

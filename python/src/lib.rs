@@ -25,6 +25,7 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train::generate, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::kmeans_transform, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::silhouette_score, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::davies_bouldin_score, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::calinski_harabasz_score, m)?)?;

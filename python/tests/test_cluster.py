@@ -110,3 +110,10 @@ def test_a_fitted_model_pickles_and_refits_identically():
     again = lookalike.KMeans(n_clusters=4, random_state=3).fit(X)
     np.testing.assert_array_equal(again.cluster_centers_, model.cluster_centers_)
     assert again.inertia_ == model.inertia_
+
+
+def test_transform_is_the_distance_to_every_centroid():
+    X, _ = blobs(n=200)
+    model = lookalike.KMeans(n_clusters=4, random_state=0).fit(X)
+    expected = np.sqrt(((X[:, None, :] - model.cluster_centers_[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(model.transform(X), expected, rtol=1e-12, atol=1e-12)

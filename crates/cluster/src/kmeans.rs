@@ -296,6 +296,36 @@ impl<F: Float> KMeans<F> {
         let assignment = crate::lloyd::assign(data.view(), self.centroids.view(), None);
         (assignment.labels, assignment.distances)
     }
+
+    /// The Euclidean distance of every row to every centroid, n × k (scikit-learn's
+    /// `transform`), rows in parallel.
+    ///
+    /// ```
+    /// use lookalike_cluster::KMeans;
+    /// let model = KMeans::from_centroids(ndarray::array![[0.0, 0.0], [3.0, 4.0]]);
+    /// let distances = model.transform(ndarray::array![[0.0, 0.0], [6.0, 8.0]].view());
+    /// assert_eq!(distances, ndarray::array![[0.0, 5.0], [10.0, 5.0]]);
+    /// ```
+    pub fn transform(&self, data: ArrayView2<'_, F>) -> Array2<f64> {
+        use rayon::prelude::*;
+        let data = standard_layout(data);
+        let centroids = self.centroids.as_standard_layout();
+        let mut out = Array2::zeros((data.nrows(), centroids.nrows()));
+        out.axis_iter_mut(ndarray::Axis(0))
+            .into_par_iter()
+            .zip(data.axis_iter(ndarray::Axis(0)).into_par_iter())
+            .for_each(|(mut distances, row)| {
+                let row = row.as_slice().expect("standard layout rows are contiguous");
+                for (j, centroid) in centroids.rows().into_iter().enumerate() {
+                    let centroid = centroid
+                        .as_slice()
+                        .expect("standard layout rows are contiguous");
+                    let squared = wide(crate::distance::squared_distance(row, centroid));
+                    distances[j] = squared.max(0.0).sqrt();
+                }
+            });
+        out
+    }
 }
 
 fn check_data<F: Float>(
