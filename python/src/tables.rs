@@ -10,14 +10,24 @@ use pyo3::prelude::*;
 
 use crate::errors::{InputError, arrow_to_py};
 
-/// Whether an object is an Arrow table (a stream or a batch) rather than, say, a path.
+/// Whether an object is an Arrow table (a stream, a batch, or a list of them) rather than, say,
+/// a path.
 pub fn is_table(object: &Bound<'_, PyAny>) -> PyResult<bool> {
-    Ok(object.hasattr("__arrow_c_stream__")? || object.hasattr("__arrow_c_array__")?)
+    Ok(object.hasattr("__arrow_c_stream__")?
+        || object.hasattr("__arrow_c_array__")?
+        || object.is_instance_of::<pyo3::types::PyList>())
 }
 
-/// The record batches of a table-like object: a stream (`__arrow_c_stream__`) or a single batch
-/// (`__arrow_c_array__`).
+/// The record batches of a table-like object: a stream (`__arrow_c_stream__`), a single batch
+/// (`__arrow_c_array__`), or a list of either.
 pub fn batches_of(table: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
+    if let Ok(list) = table.cast::<pyo3::types::PyList>() {
+        let mut batches = Vec::new();
+        for item in list.iter() {
+            batches.extend(batches_of(&item)?);
+        }
+        return Ok(batches);
+    }
     if table.hasattr("__arrow_c_stream__")? {
         let reader = RecordBatchStreamReader::from_pyarrow_bound(table)?;
         return reader.collect::<Result<Vec<_>, _>>().map_err(arrow_to_py);

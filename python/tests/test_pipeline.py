@@ -111,6 +111,8 @@ def test_the_same_table_from_pandas_polars_and_pyarrow_scores_the_same(sample_fe
     assert_same_table(model.score(batches), expected)
     one_batch = sample_features.combine_chunks().to_batches()[0]
     assert_same_table(model.score(one_batch), expected)
+    a_list = sample_features.to_batches(max_chunksize=1000)
+    assert_same_table(model.score(a_list), expected)
 
 
 def test_a_model_round_trips_through_bytes_and_a_folder(tmp_path, sample_features):
@@ -148,7 +150,7 @@ def test_a_model_refuses_what_it_cannot_score(tmp_path, sample_features):
     with pytest.raises(lookalike.InputError, match="orders"):
         model.score(sample_features.drop_columns(["orders"]))
     with pytest.raises(lookalike.InputError, match="Arrow"):
-        model.score([1, 2, 3])
+        model.score({"customer_id": [1, 2, 3]})
 
 
 def test_progress_is_reported_stage_by_stage_and_callback_errors_are_raised():
