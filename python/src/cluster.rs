@@ -181,13 +181,11 @@ pub fn kmeans_fit<'py>(
     ))
 }
 
-/// The nearest of `centers` for every row of `x`, and the squared distance to it.
-#[pyfunction]
-pub fn kmeans_predict<'py>(
-    py: Python<'py>,
-    centers: &Bound<'py, PyAny>,
-    x: &Bound<'py, PyAny>,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+/// The model of `centers` and the rows `x` it is applied to, which must have its width.
+fn fitted_and_rows(
+    centers: &Bound<'_, PyAny>,
+    x: &Bound<'_, PyAny>,
+) -> PyResult<(KMeans<f64>, Matrix)> {
     let centers = Matrix::of(centers, "centers")?;
     let matrix = Matrix::of(x, "X")?;
     if centers.columns != matrix.columns {
@@ -196,7 +194,17 @@ pub fn kmeans_predict<'py>(
             matrix.columns, centers.columns
         )));
     }
-    let model = KMeans::from_centroids(centers.view().to_owned());
+    Ok((KMeans::from_centroids(centers.view().to_owned()), matrix))
+}
+
+/// The nearest of `centers` for every row of `x`, and the squared distance to it.
+#[pyfunction]
+pub fn kmeans_predict<'py>(
+    py: Python<'py>,
+    centers: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let (model, matrix) = fitted_and_rows(centers, x)?;
     let data = matrix.view();
     let (labels, distances) = py.detach(|| model.predict(data));
     let labels: ArrayRef = Arc::new(Int64Array::from_iter_values(
@@ -273,15 +281,7 @@ pub fn kmeans_transform<'py>(
     centers: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let centers = Matrix::of(centers, "centers")?;
-    let matrix = Matrix::of(x, "X")?;
-    if centers.columns != matrix.columns {
-        return Err(bad(format!(
-            "X has {} features but the model was fitted on {}",
-            matrix.columns, centers.columns
-        )));
-    }
-    let model = KMeans::from_centroids(centers.view().to_owned());
+    let (model, matrix) = fitted_and_rows(centers, x)?;
     let data = matrix.view();
     let distances = py.detach(|| model.transform(data));
     let flat: ArrayRef = Arc::new(Float64Array::from_iter_values(distances.iter().copied()));

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 
 use arrow::compute::concat_batches;
-use lookalike_audience::{
-    EvaluationData, EvaluationRow, ExpandParams, IndexChoice, ScorerKind, TierSize, Truth, evaluate,
-};
+use lookalike_audience::{EvaluationRow, ExpandParams, IndexChoice, ScorerKind, TierSize, Truth};
 use lookalike_cluster::Scaling;
 use lookalike_core::FeatureTable;
 use lookalike_pipeline::{
@@ -279,20 +277,11 @@ pub fn evaluate_audience<'py>(
                 prepared.seeds.len()
             )));
         }
-        let ids = prepared.ids();
         let class = truth
             .as_ref()
-            .and_then(|known| Truth::of_seeds(&ids, &prepared.seeds, known));
-        let input = EvaluationData {
-            data: prepared.scaled.view(),
-            ids: &ids,
-            seeds: &prepared.seeds,
-            seed_values: prepared.seed_values.as_deref(),
-            pool: &prepared.candidates,
-            truth: class.as_ref().map(|c| &c.truth),
-        };
-        let rows = evaluate(&params, &scorers, folds, &input)?;
-        Ok((rows, class.map(|c| c.class), prepared.notes.clone()))
+            .and_then(|known| Truth::of_seeds(&prepared.ids(), &prepared.seeds, known));
+        let rows = prepared.evaluate(&params, &scorers, folds, class.as_ref().map(|c| &c.truth))?;
+        Ok((rows, class.map(|c| c.class), prepared.notes))
     });
     let (rows, class, notes) = result.map_err(to_py)?;
     let optional = |f: fn(&EvaluationRow) -> Option<f64>| -> ArrayRef {

@@ -108,8 +108,9 @@ pub fn prepare(
         Some((dir, horizon)) => {
             let (purchases, spend, unit) = value_model::load(dir)?;
             let horizon = horizon.in_units(unit.days())?;
-            let predictions = value_model::predict(&table, &purchases, spend.as_ref(), &horizon)
-                .with_context(|| format!("predicting values with {}", dir.display()))?;
+            let predictions =
+                lookalike_pipeline::predict_table(&table, &purchases, spend.as_ref(), &horizon)
+                    .with_context(|| format!("predicting values with {}", dir.display()))?;
             Some(
                 expected_values(spend.is_some(), &predictions, &mut notes)
                     .with_context(|| dir.display().to_string())?,

@@ -5,22 +5,10 @@
 use std::path::Path;
 
 use anyhow::Context;
-use lookalike_core::{FeatureSchema, FeatureTable, TimeUnit};
-use lookalike_pipeline::{ValueTraining, predict_table};
-pub use lookalike_value::Prediction;
-use lookalike_value::{FitOptions, GammaGamma, Horizon, PurchaseKind, Purchases};
+use lookalike_core::{FeatureSchema, TimeUnit};
+use lookalike_pipeline::ValueTraining;
+use lookalike_value::{GammaGamma, Purchases};
 use serde_json::Value;
-
-/// Fits the purchase model and Gamma-Gamma on a feature table (the pipeline library's value
-/// stage).
-pub fn fit(
-    table: &FeatureTable,
-    kind: PurchaseKind,
-    options: &FitOptions,
-    unit: TimeUnit,
-) -> anyhow::Result<ValueTraining> {
-    Ok(ValueTraining::fit(table, kind, options, unit)?)
-}
 
 /// Writes `<dir>/value_model.json`; `source` names where the BTYD summary came from
 /// (`features` or `transactions`) and `path` the file. Returns the file written.
@@ -59,15 +47,4 @@ pub fn load(dir: &Path) -> anyhow::Result<(Purchases, Option<GammaGamma>, TimeUn
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let fit = lookalike_pipeline::ValueFit::from_json(&doc, &path.display().to_string())?;
     Ok((fit.purchases, fit.spend, fit.time_unit))
-}
-
-/// Predictions for every customer of a table (the pipeline library's, with the value crate's
-/// composition of CLV); None where the customer has no purchase.
-pub fn predict(
-    table: &FeatureTable,
-    purchases: &Purchases,
-    spend: Option<&GammaGamma>,
-    horizon: &Horizon,
-) -> anyhow::Result<Vec<Option<Prediction>>> {
-    Ok(predict_table(table, purchases, spend, horizon)?)
 }

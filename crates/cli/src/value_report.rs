@@ -12,7 +12,7 @@ use lookalike_value::{
 };
 
 use crate::plots::{self, Series};
-use crate::value_model::Prediction;
+use lookalike_value::Prediction;
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {

@@ -8,51 +8,15 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use lookalike_core::{ColumnMapping, FeatureTable, NoProgress};
-use lookalike_features::{FeatureInputs, FeatureParams, InputFile, extract, parse_date};
+use lookalike_core::{FeatureTable, NoProgress};
 use lookalike_pipeline::{PipelineModel, PipelineSpec, TrainingInputs, fit};
 
 type Error = Box<dyn std::error::Error>;
-
-/// The features the pipeline file asks for, from the logs it names.
-fn features(spec: &PipelineSpec) -> Result<(FeatureTable, String), Error> {
-    let input = &spec.input;
-    let file = |kind, path: &Path| InputFile::new(kind, path, input.format, None).map_err(Box::new);
-    use lookalike_core::InputKind::{Customers, Events, Transactions};
-    let columns: Vec<String> = input
-        .columns
-        .iter()
-        .map(|(f, c)| format!("{f}={c}"))
-        .collect();
-    let inputs = FeatureInputs {
-        transactions: file(Transactions, &input.transactions)?,
-        events: input
-            .events
-            .as_deref()
-            .map(|p| file(Events, p))
-            .transpose()?,
-        customers: input
-            .customers
-            .as_deref()
-            .map(|p| file(Customers, p))
-            .transpose()?,
-        mapping: ColumnMapping::parse(&columns)?,
-    };
-    let mut params = FeatureParams::new()
-        .time_unit(spec.features.time_unit)
-        .top_levels(spec.features.top_levels)
-        .on_bad_row(input.on_error);
-    if let Some(date) = &spec.features.as_of {
-        params = params.as_of(parse_date(date)?);
-    }
-    let extraction = extract(&inputs, &params, &NoProgress)?;
-    Ok((extraction.table, extraction.as_of.to_string()))
-}
 
 /// The required columns of rows `start..end` as one Arrow batch, as a Spark task sees them.
 fn batch(
@@ -80,17 +44,11 @@ fn batch(
 fn main() -> Result<(), Error> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let spec = PipelineSpec::read(&root.join("data/pipeline.example.toml"))?;
-    let (table, as_of) = features(&spec)?;
-    let rules = match spec.segments.as_ref().and_then(|s| s.rules.as_ref()) {
-        Some(path) => Some(std::fs::read_to_string(path)?),
-        None => None,
-    };
-    let inputs = TrainingInputs {
-        segment_rules: rules,
-        as_of,
-        features_name: "the sample's features".into(),
-        ..TrainingInputs::default()
-    };
+    // The features the pipeline file asks for, from the logs it names.
+    let extraction = spec.extract(&NoProgress)?;
+    // The rules file and seed lists it names, and the inputs' fingerprints.
+    let inputs = TrainingInputs::read(&spec, &extraction, "the sample's features")?;
+    let table = extraction.table;
     let (model, report) = fit(&spec, &table, &inputs, &NoProgress)?;
     if let Some(clusters) = &report.clusters {
         println!(

@@ -213,6 +213,29 @@ impl Prepared {
         )?)
     }
 
+    /// Cross-validates `scorers` on this pool's seeds in `folds` folds (see
+    /// [`lookalike_audience::evaluate`]), with a ground `truth` per row when known.
+    pub fn evaluate(
+        &self,
+        params: &lookalike_audience::ValidExpandParams,
+        scorers: &[lookalike_audience::ScorerKind],
+        folds: usize,
+        truth: Option<&lookalike_audience::Truth>,
+    ) -> Result<Vec<lookalike_audience::EvaluationRow>, PipelineError> {
+        let ids = self.ids();
+        let input = lookalike_audience::EvaluationData {
+            data: self.scaled.view(),
+            ids: &ids,
+            seeds: &self.seeds,
+            seed_values: self.seed_values.as_deref(),
+            pool: &self.candidates,
+            truth,
+        };
+        Ok(lookalike_audience::evaluate(
+            params, scorers, folds, &input,
+        )?)
+    }
+
     /// The mean raw value of compared column `j` over `rows`.
     pub fn raw_mean(&self, j: usize, rows: &[usize]) -> f64 {
         let column = self.scaled.column(j);

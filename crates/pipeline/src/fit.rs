@@ -438,17 +438,19 @@ pub fn fit(
         });
     }
 
-    let mut audiences = Vec::new();
-    for section in &spec.audiences {
-        progress.start(&format!("audience {}", section.name), None);
-        let trained = fit_audience(section, table, inputs, &report, features_name)?;
-        progress.finish();
-        let (document, entry) = audience_document(section, &trained)?;
-        documents.audiences.push(document);
-        audiences.push(entry);
-        report.audiences.push(trained);
-    }
-    if !audiences.is_empty() {
+    if !spec.audiences.is_empty() {
+        // The CLV (an error without a spend model) and the rule columns, once for all.
+        let shared = AudienceInputs::of(spec, &report)?;
+        let mut audiences = Vec::new();
+        for section in &spec.audiences {
+            progress.start(&format!("audience {}", section.name), None);
+            let trained = fit_audience(section, table, inputs, &shared, features_name)?;
+            progress.finish();
+            let (document, entry) = audience_document(section, &trained)?;
+            documents.audiences.push(document);
+            audiences.push(entry);
+            report.audiences.push(trained);
+        }
         stages.insert("audiences".into(), Value::Array(audiences));
     }
 
@@ -518,30 +520,54 @@ fn value_entry(section: &crate::ValueSpec, document: &Value) -> Result<Value, Pi
 
 /// One audience: its pool (seed rules may name the segments and the CLV of the value stage),
 /// scored and tiered.
+/// What every audience of a training reads from the earlier stages, computed once.
+struct AudienceInputs {
+    /// Each customer's CLV over the `[value]` horizon, the one scored (with the value stage).
+    values: Option<Vec<f64>>,
+    /// The notes on those values.
+    notes: Vec<String>,
+    /// The segmentation's columns, for seed rules (with the segment stage and a seed rule).
+    extras: Option<RuleExtras>,
+}
+
+impl AudienceInputs {
+    fn of(spec: &PipelineSpec, report: &TrainingReport) -> Result<Self, PipelineError> {
+        let mut notes = Vec::new();
+        let values = match &report.value {
+            Some(value) => Some(expected_values(
+                value.training.spend_model().is_some(),
+                &value.predictions,
+                &mut notes,
+            )?),
+            None => None,
+        };
+        let any_rule = spec.audiences.iter().any(|a| a.seed_rule.is_some());
+        let extras = match &report.segments {
+            Some(segments) if any_rule => {
+                Some(RuleExtras::from_segmentation(&segments.segmentation)?)
+            }
+            _ => None,
+        };
+        Ok(AudienceInputs {
+            values,
+            notes,
+            extras,
+        })
+    }
+}
+
 fn fit_audience(
     section: &AudienceSpec,
     table: &FeatureTable,
     inputs: &TrainingInputs,
-    report: &TrainingReport,
+    shared: &AudienceInputs,
     features_name: &str,
 ) -> Result<AudienceTraining, PipelineError> {
     let pool = pool_of(section, &inputs.seed_lists)?;
-    let mut notes = Vec::new();
-    // Seed rules see the CLV that is scored: the [value] horizon.
-    let values = match &report.value {
-        Some(value) => Some(expected_values(
-            value.training.spend_model().is_some(),
-            &value.predictions,
-            &mut notes,
-        )?),
-        None => None,
-    };
-    let extras = match (&report.segments, &section.seed_rule) {
-        (Some(segments), Some(_)) => Some(RuleExtras::from_segmentation(&segments.segmentation)?),
-        _ => None,
-    };
+    let extras = section.seed_rule.as_ref().and(shared.extras.as_ref());
     let params = expand_params(section).validate()?;
-    let mut prepared = pool.prepare(table.clone(), features_name, extras.as_ref(), values)?;
+    let mut prepared = pool.prepare(table.clone(), features_name, extras, shared.values.clone())?;
+    let mut notes = shared.notes.clone();
     notes.append(&mut prepared.notes);
     prepared.notes = notes;
     let audience = prepared.expand(&params)?;

@@ -8,9 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use lookalike_audience::{
-    EvaluationData, EvaluationRow, ExpandParams, ScorerKind, TierSize, Truth, evaluate,
-};
+use lookalike_audience::{EvaluationRow, ExpandParams, ScorerKind, TierSize, Truth};
 
 use crate::audience_input::{SeedArgs, prepare};
 use crate::output::Ui;
@@ -81,16 +79,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         Some(path) => Some(read_truth(path, &prepared, ui)?),
         None => None,
     };
-    let ids = prepared.ids();
-    let input = EvaluationData {
-        data: prepared.scaled.view(),
-        ids: &ids,
-        seeds: &prepared.seeds,
-        seed_values: prepared.seed_values.as_deref(),
-        pool: &prepared.candidates,
-        truth: truth.as_ref().map(|(t, _)| t),
-    };
-    let rows = evaluate(&params, &scorers, args.folds, &input).context("evaluating")?;
+    let rows = prepared
+        .evaluate(
+            &params,
+            &scorers,
+            args.folds,
+            truth.as_ref().map(|(t, _)| t),
+        )
+        .context("evaluating")?;
     let persona = truth.as_ref().map(|(_, p)| p.as_str());
     ui.say(format!(
         "{} seeds in {} folds, {} other candidates scored in each",

@@ -264,7 +264,7 @@ fn fit_summary(
     ui: &Ui,
 ) -> anyhow::Result<(ValueTraining, String)> {
     let (kind, source) = (summary.source.0, &summary.source.1);
-    let fitted = value_model::fit(
+    let fitted = ValueTraining::fit(
         &summary.table,
         settings.model,
         &options(settings),
@@ -315,7 +315,7 @@ fn write_scores(
     let began = Instant::now();
     let table = &summary.table;
     let horizon = horizon.resolve(summary.unit)?;
-    let predictions = value_model::predict(table, purchases, spend, &horizon)
+    let predictions = lookalike_pipeline::predict_table(table, purchases, spend, &horizon)
         .with_context(|| format!("scoring {}", summary.source.1.display()))?;
     lookalike_pipeline::write_predictions(table, &predictions, out)
         .with_context(|| format!("writing {}", out.display()))?;
@@ -376,7 +376,7 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     let extraction = extract(&inputs, &params, &ui.progress())?;
     crate::commands::features::report_inputs(&extraction, ui);
     let table = &extraction.table;
-    let fitted = value_model::fit(table, args.settings.model, &options(&args.settings), unit)
+    let fitted = ValueTraining::fit(table, args.settings.model, &options(&args.settings), unit)
         .context("fitting on the calibration period")?;
     let holdout = evaluate_holdout(
         table,
