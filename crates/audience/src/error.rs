@@ -19,6 +19,19 @@ pub enum AudienceError {
         "no candidate customer is left (the base minus the seeds, exclusions, consent and scope is empty)"
     )]
     NoCandidates,
+    /// Fewer seeds than cross-validation folds.
+    #[error(
+        "{seeds} seed customers cannot be split into {folds} folds: give --folds {seeds} or fewer (5 is usual)"
+    )]
+    FewerSeedsThanFolds {
+        /// Seeds found.
+        seeds: usize,
+        /// Folds asked for.
+        folds: usize,
+    },
+    /// A tier given as a share above 100%.
+    #[error("tier size {0:?} is more than 100% of the candidates")]
+    ShareAboveAll(String),
     /// A tier size of zero customers.
     #[error("tier size {0:?} selects no customer")]
     EmptyTier(String),

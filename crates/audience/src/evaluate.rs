@@ -161,9 +161,9 @@ pub fn evaluate(
         return Err(AudienceError::TooFewFolds(folds));
     }
     if seeds.len() < folds {
-        return Err(AudienceError::TooFewSeeds {
+        return Err(AudienceError::FewerSeedsThanFolds {
             seeds: seeds.len(),
-            minimum: folds,
+            folds,
         });
     }
     let mut order: Vec<usize> = (0..seeds.len()).collect();

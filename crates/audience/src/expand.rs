@@ -187,10 +187,7 @@ impl ExpandParams {
             if let TierSize::Share(share) = size
                 && *share > 1.0
             {
-                return Err(AudienceError::TierTooLarge {
-                    size: size.label(),
-                    candidates: 0,
-                });
+                return Err(AudienceError::ShareAboveAll(size.label()));
             }
         }
         Ok(ValidExpandParams(self))

@@ -14,6 +14,17 @@ use crate::output::Ui;
 use crate::rule_columns;
 use crate::value_model;
 
+impl SeedArgs {
+    /// Declares the features, seeds, segments and exclusion lists as inputs.
+    pub fn declare<'a>(&'a self, paths: crate::paths::Paths<'a>) -> crate::paths::Paths<'a> {
+        paths
+            .input("--features", Some(&self.features))
+            .input("--seeds", self.seeds.as_deref())
+            .input("--segments", self.segments.as_deref())
+            .inputs("--exclude", &self.exclude)
+    }
+}
+
 /// The seeds, the base and how customers are compared.
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("seed_source").required(true).args(["seeds", "seed_rule"])))]

@@ -8,9 +8,11 @@ mod audience_input;
 mod clustering;
 mod commands;
 mod output;
+mod paths;
 mod plots;
 mod progress;
 mod rule_columns;
+mod stdin;
 mod value_model;
 mod value_report;
 
@@ -83,6 +85,17 @@ fn main() -> ExitCode {
             .expect("the global thread pool is configured once");
     }
     let ui = output::Ui::new(cli.quiet);
+    // Every output of the run is staged and renamed into place together at the end, so a
+    // failed run replaces nothing; an interrupted one removes its temporaries.
+    let outputs = lookalike_core::remove_temporaries_on_signals()
+        .and_then(|()| lookalike_core::OutputBatch::begin());
+    let outputs = match outputs {
+        Ok(outputs) => outputs,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Generate(args) => commands::generate::run(args, &ui),
         Command::Features(args) => commands::features::run(args, &ui),
@@ -96,6 +109,11 @@ fn main() -> ExitCode {
         Command::Score(args) => commands::score::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
+    };
+    // A closed stdout (`lookalike … | head`) ends the report, not the run: the files stand.
+    let result = match result {
+        Err(error) if !output::is_broken_pipe(&error) => Err(error),
+        finished => outputs.commit().map_err(anyhow::Error::from).and(finished),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,8 +28,13 @@ impl Ui {
         BarProgress::new(!self.quiet && std::io::stderr().is_terminal())
     }
 
-    /// Writes data to stdout.
+    /// Writes a report to stdout, or to stderr when an output took stdout (`--out -`) so that
+    /// the two do not mix.
     pub fn data(&self, text: &str) -> std::io::Result<()> {
+        if lookalike_core::stdout_taken() {
+            self.say(text.trim_end());
+            return Ok(());
+        }
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()
@@ -45,20 +50,9 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Whether an output path asks for Parquet (`.parquet`, `.pq`) rather than CSV (`.csv`); any
-/// other extension is an error, so nothing is written in a format the user did not choose.
+/// Whether an output path asks for Parquet (`.parquet`, `.pq`) rather than CSV (`.csv`, or a
+/// stream); any other extension is an error, so nothing is written in a format the user did
+/// not choose.
 pub fn is_parquet_output(path: &std::path::Path) -> anyhow::Result<bool> {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("csv") => Ok(false),
-        Some("parquet") | Some("pq") => Ok(true),
-        _ => anyhow::bail!(
-            "cannot tell the format of {}; use .csv or .parquet",
-            path.display()
-        ),
-    }
+    Ok(lookalike_pipeline::OutputFormat::of(path)? == lookalike_pipeline::OutputFormat::Parquet)
 }

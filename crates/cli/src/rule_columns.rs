@@ -8,8 +8,9 @@ use anyhow::Context;
 use lookalike_core::FeatureTable;
 use lookalike_pipeline::RuleExtras;
 
-/// The columns of a segment file (CSV with `customer_id`), aligned to the rows of `table`
-/// (customers missing from the file have missing values).
+/// The columns of a segment file (CSV with `customer_id`), aligned to the rows of `table`.
+/// The file must hold every customer of the table once, as `lookalike segment` writes it: a
+/// customer missing or listed twice means it was made from other features.
 pub fn from_segments(path: &Path, table: &FeatureTable) -> anyhow::Result<RuleExtras> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
@@ -27,16 +28,31 @@ pub fn from_segments(path: &Path, table: &FeatureTable) -> anyhow::Result<RuleEx
             cells[j].push(cell.to_string());
         }
     }
-    let row_of: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
+    let mut row_of: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(first) = row_of.insert(id.as_str(), i) {
+            anyhow::bail!(
+                "{}: customer id {id:?} is on line {} and again on line {}: a segment file has one row per customer",
+                path.display(),
+                first + 2,
+                i + 2
+            );
+        }
+    }
     let rows: Vec<Option<usize>> = table
         .ids()
         .iter()
         .map(|id| row_of.get(id.as_str()).copied())
         .collect();
+    let missing = rows.iter().filter(|r| r.is_none()).count();
+    if let Some(example) = table.ids().iter().zip(&rows).find(|(_, r)| r.is_none()) {
+        anyhow::bail!(
+            "{}: {missing} of the {} customers of the features are not in it (e.g. {:?}): it was made from other features; run `lookalike segment` on these features",
+            path.display(),
+            table.len(),
+            example.0.as_str()
+        );
+    }
     let mut extras = RuleExtras::default();
     for (j, name) in header.iter().enumerate() {
         if j == id_at {

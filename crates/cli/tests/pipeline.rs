@@ -634,8 +634,7 @@ fn a_customer_twice_in_the_features_is_refused() {
     let mut doubled: Vec<&str> = lines[..6].to_vec();
     doubled.push(lines[1]);
     std::fs::write(&twice, doubled.join("\n") + "\n").unwrap();
-    let schema = std::fs::read(dir.path().join("features.csv.schema.json")).unwrap();
-    std::fs::write(dir.path().join("twice.csv.schema.json"), schema).unwrap();
+    copy_schema_to(dir.path(), "twice.csv");
     let out = dir.path().join("scores.csv");
     let model = repo("models/sample");
     let err = fails(&[
@@ -697,8 +696,7 @@ fn an_unscorable_history_stops_the_run_or_is_skipped_and_counted() {
     lines[row] = cells.join(",");
     let broken = dir.path().join("broken.csv");
     std::fs::write(&broken, lines.join("\n") + "\n").unwrap();
-    let schema = std::fs::read(dir.path().join("features.csv.schema.json")).unwrap();
-    std::fs::write(dir.path().join("broken.csv.schema.json"), schema).unwrap();
+    copy_schema_to(dir.path(), "broken.csv");
     let model = repo("models/sample");
     let out = dir.path().join("scores.csv");
     let base = [
@@ -738,4 +736,16 @@ fn an_unscorable_history_stops_the_run_or_is_skipped_and_counted() {
         .collect();
     assert_eq!(expected.len(), intact.lines().count() - 1);
     assert_eq!(skipped.lines().collect::<Vec<_>>(), expected);
+}
+
+/// Copies the sample features' schema beside an edited table, as a user would, without the
+/// size of the table it was written with (which would tell the two apart).
+fn copy_schema_to(dir: &Path, table: &str) {
+    let text = std::fs::read_to_string(dir.join("features.csv.schema.json")).unwrap();
+    let mut schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    schema["provenance"]
+        .as_object_mut()
+        .unwrap()
+        .remove("table_bytes");
+    std::fs::write(dir.join(format!("{table}.schema.json")), schema.to_string()).unwrap();
 }

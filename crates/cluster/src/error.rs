@@ -71,6 +71,16 @@ pub enum ClusterError {
     /// No feature column was selected.
     #[error("no columns were selected for clustering")]
     NoColumns,
+    /// A per-column option (log1p, weight) names a column that is not clustered.
+    #[error(
+        "{name:?} is given a transform or weight but is not one of the clustered columns ({clustered}); add it to the columns or drop the option"
+    )]
+    NotClustered {
+        /// The column named.
+        name: String,
+        /// The clustered columns.
+        clustered: String,
+    },
     /// A selected column is not in the feature table.
     #[error("no column {name:?} in the features; known columns: {known}")]
     UnknownColumn {

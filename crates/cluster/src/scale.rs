@@ -190,9 +190,9 @@ impl Scaler {
             .chain(params.weights.iter().map(|(c, _)| c))
         {
             if !params.columns.contains(name) {
-                return Err(ClusterError::UnknownColumn {
+                return Err(ClusterError::NotClustered {
                     name: name.clone(),
-                    known: params.columns.join(", "),
+                    clustered: params.columns.join(", "),
                 });
             }
         }
@@ -485,7 +485,7 @@ mod tests {
         ));
         assert!(matches!(
             fit(ScalerParams::new(["a"]).log1p(["b"])),
-            Err(ClusterError::UnknownColumn { .. })
+            Err(ClusterError::NotClustered { .. })
         ));
         assert!(
             matches!(fit(ScalerParams::new(["b"])), Err(ClusterError::MissingFeature { ref customer, .. }) if customer == "c2")

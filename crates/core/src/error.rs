@@ -36,6 +36,18 @@ pub enum CoreError {
     /// A `--column FIELD=NAME` mapping could not be understood.
     #[error("column mapping {0:?} is not of the form FIELD=NAME (or FILE.FIELD=NAME)")]
     BadMapping(String),
+    /// One field mapped to two different columns.
+    #[error(
+        "--column maps {field} twice, to {first:?} and to {second:?}; give each field one column"
+    )]
+    RepeatedMapping {
+        /// The field, with its input kind.
+        field: String,
+        /// The first column given.
+        first: String,
+        /// The second.
+        second: String,
+    },
     /// A mapping names a field that no input has.
     #[error("column mapping {spec:?}: unknown field {field:?}; known fields: {known}")]
     UnknownField {
@@ -46,6 +58,12 @@ pub enum CoreError {
         /// The fields that can be mapped.
         known: String,
     },
+    /// An input cannot be read as asked.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// An output cannot be written where it was asked for.
+    #[error("{0}")]
+    InvalidOutput(String),
     /// Writing an output failed.
     #[error("writing {path}: {source}")]
     Write {

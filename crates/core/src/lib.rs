@@ -10,17 +10,24 @@ mod atomic;
 mod error;
 mod id;
 mod mapping;
+mod outputs;
 mod partition;
+mod paths;
 mod progress;
 mod schema;
 mod table;
 mod time_unit;
 
-pub use atomic::{temporary_file_builder, write_atomically};
+pub use atomic::{is_special_output, stdout_taken, temporary_file_builder, write_atomically};
 pub use error::CoreError;
 pub use id::CustomerId;
 pub use mapping::{ColumnMapping, InputKind};
+pub use outputs::{
+    OutputBatch, RUN_MARKER, StagedFolder, check_replaceable_folder, current_run, forget_temporary,
+    recover_folder, register_temporary, remove_temporaries_on_signals, stage_folder, written_size,
+};
 pub use partition::{IdPartition, PARTITION_HASH_SEED, PASS_HASH_SEED};
+pub use paths::{NamedPath, check_paths};
 pub use progress::{NoProgress, Progress};
 pub use schema::{FeatureKind, FeatureSchema, FeatureSpec};
 pub use table::FeatureTable;

@@ -71,6 +71,9 @@ impl ColumnMapping {
     /// Parses `FIELD=NAME` / `KIND.FIELD=NAME` specifications.
     pub fn parse<S: AsRef<str>>(specs: &[S]) -> Result<Self, CoreError> {
         let mut mapping = ColumnMapping::default();
+        // Whether each entry came from a kind-specific spec (`events.timestamp=ts`), which
+        // overrides a general one (`timestamp=time`) in either order.
+        let mut specific_entries = std::collections::BTreeSet::new();
         for spec in specs {
             let spec = spec.as_ref();
             let (left, source) = spec
@@ -78,6 +81,7 @@ impl ColumnMapping {
                 .filter(|(l, r)| !l.trim().is_empty() && !r.is_empty())
                 .ok_or_else(|| CoreError::BadMapping(spec.to_string()))?;
             let left = left.trim();
+            let specific = left.contains('.');
             let (kinds, field): (Vec<InputKind>, &str) = match left.split_once('.') {
                 Some((prefix, field)) => {
                     let kind = InputKind::ALL
@@ -106,9 +110,28 @@ impl ColumnMapping {
                 });
             }
             for kind in applicable {
-                mapping
-                    .sources
-                    .insert((kind, field.to_string()), source.to_string());
+                let key = (kind, field.to_string());
+                let was_specific = specific_entries.contains(&key);
+                match mapping.sources.get(&key) {
+                    Some(previous) if previous != source && was_specific == specific => {
+                        return Err(CoreError::RepeatedMapping {
+                            field: if specific {
+                                format!("{}.{field}", kind.prefix())
+                            } else {
+                                field.to_string()
+                            },
+                            first: previous.clone(),
+                            second: source.to_string(),
+                        });
+                    }
+                    // A general spec never replaces a specific one.
+                    Some(_) if was_specific && !specific => continue,
+                    _ => {}
+                }
+                if specific {
+                    specific_entries.insert(key.clone());
+                }
+                mapping.sources.insert(key, source.to_string());
             }
         }
         Ok(mapping)
@@ -132,6 +155,24 @@ impl ColumnMapping {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_mapped_twice_is_refused_but_a_specific_mapping_overrides_a_general_one() {
+        let error = ColumnMapping::parse(&["amount=a", "amount=b"]).unwrap_err();
+        assert!(error.to_string().contains("maps amount twice"), "{error}");
+        for specs in [
+            ["customer_id=cid", "events.customer_id=visitor"],
+            ["events.customer_id=visitor", "customer_id=cid"],
+        ] {
+            let mapping = ColumnMapping::parse(&specs).unwrap();
+            assert_eq!(mapping.source(InputKind::Events, "customer_id"), "visitor");
+            assert_eq!(
+                mapping.source(InputKind::Transactions, "customer_id"),
+                "cid"
+            );
+        }
+        ColumnMapping::parse(&["amount=a", "amount=a"]).unwrap();
+    }
 
     #[test]
     fn rejects_spec_without_equals() {

@@ -90,7 +90,15 @@ pub(crate) fn amount_units(cell: Cell<'_>) -> CellResult<i64> {
             "is out of range (|amount| must be at most {MAX_ABS_AMOUNT:e})"
         ));
     }
-    Ok((value * AMOUNT_SCALE).round() as i64)
+    let units = (value * AMOUNT_SCALE).round() as i64;
+    if units == 0 && value != 0.0 {
+        // Kept in units of 0.0001, such an amount would silently become 0.
+        return Err(format!(
+            "is below the smallest amount kept ({}): record it in a larger currency unit",
+            1.0 / AMOUNT_SCALE
+        ));
+    }
+    Ok(units)
 }
 
 /// Converts fixed-point units back to currency.
@@ -109,9 +117,15 @@ pub fn day_number(date: NaiveDate) -> i32 {
     (date - epoch()).num_days() as i32
 }
 
-/// The calendar date of a day number.
+/// The calendar date of a day number (the calendar's first or last date beyond its range).
 pub fn date_of_day(day: i32) -> NaiveDate {
-    epoch() + chrono::Days::new(0) + chrono::TimeDelta::days(day as i64)
+    epoch()
+        .checked_add_signed(chrono::TimeDelta::days(day as i64))
+        .unwrap_or(if day < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
 }
 
 /// Parses a date given on the command line or in a config (`2024-03-31` or `20240331`).
@@ -265,7 +279,7 @@ fn plain_time(rest: &[u8]) -> bool {
 
 /// Parses a timestamp into a day number (days since 1970-01-01, UTC).
 pub(crate) fn day(cell: Cell<'_>) -> CellResult<i32> {
-    match cell {
+    let day = match cell {
         Cell::Text(bytes) => day_of_text(utf8(bytes)?.trim()),
         Cell::Int(v) => day_of_integer(v),
         Cell::Float(v) if v.is_finite() => day_of_integer(v.floor() as i64),
@@ -273,8 +287,17 @@ pub(crate) fn day(cell: Cell<'_>) -> CellResult<i32> {
         Cell::EpochSeconds(s) => Ok(day_of_epoch_seconds(s)),
         Cell::Day(d) => Ok(d),
         Cell::Null => Err("is missing; a timestamp is required".into()),
+    }?;
+    if !(FIRST_DAY..=LAST_DAY).contains(&day) {
+        return Err("is a date outside the years 1 to 9999".into());
     }
+    Ok(day)
 }
+
+/// Day numbers of 0001-01-01 and 9999-12-31: the dates any log can hold, with room around them
+/// for the arithmetic on days (as-of, windows) to stay within the calendar.
+const FIRST_DAY: i32 = -719_162;
+const LAST_DAY: i32 = 2_932_896;
 
 /// A field's text for ids and labels; numbers are formatted the way they would be printed.
 pub(crate) fn text<'a>(cell: Cell<'a>, scratch: &'a mut String) -> CellResult<&'a str> {
@@ -303,6 +326,28 @@ mod tests {
 
     fn d(y: i32, m: u32, dd: u32) -> i32 {
         day_number(NaiveDate::from_ymd_opt(y, m, dd).unwrap())
+    }
+
+    #[test]
+    fn dates_outside_the_calendar_are_errors_and_day_arithmetic_never_panics() {
+        assert_eq!(
+            day_number(NaiveDate::from_ymd_opt(1, 1, 1).unwrap()),
+            FIRST_DAY
+        );
+        assert_eq!(
+            day_number(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap()),
+            LAST_DAY
+        );
+        for cell in [
+            Cell::Day(i32::MAX),
+            Cell::Day(i32::MIN),
+            Cell::EpochSeconds(1 << 39),
+        ] {
+            let error = day(cell).unwrap_err();
+            assert!(error.contains("outside the years 1 to 9999"), "{error}");
+        }
+        assert_eq!(date_of_day(i32::MAX), NaiveDate::MAX);
+        assert_eq!(date_of_day(i32::MIN), NaiveDate::MIN);
     }
 
     #[test]
@@ -385,6 +430,9 @@ mod tests {
         }
         assert!(amount_units(Cell::Float(f64::NAN)).is_err());
         assert!(amount_units(Cell::Null).is_err());
+        let tiny = amount_units(Cell::Text(b"0.00001")).unwrap_err();
+        assert!(tiny.contains("smallest amount kept (0.0001)"), "{tiny}");
+        assert_eq!(amount_units(Cell::Text(b"0")), Ok(0));
     }
 
     #[test]

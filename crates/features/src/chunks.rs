@@ -12,12 +12,13 @@ use arrow_schema::DataType;
 use lookalike_core::{CustomerId, FeatureTable};
 use ndarray::Array2;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use rayon::prelude::*;
 
 use crate::FeatureError;
 use crate::input::FileFormat;
-use crate::table_io::open_csv_table;
+use crate::table_check::TableCheck;
+use crate::table_io::{csv_error, open_csv_table, parse_feature_cell, table_error};
 
 enum Reader {
     Csv {
@@ -55,6 +56,9 @@ pub struct FeatureChunks {
     rows: usize,
     total: Option<u64>,
     read: u64,
+    /// What the kept columns' values must satisfy (the BTYD columns are checked per customer
+    /// by the scorer, which can skip an unscorable history).
+    checks: TableCheck,
 }
 
 impl FeatureChunks {
@@ -75,9 +79,11 @@ impl FeatureChunks {
                 let (reader, header) = open_csv_table(path)?;
                 let positions: Vec<usize> =
                     (1..header.len()).filter(|j| keep(&header[*j])).collect();
+                let columns: Vec<String> = positions.iter().map(|j| header[*j].clone()).collect();
                 Ok(FeatureChunks {
                     path: path.to_path_buf(),
-                    columns: positions.iter().map(|j| header[*j].clone()).collect(),
+                    checks: TableCheck::leaving_btyd_to_caller(path, &columns, true)?,
+                    columns,
                     all_columns: header[1..].to_vec(),
                     reader: Reader::Csv { reader, positions },
                     rows,
@@ -87,8 +93,7 @@ impl FeatureChunks {
             }
             FileFormat::Parquet => {
                 let file = File::open(path).map_err(|e| fail(e.to_string()))?;
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| fail(e.to_string()))?;
+                let builder = crate::parquet_file::checked_builder(file).map_err(fail)?;
                 let total = builder.metadata().file_metadata().num_rows().max(0) as u64;
                 let names: Vec<String> = builder
                     .schema()
@@ -111,13 +116,15 @@ impl FeatureChunks {
                     .with_batch_size(rows)
                     .build()
                     .map_err(|e| fail(e.to_string()))?;
+                let columns: Vec<String> = kept
+                    .iter()
+                    .filter(|j| names[**j] != "customer_id")
+                    .map(|j| names[*j].clone())
+                    .collect();
                 Ok(FeatureChunks {
                     path: path.to_path_buf(),
-                    columns: kept
-                        .iter()
-                        .filter(|j| names[**j] != "customer_id")
-                        .map(|j| names[*j].clone())
-                        .collect(),
+                    checks: TableCheck::leaving_btyd_to_caller(path, &columns, false)?,
+                    columns,
                     all_columns: names.into_iter().filter(|n| n != "customer_id").collect(),
                     reader: Reader::Parquet(reader),
                     rows,
@@ -162,7 +169,10 @@ impl FeatureChunks {
         let read: Result<Vec<csv::StringRecord>, csv::Error> =
             reader.records().take(self.rows).collect();
         let positions = positions.clone();
-        let records = read.map_err(|e| self.fail(e.to_string()))?;
+        let header: Vec<String> = std::iter::once("customer_id".to_string())
+            .chain(self.all_columns.iter().cloned())
+            .collect();
+        let records = read.map_err(|e| self.fail(csv_error(&e, &header)))?;
         if records.is_empty() {
             return Ok(None);
         }
@@ -177,16 +187,12 @@ impl FeatureChunks {
                     .enumerate()
                     .map(|(k, j)| {
                         let cell = record.get(*j).unwrap_or("");
-                        if cell.is_empty() {
-                            Ok(f64::NAN)
-                        } else {
-                            cell.parse::<f64>().map_err(|_| {
-                                format!(
-                                    "line {line}, column {:?}: {cell:?} is not a number",
-                                    columns[k]
-                                )
-                            })
-                        }
+                        parse_feature_cell(cell).map_err(|expected| {
+                            format!(
+                                "line {line}, column {:?}: {cell:?} is not {expected}",
+                                columns[k]
+                            )
+                        })
                     })
                     .collect()
             })
@@ -195,25 +201,28 @@ impl FeatureChunks {
         for row in parsed {
             values.extend(row.map_err(|m| self.fail(m))?);
         }
-        let ids = records.iter().map(|r| CustomerId::from(&r[0])).collect();
+        let ids: Vec<CustomerId> = records.iter().map(|r| CustomerId::from(&r[0])).collect();
         let matrix = Array2::from_shape_vec((records.len(), width), values)
             .map_err(|e| self.fail(e.to_string()))?;
+        let first_row = self.read as usize;
         self.read += records.len() as u64;
-        FeatureTable::new(ids, self.columns.clone(), matrix)
-            .map(Some)
-            .map_err(|e| self.fail(e.to_string()))
+        let table = FeatureTable::new(ids.clone(), self.columns.clone(), matrix)
+            .map_err(|e| self.fail(table_error(e, &ids, first_row, true)))?;
+        self.checks.check(&table, first_row)?;
+        Ok(Some(table))
     }
 
     fn next_parquet(&mut self) -> Result<Option<FeatureTable>, FeatureError> {
         let Reader::Parquet(reader) = &mut self.reader else {
             unreachable!("called for Parquet only")
         };
-        let Some(batch) = reader.next() else {
+        let Some(batch) = crate::parquet_file::next_batch(reader) else {
             return Ok(None);
         };
-        let batch = batch.map_err(|e| self.fail(e.to_string()))?;
+        let batch = batch.map_err(|e| self.fail(e))?;
         let columns: Vec<&str> = self.columns.iter().map(String::as_str).collect();
         let table = table_from_batch(&batch, &columns).map_err(|e| self.fail(e.to_string()))?;
+        self.checks.check(&table, self.read as usize)?;
         self.read += table.len() as u64;
         Ok(Some(table))
     }

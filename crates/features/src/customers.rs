@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::fs::File;
 
 use lookalike_core::{ColumnMapping, FeatureKind, FeatureSpec, IdPartition, InputKind};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::cell::{self, Cell};
 use crate::input::{FieldRequest, FileFormat, InputFile, resolve_columns};
@@ -77,7 +76,124 @@ struct Collector<'a> {
     file: CustomerFile,
 }
 
+/// What an attribute column holds, told by the shape of every present cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    /// Every cell is written as a number (`inf` and `NaN` included).
+    Numbers,
+    /// Every cell is written as a date (`yyyy-mm-dd…`), or read as one.
+    Dates,
+    /// Anything else: yes/no or categories.
+    Other,
+}
+
+fn looks_like_number(value: &Value) -> bool {
+    match value {
+        Value::Number(_) => true,
+        Value::Text(t) => t.parse::<f64>().is_ok(),
+        _ => false,
+    }
+}
+
+fn looks_like_date(value: &Value) -> bool {
+    match value {
+        Value::Day(_) => true,
+        Value::Text(t) => {
+            let b = t.as_bytes();
+            b.len() >= 10
+                && b[..4].iter().all(u8::is_ascii_digit)
+                && b[4] == b'-'
+                && b[5..7].iter().all(u8::is_ascii_digit)
+                && b[7] == b'-'
+                && b[8..10].iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
+}
+
+fn shape_of(values: &[Value]) -> Shape {
+    let mut present = values.iter().filter(|v| **v != Value::Null).peekable();
+    if present.peek().is_none() {
+        return Shape::Other;
+    }
+    let present: Vec<&Value> = present.collect();
+    if present.iter().all(|v| looks_like_number(v)) {
+        Shape::Numbers
+    } else if present.iter().all(|v| looks_like_date(v)) {
+        Shape::Dates
+    } else {
+        Shape::Other
+    }
+}
+
+/// Why a cell contradicts its column's shape, if it does: a number column's `inf`, a date
+/// column's `2024-02-30`.
+fn contradiction(shape: Shape, value: &Value) -> Option<String> {
+    match (shape, value) {
+        (Shape::Numbers, Value::Text(t)) if !t.parse::<f64>().is_ok_and(f64::is_finite) => Some(
+            "is not a finite number, in a column of numbers (leave the cell empty for a missing value)"
+                .into(),
+        ),
+        (Shape::Dates, Value::Text(t)) => cell::day(Cell::Text(t.as_bytes()))
+            .err()
+            .map(|reason| format!("{reason}, in a column of dates")),
+        _ => None,
+    }
+}
+
 impl Collector<'_> {
+    /// The file read: each attribute column's type is the shape of all its cells, and a cell
+    /// that contradicts it is a row error (or, with `--on-error skip`, its row is left out), so
+    /// that one bad cell cannot turn a column of dates or numbers into categories.
+    fn finish(mut self) -> Result<CustomerFile, FeatureError> {
+        let mut bad_rows = std::collections::BTreeSet::new();
+        for (name, values) in &self.file.attributes {
+            let shape = shape_of(values);
+            for (i, value) in values.iter().enumerate() {
+                let Some(reason) = contradiction(shape, value) else {
+                    continue;
+                };
+                let error = FeatureError::BadValue {
+                    kind: InputKind::Customers,
+                    path: self.input.path.clone(),
+                    row: self
+                        .seen
+                        .get(&self.file.ids[i])
+                        .cloned()
+                        .unwrap_or_else(|| "a row".into()),
+                    column: name.clone(),
+                    value: match value {
+                        Value::Text(t) => t.to_string(),
+                        other => format!("{other:?}"),
+                    },
+                    reason,
+                };
+                if self.on_bad_row == OnBadRow::Fail {
+                    return Err(error);
+                }
+                if bad_rows.insert(i) && self.file.skip_examples.len() < crate::scan::SKIP_EXAMPLES
+                {
+                    self.file.skip_examples.push(error);
+                }
+            }
+        }
+        if !bad_rows.is_empty() {
+            let keep = |i: &usize| !bad_rows.contains(i);
+            let mut index = 0..;
+            self.file.ids.retain(|_| keep(&index.next().unwrap_or(0)));
+            if let Some(consent) = self.file.consent.as_mut() {
+                let mut index = 0..;
+                consent.retain(|_| keep(&index.next().unwrap_or(0)));
+            }
+            for (_, values) in &mut self.file.attributes {
+                let mut index = 0..;
+                values.retain(|_| keep(&index.next().unwrap_or(0)));
+            }
+            self.file.skipped += bad_rows.len() as u64;
+        }
+        Ok(self.file)
+    }
+
     /// Handles one row; `row` names it (`line 3`, `row 3`).
     fn row<'c>(
         &mut self,
@@ -223,7 +339,7 @@ pub(crate) fn read_customers(
             &mut collector,
             batches.iter().cloned().map(Ok),
         )?;
-        return Ok(collector.file);
+        return collector.finish();
     }
     match input.format {
         FileFormat::Csv => {
@@ -281,28 +397,33 @@ pub(crate) fn read_customers(
                     &header,
                 )?;
             }
-            Ok(collector.file)
+            collector.finish()
         }
         FileFormat::Parquet => {
             let header = crate::scan::parquet_column_names(input)?;
             let mut collector = make(&header)?;
             let file = File::open(&input.path).map_err(io)?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .and_then(|b| b.with_batch_size(64 * 1024).build())
-                .map_err(|e| FeatureError::Parquet {
-                    kind: input.kind,
-                    path: input.path.clone(),
-                    message: e.to_string(),
-                })?;
-            let batches = reader.map(|batch| {
-                batch.map_err(|e| FeatureError::Parquet {
-                    kind: input.kind,
-                    path: input.path.clone(),
-                    message: e.to_string(),
+            let mut reader = crate::parquet_file::checked_builder(file)
+                .and_then(|b| {
+                    b.with_batch_size(64 * 1024)
+                        .build()
+                        .map_err(|e| e.to_string())
                 })
-            });
+                .map_err(|message| FeatureError::Parquet {
+                    kind: input.kind,
+                    path: input.path.clone(),
+                    message,
+                })?;
+            let batches =
+                std::iter::from_fn(|| crate::parquet_file::next_batch(&mut reader)).map(|batch| {
+                    batch.map_err(|message| FeatureError::Parquet {
+                        kind: input.kind,
+                        path: input.path.clone(),
+                        message,
+                    })
+                });
             collect_batches(input, &header, &mut collector, batches)?;
-            Ok(collector.file)
+            collector.finish()
         }
     }
 }

@@ -24,6 +24,10 @@ impl FileFormat {
         if let Some(format) = forced {
             return Ok(format);
         }
+        // A stream or device without an extension (`-`, `/dev/stdout`) gets CSV.
+        if path.extension().is_none() && lookalike_core::is_special_output(path) {
+            return Ok(FileFormat::Csv);
+        }
         let extension = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase())

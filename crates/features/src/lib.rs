@@ -26,7 +26,9 @@ mod events;
 mod extract;
 mod input;
 mod params;
+mod parquet_file;
 mod scan;
+mod table_check;
 mod table_io;
 mod transactions;
 

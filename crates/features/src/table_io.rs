@@ -12,7 +12,6 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_core::{CoreError, CustomerId, FeatureSchema, FeatureTable, write_atomically};
 use ndarray::Array2;
 use parquet::arrow::ArrowSchemaConverter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
@@ -23,6 +22,7 @@ use rayon::prelude::*;
 
 use crate::FeatureError;
 use crate::input::FileFormat;
+use crate::table_check::TableCheck;
 
 const ROWS_PER_PIECE: usize = 64 * 1024;
 /// Rows per Parquet row group of a feature table.
@@ -75,6 +75,9 @@ pub(crate) fn open_csv_table(
     Ok((reader, header))
 }
 
+/// The schema's provenance entry holding the size in bytes of the table it describes.
+pub(crate) const TABLE_BYTES: &str = "table_bytes";
+
 /// Writes `table` to `path` (format by extension unless `format` is given) and its schema to
 /// `<path>.schema.json`, both atomically.
 ///
@@ -100,7 +103,17 @@ pub fn write_feature_table(
         FileFormat::Csv => write_csv(table, path)?,
         FileFormat::Parquet => write_parquet(table, schema, path)?,
     }
-    schema.write(&FeatureSchema::path_beside(path))?;
+    if !lookalike_core::is_special_output(path) {
+        // The sidecar records the size of the table it describes, so that a reader can tell a
+        // schema left beside another table (see `table_check`).
+        let mut schema = schema.clone();
+        if let Some(bytes) = lookalike_core::written_size(path) {
+            schema
+                .provenance
+                .insert(TABLE_BYTES.into(), serde_json::Value::from(bytes));
+        }
+        schema.write(&FeatureSchema::path_beside(path))?;
+    }
     Ok(())
 }
 
@@ -286,36 +299,99 @@ pub fn read_feature_table(
         path: path.to_path_buf(),
         message,
     };
+    // A schema left beside another table is refused before the table is read.
+    crate::table_check::read_schema_beside(path)?;
     let (ids, columns, values) = match FileFormat::of(path, format)? {
         FileFormat::Csv => {
             let (mut reader, header) = open_csv_table(path)?;
             let mut ids = Vec::new();
             let mut values = Vec::new();
             for record in reader.records() {
-                let record = record.map_err(|e| fail(e.to_string()))?;
+                let record = record.map_err(|e| fail(csv_error(&e, &header)))?;
                 let line = record.position().map_or(0, |p| p.line());
                 ids.push(CustomerId::from(&record[0]));
                 for (j, cell) in record.iter().enumerate().skip(1) {
-                    values.push(if cell.is_empty() {
-                        f64::NAN
-                    } else {
-                        cell.parse::<f64>().map_err(|_| {
-                            fail(format!(
-                                "line {line}, column {:?}: {cell:?} is not a number",
-                                header[j]
-                            ))
-                        })?
-                    });
+                    values.push(parse_feature_cell(cell).map_err(|expected| {
+                        fail(format!(
+                            "line {line}, column {:?}: {cell:?} is not {expected}",
+                            header[j]
+                        ))
+                    })?);
                 }
             }
             (ids, header[1..].to_vec(), values)
         }
-        FileFormat::Parquet => return read_parquet_table(path),
+        FileFormat::Parquet => {
+            let table = read_parquet_table(path)?;
+            TableCheck::for_table(path, table.columns(), false)?.check(&table, 0)?;
+            return Ok(table);
+        }
     };
     let rows = ids.len();
     let matrix =
         Array2::from_shape_vec((rows, columns.len()), values).map_err(|e| fail(e.to_string()))?;
-    FeatureTable::new(ids, columns, matrix).map_err(|e| fail(e.to_string()))
+    let table = FeatureTable::new(ids.clone(), columns, matrix)
+        .map_err(|e| fail(table_error(e, &ids, 0, true)))?;
+    TableCheck::for_table(path, table.columns(), true)?.check(&table, 0)?;
+    Ok(table)
+}
+
+/// A CSV reading error in words: text that is not UTF-8 is named by line and column.
+pub(crate) fn csv_error(error: &csv::Error, header: &[String]) -> String {
+    match error.kind() {
+        csv::ErrorKind::Utf8 { pos, err } => format!(
+            "line {}, column {:?}: the text is not valid UTF-8 (save the file as UTF-8)",
+            pos.as_ref().map_or(0, |p| p.line()),
+            header.get(err.field()).map_or("?", String::as_str)
+        ),
+        _ => error.to_string(),
+    }
+}
+
+/// A table that cannot be built, in words: a duplicate id names both of its lines (CSV) or
+/// rows (Parquet); `first_row` is the 0-based file row of `ids[0]`.
+pub(crate) fn table_error(
+    error: CoreError,
+    ids: &[CustomerId],
+    first_row: usize,
+    by_line: bool,
+) -> String {
+    let CoreError::DuplicateId(id) = &error else {
+        return error.to_string();
+    };
+    let place = |i: usize| {
+        if by_line {
+            format!("line {}", first_row + i + 2)
+        } else {
+            format!("row {}", first_row + i + 1)
+        }
+    };
+    let rows: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, other)| other.as_str() == id)
+        .take(2)
+        .map(|(i, _)| place(i))
+        .collect();
+    format!(
+        "customer id {id:?} is on {} and again on {}: a feature table has one row per customer",
+        rows.first().map_or("?", String::as_str),
+        rows.get(1).map_or("?", String::as_str)
+    )
+}
+
+/// A feature cell of a CSV table: empty is missing (NaN); otherwise a finite number. `NaN` or
+/// `inf` written out is refused, so that a missing value is always an empty cell. On error,
+/// says what was expected.
+pub(crate) fn parse_feature_cell(cell: &str) -> Result<f64, &'static str> {
+    if cell.is_empty() {
+        return Ok(f64::NAN);
+    }
+    match cell.parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(_) => Err("a finite number (leave the cell empty for a missing value)"),
+        Err(_) => Err("a number"),
+    }
 }
 
 use arrow_array::Array as _;
@@ -330,10 +406,9 @@ fn read_parquet_table(path: &Path) -> Result<FeatureTable, FeatureError> {
         message,
     };
     let file = File::open(path).map_err(|e| fail(e.to_string()))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fail(e.to_string()))?;
+    let builder = crate::parquet_file::checked_builder(file).map_err(fail)?;
     let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
-    let reader = builder
+    let mut reader = builder
         .with_batch_size(256 * 1024)
         .build()
         .map_err(|e| fail(e.to_string()))?;
@@ -356,8 +431,8 @@ fn read_parquet_table(path: &Path) -> Result<FeatureTable, FeatureError> {
     let mut ids: Vec<CustomerId> = Vec::with_capacity(rows);
     // Column j of the table is flat[j·rows .. (j+1)·rows]: batches are written in place.
     let mut flat = vec![f64::NAN; feature_columns.len() * rows];
-    for batch in reader {
-        let batch = batch.map_err(|e| fail(e.to_string()))?;
+    while let Some(batch) = crate::parquet_file::next_batch(&mut reader) {
+        let batch = batch.map_err(fail)?;
         let id_column = arrow_cast::cast(batch.column(id_at), &DataType::Utf8)
             .map_err(|e| fail(e.to_string()))?;
         let id_strings = id_column.as_string::<i32>();
@@ -403,5 +478,5 @@ fn read_parquet_table(path: &Path) -> Result<FeatureTable, FeatureError> {
     let matrix = Array2::from_shape_vec((names.len(), rows), flat)
         .map_err(|e| fail(e.to_string()))?
         .reversed_axes();
-    FeatureTable::new(ids, names, matrix).map_err(|e| fail(e.to_string()))
+    FeatureTable::new(ids.clone(), names, matrix).map_err(|e| fail(table_error(e, &ids, 0, false)))
 }

@@ -204,7 +204,8 @@ impl<'a> TxHandler<'a> {
                 RowProblem::field(
                     QUANTITY,
                     cells[QUANTITY],
-                    r.replace("an amount", "a quantity"),
+                    r.replace("an amount", "a quantity")
+                        .replace("|amount|", "|quantity|"),
                 )
             })?
         };

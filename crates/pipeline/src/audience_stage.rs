@@ -64,6 +64,14 @@ impl IdList {
                 "the file is empty (a header with a customer_id column is expected)".into(),
             ));
         }
+        // A name twice makes "the id column" or "the value column" ambiguous.
+        for (i, name) in header.iter().enumerate() {
+            if header.iter().skip(i + 1).any(|other| other == name) {
+                return Err(fail(format!(
+                    "the header names the column {name:?} twice; each column needs its own name"
+                )));
+            }
+        }
         let id_at = header.iter().position(|h| h == "customer_id").unwrap_or(0);
         let value_at = match value_column {
             Some(name) => Some(header.iter().position(|h| h == name).ok_or_else(|| {

@@ -463,9 +463,18 @@ impl PipelineModel {
     /// place whole, so a failed or killed save leaves the previous model. A folder that exists
     /// and holds anything but a model is refused.
     pub fn save(&self, dir: &Path) -> Result<(), PipelineError> {
-        let staging = staging_dir(dir)?;
-        self.write_files(staging.path())?;
-        publish(staging, dir)
+        check_model_destination(dir)?;
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
+        // Built beside `dir` and swapped in whole (at the end of the run when a front end
+        // batches its outputs); what `dir` may hold was checked just above.
+        let staged = lookalike_core::stage_folder(dir, |_| true)?;
+        self.write_files(staged.path())?;
+        staged.publish()?;
+        Ok(())
     }
 
     fn write_files(&self, root: &Path) -> Result<(), PipelineError> {
@@ -598,38 +607,6 @@ pub fn check_model_destination(out: &Path) -> Result<(), PipelineError> {
                 message: "the folder exists and is not a model directory (no manifest.json); refusing to replace it".into(),
             });
         }
-    }
-    Ok(())
-}
-
-/// A fresh folder beside `out` to build a model in; checks that `out` may be replaced.
-fn staging_dir(out: &Path) -> Result<tempfile::TempDir, PipelineError> {
-    check_model_destination(out)?;
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
-    let name = out
-        .file_name()
-        .map_or("model".into(), |n| n.to_string_lossy().into_owned());
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempdir_in(&parent)
-        .map_err(io_error(&parent))
-}
-
-/// Moves the built model into place, replacing a previous model.
-fn publish(staging: tempfile::TempDir, out: &Path) -> Result<(), PipelineError> {
-    let built = staging.keep();
-    if out.exists() {
-        let old = built.with_extension("old");
-        std::fs::rename(out, &old).map_err(io_error(out))?;
-        std::fs::rename(&built, out).map_err(io_error(out))?;
-        std::fs::remove_dir_all(&old).map_err(io_error(&old))?;
-    } else {
-        std::fs::rename(&built, out).map_err(io_error(out))?;
     }
     Ok(())
 }

@@ -166,8 +166,13 @@ pub(crate) fn simulate(seed: u64, customer: u64, calendar: Calendar, rows: &mut 
             }
             loop {
                 t += gap.sample(&mut rng);
+                // A very slow buyer's next gap can land millennia away: test the horizon before
+                // asking the calendar about such a day.
+                if t >= horizon {
+                    break;
+                }
                 let in_season = matches!(month_of(t), 11 | 12);
-                if t >= horizon || in_season || rng.random_bool(p.off_season_keep) {
+                if in_season || rng.random_bool(p.off_season_keep) {
                     break;
                 }
             }
@@ -182,7 +187,7 @@ pub(crate) fn simulate(seed: u64, customer: u64, calendar: Calendar, rows: &mut 
         let value_cents = ((order_value.sample(&mut rng) * 100.0).round() as i64).max(100);
         if t >= end {
             future_days.push(t.floor() as i32);
-            future_spend += value_cents;
+            future_spend = future_spend.saturating_add(value_cents);
             continue;
         }
         let seconds = (t * SECONDS_PER_DAY as f64) as i64;
@@ -345,6 +350,40 @@ pub(crate) fn simulate(seed: u64, customer: u64, calendar: Calendar, rows: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default calendar of `lookalike generate` (2023-01-01 to 2026-01-01, 182 days ahead).
+    fn default_calendar() -> Calendar {
+        Calendar {
+            start: 19_358,
+            end: 20_454,
+            future_days: 182,
+        }
+    }
+
+    #[test]
+    fn very_slow_buyers_whose_next_purchase_is_millennia_away_do_not_panic() {
+        // The customers that made `generate --customers 130387 --seed 1` and
+        // `--customers 200000 --seed 12` panic with `NaiveDate + TimeDelta overflowed`.
+        for (seed, customer) in [(1, 130_386), (12, 176_394)] {
+            let mut rows = Rows::default();
+            simulate(seed, customer, default_calendar(), &mut rows);
+            assert_eq!(rows.customers.len(), 1);
+        }
+    }
+
+    #[test]
+    fn many_seeds_and_customers_simulate_within_the_calendar() {
+        let calendar = default_calendar();
+        let horizon = (calendar.end + calendar.future_days) as i64 * SECONDS_PER_DAY;
+        for seed in 0..24 {
+            let mut rows = Rows::default();
+            for customer in (0..400_000).step_by(97) {
+                simulate(seed, customer, calendar, &mut rows);
+            }
+            assert!(rows.transactions.iter().all(|t| t.seconds < horizon));
+            assert!(rows.events.iter().all(|e| e.seconds < horizon));
+        }
+    }
 
     #[test]
     fn order_lines_add_up_and_refunds_mirror_a_line() {

@@ -87,6 +87,16 @@ pub enum ValueError {
     /// A horizon must be finite and ≥ 0.
     #[error("horizon {0} must be a finite number ≥ 0")]
     BadHorizon(f64),
+    /// A horizon longer than [`crate::MAX_HORIZON_MONTHS`].
+    #[error(
+        "horizon {horizon} {unit:?} is longer than 100 years: give at most 1200 months, 5217 weeks or 36525 days"
+    )]
+    HorizonTooLong {
+        /// The horizon as given.
+        horizon: f64,
+        /// Its unit.
+        unit: crate::HorizonUnit,
+    },
     /// A discount rate must be finite and > −1.
     #[error("discount rate {0} must be a finite number > −1 (0.01 = 1% per month)")]
     BadDiscount(f64),

@@ -39,7 +39,8 @@ pub use fit::{FitOptions, FitReport};
 pub use forecast::{Forecast, Horizon, expected_total_purchases, forecast, forecast_one};
 pub use gamma_gamma::GammaGamma;
 pub use model::{
-    HorizonSpec, HorizonUnit, Prediction, PurchaseKind, Purchases, ValueModel, predict,
+    HorizonSpec, HorizonUnit, MAX_HORIZON_MONTHS, Prediction, PurchaseKind, Purchases, ValueModel,
+    predict,
 };
 pub use pareto::ParetoNbd;
 pub use purchases::PurchaseModel;

@@ -167,6 +167,10 @@ impl Default for HorizonSpec {
     }
 }
 
+/// The longest horizon: 100 years. Forecasts step month by month (each step's discount), and
+/// no purchase model fitted on a few years of history says anything about the next century.
+pub const MAX_HORIZON_MONTHS: f64 = 1_200.0;
+
 impl HorizonSpec {
     /// The horizon in a model whose time unit is `unit_days` days long.
     ///
@@ -188,7 +192,14 @@ impl HorizonSpec {
             HorizonUnit::Weeks => self.horizon * 7.0,
             HorizonUnit::Months => self.horizon * month * unit_days,
         };
-        Horizon::new(days / unit_days / month, month, self.discount)
+        let months = days / unit_days / month;
+        if months > MAX_HORIZON_MONTHS {
+            return Err(ValueError::HorizonTooLong {
+                horizon: self.horizon,
+                unit: self.horizon_unit,
+            });
+        }
+        Horizon::new(months, month, self.discount)
     }
 }
 

@@ -140,8 +140,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         bail!("--k values must be at least 1");
     }
     let all = read_feature_table(&args.features, None)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    crate::paths::Paths::new()
+        .input("--features", Some(&args.features))
+        .input("--init-centroids", args.init_centroids.as_deref())
+        .output_folder("--out", Some(&args.out))
+        .check()?;
+    let staged = crate::paths::stage_folder("--out", &args.out, |name| {
+        name == "bench.json" || name == "bench.csv"
+    })?;
     let columns = ClusterConfig {
         columns: args.columns.clone(),
         ..ClusterConfig::default()
@@ -212,7 +218,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             ))
         })
         .with_context(|| format!("comparing settings on {}", args.features.display()))?;
-    write_outputs(&rows, &args.out, table.len())?;
+    write_outputs(&rows, staged.path(), table.len())?;
+    staged.publish()?;
     ui.data(&table_text(&rows, table.len()))?;
     Ok(())
 }

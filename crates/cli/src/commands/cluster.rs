@@ -12,6 +12,7 @@ use lookalike_features::read_feature_table;
 
 use crate::clustering;
 use crate::output::Ui;
+use crate::paths::{self, Paths};
 
 /// Options of `lookalike cluster`.
 #[derive(Debug, clap::Args)]
@@ -118,8 +119,14 @@ pub fn cluster_to_dir(
     assignments: &str,
     ui: &Ui,
 ) -> anyhow::Result<String> {
+    Paths::new()
+        .input("--features", Some(features))
+        .output_folder("--out", Some(out))
+        .check()?;
+    let staged = paths::stage_folder("--out", out, |name| {
+        ["model.json", "profiles.csv", "sweep.csv", assignments].contains(&name)
+    })?;
     let all = read_feature_table(features, None)?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let sweeping = config.k.from < config.k.to;
     let clustering = cluster_table(&all, config, |outcome| {
         if sweeping {
@@ -130,11 +137,20 @@ pub fn cluster_to_dir(
         }
     })
     .with_context(|| format!("clustering {}", features.display()))?;
-    write_outputs(&all, config, &clustering, features, out, assignments)
+    write_outputs(
+        &all,
+        config,
+        &clustering,
+        features,
+        staged.path(),
+        assignments,
+    )?;
+    staged.publish()?;
+    Ok(report_text(config, &clustering, Some(out), assignments))
 }
 
 /// Writes the model folder `out` of a clustering of `all` (sweep.csv for a sweep, model.json,
-/// the assignments under `assignments`, profiles.csv) and returns the report text.
+/// the assignments under `assignments`, profiles.csv).
 pub fn write_outputs(
     all: &lookalike_core::FeatureTable,
     config: &ClusterConfig,
@@ -142,7 +158,7 @@ pub fn write_outputs(
     features: &std::path::Path,
     out: &std::path::Path,
     assignments: &str,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     if clustering.why.is_some() {
         clustering::write_sweep(&clustering.sweep, &out.join("sweep.csv"))?;
@@ -155,8 +171,7 @@ pub fn write_outputs(
         &clustering.table,
         &clustering.profiles,
         &out.join("profiles.csv"),
-    )?;
-    Ok(report_text(config, clustering, Some(out), assignments))
+    )
 }
 
 /// The report of a clustering: the sweep (when k was a range), the chosen fit's quality, who
@@ -214,7 +229,9 @@ pub fn report_text(
     text
 }
 
-pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let (features, _stdin) = crate::stdin::resolve(&args.features, "csv")?;
+    args.features = features;
     let config = config(&args)?;
     let text = cluster_to_dir(&args.features, &config, &args.out, &args.assignments, ui)?;
     ui.data(&text)?;

@@ -8,6 +8,7 @@ use lookalike_core::FeatureTable;
 
 use crate::commands::{score, train};
 use crate::output::Ui;
+use crate::paths::{self, Paths};
 use lookalike_pipeline::PipelineSpec;
 
 /// Options of `lookalike demo` (none are needed).
@@ -53,17 +54,22 @@ fn sample_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let sample = sample_dir(args.sample)?;
+    // A new folder in the system's temporary directory unless --out says where.
     let out = match args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            dir
-        }
-        None => tempfile::Builder::new()
-            .prefix("lookalike-demo-")
-            .tempdir()
-            .context("creating a temporary output folder")?
-            .keep(),
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!(
+            "lookalike-demo-{}",
+            lookalike_core::current_run().unwrap_or_else(|| std::process::id().to_string())
+        )),
     };
+    Paths::new()
+        .input_folder("--sample", Some(&sample))
+        .output_folder("--out", Some(&out))
+        .check()?;
+    // Built beside `out` and swapped in whole when the run ends; the paths shown are final.
+    let staged = paths::stage_folder("--out", &out, is_demo_output)?;
+    let shown = out;
+    let out = staged.path().to_path_buf();
     for file in [
         "transactions.csv",
         "events.csv",
@@ -86,7 +92,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     pipeline.input.events = Some(sample.join("events.csv"));
     pipeline.input.customers = Some(sample.join("customers.csv"));
     let model = out.join("model");
-    let training = train::train_pipeline(&pipeline, &model, Some(&out), ui)?;
+    let stage_outputs = train::StageOutputs {
+        dir: &out,
+        shown: &shown,
+    };
+    let training = train::train_pipeline(&pipeline, &model, Some(stage_outputs), ui)?;
     let scores = out.join("scores.csv");
     let score_args = score::Args {
         model: model.clone(),
@@ -105,6 +115,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         out: scores.clone(),
     };
     let scored = score::score(&score_args, ui)?;
+    staged.publish()?;
+    let staged_dir = out;
+    let out = shown;
+    let model = out.join("model");
     let personas = read_personas(&sample.join("truth.csv"))?;
     let table = &training.extraction.table;
     let mut text = format!(
@@ -114,7 +128,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         table.len(),
         table.columns().len(),
         training.extraction.as_of,
-        training.features_file.display()
+        training.features_shown.display()
     );
     text += &summary_table(table);
     text += "\n";
@@ -153,8 +167,19 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         training.seconds,
         model.display()
     );
-    ui.data(&text)?;
+    ui.data(&paths::shown_final(&text, &staged_dir, &out))?;
     Ok(())
+}
+
+/// Whether a file name is one the demo writes (a folder of an older demo has no run marker).
+fn is_demo_output(name: &str) -> bool {
+    name == "model"
+        || name == "clusters"
+        || name == "scores.csv"
+        || name.starts_with("features.parquet")
+        || name.starts_with("segment")
+        || name.starts_with("audience_")
+        || name.starts_with("value")
 }
 
 fn read_personas(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {

@@ -50,7 +50,14 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let (features, _stdin) = crate::stdin::resolve(&args.input.features, "csv")?;
+    args.input.features = features;
+    args.input
+        .declare(crate::paths::Paths::new())
+        .input("--truth", args.truth.as_deref())
+        .output("--out", args.out.as_deref())
+        .check()?;
     let sizes = args
         .size
         .iter()

@@ -78,7 +78,9 @@ pub fn parse_share(text: &str) -> anyhow::Result<f64> {
         .with_context(|| format!("--holdout {text:?}: give a share like 10% or 0.1"))
 }
 
-pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let (features, _stdin) = crate::stdin::resolve(&args.input.features, "csv")?;
+    args.input.features = features;
     let text = expand_to_file(&args, ui)?;
     ui.data(&text)?;
     Ok(())
@@ -87,6 +89,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
 /// Builds the audience, writes it to `args.out` and returns the summary to print.
 pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
     let began = Instant::now();
+    args.input
+        .declare(crate::paths::Paths::new())
+        .input_folder("--value-model", args.value_model.as_deref())
+        .output("--out", Some(&args.out))
+        .output("--plot", args.plot.as_deref())
+        .check()?;
     let holdout = parse_share(&args.holdout)?;
     let sizes = args
         .size

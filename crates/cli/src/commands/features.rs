@@ -11,6 +11,7 @@ use lookalike_features::{
 use lookalike_pipeline::log_inputs;
 
 use crate::output::Ui;
+use crate::paths::Paths;
 
 /// How input files are read; shared by every subcommand that reads logs.
 #[derive(Debug, Clone, clap::Args)]
@@ -157,6 +158,13 @@ pub fn extract_features(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
     Ok(extraction)
 }
 
+/// Where the schema of a feature table written to `out` goes: beside it, unless the table goes
+/// to a stream or device.
+pub fn schema_path(out: &Path) -> Option<PathBuf> {
+    (!lookalike_core::is_special_output(out))
+        .then(|| lookalike_core::FeatureSchema::path_beside(out))
+}
+
 /// Writes extracted features to `args.out`, with the schema beside them.
 pub fn write_features(extraction: &Extraction, args: &Args, ui: &Ui) -> anyhow::Result<()> {
     write_feature_table(
@@ -166,11 +174,14 @@ pub fn write_features(extraction: &Extraction, args: &Args, ui: &Ui) -> anyhow::
         args.out_format,
     )
     .with_context(|| format!("writing features to {}", args.out.display()))?;
-    ui.say(format!(
-        "  wrote {} and {}",
-        args.out.display(),
-        lookalike_core::FeatureSchema::path_beside(&args.out).display()
-    ));
+    match schema_path(&args.out) {
+        Some(schema) => ui.say(format!(
+            "  wrote {} and {}",
+            args.out.display(),
+            schema.display()
+        )),
+        None => ui.say(format!("  wrote {}", args.out.display())),
+    }
     Ok(())
 }
 
@@ -181,6 +192,28 @@ pub fn extract_to_file(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
     Ok(extraction)
 }
 
-pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+impl InputArgs {
+    /// Declares the log files as inputs.
+    pub fn declare<'a>(&'a self, paths: Paths<'a>) -> Paths<'a> {
+        paths
+            .input("--transactions", Some(&self.transactions))
+            .input("--events", self.events.as_deref())
+            .input("--customers", self.customers.as_deref())
+    }
+}
+
+pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let extension = match args.input.format {
+        Some(FileFormat::Parquet) => "parquet",
+        _ => "csv",
+    };
+    let (transactions, _stdin) = crate::stdin::resolve(&args.input.transactions, extension)?;
+    args.input.transactions = transactions;
+    let schema = schema_path(&args.out);
+    args.input
+        .declare(Paths::new())
+        .output("--out", Some(&args.out))
+        .output("--out (its schema)", schema.as_deref())
+        .check()?;
     extract_to_file(&args, ui).map(|_| ())
 }

@@ -77,7 +77,9 @@ fn run_model(
         start,
         end,
     };
-    let lines = write_btyd_log(&spec, &args.out)?;
+    let staged = stage(&args.out)?;
+    let lines = write_btyd_log(&spec, staged.path())?;
+    staged.publish()?;
     ui.say(format!(
         "generated {} customers and {lines} transaction lines from {} (seed {}) in {:.1}s; use --as-of {end}",
         args.customers,
@@ -91,6 +93,18 @@ fn run_model(
     ));
     ui.say(format!("  wrote {}", args.out.join("truth.json").display()));
     Ok(())
+}
+
+/// The output folder, checked and staged: built beside `out` and swapped in whole at the end,
+/// so an interrupted run leaves the previous data set (or none), never a mix.
+fn stage(out: &std::path::Path) -> anyhow::Result<lookalike_core::StagedFolder> {
+    crate::paths::Paths::new()
+        .output_folder("--out", Some(out))
+        .check()?;
+    crate::paths::stage_folder("--out", out, |name| {
+        let stem = name.split('.').next().unwrap_or("");
+        ["transactions", "events", "customers", "truth"].contains(&stem)
+    })
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -109,8 +123,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .format(args.format);
     let began = Instant::now();
     let progress = ui.progress();
-    let summary = generate(&params, &args.out, &progress)
+    let staged = stage(&args.out)?;
+    let summary = generate(&params, staged.path(), &progress)
         .with_context(|| format!("generating into {}", args.out.display()))?;
+    staged.publish()?;
     ui.say(format!(
         "generated {} customers, {} transaction lines and {} events (seed {}) in {:.1}s",
         summary.customers,
@@ -123,8 +139,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         "observation period {} to {} (exclusive: use --as-of {}); truth covers purchases up to {} (exclusive)",
         start, summary.observation_end, summary.observation_end, summary.future_end
     ));
-    for file in &summary.files {
-        ui.say(format!("  wrote {}", file.display()));
+    for name in summary.files.iter().filter_map(|file| file.file_name()) {
+        ui.say(format!("  wrote {}", args.out.join(name).display()));
     }
     Ok(())
 }

@@ -67,6 +67,10 @@ fn read_sets(args: &Args) -> anyhow::Result<Vec<(String, HashSet<String>)>> {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    crate::paths::Paths::new()
+        .inputs("FILES", &args.files)
+        .output("--out", args.out.as_deref())
+        .check()?;
     let sets = read_sets(&args)?;
     let mut text = format!(
         "{:<40} {:<40} {:>9} {:>9} {:>9} {:>8} {:>7} {:>7}\n",

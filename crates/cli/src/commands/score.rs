@@ -22,6 +22,7 @@ use rayon::prelude::*;
 
 use crate::commands::features::{InputArgs, refuse_log_options, report_inputs};
 use crate::output::Ui;
+use crate::paths::Paths;
 use lookalike_features::{FileFormat, OnBadRow};
 
 /// Parses `--partition i/n`.
@@ -586,19 +587,17 @@ pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
     if args.chunk_rows == 0 {
         bail!("--chunk-rows must be at least 1");
     }
+    Paths::new()
+        .input_folder("--model", Some(&args.model))
+        .input("--features", args.features.as_deref())
+        .input("--transactions", args.transactions.as_deref())
+        .input("--events", args.events.as_deref())
+        .input("--customers", args.customers.as_deref())
+        .output("--out", Some(&args.out))
+        .check()?;
+    let parquet = crate::output::is_parquet_output(&args.out)?;
     let model = PipelineModel::load(&args.model)?;
     let partition = args.partition.as_deref().map(parse_partition).transpose()?;
-    let parquet = crate::output::is_parquet_output(&args.out)?;
-    if let Some(parent) = args.out.parent()
-        && !parent.as_os_str().is_empty()
-        && !parent.is_dir()
-    {
-        bail!(
-            "--out {}: the folder {} does not exist",
-            args.out.display(),
-            parent.display()
-        );
-    }
     let (source, source_name) = open_source(args, &model, ui)?;
     let mut outcome: Option<anyhow::Result<Counts>> = None;
     let written = lookalike_core::write_atomically(&args.out, |w| {
@@ -654,7 +653,16 @@ pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
     Ok(line)
 }
 
-pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let mut saved = Vec::new();
+    for input in [&mut args.features, &mut args.transactions]
+        .into_iter()
+        .flatten()
+    {
+        let (path, stdin) = crate::stdin::resolve(input, "csv")?;
+        *input = path;
+        saved.extend(stdin);
+    }
     // The final line is a message, but it is always printed: batch logs need it.
     let line = score(&args, ui)?;
     eprintln!("{line}");

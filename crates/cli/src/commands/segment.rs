@@ -10,6 +10,7 @@ use lookalike_pipeline::{SegmentSpec, SegmentTraining, segment_table, write_segm
 use lookalike_rfm::SegmentReport;
 
 use crate::output::Ui;
+use crate::paths::Paths;
 use crate::plots;
 
 /// Options of `lookalike segment`.
@@ -77,6 +78,13 @@ impl Args {
 /// report (the demo prints it too).
 pub fn segment_to_files(args: &Args, ui: &Ui) -> anyhow::Result<SegmentReport> {
     let began = Instant::now();
+    Paths::new()
+        .input("--features", Some(&args.features))
+        .input("--rules", args.rules.as_deref())
+        .output("--out", Some(&args.out))
+        .output("--report", args.report.as_deref())
+        .output("--plot", args.plot.as_deref())
+        .check()?;
     let rules = match &args.rules {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -159,6 +167,9 @@ enum ReportFormat {
 }
 
 fn report_format(path: &Path) -> anyhow::Result<ReportFormat> {
+    if path.as_os_str() == "-" {
+        return Ok(ReportFormat::Csv);
+    }
     match path
         .extension()
         .and_then(|e| e.to_str())
@@ -245,7 +256,9 @@ pub fn report_table(summary: &SegmentReport) -> String {
     text
 }
 
-pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let (features, _stdin) = crate::stdin::resolve(&args.features, "csv")?;
+    args.features = features;
     let summary = segment_to_files(&args, ui)?;
     ui.data(&report_table(&summary))?;
     Ok(())

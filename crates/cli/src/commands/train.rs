@@ -18,6 +18,7 @@ use lookalike_pipeline::{PipelineSpec, TrainingInputs, TrainingReport, fit};
 use crate::commands::features::{self, InputArgs};
 use crate::commands::{cluster, expand, segment};
 use crate::output::Ui;
+use crate::paths::{self, Paths};
 use crate::value_model;
 
 /// Options of `lookalike train`.
@@ -41,6 +42,8 @@ pub struct Training {
     pub extraction: Extraction,
     /// The written features (in `outputs`), when outputs were asked for.
     pub features_file: PathBuf,
+    /// The features' name as reports and documents show it (where they are once the run ends).
+    pub features_shown: PathBuf,
     pub outputs: Option<PathBuf>,
     pub segment_report: Option<String>,
     pub clusters: Option<String>,
@@ -77,35 +80,84 @@ pub fn feature_args(spec: &PipelineSpec, out: &Path) -> features::Args {
 
 /// Runs the pipeline of `args.config` into `args.out`.
 pub fn train(args: &Args, ui: &Ui) -> anyhow::Result<Training> {
+    Paths::new().input("--config", Some(&args.config)).check()?;
     let pipeline = PipelineSpec::read(&args.config)?;
-    train_pipeline(&pipeline, &args.out, args.outputs.as_deref(), ui)
+    let input = &pipeline.input;
+    let seeds: Vec<PathBuf> = pipeline
+        .audiences
+        .iter()
+        .filter_map(|a| a.seeds.clone())
+        .collect();
+    Paths::new()
+        .input("transactions", Some(&input.transactions))
+        .input("events", input.events.as_deref())
+        .input("customers", input.customers.as_deref())
+        .input(
+            "segments.rules",
+            pipeline.segments.as_ref().and_then(|s| s.rules.as_deref()),
+        )
+        .inputs("audience seeds", &seeds)
+        .output_folder("--out", Some(&args.out))
+        .output_folder("--outputs", args.outputs.as_deref())
+        .check()?;
+    let staged = args
+        .outputs
+        .as_deref()
+        .map(|dir| paths::stage_folder("--outputs", dir, is_stage_output))
+        .transpose()?;
+    let outputs = staged
+        .as_ref()
+        .zip(args.outputs.as_deref())
+        .map(|(staged, shown)| StageOutputs {
+            dir: staged.path(),
+            shown,
+        });
+    let training = train_pipeline(&pipeline, &args.out, outputs, ui)?;
+    if let Some(staged) = staged {
+        staged.publish()?;
+    }
+    Ok(training)
+}
+
+/// Where the per-customer outputs of the stages are written, and where they will be once the
+/// run ends (what the reports show).
+#[derive(Debug, Clone, Copy)]
+pub struct StageOutputs<'a> {
+    pub dir: &'a Path,
+    pub shown: &'a Path,
 }
 
 /// Runs `pipeline` into the model directory `out`, keeping the stage outputs in `outputs`.
 pub fn train_pipeline(
     pipeline: &PipelineSpec,
     out: &Path,
-    outputs: Option<&Path>,
+    outputs: Option<StageOutputs>,
     ui: &Ui,
 ) -> anyhow::Result<Training> {
     let began = Instant::now();
     // Refused before the stages run, not after.
     lookalike_pipeline::check_model_destination(out).map_err(|e| anyhow::anyhow!("--out {e}"))?;
-    let features_file = outputs.map_or_else(
+    let written_features = outputs.map(|o| o.dir.join("features.parquet"));
+    let shown_features = outputs.map_or_else(
         || PathBuf::from("features"),
-        |dir| dir.join("features.parquet"),
+        |o| o.shown.join("features.parquet"),
     );
-    let feature_args = feature_args(pipeline, &features_file);
-    let extraction = features::extract_features(&feature_args, ui)?;
-    if let Some(dir) = outputs {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        features::write_features(&extraction, &feature_args, ui)?;
-    }
-    let inputs = TrainingInputs::read(pipeline, &extraction, &features_file.display().to_string())?;
+    let extraction = match &written_features {
+        Some(file) => {
+            let feature_args = feature_args(pipeline, file);
+            let extraction = features::extract_features(&feature_args, ui)?;
+            features::write_features(&extraction, &feature_args, ui)?;
+            extraction
+        }
+        None => features::extract_features(&feature_args(pipeline, &shown_features), ui)?,
+    };
+    let inputs =
+        TrainingInputs::read(pipeline, &extraction, &shown_features.display().to_string())?;
     let (model, report) = fit(pipeline, &extraction.table, &inputs, &ui.progress())?;
     let mut training = Training {
-        features_file,
-        outputs: outputs.map(Path::to_path_buf),
+        features_file: written_features.unwrap_or_else(|| shown_features.clone()),
+        features_shown: shown_features,
+        outputs: outputs.map(|o| o.dir.to_path_buf()),
         segment_report: None,
         clusters: None,
         value: None,
@@ -113,7 +165,13 @@ pub fn train_pipeline(
         seconds: 0.0,
         extraction,
     };
-    describe(pipeline, &report, &mut training, ui)?;
+    describe(
+        pipeline,
+        &report,
+        &mut training,
+        outputs.map(|o| o.shown),
+        ui,
+    )?;
     model
         .save(out)
         .with_context(|| format!("writing the model {}", out.display()))?;
@@ -126,6 +184,7 @@ fn describe(
     pipeline: &PipelineSpec,
     report: &TrainingReport,
     training: &mut Training,
+    shown_outputs: Option<&Path>,
     ui: &Ui,
 ) -> anyhow::Result<()> {
     let table = &training.extraction.table;
@@ -155,17 +214,24 @@ fn describe(
                 outcome.k, outcome.metrics.silhouette, outcome.seconds
             ));
         }
-        training.clusters = Some(match file("clusters") {
-            Some(dir) => cluster::write_outputs(
+        let dir = file("clusters");
+        if let Some(dir) = &dir {
+            cluster::write_outputs(
                 table,
                 config,
                 clustering,
-                &training.features_file,
-                &dir,
+                &training.features_shown,
+                dir,
                 "assignments.csv",
-            )?,
-            None => cluster::report_text(config, clustering, None, "assignments.csv"),
-        });
+            )?;
+        }
+        let shown = shown_outputs.map(|d| d.join("clusters"));
+        training.clusters = Some(cluster::report_text(
+            config,
+            clustering,
+            shown.as_deref(),
+            "assignments.csv",
+        ));
     }
     if let Some(value) = &report.value {
         let data = &value.training.data;
@@ -179,7 +245,7 @@ fn describe(
             value_model::write_document(
                 &value.training,
                 "features",
-                &training.features_file,
+                &training.features_shown,
                 &dir,
             )?;
             let predictions = dir.with_extension("csv");
@@ -206,9 +272,23 @@ fn describe(
             )?,
             None => expand::summary(&trained.prepared, &trained.audience),
         };
+        let text = match (&outputs, shown_outputs) {
+            (Some(dir), Some(shown)) => paths::shown_final(&text, dir, shown),
+            _ => text,
+        };
         training.audiences.push((trained.name.clone(), text));
     }
     Ok(())
+}
+
+/// Whether a file name is one that `--outputs` holds (outputs of versions before the run
+/// marker are recognised by name).
+fn is_stage_output(name: &str) -> bool {
+    name.starts_with("features.parquet")
+        || name.starts_with("segment")
+        || name.starts_with("audience_")
+        || name.starts_with("value")
+        || name == "clusters"
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -236,7 +316,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         text += &format!("\nAUDIENCE {name}\n");
         text += summary;
     }
-    if let Some(outputs) = &training.outputs {
+    if let Some(outputs) = &args.outputs {
         text += &format!(
             "\nstage outputs on the training base in {}\n",
             outputs.display()

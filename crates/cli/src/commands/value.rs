@@ -14,6 +14,7 @@ use lookalike_value::{FitOptions, Horizon, HorizonUnit, MonthLength};
 
 use crate::commands::features::{InputArgs, refuse_log_options};
 use crate::output::Ui;
+use crate::paths::{self, Paths};
 use crate::value_model;
 use crate::value_report::{self, TrackingText as _};
 use lookalike_value::PurchaseKind;
@@ -95,6 +96,27 @@ struct Summary {
 }
 
 impl SummaryArgs {
+    /// Saves standard input to a file when the features or the log are `-`.
+    fn read_stdin(&mut self) -> anyhow::Result<Option<crate::stdin::SavedStdin>> {
+        let mut saved = None;
+        for input in [&mut self.features, &mut self.transactions]
+            .into_iter()
+            .flatten()
+        {
+            let (path, stdin) = crate::stdin::resolve(input, "csv")?;
+            *input = path;
+            saved = saved.or(stdin);
+        }
+        Ok(saved)
+    }
+
+    /// Declares the features or the log as inputs.
+    fn declare<'a>(&'a self, paths: Paths<'a>) -> Paths<'a> {
+        paths
+            .input("--features", self.features.as_deref())
+            .input("--transactions", self.transactions.as_deref())
+    }
+
     fn load(&self, ui: &Ui) -> anyhow::Result<Summary> {
         if let Some(features) = &self.features {
             refuse_log_options(
@@ -174,14 +196,14 @@ struct FitArgs {
 /// Horizon and discounting.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HorizonArgs {
-    /// Prediction horizon (expected purchases and CLV).
-    #[arg(long, default_value_t = 12.0)]
+    /// Prediction horizon (expected purchases and CLV), at most 100 years.
+    #[arg(long, default_value_t = 12.0, allow_negative_numbers = true)]
     pub horizon: f64,
     /// Unit of the horizon.
     #[arg(long, value_enum, default_value_t = HorizonUnit::Months)]
     pub unit: HorizonUnit,
     /// Discount rate per month (CLV discounts each month's value by (1 + rate)^month).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub discount: f64,
     /// Month length of CLV's monthly steps.
     #[arg(long, value_enum, default_value_t = MonthLength::Calendar)]
@@ -197,6 +219,12 @@ impl HorizonArgs {
             discount: self.discount,
             month: self.month,
         }
+    }
+
+    /// Checks the horizon and discount before any work (the unit of the model does not change
+    /// whether they are valid).
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.resolve(TimeUnit::Weeks).map(|_| ())
     }
 
     pub fn resolve(&self, unit: TimeUnit) -> anyhow::Result<Horizon> {
@@ -260,6 +288,7 @@ fn fit_summary(
     summary: &Summary,
     settings: &FitSettings,
     dir: &std::path::Path,
+    shown: &std::path::Path,
     began: Instant,
     ui: &Ui,
 ) -> anyhow::Result<(ValueTraining, String)> {
@@ -271,7 +300,8 @@ fn fit_summary(
         summary.unit,
     )
     .with_context(|| format!("fitting {}", source.display()))?;
-    let path = value_model::write_document(&fitted, kind, source, dir)?;
+    value_model::write_document(&fitted, kind, source, dir)?;
+    let path = shown.join("value_model.json");
     ui.say(format!(
         "fitted {} customers ({} distinct histories; {} without a purchase left out) in {:.2}s; wrote {}",
         fitted.data.customers(),
@@ -284,10 +314,26 @@ fn fit_summary(
     Ok((fitted, text))
 }
 
-fn fit(args: FitArgs, ui: &Ui) -> anyhow::Result<()> {
+fn fit(mut args: FitArgs, ui: &Ui) -> anyhow::Result<()> {
+    let _stdin = args.summary.read_stdin()?;
+    args.summary
+        .declare(Paths::new())
+        .output_folder("--out", Some(&args.out))
+        .output("--predictions", args.predictions.as_deref())
+        .check()?;
+    args.horizon.check()?;
+    let staged = paths::stage_folder("--out", &args.out, |name| name == "value_model.json")?;
     let summary = args.summary.load(ui)?;
     let began = Instant::now();
-    let (fitted, text) = fit_summary(&summary, &args.settings, &args.out, began, ui)?;
+    let (fitted, text) = fit_summary(
+        &summary,
+        &args.settings,
+        staged.path(),
+        &args.out,
+        began,
+        ui,
+    )?;
+    staged.publish()?;
     ui.data(&text)?;
     if let Some(out) = &args.predictions {
         let spend = fitted.spend_model();
@@ -333,7 +379,13 @@ fn write_scores(
     Ok(())
 }
 
-fn predict(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
+fn predict(mut args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
+    let _stdin = args.summary.read_stdin()?;
+    args.summary
+        .declare(Paths::new().input_folder("--model", Some(&args.model)))
+        .output("--out", Some(&args.out))
+        .check()?;
+    args.horizon.check()?;
     let (purchases, spend, unit) = value_model::load(&args.model)?;
     let summary = args.summary.load(ui)?;
     if summary.unit != unit {
@@ -365,6 +417,25 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     if end <= as_of {
         anyhow::bail!("--holdout-end {end} must be after --as-of {as_of}");
     }
+    // Tables and plots may share a folder.
+    let shared = args.out.is_some() && args.out == args.plot;
+    args.input
+        .declare(Paths::new())
+        .output_folder("--out", args.out.as_deref())
+        .output_folder("--plot", args.plot.as_deref().filter(|_| !shared))
+        .check()?;
+    let is_report = |name: &str| name.ends_with(".csv") || name.ends_with(".svg");
+    let tables = args
+        .out
+        .as_deref()
+        .map(|dir| paths::stage_folder("--out", dir, is_report))
+        .transpose()?;
+    let plots = args
+        .plot
+        .as_deref()
+        .filter(|_| !shared)
+        .map(|dir| paths::stage_folder("--plot", dir, is_report))
+        .transpose()?;
     let unit = args.time_unit;
     let params = FeatureParams::new()
         .as_of(as_of)
@@ -398,12 +469,21 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     );
     text += &report.render();
     text += &tracking.render();
-    if let Some(dir) = &args.out {
-        report.write(dir)?;
-        value_report::write_tracking(&tracking, dir)?;
+    if let (Some(staged), Some(dir)) = (&tables, &args.out) {
+        report.write(staged.path())?;
+        value_report::write_tracking(&tracking, staged.path())?;
         ui.say(format!("wrote the report's tables to {}", dir.display()));
     }
-    if let Some(dir) = &args.plot {
+    // A shared folder is published once, with the plots.
+    let plots = match tables {
+        Some(tables) if shared => Some(tables),
+        Some(tables) => {
+            tables.publish()?;
+            plots
+        }
+        None => plots,
+    };
+    if let (Some(staged), Some(dir)) = (plots, &args.plot) {
         // The P(alive) map covers the longest tenure and the most repeat purchases seen.
         let widest = |values: &[f64]| {
             values
@@ -417,9 +497,16 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
             recency: 0.0,
             t: widest(&t),
         };
-        for path in value_report::plot(&report, &tracking, fitted.purchases.model(), &longest, dir)?
-        {
-            ui.say(format!("wrote {}", path.display()));
+        let written = value_report::plot(
+            &report,
+            &tracking,
+            fitted.purchases.model(),
+            &longest,
+            staged.path(),
+        )?;
+        staged.publish()?;
+        for name in written.iter().filter_map(|path| path.file_name()) {
+            ui.say(format!("wrote {}", dir.join(name).display()));
         }
     }
     ui.data(&text)?;

@@ -10,7 +10,6 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use lookalike_core::Progress;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{MAX_FIELDS, Place, Problems, RowHandler, ScanOptions, ScanResult, io_error};
 use crate::FeatureError;
@@ -104,7 +103,7 @@ fn parquet_header(
             path: input.path.clone(),
         });
     }
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let builder = crate::parquet_file::checked_builder(file)
         .map_err(|e| parquet_error(input)(format!("not a readable Parquet file: {e}")))?;
     let header = builder
         .schema()
@@ -254,8 +253,8 @@ fn scan_parquet_group<H: RowHandler>(
     problems: &Problems,
 ) -> Result<u64, FeatureError> {
     let file = File::open(&input.path).map_err(io_error(input))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| parquet_error(input)(e.to_string()))?
+    let mut reader = crate::parquet_file::checked_builder(file)
+        .map_err(parquet_error(input))?
         .with_projection(mask.clone())
         .with_row_groups(vec![group])
         .with_batch_size(64 * 1024)
@@ -263,7 +262,7 @@ fn scan_parquet_group<H: RowHandler>(
         .map_err(|e| parquet_error(input)(e.to_string()))?;
     let mut row_in_group = 0u64;
     let mut count = 0u64;
-    for batch in reader {
+    while let Some(batch) = crate::parquet_file::next_batch(&mut reader) {
         let batch: RecordBatch =
             batch.map_err(|e| parquet_error(input)(format!("row group {group}: {e}")))?;
         let (taken, stop) = scan_rows(

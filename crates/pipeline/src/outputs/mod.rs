@@ -33,8 +33,12 @@ pub enum OutputFormat {
 
 impl OutputFormat {
     /// The format a path's extension asks for; any other extension is refused, so nothing is
-    /// written in a format the user did not choose.
+    /// written in a format the user did not choose. A stream or device without an extension
+    /// (`-`, `/dev/stdout`) gets CSV.
     pub fn of(path: &Path) -> Result<OutputFormat, PipelineError> {
+        if path.extension().is_none() && lookalike_core::is_special_output(path) {
+            return Ok(OutputFormat::Csv);
+        }
         match path
             .extension()
             .and_then(|e| e.to_str())
