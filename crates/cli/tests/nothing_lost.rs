@@ -660,6 +660,69 @@ fn a_killed_run_leaves_the_old_or_the_new_output_whole_and_the_next_run_cleans_u
 }
 
 #[test]
+fn a_run_killed_between_two_renames_is_finished_by_the_next_run_that_reads_there() {
+    let setup = Setup::new();
+    let p = |name: &str| setup.path(name);
+    let outputs = ["seg.csv", "report.json"];
+    let segment = |bins: &str| {
+        owned(&[
+            "segment",
+            "--features",
+            &p("features.csv"),
+            "--bins",
+            bins,
+            "--out",
+            &p("seg.csv"),
+            "--report",
+            &p("report.json"),
+            "--quiet",
+        ])
+    };
+    let set = |dir: &Path| -> Vec<u64> {
+        let all = snapshot(dir);
+        outputs.iter().map(|n| all[*n]).collect()
+    };
+    let args = segment("4");
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let new = set(setup.dir.path());
+    let args = segment("5");
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let old = set(setup.dir.path());
+    // The 4-bin run again, paused between its two renames and killed there.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lookalike"))
+        .args(segment("4"))
+        .env("LOOKALIKE_FAULT_PAUSE_BETWEEN_RENAMES_MS", "3000")
+        .spawn()
+        .unwrap();
+    let journal_written = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_dir(setup.dir.path()).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".lookalike-commit.")
+        })
+    });
+    assert!(journal_written, "the commit never started");
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let torn = set(setup.dir.path());
+    assert!(
+        torn != old && torn != new,
+        "the kill did not land between the renames"
+    );
+    // Any run that reads from the folder finishes the commit first.
+    ok(&["overlap", &p("seg.csv"), &p("seeds.csv"), "--quiet"]);
+    assert_eq!(set(setup.dir.path()), new);
+    assert!(
+        leftovers(setup.dir.path()).is_empty(),
+        "{:?}",
+        leftovers(setup.dir.path())
+    );
+}
+
+#[test]
 fn a_full_disk_fails_with_the_file_named_and_leaves_the_previous_outputs() {
     if !is_root() {
         eprintln!("skipped: mounting a small tmpfs needs root");

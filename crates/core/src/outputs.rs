@@ -211,7 +211,7 @@ impl OutputBatch {
             files: absolute(&batch.files),
         };
         let journals = write_journals(&journal)?;
-        apply(&journal)?;
+        apply(&journal, pause_between_renames())?;
         for path in journals {
             let _ = std::fs::remove_file(path);
         }
@@ -251,6 +251,15 @@ pub fn written_size(destination: &Path) -> Option<u64> {
     std::fs::metadata(staged.as_deref().unwrap_or(destination))
         .ok()
         .map(|m| m.len())
+}
+
+/// Fault injection for the tests that kill a run between two renames of its commit: the
+/// milliseconds to wait between renames, from `LOOKALIKE_FAULT_PAUSE_BETWEEN_RENAMES_MS`.
+fn pause_between_renames() -> Option<std::time::Duration> {
+    std::env::var("LOOKALIKE_FAULT_PAUSE_BETWEEN_RENAMES_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(std::time::Duration::from_millis)
 }
 
 /// The run id of the open batch, if any (written into sidecars and folder markers, so that a
@@ -294,7 +303,7 @@ fn write_journals(journal: &Journal) -> Result<Vec<PathBuf>, CoreError> {
 /// Performs (or finishes) the renames of a journal. Every step can be repeated: a file whose
 /// staged copy is gone was renamed already; a folder whose destination carries this run's
 /// marker was swapped already.
-fn apply(journal: &Journal) -> Result<(), CoreError> {
+fn apply(journal: &Journal, pause: Option<std::time::Duration>) -> Result<(), CoreError> {
     for folder in &journal.folders {
         let done = read_marker(&folder.destination).as_deref() == Some(journal.run.as_str());
         if done {
@@ -306,7 +315,10 @@ fn apply(journal: &Journal) -> Result<(), CoreError> {
         }
         swap_folder(&folder.staged, &folder.destination)?;
     }
-    for file in &journal.files {
+    for (i, file) in journal.files.iter().enumerate() {
+        if let Some(pause) = pause.filter(|_| i > 0) {
+            std::thread::sleep(pause);
+        }
         if file.staged.exists() {
             std::fs::rename(&file.staged, &file.destination).map_err(|source| {
                 CoreError::Write {
@@ -441,7 +453,7 @@ pub fn recover_folder(folder: &Path) -> Result<(), CoreError> {
         };
         match serde_json::from_slice::<Journal>(&text) {
             Ok(journal) => {
-                apply(&journal)?;
+                apply(&journal, None)?;
                 for copy in journal_paths(&journal) {
                     let _ = std::fs::remove_file(copy);
                 }
