@@ -68,6 +68,9 @@ def features(
     on_error: str = "fail",
     format: Optional[str] = None,
     delimiter: Optional[str] = None,
+    missing_customer: str = "fail",
+    date_format: Optional[str] = None,
+    attributes: Optional[list[str]] = None,
     progress: Optional[Any] = None,
 ) -> pyarrow.Table:
     """One row per customer from transaction (and event and customer) logs, as of a date."""

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use lookalike_core::{ColumnMapping, InputKind, NoProgress, Progress, TimeUnit};
 use lookalike_features::{
-    FeatureInputs, FileFormat, InputFile, OnBadRow, batch_from_table, parse_date,
+    FeatureInputs, FileFormat, InputFile, LogReading, MissingCustomer, OnBadRow, batch_from_table,
+    parse_date,
 };
 use lookalike_pipeline::{
     FeatureSpec, PipelineError, PipelineSpec, TrainingInputs, fit, log_file, parse_delimiter,
@@ -92,7 +93,9 @@ pub fn train(
     let reporter = progress.map(PyProgress::new);
     let inner = py.detach(|| -> Result<_, PipelineError> {
         let progress = reporter_of(&reporter);
-        let params = spec.features.params(spec.input.on_error)?;
+        let params = spec
+            .features
+            .params(spec.input.on_error, &spec.input.reading())?;
         let extraction = lookalike_features::extract(&logs, &params, progress)?;
         let inputs = TrainingInputs::read_with(&spec, &logs, &extraction, "the features")?;
         Ok(fit(&spec, &extraction.table, &inputs, progress)?.0)
@@ -139,7 +142,11 @@ fn raise_callback_error(reporter: &Option<PyProgress>) -> PyResult<()> {
 /// and channel mixes, engagement, and customer attributes. Returns a `pyarrow.Table`.
 ///
 /// `columns` maps canonical fields to the files' column names (`{"amount": "total"}`, or
-/// `{"events.event_type": "action"}`); `as_of` is exclusive (default: the day after the last
+/// `{"events.event_type": "action"}`; `{"unit_price": "UnitPrice", "quantity": "Quantity"}` for
+/// shop exports without a line amount); `missing_customer="skip"` leaves out lines without a
+/// customer id (guest checkouts); `date_format` reads text timestamps such as `12/1/2010 8:26`
+/// (`"%m/%d/%Y %H:%M"`); `attributes` makes customer attributes of line columns (`["Country"]`);
+/// `as_of` is exclusive (default: the day after the last
 /// transaction); with `holdout_end`, the holdout targets between the two dates are added.
 ///
 /// >>> features = lookalike.features("data/sample/transactions.csv", as_of="2026-01-01")
@@ -148,7 +155,7 @@ fn raise_callback_error(reporter: &Option<PyProgress>) -> PyResult<()> {
 #[pyo3(signature = (
     transactions, events=None, customers=None, *, as_of=None, holdout_end=None,
     time_unit="weeks", top_levels=8, columns=None, on_error="fail", format=None, delimiter=None,
-    progress=None
+    missing_customer="fail", date_format=None, attributes=None, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn features<'py>(
@@ -164,9 +171,17 @@ pub fn features<'py>(
     on_error: &str,
     format: Option<&str>,
     delimiter: Option<String>,
+    missing_customer: &str,
+    date_format: Option<String>,
+    attributes: Option<Vec<String>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let on_error = choice::<OnBadRow>("on_error", on_error)?;
+    let reading = LogReading {
+        missing_customer: choice::<MissingCustomer>("missing_customer", missing_customer)?,
+        date_format,
+        attributes: attributes.unwrap_or_default(),
+    };
     let format = format
         .map(|f| choice::<FileFormat>("format", f))
         .transpose()?;
@@ -195,7 +210,7 @@ pub fn features<'py>(
         .transpose()?;
     let reporter = progress.map(PyProgress::new);
     let table = py.detach(|| -> Result<_, PipelineError> {
-        let mut params = settings.params(on_error)?;
+        let mut params = settings.params(on_error, &reading)?;
         if let Some(end) = holdout_end {
             params = params.holdout_end(end);
         }

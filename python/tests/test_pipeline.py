@@ -233,3 +233,50 @@ def test_a_model_scores_a_feature_file(tmp_path, sample_features):
     pq.write_table(sample_features, path)
     model = lookalike.Model.load(ROOT / "models" / "sample")
     assert_same_table(model.score(path), model.score(sample_features))
+
+
+SHOP = ROOT / "data" / "online_retail" / "transactions.csv"
+SHOP_COLUMNS = {
+    "customer_id": "CustomerID",
+    "timestamp": "InvoiceDate",
+    "order_id": "InvoiceNo",
+    "quantity": "Quantity",
+    "unit_price": "UnitPrice",
+}
+
+
+def test_a_shop_export_gives_the_cli_features(tmp_path):
+    """Unit price × quantity, guest lines, a local date format and the country on the lines."""
+    reading = dict(
+        columns=SHOP_COLUMNS,
+        date_format="%m/%d/%Y %H:%M",
+        missing_customer="skip",
+        attributes=["Country"],
+    )
+    ours = lookalike.features(SHOP, **reading)
+    out = tmp_path / "shop.parquet"
+    mapping = [arg for field, name in SHOP_COLUMNS.items() for arg in ("--column", f"{field}={name}")]
+    cli(
+        "features", "--transactions", str(SHOP), *mapping,
+        "--date-format", "%m/%d/%Y %H:%M", "--missing-customer", "skip",
+        "--attribute", "Country", "--out", str(out),
+    )
+    theirs = pq.read_table(out)
+    assert ours.column_names == theirs.column_names
+    assert "Country_United_Kingdom" in ours.column_names
+    assert all("." not in i for i in ours.column("customer_id").to_pylist())
+    for name in theirs.column_names[1:]:
+        assert ours.column(name).to_pylist() == [
+            None if v != v else v for v in theirs.column(name).to_pylist()
+        ], name
+    with pytest.raises(lookalike.InputError, match="missing-customer skip"):
+        lookalike.features(SHOP, columns=SHOP_COLUMNS, date_format="%m/%d/%Y %H:%M")
+    with pytest.raises(lookalike.InputError, match="missing_customer"):
+        lookalike.features(SHOP, columns=SHOP_COLUMNS, missing_customer="drop")
+    # The pipeline file's [input] takes the same options.
+    model = lookalike.train({
+        "input": {"transactions": str(SHOP), **{"columns": SHOP_COLUMNS}, **{
+            k: v for k, v in reading.items() if k != "columns"}},
+        "segments": {},
+    })
+    assert "Country_Germany" in model.manifest["features"]["columns"]

@@ -41,6 +41,7 @@ impl InputKind {
                 "quantity",
                 "category",
                 "channel",
+                "unit_price",
             ],
             InputKind::Events => &["customer_id", "timestamp", "event_type", "category"],
             InputKind::Customers => &["customer_id", "marketing_consent"],

@@ -11,14 +11,14 @@ use lookalike_core::{ColumnMapping, CustomerId, IdPartition, InputKind, Progress
 use rayon::prelude::*;
 
 use crate::FeatureError;
-use crate::cell::{self, Cell, DayCache, date_of_day, day_number};
+use crate::cell::{Cell, DayCache, date_of_day, day_number};
 use crate::columns::{BTYD_WIDTH, btyd_specs, fill_btyd};
 use crate::customer_slots::{CustomerSlots, CustomerState, customer_id};
 use crate::extract::{Extraction, InputReport, table_and_schema};
-use crate::input::{FieldRequest, InputFile};
-use crate::params::FeatureParams;
+use crate::input::InputFile;
+use crate::params::{FeatureParams, MissingCustomer};
 use crate::scan::{RowHandler, RowProblem, ScanOptions, scan};
-use crate::transactions::slot;
+use crate::transactions::{AmountSource, line_amount, slot, transaction_fields};
 
 /// One customer's purchase days so far: (day, value of the day's purchase lines, fixed point).
 /// A customer whose calibration lines are all refunds has none but is still a customer.
@@ -64,17 +64,28 @@ struct BtydHandler {
     scratch: String,
     max_day: i32,
     after_as_of: u64,
+    amount_source: AmountSource,
+    skip_guests: bool,
+    guest_lines: u64,
 }
 
 impl BtydHandler {
-    fn new(as_of: Option<i32>, keep: &[IdPartition]) -> Self {
+    fn new(
+        as_of: Option<i32>,
+        keep: &[IdPartition],
+        amount_source: AmountSource,
+        params: &FeatureParams,
+    ) -> Self {
         BtydHandler {
             as_of,
             slots: CustomerSlots::keeping(keep),
-            days: DayCache::default(),
+            days: DayCache::with_format(params.date_format.as_deref()),
             scratch: String::new(),
             max_day: i32::MIN,
             after_as_of: 0,
+            amount_source,
+            skip_guests: params.missing_customer == MissingCustomer::Skip,
+            guest_lines: 0,
         }
     }
 
@@ -83,17 +94,22 @@ impl BtydHandler {
         self.slots.absorb(other.slots);
         self.max_day = self.max_day.max(other.max_day);
         self.after_as_of += other.after_as_of;
+        self.guest_lines += other.guest_lines;
     }
 }
 
 impl RowHandler for BtydHandler {
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+        if self.skip_guests && crate::customer_slots::is_guest(cells[slot::CUSTOMER]) {
+            self.guest_lines += 1;
+            return Ok(());
+        }
         let fail = |slot: usize| move |reason: String| RowProblem::field(slot, cells[slot], reason);
         let day = self
             .days
             .day(cells[slot::TIMESTAMP])
             .map_err(fail(slot::TIMESTAMP))?;
-        let amount = cell::amount_units(cells[slot::AMOUNT]).map_err(fail(slot::AMOUNT))?;
+        let amount = line_amount(cells, self.amount_source)?;
         if self.as_of.is_some_and(|a| day >= a) {
             customer_id(cells[slot::CUSTOMER], &mut self.scratch)?;
             self.after_as_of += 1;
@@ -138,15 +154,18 @@ pub fn btyd_summary(
                 .into(),
         ));
     }
-    let mut fields = FieldRequest::for_kind(InputKind::Transactions, mapping, 3);
-    fields.truncate(slot::AMOUNT + 1);
+    let (mut fields, amount_source) = transaction_fields(transactions, mapping, &[])?;
+    if amount_source == AmountSource::Amount {
+        // Only the customer, timestamp and amount columns are read.
+        fields.truncate(slot::AMOUNT + 1);
+    }
     let options = ScanOptions {
         on_bad_row: params.on_bad_row,
         threads: params.threads,
     };
     let as_of = params.as_of.map(day_number);
     let scanned = scan(transactions, &fields, options, progress, || {
-        BtydHandler::new(as_of, &params.customers_in)
+        BtydHandler::new(as_of, &params.customers_in, amount_source, params)
     })?;
     let mut handlers = scanned.handlers.into_iter();
     let mut merged = handlers.next().expect("at least one worker");
@@ -233,6 +252,7 @@ pub fn btyd_summary(
             skip_examples: scanned.skip_examples,
             after_as_of: merged.after_as_of,
             ignored_after_window: 0,
+            guest_lines: merged.guest_lines,
         }],
         as_of: date_of_day(as_of),
         holdout_weeks: Vec::new(),

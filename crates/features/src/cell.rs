@@ -200,7 +200,7 @@ fn day_of_text(text: &str) -> CellResult<i32> {
             return Ok(day_number(naive.date()));
         }
     }
-    Err("is not a timestamp (expected an ISO date or datetime, yyyymmdd, or unix seconds)".into())
+    Err("is not a timestamp (expected an ISO date or datetime, yyyymmdd, or unix seconds; for another layout give --date-format, e.g. \"%m/%d/%Y %H:%M\" for 12/1/2010 8:26)".into())
 }
 
 /// The common shapes `YYYY-MM-DD` and `YYYY-MM-DD[T ]hh:mm[:ss[.fff]]` (no offset), parsed by
@@ -242,11 +242,32 @@ fn iso_day_without_offset(text: &str) -> Option<i32> {
 pub(crate) struct DayCache {
     prefix: Vec<u8>,
     day: i32,
+    /// A strftime format for text timestamps, and the last text it parsed with its day.
+    format: Option<std::sync::Arc<str>>,
+    last_text: Vec<u8>,
 }
 
 impl DayCache {
-    /// The day of `cell`, as [`day`] would give it.
+    /// A cache that parses text timestamps with `format` when one is given.
+    pub fn with_format(format: Option<&str>) -> Self {
+        DayCache {
+            format: format.map(Into::into),
+            ..DayCache::default()
+        }
+    }
+
+    /// The day of `cell`, as [`day`] (or [`day_in_format`] with a format) would give it.
     pub fn day(&mut self, cell: Cell<'_>) -> CellResult<i32> {
+        if let (Some(format), Cell::Text(bytes)) = (&self.format, cell) {
+            if !bytes.is_empty() && bytes == self.last_text.as_slice() {
+                return Ok(self.day);
+            }
+            let day = day_in_format(utf8(bytes)?.trim(), format)?;
+            self.last_text.clear();
+            self.last_text.extend_from_slice(bytes);
+            self.day = day;
+            return Ok(day);
+        }
         if let Cell::Text(bytes) = cell {
             if bytes.len() >= 10 && bytes[..10] == self.prefix[..] && plain_time(&bytes[10..]) {
                 return Ok(self.day);
@@ -260,6 +281,61 @@ impl DayCache {
             return Ok(day);
         }
         day(cell)
+    }
+}
+
+/// Checks a strftime format for timestamps: it must name a day, a month and a year.
+pub(crate) fn check_date_format(format: &str) -> Result<(), String> {
+    let has = |codes: &[&str]| codes.iter().any(|c| format.contains(c));
+    let day = has(&["%d", "%e", "%j", "%F", "%D", "%x", "%c", "%+", "%s"]);
+    let month = has(&[
+        "%m", "%b", "%B", "%h", "%F", "%D", "%x", "%c", "%+", "%j", "%s",
+    ]);
+    let year = has(&["%Y", "%y", "%F", "%D", "%x", "%c", "%+", "%G", "%s"]);
+    if day && month && year {
+        Ok(())
+    } else {
+        Err(format!(
+            "--date-format {format:?} must name the day, month and year (e.g. \"%m/%d/%Y %H:%M\")"
+        ))
+    }
+}
+
+/// The day of a timestamp written in the strftime `format` (a date and time, or a date alone).
+pub(crate) fn day_in_format(text: &str, format: &str) -> CellResult<i32> {
+    if text.is_empty() {
+        return Err("is empty; a timestamp is required".into());
+    }
+    let day = NaiveDateTime::parse_from_str(text, format)
+        .map(|t| t.date())
+        .or_else(|_| NaiveDate::parse_from_str(text, format))
+        .map(day_number)
+        .map_err(|e| format!("does not match --date-format {format:?} ({e})"))?;
+    if !(FIRST_DAY..=LAST_DAY).contains(&day) {
+        return Err("is a date outside the years 1 to 9999".into());
+    }
+    Ok(day)
+}
+
+/// A customer id as kept: an integer written as a float by a spreadsheet or pandas (`12346.0`)
+/// is the integer (`12346`), so that the same customer written both ways is one customer. Any
+/// other id is kept as written.
+pub(crate) fn integral_id(id: &str) -> &str {
+    match id.split_once('.') {
+        Some((whole, fraction))
+            if !whole.is_empty()
+                && whole
+                    .strip_prefix('-')
+                    .unwrap_or(whole)
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+                && !whole.strip_prefix('-').unwrap_or(whole).is_empty()
+                && !fraction.is_empty()
+                && fraction.bytes().all(|b| b == b'0') =>
+        {
+            whole
+        }
+        _ => id,
     }
 }
 
@@ -326,6 +402,45 @@ mod tests {
 
     fn d(y: i32, m: u32, dd: u32) -> i32 {
         day_number(NaiveDate::from_ymd_opt(y, m, dd).unwrap())
+    }
+
+    #[test]
+    fn integers_written_as_floats_are_integers_and_other_ids_stay() {
+        for (written, kept) in [
+            ("12346.0", "12346"),
+            ("12346.000", "12346"),
+            ("-7.0", "-7"),
+            ("12346", "12346"),
+            ("12346.5", "12346.5"),
+            ("C123.0", "C123.0"),
+            (".0", ".0"),
+            ("1.", "1."),
+            ("1.0.0", "1.0.0"),
+        ] {
+            assert_eq!(integral_id(written), kept, "{written}");
+        }
+    }
+
+    #[test]
+    fn a_date_format_reads_shop_exports_and_names_the_format_on_a_mismatch() {
+        let format = "%m/%d/%Y %H:%M";
+        check_date_format(format).unwrap();
+        assert!(check_date_format("%H:%M").is_err());
+        let day = day_in_format("12/1/2010 8:26", format).unwrap();
+        assert_eq!(
+            date_of_day(day),
+            NaiveDate::from_ymd_opt(2010, 12, 1).unwrap()
+        );
+        assert_eq!(
+            date_of_day(day_in_format("2010-12-09", "%Y-%m-%d").unwrap()),
+            NaiveDate::from_ymd_opt(2010, 12, 9).unwrap()
+        );
+        let error = day_in_format("2010-12-01 08:26", format).unwrap_err();
+        assert!(error.contains("does not match --date-format"), "{error}");
+        let mut cache = DayCache::with_format(Some(format));
+        assert_eq!(cache.day(Cell::Text(b"12/1/2010 8:26")), Ok(day));
+        assert_eq!(cache.day(Cell::Text(b"12/1/2010 8:26")), Ok(day));
+        assert_eq!(cache.day(Cell::Text(b"12/2/2010 9:00")), Ok(day + 1));
     }
 
     #[test]

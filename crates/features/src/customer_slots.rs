@@ -44,7 +44,8 @@ impl<S> CustomerSlots<S> {
     }
 }
 
-/// The customer id in `cell` as text; an empty id makes the row bad.
+/// The customer id in `cell` as text (an integer written as a float is the integer, see
+/// [`cell::integral_id`]); an empty id makes the row bad.
 pub(crate) fn customer_id<'a>(
     cell: Cell<'a>,
     scratch: &'a mut String,
@@ -52,9 +53,17 @@ pub(crate) fn customer_id<'a>(
     let fail = |reason: String| RowProblem::field(CUSTOMER, cell, reason);
     let id = cell::text(cell, scratch).map_err(fail)?;
     if id.is_empty() {
-        return Err(fail("is empty; a customer id is required".into()));
+        return Err(fail(MISSING_ID.into()));
     }
-    Ok(id)
+    Ok(cell::integral_id(id))
+}
+
+/// Why a log line without a customer id is a bad row, and what to do about guest lines.
+pub(crate) const MISSING_ID: &str = "is empty; a customer id is required (lines without one, such as guest checkouts, are left out and counted with --missing-customer skip)";
+
+/// Whether a line has no customer id (a guest checkout, an anonymous visit).
+pub(crate) fn is_guest(cell: Cell<'_>) -> bool {
+    cell.is_blank()
 }
 
 impl<S: CustomerState> CustomerSlots<S> {

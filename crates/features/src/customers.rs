@@ -212,8 +212,9 @@ impl Collector<'_> {
         let outcome = (|| {
             let id_cell = cell_at(self.id_column);
             let mut scratch = String::new();
-            let id =
-                cell::text(id_cell, &mut scratch).map_err(|r| bad(self.id_column, id_cell, r))?;
+            let id = cell::text(id_cell, &mut scratch)
+                .map(cell::integral_id)
+                .map_err(|r| bad(self.id_column, id_cell, r))?;
             if id.is_empty() {
                 return Err(bad(
                     self.id_column,
@@ -488,6 +489,28 @@ pub(crate) fn unique_name(base: String, taken: &mut std::collections::HashSet<St
 }
 
 impl CustomerFile {
+    /// Attributes gathered from log lines, one value per customer (None when missing), to be
+    /// encoded like a customers file's attribute columns.
+    pub(crate) fn from_line_attributes(columns: Vec<(String, Vec<Option<String>>)>) -> Self {
+        CustomerFile {
+            ids: Vec::new(),
+            consent: None,
+            attributes: columns
+                .into_iter()
+                .map(|(name, values)| {
+                    let values = values
+                        .into_iter()
+                        .map(|v| v.map_or(Value::Null, |t| Value::Text(t.into())))
+                        .collect();
+                    (name, values)
+                })
+                .collect(),
+            rows: 0,
+            skipped: 0,
+            skip_examples: Vec::new(),
+        }
+    }
+
     /// Encodes the attribute columns; `last_day` is the last day included (as-of − 1).
     pub fn encode(
         &self,

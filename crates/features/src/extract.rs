@@ -13,13 +13,13 @@ use rayon::prelude::*;
 use crate::FeatureError;
 use crate::cell::{date_of_day, day_number};
 use crate::columns::{EVENT_WIDTH, Scratch, TxLayout, event_specs, fill_events};
-use crate::customers::{column_suffix, read_customers, unique_name};
+use crate::customers::{CustomerFile, column_suffix, read_customers, unique_name};
 use crate::dictionary::{Dictionary, LabelId};
 use crate::events::{EventHandler, PurchaseDays};
 use crate::input::{FieldRequest, InputFile};
-use crate::params::FeatureParams;
+use crate::params::{FeatureParams, MissingCustomer};
 use crate::scan::{ScanOptions, scan};
-use crate::transactions::{CustomerTx, TxHandler, Window, is_label};
+use crate::transactions::{CustomerTx, TxHandler, TxReading, Window, is_label, transaction_fields};
 
 /// The files to read and how their columns are named.
 #[derive(Debug, Clone)]
@@ -49,6 +49,8 @@ pub struct InputReport {
     pub after_as_of: u64,
     /// Rows dated on or after the holdout end (or after as-of without a holdout).
     pub ignored_after_window: u64,
+    /// Lines without a customer id left out (`MissingCustomer::Skip`), apart from bad rows.
+    pub guest_lines: u64,
 }
 
 /// The features, their schema and what happened on the way.
@@ -112,14 +114,31 @@ pub fn extract(
     };
 
     // 1. Transactions.
-    let tx_fields = FieldRequest::for_kind(InputKind::Transactions, &inputs.mapping, 3);
+    let (tx_fields, amount_source) = transaction_fields(
+        &inputs.transactions,
+        &inputs.mapping,
+        &params.line_attributes,
+    )?;
     let categories = Dictionary::default();
     let channels = Dictionary::default();
+    let line_attributes: Vec<Dictionary> = params
+        .line_attributes
+        .iter()
+        .map(|_| Dictionary::default())
+        .collect();
     let has_quantity = quantity_present(&inputs.transactions, &tx_fields)?;
+    let skip_guests = params.missing_customer == MissingCustomer::Skip;
+    let reading = TxReading {
+        has_quantity,
+        amount_source,
+        skip_guests,
+        date_format: params.date_format.as_deref(),
+        attributes: &line_attributes,
+    };
     let scanned = scan(&inputs.transactions, &tx_fields, options, progress, || {
         TxHandler::new(
             window,
-            has_quantity,
+            reading,
             &categories,
             &channels,
             &params.customers_in,
@@ -171,6 +190,7 @@ pub fn extract(
         skip_examples: scanned.skip_examples,
         after_as_of: tx.after_as_of,
         ignored_after_window: tx.after_holdout,
+        guest_lines: tx.guest_lines,
     }];
 
     // 2. Events.
@@ -182,7 +202,13 @@ pub fn extract(
     if let Some(input) = &inputs.events {
         let fields = FieldRequest::for_kind(InputKind::Events, &inputs.mapping, 3);
         let scanned = scan(input, &fields, options, progress, || {
-            EventHandler::new(as_of, &lookup, &params.customers_in)
+            EventHandler::new(
+                as_of,
+                &lookup,
+                &params.customers_in,
+                skip_guests,
+                params.date_format.as_deref(),
+            )
         })?;
         let mut handlers = scanned.handlers.into_iter();
         let mut merged = handlers.next().expect("at least one worker");
@@ -196,6 +222,7 @@ pub fn extract(
             skip_examples: scanned.skip_examples,
             after_as_of: merged.after_as_of,
             ignored_after_window: 0,
+            guest_lines: merged.guest_lines,
         });
         events = Some(merged);
     }
@@ -218,6 +245,7 @@ pub fn extract(
             skip_examples: std::mem::take(&mut file.skip_examples),
             after_as_of: 0,
             ignored_after_window: 0,
+            guest_lines: 0,
         });
     }
 
@@ -369,6 +397,18 @@ pub fn extract(
     if let Some(e) = &encoded {
         specs.extend(e.specs.iter().cloned());
     }
+    // Attributes from the transaction lines, one value per transaction customer.
+    let line_encoded = (!params.line_attributes.is_empty()).then(|| {
+        line_attribute_values(
+            &tx.slots.customers,
+            &params.line_attributes,
+            &line_attributes,
+        )
+        .encode(last_day, params.top_levels, &mut taken)
+    });
+    if let Some(e) = &line_encoded {
+        specs.extend(e.specs.iter().cloned());
+    }
     let holdout_specs = layout.holdout_specs();
     specs.extend(holdout_specs.iter().cloned());
 
@@ -397,6 +437,12 @@ pub fn extract(
             if let Some(e) = &encoded {
                 for column in &e.columns {
                     row[at] = member.attributes.map_or(f64::NAN, |r| column[r]);
+                    at += 1;
+                }
+            }
+            if let Some(e) = &line_encoded {
+                for column in &e.columns {
+                    row[at] = member.tx.map_or(f64::NAN, |i| column[i as usize]);
                     at += 1;
                 }
             }
@@ -508,6 +554,37 @@ struct Member<'a> {
     tx: Option<u32>,
     events: Option<u32>,
     attributes: Option<usize>,
+}
+
+/// Each transaction customer's line attributes: per attribute, the value on most of the
+/// customer's calibration lines (ties: the smallest value, so that line order does not matter).
+fn line_attribute_values(
+    customers: &[CustomerTx],
+    names: &[String],
+    dictionaries: &[Dictionary],
+) -> CustomerFile {
+    let columns = names
+        .iter()
+        .zip(dictionaries)
+        .enumerate()
+        .map(|(k, (name, dictionary))| {
+            let labels = dictionary.labels();
+            let values = customers
+                .iter()
+                .map(|customer| {
+                    customer
+                        .attribute_lines
+                        .iter()
+                        .filter(|(attribute, _, _)| *attribute as usize == k)
+                        .map(|(_, label, lines)| (*lines, labels[*label as usize].as_str()))
+                        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+                        .map(|(_, value)| value.to_string())
+                })
+                .collect();
+            (name.clone(), values)
+        })
+        .collect();
+    CustomerFile::from_line_attributes(columns)
 }
 
 fn quantity_present(input: &InputFile, fields: &[FieldRequest]) -> Result<bool, FeatureError> {

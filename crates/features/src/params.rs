@@ -17,6 +17,55 @@ pub enum OnBadRow {
     Skip,
 }
 
+/// What to do with a log line that has no customer id (a guest checkout, an anonymous visit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum MissingCustomer {
+    /// Such a line is a bad row (the default: a missing id may be a broken export).
+    #[default]
+    Fail,
+    /// Leave such lines out and count them apart from bad rows.
+    Skip,
+}
+
+/// How shop exports are read beyond their columns: guest lines, text timestamps in a local
+/// format, attributes written on the lines. One set of options for every front end (the CLI's
+/// flags, the pipeline file's `[input]`, Python's keyword arguments).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct LogReading {
+    /// Log lines without a customer id (guest checkouts): fail, or skip them and count them
+    /// apart from bad rows.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = MissingCustomer::Fail))]
+    #[serde(default)]
+    pub missing_customer: MissingCustomer,
+    /// strftime format of text timestamps, e.g. "%m/%d/%Y %H:%M" for `12/1/2010 8:26` (default:
+    /// ISO dates and datetimes, yyyymmdd and unix seconds are recognised by themselves).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "FORMAT"))]
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// A transaction-log column to make a customer attribute of (e.g. Country): the value on
+    /// most of the customer's lines, encoded like a customers-file attribute. Repeatable.
+    #[cfg_attr(feature = "clap", arg(long = "attribute", value_name = "COLUMN"))]
+    #[serde(default)]
+    pub attributes: Vec<String>,
+}
+
+impl LogReading {
+    /// `params` with these reading options.
+    pub fn apply(&self, mut params: FeatureParams) -> FeatureParams {
+        params = params.missing_customer(self.missing_customer);
+        if let Some(format) = &self.date_format {
+            params = params.date_format(format.clone());
+        }
+        for column in &self.attributes {
+            params = params.line_attribute(column.clone());
+        }
+        params
+    }
+}
+
 pub use lookalike_core::TimeUnit;
 
 /// How to build features. Consuming setters; each says its default.
@@ -37,6 +86,9 @@ pub struct FeatureParams {
     pub(crate) threads: usize,
     pub(crate) top_levels: usize,
     pub(crate) customers_in: Vec<IdPartition>,
+    pub(crate) missing_customer: MissingCustomer,
+    pub(crate) date_format: Option<String>,
+    pub(crate) line_attributes: Vec<String>,
 }
 
 impl Default for FeatureParams {
@@ -49,6 +101,9 @@ impl Default for FeatureParams {
             threads: rayon::current_num_threads(),
             top_levels: 8,
             customers_in: Vec::new(),
+            missing_customer: MissingCustomer::Fail,
+            date_format: None,
+            line_attributes: Vec::new(),
         }
     }
 }
@@ -106,6 +161,29 @@ impl FeatureParams {
         self
     }
 
+    /// What to do with log lines without a customer id. Default: fail.
+    pub fn missing_customer(mut self, policy: MissingCustomer) -> Self {
+        self.missing_customer = policy;
+        self
+    }
+
+    /// The strftime format of text timestamps in the logs (e.g. `%m/%d/%Y %H:%M` for
+    /// `12/1/2010 8:26`). Default: none — ISO dates and datetimes, `yyyymmdd` and unix seconds
+    /// are recognised by themselves. Typed Parquet dates and timestamps never need one.
+    pub fn date_format(mut self, format: impl Into<String>) -> Self {
+        self.date_format = Some(format.into());
+        self
+    }
+
+    /// Makes a per-customer attribute of a transaction-log column (`Country` on each line): the
+    /// customer's most frequent value over their lines before as-of (ties: the smallest value,
+    /// so that line order does not matter), encoded like a customers-file attribute.
+    /// Repeatable. Default: none.
+    pub fn line_attribute(mut self, column: impl Into<String>) -> Self {
+        self.line_attributes.push(column.into());
+        self
+    }
+
     /// The parts a customer must be in to be kept ([`only_customers_in`](Self::only_customers_in)).
     pub fn customers_in_value(&self) -> impl Iterator<Item = &IdPartition> {
         self.customers_in.iter()
@@ -117,6 +195,22 @@ impl FeatureParams {
     }
 
     pub(crate) fn validate(&self) -> Result<(), FeatureError> {
+        if let Some(format) = &self.date_format {
+            crate::cell::check_date_format(format).map_err(FeatureError::InvalidOptions)?;
+        }
+        if self.line_attributes.len() > 8 {
+            return Err(FeatureError::InvalidOptions(format!(
+                "{} line attributes given; at most 8",
+                self.line_attributes.len()
+            )));
+        }
+        for (i, column) in self.line_attributes.iter().enumerate() {
+            if self.line_attributes[..i].contains(column) {
+                return Err(FeatureError::InvalidOptions(format!(
+                    "the line attribute {column:?} is given twice"
+                )));
+            }
+        }
         if self.threads == 0 {
             return Err(FeatureError::InvalidOptions(
                 "threads must be at least 1".into(),

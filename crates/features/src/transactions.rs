@@ -7,11 +7,13 @@
 
 use std::hash::BuildHasher;
 
-use lookalike_core::IdPartition;
+use lookalike_core::{ColumnMapping, IdPartition, InputKind};
 
+use crate::FeatureError;
 use crate::cell::{self, Cell, CellResult, DayCache};
 use crate::customer_slots::{CustomerSlots, CustomerState, customer_id};
 use crate::dictionary::{Dictionary, LabelCache, LabelId};
+use crate::input::{FieldRequest, InputFile};
 use crate::scan::{RowHandler, RowProblem};
 
 /// Field slots of a transactions row, in `InputKind::Transactions.fields()` order.
@@ -23,6 +25,137 @@ pub(crate) mod slot {
     pub const QUANTITY: usize = 4;
     pub const CATEGORY: usize = 5;
     pub const CHANNEL: usize = 6;
+    pub const UNIT_PRICE: usize = 7;
+    /// Line attributes (`--attribute`) follow the canonical fields.
+    pub const FIRST_ATTRIBUTE: usize = 8;
+}
+
+/// Where a line's amount comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AmountSource {
+    /// An `amount` column: the line's value, negative for refunds.
+    Amount,
+    /// `quantity` × `unit_price`, the sign taken from the quantity (cancellations are refunds).
+    UnitPrice,
+}
+
+/// The fields to read from a transaction log: the canonical ones (with `amount` or `unit_price`
+/// required, as the mapping and header say) and one per line attribute. Mapping both `amount`
+/// and `unit_price`, or `unit_price` without a quantity, is an error naming both.
+pub(crate) fn transaction_fields(
+    input: &InputFile,
+    mapping: &ColumnMapping,
+    line_attributes: &[String],
+) -> Result<(Vec<FieldRequest>, AmountSource), FeatureError> {
+    let kind = InputKind::Transactions;
+    let mut fields = FieldRequest::for_kind(kind, mapping, 2);
+    let header = input.column_names()?;
+    let has = |field: &str| header.iter().any(|h| h == mapping.source(kind, field));
+    let explicit = |field: &str| mapping.is_explicit(kind, field);
+    let invalid = |message: String| FeatureError::InvalidOptions(message);
+    let source = match (explicit("amount"), explicit("unit_price")) {
+        (true, true) => {
+            return Err(invalid(format!(
+                "{}: map either amount (the line's value) or unit_price (× quantity), not both",
+                input.path.display()
+            )));
+        }
+        (false, true) => AmountSource::UnitPrice,
+        (true, false) => AmountSource::Amount,
+        (false, false) if !has("amount") && has("unit_price") => AmountSource::UnitPrice,
+        (false, false) => AmountSource::Amount,
+    };
+    match source {
+        AmountSource::Amount => {
+            fields[slot::AMOUNT].required = true;
+            fields[slot::UNIT_PRICE].required = false;
+            // Not read: a unit price beside an amount would be a second source of truth.
+            fields[slot::UNIT_PRICE].column.clear();
+        }
+        AmountSource::UnitPrice => {
+            if !has("quantity") {
+                return Err(invalid(format!(
+                    "{}: unit_price ({:?}) needs quantity: a line's amount is quantity × unit_price; map --column quantity=COLUMN (no column {:?} in the file)",
+                    input.path.display(),
+                    mapping.source(kind, "unit_price"),
+                    mapping.source(kind, "quantity")
+                )));
+            }
+            fields[slot::UNIT_PRICE].required = true;
+            fields[slot::QUANTITY].required = true;
+            fields[slot::AMOUNT].required = false;
+            fields[slot::AMOUNT].column.clear();
+        }
+    }
+    for column in line_attributes {
+        if !header.iter().any(|h| h == column) {
+            return Err(FeatureError::MissingColumn {
+                kind,
+                path: input.path.clone(),
+                field: "attribute".into(),
+                column: column.clone(),
+                found: header
+                    .iter()
+                    .map(|h| format!("{h:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        fields.push(FieldRequest {
+            field: "attribute",
+            column: column.clone(),
+            required: true,
+        });
+    }
+    Ok((fields, source))
+}
+
+/// The amount of a line (fixed point): its `amount`, or `quantity` × `unit_price` with the sign
+/// of the quantity.
+pub(crate) fn line_amount(cells: &[Cell<'_>], source: AmountSource) -> Result<i64, RowProblem> {
+    use slot::*;
+    match source {
+        AmountSource::Amount => cell::amount_units(cells[AMOUNT])
+            .map_err(|reason| RowProblem::field(AMOUNT, cells[AMOUNT], reason)),
+        AmountSource::UnitPrice => {
+            let quantity = quantity_units(cells[QUANTITY])?;
+            let price = cell::amount_units(cells[UNIT_PRICE])
+                .map_err(|reason| RowProblem::field(UNIT_PRICE, cells[UNIT_PRICE], reason))?;
+            if price < 0 {
+                return Err(RowProblem::field(
+                    UNIT_PRICE,
+                    cells[UNIT_PRICE],
+                    "is negative; a unit price must be ≥ 0 (the sign of a line comes from its quantity)"
+                        .into(),
+                ));
+            }
+            // Both in units of 1/AMOUNT_SCALE: the product is in units², rescaled once.
+            let units = (quantity as i128 * price as i128) as f64 / cell::AMOUNT_SCALE;
+            if units.abs() > cell::MAX_ABS_AMOUNT * cell::AMOUNT_SCALE {
+                return Err(RowProblem::field(
+                    QUANTITY,
+                    cells[QUANTITY],
+                    format!(
+                        "× unit price is out of range (|amount| must be at most {:e})",
+                        cell::MAX_ABS_AMOUNT
+                    ),
+                ));
+            }
+            Ok(units.round() as i64)
+        }
+    }
+}
+
+/// A line's quantity (fixed point), named as a quantity in errors.
+fn quantity_units(cell: Cell<'_>) -> Result<i64, RowProblem> {
+    cell::amount_units(cell).map_err(|r| {
+        RowProblem::field(
+            slot::QUANTITY,
+            cell,
+            r.replace("an amount", "a quantity")
+                .replace("|amount|", "|quantity|"),
+        )
+    })
 }
 
 const NO_LABEL: LabelId = LabelId::MAX;
@@ -54,6 +187,8 @@ pub(crate) struct CustomerTx {
     pub refund_lines: u32,
     /// Calibration units bought (fixed point), when the file has a quantity column.
     pub units: i64,
+    /// Line attributes: (attribute, label, lines) over the calibration lines.
+    pub attribute_lines: Vec<(u8, LabelId, u32)>,
 }
 
 impl CustomerState for CustomerTx {
@@ -73,6 +208,24 @@ impl CustomerState for CustomerTx {
         }
         self.refund_lines += other.refund_lines;
         self.units += other.units;
+        for (attribute, label, lines) in other.attribute_lines {
+            count_attribute(&mut self.attribute_lines, attribute, label, lines);
+        }
+    }
+}
+
+fn count_attribute(
+    counts: &mut Vec<(u8, LabelId, u32)>,
+    attribute: u8,
+    label: LabelId,
+    lines: u32,
+) {
+    match counts
+        .iter_mut()
+        .find(|(a, l, _)| *a == attribute && *l == label)
+    {
+        Some(entry) => entry.2 += lines,
+        None => counts.push((attribute, label, lines)),
     }
 }
 
@@ -123,6 +276,12 @@ pub(crate) struct Window {
 pub(crate) struct TxHandler<'a> {
     window: Window,
     has_quantity: bool,
+    amount_source: AmountSource,
+    skip_guests: bool,
+    /// One dictionary per line attribute, shared by the workers.
+    attributes: &'a [Dictionary],
+    attribute_caches: Vec<LabelCache>,
+    pub guest_lines: u64,
     categories: &'a Dictionary,
     channels: &'a Dictionary,
     category_cache: LabelCache,
@@ -148,23 +307,40 @@ struct TxRow {
     channel: LabelId,
 }
 
+/// How a transaction log is read, beyond its windows: shared by every worker.
+#[derive(Clone, Copy)]
+pub(crate) struct TxReading<'a> {
+    pub has_quantity: bool,
+    pub amount_source: AmountSource,
+    pub skip_guests: bool,
+    pub date_format: Option<&'a str>,
+    pub attributes: &'a [Dictionary],
+}
+
 impl<'a> TxHandler<'a> {
     pub fn new(
         window: Window,
-        has_quantity: bool,
+        reading: TxReading<'a>,
         categories: &'a Dictionary,
         channels: &'a Dictionary,
         keep: &[IdPartition],
     ) -> Self {
         TxHandler {
             window,
-            has_quantity,
+            has_quantity: reading.has_quantity,
+            amount_source: reading.amount_source,
+            skip_guests: reading.skip_guests,
+            attributes: reading.attributes,
+            attribute_caches: (0..reading.attributes.len())
+                .map(|_| LabelCache::default())
+                .collect(),
+            guest_lines: 0,
             categories,
             channels,
             category_cache: LabelCache::default(),
             channel_cache: LabelCache::default(),
             slots: CustomerSlots::keeping(keep),
-            days: DayCache::default(),
+            days: DayCache::with_format(reading.date_format),
             order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
             scratch: String::new(),
             min_day: i32::MAX,
@@ -190,7 +366,7 @@ impl<'a> TxHandler<'a> {
         use slot::*;
         let fail = |slot: usize| move |reason: String| RowProblem::field(slot, cells[slot], reason);
         let day = self.days.day(cells[TIMESTAMP]).map_err(fail(TIMESTAMP))?;
-        let amount = cell::amount_units(cells[AMOUNT]).map_err(fail(AMOUNT))?;
+        let amount = line_amount(cells, self.amount_source)?;
         let order = if cells[ORDER].is_blank() {
             0
         } else {
@@ -200,14 +376,7 @@ impl<'a> TxHandler<'a> {
         let units = if !self.has_quantity || cells[QUANTITY].is_blank() {
             0
         } else {
-            cell::amount_units(cells[QUANTITY]).map_err(|r| {
-                RowProblem::field(
-                    QUANTITY,
-                    cells[QUANTITY],
-                    r.replace("an amount", "a quantity")
-                        .replace("|amount|", "|quantity|"),
-                )
-            })?
+            quantity_units(cells[QUANTITY])?
         };
         let category = self.label(cells[CATEGORY], true).map_err(fail(CATEGORY))?;
         let channel = self.label(cells[CHANNEL], false).map_err(fail(CHANNEL))?;
@@ -229,11 +398,16 @@ impl<'a> TxHandler<'a> {
         self.max_day = self.max_day.max(other.max_day);
         self.after_as_of += other.after_as_of;
         self.after_holdout += other.after_holdout;
+        self.guest_lines += other.guest_lines;
     }
 }
 
 impl RowHandler for TxHandler<'_> {
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+        if self.skip_guests && crate::customer_slots::is_guest(cells[slot::CUSTOMER]) {
+            self.guest_lines += 1;
+            return Ok(());
+        }
         let row = self.parse(cells)?;
         let in_calibration = self.window.as_of.is_none_or(|a| row.day < a);
         if !in_calibration {
@@ -258,7 +432,23 @@ impl RowHandler for TxHandler<'_> {
         let Some(index) = index else {
             return Ok(());
         };
+        let mut labels = [NO_LABEL; 8];
+        for (k, dictionary) in self.attributes.iter().enumerate().take(labels.len()) {
+            let cell = cells[slot::FIRST_ATTRIBUTE + k];
+            let text = cell::text(cell, &mut self.scratch)
+                .map_err(|r| RowProblem::field(slot::FIRST_ATTRIBUTE + k, cell, r))?;
+            if !text.is_empty() {
+                labels[k] = self.attribute_caches[k].id(dictionary, text);
+            }
+        }
         let state = &mut self.slots.customers[index as usize];
+        if in_calibration {
+            for (k, label) in labels.iter().enumerate().take(self.attributes.len()) {
+                if *label != NO_LABEL {
+                    count_attribute(&mut state.attribute_lines, k as u8, *label, 1);
+                }
+            }
+        }
         if !in_calibration {
             if row.amount >= 0 {
                 match state.holdout.last_mut() {

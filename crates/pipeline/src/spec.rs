@@ -11,7 +11,8 @@ use lookalike_audience::{IndexChoice, ScorerKind, TierSize, check_audience_name}
 use lookalike_cluster::{ClusterConfig, Scaling};
 use lookalike_core::{ColumnMapping, InputKind, Progress, TimeUnit};
 use lookalike_features::{
-    Extraction, FeatureInputs, FeatureParams, FileFormat, InputFile, OnBadRow, extract, parse_date,
+    Extraction, FeatureInputs, FeatureParams, FileFormat, InputFile, LogReading, MissingCustomer,
+    OnBadRow, extract, parse_date,
 };
 use lookalike_value::{HorizonSpec, HorizonUnit, MonthLength, PurchaseKind};
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,26 @@ pub struct InputSpec {
     /// What to do with an unreadable row.
     #[serde(default)]
     pub on_error: OnBadRow,
+    /// Lines without a customer id (guest checkouts): `fail` or `skip` (counted apart).
+    #[serde(default)]
+    pub missing_customer: MissingCustomer,
+    /// strftime format of text timestamps (`"%m/%d/%Y %H:%M"`); default: ISO, yyyymmdd, unix.
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// Transaction-log columns made customer attributes (the value on most of their lines).
+    #[serde(default)]
+    pub attributes: Vec<String>,
+}
+
+impl InputSpec {
+    /// How the logs are read beyond their columns.
+    pub fn reading(&self) -> LogReading {
+        LogReading {
+            missing_customer: self.missing_customer,
+            date_format: self.date_format.clone(),
+            attributes: self.attributes.clone(),
+        }
+    }
 }
 
 /// `[features]`.
@@ -363,13 +384,20 @@ pub fn log_file(
 }
 
 impl FeatureSpec {
-    /// The extraction settings (`on_error` from the input section; all cores).
-    pub fn params(&self, on_error: OnBadRow) -> Result<FeatureParams, PipelineError> {
-        let mut params = FeatureParams::new()
-            .time_unit(self.time_unit)
-            .top_levels(self.top_levels)
-            .on_bad_row(on_error)
-            .threads(rayon::current_num_threads());
+    /// The extraction settings (`on_error` and the reading options from the input section; all
+    /// cores).
+    pub fn params(
+        &self,
+        on_error: OnBadRow,
+        reading: &LogReading,
+    ) -> Result<FeatureParams, PipelineError> {
+        let mut params = reading.apply(
+            FeatureParams::new()
+                .time_unit(self.time_unit)
+                .top_levels(self.top_levels)
+                .on_bad_row(on_error)
+                .threads(rayon::current_num_threads()),
+        );
         if let Some(date) = &self.as_of {
             params = params.as_of(parse_date(date).map_err(|e| PipelineError::Document {
                 file: "[features]".into(),
@@ -384,7 +412,9 @@ impl PipelineSpec {
     /// The features of the spec's logs, computed as `[features]` says.
     pub fn extract(&self, progress: &dyn Progress) -> Result<Extraction, PipelineError> {
         let inputs = self.input.inputs()?;
-        let params = self.features.params(self.input.on_error)?;
+        let params = self
+            .features
+            .params(self.input.on_error, &self.input.reading())?;
         Ok(extract(&inputs, &params, progress)?)
     }
 

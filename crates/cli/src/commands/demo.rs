@@ -109,6 +109,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         columns: Vec::new(),
         as_of: None,
         on_error: lookalike_features::OnBadRow::Fail,
+        reading: lookalike_features::LogReading::default(),
         partition: None,
         passes: 1,
         chunk_rows: 262_144,

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use lookalike_features::{
-    Extraction, FeatureInputs, FeatureParams, FileFormat, OnBadRow, TimeUnit, extract, parse_date,
-    write_feature_table,
+    Extraction, FeatureInputs, FeatureParams, FileFormat, LogReading, OnBadRow, TimeUnit, extract,
+    parse_date, write_feature_table,
 };
 use lookalike_pipeline::log_inputs;
 
@@ -39,6 +39,8 @@ pub struct InputArgs {
     /// What to do with an unreadable row.
     #[arg(long, value_enum, default_value = "fail")]
     pub on_error: OnBadRow,
+    #[command(flatten)]
+    pub reading: LogReading,
 }
 
 /// Options of `lookalike features`.
@@ -98,11 +100,13 @@ pub fn refuse_log_options(given: &[(&str, bool)], features: &Path) -> anyhow::Re
 
 impl Args {
     fn params(&self) -> anyhow::Result<FeatureParams> {
-        let mut params = FeatureParams::new()
-            .time_unit(self.time_unit)
-            .on_bad_row(self.input.on_error)
-            .top_levels(self.top_levels)
-            .threads(rayon::current_num_threads());
+        let mut params = self.input.reading.apply(
+            FeatureParams::new()
+                .time_unit(self.time_unit)
+                .on_bad_row(self.input.on_error)
+                .top_levels(self.top_levels)
+                .threads(rayon::current_num_threads()),
+        );
         if let Some(date) = &self.as_of {
             params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
         }
@@ -128,6 +132,12 @@ pub fn report_inputs(extraction: &Extraction, ui: &Ui) {
             line += &format!(
                 ", {} after the holdout window (ignored)",
                 report.ignored_after_window
+            );
+        }
+        if report.guest_lines > 0 {
+            line += &format!(
+                ", {} guest lines (no customer id) left out",
+                report.guest_lines
             );
         }
         if report.skipped > 0 {

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::commands::features::{InputArgs, refuse_log_options, report_inputs};
 use crate::output::Ui;
 use crate::paths::Paths;
-use lookalike_features::{FileFormat, OnBadRow};
+use lookalike_features::{FileFormat, LogReading, OnBadRow};
 
 /// Parses `--partition i/n`.
 pub fn parse_partition(text: &str) -> anyhow::Result<IdPartition> {
@@ -71,6 +71,9 @@ pub struct Args {
     /// count it and show the first few.
     #[arg(long, value_enum, default_value = "fail")]
     pub on_error: OnBadRow,
+    /// How the logs are read (with --transactions): as when the model's features were made.
+    #[command(flatten)]
+    pub reading: LogReading,
     /// Score only the customers whose id hashes into partition i of n (0 ≤ i < n); the
     /// outputs of 0/n … (n−1)/n together are the unpartitioned output.
     #[arg(long, value_name = "i/n")]
@@ -350,12 +353,15 @@ fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(S
         delimiter: args.delimiter.clone(),
         columns: args.columns.clone(),
         on_error: args.on_error,
+        reading: args.reading.clone(),
     };
-    let mut params = FeatureParams::new()
-        .time_unit(trained_unit)
-        .on_bad_row(input.on_error)
-        .top_levels(model.manifest().features.top_levels)
-        .threads(rayon::current_num_threads());
+    let mut params = args.reading.apply(
+        FeatureParams::new()
+            .time_unit(trained_unit)
+            .on_bad_row(input.on_error)
+            .top_levels(model.manifest().features.top_levels)
+            .threads(rayon::current_num_threads()),
+    );
     if let Some(date) = &args.as_of {
         params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
     }

@@ -68,6 +68,7 @@ pub fn feature_args(spec: &PipelineSpec, out: &Path) -> features::Args {
                 .map(|(field, name)| format!("{field}={name}"))
                 .collect(),
             on_error: input.on_error,
+            reading: input.reading(),
         },
         as_of: spec.features.as_of.clone(),
         holdout_end: None,

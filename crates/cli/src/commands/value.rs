@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use lookalike_core::FeatureTable;
 use lookalike_features::{
-    FeatureParams, FileFormat, OnBadRow, TimeUnit, btyd_summary, extract, parse_date,
+    FeatureParams, FileFormat, LogReading, OnBadRow, TimeUnit, btyd_summary, extract, parse_date,
     read_feature_table,
 };
 use lookalike_pipeline::{ValueTraining, evaluate_holdout};
@@ -84,6 +84,8 @@ struct SummaryArgs {
     /// What to do with an unreadable row of --transactions.
     #[arg(long, value_enum, default_value = "fail")]
     on_error: OnBadRow,
+    #[command(flatten)]
+    reading: LogReading,
 }
 
 /// A BTYD summary and where it came from.
@@ -144,13 +146,16 @@ impl SummaryArgs {
             delimiter: self.delimiter.clone(),
             columns: self.columns.clone(),
             on_error: self.on_error,
+            reading: self.reading.clone(),
         };
         let inputs = input.resolve()?;
         let unit = self.time_unit.unwrap_or(TimeUnit::Weeks);
-        let mut params = FeatureParams::new()
-            .time_unit(unit)
-            .on_bad_row(input.on_error)
-            .threads(rayon::current_num_threads());
+        let mut params = self.reading.apply(
+            FeatureParams::new()
+                .time_unit(unit)
+                .on_bad_row(input.on_error)
+                .threads(rayon::current_num_threads()),
+        );
         if let Some(date) = &self.as_of {
             params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
         }
@@ -437,12 +442,14 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
         .map(|dir| paths::stage_folder("--plot", dir, is_report))
         .transpose()?;
     let unit = args.time_unit;
-    let params = FeatureParams::new()
-        .as_of(as_of)
-        .holdout_end(end)
-        .time_unit(unit)
-        .on_bad_row(args.input.on_error)
-        .threads(rayon::current_num_threads());
+    let params = args.input.reading.apply(
+        FeatureParams::new()
+            .as_of(as_of)
+            .holdout_end(end)
+            .time_unit(unit)
+            .on_bad_row(args.input.on_error)
+            .threads(rayon::current_num_threads()),
+    );
     let inputs = args.input.resolve()?;
     let extraction = extract(&inputs, &params, &ui.progress())?;
     crate::commands::features::report_inputs(&extraction, ui);

@@ -24,8 +24,9 @@ use crate::{FeatureError, OnBadRow};
 
 pub(crate) use self::parquet_groups::{ColumnView, parquet_column_names};
 
-/// Most fields any input kind reads per row.
-pub(crate) const MAX_FIELDS: usize = 8;
+/// Most fields any input kind reads per row: the transaction log's eight and up to eight line
+/// attributes.
+pub(crate) const MAX_FIELDS: usize = 16;
 /// How many skipped rows are described by example.
 pub(crate) const SKIP_EXAMPLES: usize = 5;
 
