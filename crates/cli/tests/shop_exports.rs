@@ -206,6 +206,25 @@ fn a_shop_export_read_wrongly_is_refused_with_what_to_do() {
         error.contains("\"CustomerID\"") && error.contains("--missing-customer skip"),
         "{error}"
     );
+    // A unit price mapped as the amount: the first cancellation says what to do.
+    let error = run(&[
+        "--column",
+        "customer_id=CustomerID",
+        "--column",
+        "timestamp=InvoiceDate",
+        "--column",
+        "quantity=Quantity",
+        "--column",
+        "amount=UnitPrice",
+        "--date-format",
+        "%m/%d/%Y %H:%M",
+        "--missing-customer",
+        "skip",
+    ]);
+    assert!(
+        error.contains("\"Quantity\"") && error.contains("map it as unit_price"),
+        "{error}"
+    );
     // Both amount and unit_price mapped; unit_price without quantity.
     let error = run(&mapping_and(&["--column", "amount=UnitPrice"]));
     assert!(

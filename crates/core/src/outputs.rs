@@ -539,7 +539,16 @@ pub fn stage_folder(
     }
     recover_folder(parent)?;
     check_replaceable_folder(destination, is_previous_output)?;
-    let staged = crate::temporary_file_builder(&temporary_prefix(destination))
+    let prefix = temporary_prefix(destination);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".partial");
+    // An output folder gets the ordinary rwxr-xr-x, not a private temporary folder's rwx------.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o755));
+    }
+    let staged = builder
         .tempdir_in(parent)
         .map_err(|source| CoreError::Write {
             path: destination.to_path_buf(),
@@ -712,6 +721,13 @@ mod tests {
         );
         batch.commit().unwrap();
         assert_eq!(listing(&out), [RUN_MARKER, "model.json"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&out), 0o755, "an output folder others can enter");
+            assert_eq!(mode(&out.join("model.json")), 0o644);
+        }
         assert_eq!(
             std::fs::read_to_string(out.join("model.json")).unwrap(),
             "k=8"

@@ -378,6 +378,15 @@ impl<'a> TxHandler<'a> {
         } else {
             quantity_units(cells[QUANTITY])?
         };
+        // A returned quantity with a positive amount: the amount is not the line's value (a
+        // unit price mapped as the amount would count every cancellation as a purchase).
+        if units < 0 && amount > 0 {
+            return Err(RowProblem::field(
+                QUANTITY,
+                cells[QUANTITY],
+                "is negative but the line's amount is positive; if the amount column is a unit price, map it as unit_price (the amount is then quantity × unit_price)".into(),
+            ));
+        }
         let category = self.label(cells[CATEGORY], true).map_err(fail(CATEGORY))?;
         let channel = self.label(cells[CHANNEL], false).map_err(fail(CHANNEL))?;
         Ok(TxRow {
