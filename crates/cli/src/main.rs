@@ -12,6 +12,7 @@ mod paths;
 mod plots;
 mod progress;
 mod rule_columns;
+mod small_table;
 mod stdin;
 mod value_model;
 mod value_report;
@@ -60,6 +61,15 @@ enum Command {
     EvaluateAudience(commands::evaluate_audience::Args),
     /// Pairwise overlap of audience or segment files (sizes, shared customers, Jaccard).
     Overlap(commands::overlap::Args),
+    /// A campaign's lift against its control group, per audience tier: conversion, orders and
+    /// revenue per customer, with intervals, p-values and incremental totals (CUPED optional).
+    Measure(commands::measure::Args),
+    /// How customers moved between segments from one run of `segment`/`score` to the next:
+    /// the transition matrix, who stayed, left and entered, and each move on request.
+    Migrate(commands::migrate::Args),
+    /// Which segments are large enough to test: each segment's minimum detectable lift (80%
+    /// power, α = 0.05) and the control group a target lift needs.
+    Power(commands::power::Args),
     /// Train every stage of a pipeline file (features, segments, clusters, value, audiences)
     /// into one model directory.
     Train(commands::train::Args),
@@ -105,6 +115,9 @@ fn main() -> ExitCode {
         Command::Expand(args) => commands::expand::run(args, &ui),
         Command::EvaluateAudience(args) => commands::evaluate_audience::run(args, &ui),
         Command::Overlap(args) => commands::overlap::run(args, &ui),
+        Command::Measure(args) => commands::measure::run(args, &ui),
+        Command::Migrate(args) => commands::migrate::run(args, &ui),
+        Command::Power(args) => commands::power::run(args, &ui),
         Command::Train(args) => commands::train::run(args, &ui),
         Command::Score(args) => commands::score::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),

@@ -25,6 +25,7 @@ mod error;
 mod events;
 mod extract;
 mod input;
+mod outcomes;
 mod params;
 mod parquet_file;
 mod scan;
@@ -38,6 +39,7 @@ pub use chunks::{FeatureChunks, batch_from_table, table_from_batch};
 pub use error::FeatureError;
 pub use extract::{Extraction, FeatureInputs, InputReport, extract};
 pub use input::{FileFormat, InputFile};
+pub use outcomes::{Outcome, Outcomes, outcomes};
 pub use params::{FeatureParams, LogReading, MissingCustomer, OnBadRow, TimeUnit};
 pub use table_io::{
     format_number, read_feature_table, write_csv_in_parallel, write_feature_table,
