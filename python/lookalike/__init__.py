@@ -18,6 +18,7 @@ from .cluster import (
     davies_bouldin_score,
     silhouette_score,
 )
+from .measure import measure, migration, minimum_detectable_lift
 from .stages import evaluate_audience, expand, overlap, segment
 from .value import BetaGeo, GammaGamma, ParetoNBD, clv
 from . import _lookalike, _progress
@@ -49,25 +50,28 @@ train.__doc__ = (_lookalike.train.__doc__ or "") + """
 path that replaces the log the pipeline file names. ``progress``: as for ``features``."""
 
 __all__ = [
-    "evaluate_audience",
-    "overlap",
-    "expand",
-    "segment",
     "BetaGeo",
     "GammaGamma",
-    "ParetoNBD",
-    "clv",
-    "KMeans",
-    "adjusted_rand_score",
-    "calinski_harabasz_score",
-    "davies_bouldin_score",
-    "silhouette_score",
     "InputError",
+    "KMeans",
     "LookalikeError",
     "Model",
     "ModelError",
+    "ParetoNBD",
     "__version__",
+    "adjusted_rand_score",
+    "calinski_harabasz_score",
+    "clv",
+    "davies_bouldin_score",
+    "evaluate_audience",
+    "expand",
     "features",
     "generate",
+    "measure",
+    "migration",
+    "minimum_detectable_lift",
+    "overlap",
+    "segment",
+    "silhouette_score",
     "train",
 ]

@@ -87,3 +87,25 @@ def generate(
     progress: Optional[Any] = None,
 ) -> dict[str, Any]:
     """Writes a seeded synthetic customer base (as ``lookalike generate``)."""
+
+def measure_json(
+    members: list[tuple[str, str, bool]],
+    transactions: _Path,
+    *,
+    start: str,
+    end: Optional[str] = None,
+    pre_start: Optional[str] = None,
+    level: float = 0.95,
+    columns: Optional[Mapping[str, str]] = None,
+    missing_customer: str = "fail",
+    date_format: Optional[str] = None,
+) -> str:
+    """The campaign's lift per group, as JSON (see ``lookalike.measure``)."""
+
+def minimum_detectable_lift_of(
+    treated: int, control: int, baseline: float, *, alpha: float = 0.05, power: float = 0.8
+) -> Optional[float]:
+    """The minimum detectable relative lift of a two-proportion test."""
+
+def migration_json(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> str:
+    """The transition matrix between two runs' segments, as JSON."""

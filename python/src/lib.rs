@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 
 mod cluster;
 mod errors;
+mod measure;
 mod model;
 mod progress;
 mod stages;
@@ -30,6 +31,9 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cluster::davies_bouldin_score, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::calinski_harabasz_score, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::adjusted_rand_score, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::measure_json, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::minimum_detectable_lift_of, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::migration_json, m)?)?;
     m.add_function(wrap_pyfunction!(stages::segment, m)?)?;
     m.add_function(wrap_pyfunction!(stages::expand, m)?)?;
     m.add_function(wrap_pyfunction!(stages::overlap, m)?)?;

@@ -1,94 +1,134 @@
-//! Small tables a command reads whole, every cell as text: audiences, segment files (CSV, or
-//! Parquet by extension).
+//! Tables a command reads a few columns of, every cell as text: audiences, segment and score
+//! files (CSV, or Parquet by extension). Only the named columns are kept, so a wide score file
+//! costs what its id and one segment column cost.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 
-/// A table read whole, every cell as text.
+/// The named columns of a table, every cell as text (an empty cell or null as "").
 pub struct SmallTable {
-    pub path: PathBuf,
-    pub header: Vec<String>,
+    /// One row per data row, one cell per kept column, in the order asked for.
     pub rows: Vec<Vec<String>>,
+    /// Whether rows are counted as Parquet rows (1-based) rather than CSV lines.
+    pub parquet: bool,
 }
 
 impl SmallTable {
-    /// Reads `path` (CSV, or Parquet by its extension).
-    pub fn read(path: &Path) -> anyhow::Result<SmallTable> {
-        let (header, rows) = read_strings(path)?;
-        Ok(SmallTable {
-            path: path.to_path_buf(),
-            header,
-            rows,
-        })
+    /// Reads the columns `names` of `path`; a missing column is an error naming the file and
+    /// the columns it has.
+    pub fn read(path: &Path, names: &[&str]) -> anyhow::Result<SmallTable> {
+        let parquet = crate::output::is_parquet_output(path)?;
+        let rows = if parquet {
+            read_parquet(path, names)?
+        } else {
+            read_csv(path, names)?
+        };
+        Ok(SmallTable { rows, parquet })
     }
 
-    /// The position of a column, or an error naming the file and its columns.
-    pub fn column(&self, name: &str) -> anyhow::Result<usize> {
-        self.header.iter().position(|h| h == name).with_context(|| {
-            format!(
-                "{}: no column {name:?} (columns: {})",
-                self.path.display(),
-                self.header.join(", ")
-            )
-        })
+    /// Where data row `i` (0-based) is in the file, as a person would look for it.
+    pub fn place(&self, i: usize) -> String {
+        place(self.parquet, i)
     }
 }
 
-/// A CSV cell: quoted when it holds a delimiter, a quote or a line break.
-pub fn csv_text(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
+/// Where data row `i` (0-based) of a Parquet (row n) or CSV (line n, the header on line 1)
+/// file is.
+pub fn place(parquet: bool, i: usize) -> String {
+    if parquet {
+        format!("row {}", i + 1)
     } else {
-        text.to_string()
+        format!("line {}", i + 2)
     }
 }
 
-/// Every cell of a small table (CSV, or Parquet by extension) as text, with its header.
-fn read_strings(path: &Path) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)> {
-    if crate::output::is_parquet_output(path)? {
-        return read_parquet_strings(path);
-    }
+fn missing(path: &Path, name: &str, header: &[String]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: no column {name:?} (columns: {})",
+        path.display(),
+        header.join(", ")
+    )
+}
+
+fn read_csv(path: &Path, names: &[&str]) -> anyhow::Result<Vec<Vec<String>>> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let header = reader
+    let header: Vec<String> = reader
         .headers()
         .with_context(|| format!("reading the header of {}", path.display()))?
         .iter()
         .map(str::to_string)
         .collect();
+    let positions = names
+        .iter()
+        .map(|name| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| missing(path, name, &header))
+        })
+        .collect::<anyhow::Result<Vec<usize>>>()?;
     let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
-        rows.push(record.iter().map(str::to_string).collect());
+    let mut record = csv::StringRecord::new();
+    let mut line = 1;
+    while reader
+        .read_record(&mut record)
+        .with_context(|| format!("{}: line {}", path.display(), line + 1))?
+    {
+        line += 1;
+        rows.push(
+            positions
+                .iter()
+                .map(|&p| record.get(p).unwrap_or("").to_string())
+                .collect(),
+        );
     }
-    Ok((header, rows))
+    Ok(rows)
 }
 
-/// Every column of a Parquet file as text.
-fn read_parquet_strings(path: &Path) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)> {
+fn read_parquet(path: &Path, names: &[&str]) -> anyhow::Result<Vec<Vec<String>>> {
     use arrow_array::Array;
-    use arrow_array::RecordBatchReader;
     use arrow_array::cast::AsArray;
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .with_context(|| format!("reading {}", path.display()))?;
-    let header: Vec<String> = reader
+    let header: Vec<String> = builder
         .schema()
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .collect();
+    let positions = names
+        .iter()
+        .map(|name| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| missing(path, name, &header))
+        })
+        .collect::<anyhow::Result<Vec<usize>>>()?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), positions.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.with_context(|| format!("reading {}", path.display()))?;
-        let columns = batch
-            .columns()
+        // The projected batch keeps the file's column order: find each name in it.
+        let columns = names
             .iter()
-            .map(|c| arrow_cast::cast(c, &arrow_schema::DataType::Utf8))
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("reading {}", path.display()))?;
+            .map(|name| {
+                let column = batch
+                    .column_by_name(name)
+                    .ok_or_else(|| missing(path, name, &header))?;
+                arrow_cast::cast(column, &arrow_schema::DataType::Utf8)
+                    .with_context(|| format!("reading {}", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         for i in 0..batch.num_rows() {
             rows.push(
                 columns
@@ -105,5 +145,14 @@ fn read_parquet_strings(path: &Path) -> anyhow::Result<(Vec<String>, Vec<Vec<Str
             );
         }
     }
-    Ok((header, rows))
+    Ok(rows)
+}
+
+/// A CSV cell: quoted when it holds a delimiter, a quote or a line break.
+pub fn csv_text(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }

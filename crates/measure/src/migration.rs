@@ -1,6 +1,8 @@
 //! How customers moved between segments from one run to the next.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use serde::Serialize;
 
@@ -33,31 +35,40 @@ impl Migration {
         before: impl IntoIterator<Item = (&'a str, &'a str)>,
         after: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Migration {
-        let before: HashMap<&str, &str> = before.into_iter().collect();
-        let mut names: BTreeMap<&str, usize> = before.values().map(|s| (*s, 0)).collect();
-        let mut moves: HashMap<(&str, &str), u64> = HashMap::new();
-        let mut seen_after = 0u64;
-        let mut in_both = 0u64;
-        for (id, segment) in after {
-            names.insert(segment, 0);
-            seen_after += 1;
-            if let Some(from) = before.get(id) {
-                in_both += 1;
-                *moves.entry((from, segment)).or_default() += 1;
-            }
+        let after: Vec<(&str, &str)> = after.into_iter().collect();
+        let before: Vec<(&str, &str)> = before.into_iter().collect();
+        // Segments are few: each gets an index once, and every move is a cell of the matrix.
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, segment) in before.iter().chain(&after) {
+            names.entry(segment).or_insert(0);
         }
         for (i, index) in names.values_mut().enumerate() {
             *index = i;
         }
+        let mut segment_before: HashMap<&str, usize> = HashMap::default();
+        segment_before.reserve(before.len());
+        for (id, segment) in &before {
+            segment_before.insert(id, names[segment]);
+        }
         let mut counts = vec![vec![0u64; names.len()]; names.len()];
-        for ((from, to), count) in moves {
-            counts[names[from]][names[to]] += count;
+        let mut in_both = 0u64;
+        let mut last: Option<(&str, usize)> = None;
+        for (id, segment) in &after {
+            let to = match last {
+                Some((name, index)) if name == *segment => index,
+                _ => names[segment],
+            };
+            last = Some((segment, to));
+            if let Some(&from) = segment_before.get(id) {
+                in_both += 1;
+                counts[from][to] += 1;
+            }
         }
         Migration {
             segments: names.keys().map(|s| s.to_string()).collect(),
             counts,
-            only_before: before.len() as u64 - in_both,
-            only_after: seen_after - in_both,
+            only_before: segment_before.len() as u64 - in_both,
+            only_after: after.len() as u64 - in_both,
         }
     }
 

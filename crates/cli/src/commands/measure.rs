@@ -60,21 +60,10 @@ fn flag(text: &str) -> Result<Option<bool>, ()> {
 
 /// Reads the audience's id, group and control columns (CSV or Parquet).
 fn read_audience(path: &Path, by: &str, control: &str) -> anyhow::Result<Vec<AudienceRow>> {
-    let parquet = crate::output::is_parquet_output(path)?;
-    let table = SmallTable::read(path)?;
-    let (id_at, group_at, control_at) = (
-        table.column("customer_id")?,
-        table.column(by)?,
-        table.column(control)?,
-    );
+    let table = SmallTable::read(path, &["customer_id", by, control])?;
+    let (id_at, group_at, control_at) = (0, 1, 2);
     let rows = &table.rows;
-    let place = |i: usize| {
-        if parquet {
-            format!("row {}", i + 1)
-        } else {
-            format!("line {}", i + 2)
-        }
-    };
+    let place = |i: usize| table.place(i);
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut audience = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {

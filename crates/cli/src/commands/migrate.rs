@@ -7,7 +7,7 @@ use lookalike_measure::Migration;
 
 use crate::output::Ui;
 use crate::paths::Paths;
-use crate::small_table::{SmallTable, csv_text};
+use crate::small_table::{SmallTable, csv_text, place};
 
 /// Options of `lookalike migrate`.
 #[derive(Debug, clap::Args)]
@@ -30,28 +30,36 @@ pub struct Args {
     pub moves: Option<PathBuf>,
 }
 
-/// (customer id, segment) of a run; an empty segment is "(none)".
+/// (customer id, segment) of a run; an empty segment is "(none)". A customer listed twice is
+/// an error naming both rows.
 fn read_run(path: &std::path::Path, by: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let table = SmallTable::read(path)?;
-    let (id_at, by_at) = (table.column("customer_id")?, table.column(by)?);
-    let rows = table.rows;
-    let mut seen = std::collections::HashSet::new();
-    let mut run = Vec::with_capacity(rows.len());
-    for (i, row) in rows.into_iter().enumerate() {
-        let id = row[id_at].clone();
-        if !seen.insert(id.clone()) {
+    let table = SmallTable::read(path, &["customer_id", by])?;
+    let parquet = table.parquet;
+    let run: Vec<(String, String)> = table
+        .rows
+        .into_iter()
+        .map(|mut row| {
+            let segment = std::mem::take(&mut row[1]);
+            let id = std::mem::take(&mut row[0]);
+            let segment = if segment.is_empty() {
+                "(none)".to_string()
+            } else {
+                segment
+            };
+            (id, segment)
+        })
+        .collect();
+    let mut seen: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    seen.reserve(run.len());
+    for (i, (id, _)) in run.iter().enumerate() {
+        if let Some(first) = seen.insert(id.as_str(), i) {
             bail!(
-                "{}: customer id {id:?} is listed twice (data row {}): a run has one row per customer",
+                "{}: customer id {id:?} is on {} and again on {}: a run has one row per customer",
                 path.display(),
-                i + 1
+                place(parquet, first),
+                place(parquet, i)
             );
         }
-        let segment = if row[by_at].is_empty() {
-            "(none)".to_string()
-        } else {
-            row[by_at].clone()
-        };
-        run.push((id, segment));
     }
     Ok(run)
 }
@@ -89,7 +97,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     })
     .with_context(|| format!("writing {}", args.out.display()))?;
     if let Some(path) = &args.moves {
-        let earlier: std::collections::HashMap<&str, &str> = before
+        let earlier: foldhash::HashMap<&str, &str> = before
             .iter()
             .map(|(id, s)| (id.as_str(), s.as_str()))
             .collect();

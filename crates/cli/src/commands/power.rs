@@ -105,8 +105,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let control_share = parse_rate("--control-share", &args.control_share)?;
     let target = parse_lift("--target-lift", &args.target_lift)?;
     let max_detectable = parse_lift("--max-detectable", &args.max_detectable)?;
-    let table = SmallTable::read(&args.segments)?;
-    let (id_at, by_at) = (table.column("customer_id")?, table.column(&args.by)?);
+    let table = SmallTable::read(&args.segments, &["customer_id", &args.by])?;
+    let (id_at, by_at) = (0, 1);
     let rows = &table.rows;
     let mut segments: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in rows {
