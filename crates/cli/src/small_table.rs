@@ -43,6 +43,19 @@ pub fn place(parquet: bool, i: usize) -> String {
     }
 }
 
+/// The position of each of `names` in `header`.
+fn positions(path: &Path, names: &[&str], header: &[String]) -> anyhow::Result<Vec<usize>> {
+    names
+        .iter()
+        .map(|name| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| missing(path, name, header))
+        })
+        .collect()
+}
+
 fn missing(path: &Path, name: &str, header: &[String]) -> anyhow::Error {
     anyhow::anyhow!(
         "{}: no column {name:?} (columns: {})",
@@ -60,15 +73,7 @@ fn read_csv(path: &Path, names: &[&str]) -> anyhow::Result<Vec<Vec<String>>> {
         .iter()
         .map(str::to_string)
         .collect();
-    let positions = names
-        .iter()
-        .map(|name| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .ok_or_else(|| missing(path, name, &header))
-        })
-        .collect::<anyhow::Result<Vec<usize>>>()?;
+    let positions = positions(path, names, &header)?;
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     let mut line = 1;
@@ -101,15 +106,7 @@ fn read_parquet(path: &Path, names: &[&str]) -> anyhow::Result<Vec<Vec<String>>>
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    let positions = names
-        .iter()
-        .map(|name| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .ok_or_else(|| missing(path, name, &header))
-        })
-        .collect::<anyhow::Result<Vec<usize>>>()?;
+    let positions = positions(path, names, &header)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), positions.iter().copied());
     let reader = builder
         .with_projection(mask)
