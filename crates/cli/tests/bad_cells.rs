@@ -175,6 +175,27 @@ fn a_customers_file_column_keeps_its_type_and_a_contradicting_cell_is_a_row_erro
         ],
         &[&bad_date],
     );
+    // The same with Windows line ends: still line 6.
+    let crlf = write(
+        dir.path(),
+        "bad_date_crlf.csv",
+        &text
+            .replacen(",2025-06-18,", ",2024-02-30,", 1)
+            .replace('\n', "\r\n"),
+    );
+    refused(
+        &[
+            "features",
+            "--transactions",
+            s(&tx),
+            "--customers",
+            s(&crlf),
+            "--out",
+            s(&out),
+        ],
+        &["line 6", "2024-02-30"],
+        &[&crlf],
+    );
     // `inf` in a column of numbers.
     let numbers: String = text
         .lines()

@@ -347,15 +347,16 @@ pub(crate) fn read_customers(
             // The header as every CSV reader here sees it (BOM removed, names trimmed, UTF-8
             // checked); the reader below skips it.
             let (delimiter, header) = crate::input::csv_head(input)?;
+            // Read whole (one row per customer): the bytes also give each record's true line.
+            let bytes = std::fs::read(&input.path).map_err(|source| FeatureError::Io {
+                kind: input.kind,
+                path: input.path.clone(),
+                source,
+            })?;
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(delimiter)
                 .flexible(true)
-                .from_path(&input.path)
-                .map_err(|e| FeatureError::Io {
-                    kind: input.kind,
-                    path: input.path.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
+                .from_reader(bytes.as_slice());
             let mut collector = make(&header)?;
             let mut record = csv::ByteRecord::new();
             loop {
@@ -368,12 +369,12 @@ pub(crate) fn read_customers(
                             path: input.path.clone(),
                             row: e
                                 .position()
-                                .map_or("a row".into(), |p| format!("line {}", p.line())),
+                                .map_or("a row".into(), |p| format!("line {}", line_of(&bytes, p))),
                             reason: e.to_string(),
                         });
                     }
                 }
-                let line = record.position().map_or(0, |p| p.line());
+                let line = record.position().map_or(0, |p| line_of(&bytes, p));
                 if record.len() != header.len() {
                     let problem = FeatureError::BadRow {
                         kind: input.kind,
@@ -427,6 +428,13 @@ pub(crate) fn read_customers(
             collector.finish()
         }
     }
+}
+
+/// The line a record starts on. After a `\r\n` line end the csv reader places the next
+/// record at the `\n` and counts it on the line before; the record really starts one line on.
+fn line_of(bytes: &[u8], position: &csv::Position) -> u64 {
+    let at = position.byte() as usize;
+    position.line() + u64::from(bytes.get(at) == Some(&b'\n') && at > 0 && bytes[at - 1] == b'\r')
 }
 
 /// Feeds the rows of Arrow batches (a Parquet file's, or an in-memory table's) to `collector`,
