@@ -310,3 +310,85 @@ pub fn audience(
     lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
     Ok(())
 }
+
+/// A campaign's conversion lift per group (percentage points) with its interval, against the
+/// zero line: a group whose interval crosses zero has not shown an effect.
+pub fn campaign_lift(
+    result: &lookalike_measure::CampaignResult,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let rows: Vec<(&str, f64, f64, f64)> = result
+        .groups
+        .iter()
+        .filter_map(|g| {
+            g.conversion.as_ref().map(|c| {
+                (
+                    g.group.as_str(),
+                    100.0 * c.absolute,
+                    100.0 * c.absolute_interval.low,
+                    100.0 * c.absolute_interval.high,
+                )
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        anyhow::bail!("no group has a control group: there is no lift to plot");
+    }
+    let reach = rows
+        .iter()
+        .flat_map(|r| [r.2.abs(), r.3.abs()])
+        .fold(0.0f64, f64::max)
+        .max(0.1)
+        * 1.15;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 120 + 60 * rows.len() as u32))
+            .into_drawing_area();
+        root.fill(&WHITE)?;
+        let count = rows.len();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "Conversion lift, treated vs control ({:.0}% intervals)",
+                    100.0 * result.level
+                ),
+                ("sans-serif", 22),
+            )
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(110)
+            .build_cartesian_2d(-reach..reach, -0.5f64..count as f64 - 0.5)?;
+        let names: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(count)
+            .y_label_formatter(&|y| {
+                let k = y.round();
+                if (y - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < count {
+                    names[count - 1 - k as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_style(("sans-serif", 14))
+            .x_desc("conversion lift (percentage points)")
+            .draw()?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, -0.5), (0.0, count as f64 - 0.5)],
+            BLACK.stroke_width(1),
+        )))?;
+        let colour = RGBColor(70, 110, 180);
+        for (i, (_, lift, low, high)) in rows.iter().enumerate() {
+            let y = (count - 1 - i) as f64;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(*low, y), (*high, y)],
+                colour.stroke_width(3),
+            )))?;
+            chart.draw_series(std::iter::once(Circle::new((*lift, y), 6, colour.filled())))?;
+        }
+        root.present()?;
+    }
+    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+    Ok(())
+}

@@ -59,6 +59,7 @@ fn per_tier_counts_and_means_are_what_the_log_says() {
         "--quiet",
     ]);
     let report = dir.path().join("lift.csv");
+    let plot = dir.path().join("lift.svg");
     let log = repo("data/sample/transactions.csv");
     ok(&[
         "measure",
@@ -74,8 +75,18 @@ fn per_tier_counts_and_means_are_what_the_log_says() {
         "2025-01-01",
         "--out",
         s(&report),
+        "--plot",
+        s(&plot),
         "--quiet",
     ]);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Conversion lift"));
+    for group in ["5%", "20%", "all"] {
+        assert!(
+            svg.lines().any(|line| line.trim() == group),
+            "{group} is not named in the plot"
+        );
+    }
 
     // The oracle: each audience member's outcome from the log, grouped by tier and control.
     let outcomes = sample_outcomes("2025-07-01", "2026-01-01");

@@ -44,6 +44,9 @@ pub struct Args {
     /// The report (.csv: one row per group; .json: everything).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Draw each group's conversion lift with its interval (.svg).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// An audience row: id, group, control flag (None: not in the test).
@@ -159,6 +162,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     args.input
         .declare(Paths::new().input("--audience", Some(&args.audience)))
         .output("--out", Some(&args.out))
+        .output("--plot", args.plot.as_deref())
         .check()?;
     let json = match args.out.extension().and_then(|e| e.to_str()) {
         Some("json") => true,
@@ -240,6 +244,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     };
     lookalike_core::write_atomically(&args.out, |w| std::io::Write::write_all(w, body.as_bytes()))
         .with_context(|| format!("writing {}", args.out.display()))?;
+    if let Some(plot) = &args.plot {
+        crate::plots::campaign_lift(&result, plot)
+            .with_context(|| format!("drawing {}", plot.display()))?;
+    }
     ui.data(&render(&result))?;
     Ok(())
 }
