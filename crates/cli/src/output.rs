@@ -17,9 +17,10 @@ impl Ui {
     }
 
     /// A message for the user on stderr.
+    /// Paths inside staging folders are shown where they will be once the run ends.
     pub fn say(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", message.as_ref());
+            eprintln!("{}", crate::paths::as_final(message.as_ref()));
         }
     }
 
@@ -36,7 +37,7 @@ impl Ui {
             return Ok(());
         }
         let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())?;
+        out.write_all(crate::paths::as_final(text).as_bytes())?;
         out.flush()
     }
 }

@@ -67,14 +67,25 @@ pub fn stage_folder(
     destination: &Path,
     is_own: impl Fn(&str) -> bool,
 ) -> anyhow::Result<StagedFolder> {
-    lookalike_core::stage_folder(destination, is_own).map_err(|e| anyhow::anyhow!("{option}: {e}"))
+    let staged = lookalike_core::stage_folder(destination, is_own)
+        .map_err(|e| anyhow::anyhow!("{option}: {e}"))?;
+    SHOWN.lock().unwrap_or_else(|p| p.into_inner()).push((
+        staged.path().display().to_string(),
+        destination.display().to_string(),
+    ));
+    Ok(staged)
 }
 
-/// A report written while its files were in a staging folder, with their paths shown where they
-/// will be once the run ends.
-pub fn shown_final(text: &str, staged: &Path, destination: &Path) -> String {
-    text.replace(
-        &staged.display().to_string(),
-        &destination.display().to_string(),
-    )
+/// Staging folders of this run and where they go: messages and reports name the final places.
+static SHOWN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// A message or report written while its files were in staging folders, with their paths shown
+/// where they will be once the run ends.
+pub fn as_final(text: &str) -> String {
+    let shown = SHOWN.lock().unwrap_or_else(|p| p.into_inner());
+    shown
+        .iter()
+        .fold(text.to_string(), |text, (staged, destination)| {
+            text.replace(staged, destination)
+        })
 }

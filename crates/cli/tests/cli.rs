@@ -529,4 +529,20 @@ fn demo_runs_with_no_arguments() {
         stdout.contains("RFM SEGMENTS") && stdout.contains("RULE SEGMENTS"),
         "{stdout}"
     );
+    // Every path shown is where the file is once the run ends, never a staging folder.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains(".partial") && !stderr.contains(".partial"),
+        "{stdout}{stderr}"
+    );
+    let model = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("MODEL  trained in "))
+        .and_then(|l| l.split(" into ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .expect("the model's folder is named");
+    assert!(
+        std::path::Path::new(model).join("manifest.json").is_file(),
+        "{model}"
+    );
 }

@@ -117,7 +117,6 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     };
     let scored = score::score(&score_args, ui)?;
     staged.publish()?;
-    let staged_dir = out;
     let out = shown;
     let model = out.join("model");
     let personas = read_personas(&sample.join("truth.csv"))?;
@@ -168,7 +167,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         training.seconds,
         model.display()
     );
-    ui.data(&paths::shown_final(&text, &staged_dir, &out))?;
+    ui.data(&text)?;
     Ok(())
 }
 

@@ -273,10 +273,6 @@ fn describe(
             )?,
             None => expand::summary(&trained.prepared, &trained.audience),
         };
-        let text = match (&outputs, shown_outputs) {
-            (Some(dir), Some(shown)) => paths::shown_final(&text, dir, shown),
-            _ => text,
-        };
         training.audiences.push((trained.name.clone(), text));
     }
     Ok(())
