@@ -5,6 +5,17 @@ use std::path::Path;
 use lookalike_rfm::SegmentReport;
 use plotters::prelude::*;
 
+/// The name on a horizontal-bar chart's y axis at `y`: row i of `names` (top first) is centred
+/// on y = count − 1 − i, and ticks between rows get no name.
+fn row_name(names: &[String], y: f64) -> String {
+    let (count, k) = (names.len(), y.round());
+    if (y - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < count {
+        names[count - 1 - k as usize].clone()
+    } else {
+        String::new()
+    }
+}
+
 /// Customer share and revenue share of each named RFM segment, side by side.
 pub fn segment_shares(report: &SegmentReport, path: &Path) -> anyhow::Result<()> {
     let rows: Vec<_> = report
@@ -46,14 +57,7 @@ pub fn segment_shares(report: &SegmentReport, path: &Path) -> anyhow::Result<()>
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(count)
-            .y_label_formatter(&|y| {
-                let k = y.round();
-                if (y - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < count {
-                    names[count - 1 - k as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|y| row_name(&names, *y))
             .y_label_style(("sans-serif", 14))
             .x_desc("percent")
             .draw()?;
@@ -363,14 +367,7 @@ pub fn campaign_lift(
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(count)
-            .y_label_formatter(&|y| {
-                let k = y.round();
-                if (y - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < count {
-                    names[count - 1 - k as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|y| row_name(&names, *y))
             .y_label_style(("sans-serif", 14))
             .x_desc("conversion lift (percentage points)")
             .draw()?;

@@ -145,6 +145,43 @@ fn read_parquet(path: &Path, names: &[&str]) -> anyhow::Result<Vec<Vec<String>>>
     Ok(rows)
 }
 
+/// The customer ids of a table seen so far, to refuse one listed twice with both of its rows.
+pub struct UniqueIds<'a> {
+    first_row: foldhash::HashMap<&'a str, usize>,
+    path: &'a Path,
+    parquet: bool,
+    /// Why an id may appear once, for the message ("an audience lists a customer once").
+    rule: &'static str,
+}
+
+impl<'a> UniqueIds<'a> {
+    /// Room for `rows` ids.
+    pub fn new(path: &'a Path, parquet: bool, rule: &'static str, rows: usize) -> Self {
+        let mut first_row = foldhash::HashMap::default();
+        first_row.reserve(rows);
+        UniqueIds {
+            first_row,
+            path,
+            parquet,
+            rule,
+        }
+    }
+
+    /// Notes that `id` is on data row `i` (0-based); an error if it was on an earlier one.
+    pub fn insert(&mut self, id: &'a str, i: usize) -> anyhow::Result<()> {
+        if let Some(first) = self.first_row.insert(id, i) {
+            anyhow::bail!(
+                "{}: customer id {id:?} is on {} and again on {}: {}",
+                self.path.display(),
+                place(self.parquet, first),
+                place(self.parquet, i),
+                self.rule
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A CSV cell: quoted when it holds a delimiter, a quote or a line break.
 pub fn csv_text(text: &str) -> String {
     if text.contains([',', '"', '\n']) {

@@ -18,7 +18,7 @@ use crate::extract::{Extraction, InputReport, table_and_schema};
 use crate::input::InputFile;
 use crate::params::{FeatureParams, MissingCustomer};
 use crate::scan::{RowHandler, RowProblem, ScanOptions, scan};
-use crate::transactions::{AmountSource, line_amount, slot, transaction_fields};
+use crate::transactions::{AmountSource, TransactionFields, line_amount, slot, transaction_fields};
 
 /// One customer's purchase days so far: (day, value of the day's purchase lines, fixed point).
 /// A customer whose calibration lines are all refunds has none but is still a customer.
@@ -154,7 +154,11 @@ pub fn btyd_summary(
                 .into(),
         ));
     }
-    let (mut fields, amount_source) = transaction_fields(transactions, mapping, &[])?;
+    let TransactionFields {
+        mut fields,
+        amount_source,
+        ..
+    } = transaction_fields(transactions, mapping, &[])?;
     if amount_source == AmountSource::Amount {
         // Only the customer, timestamp and amount columns are read.
         fields.truncate(slot::AMOUNT + 1);

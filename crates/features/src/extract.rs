@@ -19,7 +19,9 @@ use crate::events::{EventHandler, PurchaseDays};
 use crate::input::{FieldRequest, InputFile};
 use crate::params::{FeatureParams, MissingCustomer};
 use crate::scan::{ScanOptions, scan};
-use crate::transactions::{CustomerTx, TxHandler, TxReading, Window, is_label, transaction_fields};
+use crate::transactions::{
+    CustomerTx, TransactionFields, TxHandler, TxReading, Window, is_label, transaction_fields,
+};
 
 /// The files to read and how their columns are named.
 #[derive(Debug, Clone)]
@@ -114,7 +116,11 @@ pub fn extract(
     };
 
     // 1. Transactions.
-    let (tx_fields, amount_source) = transaction_fields(
+    let TransactionFields {
+        fields: tx_fields,
+        amount_source,
+        has_quantity,
+    } = transaction_fields(
         &inputs.transactions,
         &inputs.mapping,
         &params.line_attributes,
@@ -126,7 +132,6 @@ pub fn extract(
         .iter()
         .map(|_| Dictionary::default())
         .collect();
-    let has_quantity = quantity_present(&inputs.transactions, &tx_fields)?;
     let skip_guests = params.missing_customer == MissingCustomer::Skip;
     let reading = TxReading {
         has_quantity,
@@ -585,12 +590,6 @@ fn line_attribute_values(
         })
         .collect();
     CustomerFile::from_line_attributes(columns)
-}
-
-fn quantity_present(input: &InputFile, fields: &[FieldRequest]) -> Result<bool, FeatureError> {
-    let column = &fields[crate::transactions::slot::QUANTITY].column;
-    let header = input.column_names()?;
-    Ok(header.iter().any(|h| h == column))
 }
 
 /// The `count` labels with the largest positive weight (ties broken by label text, so the

@@ -14,7 +14,7 @@ use crate::customer_slots::{CustomerSlots, CustomerState, is_guest};
 use crate::input::InputFile;
 use crate::params::{FeatureParams, MissingCustomer};
 use crate::scan::{RowHandler, RowProblem, ScanOptions, scan};
-use crate::transactions::{AmountSource, line_amount, slot, transaction_fields};
+use crate::transactions::{AmountSource, TransactionFields, line_amount, slot, transaction_fields};
 
 /// One customer's outcome in the period (and pre-period revenue).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -150,7 +150,11 @@ pub fn outcomes(
             "the pre-period must start before the outcome period".into(),
         ));
     }
-    let (mut fields, amount_source) = transaction_fields(transactions, mapping, &[])?;
+    let TransactionFields {
+        mut fields,
+        amount_source,
+        ..
+    } = transaction_fields(transactions, mapping, &[])?;
     fields.truncate(slot::UNIT_PRICE + 1);
     let options = ScanOptions {
         on_bad_row: params.on_bad_row,

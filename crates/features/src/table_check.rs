@@ -76,17 +76,18 @@ pub(crate) struct TableCheck {
 }
 
 impl TableCheck {
-    /// The checks for a table at `path` whose chunks have `columns`, from the schema beside it
-    /// when there is one; refuses a schema that describes a table of another size.
-    pub(crate) fn for_table(
+    /// The checks for a table at `path` whose chunks have `columns`, from its schema (read
+    /// and checked against the table by [`read_schema_beside`]) when there is one.
+    pub(crate) fn with_schema(
         path: &Path,
+        schema: Option<&FeatureSchema>,
         columns: &[String],
         by_line: bool,
-    ) -> Result<TableCheck, FeatureError> {
-        let mut check = Self::for_columns(path, columns, by_line)?;
+    ) -> TableCheck {
+        let mut check = Self::for_columns(path, schema, columns, by_line);
         let at = |name: &str| columns.iter().position(|c| c == name);
         check.recency_and_t = at("recency").zip(at("T"));
-        Ok(check)
+        check
     }
 
     /// The checks for a table whose BTYD columns (frequency, recency, T, monetary_value) are
@@ -98,7 +99,8 @@ impl TableCheck {
         columns: &[String],
         by_line: bool,
     ) -> Result<TableCheck, FeatureError> {
-        let mut check = Self::for_columns(path, columns, by_line)?;
+        let schema = read_schema_beside(path)?;
+        let mut check = Self::for_columns(path, schema.as_ref(), columns, by_line);
         for (name, rules) in columns.iter().zip(&mut check.rules) {
             if BTYD_COLUMNS.contains(&name.as_str()) {
                 rules.retain(|r| matches!(r, Rule::Finite | Rule::Amount));
@@ -109,17 +111,15 @@ impl TableCheck {
 
     fn for_columns(
         path: &Path,
+        schema: Option<&FeatureSchema>,
         columns: &[String],
         by_line: bool,
-    ) -> Result<TableCheck, FeatureError> {
-        let schema = read_schema_beside(path)?;
+    ) -> TableCheck {
         let rules = columns
             .iter()
             .map(|name| {
                 let mut rules = vec![Rule::Finite];
-                if let Some(spec) = schema
-                    .as_ref()
-                    .and_then(|s| s.features.iter().find(|f| &f.name == name))
+                if let Some(spec) = schema.and_then(|s| s.features.iter().find(|f| &f.name == name))
                 {
                     match spec.kind {
                         FeatureKind::Count => rules.push(Rule::Count),
@@ -142,12 +142,12 @@ impl TableCheck {
                 rules
             })
             .collect();
-        Ok(TableCheck {
+        TableCheck {
             path: path.to_path_buf(),
             rules,
             recency_and_t: None,
             by_line,
-        })
+        }
     }
 
     fn place(&self, row: usize) -> String {
@@ -259,9 +259,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.csv");
         let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-        TableCheck::for_table(&path, &names, true)
-            .unwrap()
-            .check(&table(columns, rows), 0)
+        TableCheck::with_schema(&path, None, &names, true).check(&table(columns, rows), 0)
     }
 
     #[test]
@@ -313,7 +311,8 @@ mod tests {
         let columns: Vec<String> = ["views", "open_rate", "country_DE"]
             .map(String::from)
             .to_vec();
-        let checks = TableCheck::for_table(&path, &columns, true).unwrap();
+        let schema = read_schema_beside(&path).unwrap();
+        let checks = TableCheck::with_schema(&path, schema.as_ref(), &columns, true);
         let cols = ["views", "open_rate", "country_DE"];
         checks
             .check(&table(&cols, vec![vec![3.0, 0.5, 1.0]]), 0)
@@ -328,7 +327,7 @@ mod tests {
             assert!(error.to_string().contains("line 12"), "{error}");
         }
         std::fs::write(&path, "customer_id,views,open_rate,country_DE\nc0,1,0,1\n").unwrap();
-        let error = TableCheck::for_table(&path, &columns, true).unwrap_err();
+        let error = read_schema_beside(&path).unwrap_err();
         assert!(error.to_string().contains("different runs"), "{error}");
     }
 }

@@ -300,7 +300,7 @@ pub fn read_feature_table(
         message,
     };
     // A schema left beside another table is refused before the table is read.
-    crate::table_check::read_schema_beside(path)?;
+    let schema = crate::table_check::read_schema_beside(path)?;
     let (ids, columns, values) = match FileFormat::of(path, format)? {
         FileFormat::Csv => {
             let (mut reader, header) = open_csv_table(path)?;
@@ -323,7 +323,8 @@ pub fn read_feature_table(
         }
         FileFormat::Parquet => {
             let table = read_parquet_table(path)?;
-            TableCheck::for_table(path, table.columns(), false)?.check(&table, 0)?;
+            TableCheck::with_schema(path, schema.as_ref(), table.columns(), false)
+                .check(&table, 0)?;
             return Ok(table);
         }
     };
@@ -332,7 +333,7 @@ pub fn read_feature_table(
         Array2::from_shape_vec((rows, columns.len()), values).map_err(|e| fail(e.to_string()))?;
     let table = FeatureTable::new(ids.clone(), columns, matrix)
         .map_err(|e| fail(table_error(e, &ids, 0, true)))?;
-    TableCheck::for_table(path, table.columns(), true)?.check(&table, 0)?;
+    TableCheck::with_schema(path, schema.as_ref(), table.columns(), true).check(&table, 0)?;
     Ok(table)
 }
 

@@ -39,6 +39,16 @@ pub(crate) enum AmountSource {
     UnitPrice,
 }
 
+/// How a transaction log's columns are read, from its mapping and header.
+pub(crate) struct TransactionFields {
+    /// The fields to scan.
+    pub fields: Vec<FieldRequest>,
+    /// Where each line's amount comes from.
+    pub amount_source: AmountSource,
+    /// Whether the log has a quantity column.
+    pub has_quantity: bool,
+}
+
 /// The fields to read from a transaction log: the canonical ones (with `amount` or `unit_price`
 /// required, as the mapping and header say) and one per line attribute. Mapping both `amount`
 /// and `unit_price`, or `unit_price` without a quantity, is an error naming both.
@@ -46,7 +56,7 @@ pub(crate) fn transaction_fields(
     input: &InputFile,
     mapping: &ColumnMapping,
     line_attributes: &[String],
-) -> Result<(Vec<FieldRequest>, AmountSource), FeatureError> {
+) -> Result<TransactionFields, FeatureError> {
     let kind = InputKind::Transactions;
     let mut fields = FieldRequest::for_kind(kind, mapping, 2);
     let header = input.column_names()?;
@@ -107,7 +117,11 @@ pub(crate) fn transaction_fields(
             required: true,
         });
     }
-    Ok((fields, source))
+    Ok(TransactionFields {
+        fields,
+        amount_source: source,
+        has_quantity: has("quantity"),
+    })
 }
 
 /// The amount of a line (fixed point): its `amount`, or `quantity` × `unit_price` with the sign

@@ -4,7 +4,7 @@ use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::MeasureError;
-use crate::proportions::Interval;
+use crate::proportions::{Interval, check_level};
 
 /// The difference of means of the treated and the control group, by Welch's t.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,11 +55,7 @@ pub fn mean_lift(treated: &[f64], control: &[f64], level: f64) -> Result<MeanLif
     if control.len() < 2 {
         return Err(MeasureError::TooFewForVariance("control"));
     }
-    if !(level > 0.0 && level < 1.0) {
-        return Err(MeasureError::OutOfRange(format!(
-            "confidence level {level} must be between 0 and 1"
-        )));
-    }
+    check_level(level)?;
     if let Some(bad) = treated.iter().chain(control).find(|v| !v.is_finite()) {
         return Err(MeasureError::OutOfRange(format!(
             "a customer's value {bad} is not a finite number"
@@ -100,10 +96,7 @@ pub fn mean_lift(treated: &[f64], control: &[f64], level: f64) -> Result<MeanLif
         degrees_of_freedom: df,
         p_value,
         incremental: diff * n1,
-        incremental_interval: Interval {
-            low: absolute_interval.low * n1,
-            high: absolute_interval.high * n1,
-        },
+        incremental_interval: absolute_interval.scaled(n1),
     })
 }
 

@@ -20,11 +20,22 @@ impl Interval {
         self.low <= value && value <= self.high
     }
 
-    fn scaled(self, factor: f64) -> Interval {
+    pub(crate) fn scaled(self, factor: f64) -> Interval {
         Interval {
             low: self.low * factor,
             high: self.high * factor,
         }
+    }
+}
+
+/// Refuses a confidence level outside (0, 1).
+pub(crate) fn check_level(level: f64) -> Result<(), MeasureError> {
+    if level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(MeasureError::OutOfRange(format!(
+            "confidence level {level} must be between 0 and 1"
+        )))
     }
 }
 
@@ -116,11 +127,7 @@ pub fn proportion_lift(
     if control.1 == 0 {
         return Err(MeasureError::EmptyGroup("control"));
     }
-    if !(level > 0.0 && level < 1.0) {
-        return Err(MeasureError::OutOfRange(format!(
-            "confidence level {level} must be between 0 and 1"
-        )));
-    }
+    check_level(level)?;
     let (x1, n1) = (treated.0 as f64, treated.1 as f64);
     let (x0, n0) = (control.0 as f64, control.1 as f64);
     let (p1, p0) = (x1 / n1, x0 / n0);

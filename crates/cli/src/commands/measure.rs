@@ -1,6 +1,5 @@
 //! `lookalike measure`: what a campaign did, per audience group, against its control group.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -10,7 +9,7 @@ use lookalike_measure::{CampaignResult, Member, measure_campaign};
 use crate::commands::features::InputArgs;
 use crate::output::Ui;
 use crate::paths::Paths;
-use crate::small_table::SmallTable;
+use crate::small_table::{SmallTable, UniqueIds};
 
 /// Options of `lookalike measure`.
 #[derive(Debug, clap::Args)]
@@ -67,7 +66,12 @@ fn read_audience(path: &Path, by: &str, control: &str) -> anyhow::Result<Vec<Aud
     let (id_at, group_at, control_at) = (0, 1, 2);
     let rows = &table.rows;
     let place = |i: usize| table.place(i);
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen = UniqueIds::new(
+        path,
+        table.parquet,
+        "an audience lists a customer once",
+        rows.len(),
+    );
     let mut audience = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         let id = row[id_at].as_str();
@@ -78,14 +82,7 @@ fn read_audience(path: &Path, by: &str, control: &str) -> anyhow::Result<Vec<Aud
                 place(i)
             );
         }
-        if let Some(first) = seen.insert(id, i) {
-            bail!(
-                "{}: customer id {id:?} is on {} and again on {}: an audience lists a customer once",
-                path.display(),
-                place(first),
-                place(i)
-            );
-        }
+        seen.insert(id, i)?;
         let control = flag(&row[control_at]).map_err(|()| {
             anyhow::anyhow!(
                 "{}: {}, column {control:?}: {:?} is not true/false (empty: not in the test)",

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use lookalike_measure::Migration;
 
 use crate::output::Ui;
 use crate::paths::Paths;
-use crate::small_table::{SmallTable, csv_text, place};
+use crate::small_table::{SmallTable, UniqueIds, csv_text};
 
 /// Options of `lookalike migrate`.
 #[derive(Debug, clap::Args)]
@@ -49,17 +49,9 @@ fn read_run(path: &std::path::Path, by: &str) -> anyhow::Result<Vec<(String, Str
             (id, segment)
         })
         .collect();
-    let mut seen: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-    seen.reserve(run.len());
+    let mut seen = UniqueIds::new(path, parquet, "a run has one row per customer", run.len());
     for (i, (id, _)) in run.iter().enumerate() {
-        if let Some(first) = seen.insert(id.as_str(), i) {
-            bail!(
-                "{}: customer id {id:?} is on {} and again on {}: a run has one row per customer",
-                path.display(),
-                place(parquet, first),
-                place(parquet, i)
-            );
-        }
+        seen.insert(id, i)?;
     }
     Ok(run)
 }

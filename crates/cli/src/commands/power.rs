@@ -61,25 +61,16 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// A number written as a percentage (`20%`) or a fraction (`0.2`).
-fn fraction(text: &str) -> Option<f64> {
-    match text.trim().strip_suffix('%') {
-        Some(percent) => percent.trim().parse::<f64>().ok().map(|p| p / 100.0),
-        None => text.trim().parse::<f64>().ok(),
-    }
-    .filter(|v| v.is_finite())
-}
-
 /// A relative lift (may exceed 100%).
 fn parse_lift(option: &str, text: &str) -> anyhow::Result<f64> {
-    fraction(text)
+    lookalike_pipeline::parse_share(text)
         .filter(|v| *v > 0.0)
         .with_context(|| format!("{option} {text:?}: give a positive lift like 20% or 0.2"))
 }
 
 /// A share strictly between 0 and 1.
 fn parse_rate(option: &str, text: &str) -> anyhow::Result<f64> {
-    fraction(text)
+    lookalike_pipeline::parse_share(text)
         .filter(|v| *v > 0.0 && *v < 1.0)
         .with_context(|| {
             format!("{option} {text:?}: give a share above 0 and below 100%, like 10% or 0.1")
