@@ -65,8 +65,6 @@ struct BtydHandler {
     max_day: i32,
     after_as_of: u64,
     amount_source: AmountSource,
-    skip_guests: bool,
-    guest_lines: u64,
 }
 
 impl BtydHandler {
@@ -84,8 +82,6 @@ impl BtydHandler {
             max_day: i32::MIN,
             after_as_of: 0,
             amount_source,
-            skip_guests: params.missing_customer == MissingCustomer::Skip,
-            guest_lines: 0,
         }
     }
 
@@ -94,16 +90,11 @@ impl BtydHandler {
         self.slots.absorb(other.slots);
         self.max_day = self.max_day.max(other.max_day);
         self.after_as_of += other.after_as_of;
-        self.guest_lines += other.guest_lines;
     }
 }
 
 impl RowHandler for BtydHandler {
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
-        if self.skip_guests && crate::customer_slots::is_guest(cells[slot::CUSTOMER]) {
-            self.guest_lines += 1;
-            return Ok(());
-        }
         let fail = |slot: usize| move |reason: String| RowProblem::field(slot, cells[slot], reason);
         let day = self
             .days
@@ -166,6 +157,7 @@ pub fn btyd_summary(
     let options = ScanOptions {
         on_bad_row: params.on_bad_row,
         threads: params.threads,
+        skip_guests: params.missing_customer == MissingCustomer::Skip,
     };
     let as_of = params.as_of.map(day_number);
     let scanned = scan(transactions, &fields, options, progress, || {
@@ -256,7 +248,7 @@ pub fn btyd_summary(
             skip_examples: scanned.skip_examples,
             after_as_of: merged.after_as_of,
             ignored_after_window: 0,
-            guest_lines: merged.guest_lines,
+            guest_lines: scanned.guest_lines,
         }],
         as_of: date_of_day(as_of),
         holdout_weeks: Vec::new(),

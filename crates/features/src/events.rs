@@ -103,10 +103,8 @@ pub(crate) struct EventHandler<'a, P: PurchaseDays> {
     pub slots: CustomerSlots<CustomerEvents>,
     scratch: String,
     days: DayCache,
-    skip_guests: bool,
     pub after_as_of: u64,
     pub other_types: u64,
-    pub guest_lines: u64,
 }
 
 impl<'a, P: PurchaseDays> EventHandler<'a, P> {
@@ -114,7 +112,6 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
         as_of: i32,
         purchases: &'a P,
         keep: &[IdPartition],
-        skip_guests: bool,
         date_format: Option<&str>,
     ) -> Self {
         EventHandler {
@@ -123,10 +120,8 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
             slots: CustomerSlots::keeping(keep),
             scratch: String::new(),
             days: DayCache::with_format(date_format),
-            skip_guests,
             after_as_of: 0,
             other_types: 0,
-            guest_lines: 0,
         }
     }
 
@@ -136,17 +131,12 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
         self.slots.absorb(other.slots);
         self.after_as_of += other.after_as_of;
         self.other_types += other.other_types;
-        self.guest_lines += other.guest_lines;
     }
 }
 
 impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         use slot::*;
-        if self.skip_guests && crate::customer_slots::is_guest(cells[CUSTOMER]) {
-            self.guest_lines += 1;
-            return Ok(());
-        }
         let day = self
             .days
             .day(cells[TIMESTAMP])

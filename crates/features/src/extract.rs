@@ -109,6 +109,7 @@ pub fn extract(
     let options = ScanOptions {
         on_bad_row: params.on_bad_row,
         threads: params.threads,
+        skip_guests: params.missing_customer == MissingCustomer::Skip,
     };
     let window = Window {
         as_of: params.as_of.map(day_number),
@@ -132,11 +133,9 @@ pub fn extract(
         .iter()
         .map(|_| Dictionary::default())
         .collect();
-    let skip_guests = params.missing_customer == MissingCustomer::Skip;
     let reading = TxReading {
         has_quantity,
         amount_source,
-        skip_guests,
         date_format: params.date_format.as_deref(),
         attributes: &line_attributes,
     };
@@ -195,7 +194,7 @@ pub fn extract(
         skip_examples: scanned.skip_examples,
         after_as_of: tx.after_as_of,
         ignored_after_window: tx.after_holdout,
-        guest_lines: tx.guest_lines,
+        guest_lines: scanned.guest_lines,
     }];
 
     // 2. Events.
@@ -211,7 +210,6 @@ pub fn extract(
                 as_of,
                 &lookup,
                 &params.customers_in,
-                skip_guests,
                 params.date_format.as_deref(),
             )
         })?;
@@ -227,7 +225,7 @@ pub fn extract(
             skip_examples: scanned.skip_examples,
             after_as_of: merged.after_as_of,
             ignored_after_window: 0,
-            guest_lines: merged.guest_lines,
+            guest_lines: scanned.guest_lines,
         });
         events = Some(merged);
     }

@@ -10,7 +10,7 @@ use lookalike_core::{ColumnMapping, Progress};
 
 use crate::FeatureError;
 use crate::cell::{self, Cell, DayCache};
-use crate::customer_slots::{CustomerSlots, CustomerState, is_guest};
+use crate::customer_slots::{CustomerSlots, CustomerState};
 use crate::input::InputFile;
 use crate::params::{FeatureParams, MissingCustomer};
 use crate::scan::{RowHandler, RowProblem, ScanOptions, scan};
@@ -70,22 +70,16 @@ struct Handler {
     period: (i32, i32),
     pre_from: Option<i32>,
     amount_source: AmountSource,
-    skip_guests: bool,
     slots: CustomerSlots<State>,
     days: DayCache,
     scratch: String,
     order_hasher: foldhash::fast::FixedState,
     outside: u64,
-    guest_lines: u64,
 }
 
 impl RowHandler for Handler {
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         use std::hash::BuildHasher;
-        if self.skip_guests && is_guest(cells[slot::CUSTOMER]) {
-            self.guest_lines += 1;
-            return Ok(());
-        }
         let day = self
             .days
             .day(cells[slot::TIMESTAMP])
@@ -159,25 +153,23 @@ pub fn outcomes(
     let options = ScanOptions {
         on_bad_row: params.on_bad_row,
         threads: params.threads,
+        skip_guests: params.missing_customer == MissingCustomer::Skip,
     };
     let scanned = scan(transactions, &fields, options, progress, || Handler {
         period: (from, to),
         pre_from,
         amount_source,
-        skip_guests: params.missing_customer == MissingCustomer::Skip,
         slots: CustomerSlots::keeping(&params.customers_in),
         days: DayCache::with_format(params.date_format.as_deref()),
         scratch: String::new(),
         order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
         outside: 0,
-        guest_lines: 0,
     })?;
     let mut handlers = scanned.handlers.into_iter();
     let mut merged = handlers.next().expect("at least one worker");
     for other in handlers {
         merged.slots.absorb(other.slots);
         merged.outside += other.outside;
-        merged.guest_lines += other.guest_lines;
     }
     let mut states = std::mem::take(&mut merged.slots.customers);
     let customers = merged
@@ -201,7 +193,7 @@ pub fn outcomes(
         customers,
         rows: scanned.rows,
         outside: merged.outside,
-        guest_lines: merged.guest_lines,
+        guest_lines: scanned.guest_lines,
         skipped: scanned.skipped,
     })
 }

@@ -291,11 +291,9 @@ pub(crate) struct TxHandler<'a> {
     window: Window,
     has_quantity: bool,
     amount_source: AmountSource,
-    skip_guests: bool,
     /// One dictionary per line attribute, shared by the workers.
     attributes: &'a [Dictionary],
     attribute_caches: Vec<LabelCache>,
-    pub guest_lines: u64,
     categories: &'a Dictionary,
     channels: &'a Dictionary,
     category_cache: LabelCache,
@@ -326,7 +324,6 @@ struct TxRow {
 pub(crate) struct TxReading<'a> {
     pub has_quantity: bool,
     pub amount_source: AmountSource,
-    pub skip_guests: bool,
     pub date_format: Option<&'a str>,
     pub attributes: &'a [Dictionary],
 }
@@ -343,12 +340,10 @@ impl<'a> TxHandler<'a> {
             window,
             has_quantity: reading.has_quantity,
             amount_source: reading.amount_source,
-            skip_guests: reading.skip_guests,
             attributes: reading.attributes,
             attribute_caches: (0..reading.attributes.len())
                 .map(|_| LabelCache::default())
                 .collect(),
-            guest_lines: 0,
             categories,
             channels,
             category_cache: LabelCache::default(),
@@ -421,16 +416,11 @@ impl<'a> TxHandler<'a> {
         self.max_day = self.max_day.max(other.max_day);
         self.after_as_of += other.after_as_of;
         self.after_holdout += other.after_holdout;
-        self.guest_lines += other.guest_lines;
     }
 }
 
 impl RowHandler for TxHandler<'_> {
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
-        if self.skip_guests && crate::customer_slots::is_guest(cells[slot::CUSTOMER]) {
-            self.guest_lines += 1;
-            return Ok(());
-        }
         let row = self.parse(cells)?;
         let in_calibration = self.window.as_of.is_none_or(|a| row.day < a);
         if !in_calibration {

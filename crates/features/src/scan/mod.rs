@@ -59,6 +59,8 @@ pub(crate) trait RowHandler: Send {
 pub(crate) struct ScanOptions {
     pub on_bad_row: OnBadRow,
     pub threads: usize,
+    /// Leave out rows without a customer id (field 0) and count them apart from bad rows.
+    pub skip_guests: bool,
 }
 
 /// The handlers after the scan, and what was skipped.
@@ -67,6 +69,8 @@ pub(crate) struct Scanned<H> {
     pub rows: u64,
     pub skipped: u64,
     pub skip_examples: Vec<FeatureError>,
+    /// Rows without a customer id left out (`ScanOptions::skip_guests`), counted in `rows` too.
+    pub guest_lines: u64,
 }
 
 /// Where a problem is, precisely enough to name the line or row later.
@@ -94,16 +98,30 @@ pub(super) struct Problems {
     pub(super) stop_after_block: AtomicU64,
     found: Mutex<Vec<Pending>>,
     skipped: AtomicU64,
+    skip_guests: bool,
+    guests: AtomicU64,
 }
 
 impl Problems {
-    fn new(on_bad_row: OnBadRow) -> Self {
+    fn new(options: ScanOptions) -> Self {
         Problems {
-            fail_fast: on_bad_row == OnBadRow::Fail,
+            fail_fast: options.on_bad_row == OnBadRow::Fail,
             stop_after_block: AtomicU64::new(u64::MAX),
             found: Mutex::new(Vec::new()),
             skipped: AtomicU64::new(0),
+            skip_guests: options.skip_guests,
+            guests: AtomicU64::new(0),
         }
+    }
+
+    /// Whether a row is a guest line to leave out (no customer id in field 0, and guests are
+    /// skipped); counts it. The row goes to no handler: every input kind skips them alike.
+    pub(super) fn skips_guest(&self, cells: &[Cell<'_>]) -> bool {
+        let guest = self.skip_guests && crate::customer_slots::is_guest(cells[0]);
+        if guest {
+            self.guests.fetch_add(1, Ordering::Relaxed);
+        }
+        guest
     }
 
     pub(super) fn wanted(&self, block: u64) -> bool {
@@ -152,7 +170,7 @@ where
     M: Fn() -> H + Sync,
 {
     assert!(fields.len() <= MAX_FIELDS);
-    let problems = Problems::new(options.on_bad_row);
+    let problems = Problems::new(options);
     let (handlers, rows) = match (&input.table, input.format) {
         (Some(batches), _) => parquet_groups::scan_batches(
             input,
@@ -193,6 +211,7 @@ where
         rows,
         skipped: problems.skipped.into_inner(),
         skip_examples: resolved,
+        guest_lines: problems.guests.into_inner(),
     })
 }
 

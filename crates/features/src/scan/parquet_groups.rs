@@ -319,6 +319,10 @@ fn scan_rows<H: RowHandler>(
         for (slot, view) in views.iter().enumerate() {
             cells[slot] = view.cell(i);
         }
+        if problems.skips_guest(&cells[..views.len()]) {
+            count += 1;
+            continue;
+        }
         match handler.row(order, &cells[..views.len()]) {
             Ok(()) => count += 1,
             Err(problem) => {
