@@ -37,19 +37,28 @@ def _text_or_file(rules) -> Optional[str]:
 def segment(features, rules=None, *, bins: int = 5, value_column: str = "total_spend",
             require_consent: Optional[str] = None, lapsing_factor: float = 2.0,
             lost_factor: float = 4.0, loyal_purchase_days: float = 5.0,
-            single_purchase_gap: float = 90.0, min_size: int = 1000
+            single_purchase_gap: float = 90.0, min_size: int = 1000,
+            control_share: float = 0.1, baseline: Optional[float] = None,
+            target_lift: float = 0.2, max_detectable: float = 0.5
             ) -> tuple[pa.Table, pa.Table]:
     """RFM scores (``bins``-tiles), named RFM segments, lifecycle stages, value tiers, intent
     flags and rule segments for every customer.
 
     ``rules`` is a rules file (path) or its TOML text (``[[segment]]`` rules, see
     ``data/segments.example.toml``). Returns the per-customer table and the report (one row per
-    segment: customers, share, revenue, means); segments smaller than ``min_size`` are warned
-    about (``warnings.warn``).
+    segment: customers, share, revenue, means, and the power of a test on it); segments too
+    small to test are warned about (``warnings.warn``).
+
+    The power analysis holds ``control_share`` of each segment out and judges it at 80% power,
+    α = 0.05 (two-sided) from ``baseline`` (a conversion rate; by default each segment's share
+    of customers with an order in the last 30 days): ``minimum_detectable_lift`` and the
+    ``control_needed_for_target`` for ``target_lift``. A segment is too small to test with fewer
+    than ``min_size`` customers or when no lift below ``max_detectable`` is detectable.
     """
     table, report = _lookalike.segment(features, _text_or_file(rules), bins, value_column,
                                        require_consent, lapsing_factor, lost_factor,
-                                       loyal_purchase_days, single_purchase_gap, min_size)
+                                       loyal_purchase_days, single_purchase_gap, min_size,
+                                       control_share, baseline, target_lift, max_detectable)
     report = json.loads(report)
     for message in report["warnings"]:
         warnings.warn(message, stacklevel=2)

@@ -52,7 +52,7 @@ pub fn feature_table(features: &Bound<'_, PyAny>) -> PyResult<FeatureTable> {
 /// customer of `features`; `rules` is the text of a rules file (TOML). Returns the per-customer
 /// table and the report as JSON.
 #[pyfunction]
-#[pyo3(signature = (features, rules, bins, value_column, require_consent, lapsing_factor, lost_factor, loyal_purchase_days, single_purchase_gap, min_size))]
+#[pyo3(signature = (features, rules, bins, value_column, require_consent, lapsing_factor, lost_factor, loyal_purchase_days, single_purchase_gap, min_size, control_share, baseline, target_lift, max_detectable))]
 #[allow(clippy::too_many_arguments)]
 pub fn segment<'py>(
     py: Python<'py>,
@@ -66,6 +66,10 @@ pub fn segment<'py>(
     loyal_purchase_days: f64,
     single_purchase_gap: f64,
     min_size: usize,
+    control_share: f64,
+    baseline: Option<f64>,
+    target_lift: f64,
+    max_detectable: f64,
 ) -> PyResult<(Bound<'py, PyAny>, String)> {
     let table = feature_table(features)?;
     let spec = SegmentSpec {
@@ -78,6 +82,10 @@ pub fn segment<'py>(
         loyal_purchase_days,
         single_purchase_gap,
         min_size,
+        control_share,
+        baseline,
+        target_lift,
+        max_detectable,
     };
     let (batch, report) = py
         .detach(|| -> Result<_, PipelineError> {

@@ -5,6 +5,7 @@ import warnings
 from pathlib import Path
 
 import polars as pl
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -48,6 +49,32 @@ def test_segments_are_the_cli_segments(tmp_path, sample_features, features_file)
     # The rules as text, and the features as polars, give the same table.
     from_text, _ = lookalike.segment(pl.from_arrow(sample_features), rules=RULES.read_text())
     same_values(from_text, segments)
+
+
+def test_the_segment_report_plans_a_test_like_the_cli(tmp_path, sample_features, features_file):
+    out, report_file = tmp_path / "segments.csv", tmp_path / "report.csv"
+    cli("segment", "--features", str(features_file), "--out", str(out), "--report",
+        str(report_file), "--min-size", "200", "--control-share", "50%")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, report = lookalike.segment(sample_features, min_size=200, control_share=0.5)
+    from_cli = pacsv.read_csv(report_file)
+    for column in ["customers", "baseline_conversion", "minimum_detectable_lift",
+                   "control_needed_for_target", "too_small_to_test"]:
+        assert report.column(column).to_pylist() == from_cli.column(column).to_pylist(), column
+    # Each row's lift is the power analysis of its own split: half held out.
+    rows = report.to_pylist()
+    tested = [r for r in rows if r["minimum_detectable_lift"] is not None]
+    assert tested, "the sample has segments with recent buyers"
+    for row in tested:
+        control = int(row["customers"] * 0.5 + 0.5)  # half away from zero, as Rust rounds
+        assert row["minimum_detectable_lift"] == lookalike.minimum_detectable_lift(
+            row["customers"] - control, control, row["baseline_conversion"])
+    # A given baseline is every segment's.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, given = lookalike.segment(sample_features, baseline=0.04)
+    assert set(given.column("baseline_conversion").to_pylist()) == {0.04}
 
 
 def test_an_audience_is_the_cli_audience(tmp_path, sample_features, features_file):

@@ -12,6 +12,7 @@ mod paths;
 mod plots;
 mod progress;
 mod rule_columns;
+mod shares;
 mod small_table;
 mod stdin;
 mod value_model;

@@ -75,19 +75,30 @@ fn read_csv(path: &Path, names: &[&str]) -> anyhow::Result<Vec<Vec<String>>> {
         .collect();
     let positions = positions(path, names, &header)?;
     let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
+    // Byte records: only the kept cells are checked as UTF-8, not the whole (wide) line.
+    let mut record = csv::ByteRecord::new();
     let mut line = 1;
     while reader
-        .read_record(&mut record)
+        .read_byte_record(&mut record)
         .with_context(|| format!("{}: line {}", path.display(), line + 1))?
     {
         line += 1;
-        rows.push(
-            positions
-                .iter()
-                .map(|&p| record.get(p).unwrap_or("").to_string())
-                .collect(),
-        );
+        let row = positions
+            .iter()
+            .map(|&p| {
+                let cell = record.get(p).unwrap_or(b"");
+                std::str::from_utf8(cell)
+                    .map(str::to_string)
+                    .with_context(|| {
+                        format!(
+                            "{}: line {line}, column {:?}: the cell is not UTF-8 text",
+                            path.display(),
+                            header[p]
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<String>>>()?;
+        rows.push(row);
     }
     Ok(rows)
 }
@@ -182,11 +193,20 @@ impl<'a> UniqueIds<'a> {
     }
 }
 
-/// A CSV cell: quoted when it holds a delimiter, a quote or a line break.
-pub fn csv_text(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
+/// One CSV record of owned cells.
+pub fn csv_row<const N: usize>(cells: [&str; N]) -> Vec<String> {
+    cells.map(String::from).to_vec()
+}
+
+/// Writes `records` (the header first) as CSV to `path`, atomically; the csv crate quotes what
+/// needs quoting.
+pub fn write_csv(path: &Path, records: &[Vec<String>]) -> anyhow::Result<()> {
+    lookalike_core::write_atomically(path, |w| {
+        let mut writer = csv::Writer::from_writer(w);
+        for record in records {
+            writer.write_record(record).map_err(std::io::Error::other)?;
+        }
+        writer.flush()
+    })
+    .with_context(|| format!("writing {}", path.display()))
 }

@@ -231,8 +231,11 @@ fn migration_counts_add_up_and_match_the_two_runs() {
         runs.push(segments);
     }
     let (matrix, moves) = (dir.path().join("matrix.csv"), dir.path().join("moves.csv"));
+    let plot = dir.path().join("migration.svg");
     let run = ok(&[
         "migrate",
+        "--plot",
+        s(&plot),
         "--before",
         s(&runs[0]),
         "--after",
@@ -295,6 +298,26 @@ fn migration_counts_add_up_and_match_the_two_runs() {
         std::fs::read_to_string(&moves).unwrap().lines().count() as u64,
         changed + 1
     );
+    // The heatmap: one cell text per move made, giving its count, and each segment named with
+    // its customers before (rows).
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    let mut drawn: Vec<u64> = svg
+        .split("</text>")
+        .filter_map(|part| part.rsplit('>').next()?.trim().parse().ok())
+        .collect();
+    let mut made: Vec<u64> = expected.values().copied().collect();
+    drawn.sort_unstable();
+    made.sort_unstable();
+    assert_eq!(drawn, made);
+    let mut rows: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((from, _), n) in &expected {
+        *rows.entry(from).or_default() += n;
+    }
+    for (segment, n) in rows {
+        let label = format!("{segment} ({n})").replace('\'', "&apos;");
+        assert!(svg.contains(&label), "{label}");
+    }
 }
 
 #[test]
@@ -376,5 +399,57 @@ fn power_flags_the_segments_too_small_to_test() {
         "--out",
         s(&out),
     ]);
-    assert!(error.contains("--control-share \"100%\""), "{error}");
+    assert!(
+        error.contains("'100%' for '--control-share") && error.contains("below 100%"),
+        "{error}"
+    );
+
+    // `segment --report` plans the same test on each RFM segment as `power` on its output.
+    let report = dir.path().join("report.csv");
+    ok(&[
+        "segment",
+        "--features",
+        s(&features),
+        "--out",
+        s(&segments),
+        "--report",
+        s(&report),
+        "--baseline",
+        "5%",
+        "--control-share",
+        "20%",
+        "--max-detectable",
+        "150%",
+        "--min-size",
+        "1",
+        "--quiet",
+    ]);
+    let power: BTreeMap<String, Vec<String>> = csv::Reader::from_path(&out)
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r.iter().map(String::from).collect())
+        })
+        .collect();
+    let mut reader = csv::Reader::from_path(&report).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut compared = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        let Some(row) = power.get(&r[column("segment")]).filter(|_| &r[0] == "rfm") else {
+            continue;
+        };
+        // power: segment, customers, treated, control, baseline, mde, control needed, too small.
+        assert_eq!(r[column("customers")], row[1]);
+        assert_eq!(r[column("minimum_detectable_lift")], row[5]);
+        assert_eq!(
+            r[column("control_needed_for_target")].parse::<f64>().ok(),
+            row[6].parse::<f64>().ok()
+        );
+        assert_eq!(r[column("too_small_to_test")], row[7]);
+        compared += 1;
+    }
+    assert_eq!(compared, power.len());
 }

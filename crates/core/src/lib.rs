@@ -10,6 +10,7 @@ mod atomic;
 mod error;
 mod id;
 mod mapping;
+mod outcome;
 mod outputs;
 mod partition;
 mod paths;
@@ -22,6 +23,7 @@ pub use atomic::{is_special_output, stdout_taken, temporary_file_builder, write_
 pub use error::CoreError;
 pub use id::CustomerId;
 pub use mapping::{ColumnMapping, InputKind};
+pub use outcome::Outcome;
 pub use outputs::{
     OutputBatch, RUN_MARKER, StagedFolder, check_replaceable_folder, current_run, forget_temporary,
     recover_folder, register_temporary, remove_temporaries_on_signals, stage_folder, written_size,

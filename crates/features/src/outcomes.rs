@@ -13,21 +13,10 @@ use crate::cell::{self, Cell, DayCache};
 use crate::customer_slots::{CustomerSlots, CustomerState};
 use crate::input::InputFile;
 use crate::params::{FeatureParams, MissingCustomer};
+pub use lookalike_core::Outcome;
+
 use crate::scan::{RowHandler, RowProblem, ScanOptions, scan};
 use crate::transactions::{AmountSource, TransactionFields, line_amount, slot, transaction_fields};
-
-/// One customer's outcome in the period (and pre-period revenue).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Outcome {
-    /// Distinct orders with a purchase line in the period.
-    pub orders: u64,
-    /// Purchase lines (amount ≥ 0) in the period: a customer with one is a converter.
-    pub purchase_lines: u64,
-    /// Revenue in the period: purchases minus refunds.
-    pub revenue: f64,
-    /// Revenue in the pre-period (purchases minus refunds), when one was asked for.
-    pub pre_revenue: f64,
-}
 
 /// Every customer with a line in the period or pre-period, and how the log was read.
 #[derive(Debug, Clone, Default)]

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use lookalike_features::Outcome;
+use lookalike_core::Outcome;
 use serde::Serialize;
 
 use crate::{MeanLift, MeasureError, ProportionLift, cuped, mean_lift, proportion_lift};
@@ -183,23 +183,20 @@ fn measure_group(
 impl CampaignResult {
     /// The result as CSV: one row per group, every number in its own column.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "group,treated_customers,control_customers,treated_converters,control_converters,\
-treated_conversion,control_conversion,conversion_lift,conversion_lift_low,conversion_lift_high,\
-relative_conversion_lift,relative_conversion_lift_low,relative_conversion_lift_high,\
-conversion_p_value,incremental_conversions,incremental_conversions_low,incremental_conversions_high,\
-treated_orders_per_customer,control_orders_per_customer,treated_revenue_per_customer,\
-control_revenue_per_customer,revenue_lift,revenue_lift_low,revenue_lift_high,revenue_p_value,\
-incremental_revenue,incremental_revenue_low,incremental_revenue_high,cuped_revenue_lift,\
-cuped_revenue_lift_low,cuped_revenue_lift_high,cuped_revenue_p_value,cuped_variance_saved,note\n",
-        );
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let write = |writer: &mut csv::Writer<Vec<u8>>, cells: &[String]| {
+            writer
+                .write_record(cells)
+                .expect("a CSV record written to memory cannot fail");
+        };
+        write(&mut writer, &CSV_COLUMNS.map(String::from));
         let number = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
         for g in &self.groups {
             let c = g.conversion.as_ref();
             let r = g.revenue.as_ref();
             let cu = g.revenue_cuped.as_ref();
             let cells = [
-                csv_text(&g.group),
+                g.group.clone(),
                 g.treated.customers.to_string(),
                 g.control.customers.to_string(),
                 g.treated.converters.to_string(),
@@ -232,22 +229,54 @@ cuped_revenue_lift_low,cuped_revenue_lift_high,cuped_revenue_p_value,cuped_varia
                 number(cu.map(|c| c.0.absolute_interval.high)),
                 number(cu.map(|c| c.0.p_value)),
                 number(cu.map(|c| c.1)),
-                g.note.as_deref().map(csv_text).unwrap_or_default(),
+                g.note.clone().unwrap_or_default(),
             ];
-            out += &cells.join(",");
-            out.push('\n');
+            write(&mut writer, &cells);
         }
-        out
+        let bytes = writer
+            .into_inner()
+            .expect("flushing a CSV writer into memory cannot fail");
+        String::from_utf8(bytes).expect("the cells are UTF-8 strings")
     }
 }
 
-fn csv_text(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
+/// The columns of [`CampaignResult::to_csv`].
+const CSV_COLUMNS: [&str; 34] = [
+    "group",
+    "treated_customers",
+    "control_customers",
+    "treated_converters",
+    "control_converters",
+    "treated_conversion",
+    "control_conversion",
+    "conversion_lift",
+    "conversion_lift_low",
+    "conversion_lift_high",
+    "relative_conversion_lift",
+    "relative_conversion_lift_low",
+    "relative_conversion_lift_high",
+    "conversion_p_value",
+    "incremental_conversions",
+    "incremental_conversions_low",
+    "incremental_conversions_high",
+    "treated_orders_per_customer",
+    "control_orders_per_customer",
+    "treated_revenue_per_customer",
+    "control_revenue_per_customer",
+    "revenue_lift",
+    "revenue_lift_low",
+    "revenue_lift_high",
+    "revenue_p_value",
+    "incremental_revenue",
+    "incremental_revenue_low",
+    "incremental_revenue_high",
+    "cuped_revenue_lift",
+    "cuped_revenue_lift_low",
+    "cuped_revenue_lift_high",
+    "cuped_revenue_p_value",
+    "cuped_variance_saved",
+    "note",
+];
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,8 @@
 //!   test (Cohen's h, normal approximation), to flag segments too small to test;
 //! - [`Migration`]: how customers moved between segments from one run to the next;
 //! - [`measure_campaign`]: all of it per audience group (tier) and overall, from each
-//!   customer's outcome in the period (`lookalike_features::outcomes`).
+//!   customer's outcome in the period ([`lookalike_core::Outcome`], counted from a log by
+//!   `lookalike_features::outcomes`).
 
 mod campaign;
 mod error;
@@ -25,5 +26,5 @@ pub use campaign::{CampaignResult, GroupResult, Member, Side, measure_campaign};
 pub use error::MeasureError;
 pub use means::{MeanLift, cuped, mean_lift};
 pub use migration::Migration;
-pub use power::{control_size_for, minimum_detectable_lift};
+pub use power::{SegmentPower, TestPlan, control_size_for, minimum_detectable_lift, segment_power};
 pub use proportions::{Interval, ProportionLift, proportion_lift, wilson};

@@ -2,6 +2,7 @@
 //! size h = 2·asin√p₁ − 2·asin√p₀ (Cohen 1988, ch. 6), by the normal approximation — the
 //! calculation of statsmodels' `NormalIndPower`, so that the numbers agree with it.
 
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::MeasureError;
@@ -122,6 +123,104 @@ pub fn control_size_for(
     })))
 }
 
+/// How a segment would be tested: the share held out as control, the test's level and power,
+/// the lift a campaign hopes for, and the largest detectable lift still worth testing.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TestPlan {
+    /// Share of the segment held out as its control group (0.1).
+    pub control_share: f64,
+    /// Two-sided significance level (0.05).
+    pub alpha: f64,
+    /// Power (0.8).
+    pub power: f64,
+    /// The relative lift a campaign hopes for (0.2): the control group it needs is reported.
+    pub target_lift: f64,
+    /// Segments whose minimum detectable lift is above this (0.5) are too small to test.
+    pub max_detectable: f64,
+}
+
+impl Default for TestPlan {
+    fn default() -> Self {
+        Self {
+            control_share: 0.1,
+            alpha: 0.05,
+            power: 0.8,
+            target_lift: 0.2,
+            max_detectable: 0.5,
+        }
+    }
+}
+
+/// What a test on one segment could show.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SegmentPower {
+    /// Customers who would receive the campaign.
+    pub treated: u64,
+    /// Customers held out (the segment's size times the control share, rounded).
+    pub control: u64,
+    /// The smallest relative lift the test detects; None when no lift is (an empty group, a
+    /// baseline of 0 or 1, or unknown, or a segment too small for any lift).
+    pub minimum_detectable_lift: Option<f64>,
+    /// The control group the target lift needs, rounded up; None when none is large enough.
+    pub control_needed_for_target: Option<f64>,
+    /// No detectable lift, or one above the plan's `max_detectable`.
+    pub too_small_to_test: bool,
+}
+
+/// The power of a test on a segment of `customers` converting at `baseline` (NaN when unknown),
+/// split as `plan` says. Errors only for a plan out of range.
+///
+/// ```
+/// use lookalike_measure::{TestPlan, segment_power};
+/// // 10,000 customers, 10% held out, 5% converting: the first case of
+/// // `minimum_detectable_lift`'s example.
+/// let power = segment_power(10_000, 0.05, &TestPlan::default()).unwrap();
+/// assert_eq!((power.treated, power.control), (9_000, 1_000));
+/// assert!((power.minimum_detectable_lift.unwrap() - 0.4456847852003154).abs() < 1e-9);
+/// assert!(!power.too_small_to_test);
+/// ```
+pub fn segment_power(
+    customers: u64,
+    baseline: f64,
+    plan: &TestPlan,
+) -> Result<SegmentPower, MeasureError> {
+    if !(plan.control_share > 0.0 && plan.control_share < 1.0) {
+        return Err(MeasureError::OutOfRange(format!(
+            "the control share {} must be between 0 and 1 (exclusive)",
+            plan.control_share
+        )));
+    }
+    if !(plan.target_lift > 0.0 && plan.max_detectable > 0.0) {
+        return Err(MeasureError::OutOfRange(format!(
+            "the target lift {} and the largest detectable lift {} must be positive",
+            plan.target_lift, plan.max_detectable
+        )));
+    }
+    // Checks alpha and power even when the segment cannot be tested.
+    check(plan.alpha, plan.power, 0.5)?;
+    let control = ((customers as f64) * plan.control_share).round() as u64;
+    let treated = customers - control;
+    let usable = baseline > 0.0 && baseline < 1.0 && treated > 0 && control > 0;
+    let minimum_detectable_lift = if usable {
+        minimum_detectable_lift(treated, control, baseline, plan.alpha, plan.power)?
+    } else {
+        None
+    };
+    let control_needed_for_target = if usable && baseline * (1.0 + plan.target_lift) < 1.0 {
+        control_size_for(plan.target_lift, treated, baseline, plan.alpha, plan.power)?
+            .map(f64::ceil)
+    } else {
+        None
+    };
+    Ok(SegmentPower {
+        treated,
+        control,
+        minimum_detectable_lift,
+        control_needed_for_target,
+        too_small_to_test: minimum_detectable_lift.is_none_or(|m| m > plan.max_detectable),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +268,48 @@ mod tests {
         }
         // A treated group too small for the lift, whatever the control.
         assert_eq!(control_size_for(0.01, 100, 0.05, 0.05, 0.8).unwrap(), None);
+    }
+
+    #[test]
+    fn segment_power_splits_flags_and_refuses_a_bad_plan() {
+        let plan = TestPlan::default();
+        // 500 customers from a 4% baseline: 450 against 50 detect only a lift far above 50%.
+        let small = segment_power(500, 0.04, &plan).unwrap();
+        assert_eq!((small.treated, small.control), (450, 50));
+        assert!(small.minimum_detectable_lift.unwrap() > 0.5 && small.too_small_to_test);
+        // The same segment with the same numbers as the two functions it is made of.
+        let big = segment_power(200_000, 0.04, &plan).unwrap();
+        assert_eq!(
+            big.minimum_detectable_lift,
+            minimum_detectable_lift(180_000, 20_000, 0.04, 0.05, 0.8).unwrap()
+        );
+        let needed = control_size_for(0.2, 180_000, 0.04, 0.05, 0.8)
+            .unwrap()
+            .unwrap();
+        assert_eq!(big.control_needed_for_target, Some(needed.ceil()));
+        assert!(!big.too_small_to_test);
+        // An unknown baseline, no converters, or a segment of one: nothing is detectable.
+        for (customers, baseline) in [(10_000, f64::NAN), (10_000, 0.0), (1, 0.5), (0, 0.5)] {
+            let power = segment_power(customers, baseline, &plan).unwrap();
+            assert_eq!(power.minimum_detectable_lift, None);
+            assert!(power.too_small_to_test);
+        }
+        for bad in [
+            TestPlan {
+                control_share: 0.0,
+                ..plan
+            },
+            TestPlan {
+                control_share: 1.0,
+                ..plan
+            },
+            TestPlan { alpha: 0.9, ..plan },
+            TestPlan {
+                target_lift: 0.0,
+                ..plan
+            },
+        ] {
+            assert!(segment_power(1000, 0.1, &bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -205,7 +205,7 @@ pub fn segment_table(
         params = params.require_consent(column);
     }
     let segmentation = segment(table, &rules, &params)?;
-    let report = report(table, &segmentation, spec.min_size);
+    let report = report(table, &segmentation, &spec.test_checks())?;
     Ok(SegmentTraining {
         segmentation,
         report,

@@ -70,6 +70,12 @@ pub struct InputSpec {
     pub attributes: Vec<String>,
 }
 
+fn optional_share<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
+    share(deserializer).map(Some)
+}
+
 impl InputSpec {
     /// How the logs are read beyond their columns.
     pub fn reading(&self) -> LogReading {
@@ -138,6 +144,36 @@ pub struct SegmentSpec {
     /// Segments with fewer customers are flagged as too small to test.
     #[serde(default = "min_size")]
     pub min_size: usize,
+    /// Share of each segment a test would hold out as control ("10%" or 0.1).
+    #[serde(default = "tenth", deserialize_with = "share")]
+    pub control_share: f64,
+    /// Every segment's baseline conversion ("3%"); without it, each segment's share of
+    /// customers who ordered in the last 30 days.
+    #[serde(default, deserialize_with = "optional_share")]
+    pub baseline: Option<f64>,
+    /// The relative lift a campaign hopes for ("20%"): the control group it needs is reported.
+    #[serde(default = "fifth", deserialize_with = "share")]
+    pub target_lift: f64,
+    /// Segments where a test detects no lift below this ("50%") are too small to test.
+    #[serde(default = "half", deserialize_with = "share")]
+    pub max_detectable: f64,
+}
+
+impl SegmentSpec {
+    /// The report's test checks: the minimum size and the power analysis' plan (80% power,
+    /// α = 0.05).
+    pub fn test_checks(&self) -> lookalike_rfm::TestChecks {
+        lookalike_rfm::TestChecks {
+            min_size: self.min_size,
+            plan: lookalike_measure::TestPlan {
+                control_share: self.control_share,
+                target_lift: self.target_lift,
+                max_detectable: self.max_detectable,
+                ..Default::default()
+            },
+            baseline: self.baseline,
+        }
+    }
 }
 
 fn bins() -> usize {
@@ -160,6 +196,15 @@ fn ninety() -> f64 {
 }
 fn min_size() -> usize {
     1_000
+}
+fn tenth() -> f64 {
+    0.1
+}
+fn fifth() -> f64 {
+    0.2
+}
+fn half() -> f64 {
+    0.5
 }
 
 /// `[value]`.

@@ -1,6 +1,10 @@
 /// What can go wrong while scoring and segmenting.
 #[derive(Debug, thiserror::Error)]
 pub enum RfmError {
+    /// The test plan of the report is out of range (a control share of 0, a level above the
+    /// power).
+    #[error("test plan: {0}")]
+    TestPlan(String),
     /// Scores need at least two bins.
     #[error("bins must be at least 2 (got {0}): one bin would give every customer the same score")]
     TooFewBins(usize),

@@ -19,6 +19,6 @@ pub use lifecycle::{Lifecycle, LifecycleParams};
 pub use model::{FLAG_INPUTS, SEGMENT_INPUTS, SEGMENT_MADE, SegmentModel, SegmentSettings};
 pub use named::RfmSegment;
 pub use quantile::{bin_sizes, quantile_edges, score};
-pub use report::{ReportRow, SegmentReport, report};
+pub use report::{ReportRow, SegmentReport, TestChecks, report};
 pub use rules::{MISSING, Rule, RuleColumns, RuleSet, ScoreBreaks, SegmentRule};
 pub use segment::{Flags, SegmentParams, Segmentation, TrainedScores, ValueTier, segment};

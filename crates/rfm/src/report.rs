@@ -1,9 +1,12 @@
-//! The segment report: size, revenue and RFM means per segment, with warnings.
+//! The segment report: size, revenue and RFM means per segment, each segment's baseline
+//! conversion and the smallest lift a test on it could detect, with warnings.
 
 use lookalike_core::FeatureTable;
+use lookalike_measure::{TestPlan, segment_power};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::RfmError;
 use crate::lifecycle::Lifecycle;
 use crate::named::RfmSegment;
 use crate::segment::Segmentation;
@@ -29,6 +32,37 @@ pub struct ReportRow {
     pub mean_frequency: f64,
     /// Mean `monetary_value`.
     pub mean_monetary: f64,
+    /// The conversion a test on the segment is planned from: the given baseline, or the share
+    /// of its customers who ordered in the last 30 days (`orders_30d` > 0); NaN when neither.
+    pub baseline_conversion: f64,
+    /// The smallest relative lift a test holding out the plan's control share detects (80%
+    /// power, α = 0.05 by default); None when none is.
+    pub minimum_detectable_lift: Option<f64>,
+    /// The control group the plan's target lift needs; None when none is large enough.
+    pub control_needed_for_target: Option<f64>,
+    /// Fewer customers than the minimum size, or no detectable lift within the plan's largest.
+    pub too_small_to_test: bool,
+}
+
+/// Which segments a campaign test could be run on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TestChecks {
+    /// Segments with fewer customers are too small to test, whatever their power.
+    pub min_size: usize,
+    /// Control share, level, power, target and largest worthwhile lift.
+    pub plan: TestPlan,
+    /// The baseline conversion of every segment; None: each segment's own 30-day conversion.
+    pub baseline: Option<f64>,
+}
+
+impl Default for TestChecks {
+    fn default() -> Self {
+        Self {
+            min_size: 1_000,
+            plan: TestPlan::default(),
+            baseline: None,
+        }
+    }
 }
 
 /// The report of a segmentation.
@@ -52,10 +86,12 @@ struct Sums {
     recency: (f64, usize),
     frequency: (f64, usize),
     monetary: (f64, usize),
+    /// Customers who ordered in the last 30 days, of those whose `orders_30d` is known.
+    recent: (usize, usize),
 }
 
 impl Sums {
-    fn add(&mut self, spend: f64, days: f64, frequency: f64, monetary: f64) {
+    fn add(&mut self, (spend, days, frequency, monetary, recent): (f64, f64, f64, f64, f64)) {
         let add = |sum: &mut (f64, usize), v: f64| {
             if !v.is_nan() {
                 sum.0 += v;
@@ -69,6 +105,10 @@ impl Sums {
         add(&mut self.recency, days);
         add(&mut self.frequency, frequency);
         add(&mut self.monetary, monetary);
+        if !recent.is_nan() {
+            self.recent.0 += usize::from(recent > 0.0);
+            self.recent.1 += 1;
+        }
     }
 
     fn merge(&mut self, other: &Sums) {
@@ -82,9 +122,16 @@ impl Sums {
             mine.0 += theirs.0;
             mine.1 += theirs.1;
         }
+        self.recent.0 += other.recent.0;
+        self.recent.1 += other.recent.1;
     }
 
-    fn row(&self, group: &str, segment: &str, all: usize, revenue: f64) -> ReportRow {
+    fn row(
+        &self,
+        (group, segment): (&str, &str),
+        (all, revenue): (usize, f64),
+        checks: &TestChecks,
+    ) -> Result<ReportRow, RfmError> {
         let mean = |(sum, count): (f64, usize)| {
             if count == 0 {
                 f64::NAN
@@ -92,7 +139,14 @@ impl Sums {
                 sum / count as f64
             }
         };
-        ReportRow {
+        let baseline = checks.baseline.unwrap_or(if self.recent.1 == 0 {
+            f64::NAN
+        } else {
+            self.recent.0 as f64 / self.recent.1 as f64
+        });
+        let power = segment_power(self.customers as u64, baseline, &checks.plan)
+            .map_err(|e| RfmError::TestPlan(e.to_string()))?;
+        Ok(ReportRow {
             group: group.into(),
             segment: segment.into(),
             customers: self.customers,
@@ -106,7 +160,13 @@ impl Sums {
             mean_recency_days: mean(self.recency),
             mean_frequency: mean(self.frequency),
             mean_monetary: mean(self.monetary),
-        }
+            baseline_conversion: baseline,
+            minimum_detectable_lift: power.minimum_detectable_lift,
+            control_needed_for_target: power.control_needed_for_target,
+            // An unknown baseline says nothing about the power: only the size judges.
+            too_small_to_test: self.customers < checks.min_size
+                || (!baseline.is_nan() && power.too_small_to_test),
+        })
     }
 }
 
@@ -114,9 +174,14 @@ impl Sums {
 /// is the same whatever the thread count.
 const CHUNK: usize = 1 << 16;
 
-/// Builds the report in one pass over the customers; segments with fewer than `min_size`
-/// customers are flagged as too small to test.
-pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize) -> SegmentReport {
+/// Builds the report in one pass over the customers; segments with fewer customers than
+/// `checks.min_size`, or on which a test could not detect the plan's largest worthwhile lift,
+/// are flagged as too small to test. Errors only for a test plan out of range.
+pub fn report(
+    table: &FeatureTable,
+    segmentation: &Segmentation,
+    checks: &TestChecks,
+) -> Result<SegmentReport, RfmError> {
     let n = table.len();
     let nan_column = vec![f64::NAN; n];
     let column = |name: &str| {
@@ -131,11 +196,12 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
             })
             .unwrap_or(std::borrow::Cow::Borrowed(&nan_column))
     };
-    let (spend, days, frequency, monetary) = (
+    let (spend, days, frequency, monetary, recent) = (
         column("total_spend"),
         column("days_since_last_purchase"),
         column("frequency"),
         column("monetary_value"),
+        column("orders_30d"),
     );
     let s = segmentation;
     let rules = s.rule_names.len();
@@ -150,8 +216,8 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
         .map(|start| {
             let mut sums = vec![Sums::default(); groups];
             for i in start..(start + CHUNK).min(n) {
-                let values = (spend[i], days[i], frequency[i], monetary[i]);
-                let mut add = |g: usize| sums[g].add(values.0, values.1, values.2, values.3);
+                let values = (spend[i], days[i], frequency[i], monetary[i], recent[i]);
+                let mut add = |g: usize| sums[g].add(values);
                 add(match (s.consented[i], s.rfm_segment[i]) {
                     (false, _) => no_consent_rfm,
                     (true, Some(named)) => named as usize,
@@ -177,37 +243,57 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
     let without_consent = total[no_consent_rfm].customers;
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
+    let min_size = checks.min_size;
+    let control = 100.0 * checks.plan.control_share;
     let check = |group: &str, row: &ReportRow, warnings: &mut Vec<String>| {
+        let named = format!(
+            "{group} segment {:?} ({} customers) is too small to test",
+            row.segment, row.customers
+        );
         if row.customers == 0 {
             warnings.push(format!("{group} segment {:?} is empty", row.segment));
         } else if row.customers < min_size {
-            warnings.push(format!(
-                "{group} segment {:?} has {} customers, fewer than {min_size}: too small to test",
-                row.segment, row.customers
-            ));
+            warnings.push(format!("{named}: fewer than {min_size}"));
+        } else if row.too_small_to_test {
+            let baseline = 100.0 * row.baseline_conversion;
+            warnings.push(match row.minimum_detectable_lift {
+                Some(lift) => format!(
+                    "{named}: with {control:.0}% held out and {baseline:.2}% converting, a test detects only a lift above +{:.0}%",
+                    100.0 * lift
+                ),
+                None => format!(
+                    "{named}: with {control:.0}% held out and {baseline:.2}% converting, no lift is detectable"
+                ),
+            });
         }
     };
+    if checks.baseline.is_none() && table.column_index("orders_30d").is_err() {
+        warnings.push(
+            "no baseline conversion (the features have no orders_30d column): segments are judged by size alone; give a baseline for the power analysis".into(),
+        );
+    }
+    let at = (n, revenue);
     for (k, named) in RfmSegment::ALL.iter().enumerate() {
-        let row = total[k].row("rfm", named.name(), n, revenue);
+        let row = total[k].row(("rfm", named.name()), at, checks)?;
         check("RFM", &row, &mut warnings);
         rows.push(row);
     }
-    rows.push(total[no_purchase].row("rfm", "(no purchase)", n, revenue));
+    rows.push(total[no_purchase].row(("rfm", "(no purchase)"), at, checks)?);
     if without_consent > 0 {
-        rows.push(total[no_consent_rfm].row("rfm", "(no consent)", n, revenue));
+        rows.push(total[no_consent_rfm].row(("rfm", "(no consent)"), at, checks)?);
     }
     for (k, stage) in Lifecycle::ALL.iter().enumerate() {
-        rows.push(total[first_stage + k].row("lifecycle", stage.name(), n, revenue));
+        rows.push(total[first_stage + k].row(("lifecycle", stage.name()), at, checks)?);
     }
     if rules > 0 {
         for (k, name) in s.rule_names.iter().enumerate() {
-            let row = total[first_rule + k].row("rule", name, n, revenue);
+            let row = total[first_rule + k].row(("rule", name), at, checks)?;
             check("rule", &row, &mut warnings);
             rows.push(row);
         }
-        rows.push(total[no_rule].row("rule", "(no rule)", n, revenue));
+        rows.push(total[no_rule].row(("rule", "(no rule)"), at, checks)?);
         if without_consent > 0 {
-            rows.push(total[no_consent_rule].row("rule", "(no consent)", n, revenue));
+            rows.push(total[no_consent_rule].row(("rule", "(no consent)"), at, checks)?);
         }
     }
     for (name, sizes) in ["R", "F", "M"].iter().zip(&s.bin_sizes) {
@@ -222,10 +308,10 @@ pub fn report(table: &FeatureTable, segmentation: &Segmentation, min_size: usize
             ));
         }
     }
-    SegmentReport {
+    Ok(SegmentReport {
         customers: n,
         without_consent,
         rows,
         warnings,
-    }
+    })
 }

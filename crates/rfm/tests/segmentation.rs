@@ -2,7 +2,8 @@
 
 use lookalike_core::{CustomerId, FeatureTable};
 use lookalike_rfm::{
-    Lifecycle, RfmError, RuleSet, SegmentParams, ValueTier, quantile_edges, score, segment,
+    Lifecycle, RfmError, RuleSet, SegmentParams, TestChecks, ValueTier, quantile_edges, score,
+    segment,
 };
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -210,7 +211,11 @@ fn consent_leaves_customers_out_of_every_segment() {
             assert_eq!(s.primary_name(i), Some("all"));
         }
     }
-    let report = lookalike_rfm::report(&table, &s, 100);
+    let checks = TestChecks {
+        min_size: 100,
+        ..Default::default()
+    };
+    let report = lookalike_rfm::report(&table, &s, &checks).unwrap();
     assert_eq!(
         report.without_consent,
         consent.iter().filter(|c| **c != 1.0).count()
@@ -394,4 +399,104 @@ fn trained_scores_reproduce_the_segmentation_chunk_by_chunk() {
             assert_eq!(part.matches[0][..], whole.matches[0][from..to]);
         }
     }
+}
+
+/// `base` with an `orders_30d` column (1 for a fifth of the buyers, by recency).
+fn base_with_recent_orders(n: usize, seed: u64) -> FeatureTable {
+    let table = base(n, seed);
+    let days = table.column("days_since_last_purchase").unwrap();
+    let recent: Vec<f64> = days
+        .iter()
+        .map(|d| if *d < 200.0 { 1.0 } else { 0.0 })
+        .collect();
+    let mut names = table.columns().to_vec();
+    names.push("orders_30d".into());
+    let old = table.values();
+    let values = Array2::from_shape_fn((n, names.len()), |(i, j)| {
+        if j < old.ncols() {
+            old[[i, j]]
+        } else {
+            recent[i]
+        }
+    });
+    FeatureTable::new(table.ids().to_vec(), names, values).unwrap()
+}
+
+#[test]
+fn the_report_plans_a_test_on_each_segment() {
+    let table = base_with_recent_orders(20_000, 7);
+    let s = segment(&table, &RuleSet::default(), &SegmentParams::new()).unwrap();
+    let recent = table.column("orders_30d").unwrap();
+    let checks = TestChecks {
+        min_size: 500,
+        ..Default::default()
+    };
+    let report = lookalike_rfm::report(&table, &s, &checks).unwrap();
+    let mut judged = (0, 0);
+    for (k, named) in lookalike_rfm::RfmSegment::ALL.iter().enumerate() {
+        let row = &report.rows[k];
+        assert_eq!(row.segment, named.name());
+        let members: Vec<usize> = (0..table.len())
+            .filter(|i| s.rfm_segment[*i] == Some(*named))
+            .collect();
+        // The baseline is the segment's own 30-day conversion, counted here by hand.
+        let converted = members.iter().filter(|i| recent[**i] > 0.0).count();
+        assert_eq!(row.customers, members.len());
+        let baseline = converted as f64 / members.len() as f64;
+        assert!(
+            (row.baseline_conversion - baseline).abs() < 1e-15,
+            "{named:?}"
+        );
+        let power =
+            lookalike_measure::segment_power(members.len() as u64, baseline, &checks.plan).unwrap();
+        assert_eq!(row.minimum_detectable_lift, power.minimum_detectable_lift);
+        assert_eq!(
+            row.control_needed_for_target,
+            power.control_needed_for_target
+        );
+        let too_small = members.len() < 500 || power.too_small_to_test;
+        assert_eq!(row.too_small_to_test, too_small, "{named:?}");
+        judged.0 += usize::from(too_small);
+        judged.1 += usize::from(!too_small);
+        let warned = report
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("{:?}", named.name())) && w.contains("too small to test"));
+        assert_eq!(warned, too_small && !members.is_empty(), "{named:?}");
+    }
+    assert!(
+        judged.0 > 0 && judged.1 > 0,
+        "both verdicts occur: {judged:?}"
+    );
+
+    // A given baseline replaces every segment's own.
+    let given = TestChecks {
+        baseline: Some(0.03),
+        ..checks
+    };
+    let report = lookalike_rfm::report(&table, &s, &given).unwrap();
+    assert!(report.rows.iter().all(|r| r.baseline_conversion == 0.03));
+    // Without orders_30d and without a baseline, segments are judged by size alone, and said so.
+    let report = lookalike_rfm::report(&base(20_000, 7), &s, &checks).unwrap();
+    assert!(report.rows.iter().all(|r| r.baseline_conversion.is_nan()
+        && r.minimum_detectable_lift.is_none()
+        && r.too_small_to_test == (r.customers < 500)));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("no orders_30d column"))
+    );
+    // A plan out of range is an error, not a report.
+    let bad = TestChecks {
+        plan: lookalike_measure::TestPlan {
+            control_share: 1.5,
+            ..Default::default()
+        },
+        ..checks
+    };
+    assert!(matches!(
+        lookalike_rfm::report(&table, &s, &bad),
+        Err(RfmError::TestPlan(_))
+    ));
 }

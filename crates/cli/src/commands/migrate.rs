@@ -7,7 +7,8 @@ use lookalike_measure::Migration;
 
 use crate::output::Ui;
 use crate::paths::Paths;
-use crate::small_table::{SmallTable, UniqueIds, csv_text};
+use crate::plots;
+use crate::small_table::{SmallTable, UniqueIds, csv_row, write_csv};
 
 /// Options of `lookalike migrate`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +29,9 @@ pub struct Args {
     /// Also list every customer who changed segment (customer_id, before, after).
     #[arg(long, value_name = "FILE")]
     pub moves: Option<PathBuf>,
+    /// Also draw the transition matrix as a heatmap of row shares (.svg).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// (customer id, segment) of a run; an empty segment is "(none)". A customer listed twice is
@@ -62,47 +66,48 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .input("--after", Some(&args.after))
         .output("--out", Some(&args.out))
         .output("--moves", args.moves.as_deref())
+        .output("--plot", args.plot.as_deref())
         .check()?;
-    let before = read_run(&args.before, &args.by)?;
-    let after = read_run(&args.after, &args.by)?;
+    crate::commands::segment::check_output_names(args.plot.as_deref(), None)?;
+    // The two runs are read side by side: each is one thread's CSV parsing.
+    let (before, after) = rayon::join(
+        || read_run(&args.before, &args.by),
+        || read_run(&args.after, &args.by),
+    );
+    let (before, after) = (before?, after?);
     let migration = Migration::between(
         before.iter().map(|(id, s)| (id.as_str(), s.as_str())),
         after.iter().map(|(id, s)| (id.as_str(), s.as_str())),
     );
     let shares = migration.row_shares();
-    let mut matrix = String::from("before,after,customers,share_of_before\n");
+    let mut matrix = vec![csv_row(["before", "after", "customers", "share_of_before"])];
     for (i, from) in migration.segments.iter().enumerate() {
         for (j, to) in migration.segments.iter().enumerate() {
             if migration.counts[i][j] > 0 {
-                matrix += &format!(
-                    "{},{},{},{}\n",
-                    csv_text(from),
-                    csv_text(to),
-                    migration.counts[i][j],
-                    shares[i][j]
-                );
+                let (count, share) = (migration.counts[i][j].to_string(), shares[i][j].to_string());
+                matrix.push(csv_row([from.as_str(), to, &count, &share]));
             }
         }
     }
-    lookalike_core::write_atomically(&args.out, |w| {
-        std::io::Write::write_all(w, matrix.as_bytes())
-    })
-    .with_context(|| format!("writing {}", args.out.display()))?;
+    write_csv(&args.out, &matrix)?;
     if let Some(path) = &args.moves {
         let earlier: foldhash::HashMap<&str, &str> = before
             .iter()
             .map(|(id, s)| (id.as_str(), s.as_str()))
             .collect();
-        let mut moves = String::from("customer_id,before,after\n");
+        let mut moves = vec![csv_row(["customer_id", "before", "after"])];
         for (id, to) in &after {
             if let Some(from) = earlier.get(id.as_str())
                 && *from != to.as_str()
             {
-                moves += &format!("{},{},{}\n", csv_text(id), csv_text(from), csv_text(to));
+                moves.push(csv_row([id.as_str(), from, to]));
             }
         }
-        lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, moves.as_bytes()))
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_csv(path, &moves)?;
+    }
+    if let Some(path) = &args.plot {
+        plots::migration(&migration, &args.by, path)
+            .with_context(|| format!("drawing {}", path.display()))?;
     }
     let mut text = format!(
         "{} customers in both runs; {} only in {} (left the base), {} only in {} (new)\n\n{:<22} {:>10} {:>10} {:>10} {:>10}\n",

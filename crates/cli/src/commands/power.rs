@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use lookalike_features::{LogReading, day_number, outcomes, parse_date};
-use lookalike_measure::{control_size_for, minimum_detectable_lift};
+use lookalike_measure::{SegmentPower, TestPlan, segment_power};
 
 use crate::commands::features::InputArgs;
 use crate::output::Ui;
 use crate::paths::Paths;
-use crate::small_table::{SmallTable, csv_text};
+use crate::shares;
+use crate::small_table::SmallTable;
 
 /// Options of `lookalike power`.
 #[derive(Debug, clap::Args)]
@@ -22,12 +23,12 @@ pub struct Args {
     #[arg(long, value_name = "COLUMN", default_value = "rfm_segment")]
     pub by: String,
     /// Share of each segment held out as its control group (10% or 0.1).
-    #[arg(long, value_name = "SHARE", default_value = "10%")]
-    pub control_share: String,
+    #[arg(long, value_name = "SHARE", default_value = "10%", value_parser = shares::rate)]
+    pub control_share: f64,
     /// Baseline conversion of every segment (e.g. 3%); without it, each segment's conversion in
     /// [--from, --to) of --transactions.
-    #[arg(long, value_name = "RATE", conflicts_with = "transactions")]
-    pub baseline: Option<String>,
+    #[arg(long, value_name = "RATE", conflicts_with = "transactions", value_parser = shares::rate)]
+    pub baseline: Option<f64>,
     /// The transaction log to measure each segment's baseline conversion on.
     #[arg(long, value_name = "FILE")]
     pub transactions: Option<PathBuf>,
@@ -45,11 +46,11 @@ pub struct Args {
     pub to: Option<String>,
     /// The lift a campaign hopes for, relative (20% = conversion × 1.2): the control group it
     /// needs is reported.
-    #[arg(long, value_name = "LIFT", default_value = "20%")]
-    pub target_lift: String,
+    #[arg(long, value_name = "LIFT", default_value = "20%", value_parser = shares::lift)]
+    pub target_lift: f64,
     /// Segments whose minimum detectable lift is above this are flagged too small to test.
-    #[arg(long, value_name = "LIFT", default_value = "50%")]
-    pub max_detectable: String,
+    #[arg(long, value_name = "LIFT", default_value = "50%", value_parser = shares::lift)]
+    pub max_detectable: f64,
     /// Significance level (two-sided).
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
@@ -61,20 +62,17 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// A relative lift (may exceed 100%).
-fn parse_lift(option: &str, text: &str) -> anyhow::Result<f64> {
-    lookalike_pipeline::parse_share(text)
-        .filter(|v| *v > 0.0)
-        .with_context(|| format!("{option} {text:?}: give a positive lift like 20% or 0.2"))
-}
-
-/// A share strictly between 0 and 1.
-fn parse_rate(option: &str, text: &str) -> anyhow::Result<f64> {
-    lookalike_pipeline::parse_share(text)
-        .filter(|v| *v > 0.0 && *v < 1.0)
-        .with_context(|| {
-            format!("{option} {text:?}: give a share above 0 and below 100%, like 10% or 0.1")
-        })
+/// A line of the table.
+#[derive(serde::Serialize)]
+struct PowerRow<'a> {
+    segment: &'a str,
+    customers: u64,
+    treated: u64,
+    control: u64,
+    baseline_conversion: f64,
+    minimum_detectable_lift: Option<f64>,
+    control_needed_for_target: Option<f64>,
+    too_small_to_test: bool,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -93,9 +91,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         on_error: lookalike_features::OnBadRow::Fail,
         reading: args.reading.clone(),
     });
-    let control_share = parse_rate("--control-share", &args.control_share)?;
-    let target = parse_lift("--target-lift", &args.target_lift)?;
-    let max_detectable = parse_lift("--max-detectable", &args.max_detectable)?;
+    let plan = TestPlan {
+        control_share: args.control_share,
+        alpha: args.alpha,
+        power: args.power,
+        target_lift: args.target_lift,
+        max_detectable: args.max_detectable,
+    };
     let table = SmallTable::read(&args.segments, &["customer_id", &args.by])?;
     let (id_at, by_at) = (0, 1);
     let rows = &table.rows;
@@ -146,24 +148,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             "give --baseline RATE, or --transactions LOG --from DATE to measure each segment's conversion"
         ),
     };
-    let given = args
-        .baseline
-        .as_deref()
-        .map(|b| parse_rate("--baseline", b))
-        .transpose()?;
-    let mut table = String::from(
-        "segment,customers,treated,control,baseline_conversion,minimum_detectable_lift,control_needed_for_target,too_small_to_test\n",
-    );
+    let mut table = Vec::with_capacity(segments.len());
     let mut text = format!(
         "{:<22} {:>9} {:>8} {:>9} {:>12} {:>16}\n",
         args.by, "customers", "control", "baseline", "min. lift", "control needed"
     );
     for (segment, ids) in &segments {
         let n = ids.len() as u64;
-        let control = ((n as f64) * control_share).round() as u64;
-        let treated = n - control;
-        let baseline = match (&given, &converted) {
-            (Some(rate), _) => *rate,
+        let baseline = match (args.baseline, &converted) {
+            (Some(rate), _) => rate,
             (None, Some(converted)) => {
                 ids.iter()
                     .filter(|id| converted.get(*id).copied().unwrap_or(false))
@@ -172,25 +165,23 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             }
             (None, None) => unreachable!("checked above"),
         };
-        let usable = baseline > 0.0 && baseline < 1.0 && treated > 0 && control > 0;
-        let mde = if usable {
-            minimum_detectable_lift(treated, control, baseline, args.alpha, args.power)?
-        } else {
-            None
-        };
-        let needed = if usable && baseline * (1.0 + target) < 1.0 {
-            control_size_for(target, treated, baseline, args.alpha, args.power)?
-        } else {
-            None
-        };
-        let too_small = mde.is_none_or(|m| m > max_detectable);
-        let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
-        table += &format!(
-            "{},{n},{treated},{control},{baseline},{},{},{too_small}\n",
-            csv_text(segment),
-            cell(mde),
-            cell(needed.map(f64::ceil))
-        );
+        let SegmentPower {
+            treated,
+            control,
+            minimum_detectable_lift: mde,
+            control_needed_for_target: needed,
+            too_small_to_test: too_small,
+        } = segment_power(n, baseline, &plan)?;
+        table.push(PowerRow {
+            segment,
+            customers: n,
+            treated,
+            control,
+            baseline_conversion: baseline,
+            minimum_detectable_lift: mde,
+            control_needed_for_target: needed,
+            too_small_to_test: too_small,
+        });
         text += &format!(
             "{:<22} {:>9} {:>8} {:>8.2}% {:>12} {:>16}{}\n",
             segment,
@@ -198,12 +189,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             control,
             100.0 * baseline,
             mde.map_or("-".into(), |m| format!("+{:.1}%", 100.0 * m)),
-            needed.map_or("-".into(), |c| format!("{:.0}", c.ceil())),
+            needed.map_or("-".into(), |c| format!("{c:.0}")),
             if too_small { "  too small to test" } else { "" }
         );
     }
     lookalike_core::write_atomically(&args.out, |w| {
-        std::io::Write::write_all(w, table.as_bytes())
+        let mut writer = csv::Writer::from_writer(w);
+        for row in &table {
+            writer.serialize(row).map_err(std::io::Error::other)?;
+        }
+        writer.flush()
     })
     .with_context(|| format!("writing {}", args.out.display()))?;
     ui.data(&text)?;

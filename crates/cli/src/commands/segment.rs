@@ -12,6 +12,7 @@ use lookalike_rfm::SegmentReport;
 use crate::output::Ui;
 use crate::paths::Paths;
 use crate::plots;
+use crate::shares;
 
 /// Options of `lookalike segment`.
 #[derive(Debug, clap::Args)]
@@ -37,6 +38,19 @@ pub struct Args {
     /// Segments with fewer customers are flagged as too small to test.
     #[arg(long, default_value_t = 1_000)]
     pub min_size: usize,
+    /// The report's power analysis: the share of each segment a test would hold out.
+    #[arg(long, value_name = "SHARE", default_value = "10%", value_parser = shares::rate)]
+    pub control_share: f64,
+    /// Every segment's baseline conversion (e.g. 3%); default: each segment's share of
+    /// customers who ordered in the last 30 days (orders_30d).
+    #[arg(long, value_name = "RATE", value_parser = shares::rate)]
+    pub baseline: Option<f64>,
+    /// The lift a campaign hopes for: the report gives the control group it needs.
+    #[arg(long, value_name = "LIFT", default_value = "20%", value_parser = shares::lift)]
+    pub target_lift: f64,
+    /// Segments where a test detects no lift below this are flagged too small to test.
+    #[arg(long, value_name = "LIFT", default_value = "50%", value_parser = shares::lift)]
+    pub max_detectable: f64,
     /// Leave customers whose COLUMN is not 1 out of every segment (e.g. marketing_consent).
     #[arg(long, value_name = "COLUMN")]
     pub require_consent: Option<String>,
@@ -70,6 +84,10 @@ impl Args {
             loyal_purchase_days: self.loyal_purchase_days,
             single_purchase_gap: self.single_purchase_gap,
             min_size: self.min_size,
+            control_share: self.control_share,
+            baseline: self.baseline,
+            target_lift: self.target_lift,
+            max_detectable: self.max_detectable,
         }
     }
 }
@@ -213,7 +231,7 @@ pub fn report_table(summary: &SegmentReport) -> String {
                 _ => "RULE SEGMENTS (primary)",
             };
             text += &format!(
-                "\n{title}\n  {:<20} {:>9} {:>7} {:>12} {:>8} {:>10} {:>9} {:>9}\n",
+                "\n{title}\n  {:<20} {:>9} {:>7} {:>12} {:>8} {:>10} {:>9} {:>9} {:>8} {:>9}\n",
                 "segment",
                 "customers",
                 "share",
@@ -221,7 +239,9 @@ pub fn report_table(summary: &SegmentReport) -> String {
                 "rev.share",
                 "recency_d",
                 "frequency",
-                "monetary"
+                "monetary",
+                "baseline",
+                "min.lift"
             );
         }
         let number = |v: f64| {
@@ -231,8 +251,18 @@ pub fn report_table(summary: &SegmentReport) -> String {
                 format!("{v:.1}")
             }
         };
+        let lift = match row.minimum_detectable_lift {
+            Some(lift) if lift < 10.0 => format!("+{:.0}%", 100.0 * lift),
+            Some(_) => ">+999%".into(),
+            None => "-".into(),
+        };
+        let flag = if row.too_small_to_test && row.customers > 0 {
+            " *"
+        } else {
+            ""
+        };
         text += &format!(
-            "  {:<20} {:>9} {:>6.1}% {:>12.0} {:>7.1}% {:>10} {:>9} {:>9}\n",
+            "  {:<20} {:>9} {:>6.1}% {:>12.0} {:>7.1}% {:>10} {:>9} {:>9} {:>8} {:>9}{flag}\n",
             row.segment,
             row.customers,
             100.0 * row.share,
@@ -245,7 +275,21 @@ pub fn report_table(summary: &SegmentReport) -> String {
             number(row.mean_recency_days),
             number(row.mean_frequency),
             number(row.mean_monetary),
+            if row.baseline_conversion.is_nan() {
+                "-".into()
+            } else {
+                format!("{:.1}%", 100.0 * row.baseline_conversion)
+            },
+            lift,
         );
+    }
+    if summary
+        .rows
+        .iter()
+        .any(|r| r.too_small_to_test && r.customers > 0)
+    {
+        text += "\n  * too small to test: fewer customers than --min-size, or a test holding out\n    \
+                 --control-share detects no lift below --max-detectable (80% power, α = 0.05)\n";
     }
     if summary.without_consent > 0 {
         text += &format!(

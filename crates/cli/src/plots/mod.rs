@@ -1,9 +1,13 @@
 //! SVG plots (plotters' SVG backend: no fonts or system libraries needed).
 
+mod migration;
+
 use std::path::Path;
 
 use lookalike_rfm::SegmentReport;
 use plotters::prelude::*;
+
+pub use migration::migration;
 
 /// The name on a horizontal-bar chart's y axis at `y`: row i of `names` (top first) is centred
 /// on y = count − 1 − i, and ticks between rows get no name.
