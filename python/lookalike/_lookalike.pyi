@@ -33,6 +33,10 @@ class Model:
         """A model from ``to_bytes()``."""
     def score(self, features: Any) -> pyarrow.Table:
         """Scores a feature table (any Arrow table): one row per customer, same order."""
+    def explain(self, features: Any, customer_id: str) -> dict[str, Any]:
+        """Everything the model derives for one customer, with the reasons (``explain --json``)."""
+    def forget(self, features: Any, ids: list[str], *, refit_all: bool = False) -> "Model":
+        """The model without the customers ``ids``: audiences refitted without them."""
     @property
     def required_columns(self) -> list[str]:
         """The columns ``score`` reads besides ``customer_id``."""

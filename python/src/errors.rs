@@ -52,6 +52,7 @@ pub fn to_py(error: PipelineError) -> PyErr {
         | PipelineError::Customer { .. }
         | PipelineError::Rule(_)
         | PipelineError::Seeds(_)
+        | PipelineError::Erasure(_)
         | PipelineError::IdList { .. }
         | PipelineError::Features(_)
         | PipelineError::Segments(_) => InputError::new_err(message),

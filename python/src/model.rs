@@ -77,6 +77,71 @@ impl Model {
         to_pyarrow(py, scored, model.output_schema())
     }
 
+    /// Everything the model derives for one customer of `features` (any Arrow table or a
+    /// feature file's path), with the reasons, and the model files holding the customer's own
+    /// data: `lookalike explain --json` as a dict. Every result is `score`'s.
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        features: &Bound<'py, PyAny>,
+        customer_id: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let table = crate::stages::feature_table(features)?;
+        let row = table.row_of(customer_id).ok_or_else(|| {
+            crate::errors::InputError::new_err(format!(
+                "customer {customer_id:?} is not in the features: the model derives nothing for them"
+            ))
+        })?;
+        let model = &self.inner;
+        let explanation = py.detach(|| model.explain(&table, row)).map_err(to_py)?;
+        let text = serde_json::to_string(&explanation)
+            .map_err(|e| crate::errors::LookalikeError::new_err(e.to_string()))?;
+        py.import("json")?.call_method1("loads", (text,))
+    }
+
+    /// The model without the customers `ids` (the right to erasure): every audience is refitted
+    /// on `features` — the features the model was trained on — without them, from the seeds it
+    /// had minus them; with `refit_all`, every stage is. The erasure is the last entry of the
+    /// new model's `manifest["erasures"]` (counts, stages; never the ids). With nothing to
+    /// erase, a warning says why and the model is returned unchanged.
+    #[pyo3(signature = (features, ids, *, refit_all = false))]
+    fn forget(
+        &self,
+        py: Python<'_>,
+        features: &Bound<'_, PyAny>,
+        ids: Vec<String>,
+        refit_all: bool,
+    ) -> PyResult<Model> {
+        let table = crate::stages::feature_table(features)?;
+        let model = &self.inner;
+        let erasure = py
+            .detach(|| {
+                lookalike_pipeline::forget(
+                    model,
+                    &table,
+                    &ids,
+                    refit_all,
+                    &lookalike_core::NoProgress,
+                )
+            })
+            .map_err(to_py)?;
+        match erasure {
+            lookalike_pipeline::Erasure::Erased { model, .. } => Ok(Model { inner: *model }),
+            lookalike_pipeline::Erasure::NothingToErase(why) => {
+                let warning = py.get_type::<pyo3::exceptions::PyUserWarning>();
+                PyErr::warn(
+                    py,
+                    &warning,
+                    &std::ffi::CString::new(why).unwrap_or_default(),
+                    1,
+                )?;
+                let inner =
+                    PipelineModel::from_bytes(&self.inner.to_bytes()).map_err(model_to_py)?;
+                Ok(Model { inner })
+            }
+        }
+    }
+
     /// The columns `score` reads besides `customer_id`.
     #[getter]
     fn required_columns(&self) -> Vec<String> {

@@ -11,6 +11,7 @@
 //! chosen customer gets the features that set them apart like the seeds ([`Profile`]).
 
 mod classifier;
+mod detail;
 mod ensemble;
 mod error;
 mod evaluate;
@@ -23,6 +24,7 @@ mod scorer;
 mod tiers;
 
 pub use classifier::ClassifierScorer;
+pub use detail::{CutCheck, PlacementDetail};
 pub use ensemble::EnsembleScorer;
 pub use error::AudienceError;
 pub use evaluate::{EvaluationData, EvaluationRow, SeedClass, Truth, evaluate};

@@ -234,6 +234,11 @@ impl AudienceModel {
         self.seed_rows.view()
     }
 
+    /// The fitted scorer.
+    pub fn scorer(&self) -> &dyn Scorer {
+        self.scorer.as_ref()
+    }
+
     /// Every feature column placing a customer reads: the compared columns and the consent
     /// column.
     pub fn required_columns(&self) -> Vec<&str> {

@@ -77,6 +77,12 @@ enum Command {
     /// Score the whole base with a trained model: one row per customer, streamed, written
     /// atomically, optionally one hash partition of the base.
     Score(commands::score::Args),
+    /// Everything a trained model derives for one customer, with the reasons, and whether the
+    /// customer's data is stored in it (a subject-access answer).
+    Explain(commands::explain::Args),
+    /// Take customers out of a trained model (the right to erasure): the audiences holding
+    /// their ids are refitted without them, the erasure recorded in the manifest.
+    Forget(commands::forget::Args),
     /// Benchmarks: `bench clustering` compares clustering settings side by side.
     Bench(commands::bench::Args),
     /// Run the pipeline on the bundled sample and print what it found.
@@ -121,6 +127,8 @@ fn main() -> ExitCode {
         Command::Power(args) => commands::power::run(args, &ui),
         Command::Train(args) => commands::train::run(args, &ui),
         Command::Score(args) => commands::score::run(args, &ui),
+        Command::Explain(args) => commands::explain::run(args, &ui),
+        Command::Forget(args) => commands::forget::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };

@@ -115,6 +115,9 @@ pub enum PipelineError {
     /// Seeds or candidates that cannot make an audience.
     #[error("{0}")]
     Seeds(String),
+    /// An erasure that cannot be made (no ids, features that are not the training features).
+    #[error("{0}")]
+    Erasure(String),
     /// A value model could not be fitted.
     #[error(transparent)]
     Value(Box<lookalike_value::ValueError>),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::Path;
 
-use lookalike_audience::{Audience, AudienceSettings, ExpandParams, TierCut};
+use lookalike_audience::{Audience, ExpandParams};
 use lookalike_cluster::{ClusterProfile, Clustering, cluster_table};
 use lookalike_core::{FeatureTable, Progress};
 use lookalike_features::{Extraction, FeatureInputs};
@@ -18,10 +18,11 @@ use lookalike_rfm::{
 use lookalike_value::{FitOptions, Prediction};
 use serde_json::{Value, json};
 
+use crate::audience_fit::{AudienceInputs, fit_audiences};
+use crate::inventory::data_inventory;
 use crate::{
-    AudienceDocument, AudienceSpec, IdList, MODEL_FORMAT, MODEL_VERSION, ModelDocuments,
-    PipelineError, PipelineModel, PipelineSpec, PoolLabels, PoolSpec, Prepared, RuleExtras,
-    SeedSource, SegmentSpec, ValueTraining, predict_table,
+    AudienceSpec, IdList, MODEL_FORMAT, MODEL_VERSION, ModelDocuments, PipelineError,
+    PipelineModel, PipelineSpec, Prepared, SegmentSpec, ValueTraining, predict_table,
 };
 
 /// What training reads besides the feature table: the files the pipeline file names, read by
@@ -245,37 +246,6 @@ pub fn profiles_csv(columns: &[String], profiles: &[ClusterProfile]) -> String {
     String::from_utf8(writer.into_inner().expect("writing to memory")).expect("UTF-8 fields")
 }
 
-/// The candidate pool of an audience of the pipeline file.
-fn pool_of(
-    spec: &AudienceSpec,
-    seed_lists: &BTreeMap<String, IdList>,
-) -> Result<PoolSpec, PipelineError> {
-    let seeds = match (&spec.seeds, &spec.seed_rule) {
-        (Some(path), _) => match seed_lists.get(&spec.name) {
-            Some(list) => SeedSource::Ids(list.clone()),
-            None => {
-                return Err(PipelineError::Seeds(format!(
-                    "audience {:?}: its seed list {} was not read (TrainingInputs::read reads it)",
-                    spec.name,
-                    path.display()
-                )));
-            }
-        },
-        (None, Some(rule)) => SeedSource::Rule(rule.clone()),
-        (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
-    };
-    Ok(PoolSpec {
-        seeds,
-        scope: None,
-        columns: spec.columns.clone(),
-        log1p: spec.log1p.clone(),
-        scaling: spec.scaling,
-        exclude: Vec::new(),
-        require_consent: spec.require_consent.clone(),
-        labels: PoolLabels::default(),
-    })
-}
-
 /// The expansion settings of an audience of the pipeline file.
 pub fn expand_params(spec: &AudienceSpec) -> ExpandParams {
     ExpandParams::new(spec.sizes.clone())
@@ -314,7 +284,7 @@ pub fn expected_values(
 }
 
 /// The moment as RFC 3339 in UTC.
-fn now_utc() -> String {
+pub(crate) fn now_utc() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -441,17 +411,10 @@ pub fn fit(
     if !spec.audiences.is_empty() {
         // The CLV (an error without a spend model) and the rule columns, once for all.
         let shared = AudienceInputs::of(spec, &report)?;
-        let mut audiences = Vec::new();
-        for section in &spec.audiences {
-            progress.start(&format!("audience {}", section.name), None);
-            let trained = fit_audience(section, table, inputs, &shared, features_name)?;
-            progress.finish();
-            let (document, entry) = audience_document(section, &trained)?;
-            documents.audiences.push(document);
-            audiences.push(entry);
-            report.audiences.push(trained);
-        }
-        stages.insert("audiences".into(), Value::Array(audiences));
+        let fitted = fit_audiences(spec, table, inputs, &shared, features_name, progress)?;
+        documents.audiences = fitted.documents;
+        report.audiences = fitted.trainings;
+        stages.insert("audiences".into(), Value::Array(fitted.entries));
     }
 
     documents.manifest = json!({
@@ -470,12 +433,13 @@ pub fn fit(
         },
         "pipeline": spec,
         "stages": stages,
+        "data_inventory": data_inventory(&documents),
     });
     let model = PipelineModel::from_documents(documents, "the trained model")?;
     Ok((model, report))
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<Value, PipelineError> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Value, PipelineError> {
     serde_json::to_value(value).map_err(|e| PipelineError::Document {
         file: "the trained model".into(),
         message: e.to_string(),
@@ -516,119 +480,4 @@ fn value_entry(section: &crate::ValueSpec, document: &Value) -> Result<Value, Pi
             "warnings": document["spend"]["warnings"],
         },
     }))
-}
-
-/// One audience: its pool (seed rules may name the segments and the CLV of the value stage),
-/// scored and tiered.
-/// What every audience of a training reads from the earlier stages, computed once.
-struct AudienceInputs {
-    /// Each customer's CLV over the `[value]` horizon, the one scored (with the value stage).
-    values: Option<Vec<f64>>,
-    /// The notes on those values.
-    notes: Vec<String>,
-    /// The segmentation's columns, for seed rules (with the segment stage and a seed rule).
-    extras: Option<RuleExtras>,
-}
-
-impl AudienceInputs {
-    fn of(spec: &PipelineSpec, report: &TrainingReport) -> Result<Self, PipelineError> {
-        let mut notes = Vec::new();
-        let values = match &report.value {
-            Some(value) => Some(expected_values(
-                value.training.spend_model().is_some(),
-                &value.predictions,
-                &mut notes,
-            )?),
-            None => None,
-        };
-        let any_rule = spec.audiences.iter().any(|a| a.seed_rule.is_some());
-        let extras = match &report.segments {
-            Some(segments) if any_rule => {
-                Some(RuleExtras::from_segmentation(&segments.segmentation)?)
-            }
-            _ => None,
-        };
-        Ok(AudienceInputs {
-            values,
-            notes,
-            extras,
-        })
-    }
-}
-
-fn fit_audience(
-    section: &AudienceSpec,
-    table: &FeatureTable,
-    inputs: &TrainingInputs,
-    shared: &AudienceInputs,
-    features_name: &str,
-) -> Result<AudienceTraining, PipelineError> {
-    let pool = pool_of(section, &inputs.seed_lists)?;
-    let extras = section.seed_rule.as_ref().and(shared.extras.as_ref());
-    let params = expand_params(section).validate()?;
-    let mut prepared = pool.prepare(table.clone(), features_name, extras, shared.values.clone())?;
-    let mut notes = shared.notes.clone();
-    notes.append(&mut prepared.notes);
-    prepared.notes = notes;
-    let audience = prepared.expand(&params)?;
-    Ok(AudienceTraining {
-        name: section.name.clone(),
-        audience,
-        prepared,
-    })
-}
-
-/// An audience's settings and seed index, and its record in the manifest.
-fn audience_document(
-    section: &AudienceSpec,
-    trained: &AudienceTraining,
-) -> Result<(AudienceDocument, Value), PipelineError> {
-    let (audience, prepared) = (&trained.audience, &trained.prepared);
-    let saved = audience.saved_scorer.clone().ok_or_else(|| {
-        PipelineError::Seeds(format!(
-            "audience {:?}: the {} scorer cannot be saved",
-            section.name, audience.scorer
-        ))
-    })?;
-    let settings = AudienceSettings {
-        name: section.name.clone(),
-        columns: prepared.columns.clone(),
-        scaling: prepared.scaler.parameters(),
-        scorer: saved,
-        require_consent: section.require_consent.clone(),
-        seeds_file: format!("{}_seeds.parquet", section.name),
-        seeds: audience.seeds,
-        candidates: audience.candidates,
-        tiers: TierCut::of(audience, &prepared.ids()),
-        holdout: section.holdout,
-        salt: section.salt,
-        seed_source: match (&section.seed_rule, &section.seeds) {
-            (Some(rule), _) => format!("rule: {rule}"),
-            (None, Some(path)) => format!("file: {}", path.display()),
-            (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
-        },
-    };
-    let entry = json!({
-        "name": section.name,
-        "file": format!("audiences/{}.json", section.name),
-        "scorer": audience.scorer,
-        "seed_source": settings.seed_source,
-        "seeds": audience.seeds,
-        "candidates": audience.candidates,
-        "tiers": settings.tiers,
-    });
-    let document = AudienceDocument {
-        settings: to_json(&settings)?,
-        seed_ids: prepared
-            .seeds
-            .iter()
-            .map(|r| prepared.customer_ids[*r].as_str().to_string())
-            .collect(),
-        seed_rows: prepared
-            .seeds
-            .iter()
-            .map(|r| prepared.scaled.row(*r).to_vec())
-            .collect(),
-    };
-    Ok((document, entry))
 }

@@ -16,9 +16,13 @@
 //! assert_eq!(scores.num_rows(), features.len());
 //! ```
 
+mod audience_fit;
 mod audience_stage;
 mod error;
+mod explain;
 mod fit;
+mod forget;
+mod inventory;
 mod manifest;
 mod model;
 mod outputs;
@@ -32,10 +36,16 @@ pub use audience_stage::{
     SeedSource, rows_of,
 };
 pub use error::PipelineError;
+pub use explain::{
+    AudienceReasons, ClusterReasons, Explanation, RuleMatch, ScoreReason, SegmentReasons,
+    ValueReasons,
+};
 pub use fit::{
     AudienceTraining, SegmentTraining, TrainingInputs, TrainingReport, ValueStageReport,
     expand_params, expected_values, fit, profiles_csv, segment_table,
 };
+pub use forget::{Erasure, ErasureRecord, forget};
+pub use inventory::{DataHeld, data_inventory};
 pub use manifest::{
     AudienceEntry, FeatureSettings, MODEL_FORMAT, MODEL_VERSION, Manifest, StageEntry, Stages,
     ValueEntry,

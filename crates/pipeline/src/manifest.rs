@@ -2,10 +2,15 @@
 //! scoring depends on are typed and checked; reports (metrics, fit diagnostics, the pipeline
 //! as written) are kept as JSON for people and tools.
 
+use std::collections::BTreeMap;
+
 use lookalike_core::TimeUnit;
 use lookalike_value::{HorizonUnit, MonthLength};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+use crate::forget::ErasureRecord;
+use crate::inventory::DataHeld;
 
 /// `manifest.json`'s `format`.
 pub const MODEL_FORMAT: &str = "lookalike-model";
@@ -38,6 +43,13 @@ pub struct Manifest {
     pub pipeline: Value,
     /// Each stage's file and report.
     pub stages: Stages,
+    /// Per file: whether it holds customer-level data, and what (models trained before the
+    /// inventory have none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data_inventory: BTreeMap<String, DataHeld>,
+    /// Each erasure of customers from the model, oldest first (never the ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasures: Vec<ErasureRecord>,
 }
 
 /// How the training features were built: scoring from logs builds them the same way.

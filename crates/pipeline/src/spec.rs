@@ -70,10 +70,13 @@ pub struct InputSpec {
     pub attributes: Vec<String>,
 }
 
+/// A share or nothing (null, as the manifest writes an absent one).
 fn optional_share<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<f64>, D::Error> {
-    share(deserializer).map(Some)
+    #[derive(Deserialize)]
+    struct Share(#[serde(deserialize_with = "share")] f64);
+    Ok(Option::<Share>::deserialize(deserializer)?.map(|s| s.0))
 }
 
 impl InputSpec {

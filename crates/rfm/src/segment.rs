@@ -109,11 +109,13 @@ pub struct TrainedScores {
 }
 
 impl TrainedScores {
-    fn recency_score(&self, days: f64) -> Option<u8> {
+    /// R of a buyer `days` since their last purchase (None when missing).
+    pub fn recency_score(&self, days: f64) -> Option<u8> {
         recency_score(days, &self.recency_edges, self.recency_edge_included)
     }
 
-    fn value_tier(&self, value: f64, buyer: bool) -> ValueTier {
+    /// The value tier of a customer with this value.
+    pub fn value_tier(&self, value: f64, buyer: bool) -> ValueTier {
         value_tier(value, buyer, self.vip_1_from, self.vip_5_from)
     }
 }

@@ -100,16 +100,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let scores = out.join("scores.csv");
     let score_args = score::Args {
         model: model.clone(),
-        features: Some(training.features_file.clone()),
-        transactions: None,
-        events: None,
-        customers: None,
-        format: None,
-        delimiter: None,
-        columns: Vec::new(),
-        as_of: None,
+        source: score::BaseSource::features(training.features_file.clone()),
         on_error: lookalike_features::OnBadRow::Fail,
-        reading: lookalike_features::LogReading::default(),
         partition: None,
         passes: 1,
         chunk_rows: 262_144,

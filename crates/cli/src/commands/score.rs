@@ -34,13 +34,11 @@ pub fn parse_partition(text: &str) -> anyhow::Result<IdPartition> {
     })
 }
 
-/// Options of `lookalike score`.
-#[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["features", "transactions"])))]
-pub struct Args {
-    /// Model directory from `lookalike train`.
-    #[arg(long, value_name = "DIR")]
-    pub model: PathBuf,
+/// The base a model is applied to, as `score` and `explain` read it: a feature table, or logs
+/// whose features are computed with the model's settings.
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct BaseSource {
     /// Precomputed features of the base (from `lookalike features`, same time unit as the
     /// model), streamed chunk by chunk.
     #[arg(long, value_name = "FILE")]
@@ -67,13 +65,42 @@ pub struct Args {
     /// transaction).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+    /// How the logs are read (with --transactions): as when the model's features were made.
+    #[command(flatten)]
+    pub reading: LogReading,
+}
+
+impl BaseSource {
+    /// A feature file.
+    pub fn features(path: PathBuf) -> BaseSource {
+        BaseSource {
+            features: Some(path),
+            transactions: None,
+            events: None,
+            customers: None,
+            format: None,
+            delimiter: None,
+            columns: Vec::new(),
+            as_of: None,
+            reading: LogReading::default(),
+        }
+    }
+}
+
+/// Options of `lookalike score`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("base").required(true).args(["features", "transactions"])))]
+pub struct Args {
+    /// Model directory from `lookalike train`.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// The base to score.
+    #[command(flatten)]
+    pub source: BaseSource,
     /// A bad log row or a customer whose purchase history cannot be scored: stop, or skip it,
     /// count it and show the first few.
     #[arg(long, value_enum, default_value = "fail")]
     pub on_error: OnBadRow,
-    /// How the logs are read (with --transactions): as when the model's features were made.
-    #[command(flatten)]
-    pub reading: LogReading,
     /// Score only the customers whose id hashes into partition i of n (0 ≤ i < n); the
     /// outputs of 0/n … (n−1)/n together are the unpartitioned output.
     #[arg(long, value_name = "i/n")]
@@ -312,16 +339,27 @@ fn csv_bytes(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The features to score, checked against what the model reads.
+/// The feature chunks `score` reads from `args`' source (a feature file, or logs with the
+/// model's settings), checked against the model, and the source's name: for `explain`.
+pub fn source_chunks(
+    args: &Args,
+    model: &PipelineModel,
+    ui: &Ui,
+) -> anyhow::Result<(impl Iterator<Item = anyhow::Result<FeatureTable>>, String)> {
+    let (mut source, name) = open_source(args, model, ui)?;
+    Ok((std::iter::from_fn(move || source.next_chunk()), name))
+}
+
 fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(Source, String)> {
     let columns = ColumnCheck::new(model, &args.model);
     let trained_unit = model.manifest().features.time_unit;
     let required = &columns.required;
-    if let Some(path) = &args.features {
+    if let Some(path) = &args.source.features {
         refuse_log_options(
             &[
-                ("--events", args.events.is_some()),
-                ("--customers", args.customers.is_some()),
-                ("--as-of", args.as_of.is_some()),
+                ("--events", args.source.events.is_some()),
+                ("--customers", args.source.customers.is_some()),
+                ("--as-of", args.source.as_of.is_some()),
                 ("--passes", args.passes != 1),
             ],
             path,
@@ -344,25 +382,29 @@ fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(S
         columns.check(chunks.all_columns(), &path.display().to_string())?;
         return Ok((Source::File(Box::new(chunks)), path.display().to_string()));
     }
-    let transactions = args.transactions.clone().expect("clap requires a source");
+    let transactions = args
+        .source
+        .transactions
+        .clone()
+        .expect("clap requires a source");
     let input = InputArgs {
         transactions: transactions.clone(),
-        events: args.events.clone(),
-        customers: args.customers.clone(),
-        format: args.format,
-        delimiter: args.delimiter.clone(),
-        columns: args.columns.clone(),
+        events: args.source.events.clone(),
+        customers: args.source.customers.clone(),
+        format: args.source.format,
+        delimiter: args.source.delimiter.clone(),
+        columns: args.source.columns.clone(),
         on_error: args.on_error,
-        reading: args.reading.clone(),
+        reading: args.source.reading.clone(),
     };
-    let mut params = args.reading.apply(
+    let mut params = args.source.reading.apply(
         FeatureParams::new()
             .time_unit(trained_unit)
             .on_bad_row(input.on_error)
             .top_levels(model.manifest().features.top_levels)
             .threads(rayon::current_num_threads()),
     );
-    if let Some(date) = &args.as_of {
+    if let Some(date) = &args.source.as_of {
         params = params.as_of(parse_date(date).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?);
     }
     // With --partition, the other partitions' customers are left out while reading, so their
@@ -595,10 +637,10 @@ pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
     }
     Paths::new()
         .input_folder("--model", Some(&args.model))
-        .input("--features", args.features.as_deref())
-        .input("--transactions", args.transactions.as_deref())
-        .input("--events", args.events.as_deref())
-        .input("--customers", args.customers.as_deref())
+        .input("--features", args.source.features.as_deref())
+        .input("--transactions", args.source.transactions.as_deref())
+        .input("--events", args.source.events.as_deref())
+        .input("--customers", args.source.customers.as_deref())
         .output("--out", Some(&args.out))
         .check()?;
     let parquet = crate::output::is_parquet_output(&args.out)?;
@@ -633,7 +675,7 @@ pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         args.out.display()
     );
     match partition {
-        Some(p) if args.transactions.is_some() => {
+        Some(p) if args.source.transactions.is_some() => {
             line += &format!(
                 "; partition {}/{}: the other partitions' customers were left out while reading",
                 p.index, p.count
@@ -661,7 +703,7 @@ pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
 
 pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
     let mut saved = Vec::new();
-    for input in [&mut args.features, &mut args.transactions]
+    for input in [&mut args.source.features, &mut args.source.transactions]
         .into_iter()
         .flatten()
     {

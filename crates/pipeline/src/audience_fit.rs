@@ -1,0 +1,231 @@
+//! The audience stage of a training: each audience's candidate pool, fit, settings and seed
+//! index, from the earlier stages' outputs — the stages just fitted (`fit`) or a trained
+//! model's kept stages (`forget`).
+
+use std::collections::BTreeMap;
+
+use lookalike_audience::AudienceSettings;
+use lookalike_audience::TierCut;
+use lookalike_core::{FeatureTable, Progress};
+use serde_json::{Value, json};
+
+use crate::fit::{
+    AudienceTraining, TrainingInputs, TrainingReport, expand_params, expected_values, to_json,
+};
+use crate::{
+    AudienceDocument, AudienceSpec, IdList, PipelineError, PipelineModel, PipelineSpec, PoolLabels,
+    PoolSpec, RuleExtras, SeedSource, predict_table,
+};
+
+/// The candidate pool of an audience of the pipeline file.
+fn pool_of(
+    spec: &AudienceSpec,
+    seed_lists: &BTreeMap<String, IdList>,
+) -> Result<PoolSpec, PipelineError> {
+    let seeds = match (&spec.seeds, &spec.seed_rule) {
+        (Some(path), _) => match seed_lists.get(&spec.name) {
+            Some(list) => SeedSource::Ids(list.clone()),
+            None => {
+                return Err(PipelineError::Seeds(format!(
+                    "audience {:?}: its seed list {} was not read (TrainingInputs::read reads it)",
+                    spec.name,
+                    path.display()
+                )));
+            }
+        },
+        (None, Some(rule)) => SeedSource::Rule(rule.clone()),
+        (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
+    };
+    Ok(PoolSpec {
+        seeds,
+        scope: None,
+        columns: spec.columns.clone(),
+        log1p: spec.log1p.clone(),
+        scaling: spec.scaling,
+        exclude: Vec::new(),
+        require_consent: spec.require_consent.clone(),
+        labels: PoolLabels::default(),
+    })
+}
+
+/// What every audience of a training reads from the earlier stages, computed once.
+pub(crate) struct AudienceInputs {
+    /// Each customer's CLV over the `[value]` horizon, the one scored (with the value stage).
+    values: Option<Vec<f64>>,
+    /// The notes on those values.
+    notes: Vec<String>,
+    /// The segmentation's columns, for seed rules (with the segment stage and a seed rule).
+    extras: Option<RuleExtras>,
+}
+
+impl AudienceInputs {
+    /// From the stages just fitted.
+    pub(crate) fn of(spec: &PipelineSpec, report: &TrainingReport) -> Result<Self, PipelineError> {
+        let mut notes = Vec::new();
+        let values = match &report.value {
+            Some(value) => Some(expected_values(
+                value.training.spend_model().is_some(),
+                &value.predictions,
+                &mut notes,
+            )?),
+            None => None,
+        };
+        let any_rule = spec.audiences.iter().any(|a| a.seed_rule.is_some());
+        let extras = match &report.segments {
+            Some(segments) if any_rule => {
+                Some(RuleExtras::from_segmentation(&segments.segmentation)?)
+            }
+            _ => None,
+        };
+        Ok(AudienceInputs {
+            values,
+            notes,
+            extras,
+        })
+    }
+
+    /// From the stages of a trained model applied to `table`: what the audiences of a model
+    /// read when they are refitted and the other stages are kept.
+    pub(crate) fn of_model(
+        spec: &PipelineSpec,
+        model: &PipelineModel,
+        table: &FeatureTable,
+    ) -> Result<Self, PipelineError> {
+        let mut notes = Vec::new();
+        let values = match model.value() {
+            Some(value) => {
+                let predictions =
+                    predict_table(table, value.purchases(), value.spend(), value.horizon())?;
+                Some(expected_values(
+                    value.spend().is_some(),
+                    &predictions,
+                    &mut notes,
+                )?)
+            }
+            None => None,
+        };
+        let any_rule = spec.audiences.iter().any(|a| a.seed_rule.is_some());
+        let extras = match model.segments() {
+            Some(segments) if any_rule => {
+                Some(RuleExtras::from_segmentation(&segments.transform(table)?)?)
+            }
+            _ => None,
+        };
+        Ok(AudienceInputs {
+            values,
+            notes,
+            extras,
+        })
+    }
+}
+
+/// The audiences of a training: each one's document (settings and seed index), its record in
+/// the manifest, and what it found.
+pub(crate) struct FittedAudiences {
+    pub documents: Vec<AudienceDocument>,
+    pub entries: Vec<Value>,
+    pub trainings: Vec<AudienceTraining>,
+}
+
+/// Every audience of `spec` fitted on `table`.
+pub(crate) fn fit_audiences(
+    spec: &PipelineSpec,
+    table: &FeatureTable,
+    inputs: &TrainingInputs,
+    shared: &AudienceInputs,
+    features_name: &str,
+    progress: &dyn Progress,
+) -> Result<FittedAudiences, PipelineError> {
+    let (mut documents, mut entries, mut trainings) = (Vec::new(), Vec::new(), Vec::new());
+    for section in &spec.audiences {
+        progress.start(&format!("audience {}", section.name), None);
+        let trained = fit_audience(section, table, inputs, shared, features_name)?;
+        progress.finish();
+        let (document, entry) = audience_document(section, &trained)?;
+        documents.push(document);
+        entries.push(entry);
+        trainings.push(trained);
+    }
+    Ok(FittedAudiences {
+        documents,
+        entries,
+        trainings,
+    })
+}
+
+fn fit_audience(
+    section: &AudienceSpec,
+    table: &FeatureTable,
+    inputs: &TrainingInputs,
+    shared: &AudienceInputs,
+    features_name: &str,
+) -> Result<AudienceTraining, PipelineError> {
+    let pool = pool_of(section, &inputs.seed_lists)?;
+    let extras = section.seed_rule.as_ref().and(shared.extras.as_ref());
+    let params = expand_params(section).validate()?;
+    let mut prepared = pool.prepare(table.clone(), features_name, extras, shared.values.clone())?;
+    let mut notes = shared.notes.clone();
+    notes.append(&mut prepared.notes);
+    prepared.notes = notes;
+    let audience = prepared.expand(&params)?;
+    Ok(AudienceTraining {
+        name: section.name.clone(),
+        audience,
+        prepared,
+    })
+}
+
+/// An audience's settings and seed index, and its record in the manifest.
+fn audience_document(
+    section: &AudienceSpec,
+    trained: &AudienceTraining,
+) -> Result<(AudienceDocument, Value), PipelineError> {
+    let (audience, prepared) = (&trained.audience, &trained.prepared);
+    let saved = audience.saved_scorer.clone().ok_or_else(|| {
+        PipelineError::Seeds(format!(
+            "audience {:?}: the {} scorer cannot be saved",
+            section.name, audience.scorer
+        ))
+    })?;
+    let settings = AudienceSettings {
+        name: section.name.clone(),
+        columns: prepared.columns.clone(),
+        scaling: prepared.scaler.parameters(),
+        scorer: saved,
+        require_consent: section.require_consent.clone(),
+        seeds_file: format!("{}_seeds.parquet", section.name),
+        seeds: audience.seeds,
+        candidates: audience.candidates,
+        tiers: TierCut::of(audience, &prepared.ids()),
+        holdout: section.holdout,
+        salt: section.salt,
+        seed_source: match (&section.seed_rule, &section.seeds) {
+            (Some(rule), _) => format!("rule: {rule}"),
+            (None, Some(path)) => format!("file: {}", path.display()),
+            (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
+        },
+    };
+    let entry = json!({
+        "name": section.name,
+        "file": format!("audiences/{}.json", section.name),
+        "scorer": audience.scorer,
+        "seed_source": settings.seed_source,
+        "seeds": audience.seeds,
+        "candidates": audience.candidates,
+        "tiers": settings.tiers,
+    });
+    let document = AudienceDocument {
+        settings: to_json(&settings)?,
+        seed_ids: prepared
+            .seeds
+            .iter()
+            .map(|r| prepared.customer_ids[*r].as_str().to_string())
+            .collect(),
+        seed_rows: prepared
+            .seeds
+            .iter()
+            .map(|r| prepared.scaled.row(*r).to_vec())
+            .collect(),
+    };
+    Ok((document, entry))
+}
