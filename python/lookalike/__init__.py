@@ -34,9 +34,11 @@ def generate(out, *, progress=None, **options):
     return _lookalike.generate(out, progress=_progress.resolve(progress), **options)
 
 
-def train(config, *, transactions=None, events=None, customers=None, progress=None):
+def train(config, *, transactions=None, events=None, customers=None, progress=None,
+          pseudonymize=None):
     return _lookalike.train(config, transactions=transactions, events=events,
-                            customers=customers, progress=_progress.resolve(progress))
+                            customers=customers, progress=_progress.resolve(progress),
+                            pseudonymize=pseudonymize)
 
 
 features.__doc__ = (_lookalike.features.__doc__ or "") + """
@@ -47,7 +49,27 @@ generate.__doc__ = _lookalike.generate.__doc__
 train.__doc__ = (_lookalike.train.__doc__ or "") + """
 
 ``transactions``, ``events``, ``customers``: a table (pyarrow, polars, DuckDB, pandas) or a
-path that replaces the log the pipeline file names. ``progress``: as for ``features``."""
+path that replaces the log the pipeline file names. ``progress``: as for ``features``.
+``pseudonymize``: a key file; every customer id, of the logs and of the seed lists, is replaced
+by its keyed hash (HMAC-SHA256) before anything is stored, as ``train --pseudonymize`` does."""
+
+
+def pseudonymize(ids, key):
+    """Customer ids (a list, a pyarrow array, or a table's ``customer_id`` column) replaced by
+    their pseudonyms under the key file ``key``, as ``--pseudonymize`` writes them: a table
+    comes back with its ``customer_id`` column replaced, anything else as a list."""
+    import pyarrow as pa
+
+    if hasattr(ids, "__arrow_c_stream__") and not isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        table = pa.table(ids)
+        hashed = _lookalike.pseudonymize([str(v) for v in table.column("customer_id").to_pylist()],
+                                         key)
+        at = table.schema.get_field_index("customer_id")
+        field = table.schema.field(at).with_type(pa.string())
+        return table.set_column(at, field, pa.array(hashed, pa.string()))
+    if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        ids = ids.to_pylist()
+    return _lookalike.pseudonymize([str(v) for v in ids], key)
 
 __all__ = [
     "BetaGeo",
@@ -71,6 +93,7 @@ __all__ = [
     "migration",
     "minimum_detectable_lift",
     "overlap",
+    "pseudonymize",
     "segment",
     "silhouette_score",
     "train",

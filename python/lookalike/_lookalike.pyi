@@ -56,6 +56,7 @@ def train(
     events: Optional[Any] = None,
     customers: Optional[Any] = None,
     progress: Optional[Any] = None,
+    pseudonymize: Optional[_Path] = None,
 ) -> Model:
     """Trains the pipeline of a pipeline file (or a dict of its sections)."""
 
@@ -76,6 +77,7 @@ def features(
     date_format: Optional[str] = None,
     attributes: Optional[list[str]] = None,
     progress: Optional[Any] = None,
+    pseudonymize: Optional[_Path] = None,
 ) -> pyarrow.Table:
     """One row per customer from transaction (and event and customer) logs, as of a date."""
 
@@ -113,3 +115,6 @@ def minimum_detectable_lift_of(
 
 def migration_json(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> str:
     """The transition matrix between two runs' segments, as JSON."""
+
+def pseudonymize(values: list[str], key: _Path) -> list[str]:
+    """Customer ids replaced by their pseudonyms (HMAC-SHA256, hex) under a key file."""

@@ -53,6 +53,7 @@ pub fn to_py(error: PipelineError) -> PyErr {
         | PipelineError::Rule(_)
         | PipelineError::Seeds(_)
         | PipelineError::Erasure(_)
+        | PipelineError::Pseudonyms(_)
         | PipelineError::IdList { .. }
         | PipelineError::Features(_)
         | PipelineError::Segments(_) => InputError::new_err(message),

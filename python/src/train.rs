@@ -45,7 +45,7 @@ fn spec_of(config: &Bound<'_, PyAny>) -> PyResult<PipelineSpec> {
 /// >>> model = lookalike.train("data/pipeline.example.toml")
 /// >>> model.save("models/mine")
 #[pyfunction]
-#[pyo3(signature = (config, transactions=None, events=None, customers=None, progress=None))]
+#[pyo3(signature = (config, transactions=None, events=None, customers=None, progress=None, pseudonymize=None))]
 pub fn train(
     py: Python<'_>,
     config: &Bound<'_, PyAny>,
@@ -53,8 +53,10 @@ pub fn train(
     events: Option<&Bound<'_, PyAny>>,
     customers: Option<&Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
+    pseudonymize: Option<PathBuf>,
 ) -> PyResult<Model> {
     let spec = spec_of(config)?;
+    let key = key_of(pseudonymize.as_deref())?;
     let input = &spec.input;
     let delimiter = parse_delimiter(input.delimiter.as_deref()).map_err(to_py)?;
     // Each log is the pipeline file's, unless a table or a path is given here instead.
@@ -96,14 +98,38 @@ pub fn train(
         let params = spec
             .features
             .params(spec.input.on_error, &spec.input.reading())?;
-        let extraction = lookalike_features::extract(&logs, &params, progress)?;
-        let inputs = TrainingInputs::read_with(&spec, &logs, &extraction, "the features")?;
+        let mut extraction = lookalike_features::extract(&logs, &params, progress)?;
+        let mut inputs = TrainingInputs::read_with(&spec, &logs, &extraction, "the features")?;
+        if let Some(key) = &key {
+            extraction = extraction.pseudonymized(key)?;
+            inputs = inputs.pseudonymized(key);
+        }
         Ok(fit(&spec, &extraction.table, &inputs, progress)?.0)
     });
     raise_callback_error(&reporter)?;
     Ok(Model {
         inner: inner.map_err(to_py)?,
     })
+}
+
+/// The pseudonymizer of a key file, when one is given.
+fn key_of(path: Option<&std::path::Path>) -> PyResult<Option<lookalike_core::Pseudonymizer>> {
+    path.map(|p| {
+        lookalike_core::Pseudonymizer::from_key_file(p)
+            .map_err(|e| InputError::new_err(e.to_string()))
+    })
+    .transpose()
+}
+
+/// `values` (customer ids) replaced by their pseudonyms under the key in `key`: HMAC-SHA256 in
+/// lowercase hex, as `--pseudonymize` writes them, so that a key holder can join their own
+/// lists with pseudonymized outputs.
+///
+/// >>> lookalike.pseudonymize(["C00000042"], "key")
+#[pyfunction]
+pub fn pseudonymize(values: Vec<String>, key: PathBuf) -> PyResult<Vec<String>> {
+    let key = key_of(Some(&key))?.expect("a key path was given");
+    Ok(values.iter().map(|id| key.pseudonym(id)).collect())
 }
 
 /// A log given to Python: a table, read in place, or a path, checked and read as a file.
@@ -147,7 +173,9 @@ fn raise_callback_error(reporter: &Option<PyProgress>) -> PyResult<()> {
 /// customer id (guest checkouts); `date_format` reads text timestamps such as `12/1/2010 8:26`
 /// (`"%m/%d/%Y %H:%M"`); `attributes` makes customer attributes of line columns (`["Country"]`);
 /// `as_of` is exclusive (default: the day after the last
-/// transaction); with `holdout_end`, the holdout targets between the two dates are added.
+/// transaction); with `holdout_end`, the holdout targets between the two dates are added;
+/// `pseudonymize` (a key file of at least 32 bytes) replaces every customer id by its keyed
+/// hash (HMAC-SHA256, hex), as `--pseudonymize` does.
 ///
 /// >>> features = lookalike.features("data/sample/transactions.csv", as_of="2026-01-01")
 /// >>> features.num_rows
@@ -155,7 +183,7 @@ fn raise_callback_error(reporter: &Option<PyProgress>) -> PyResult<()> {
 #[pyo3(signature = (
     transactions, events=None, customers=None, *, as_of=None, holdout_end=None,
     time_unit="weeks", top_levels=8, columns=None, on_error="fail", format=None, delimiter=None,
-    missing_customer="fail", date_format=None, attributes=None, progress=None
+    missing_customer="fail", date_format=None, attributes=None, progress=None, pseudonymize=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn features<'py>(
@@ -175,7 +203,9 @@ pub fn features<'py>(
     date_format: Option<String>,
     attributes: Option<Vec<String>>,
     progress: Option<Py<PyAny>>,
+    pseudonymize: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let key = key_of(pseudonymize.as_deref())?;
     let on_error = choice::<OnBadRow>("on_error", on_error)?;
     let reading = LogReading {
         missing_customer: choice::<MissingCustomer>("missing_customer", missing_customer)?,
@@ -214,7 +244,11 @@ pub fn features<'py>(
         if let Some(end) = holdout_end {
             params = params.holdout_end(end);
         }
-        Ok(lookalike_features::extract(&inputs, &params, reporter_of(&reporter))?.table)
+        let extraction = lookalike_features::extract(&inputs, &params, reporter_of(&reporter))?;
+        Ok(match &key {
+            Some(key) => extraction.pseudonymized(key)?.table,
+            None => extraction.table,
+        })
     });
     raise_callback_error(&reporter)?;
     let table = table.map_err(to_py)?;

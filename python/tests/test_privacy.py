@@ -57,3 +57,34 @@ def test_forget_takes_the_customers_out(model, sample_features, tmp_path):
     assert same.manifest == model.manifest
     with pytest.raises(lookalike.InputError, match="not those the model was trained on"):
         model.forget(sample_features.select(["customer_id", "orders"]), erased)
+
+
+def test_pseudonymized_features_and_training_hold_no_raw_id(root, tmp_path, sample_features):
+    key = tmp_path / "key"
+    key.write_bytes(bytes(range(32)))
+    sample = root / "data" / "sample"
+    logs = [sample / "transactions.csv", sample / "events.csv", sample / "customers.csv"]
+    hashed = lookalike.features(*logs, as_of="2026-01-01", pseudonymize=key)
+    ids = sample_features.column("customer_id").to_pylist()
+    # Same rows, same values; the ids are the pseudonyms a key holder computes.
+    assert hashed.column("customer_id").to_pylist() == lookalike.pseudonymize(ids, key)
+    assert hashed.drop(["customer_id"]).equals(sample_features.drop(["customer_id"]))
+    assert lookalike.pseudonymize(sample_features, key).equals(hashed)
+    model = lookalike.train(root / "data" / "pipeline.example.toml", pseudonymize=key)
+    assert model.manifest["pseudonymized"]["method"] == "hmac-sha256"
+    model.save(tmp_path / "model")
+    for file in (tmp_path / "model").rglob("*"):
+        if file.is_file():
+            data = file.read_bytes()
+            if file.suffix == ".parquet":
+                data += "\n".join(pq.read_table(file).column("customer_id").to_pylist()).encode()
+            assert b"C0000" not in data, file
+    # The pseudonymized model scores the pseudonymized features as the raw one scores the raw.
+    raw = lookalike.Model.load(root / "models" / "sample").score(sample_features)
+    scored = model.score(hashed)
+    assert scored.drop(["customer_id", "top_clv_control"]).equals(
+        raw.drop(["customer_id", "top_clv_control"]))
+    with pytest.raises(lookalike.InputError, match="at least 32"):
+        short = tmp_path / "short"
+        short.write_text("too short\n")
+        lookalike.pseudonymize(["x"], short)

@@ -83,6 +83,9 @@ enum Command {
     /// Take customers out of a trained model (the right to erasure): the audiences holding
     /// their ids are refitted without them, the erasure recorded in the manifest.
     Forget(commands::forget::Args),
+    /// Replace the ids of a list (seeds, an erasure request, a CRM export) by their
+    /// pseudonyms under a key, to join with runs made with --pseudonymize.
+    Pseudonymize(commands::pseudonymize::Args),
     /// Benchmarks: `bench clustering` compares clustering settings side by side.
     Bench(commands::bench::Args),
     /// Run the pipeline on the bundled sample and print what it found.
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
         Command::Score(args) => commands::score::run(args, &ui),
         Command::Explain(args) => commands::explain::run(args, &ui),
         Command::Forget(args) => commands::forget::run(args, &ui),
+        Command::Pseudonymize(args) => commands::pseudonymize::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };

@@ -35,7 +35,7 @@ fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         }
         let mut bytes = std::fs::read(&path).unwrap();
         if path.extension().is_some_and(|e| e == "parquet") {
-            let table = lookalike_features::read_feature_table(&path, None).unwrap();
+            let table = lookalike_features::read_scaled_table(&path).unwrap();
             for id in table.ids() {
                 bytes.extend_from_slice(id.as_str().as_bytes());
                 bytes.push(b'\n');
@@ -51,11 +51,9 @@ fn holds(bytes: &[u8], id: &str) -> bool {
 }
 
 fn seed_ids(model: &Path) -> Vec<String> {
-    let seeds = lookalike_features::read_feature_table(
-        &model.join("audiences/top_clv_seeds.parquet"),
-        None,
-    )
-    .unwrap();
+    let seeds =
+        lookalike_features::read_scaled_table(&model.join("audiences/top_clv_seeds.parquet"))
+            .unwrap();
     seeds
         .ids()
         .iter()
@@ -317,6 +315,213 @@ fn explain_answers_for_one_customer_as_score_scores_them() {
     ]);
     assert!(
         error.contains("\"nobody\" is not in") && error.contains("no file of the model holds"),
+        "{error}"
+    );
+}
+
+/// The example pipeline written into `dir` with its audience seeded by `seeds.csv` (raw ids:
+/// the sample's customers with 12 orders or more).
+fn listed_pipeline(dir: &Path) -> PathBuf {
+    let data = repo("data");
+    let text = std::fs::read_to_string(data.join("pipeline.example.toml"))
+        .unwrap()
+        .replace("\"sample/", &format!("\"{}/sample/", data.display()))
+        .replace(
+            "\"segments.example.toml\"",
+            &format!("\"{}/segments.example.toml\"", data.display()),
+        )
+        .replace("seed_rule = \"clv_rank <= 0.05\"", "seeds = \"seeds.csv\"");
+    let features = common::sample_features(dir, "raw_features.csv", false);
+    let mut reader = csv::Reader::from_path(&features).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let orders = header.iter().position(|h| h == "orders").unwrap();
+    let mut seeds = String::from("customer_id\n");
+    for r in reader.records() {
+        let r = r.unwrap();
+        if r[orders].parse::<f64>().unwrap() >= 12.0 {
+            seeds += &format!("{}\n", &r[0]);
+        }
+    }
+    std::fs::write(dir.join("seeds.csv"), seeds).unwrap();
+    let config = dir.join("pipeline.toml");
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// customer_id → the row's cells, by column name.
+fn rows_by_id(path: &Path) -> std::collections::HashMap<String, Vec<(String, String)>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let cells = header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect();
+            (r[0].to_string(), cells)
+        })
+        .collect()
+}
+
+#[test]
+fn pseudonymized_runs_hold_no_raw_id_and_join_back_with_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = listed_pipeline(dir.path());
+    let key = dir.path().join("key");
+    std::fs::write(&key, format!("{}\n", "5a".repeat(32))).unwrap();
+    let train = |out: &str, outputs: &str, key: Option<&Path>| {
+        let (out, outputs) = (dir.path().join(out), dir.path().join(outputs));
+        let mut args = vec![
+            "train",
+            "--config",
+            s(&config),
+            "--out",
+            s(&out),
+            "--outputs",
+            s(&outputs),
+            "--quiet",
+        ];
+        if let Some(key) = key {
+            args.extend(["--pseudonymize", s(key)]);
+        }
+        ok(&args);
+        (out, outputs)
+    };
+    let (raw_model, _) = train("raw", "raw_outputs", None);
+    let (model, outputs) = train("pseudo", "pseudo_outputs", Some(&key));
+    let (again, _) = train("again", "again_outputs", Some(&key));
+    // The same key gives the same pseudonyms: the two trainings hold the same seed index.
+    assert_eq!(seed_ids(&model), seed_ids(&again));
+    assert!(seed_ids(&model).iter().all(|id| id.len() == 64));
+    let transactions = repo("data/sample/transactions.csv");
+    let events = repo("data/sample/events.csv");
+    let customers = repo("data/sample/customers.csv");
+    let score = |model: &Path, out: &str, key: Option<&Path>| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "score",
+            "--model",
+            s(model),
+            "--transactions",
+            s(&transactions),
+            "--events",
+            s(&events),
+            "--customers",
+            s(&customers),
+            "--as-of",
+            "2026-01-01",
+            "--out",
+            s(&out),
+            "--quiet",
+        ];
+        if let Some(key) = key {
+            args.extend(["--pseudonymize", s(key)]);
+        }
+        ok(&args);
+        out
+    };
+    let raw_scores = score(&raw_model, "raw_scores.csv", None);
+    let scores = score(&model, "scores.csv", Some(&key));
+    // No raw id (the sample's are C followed by 8 digits) in the model, the outputs or the scores.
+    for folder in [&model, &outputs] {
+        for (file, bytes) in contents(folder) {
+            assert!(!holds(&bytes, "C0000"), "{} holds a raw id", file.display());
+        }
+    }
+    assert!(!holds(&std::fs::read(&scores).unwrap(), "C0000"));
+    // A key holder hashes their own list and joins: every customer has the same results as
+    // in the run on raw ids (the control group is drawn from the id, so it is another draw).
+    let ids = dir.path().join("all_ids.csv");
+    let raw = rows_by_id(&raw_scores);
+    std::fs::write(
+        &ids,
+        format!(
+            "customer_id,raw\n{}",
+            raw.keys()
+                .map(|id| format!("{id},{id}\n"))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    let hashed_ids = dir.path().join("all_ids.pseudonymous.csv");
+    ok(&[
+        "pseudonymize",
+        "--key",
+        s(&key),
+        "--ids",
+        s(&ids),
+        "--out",
+        s(&hashed_ids),
+        "--quiet",
+    ]);
+    let pseudonymous = rows_by_id(&scores);
+    let mut reader = csv::Reader::from_path(&hashed_ids).unwrap();
+    let mut joined = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        let (hashed, original) = (&r[0], &r[1]);
+        let (a, b) = (&raw[original], &pseudonymous[hashed]);
+        for ((name, x), (_, y)) in a.iter().zip(b).skip(1) {
+            if name != "top_clv_control" {
+                assert_eq!(x, y, "{original}: {name}");
+            }
+        }
+        joined += 1;
+    }
+    assert_eq!(joined, 5000);
+    // A customer asks what the model holds: found by their own id with the key.
+    let run = ok(&[
+        "explain",
+        "--model",
+        s(&model),
+        "--transactions",
+        s(&transactions),
+        "--events",
+        s(&events),
+        "--customers",
+        s(&customers),
+        "--as-of",
+        "2026-01-01",
+        "--pseudonymize",
+        s(&key),
+        "--customer",
+        "C00000042",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let hashed = json["customer_id"].as_str().unwrap();
+    assert_eq!(hashed.len(), 64);
+    assert_eq!(json["scores"]["r_score"].to_string(), {
+        let row = &raw["C00000042"];
+        row.iter().find(|(n, _)| n == "r_score").unwrap().1.clone()
+    });
+    // Scoring with no key, or another, is refused; a short key too.
+    let error = fails(&[
+        "score",
+        "--model",
+        s(&model),
+        "--transactions",
+        s(&transactions),
+        "--out",
+        s(&dir.path().join("x.csv")),
+    ]);
+    assert!(error.contains("trained on pseudonymous ids"), "{error}");
+    let short = dir.path().join("short");
+    std::fs::write(&short, "0123456789\n").unwrap();
+    let error = fails(&[
+        "features",
+        "--transactions",
+        s(&transactions),
+        "--pseudonymize",
+        s(&short),
+        "--out",
+        s(&dir.path().join("x.csv")),
+    ]);
+    assert!(
+        error.contains("10 bytes") && error.contains("at least 32"),
         "{error}"
     );
 }

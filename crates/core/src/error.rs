@@ -80,6 +80,22 @@ pub enum CoreError {
         /// The underlying error.
         source: serde_json::Error,
     },
+    /// Reading a file failed.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A key file that cannot serve as a pseudonymization key.
+    #[error("key file {path}: {message}")]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A time unit other than days or weeks.
     #[error("time unit {0:?}: expected days or weeks")]
     UnknownTimeUnit(String),

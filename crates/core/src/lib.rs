@@ -15,6 +15,7 @@ mod outputs;
 mod partition;
 mod paths;
 mod progress;
+mod pseudonym;
 mod schema;
 mod table;
 mod time_unit;
@@ -31,6 +32,7 @@ pub use outputs::{
 pub use partition::{IdPartition, PARTITION_HASH_SEED, PASS_HASH_SEED};
 pub use paths::{NamedPath, check_paths};
 pub use progress::{NoProgress, Progress};
+pub use pseudonym::{MIN_KEY_BYTES, PSEUDONYM_METHOD, Pseudonymizer, pseudonym_fingerprint};
 pub use schema::{FeatureKind, FeatureSchema, FeatureSpec};
 pub use table::FeatureTable;
 pub use time_unit::TimeUnit;

@@ -72,6 +72,26 @@ pub struct Extraction {
     pub holdout_weeks: Vec<f64>,
 }
 
+impl Extraction {
+    /// The extraction with every customer id replaced by its pseudonym under `key`, and the
+    /// key's fingerprint recorded in the schema's provenance (`pseudonymized`), so that a later
+    /// run with another key — or none — can be refused.
+    pub fn pseudonymized(
+        self,
+        key: &lookalike_core::Pseudonymizer,
+    ) -> Result<Extraction, FeatureError> {
+        let mut schema = self.schema;
+        schema
+            .provenance
+            .insert("pseudonymized".into(), key.record());
+        Ok(Extraction {
+            table: key.table(self.table)?,
+            schema,
+            ..self
+        })
+    }
+}
+
 struct TxLookup<'a> {
     index: &'a foldhash::HashMap<Box<str>, u32>,
     days: &'a [Vec<i32>],

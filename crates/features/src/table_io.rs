@@ -398,6 +398,13 @@ pub(crate) fn parse_feature_cell(cell: &str) -> Result<f64, &'static str> {
 use arrow_array::Array as _;
 use arrow_array::RecordBatchReader as _;
 
+/// Reads a Parquet table of numbers that is not a feature table — a model's seed index, whose
+/// rows are in scaled units, so that a feature's name says nothing of its range — as it is:
+/// none of a feature table's value checks; the caller checks what it needs.
+pub fn read_scaled_table(path: &Path) -> Result<FeatureTable, FeatureError> {
+    read_parquet_table(path)
+}
+
 /// Reads a Parquet feature table column by column into a column-major matrix, so that each
 /// feature is one contiguous slice (what scoring and segmenting read) and no value is cast one
 /// at a time.

@@ -115,6 +115,9 @@ pub enum PipelineError {
     /// Seeds or candidates that cannot make an audience.
     #[error("{0}")]
     Seeds(String),
+    /// Raw and pseudonymous ids mixed, or two keys.
+    #[error("{0}")]
+    Pseudonyms(String),
     /// An erasure that cannot be made (no ids, features that are not the training features).
     #[error("{0}")]
     Erasure(String),

@@ -39,6 +39,9 @@ pub struct TrainingInputs {
     pub inputs: Vec<Value>,
     /// How the feature table is named in documents and messages (a file, or "the features").
     pub features_name: String,
+    /// When the ids are pseudonyms: the key's record (`Pseudonymizer::record`), which the
+    /// manifest keeps so that scoring with another key, or none, is refused.
+    pub pseudonymized: Option<Value>,
 }
 
 impl TrainingInputs {
@@ -99,7 +102,22 @@ impl TrainingInputs {
             as_of: extraction.as_of.to_string(),
             inputs,
             features_name: features_name.to_string(),
+            pseudonymized: None,
         })
+    }
+
+    /// The inputs of a training on pseudonymous ids: each seed list's ids replaced by their
+    /// pseudonyms under `key` (the lists are written with the customers' own ids), and the
+    /// key's record kept for the manifest. The features must be pseudonymized with the same
+    /// key (`Extraction::pseudonymized`).
+    pub fn pseudonymized(mut self, key: &lookalike_core::Pseudonymizer) -> TrainingInputs {
+        for list in self.seed_lists.values_mut() {
+            for id in &mut list.ids {
+                *id = key.pseudonym(id);
+            }
+        }
+        self.pseudonymized = Some(key.record());
+        self
     }
 }
 
@@ -435,6 +453,9 @@ pub fn fit(
         "stages": stages,
         "data_inventory": data_inventory(&documents),
     });
+    if let Some(record) = &inputs.pseudonymized {
+        documents.manifest["pseudonymized"] = record.clone();
+    }
     let model = PipelineModel::from_documents(documents, "the trained model")?;
     Ok((model, report))
 }

@@ -149,6 +149,7 @@ pub fn forget(
         as_of: manifest.as_of.clone(),
         inputs: manifest.inputs.clone(),
         features_name: "the features".into(),
+        pseudonymized: documents.manifest.get("pseudonymized").cloned(),
     };
     let stage_names = |all: bool| {
         let mut names = Vec::new();

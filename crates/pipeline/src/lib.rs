@@ -26,6 +26,7 @@ mod inventory;
 mod manifest;
 mod model;
 mod outputs;
+mod pseudonyms;
 mod rule_columns;
 mod spec;
 mod transform;
@@ -47,8 +48,8 @@ pub use fit::{
 pub use forget::{Erasure, ErasureRecord, forget};
 pub use inventory::{DataHeld, data_inventory};
 pub use manifest::{
-    AudienceEntry, FeatureSettings, MODEL_FORMAT, MODEL_VERSION, Manifest, StageEntry, Stages,
-    ValueEntry,
+    AudienceEntry, FeatureSettings, MODEL_FORMAT, MODEL_VERSION, Manifest, PseudonymRecord,
+    StageEntry, Stages, ValueEntry,
 };
 pub use model::{
     AudienceDocument, ModelDocuments, PipelineModel, VALUE_FORMAT_VERSION, ValueFit,

@@ -50,6 +50,18 @@ pub struct Manifest {
     /// Each erasure of customers from the model, oldest first (never the ids).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub erasures: Vec<ErasureRecord>,
+    /// When the model was trained on pseudonymous ids: the method and the key's fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudonymized: Option<PseudonymRecord>,
+}
+
+/// How a model's ids were pseudonymized: never the key, only its fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PseudonymRecord {
+    /// `hmac-sha256`.
+    pub method: String,
+    /// `Pseudonymizer::fingerprint` of the key.
+    pub key_fingerprint: String,
 }
 
 /// How the training features were built: scoring from logs builds them the same way.

@@ -253,7 +253,8 @@ impl PipelineModel {
             let settings: AudienceSettings = parse(&settings_value, &file)?;
             checked_path(&settings.seeds_file, &file, "seeds_file")?;
             let seeds_path = path.with_file_name(&settings.seeds_file);
-            let seeds = lookalike_features::read_feature_table(&seeds_path, None)?;
+            // Scaled rows: a column named monetary_value may be below 0 here.
+            let seeds = lookalike_features::read_scaled_table(&seeds_path)?;
             if seeds.columns() != settings.columns.as_slice() {
                 return Err(PipelineError::BadValue {
                     file: seeds_path.display().to_string(),

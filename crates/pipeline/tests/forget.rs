@@ -67,7 +67,7 @@ fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
         }
         let mut bytes = std::fs::read(&path).unwrap();
         if path.extension().is_some_and(|e| e == "parquet") {
-            let table = lookalike_features::read_feature_table(&path, None).unwrap();
+            let table = lookalike_features::read_scaled_table(&path).unwrap();
             for id in table.ids() {
                 bytes.extend_from_slice(id.as_str().as_bytes());
                 bytes.push(b'\n');

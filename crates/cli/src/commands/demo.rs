@@ -96,7 +96,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         dir: &out,
         shown: &shown,
     };
-    let training = train::train_pipeline(&pipeline, &model, Some(stage_outputs), ui)?;
+    let training = train::train_pipeline(&pipeline, &model, Some(stage_outputs), None, ui)?;
     let scores = out.join("scores.csv");
     let score_args = score::Args {
         model: model.clone(),

@@ -45,6 +45,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .input("--transactions", args.source.transactions.as_deref())
         .input("--events", args.source.events.as_deref())
         .input("--customers", args.source.customers.as_deref())
+        .input("--pseudonymize", args.source.pseudonymize.as_deref())
         .check()?;
     let model = PipelineModel::load(&args.model)?;
     // The base is read as `score` reads it.
@@ -58,10 +59,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         out: PathBuf::from("-"),
     };
     let (chunks, source_name) = score::source_chunks(&source, &model, ui)?;
+    // With a key, the customer is named by their own id and found by its pseudonym.
+    let customer = match &args.source.pseudonymize {
+        Some(path) => lookalike_core::Pseudonymizer::from_key_file(path)?.pseudonym(&args.customer),
+        None => args.customer.clone(),
+    };
     let mut found = None;
     for chunk in chunks {
         let chunk = chunk?;
-        if let Some(row) = chunk.row_of(&args.customer) {
+        if let Some(row) = chunk.row_of(&customer) {
             found = Some(
                 model
                     .explain(&chunk, row)
@@ -74,7 +80,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         bail!(
             "customer {:?} is not in {source_name}: the model derives nothing for them (and stores nothing: {})",
             args.customer,
-            stored_anywhere(&model, &args.customer)
+            stored_anywhere(&model, &customer)
         );
     };
     if args.json {

@@ -67,6 +67,11 @@ pub struct Args {
     /// Output format, when the extension does not tell.
     #[arg(long, value_enum)]
     pub out_format: Option<FileFormat>,
+    /// Replace every customer id by its keyed hash (HMAC-SHA256, 64 hex digits) under the key
+    /// in KEYFILE (at least 32 bytes) before anything is written; the schema records the key's
+    /// fingerprint, never the key.
+    #[arg(long, value_name = "KEYFILE")]
+    pub pseudonymize: Option<PathBuf>,
 }
 
 impl InputArgs {
@@ -156,7 +161,15 @@ pub fn extract_features(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
     let params = args.params()?;
     let began = Instant::now();
     let progress = ui.progress();
-    let extraction = extract(&inputs, &params, &progress)?;
+    let mut extraction = extract(&inputs, &params, &progress)?;
+    if let Some(path) = &args.pseudonymize {
+        let key = lookalike_core::Pseudonymizer::from_key_file(path)?;
+        extraction = extraction.pseudonymized(&key)?;
+        ui.say(format!(
+            "customer ids replaced by their pseudonyms (HMAC-SHA256, key {})",
+            key.fingerprint()
+        ));
+    }
     ui.say(format!(
         "features of {} customers ({} columns) as of {} in {:.2}s",
         extraction.table.len(),
@@ -222,6 +235,7 @@ pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
     let schema = schema_path(&args.out);
     args.input
         .declare(Paths::new())
+        .input("--pseudonymize", args.pseudonymize.as_deref())
         .output("--out", Some(&args.out))
         .output("--out (its schema)", schema.as_deref())
         .check()?;

@@ -37,6 +37,10 @@ pub struct Args {
     /// (the audiences): score edges, clusters and the value model too.
     #[arg(long)]
     pub refit_all: bool,
+    /// The key of a model trained on pseudonymous ids: the listed ids (the customers' own)
+    /// are hashed with it first.
+    #[arg(long, value_name = "KEYFILE")]
+    pub pseudonymize: Option<PathBuf>,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -50,14 +54,26 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let paths = Paths::new()
         .input_folder("--model", Some(&args.model))
         .input("--ids", Some(&args.ids))
-        .input("--features", Some(&args.features));
+        .input("--features", Some(&args.features))
+        .input("--pseudonymize", args.pseudonymize.as_deref());
     if in_place {
         paths.check()?;
     } else {
         paths.output_folder("--out", Some(&out)).check()?;
     }
     let model = PipelineModel::load(&args.model)?;
-    let list = IdList::read(&args.ids, None)?;
+    let mut list = IdList::read(&args.ids, None)?;
+    let key = args
+        .pseudonymize
+        .as_deref()
+        .map(lookalike_core::Pseudonymizer::from_key_file)
+        .transpose()?;
+    // The listed ids are the customers' own: hashed when the model holds pseudonyms.
+    if let Some(key) = model.id_key(None, key.as_ref())? {
+        for id in &mut list.ids {
+            *id = key.pseudonym(id);
+        }
+    }
     if list.ids.is_empty() {
         bail!(
             "--ids {}: no customer id in it (a customer_id column, or ids in the first column)",

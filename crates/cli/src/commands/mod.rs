@@ -13,6 +13,7 @@ pub mod measure;
 pub mod migrate;
 pub mod overlap;
 pub mod power;
+pub mod pseudonymize;
 pub mod score;
 pub mod segment;
 pub mod train;

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use crate::commands::features::{InputArgs, refuse_log_options, report_inputs};
 use crate::output::Ui;
 use crate::paths::Paths;
+use lookalike_core::Pseudonymizer;
 use lookalike_features::{FileFormat, LogReading, OnBadRow};
 
 /// Parses `--partition i/n`.
@@ -68,6 +69,10 @@ pub struct BaseSource {
     /// How the logs are read (with --transactions): as when the model's features were made.
     #[command(flatten)]
     pub reading: LogReading,
+    /// The key the model's ids are pseudonyms under (`train --pseudonymize`): the base's ids
+    /// are hashed with it before scoring. Not needed for features pseudonymized with it.
+    #[arg(long, value_name = "KEYFILE")]
+    pub pseudonymize: Option<PathBuf>,
 }
 
 impl BaseSource {
@@ -83,6 +88,7 @@ impl BaseSource {
             columns: Vec::new(),
             as_of: None,
             reading: LogReading::default(),
+            pseudonymize: None,
         }
     }
 }
@@ -120,24 +126,34 @@ pub struct Args {
 }
 
 /// Where chunks come from.
-enum Source {
+enum Origin {
     File(Box<FeatureChunks>),
     Logs(Box<LogSource>),
 }
 
+/// The base's chunks, their ids turned into the model's (pseudonyms when the model has them).
+struct Source {
+    origin: Origin,
+    key: Option<Pseudonymizer>,
+}
+
 impl Source {
     fn next_chunk(&mut self) -> Option<anyhow::Result<FeatureTable>> {
-        match self {
-            Source::File(chunks) => chunks.next().map(|c| c.map_err(anyhow::Error::from)),
-            Source::Logs(logs) => logs.next_chunk(),
+        let chunk = match &mut self.origin {
+            Origin::File(chunks) => chunks.next().map(|c| c.map_err(anyhow::Error::from)),
+            Origin::Logs(logs) => logs.next_chunk(),
+        };
+        match &self.key {
+            Some(key) => chunk.map(|c| c.and_then(|c| Ok(key.table(c)?))),
+            None => chunk,
         }
     }
 
     fn total(&self) -> Option<u64> {
-        match self {
-            Source::File(chunks) => chunks.total_rows(),
-            Source::Logs(logs) if logs.passes == 1 => logs.table.as_ref().map(|t| t.len() as u64),
-            Source::Logs(_) => None,
+        match &self.origin {
+            Origin::File(chunks) => chunks.total_rows(),
+            Origin::Logs(logs) if logs.passes == 1 => logs.table.as_ref().map(|t| t.len() as u64),
+            Origin::Logs(_) => None,
         }
     }
 }
@@ -351,6 +367,32 @@ pub fn source_chunks(
 }
 
 fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(Source, String)> {
+    let key = args
+        .source
+        .pseudonymize
+        .as_deref()
+        .map(Pseudonymizer::from_key_file)
+        .transpose()?;
+    // Pseudonyms the features already hold (their schema says under which key).
+    let hashed = match &args.source.features {
+        Some(path) if lookalike_core::FeatureSchema::path_beside(path).is_file() => {
+            lookalike_core::FeatureSchema::read(&lookalike_core::FeatureSchema::path_beside(path))
+                .ok()
+                .and_then(|schema| {
+                    lookalike_core::pseudonym_fingerprint(&schema.provenance).map(String::from)
+                })
+        }
+        _ => None,
+    };
+    let key = model
+        .id_key(hashed.as_deref(), key.as_ref())
+        .with_context(|| format!("the ids of the base and the model {}", args.model.display()))?
+        .cloned();
+    let (origin, name) = open_origin(args, model, ui)?;
+    Ok((Source { origin, key }, name))
+}
+
+fn open_origin(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(Origin, String)> {
     let columns = ColumnCheck::new(model, &args.model);
     let trained_unit = model.manifest().features.time_unit;
     let required = &columns.required;
@@ -380,7 +422,7 @@ fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(S
             FeatureChunks::open(path, |c| required.iter().any(|r| r == c), args.chunk_rows)
                 .with_context(|| format!("reading features from {}", path.display()))?;
         columns.check(chunks.all_columns(), &path.display().to_string())?;
-        return Ok((Source::File(Box::new(chunks)), path.display().to_string()));
+        return Ok((Origin::File(Box::new(chunks)), path.display().to_string()));
     }
     let transactions = args
         .source
@@ -430,7 +472,7 @@ fn open_source(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(S
     // The first pass runs now, so a mismatch is reported before anything is written.
     logs.run_pass()?;
     let what = logs.what.clone();
-    Ok((Source::Logs(Box::new(logs)), what))
+    Ok((Origin::Logs(Box::new(logs)), what))
 }
 
 /// Totals of a run.
@@ -641,6 +683,7 @@ pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         .input("--transactions", args.source.transactions.as_deref())
         .input("--events", args.source.events.as_deref())
         .input("--customers", args.source.customers.as_deref())
+        .input("--pseudonymize", args.source.pseudonymize.as_deref())
         .output("--out", Some(&args.out))
         .check()?;
     let parquet = crate::output::is_parquet_output(&args.out)?;

@@ -35,6 +35,11 @@ pub struct Args {
     /// segments, cluster assignments, value predictions, audiences).
     #[arg(long, value_name = "DIR")]
     pub outputs: Option<PathBuf>,
+    /// Replace every customer id — of the logs and of the seed lists — by its keyed hash
+    /// (HMAC-SHA256) under the key in KEYFILE before anything is stored: the model and the
+    /// outputs hold no raw id. `score` then needs the same key (or features made with it).
+    #[arg(long, value_name = "KEYFILE")]
+    pub pseudonymize: Option<PathBuf>,
 }
 
 /// What training made, for the summary (and the demo).
@@ -76,6 +81,7 @@ pub fn feature_args(spec: &PipelineSpec, out: &Path) -> features::Args {
         top_levels: spec.features.top_levels,
         out: out.to_path_buf(),
         out_format: None,
+        pseudonymize: None,
     }
 }
 
@@ -98,6 +104,7 @@ pub fn train(args: &Args, ui: &Ui) -> anyhow::Result<Training> {
             pipeline.segments.as_ref().and_then(|s| s.rules.as_deref()),
         )
         .inputs("audience seeds", &seeds)
+        .input("--pseudonymize", args.pseudonymize.as_deref())
         .output_folder("--out", Some(&args.out))
         .output_folder("--outputs", args.outputs.as_deref())
         .check()?;
@@ -113,7 +120,13 @@ pub fn train(args: &Args, ui: &Ui) -> anyhow::Result<Training> {
             dir: staged.path(),
             shown,
         });
-    let training = train_pipeline(&pipeline, &args.out, outputs, ui)?;
+    let training = train_pipeline(
+        &pipeline,
+        &args.out,
+        outputs,
+        args.pseudonymize.as_deref(),
+        ui,
+    )?;
     if let Some(staged) = staged {
         staged.publish()?;
     }
@@ -128,11 +141,13 @@ pub struct StageOutputs<'a> {
     pub shown: &'a Path,
 }
 
-/// Runs `pipeline` into the model directory `out`, keeping the stage outputs in `outputs`.
+/// Runs `pipeline` into the model directory `out`, keeping the stage outputs in `outputs`;
+/// with `key` (a key file), on pseudonymous ids.
 pub fn train_pipeline(
     pipeline: &PipelineSpec,
     out: &Path,
     outputs: Option<StageOutputs>,
+    key: Option<&Path>,
     ui: &Ui,
 ) -> anyhow::Result<Training> {
     let began = Instant::now();
@@ -143,17 +158,24 @@ pub fn train_pipeline(
         || PathBuf::from("features"),
         |o| o.shown.join("features.parquet"),
     );
+    let with_key = |file: &Path| features::Args {
+        pseudonymize: key.map(Path::to_path_buf),
+        ..feature_args(pipeline, file)
+    };
     let extraction = match &written_features {
         Some(file) => {
-            let feature_args = feature_args(pipeline, file);
+            let feature_args = with_key(file);
             let extraction = features::extract_features(&feature_args, ui)?;
             features::write_features(&extraction, &feature_args, ui)?;
             extraction
         }
-        None => features::extract_features(&feature_args(pipeline, &shown_features), ui)?,
+        None => features::extract_features(&with_key(&shown_features), ui)?,
     };
-    let inputs =
+    let mut inputs =
         TrainingInputs::read(pipeline, &extraction, &shown_features.display().to_string())?;
+    if let Some(path) = key {
+        inputs = inputs.pseudonymized(&lookalike_core::Pseudonymizer::from_key_file(path)?);
+    }
     let (model, report) = fit(pipeline, &extraction.table, &inputs, &ui.progress())?;
     let mut training = Training {
         features_file: written_features.unwrap_or_else(|| shown_features.clone()),
