@@ -31,7 +31,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "lookalike", version, about, max_term_width = 100)]
 struct Cli {
-    /// Print no progress or summaries on stderr (errors are still printed).
+    /// Print nothing but errors: no progress, messages or reports (files are still written).
     #[arg(long, global = true)]
     quiet: bool,
     /// Worker threads (default: all cores).
@@ -148,5 +148,126 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// A command line split into words as a shell would: spaces separate, double quotes group.
+    fn words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                }
+                _ => word.push(c),
+            }
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+        words
+    }
+
+    /// The examples of a help text: each `lookalike …` line with its `\` continuations.
+    fn examples(help: &str) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        let mut continues = false;
+        for line in help.lines().skip_while(|l| !l.starts_with("Examples:")) {
+            let text = line.trim();
+            if continues {
+                let last = found.last_mut().expect("a continued example");
+                last.push(' ');
+                last.push_str(text.trim_end_matches('\\').trim());
+            } else if text.starts_with("lookalike ") {
+                found.push(text.trim_end_matches('\\').trim().to_string());
+            }
+            continues = text.ends_with('\\');
+        }
+        found
+    }
+
+    #[test]
+    fn every_command_ends_its_help_with_examples_that_parse() {
+        let mut cli = Cli::command();
+        cli.build();
+        let mut leaves = Vec::new();
+        for command in cli.get_subcommands().filter(|c| c.get_name() != "help") {
+            if command.has_subcommands() {
+                for sub in command.get_subcommands().filter(|c| c.get_name() != "help") {
+                    leaves.push((
+                        format!("{} {}", command.get_name(), sub.get_name()),
+                        sub.clone(),
+                    ));
+                }
+            } else {
+                leaves.push((command.get_name().to_string(), command.clone()));
+            }
+        }
+        assert!(leaves.len() >= 20, "{}", leaves.len());
+        for (name, mut command) in leaves {
+            let help = command.render_long_help().to_string();
+            let found = examples(&help);
+            assert!(
+                (2..=4).contains(&found.len()) || (name == "demo" && !found.is_empty()),
+                "{name}: {} examples in\n{help}",
+                found.len()
+            );
+            for example in found {
+                assert!(
+                    example.starts_with(&format!("lookalike {name} "))
+                        || example == format!("lookalike {name}"),
+                    "{name}: {example}"
+                );
+                if let Err(error) = Cli::try_parse_from(words(&example)) {
+                    panic!("{name}: the example does not parse: {example}\n{error}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn renamed_flags_keep_their_old_spellings_hidden() {
+        for (old, new) in [
+            ("--seed", "--random-seed"),
+            ("--holdout", "--control-share"),
+        ] {
+            let line = |flag: &'static str| {
+                vec![
+                    "lookalike",
+                    "expand",
+                    "--features",
+                    "f.csv",
+                    "--seeds",
+                    "s.csv",
+                    "--out",
+                    "a.csv",
+                    flag,
+                    "1",
+                ]
+            };
+            assert!(Cli::try_parse_from(line(old)).is_ok(), "{old}");
+            assert!(Cli::try_parse_from(line(new)).is_ok(), "{new}");
+            let mut cli = Cli::command();
+            let help = cli
+                .find_subcommand_mut("expand")
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(
+                help.contains(new) && !help.contains(&format!("{old} ")),
+                "{old}"
+            );
+        }
+        let generate = ["lookalike", "generate", "--out", "x", "--format", "parquet"];
+        assert!(Cli::try_parse_from(generate).is_ok());
     }
 }

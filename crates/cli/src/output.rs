@@ -1,5 +1,5 @@
-//! Where words go: data to stdout, messages to stderr (unless `--quiet`), progress bars only on
-//! a terminal.
+//! Where words go: reports to stdout, messages to stderr, progress bars only on a terminal;
+//! with `--quiet`, none of them (errors still go to stderr, and files are written as asked).
 
 use std::io::{IsTerminal, Write};
 
@@ -30,8 +30,12 @@ impl Ui {
     }
 
     /// Writes a report to stdout, or to stderr when an output took stdout (`--out -`) so that
-    /// the two do not mix.
+    /// the two do not mix; nothing with `--quiet` (a report wanted in a file is asked for with
+    /// the command's `--report`/`--out`).
     pub fn data(&self, text: &str) -> std::io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         if lookalike_core::stdout_taken() {
             self.say(text.trim_end());
             return Ok(());

@@ -1,10 +1,11 @@
-//! indicatif progress bars behind the library's `Progress` hook.
+//! indicatif progress bars behind the library's `Progress` hook: rates in the stage's unit with
+//! a readable precision (`197 MB/s`, `1.2M customers/s`) and an ETA when the total is known.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use lookalike_core::Progress;
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use lookalike_core::{Progress, Unit};
 
 /// Draws one bar per stage on stderr, or nothing when disabled.
 pub struct BarProgress {
@@ -21,17 +22,72 @@ impl BarProgress {
     }
 }
 
-impl Progress for BarProgress {
-    fn start(&self, stage: &str, total: Option<u64>) {
+/// `value` with an SI prefix and three significant digits, trailing zeros dropped: 950, 1.23k,
+/// 34.5M, 206M, 0.25.
+pub fn si(value: f64) -> String {
+    if !value.is_finite() || value < 0.0 {
+        return "-".into();
+    }
+    let digits = |v: f64| -> usize {
+        if v >= 99.95 {
+            0
+        } else if v >= 9.995 {
+            1
+        } else {
+            2
+        }
+    };
+    // The prefix is chosen after rounding, so that 999,999 reads 1M, not 1000k.
+    let (scaled, prefix) = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")]
+        .iter()
+        .find(|(size, _)| {
+            let scaled = value / size;
+            let places = digits(scaled) as i32;
+            (scaled * 10f64.powi(places)).round() / 10f64.powi(places) >= 1.0
+        })
+        .map_or((value, ""), |(size, prefix)| (value / size, *prefix));
+    let text = format!("{scaled:.*}", digits(scaled));
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    format!("{text}{prefix}")
+}
+
+/// A rate in `unit` per second: `197 MB/s`, `1.2M customers/s`.
+pub fn rate(per_second: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Bytes => format!("{}B/s", spaced(si(per_second))),
+        Unit::Items(name) => format!("{} {name}/s", si(per_second)),
+    }
+}
+
+/// `197M` → `197 M` (bytes read best with a space before the unit).
+fn spaced(text: String) -> String {
+    match text.char_indices().last() {
+        Some((at, c)) if c.is_ascii_alphabetic() => format!("{} {c}", &text[..at]),
+        _ => format!("{text} "),
+    }
+}
+
+impl BarProgress {
+    fn begin(&self, stage: &str, total: Option<u64>, unit: Unit) {
         if !self.enabled {
             return;
         }
         let bar = match total {
             Some(total) => ProgressBar::new(total).with_style(
                 ProgressStyle::with_template(
-                    "{msg:40!} [{bar:30}] {percent:>3}% {per_sec:>12} eta {eta}",
+                    "{msg:40!} [{bar:30}] {percent:>3}% {rate:>18} eta {eta}",
                 )
                 .expect("valid template")
+                .with_key(
+                    "rate",
+                    move |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&rate(state.per_sec(), unit));
+                    },
+                )
                 .progress_chars("=> "),
             ),
             None => ProgressBar::new_spinner(),
@@ -41,6 +97,16 @@ impl Progress for BarProgress {
         if let Some(previous) = self.bar.lock().expect("bar poisoned").replace(bar) {
             previous.finish_and_clear();
         }
+    }
+}
+
+impl Progress for BarProgress {
+    fn start(&self, stage: &str, total: Option<u64>) {
+        self.begin(stage, total, Unit::Items("steps"));
+    }
+
+    fn start_counting(&self, stage: &str, total: Option<u64>, unit: Unit) {
+        self.begin(stage, total, unit);
     }
 
     fn advance(&self, amount: u64) {
@@ -53,5 +119,27 @@ impl Progress for BarProgress {
         if let Some(bar) = self.bar.lock().expect("bar poisoned").take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_with_units_and_three_digits() {
+        assert_eq!(rate(206_450_701.590_161_2, Unit::Bytes), "206 MB/s");
+        assert_eq!(
+            rate(1_234_567.0, Unit::Items("customers")),
+            "1.23M customers/s"
+        );
+        assert_eq!(rate(34_500.0, Unit::Items("rows")), "34.5k rows/s");
+        assert_eq!(rate(950.0, Unit::Items("rows")), "950 rows/s");
+        assert_eq!(rate(3.0, Unit::Items("clusterings")), "3 clusterings/s");
+        assert_eq!(rate(0.25, Unit::Items("clusterings")), "0.25 clusterings/s");
+        assert_eq!(rate(999_999.0, Unit::Bytes), "1 MB/s");
+        assert_eq!(rate(1_200_000.0, Unit::Items("rows")), "1.2M rows/s");
+        assert_eq!(rate(1.07e9, Unit::Bytes), "1.07 GB/s");
+        assert_eq!(rate(f64::NAN, Unit::Bytes), "- B/s");
     }
 }

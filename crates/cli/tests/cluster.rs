@@ -39,7 +39,6 @@ fn the_model_alone_reproduces_the_assignments_of_every_customer() {
         "T=0.5",
         "--out",
         s(&out),
-        "--quiet",
     ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("CLUSTERS  k = 4"), "{stdout}");
@@ -124,7 +123,6 @@ fn a_sweep_over_k_suggests_one_and_writes_its_model() {
         "2..5",
         "--out",
         s(&out),
-        "--quiet",
     ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     let suggested: usize = stdout
@@ -310,7 +308,6 @@ fn bench_clustering_runs_the_grid_and_writes_table_files_and_plots() {
         "2",
         "--out",
         s(&out),
-        "--quiet",
     ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("BENCH clustering"), "{stdout}");

@@ -67,7 +67,7 @@ fn fit_predict_and_evaluate_reproduce_the_published_numbers() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "customer_id,p_alive,expected_purchases,expected_spend,clv,residual_purchases"
+        "customer_id,p_alive,expected_purchases,expected_spend,clv"
     );
     assert_eq!(text.lines().count(), 2_358);
     let first: Vec<f64> = lines

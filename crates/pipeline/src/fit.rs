@@ -395,7 +395,11 @@ pub fn fit(
     }
 
     if let Some(config) = &spec.clusters {
-        progress.start("clusters", Some(config.k.values().len() as u64));
+        progress.start_counting(
+            "clusters",
+            Some(config.k.values().len() as u64),
+            lookalike_core::Unit::Items("clusterings"),
+        );
         let clustering = cluster_table(table, config, |_| progress.advance(1))?;
         progress.finish();
         let fitted = clustering.document(config, features_name);

@@ -227,7 +227,11 @@ pub fn generate(
         temporaries.push(temporary);
     }
 
-    progress.start("generating customers", Some(params.customers));
+    progress.start_counting(
+        "generating customers",
+        Some(params.customers),
+        lookalike_core::Unit::Items("customers"),
+    );
     let chunks: Vec<u64> = (0..params.customers).step_by(CHUNK as usize).collect();
     let mut counts = (0u64, 0u64);
     for group in chunks.chunks(2 * rayon::current_num_threads().max(1)) {

@@ -31,6 +31,10 @@ enum What {
 
 /// Options of `lookalike bench clustering`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike bench clustering --features features.parquet --out bench
+  lookalike bench clustering --features features.parquet --k 4,8 --init kmeans++,random \\
+      --algo lloyd,hamerly --scaling standard,robust --repeats 3 --out bench")]
 pub struct ClusteringArgs {
     /// Feature table (.csv or .parquet).
     #[arg(long, value_name = "FILE")]
@@ -80,7 +84,7 @@ pub struct ClusteringArgs {
     #[arg(long, default_value_t = 1e-4)]
     tol: f64,
     /// Random seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long = "random-seed", alias = "seed", default_value_t = 0)]
     seed: u64,
     /// Customers per mini-batch.
     #[arg(long, default_value_t = 4096)]

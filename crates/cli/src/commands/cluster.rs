@@ -8,6 +8,7 @@ use anyhow::Context;
 use lookalike_cluster::{
     Algorithm, ClusterConfig, Clustering, Init, KChoice, Missing, Precision, Scaling, cluster_table,
 };
+use lookalike_core::Progress;
 use lookalike_features::read_feature_table;
 
 use crate::clustering;
@@ -16,6 +17,11 @@ use crate::paths::{self, Paths};
 
 /// Options of `lookalike cluster`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike cluster --features features.parquet --k 5 --out clusters
+  lookalike cluster --features features.parquet --k 2..10 --out sweep
+  lookalike cluster --features features.parquet --k 6 --columns orders,total_spend,T \\
+      --log1p orders,total_spend --scaling robust --random-seed 1 --out clusters")]
 pub struct Args {
     /// Feature table written by `lookalike features` (.csv or .parquet).
     #[arg(long, value_name = "FILE")]
@@ -51,7 +57,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1e-4)]
     pub tol: f64,
     /// Random seed: the same seed and data give the same clusters.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long = "random-seed", alias = "seed", default_value_t = 0)]
     pub seed: u64,
     /// Customers per mini-batch.
     #[arg(long, default_value_t = 4096)]
@@ -128,7 +134,14 @@ pub fn cluster_to_dir(
     })?;
     let all = read_feature_table(features, None)?;
     let sweeping = config.k.from < config.k.to;
+    let progress = ui.progress();
+    progress.start_counting(
+        &format!("clustering {} customers", all.len()),
+        Some(config.k.values().len() as u64),
+        lookalike_core::Unit::Items("clusterings"),
+    );
     let clustering = cluster_table(&all, config, |outcome| {
+        progress.advance(1);
         if sweeping {
             ui.say(format!(
                 "k = {}: silhouette {:.3}, {:.2} s",
@@ -137,6 +150,7 @@ pub fn cluster_to_dir(
         }
     })
     .with_context(|| format!("clustering {}", features.display()))?;
+    progress.finish();
     write_outputs(
         &all,
         config,

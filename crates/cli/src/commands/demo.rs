@@ -13,6 +13,9 @@ use lookalike_pipeline::PipelineSpec;
 
 /// Options of `lookalike demo` (none are needed).
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike demo
+  lookalike demo --out demo_run")]
 pub struct Args {
     /// Output folder (default: a new folder in the system's temporary directory).
     #[arg(long, value_name = "DIR")]

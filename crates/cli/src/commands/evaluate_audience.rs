@@ -16,6 +16,12 @@ use lookalike_pipeline::Prepared;
 
 /// Options of `lookalike evaluate-audience`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike evaluate-audience --features features.parquet --seeds best.csv
+  lookalike evaluate-audience --features features.parquet --seed-rule \"clv_rank <= 0.05\" \\
+      --value-model value
+  lookalike evaluate-audience --features features.parquet --seed-rule \"orders >= 12\" \\
+      --scorers classifier,knn --folds 5 --out evaluation.csv")]
 pub struct Args {
     #[command(flatten)]
     pub input: SeedArgs,
@@ -35,7 +41,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub representatives: usize,
     /// Random seed of the seed clustering and the classifier's sample.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long = "random-seed", alias = "seed", default_value_t = 0)]
     pub seed: u64,
     /// Fewest seeds accepted.
     #[arg(long, default_value_t = 100)]
@@ -48,6 +54,10 @@ pub struct Args {
     /// Write the table as CSV.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Value model directory (`lookalike value fit`): seed rules can name `clv` and `clv_rank`
+    /// (12-month CLV, 1% a month), as in `expand` and the pipeline file.
+    #[arg(long, value_name = "DIR")]
+    pub value_model: Option<PathBuf>,
 }
 
 pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -56,6 +66,7 @@ pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
     args.input
         .declare(crate::paths::Paths::new())
         .input("--truth", args.truth.as_deref())
+        .input_folder("--value-model", args.value_model.as_deref())
         .output("--out", args.out.as_deref())
         .check()?;
     let sizes = args
@@ -74,7 +85,12 @@ pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
     } else {
         args.scorers.clone()
     };
-    let prepared = prepare(&args.input, None, ui)?;
+    let value_horizon = lookalike_value::HorizonSpec::default();
+    let prepared = prepare(
+        &args.input,
+        args.value_model.as_deref().map(|dir| (dir, &value_horizon)),
+        ui,
+    )?;
     if prepared.seeds.len() < args.min_seeds {
         bail!(
             "{} seed customers, fewer than the minimum of {} (--min-seeds)",

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use lookalike_audience::{Audience, ExpandParams, IndexChoice, ScorerKind, TierSize};
+use lookalike_core::Progress;
 
 use crate::audience_input::{SeedArgs, prepare};
 use crate::output::Ui;
@@ -23,6 +24,12 @@ pub enum RankBy {
 
 /// Options of `lookalike expand`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike expand --features features.parquet --seeds best.csv --out audience.csv
+  lookalike expand --features features.parquet --seed-rule \"orders >= 12\" --size 1%,5% \\
+      --control-share 10% --out audience.parquet --plot audience.svg
+  lookalike expand --features features.parquet --seeds best.csv --seed-value clv \\
+      --scorer knn --exclude customers_in_campaign.csv --out audience.csv")]
 pub struct Args {
     #[command(flatten)]
     pub input: SeedArgs,
@@ -45,7 +52,12 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub representatives: usize,
     /// Control group inside each tier: a share ("10%" or 0.1), drawn by hashing the id.
-    #[arg(long, default_value = "0%")]
+    #[arg(
+        long = "control-share",
+        alias = "holdout",
+        value_name = "SHARE",
+        default_value = "0%"
+    )]
     pub holdout: String,
     /// Salt of the control hash (another salt draws another control group).
     #[arg(long, default_value_t = 0)]
@@ -54,7 +66,7 @@ pub struct Args {
     #[arg(long, default_value_t = 100)]
     pub min_seeds: usize,
     /// Random seed of the seed clustering and the classifier's sample of the base.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long = "random-seed", alias = "seed", default_value_t = 0)]
     pub seed: u64,
     /// Value model directory (`lookalike value fit`): each member gets its 12-month CLV
     /// (1% a month) as expected_value, and tiers report their value.
@@ -75,7 +87,7 @@ pub struct Args {
 /// "10%" → 0.1, "0.1" → 0.1.
 pub fn parse_share(text: &str) -> anyhow::Result<f64> {
     lookalike_pipeline::parse_share(text)
-        .with_context(|| format!("--holdout {text:?}: give a share like 10% or 0.1"))
+        .with_context(|| format!("--control-share {text:?}: give a share like 10% or 0.1"))
 }
 
 pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -125,7 +137,18 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         args.value_model.as_deref().map(|dir| (dir, &value_horizon)),
         ui,
     )?;
-    let audience = prepared.expand(&params).context("building the audience")?;
+    let progress = ui.progress();
+    progress.start(
+        &format!(
+            "scoring {} candidates against {} seeds",
+            prepared.candidates.len(),
+            prepared.seeds.len()
+        ),
+        None,
+    );
+    let audience = prepared.expand(&params).context("building the audience");
+    progress.finish();
+    let audience = audience?;
     let seconds = began.elapsed().as_secs_f64();
     write_outputs(
         &prepared,

@@ -45,6 +45,13 @@ pub struct InputArgs {
 
 /// Options of `lookalike features`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike features --transactions data/sample/transactions.csv --out features.parquet
+  lookalike features --transactions data/sample/transactions.csv --events data/sample/events.csv \\
+      --customers data/sample/customers.csv --as-of 2026-01-01 --out features.csv
+  lookalike features --transactions online_retail.csv --column customer_id=CustomerID \\
+      --column timestamp=InvoiceDate --date-format \"%m/%d/%Y %H:%M\" --missing-customer skip \\
+      --out features.parquet")]
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,

@@ -13,18 +13,22 @@ use chrono::NaiveDate;
 
 /// Options of `lookalike generate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike generate --out data/base
+  lookalike generate --customers 1000000 --random-seed 7 --out-format parquet --out big
+  lookalike generate --model bgnbd --parameters 0.25,4,0.8,2.5 --customers 20000 --out btyd")]
 pub struct Args {
     /// Number of customers.
     #[arg(long, default_value_t = 5_000)]
     customers: u64,
     /// Random seed: the same seed gives the same files.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long = "random-seed", alias = "seed", default_value_t = 7)]
     seed: u64,
     /// Output folder (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// File format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
+    /// Format of the files written.
+    #[arg(long = "out-format", alias = "format", value_enum, default_value_t = OutputFormat::Csv)]
     format: OutputFormat,
     /// First day of the observation period.
     #[arg(long, value_name = "DATE", default_value = "2023-01-01")]
@@ -64,7 +68,7 @@ fn run_model(
     ui: &Ui,
 ) -> anyhow::Result<()> {
     if args.format == OutputFormat::Parquet {
-        anyhow::bail!("--model writes CSV only; drop --format parquet");
+        anyhow::bail!("--model writes CSV only; drop --out-format parquet");
     }
     let began = Instant::now();
     let spec = BtydLogSpec {

@@ -13,6 +13,10 @@ use crate::small_table::{SmallTable, UniqueIds};
 
 /// Options of `lookalike measure`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike measure --audience audience.csv --transactions tx.csv --from 2026-01-01 --out lift.csv
+  lookalike measure --audience audience.csv --transactions tx.csv --from 2026-01-01 \\
+      --to 2026-02-01 --pre-from 2025-10-01 --out lift.json --plot lift.svg")]
 pub struct Args {
     /// The audience (what `expand` or `score` writes, CSV or Parquet): a customer_id column, a
     /// group column (--by) and a control column (true/false; empty = not in the test, e.g. seeds).

@@ -12,6 +12,10 @@ use crate::small_table::{SmallTable, UniqueIds, csv_row, write_csv};
 
 /// Options of `lookalike migrate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike migrate --before segments_june.csv --after segments_dec.csv --out matrix.csv
+  lookalike migrate --before scores_a.parquet --after scores_b.parquet --by lifecycle \\
+      --out matrix.csv --moves moves.csv --plot migration.svg")]
 pub struct Args {
     /// The earlier run (a `segment` or `score` output, CSV or Parquet).
     #[arg(long, value_name = "FILE")]

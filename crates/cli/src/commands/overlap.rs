@@ -10,9 +10,12 @@ use crate::output::Ui;
 
 /// Options of `lookalike overlap`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike overlap audience_a.csv audience_b.csv
+  lookalike overlap audience.csv --by tier --out overlap.csv")]
 pub struct Args {
-    /// CSV files with a `customer_id` column (or ids in the first column): audiences from
-    /// `expand`, segment assignments, any list.
+    /// CSV or Parquet files with a `customer_id` column (CSV: or ids in the first column):
+    /// audiences from `expand`, segments, scores, any list.
     #[arg(required = true, num_args = 1..)]
     files: Vec<PathBuf>,
     /// Split each file by the values of this column (e.g. `tier`, `rfm_segment`): every value
@@ -28,6 +31,10 @@ pub struct Args {
 fn read_sets(args: &Args) -> anyhow::Result<Vec<(String, HashSet<String>)>> {
     let mut sets = Vec::new();
     for path in &args.files {
+        if crate::output::is_parquet_output(path).unwrap_or(false) {
+            sets.extend(parquet_sets(path, args.by.as_deref())?);
+            continue;
+        }
         let mut reader =
             csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
         let header = reader
@@ -64,6 +71,32 @@ fn read_sets(args: &Args) -> anyhow::Result<Vec<(String, HashSet<String>)>> {
         bail!("overlap needs at least two sets (give two files, or --by a column with two values)");
     }
     Ok(sets)
+}
+
+/// The sets of a Parquet file: its ids, or its ids by the values of `by`.
+fn parquet_sets(
+    path: &std::path::Path,
+    by: Option<&str>,
+) -> anyhow::Result<Vec<(String, HashSet<String>)>> {
+    let mut columns = vec!["customer_id"];
+    columns.extend(by);
+    let table = crate::small_table::SmallTable::read(path, &columns)?;
+    let name = path.display().to_string();
+    let mut groups: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+    for (i, row) in table.rows.iter().enumerate() {
+        if row[0].is_empty() {
+            bail!("{}: {}: empty customer id", name, table.place(i));
+        }
+        let group = match by {
+            Some(_) => format!("{name}:{}", row[1]),
+            None => name.clone(),
+        };
+        groups.entry(group).or_default().insert(row[0].clone());
+    }
+    if groups.is_empty() {
+        groups.insert(name, HashSet::new());
+    }
+    Ok(groups.into_iter().collect())
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {

@@ -15,6 +15,10 @@ use crate::small_table::SmallTable;
 
 /// Options of `lookalike power`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike power --segments segments.csv --baseline 3% --out power.csv
+  lookalike power --segments segments.csv --transactions tx.csv --from 2025-10-01 \\
+      --control-share 20% --target-lift 15% --out power.csv")]
 pub struct Args {
     /// Segments (what `segment` or `score` writes, CSV or Parquet): customer_id and --by.
     #[arg(long, value_name = "FILE")]

@@ -96,6 +96,11 @@ impl BaseSource {
 /// Options of `lookalike score`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("base").required(true).args(["features", "transactions"])))]
+#[command(after_help = "Examples:
+  lookalike score --model models/sample --features features.parquet --out scores.parquet
+  lookalike score --model model --transactions tx.parquet --events events.parquet \\
+      --customers customers.csv --out scores.csv
+  lookalike score --model model --features features.parquet --partition 3/8 --out part3.parquet")]
 pub struct Args {
     /// Model directory from `lookalike train`.
     #[arg(long, value_name = "DIR")]
@@ -610,7 +615,11 @@ fn score_into<W: Write + Send>(
 ) -> anyhow::Result<Counts> {
     let partition = args.partition.as_deref().map(parse_partition).transpose()?;
     let progress = ui.progress();
-    progress.start("scoring customers", source.total());
+    progress.start_counting(
+        "scoring customers",
+        source.total(),
+        lookalike_core::Unit::Items("customers"),
+    );
     let mut counts = Counts::default();
     let mut sink: Option<Sink<'_, W>> = None;
     let mut writer = Some(writer);

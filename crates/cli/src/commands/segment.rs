@@ -16,6 +16,11 @@ use crate::shares;
 
 /// Options of `lookalike segment`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike segment --features features.parquet --out segments.csv
+  lookalike segment --features features.parquet --rules data/segments.example.toml \\
+      --out segments.parquet --report report.json --plot segments.svg
+  lookalike segment --features features.parquet --bins 4 --control-share 20% --out segments.csv")]
 pub struct Args {
     /// Feature table written by `lookalike features` (.csv or .parquet).
     #[arg(long, value_name = "FILE")]

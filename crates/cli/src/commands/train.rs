@@ -23,6 +23,10 @@ use crate::value_model;
 
 /// Options of `lookalike train`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike train --config data/pipeline.example.toml --out model
+  lookalike train --config data/pipeline.example.toml --out model --outputs outputs
+  lookalike train --config pipeline.toml --out model --pseudonymize key")]
 pub struct Args {
     /// Pipeline file (TOML; every option is in data/pipeline.example.toml).
     #[arg(long, value_name = "FILE")]

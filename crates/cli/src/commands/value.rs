@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use lookalike_core::FeatureTable;
+use lookalike_core::Progress;
 use lookalike_features::{
     FeatureParams, FileFormat, LogReading, OnBadRow, TimeUnit, btyd_summary, extract, parse_date,
     read_feature_table,
@@ -182,6 +183,10 @@ impl SummaryArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike value fit --features features.parquet --out value
+  lookalike value fit --transactions tx.csv --as-of 2026-01-01 --model pareto \\
+      --predictions predictions.csv --out value")]
 struct FitArgs {
     #[command(flatten)]
     summary: SummaryArgs,
@@ -240,6 +245,10 @@ impl HorizonArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike value predict --model value --features features.parquet --out predictions.csv
+  lookalike value predict --model value --features features.parquet --horizon 6 --unit months \\
+      --out predictions.parquet")]
 struct PredictArgs {
     /// Model directory from `lookalike value fit`.
     #[arg(long, value_name = "DIR")]
@@ -250,12 +259,17 @@ struct PredictArgs {
     #[command(flatten)]
     horizon: HorizonArgs,
     /// Output (.csv or .parquet): customer_id, p_alive, expected_purchases, expected_spend,
-    /// clv, residual_purchases.
+    /// clv.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  lookalike value evaluate --transactions tx.csv --as-of 2025-07-01 --holdout-end 2026-01-01 \\
+      --out evaluation
+  lookalike value evaluate --transactions tx.csv --as-of 2025-07-01 --holdout-end 2026-01-01 \\
+      --model pareto --out evaluation --plot plots")]
 struct EvaluateArgs {
     #[command(flatten)]
     input: InputArgs,
@@ -298,13 +312,19 @@ fn fit_summary(
     ui: &Ui,
 ) -> anyhow::Result<(ValueTraining, String)> {
     let (kind, source) = (summary.source.0, &summary.source.1);
+    let progress = ui.progress();
+    progress.start(
+        &format!("fitting {} and Gamma-Gamma", settings.model.name()),
+        None,
+    );
     let fitted = ValueTraining::fit(
         &summary.table,
         settings.model,
         &options(settings),
         summary.unit,
-    )
-    .with_context(|| format!("fitting {}", source.display()))?;
+    );
+    progress.finish();
+    let fitted = fitted.with_context(|| format!("fitting {}", source.display()))?;
     value_model::write_document(&fitted, kind, source, dir)?;
     let path = shown.join("value_model.json");
     ui.say(format!(
@@ -454,8 +474,11 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     let extraction = extract(&inputs, &params, &ui.progress())?;
     crate::commands::features::report_inputs(&extraction, ui);
     let table = &extraction.table;
-    let fitted = ValueTraining::fit(table, args.settings.model, &options(&args.settings), unit)
-        .context("fitting on the calibration period")?;
+    let progress = ui.progress();
+    progress.start("fitting on the calibration period", None);
+    let fitted = ValueTraining::fit(table, args.settings.model, &options(&args.settings), unit);
+    progress.finish();
+    let fitted = fitted.context("fitting on the calibration period")?;
     let holdout = evaluate_holdout(
         table,
         &fitted,

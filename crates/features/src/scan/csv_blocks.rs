@@ -98,7 +98,11 @@ where
     let header_end = bom + header_length;
     let columns = resolve_columns(input, &header, fields)?;
     let header_width = header.len();
-    progress.start(&format!("reading {}", input.path.display()), Some(size));
+    progress.start_counting(
+        &format!("reading {}", input.path.display()),
+        Some(size),
+        lookalike_core::Unit::Bytes,
+    );
     progress.advance(header_end as u64);
 
     let workers = options.threads.max(1);

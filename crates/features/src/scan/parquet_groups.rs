@@ -161,7 +161,11 @@ where
         group_start.push(total);
         total += rows;
     }
-    progress.start(&format!("reading {}", input.path.display()), Some(total));
+    progress.start_counting(
+        &format!("reading {}", input.path.display()),
+        Some(total),
+        lookalike_core::Unit::Items("rows"),
+    );
     let workers = options.threads.max(1).min(group_rows.len().max(1));
     let scanned = share_out(
         group_rows.len(),
@@ -362,7 +366,11 @@ where
         batch_start.push(total);
         total += batch.num_rows() as u64;
     }
-    progress.start(&format!("reading {}", input.path.display()), Some(total));
+    progress.start_counting(
+        &format!("reading {}", input.path.display()),
+        Some(total),
+        lookalike_core::Unit::Items("rows"),
+    );
     let workers = options.threads.max(1).min(batches.len().max(1));
     let scanned = share_out(
         batches.len(),

@@ -106,21 +106,23 @@ pub fn write_assignments(
     Ok(())
 }
 
-/// Writes `customer_id, p_alive, expected_purchases, expected_spend, clv,
-/// residual_purchases` (CSV or Parquet by extension), atomically. Empty cells: no purchase
-/// yet (all columns), no spend model (spend and CLV), infinite (residual purchases).
+/// Writes `customer_id, p_alive, expected_purchases, expected_spend, clv` (CSV or Parquet by
+/// extension), atomically. Empty cells: no purchase yet (all columns), no spend model (spend
+/// and CLV). The purchases over a whole lifetime are not written: they are infinite whenever the
+/// dropout prior has a ≤ 1 (BG/NBD) or s ≤ 1 (Pareto/NBD), as the published CDNOW fits and the
+/// sample's have, so the column was empty for every customer; the CLV's horizon is the finite
+/// quantity to use.
 pub fn write_predictions(
     table: &FeatureTable,
     predictions: &[Option<Prediction>],
     path: &Path,
 ) -> Result<(), PipelineError> {
-    const NAMES: [&str; 6] = [
+    const NAMES: [&str; 5] = [
         "customer_id",
         "p_alive",
         "expected_purchases",
         "expected_spend",
         "clv",
-        "residual_purchases",
     ];
     let value = |i: usize, j: usize| -> Option<f64> {
         let p = predictions[i].as_ref()?;
@@ -128,8 +130,7 @@ pub fn write_predictions(
             1 => Some(p.p_alive),
             2 => Some(p.expected_purchases),
             3 => p.expected_spend,
-            4 => p.clv,
-            _ => p.residual_purchases,
+            _ => p.clv,
         }
     };
     let ids = table.ids();
