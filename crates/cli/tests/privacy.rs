@@ -271,6 +271,8 @@ fn explain_answers_for_one_customer_as_score_scores_them() {
             let value = &json["scores"][name];
             let shown = match value {
                 serde_json::Value::Null => String::new(),
+                // Flags and control groups are booleans, written 1 and 0 in CSV.
+                serde_json::Value::Bool(flag) => if *flag { "1" } else { "0" }.to_string(),
                 serde_json::Value::String(text) => text.clone(),
                 other => other.to_string(),
             };

@@ -238,6 +238,10 @@ pub fn write_parquet_in_parallel<F>(
 where
     F: Fn(std::ops::Range<usize>, usize) -> std::io::Result<ArrayRef> + Sync,
 {
+    // The Arrow schema goes into the file's metadata, as ArrowWriter puts it, so that readers
+    // get the written types back (dictionaries as categories, not plain strings).
+    let mut properties = properties;
+    parquet::arrow::add_encoded_arrow_schema_to_metadata(&schema, &mut properties);
     let properties = Arc::new(properties);
     let parquet_schema = ArrowSchemaConverter::new()
         .with_coerce_types(properties.coerce_types())

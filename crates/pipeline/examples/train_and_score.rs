@@ -78,7 +78,11 @@ fn main() -> Result<(), Error> {
             let column = out
                 .column_by_name(&format!("{}_tier", audience.name()))
                 .expect("one tier column per audience");
-            for tier in column.as_string::<i32>().iter().flatten() {
+            // Tiers are categories: codes into their labels.
+            let tiers_here = column.as_dictionary::<arrow_array::types::Int32Type>();
+            let labels = tiers_here.values().as_string::<i32>();
+            for code in tiers_here.keys().iter().flatten() {
+                let tier = labels.value(code as usize);
                 *tiers
                     .entry(format!("{} {tier}", audience.name()))
                     .or_default() += 1;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::{Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use lookalike_audience::PlacementDetail;
@@ -150,6 +150,11 @@ fn cell(batch: &RecordBatch, name: &str, row: usize) -> Value {
         DataType::Int64 => Value::from(column.as_primitive::<Int64Type>().value(row)),
         DataType::Float64 => Value::from(column.as_primitive::<Float64Type>().value(row)),
         DataType::Utf8 => Value::from(column.as_string::<i32>().value(row)),
+        DataType::Dictionary(..) => {
+            let coded = column.as_dictionary::<Int32Type>();
+            let key = coded.keys().value(row) as usize;
+            Value::from(coded.values().as_string::<i32>().value(key))
+        }
         DataType::Boolean => Value::from(column.as_boolean().value(row)),
         other => Value::from(format!("({other})")),
     }

@@ -64,7 +64,7 @@ pub use spec::{
     AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, log_file,
     log_inputs, parse_delimiter, parse_share,
 };
-pub use transform::{FLAG_COLUMNS, SEGMENT_COLUMNS, UNSCORED_REASON, VALUE_COLUMNS};
+pub use transform::{FLAG_COLUMNS, UNSCORED_REASON, VALUE_COLUMNS, categorical, segment_columns};
 pub use value_stage::{
     BTYD_COLUMNS, HoldoutReport, ValueTraining, btyd_columns, evaluate_holdout, predict_table,
 };

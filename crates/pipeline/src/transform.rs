@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_audience::Placement;
 use lookalike_core::FeatureTable;
@@ -17,18 +20,26 @@ use crate::model::PipelineModel;
 /// The output column that says why a row could not be fully scored (null when it was).
 pub const UNSCORED_REASON: &str = "unscored_reason";
 
+/// The type of a column of a few names repeated (segments, stages, tiers): dictionary-encoded
+/// text, which pandas reads as a categorical and polars as a categorical or enum.
+pub fn categorical() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
 /// The segment columns, in output order (the flags follow when the model scores them).
-pub const SEGMENT_COLUMNS: [(&str, DataType); 9] = [
-    ("r_score", DataType::Int64),
-    ("f_score", DataType::Int64),
-    ("m_score", DataType::Int64),
-    ("rfm_cell", DataType::Utf8),
-    ("rfm_segment", DataType::Utf8),
-    ("lifecycle", DataType::Utf8),
-    ("value_tier", DataType::Utf8),
-    ("primary_segment", DataType::Utf8),
-    ("segments", DataType::Utf8),
-];
+pub fn segment_columns() -> [(&'static str, DataType); 9] {
+    [
+        ("r_score", DataType::Int64),
+        ("f_score", DataType::Int64),
+        ("m_score", DataType::Int64),
+        ("rfm_cell", categorical()),
+        ("rfm_segment", categorical()),
+        ("lifecycle", categorical()),
+        ("value_tier", categorical()),
+        ("primary_segment", categorical()),
+        ("segments", categorical()),
+    ]
+}
 
 /// The flag columns (0/1).
 pub const FLAG_COLUMNS: [&str; 4] = ["cart_abandoner", "active_browser", "engaged", "dormant"];
@@ -53,6 +64,19 @@ fn texts<S: AsRef<str>>(values: impl IntoIterator<Item = Option<S>>) -> ArrayRef
     Arc::new(values.into_iter().collect::<StringArray>())
 }
 
+fn categories<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> ArrayRef {
+    Arc::new(values.into_iter().collect::<DictionaryArray<Int32Type>>())
+}
+
+fn owned_categories(values: impl IntoIterator<Item = Option<String>>) -> ArrayRef {
+    let values: Vec<Option<String>> = values.into_iter().collect();
+    categories(values.iter().map(|v| v.as_deref()))
+}
+
+fn booleans(values: impl IntoIterator<Item = Option<bool>>) -> ArrayRef {
+    Arc::new(values.into_iter().collect::<BooleanArray>())
+}
+
 impl PipelineModel {
     /// Every feature column some stage reads, sorted.
     pub fn required_columns(&self) -> Vec<&str> {
@@ -63,12 +87,12 @@ impl PipelineModel {
     pub fn output_schema(&self) -> SchemaRef {
         let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
         if let Some(s) = &self.segments {
-            for (name, kind) in &SEGMENT_COLUMNS {
-                fields.push(Field::new(*name, kind.clone(), true));
+            for (name, kind) in segment_columns() {
+                fields.push(Field::new(name, kind, true));
             }
             if s.flags() {
                 for name in FLAG_COLUMNS {
-                    fields.push(Field::new(name, DataType::Int64, true));
+                    fields.push(Field::new(name, DataType::Boolean, true));
                 }
             }
         }
@@ -84,8 +108,12 @@ impl PipelineModel {
         for a in &self.audiences {
             let name = a.name();
             fields.push(Field::new(format!("{name}_score"), DataType::Float64, true));
-            fields.push(Field::new(format!("{name}_tier"), DataType::Utf8, true));
-            fields.push(Field::new(format!("{name}_control"), DataType::Int64, true));
+            fields.push(Field::new(format!("{name}_tier"), categorical(), true));
+            fields.push(Field::new(
+                format!("{name}_control"),
+                DataType::Boolean,
+                true,
+            ));
         }
         fields.push(Field::new(UNSCORED_REASON, DataType::Utf8, true));
         Arc::new(Schema::new(fields))
@@ -198,17 +226,17 @@ impl PipelineModel {
                     })
                     .collect(),
             ));
-            columns.push(texts(placements.iter().map(|p| match p {
+            columns.push(categories(placements.iter().map(|p| match p {
                 Placement::Seed { .. } => Some("seed"),
                 Placement::Scored { tier: Some(t), .. } => Some(tiers[*t].label.as_str()),
                 _ => None,
             })));
-            columns.push(ints(placements.iter().map(|p| match p {
+            columns.push(booleans(placements.iter().map(|p| match p {
                 Placement::Scored {
                     tier: Some(_),
                     control,
                     ..
-                } => Some(*control as i64),
+                } => Some(*control),
                 _ => None,
             })));
         }
@@ -226,16 +254,16 @@ fn segment_arrays(s: &Segmentation, stage: &lookalike_rfm::SegmentModel) -> Vec<
         score(&s.r),
         score(&s.f),
         score(&s.m),
-        texts((0..n).map(|i| s.rfm_cell(i))),
-        texts(s.rfm_segment.iter().map(|x| x.map(|x| x.name()))),
-        texts(s.lifecycle.iter().map(|x| Some(x.name()))),
-        texts(s.value_tier.iter().map(|x| Some(x.name()))),
-        texts(
+        owned_categories((0..n).map(|i| s.rfm_cell(i))),
+        categories(s.rfm_segment.iter().map(|x| x.map(|x| x.name()))),
+        categories(s.lifecycle.iter().map(|x| Some(x.name()))),
+        categories(s.value_tier.iter().map(|x| Some(x.name()))),
+        categories(
             s.primary
                 .iter()
                 .map(|k| k.map(|k| rules[k as usize].name.as_str())),
         ),
-        texts((0..n).map(|i| {
+        owned_categories((0..n).map(|i| {
             let matched = s.segments_of(i);
             (!matched.is_empty()).then_some(matched)
         })),
@@ -243,7 +271,7 @@ fn segment_arrays(s: &Segmentation, stage: &lookalike_rfm::SegmentModel) -> Vec<
     if stage.flags() {
         let flags = s.flags.as_ref();
         let flag = |pick: fn(&lookalike_rfm::Flags) -> &Vec<bool>| {
-            ints((0..n).map(|i| flags.map(|f| pick(f)[i] as i64)))
+            booleans((0..n).map(|i| flags.map(|f| pick(f)[i])))
         };
         arrays.push(flag(|f| &f.cart_abandoner));
         arrays.push(flag(|f| &f.active_browser));

@@ -11,7 +11,7 @@ use serde_json::Value;
 fn scored_row(batch: &arrow_array::RecordBatch, row: usize) -> Vec<(String, Value)> {
     use arrow_array::Array;
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float64Type, Int64Type};
+    use arrow_array::types::{Float64Type, Int32Type, Int64Type};
     use arrow_schema::DataType;
     batch
         .schema()
@@ -27,6 +27,12 @@ fn scored_row(batch: &arrow_array::RecordBatch, row: usize) -> Vec<(String, Valu
                     DataType::Int64 => column.as_primitive::<Int64Type>().value(row).into(),
                     DataType::Float64 => column.as_primitive::<Float64Type>().value(row).into(),
                     DataType::Utf8 => column.as_string::<i32>().value(row).into(),
+                    DataType::Boolean => column.as_boolean().value(row).into(),
+                    DataType::Dictionary(..) => {
+                        let coded = column.as_dictionary::<Int32Type>();
+                        let key = coded.keys().value(row) as usize;
+                        coded.values().as_string::<i32>().value(key).into()
+                    }
                     other => panic!("unexpected output type {other}"),
                 }
             };
@@ -101,7 +107,7 @@ fn explain_agrees_with_score_on_every_customer_of_the_sample() {
                 });
                 assert_eq!(
                     if p.tier.is_some() {
-                        Value::from(i64::from(p.control))
+                        Value::from(p.control)
                     } else {
                         Value::Null
                     },

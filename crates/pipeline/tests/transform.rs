@@ -99,37 +99,9 @@ fn arrow_select_concat(parts: &[RecordBatch]) -> Option<RecordBatch> {
     RecordBatch::try_new(schema, columns).ok()
 }
 
-/// Concatenates arrays of one type by rebuilding them value by value.
+/// Concatenates arrays of one type (dictionaries merged into one).
 fn concat(arrays: &[&dyn arrow_array::Array]) -> arrow_array::ArrayRef {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float64Type, Int64Type};
-    use arrow_array::{Float64Array, Int64Array, StringArray};
-    use std::sync::Arc;
-    match arrays[0].data_type() {
-        arrow_schema::DataType::Float64 => Arc::new(
-            arrays
-                .iter()
-                .flat_map(|a| a.as_primitive::<Float64Type>().iter().collect::<Vec<_>>())
-                .collect::<Float64Array>(),
-        ),
-        arrow_schema::DataType::Int64 => Arc::new(
-            arrays
-                .iter()
-                .flat_map(|a| a.as_primitive::<Int64Type>().iter().collect::<Vec<_>>())
-                .collect::<Int64Array>(),
-        ),
-        _ => Arc::new(
-            arrays
-                .iter()
-                .flat_map(|a| {
-                    a.as_string::<i32>()
-                        .iter()
-                        .map(|s| s.map(String::from))
-                        .collect::<Vec<_>>()
-                })
-                .collect::<StringArray>(),
-        ),
-    }
+    arrow_select::concat::concat(arrays).expect("arrays of one type concatenate")
 }
 
 /// Scores differ by scorer (the test models are not the same model four times), every audience
@@ -141,7 +113,8 @@ fn every_scorer_places_customers() {
     for (name, model) in models() {
         let out = model.transform_table(table).unwrap();
         let tier = out.column_by_name("top_clv_tier").unwrap();
-        let tier = arrow_array::cast::AsArray::as_string::<i32>(tier);
+        let tier = common::texts(tier);
+        let tier = arrow_array::cast::AsArray::as_string::<i32>(&tier);
         let seeds = tier.iter().filter(|t| *t == Some("seed")).count();
         assert_eq!(seeds, model.audiences()[0].seed_ids().len(), "{name}");
         assert!(
@@ -162,7 +135,8 @@ fn tiers_on_the_training_base_match_the_training_counts() {
     let model = sample_model();
     let out = model.transform_table(sample_features()).unwrap();
     let tier = out.column_by_name("top_clv_tier").unwrap();
-    let tier = arrow_array::cast::AsArray::as_string::<i32>(tier);
+    let tier = common::texts(tier);
+    let tier = arrow_array::cast::AsArray::as_string::<i32>(&tier);
     let cuts = &model.audiences()[0].settings().tiers;
     let mut cumulative = 0;
     for cut in cuts {

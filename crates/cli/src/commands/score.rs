@@ -7,8 +7,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    Array, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::DataType;
 use lookalike_core::{FeatureTable, IdPartition, PASS_HASH_SEED, Progress};
 use lookalike_features::{
@@ -301,8 +304,12 @@ fn csv_bytes(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
     /// A column, downcast once per batch rather than once per cell.
     enum Typed<'a> {
         Text(&'a StringArray),
+        /// Categories: codes into a few texts.
+        Coded(&'a DictionaryArray<Int32Type>, &'a StringArray),
         Int(&'a Int64Array),
         Float(&'a Float64Array),
+        /// Written 1 and 0, as `segment` writes its flags.
+        Flag(&'a BooleanArray),
     }
     let typed: Vec<Typed<'_>> = batch
         .columns()
@@ -310,8 +317,13 @@ fn csv_bytes(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
         .map(|column| {
             Ok(match column.data_type() {
                 DataType::Utf8 => Typed::Text(column.as_string::<i32>()),
+                DataType::Dictionary(..) => {
+                    let coded = column.as_dictionary::<Int32Type>();
+                    Typed::Coded(coded, coded.values().as_string::<i32>())
+                }
                 DataType::Int64 => Typed::Int(column.as_primitive::<Int64Type>()),
                 DataType::Float64 => Typed::Float(column.as_primitive::<Float64Type>()),
+                DataType::Boolean => Typed::Flag(column.as_boolean()),
                 other => bail!("an output column of type {other} cannot be written as CSV"),
             })
         })
@@ -335,6 +347,17 @@ fn csv_bytes(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
                                 ""
                             })?;
                             continue;
+                        }
+                        Typed::Coded(codes, texts) => {
+                            writer.write_field(if codes.is_valid(i) {
+                                texts.value(codes.keys().value(i) as usize)
+                            } else {
+                                ""
+                            })?;
+                            continue;
+                        }
+                        Typed::Flag(values) if values.is_valid(i) => {
+                            cell.push(if values.value(i) { b'1' } else { b'0' })
                         }
                         Typed::Int(values) if values.is_valid(i) => {
                             cell.extend_from_slice(integer.format(values.value(i)).as_bytes())

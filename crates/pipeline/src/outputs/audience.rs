@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_audience::Audience;
 use lookalike_core::CustomerId;
@@ -53,8 +56,9 @@ fn schema_of(names: &[&str]) -> SchemaRef {
         .map(|name| {
             let kind = match *name {
                 "score" | "percentile" | "expected_value" => DataType::Float64,
-                "rank" => DataType::UInt64,
+                "rank" => DataType::Int64,
                 "control" => DataType::Boolean,
+                "tier" => crate::categorical(),
                 _ => DataType::Utf8,
             };
             Field::new(*name, kind, false)
@@ -83,10 +87,13 @@ fn column(
         "percentile" => Arc::new(Float64Array::from_iter_values(
             rows.map(|i| members[i].percentile),
         )),
-        "rank" => Arc::new(UInt64Array::from_iter_values(
-            rows.map(|i| members[i].rank as u64),
+        "rank" => Arc::new(Int64Array::from_iter_values(
+            rows.map(|i| members[i].rank as i64),
         )),
-        "tier" => Arc::new(StringArray::from_iter_values(rows.map(tier))),
+        "tier" => Arc::new(
+            rows.map(|i| Some(tier(i)))
+                .collect::<DictionaryArray<Int32Type>>(),
+        ),
         "control" => Arc::new(BooleanArray::from(
             rows.map(|i| members[i].control).collect::<Vec<_>>(),
         )),

@@ -8,7 +8,7 @@ mod segments;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, StringArray, UInt32Array};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use lookalike_cluster::Clustering;
 use lookalike_core::FeatureTable;
@@ -71,12 +71,12 @@ pub fn write_assignments(
 ) -> Result<(), PipelineError> {
     let parquet = OutputFormat::of(path)? == OutputFormat::Parquet;
     let ids = table.ids();
-    let cluster = |i: usize| clustering.assignment(i).map(|(c, _)| c as u32);
+    let cluster = |i: usize| clustering.assignment(i).map(|(c, _)| c as i64);
     let distance = |i: usize| clustering.assignment(i).map(|(_, d)| d);
     if parquet {
         let schema = Arc::new(Schema::new(vec![
             Field::new("customer_id", DataType::Utf8, false),
-            Field::new("cluster", DataType::UInt32, true),
+            Field::new("cluster", DataType::Int64, true),
             Field::new("distance", DataType::Float64, true),
         ]));
         let properties = WriterProperties::builder()
@@ -87,7 +87,7 @@ pub fn write_assignments(
                 0 => Arc::new(StringArray::from_iter_values(
                     ids[rows].iter().map(|id| id.as_str()),
                 )) as ArrayRef,
-                1 => Arc::new(rows.map(cluster).collect::<UInt32Array>()),
+                1 => Arc::new(rows.map(cluster).collect::<Int64Array>()),
                 _ => Arc::new(rows.map(distance).collect::<Float64Array>()),
             })
         })?;

@@ -11,9 +11,9 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::types::{UInt8Type, UInt16Type, UInt32Type};
+use arrow_array::types::Int32Type;
 use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, RecordBatch, StringArray, UInt8Array,
+    ArrayRef, BooleanArray, DictionaryArray, Int64Array, PrimitiveArray, RecordBatch, StringArray,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_core::FeatureTable;
@@ -21,7 +21,7 @@ use lookalike_features::{write_csv_in_parallel, write_parquet_in_parallel};
 use lookalike_rfm::{Lifecycle, RfmSegment, Segmentation, ValueTier};
 
 use super::{OutputFormat, output_error};
-use crate::{FLAG_COLUMNS, PipelineError, SEGMENT_COLUMNS};
+use crate::{FLAG_COLUMNS, PipelineError, segment_columns};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
@@ -126,7 +126,7 @@ fn code(s: &Segmentation) -> Coded {
 /// features had event columns).
 fn header(s: &Segmentation) -> Vec<&'static str> {
     let mut columns = vec!["customer_id"];
-    columns.extend(SEGMENT_COLUMNS.iter().map(|(name, _)| *name));
+    columns.extend(segment_columns().map(|(name, _)| name));
     if s.flags.is_some() {
         columns.extend(FLAG_COLUMNS);
     }
@@ -190,12 +190,8 @@ fn write_csv(
     Ok(())
 }
 
-fn dictionary_type(key: DataType) -> DataType {
-    DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
-}
-
-/// The Arrow columns of a segmentation: scores as UInt8, names as dictionaries (codes into the
-/// few distinct values), flags as booleans.
+/// The Arrow columns of a segmentation, typed as `score` types them: scores as Int64, names as
+/// dictionaries with Int32 keys (codes into the few distinct values), flags as booleans.
 struct SegmentArrays<'a> {
     table: &'a FeatureTable,
     s: &'a Segmentation,
@@ -216,15 +212,11 @@ impl<'a> SegmentArrays<'a> {
             .iter()
             .map(|name| match *name {
                 "customer_id" => Field::new(*name, DataType::Utf8, false),
-                "r_score" | "f_score" | "m_score" => Field::new(*name, DataType::UInt8, true),
-                "rfm_cell" | "segments" => {
-                    Field::new(*name, dictionary_type(DataType::UInt32), true)
-                }
-                "primary_segment" => Field::new(*name, dictionary_type(DataType::UInt16), true),
+                "r_score" | "f_score" | "m_score" => Field::new(*name, DataType::Int64, true),
                 "cart_abandoner" | "active_browser" | "engaged" | "dormant" => {
                     Field::new(*name, DataType::Boolean, false)
                 }
-                _ => Field::new(*name, dictionary_type(DataType::UInt8), true),
+                _ => Field::new(*name, crate::categorical(), true),
             })
             .collect();
         let names = |values: &[&str]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
@@ -245,26 +237,33 @@ impl<'a> SegmentArrays<'a> {
     /// Column `j` for `rows`.
     fn column(&self, rows: Range<usize>, j: usize) -> std::io::Result<ArrayRef> {
         let (s, coded) = (self.s, &self.coded);
-        let u8_dictionary = |codes: &[u8], values: &ArrayRef| -> std::io::Result<ArrayRef> {
-            let keys: PrimitiveArray<UInt8Type> = codes[rows.clone()]
-                .iter()
-                .map(|c| (*c != u8::MAX).then_some(*c))
-                .collect();
+        // Every text column is a dictionary with Int32 keys, the type `score` writes too.
+        let dictionary = |keys: PrimitiveArray<Int32Type>,
+                          values: &ArrayRef|
+         -> std::io::Result<ArrayRef> {
             Ok(Arc::new(
                 DictionaryArray::try_new(keys, values.clone()).map_err(std::io::Error::other)?,
             ))
         };
-        let u32_dictionary = |codes: &[u32], values: &ArrayRef| -> std::io::Result<ArrayRef> {
-            let keys: PrimitiveArray<UInt32Type> = codes[rows.clone()]
+        let u8_dictionary = |codes: &[u8], values: &ArrayRef| {
+            let keys = codes[rows.clone()]
                 .iter()
-                .map(|c| (*c != u32::MAX).then_some(*c))
+                .map(|c| (*c != u8::MAX).then_some(i32::from(*c)))
                 .collect();
-            Ok(Arc::new(
-                DictionaryArray::try_new(keys, values.clone()).map_err(std::io::Error::other)?,
+            dictionary(keys, values)
+        };
+        let u32_dictionary = |codes: &[u32], values: &ArrayRef| {
+            let keys = codes[rows.clone()]
+                .iter()
+                .map(|c| (*c != u32::MAX).then_some(*c as i32))
+                .collect();
+            dictionary(keys, values)
+        };
+        let scores = |v: &[Option<u8>]| -> ArrayRef {
+            Arc::new(Int64Array::from_iter(
+                v[rows.clone()].iter().map(|x| x.map(i64::from)),
             ))
         };
-        let scores =
-            |v: &[Option<u8>]| -> ArrayRef { Arc::new(UInt8Array::from(v[rows.clone()].to_vec())) };
         let flags = s
             .flags
             .as_ref()
@@ -280,14 +279,13 @@ impl<'a> SegmentArrays<'a> {
             5 => u8_dictionary(&coded.segment, &self.segment_names)?,
             6 => u8_dictionary(&coded.stage, &self.stage_names)?,
             7 => u8_dictionary(&coded.tier, &self.tier_names)?,
-            8 => {
-                let primary: PrimitiveArray<UInt16Type> =
-                    s.primary[rows.clone()].iter().copied().collect();
-                Arc::new(
-                    DictionaryArray::try_new(primary, self.rule_names.clone())
-                        .map_err(std::io::Error::other)?,
-                )
-            }
+            8 => dictionary(
+                s.primary[rows.clone()]
+                    .iter()
+                    .map(|k| k.map(i32::from))
+                    .collect(),
+                &self.rule_names,
+            )?,
             9 => u32_dictionary(&coded.matched, &self.combination_names)?,
             flag => {
                 let flags = flags.ok_or_else(|| std::io::Error::other("no flag columns"))?;

@@ -38,6 +38,11 @@ pub fn sample_features() -> &'static FeatureTable {
     })
 }
 
+/// Any column as text (categories by their names, flags as true/false), to compare by value.
+pub fn texts(column: &dyn Array) -> arrow_array::ArrayRef {
+    arrow_cast::cast(column, &DataType::Utf8).expect("a column casts to text")
+}
+
 /// Asserts two batches hold the same columns and the same bits in every cell (floats compared
 /// by their bit patterns, nulls by position).
 pub fn assert_same_bits(a: &RecordBatch, b: &RecordBatch) {
@@ -69,7 +74,12 @@ pub fn assert_same_bits(a: &RecordBatch, b: &RecordBatch) {
                 y.as_primitive::<Int64Type>(),
                 "{name}"
             ),
-            _ => assert_eq!(x.as_string::<i32>(), y.as_string::<i32>(), "{name}"),
+            // Text, categories and flags compared by what they say.
+            _ => assert_eq!(
+                texts(x).as_string::<i32>(),
+                texts(y).as_string::<i32>(),
+                "{name}"
+            ),
         }
     }
 }

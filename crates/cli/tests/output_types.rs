@@ -1,0 +1,107 @@
+//! One type per shared column, whichever command writes it (data/README.md, "Output types").
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use arrow_schema::DataType;
+use common::{ok, repo, s, sample_features};
+
+/// Column name → type of a Parquet file's Arrow schema.
+fn types(path: &Path) -> BTreeMap<String, DataType> {
+    let file = std::fs::File::open(path).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect()
+}
+
+#[test]
+fn shared_columns_have_one_type_across_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features(dir.path(), "features.parquet", true);
+    let out = |name: &str| dir.path().join(name);
+    ok(&[
+        "segment",
+        "--features",
+        s(&features),
+        "--out",
+        s(&out("segments.parquet")),
+        "--quiet",
+    ]);
+    let model = repo("models/sample");
+    ok(&[
+        "score",
+        "--model",
+        s(&model),
+        "--features",
+        s(&features),
+        "--out",
+        s(&out("scores.parquet")),
+        "--quiet",
+    ]);
+    ok(&[
+        "expand",
+        "--features",
+        s(&features),
+        "--seed-rule",
+        "orders >= 12",
+        "--size",
+        "1%,5%",
+        "--control-share",
+        "10%",
+        "--min-seeds",
+        "50",
+        "--out",
+        s(&out("audience.parquet")),
+        "--quiet",
+    ]);
+    ok(&[
+        "cluster",
+        "--features",
+        s(&features),
+        "--k",
+        "3",
+        "--assignments",
+        "assignments.parquet",
+        "--out",
+        s(&out("clusters")),
+        "--quiet",
+    ]);
+    let segments = types(&out("segments.parquet"));
+    let scores = types(&out("scores.parquet"));
+    let audience = types(&out("audience.parquet"));
+    let assignments = types(&out("clusters").join("assignments.parquet"));
+    let category = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    for column in ["r_score", "f_score", "m_score"] {
+        assert_eq!(segments[column], DataType::Int64, "{column}");
+        assert_eq!(scores[column], DataType::Int64, "{column}");
+    }
+    for column in [
+        "rfm_cell",
+        "rfm_segment",
+        "lifecycle",
+        "value_tier",
+        "primary_segment",
+        "segments",
+    ] {
+        assert_eq!(segments[column], category, "{column}");
+        assert_eq!(scores[column], category, "{column}");
+    }
+    for column in ["cart_abandoner", "active_browser", "engaged", "dormant"] {
+        assert_eq!(segments[column], DataType::Boolean, "{column}");
+        assert_eq!(scores[column], DataType::Boolean, "{column}");
+    }
+    assert_eq!(audience["control"], DataType::Boolean);
+    assert_eq!(scores["top_clv_control"], DataType::Boolean);
+    assert_eq!(audience["tier"], category);
+    assert_eq!(scores["top_clv_tier"], category);
+    assert_eq!(audience["rank"], DataType::Int64);
+    assert_eq!(assignments["cluster"], DataType::Int64);
+    assert_eq!(scores["cluster"], DataType::Int64);
+}
