@@ -18,7 +18,7 @@ impl SeedArgs {
     /// Declares the features, seeds, segments and exclusion lists as inputs.
     pub fn declare<'a>(&'a self, paths: crate::paths::Paths<'a>) -> crate::paths::Paths<'a> {
         paths
-            .input("--features", Some(&self.features))
+            .table("--features", Some(&self.features))
             .input("--seeds", self.seeds.as_deref())
             .input("--segments", self.segments.as_deref())
             .inputs("--exclude", &self.exclude)

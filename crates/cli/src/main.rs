@@ -94,6 +94,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every Parquet output records the version and the run's inputs.
+    lookalike_core::record_run(env!("CARGO_PKG_VERSION"));
     if let Some(threads) = cli.threads {
         if threads == 0 {
             eprintln!("error: --threads must be at least 1");

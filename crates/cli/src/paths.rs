@@ -25,6 +25,13 @@ impl<'a> Paths<'a> {
         self
     }
 
+    /// An input table, if given: a file, a folder of part files or a glob.
+    pub fn table(mut self, option: &'a str, path: Option<&'a Path>) -> Self {
+        self.inputs
+            .extend(path.map(|path| NamedPath::table(option, path)));
+        self
+    }
+
     /// Input files of one option.
     pub fn inputs(mut self, option: &'a str, paths: &'a [PathBuf]) -> Self {
         self.inputs

@@ -511,10 +511,27 @@ fn streams_and_devices_are_written_in_place() {
         &setup.path("seg.csv"),
     ]);
     assert!(error.contains("is a FIFO"), "{error}");
+    // A folder is a table in part files: one without any is refused, naming the option.
+    let empty = setup.dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
     let error = fails(&[
         "segment",
         "--features",
-        s(setup.dir.path()),
+        s(&empty),
+        "--out",
+        &setup.path("seg.csv"),
+    ]);
+    assert!(
+        error.contains("--features") && error.contains("no .parquet or .csv file in the folder"),
+        "{error}"
+    );
+    // Where a table cannot be a folder (a rules file), a folder is refused as before.
+    let error = fails(&[
+        "segment",
+        "--features",
+        &setup.path("features.csv"),
+        "--rules",
+        s(&empty),
         "--out",
         &setup.path("seg.csv"),
     ]);

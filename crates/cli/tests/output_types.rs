@@ -105,3 +105,83 @@ fn shared_columns_have_one_type_across_commands() {
     assert_eq!(assignments["cluster"], DataType::Int64);
     assert_eq!(scores["cluster"], DataType::Int64);
 }
+
+/// The key-value metadata of a Parquet file.
+fn metadata(path: &Path) -> BTreeMap<String, String> {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    parquet::file::reader::FileReader::metadata(&reader)
+        .file_metadata()
+        .key_value_metadata()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|kv| (kv.key, kv.value.unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn outputs_record_the_version_and_inputs_and_generate_its_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    ok(&[
+        "generate",
+        "--customers",
+        "300",
+        "--random-seed",
+        "3",
+        "--out-format",
+        "parquet",
+        "--out",
+        s(&base),
+        "--quiet",
+    ]);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(base.join("generate.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["random_seed"], 3);
+    assert_eq!(record["customers"], 300);
+    assert_eq!(record["out_format"], "parquet");
+    assert_eq!(record["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        record["command"],
+        "lookalike generate --customers 300 --random-seed 3 --start 2023-01-01 --end 2026-01-01 --future-days 182 --out-format parquet"
+    );
+    let generated = metadata(&base.join("transactions.parquet"));
+    assert_eq!(generated["lookalike.version"], env!("CARGO_PKG_VERSION"));
+    let features = dir.path().join("features.parquet");
+    let transactions = base.join("transactions.parquet");
+    ok(&[
+        "features",
+        "--transactions",
+        s(&transactions),
+        "--out",
+        s(&features),
+        "--quiet",
+    ]);
+    let written = metadata(&features);
+    let inputs: serde_json::Value = serde_json::from_str(&written["lookalike.inputs"]).unwrap();
+    let input = &inputs[0];
+    assert_eq!(input["path"], s(&transactions));
+    assert_eq!(
+        input["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&transactions).unwrap().len()
+    );
+    // And the scores of a model, written by another writer.
+    let scores = dir.path().join("scores.parquet");
+    let model = repo("models/sample");
+    let sample = sample_features(dir.path(), "sample.parquet", true);
+    ok(&[
+        "score",
+        "--model",
+        s(&model),
+        "--features",
+        s(&sample),
+        "--out",
+        s(&scores),
+        "--quiet",
+    ]);
+    let written = metadata(&scores);
+    assert_eq!(written["lookalike.version"], env!("CARGO_PKG_VERSION"));
+    assert!(written["lookalike.inputs"].contains("sample.parquet"));
+}

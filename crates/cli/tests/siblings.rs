@@ -109,3 +109,99 @@ fn quiet_prints_nothing_but_errors() {
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("missing.csv"));
 }
+
+/// `file` (CSV with a header) split into `parts` files of `dir`, with a `_SUCCESS` marker.
+fn split_csv(file: &std::path::Path, dir: &std::path::Path, parts: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    for (k, chunk) in rows.chunks(rows.len().div_ceil(parts)).enumerate() {
+        let body: String = chunk.iter().map(|r| format!("{r}\n")).collect();
+        std::fs::write(
+            dir.join(format!("part-{k:05}.csv")),
+            format!("{header}\n{body}"),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("_SUCCESS"), "").unwrap();
+}
+
+#[test]
+fn folders_of_part_files_and_globs_are_tables_wherever_one_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = sample_features(dir.path(), "features.csv", true);
+    let parts = dir.path().join("features");
+    split_csv(&whole, &parts, 3);
+    let model = common::repo("models/sample");
+    let score = |features: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        ok(&[
+            "score",
+            "--model",
+            s(&model),
+            "--features",
+            s(features),
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    let expected = score(&whole, "whole.csv");
+    assert_eq!(score(&parts, "folder.csv"), expected);
+    assert_eq!(score(&parts.join("part-*.csv"), "glob.csv"), expected);
+    let segment = |features: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        ok(&[
+            "segment",
+            "--features",
+            s(features),
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    assert_eq!(
+        segment(&parts, "segments_folder.csv"),
+        segment(&whole, "segments.csv")
+    );
+    // Logs too: the sample's transactions in part files give the same features.
+    let logs = dir.path().join("transactions");
+    split_csv(&common::repo("data/sample/transactions.csv"), &logs, 4);
+    let features = |transactions: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        ok(&[
+            "features",
+            "--transactions",
+            s(transactions),
+            "--as-of",
+            "2026-01-01",
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    let transactions = common::repo("data/sample/transactions.csv");
+    assert_eq!(
+        features(&logs, "from_parts.csv"),
+        features(&transactions, "from_file.csv")
+    );
+    // A folder without a table is refused, naming the option.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let error = common::fails(&[
+        "segment",
+        "--features",
+        s(&empty),
+        "--out",
+        s(&dir.path().join("x.csv")),
+    ]);
+    assert!(
+        error.contains("--features") && error.contains("no .parquet or .csv file"),
+        "{error}"
+    );
+}

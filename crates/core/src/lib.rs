@@ -7,6 +7,7 @@
 //! a half-written file that looks complete.
 
 mod atomic;
+mod dataset;
 mod error;
 mod id;
 mod mapping;
@@ -15,12 +16,14 @@ mod outputs;
 mod partition;
 mod paths;
 mod progress;
+mod provenance;
 mod pseudonym;
 mod schema;
 mod table;
 mod time_unit;
 
 pub use atomic::{is_special_output, stdout_taken, temporary_file_builder, write_atomically};
+pub use dataset::{is_dataset, is_pattern, table_files};
 pub use error::CoreError;
 pub use id::CustomerId;
 pub use mapping::{ColumnMapping, InputKind};
@@ -32,6 +35,7 @@ pub use outputs::{
 pub use partition::{IdPartition, PARTITION_HASH_SEED, PASS_HASH_SEED};
 pub use paths::{NamedPath, check_paths};
 pub use progress::{NoProgress, Progress, Unit};
+pub use provenance::{INPUTS_KEY, VERSION_KEY, record_inputs, record_run, run_metadata};
 pub use pseudonym::{MIN_KEY_BYTES, PSEUDONYM_METHOD, Pseudonymizer, pseudonym_fingerprint};
 pub use schema::{FeatureKind, FeatureSchema, FeatureSpec};
 pub use table::FeatureTable;

@@ -15,8 +15,10 @@ pub struct NamedPath<'a> {
     pub option: &'a str,
     /// The path as given.
     pub path: &'a Path,
-    /// Whether it is a folder (a dataset folder read, a folder output written).
+    /// Whether it is a folder (a model directory read, a folder output written).
     pub folder: bool,
+    /// Whether it is a table, which may be a folder of part files or a glob.
+    pub table: bool,
 }
 
 impl<'a> NamedPath<'a> {
@@ -26,6 +28,17 @@ impl<'a> NamedPath<'a> {
             option,
             path,
             folder: false,
+            table: false,
+        }
+    }
+
+    /// A table named by `option`: a file, a folder of part files or a glob.
+    pub fn table(option: &'a str, path: &'a Path) -> Self {
+        NamedPath {
+            option,
+            path,
+            folder: false,
+            table: true,
         }
     }
 
@@ -35,6 +48,7 @@ impl<'a> NamedPath<'a> {
             option,
             path,
             folder: true,
+            table: false,
         }
     }
 
@@ -111,6 +125,15 @@ fn kind_of_special(meta: &std::fs::Metadata) -> &'static str {
 /// are read). `-` (standard input) passes.
 fn check_input(input: &NamedPath) -> Result<(), CoreError> {
     if input.path.as_os_str() == "-" {
+        return Ok(());
+    }
+    if input.table && crate::is_dataset(input.path) {
+        // Every file of the table, checked as a file is.
+        let files = crate::table_files(input.path)
+            .map_err(|e| CoreError::InvalidInput(format!("{} {}", input.option, e)))?;
+        for file in &files {
+            check_input(&NamedPath::file(input.option, file))?;
+        }
         return Ok(());
     }
     let meta = std::fs::metadata(input.path).map_err(|source| {
@@ -207,6 +230,12 @@ pub fn check_paths(inputs: &[NamedPath], outputs: &[NamedPath]) -> Result<(), Co
     for input in inputs {
         check_input(input)?;
     }
+    crate::record_inputs(
+        inputs
+            .iter()
+            .filter(|i| i.path.as_os_str() != "-")
+            .map(|i| i.path),
+    );
     let stdout_outputs = outputs.iter().filter(|o| o.path.as_os_str() == "-").count();
     if stdout_outputs > 1 {
         return Err(CoreError::InvalidOutput(

@@ -59,12 +59,56 @@ pub struct FeatureChunks {
     /// What the kept columns' values must satisfy (the BTYD columns are checked per customer
     /// by the scorer, which can skip an unscorable history).
     checks: TableCheck,
+    /// The files still to read of a table in part files (a folder, a glob).
+    rest: std::collections::VecDeque<PathBuf>,
 }
 
 impl FeatureChunks {
     /// Opens `path` (format by extension) keeping the columns for which `keep` is true, `rows`
     /// customers per chunk.
     pub fn open(
+        path: &Path,
+        keep: impl Fn(&str) -> bool,
+        rows: usize,
+    ) -> Result<FeatureChunks, FeatureError> {
+        if lookalike_core::is_dataset(path) {
+            // A table in part files: the first file now, the others when it is read; the
+            // total is the Parquet files' rows when every file is Parquet.
+            let mut files: std::collections::VecDeque<PathBuf> =
+                lookalike_core::table_files(path)?.into();
+            let first = files
+                .pop_front()
+                .expect("table_files gives at least one file");
+            let mut chunks = FeatureChunks::open_file(&first, keep, rows)?;
+            let mut total = chunks.total;
+            for file in &files {
+                total = match (total, FileFormat::of(file, None)?) {
+                    (Some(sum), FileFormat::Parquet) => {
+                        let handle = File::open(file).map_err(|e| FeatureError::FeatureTable {
+                            path: file.clone(),
+                            message: e.to_string(),
+                        })?;
+                        let builder =
+                            crate::parquet_file::checked_builder(handle).map_err(|message| {
+                                FeatureError::FeatureTable {
+                                    path: file.clone(),
+                                    message,
+                                }
+                            })?;
+                        Some(sum + builder.metadata().file_metadata().num_rows().max(0) as u64)
+                    }
+                    _ => None,
+                };
+            }
+            chunks.total = total;
+            chunks.rest = files;
+            return Ok(chunks);
+        }
+        FeatureChunks::open_file(path, keep, rows)
+    }
+
+    /// [`FeatureChunks::open`] of one file.
+    fn open_file(
         path: &Path,
         keep: impl Fn(&str) -> bool,
         rows: usize,
@@ -89,6 +133,7 @@ impl FeatureChunks {
                     rows,
                     total: None,
                     read: 0,
+                    rest: Default::default(),
                 })
             }
             FileFormat::Parquet => {
@@ -130,6 +175,7 @@ impl FeatureChunks {
                     rows,
                     total: Some(total),
                     read: 0,
+                    rest: Default::default(),
                 })
             }
         }
@@ -332,10 +378,41 @@ impl Iterator for FeatureChunks {
     type Item = Result<FeatureTable, FeatureError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let next = match self.reader {
-            Reader::Csv { .. } => self.next_csv(),
-            Reader::Parquet(_) => self.next_parquet(),
-        };
-        next.transpose()
+        loop {
+            let next = match self.reader {
+                Reader::Csv { .. } => self.next_csv(),
+                Reader::Parquet(_) => self.next_parquet(),
+            };
+            match next.transpose() {
+                None => {
+                    // The next file of a table in part files, with the same columns kept.
+                    let file = self.rest.pop_front()?;
+                    let kept = self.columns.clone();
+                    let opened =
+                        FeatureChunks::open_file(&file, |c| kept.iter().any(|k| k == c), self.rows);
+                    match opened {
+                        Ok(next) if next.all_columns != self.all_columns => {
+                            return Some(Err(FeatureError::FeatureTable {
+                                path: file,
+                                message: format!(
+                                    "its columns differ from {}'s: every file of a table needs the same columns",
+                                    self.path.display()
+                                ),
+                            }));
+                        }
+                        Ok(next) => {
+                            let (total, rest) = (self.total, std::mem::take(&mut self.rest));
+                            *self = FeatureChunks {
+                                total,
+                                rest,
+                                ..next
+                            };
+                        }
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+                some => return some,
+            }
+        }
     }
 }

@@ -289,8 +289,72 @@ impl Collector<'_> {
     }
 }
 
-/// Reads and validates the customers file.
+/// Reads and validates the customers file (or its part files, one after the other: the same
+/// columns in each, and a customer in one row of one file).
 pub(crate) fn read_customers(
+    input: &InputFile,
+    mapping: &ColumnMapping,
+    on_bad_row: OnBadRow,
+    keep: &[IdPartition],
+) -> Result<CustomerFile, FeatureError> {
+    if input.parts.is_empty() {
+        return read_customer_file(input, mapping, on_bad_row, keep);
+    }
+    let mut all: Option<CustomerFile> = None;
+    let mut first_file: HashMap<Box<str>, std::path::PathBuf> = HashMap::new();
+    for part in &input.parts {
+        let file = InputFile {
+            path: part.clone(),
+            parts: Vec::new(),
+            ..input.clone()
+        };
+        let read = read_customer_file(&file, mapping, on_bad_row, keep)?;
+        for id in &read.ids {
+            if let Some(other) = first_file.insert(id.clone(), part.clone()) {
+                return Err(FeatureError::InvalidOptions(format!(
+                    "{}: customer {id:?} has a row in {} and in {}; every customer must have one",
+                    input.path.display(),
+                    other.display(),
+                    part.display()
+                )));
+            }
+        }
+        all = Some(match all {
+            None => read,
+            Some(mut all) => {
+                let names = |f: &CustomerFile| -> Vec<String> {
+                    f.attributes.iter().map(|(n, _)| n.clone()).collect()
+                };
+                if names(&all) != names(&read) || all.consent.is_some() != read.consent.is_some() {
+                    return Err(FeatureError::InvalidOptions(format!(
+                        "{}: {} has other columns than the files before it ({} against {})",
+                        input.path.display(),
+                        part.display(),
+                        names(&read).join(", "),
+                        names(&all).join(", ")
+                    )));
+                }
+                all.ids.extend(read.ids);
+                if let (Some(a), Some(b)) = (all.consent.as_mut(), read.consent) {
+                    a.extend(b);
+                }
+                for ((_, a), (_, b)) in all.attributes.iter_mut().zip(read.attributes) {
+                    a.extend(b);
+                }
+                all.rows += read.rows;
+                all.skipped += read.skipped;
+                let room = 5usize.saturating_sub(all.skip_examples.len());
+                all.skip_examples
+                    .extend(read.skip_examples.into_iter().take(room));
+                all
+            }
+        });
+    }
+    all.ok_or_else(|| FeatureError::InvalidOptions(format!("{}: no file", input.path.display())))
+}
+
+/// Reads and validates one customers file.
+fn read_customer_file(
     input: &InputFile,
     mapping: &ColumnMapping,
     on_bad_row: OnBadRow,

@@ -56,6 +56,9 @@ pub struct InputFile {
     /// An in-memory Arrow table read instead of a file (then `path` is only its name in
     /// messages, and rows are numbered across the batches from 1).
     pub table: Option<std::sync::Arc<[arrow_array::RecordBatch]>>,
+    /// The files of a table split over several (a folder of part files, a glob), in name
+    /// order; empty for one file. Rows are numbered within each file, as its messages say.
+    pub parts: Vec<PathBuf>,
 }
 
 impl InputFile {
@@ -68,13 +71,24 @@ impl InputFile {
         delimiter: Option<u8>,
     ) -> Result<Self, FeatureError> {
         let path = path.into();
-        let format = FileFormat::of(&path, forced)?;
+        // A folder of part files or a glob: the files, in name order.
+        let files = if lookalike_core::is_dataset(&path) {
+            lookalike_core::table_files(&path)?
+        } else {
+            Vec::new()
+        };
+        let format = FileFormat::of(files.first().unwrap_or(&path), forced)?;
+        let (path, parts) = match files.len() {
+            1 => (files[0].clone(), Vec::new()),
+            _ => (path, files),
+        };
         Ok(InputFile {
             kind,
             path,
             format,
             delimiter,
             table: None,
+            parts,
         })
     }
 }
@@ -112,11 +126,21 @@ impl InputFile {
             format: FileFormat::Parquet,
             delimiter: None,
             table: Some(batches.into()),
+            parts: Vec::new(),
         }
     }
 
     /// The column names: a file's header, or an in-memory table's schema.
     pub(crate) fn column_names(&self) -> Result<Vec<String>, FeatureError> {
+        // A table in several files: the first file's columns (each file is checked as read).
+        if let Some(first) = self.parts.first() {
+            let file = InputFile {
+                path: first.clone(),
+                parts: Vec::new(),
+                ..self.clone()
+            };
+            return file.column_names();
+        }
         if let Some(batches) = &self.table {
             return Ok(batches
                 .first()

@@ -224,6 +224,24 @@ fn write_parquet(
     )
 }
 
+/// `properties` with the run's provenance (tool version, command, inputs) in the file's
+/// key-value metadata, when a front end recorded it (`lookalike_core::record_run`).
+pub fn with_run_metadata(properties: WriterProperties) -> WriterProperties {
+    let run = lookalike_core::run_metadata();
+    if run.is_empty() {
+        return properties;
+    }
+    let mut metadata = properties.key_value_metadata().cloned().unwrap_or_default();
+    metadata.extend(
+        run.into_iter()
+            .map(|(key, value)| parquet::file::metadata::KeyValue::new(key, value)),
+    );
+    properties
+        .into_builder()
+        .set_key_value_metadata(Some(metadata))
+        .build()
+}
+
 /// Writes `rows` rows to a Parquet file, atomically, in row groups of up to 2^20 rows, building
 /// and encoding the columns of each row group on all cores (parquet-rs's documented way to
 /// parallelise a row group: one `ArrowColumnWriter` per column, chunks appended in order).
@@ -240,7 +258,7 @@ where
 {
     // The Arrow schema goes into the file's metadata, as ArrowWriter puts it, so that readers
     // get the written types back (dictionaries as categories, not plain strings).
-    let mut properties = properties;
+    let mut properties = with_run_metadata(properties);
     parquet::arrow::add_encoded_arrow_schema_to_metadata(&schema, &mut properties);
     let properties = Arc::new(properties);
     let parquet_schema = ArrowSchemaConverter::new()
@@ -303,6 +321,9 @@ pub fn read_feature_table(
         path: path.to_path_buf(),
         message,
     };
+    if lookalike_core::is_dataset(path) {
+        return read_feature_parts(path, format);
+    }
     // A schema left beside another table is refused before the table is read.
     let schema = crate::table_check::read_schema_beside(path)?;
     let (ids, columns, values) = match FileFormat::of(path, format)? {
@@ -401,6 +422,50 @@ pub(crate) fn parse_feature_cell(cell: &str) -> Result<f64, &'static str> {
 
 use arrow_array::Array as _;
 use arrow_array::RecordBatchReader as _;
+
+/// A feature table in part files (a folder, a glob): each file read and checked as a table,
+/// the rows appended in file order; the same columns in every file, a customer in one row.
+fn read_feature_parts(
+    path: &Path,
+    format: Option<FileFormat>,
+) -> Result<FeatureTable, FeatureError> {
+    let files = lookalike_core::table_files(path)?;
+    let mut ids = Vec::new();
+    let mut columns: Option<Vec<String>> = None;
+    let mut blocks = Vec::new();
+    for file in &files {
+        let part = read_feature_table(file, format)?;
+        match &columns {
+            None => columns = Some(part.columns().to_vec()),
+            Some(first) if first.as_slice() != part.columns() => {
+                return Err(FeatureError::FeatureTable {
+                    path: file.clone(),
+                    message: format!(
+                        "its columns differ from {}'s: every file of {} needs the same columns",
+                        files[0].display(),
+                        path.display()
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+        let (part_ids, _, values) = part.into_parts();
+        ids.extend(part_ids);
+        blocks.push(values);
+    }
+    let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
+    let values =
+        ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| FeatureError::FeatureTable {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    FeatureTable::new(ids, columns.unwrap_or_default(), values).map_err(|e| {
+        FeatureError::FeatureTable {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    })
+}
 
 /// Reads a Parquet table of numbers that is not a feature table — a model's seed index, whose
 /// rows are in scaled units, so that a feature's name says nothing of its range — as it is:

@@ -419,7 +419,7 @@ pub fn log_file(
     format: Option<FileFormat>,
     delimiter: Option<u8>,
 ) -> Result<InputFile, PipelineError> {
-    if !path.exists() {
+    if !path.exists() && !lookalike_core::is_pattern(path) {
         return Err(PipelineError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::new(

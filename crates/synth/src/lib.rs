@@ -214,9 +214,15 @@ pub fn generate(
                 Sink::Csv(w)
             }
             OutputFormat::Parquet => {
+                // The run's provenance (version, command) as every Parquet output carries it.
+                let metadata = lookalike_core::run_metadata()
+                    .into_iter()
+                    .map(|(key, value)| parquet::file::metadata::KeyValue::new(key, value))
+                    .collect::<Vec<_>>();
                 let properties = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)
                     .set_max_row_group_row_count(Some(1 << 20))
+                    .set_key_value_metadata((!metadata.is_empty()).then_some(metadata))
                     .build();
                 Sink::Parquet(Box::new(
                     ArrowWriter::try_new(file, schemas[i].clone(), Some(properties))

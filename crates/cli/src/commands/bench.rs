@@ -145,7 +145,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     let all = read_feature_table(&args.features, None)?;
     crate::paths::Paths::new()
-        .input("--features", Some(&args.features))
+        .table("--features", Some(&args.features))
         .input("--init-centroids", args.init_centroids.as_deref())
         .output_folder("--out", Some(&args.out))
         .check()?;

@@ -126,7 +126,7 @@ pub fn cluster_to_dir(
     ui: &Ui,
 ) -> anyhow::Result<String> {
     Paths::new()
-        .input("--features", Some(features))
+        .table("--features", Some(features))
         .output_folder("--out", Some(out))
         .check()?;
     let staged = paths::stage_folder("--out", out, |name| {

@@ -41,10 +41,10 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     Paths::new()
         .input_folder("--model", Some(&args.model))
-        .input("--features", args.source.features.as_deref())
-        .input("--transactions", args.source.transactions.as_deref())
-        .input("--events", args.source.events.as_deref())
-        .input("--customers", args.source.customers.as_deref())
+        .table("--features", args.source.features.as_deref())
+        .table("--transactions", args.source.transactions.as_deref())
+        .table("--events", args.source.events.as_deref())
+        .table("--customers", args.source.customers.as_deref())
         .input("--pseudonymize", args.source.pseudonymize.as_deref())
         .check()?;
     let model = PipelineModel::load(&args.model)?;

@@ -226,9 +226,9 @@ impl InputArgs {
     /// Declares the log files as inputs.
     pub fn declare<'a>(&'a self, paths: Paths<'a>) -> Paths<'a> {
         paths
-            .input("--transactions", Some(&self.transactions))
-            .input("--events", self.events.as_deref())
-            .input("--customers", self.customers.as_deref())
+            .table("--transactions", Some(&self.transactions))
+            .table("--events", self.events.as_deref())
+            .table("--customers", self.customers.as_deref())
     }
 }
 

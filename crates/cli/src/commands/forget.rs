@@ -54,7 +54,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let paths = Paths::new()
         .input_folder("--model", Some(&args.model))
         .input("--ids", Some(&args.ids))
-        .input("--features", Some(&args.features))
+        .table("--features", Some(&args.features))
         .input("--pseudonymize", args.pseudonymize.as_deref());
     if in_place {
         paths.check()?;

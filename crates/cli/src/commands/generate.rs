@@ -83,6 +83,7 @@ fn run_model(
     };
     let staged = stage(&args.out)?;
     let lines = write_btyd_log(&spec, staged.path())?;
+    write_record(args, staged.path())?;
     staged.publish()?;
     ui.say(format!(
         "generated {} customers and {lines} transaction lines from {} (seed {}) in {:.1}s; use --as-of {end}",
@@ -107,8 +108,55 @@ fn stage(out: &std::path::Path) -> anyhow::Result<lookalike_core::StagedFolder> 
         .check()?;
     crate::paths::stage_folder("--out", out, |name| {
         let stem = name.split('.').next().unwrap_or("");
-        ["transactions", "events", "customers", "truth"].contains(&stem)
+        ["transactions", "events", "customers", "truth", "generate"].contains(&stem)
     })
+}
+
+/// `generate.json` beside the data: the command that makes the same files again (with every
+/// setting, the output folder left out, so that the record does not depend on where it is),
+/// the version, and each setting.
+fn write_record(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
+    let format = format!("{:?}", args.format).to_lowercase();
+    let mut command = format!(
+        "lookalike generate --customers {} --random-seed {} --start {} --end {} --future-days {} --out-format {format}",
+        args.customers, args.seed, args.start, args.end, args.future_days
+    );
+    if let Some(model) = args.model {
+        let list = |values: &[f64]| {
+            values
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        command += &format!(
+            " --model {} --parameters {} --spend {} --unit {}",
+            model.name(),
+            list(&args.parameters),
+            list(&args.spend),
+            args.unit.name()
+        );
+    }
+    let record = serde_json::json!({
+        "tool": "lookalike",
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "command": command,
+        "customers": args.customers,
+        "random_seed": args.seed,
+        "start": args.start,
+        "end": args.end,
+        "future_days": args.future_days,
+        "out_format": format,
+        "model": args.model.map(|m| m.name()),
+        "parameters": args.parameters,
+        "spend": args.spend,
+        "unit": args.unit.name(),
+    });
+    lookalike_core::write_atomically(&dir.join("generate.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &record).map_err(std::io::Error::other)?;
+        std::io::Write::write_all(w, b"\n")
+    })?;
+    Ok(())
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -130,6 +178,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let staged = stage(&args.out)?;
     let summary = generate(&params, staged.path(), &progress)
         .with_context(|| format!("generating into {}", args.out.display()))?;
+    write_record(&args, staged.path())?;
     staged.publish()?;
     ui.say(format!(
         "generated {} customers, {} transaction lines and {} events (seed {}) in {:.1}s",

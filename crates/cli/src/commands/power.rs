@@ -82,7 +82,7 @@ struct PowerRow<'a> {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     Paths::new()
         .input("--segments", Some(&args.segments))
-        .input("--transactions", args.transactions.as_deref())
+        .table("--transactions", args.transactions.as_deref())
         .output("--out", Some(&args.out))
         .check()?;
     let input = args.transactions.as_ref().map(|transactions| InputArgs {

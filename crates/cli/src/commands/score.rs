@@ -675,9 +675,11 @@ fn score_into<W: Write + Send>(
             let w = writer.take().expect("one sink");
             let schema = scored.batch.schema();
             sink = Some(if parquet {
-                let properties = WriterProperties::builder()
-                    .set_compression(Compression::SNAPPY)
-                    .build();
+                let properties = lookalike_features::with_run_metadata(
+                    WriterProperties::builder()
+                        .set_compression(Compression::SNAPPY)
+                        .build(),
+                );
                 Sink::Parquet(Box::new(ArrowWriter::try_new(w, schema, Some(properties))?))
             } else {
                 let mut header = csv::Writer::from_writer(Vec::new());
@@ -711,10 +713,10 @@ pub fn score(args: &Args, ui: &Ui) -> anyhow::Result<String> {
     }
     Paths::new()
         .input_folder("--model", Some(&args.model))
-        .input("--features", args.source.features.as_deref())
-        .input("--transactions", args.source.transactions.as_deref())
-        .input("--events", args.source.events.as_deref())
-        .input("--customers", args.source.customers.as_deref())
+        .table("--features", args.source.features.as_deref())
+        .table("--transactions", args.source.transactions.as_deref())
+        .table("--events", args.source.events.as_deref())
+        .table("--customers", args.source.customers.as_deref())
         .input("--pseudonymize", args.source.pseudonymize.as_deref())
         .output("--out", Some(&args.out))
         .check()?;

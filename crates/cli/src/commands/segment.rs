@@ -102,7 +102,7 @@ impl Args {
 pub fn segment_to_files(args: &Args, ui: &Ui) -> anyhow::Result<SegmentReport> {
     let began = Instant::now();
     Paths::new()
-        .input("--features", Some(&args.features))
+        .table("--features", Some(&args.features))
         .input("--rules", args.rules.as_deref())
         .output("--out", Some(&args.out))
         .output("--report", args.report.as_deref())

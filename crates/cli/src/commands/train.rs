@@ -100,9 +100,9 @@ pub fn train(args: &Args, ui: &Ui) -> anyhow::Result<Training> {
         .filter_map(|a| a.seeds.clone())
         .collect();
     Paths::new()
-        .input("transactions", Some(&input.transactions))
-        .input("events", input.events.as_deref())
-        .input("customers", input.customers.as_deref())
+        .table("transactions", Some(&input.transactions))
+        .table("events", input.events.as_deref())
+        .table("customers", input.customers.as_deref())
         .input(
             "segments.rules",
             pipeline.segments.as_ref().and_then(|s| s.rules.as_deref()),

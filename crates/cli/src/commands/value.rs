@@ -116,8 +116,8 @@ impl SummaryArgs {
     /// Declares the features or the log as inputs.
     fn declare<'a>(&'a self, paths: Paths<'a>) -> Paths<'a> {
         paths
-            .input("--features", self.features.as_deref())
-            .input("--transactions", self.transactions.as_deref())
+            .table("--features", self.features.as_deref())
+            .table("--transactions", self.transactions.as_deref())
     }
 
     fn load(&self, ui: &Ui) -> anyhow::Result<Summary> {

@@ -170,6 +170,25 @@ where
     M: Fn() -> H + Sync,
 {
     assert!(fields.len() <= MAX_FIELDS);
+    if input.parts.is_empty() {
+        scan_file(input, fields, options, progress, make_handler)
+    } else {
+        scan_parts(input, fields, options, progress, make_handler)
+    }
+}
+
+/// [`scan`] of one file (or in-memory table).
+fn scan_file<H, M>(
+    input: &InputFile,
+    fields: &[FieldRequest],
+    options: ScanOptions,
+    progress: &dyn Progress,
+    make_handler: M,
+) -> Result<Scanned<H>, FeatureError>
+where
+    H: RowHandler,
+    M: Fn() -> H + Sync,
+{
     let problems = Problems::new(options);
     let (handlers, rows) = match (&input.table, input.format) {
         (Some(batches), _) => parquet_groups::scan_batches(
@@ -213,6 +232,73 @@ where
         skip_examples: resolved,
         guest_lines: problems.guests.into_inner(),
     })
+}
+
+/// A handler of one part file of a table: its rows' ordering keys moved past the earlier
+/// files', so that "first seen" orders customers across the whole table.
+struct PartHandler<H> {
+    inner: H,
+    offset: u64,
+}
+
+impl<H: RowHandler> RowHandler for PartHandler<H> {
+    fn row(&mut self, order: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+        self.inner.row(order + self.offset, cells)
+    }
+}
+
+/// The bits of an ordering key for the file: keys are (block or row group) << 32 | row, with
+/// blocks and row groups under 2^20 per file, so 12 bits above them number up to 4,096 files.
+const PART_SHIFT: u32 = 52;
+
+/// Scans a table split over files, file after file, into handlers of the same kind: one table.
+fn scan_parts<H, M>(
+    input: &InputFile,
+    fields: &[FieldRequest],
+    options: ScanOptions,
+    progress: &dyn Progress,
+    make_handler: M,
+) -> Result<Scanned<H>, FeatureError>
+where
+    H: RowHandler,
+    M: Fn() -> H + Sync,
+{
+    if input.parts.len() > 1 << (64 - PART_SHIFT) {
+        return Err(FeatureError::InvalidOptions(format!(
+            "{}: {} files; a table is read from at most {} (merge the parts first)",
+            input.path.display(),
+            input.parts.len(),
+            1u64 << (64 - PART_SHIFT)
+        )));
+    }
+    let mut all = Scanned {
+        handlers: Vec::new(),
+        rows: 0,
+        skipped: 0,
+        skip_examples: Vec::new(),
+        guest_lines: 0,
+    };
+    for (k, part) in input.parts.iter().enumerate() {
+        let file = InputFile {
+            path: part.clone(),
+            parts: Vec::new(),
+            ..input.clone()
+        };
+        let offset = (k as u64) << PART_SHIFT;
+        let scanned = scan_file(&file, fields, options, progress, || PartHandler {
+            inner: make_handler(),
+            offset,
+        })?;
+        all.handlers
+            .extend(scanned.handlers.into_iter().map(|h| h.inner));
+        all.rows += scanned.rows;
+        all.skipped += scanned.skipped;
+        all.guest_lines += scanned.guest_lines;
+        let room = SKIP_EXAMPLES.saturating_sub(all.skip_examples.len());
+        all.skip_examples
+            .extend(scanned.skip_examples.into_iter().take(room));
+    }
+    Ok(all)
 }
 
 fn describe(
