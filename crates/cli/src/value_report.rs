@@ -215,6 +215,7 @@ impl TrackingText for Tracking {
         let line = |label: &str, pick: fn(&(usize, f64, f64, f64)) -> f64| Series {
             label: label.into(),
             points: self.rows.iter().map(|r| (r.0 as f64, pick(r))).collect(),
+            notes: Vec::new(),
         };
         vec![
             line("actual", |r| r.1),
@@ -253,7 +254,7 @@ pub fn plot(
         &tracking_path,
     )?;
     let by_x = evaluation.0.by_frequency();
-    let column = |label: &str, pick: fn(&FrequencyRow) -> f64| Series {
+    let column = |label: &str, pick: fn(&FrequencyRow) -> f64, named: bool| Series {
         label: label.into(),
         points: by_x
             .iter()
@@ -261,6 +262,15 @@ pub fn plot(
             .filter(|(_, row)| row.customers > 0)
             .map(|(x, row)| (x as f64, pick(row)))
             .collect(),
+        // How many customers each point is the mean of, on the actual line.
+        notes: if named {
+            by_x.iter()
+                .filter(|row| row.customers > 0)
+                .map(|row| format!("   n={}", row.customers))
+                .collect()
+        } else {
+            Vec::new()
+        },
     };
     let conditional_path = dir.join("conditional_expectations.svg");
     plots::lines(
@@ -268,9 +278,9 @@ pub fn plot(
         "repeat purchases in calibration (x)",
         "mean purchases in the holdout",
         &[
-            column("actual", |r| r.actual),
-            column("model", |r| r.model),
-            column("naive (historical rate)", |r| r.naive),
+            column("actual", |r| r.actual, true),
+            column("model", |r| r.model, false),
+            column("naive (historical rate)", |r| r.naive, false),
         ],
         true,
         &conditional_path,

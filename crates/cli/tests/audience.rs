@@ -425,7 +425,29 @@ fn value_model_adds_and_ranks_by_expected_value() {
         "--quiet",
     ]);
     let svg = std::fs::read_to_string(&plot).unwrap();
-    assert!(svg.contains("Candidates by score") && svg.contains("mean expected value per tier"));
+    assert!(
+        svg.contains("candidates by score, tier cuts")
+            && svg.contains("mean expected value per tier")
+    );
+    // Each tier's cut is drawn at the score of its last member, and the tiers stand beside
+    // all candidates.
+    let plotted = std::fs::read_to_string(dir.path().join("plotted.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(plotted.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let (tier_at, score_at) = (
+        header.iter().position(|h| h == "tier").unwrap(),
+        header.iter().position(|h| h == "score").unwrap(),
+    );
+    let mut last: std::collections::BTreeMap<String, f64> = Default::default();
+    for r in reader.records() {
+        let r = r.unwrap();
+        last.insert(r[tier_at].to_string(), r[score_at].parse().unwrap());
+    }
+    for (tier, score) in &last {
+        let label = format!("{tier} ≥ {score:.3}");
+        assert!(svg.contains(&label), "{label}");
+    }
+    assert!(svg.contains("all candidates"));
     let valuable = run("valuable.csv", "value");
     assert_eq!(similar.len(), valuable.len());
     let products: Vec<f64> = valuable.iter().map(|(s, v)| s * v.max(0.0)).collect();

@@ -150,6 +150,14 @@ fn a_sweep_over_k_suggests_one_and_writes_its_model() {
     let model: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(model["k"], suggested);
+    // The plot: each cluster of the chosen k with its size, and the sweep's two curves.
+    let svg = std::fs::read_to_string(out.join("clusters.svg")).unwrap();
+    assert!(svg.contains(&format!("{suggested} clusters")), "{svg}");
+    for cluster in model["clusters"].as_array().unwrap() {
+        let label = format!("{} ({}):", cluster["cluster"], cluster["size"]);
+        assert!(svg.contains(&label), "{label}");
+    }
+    assert!(svg.contains("silhouette (higher is better)") && svg.contains("inertia (the elbow)"));
 }
 
 #[test]

@@ -342,12 +342,17 @@ fn write_outputs(rows: &[SettingRun], out: &Path, customers: usize) -> anyhow::R
         );
         by_setting.entry(label).or_default().push(r);
     }
-    let series = |value: &dyn Fn(&SettingRun) -> (f64, f64)| -> Vec<Series> {
+    let series = |value: &dyn Fn(&SettingRun) -> (f64, f64), named: bool| -> Vec<Series> {
         by_setting
             .iter()
             .map(|(label, rs)| Series {
                 label: label.clone(),
                 points: rs.iter().map(|r| value(r)).collect(),
+                notes: if named {
+                    rs.iter().map(|r| format!("   k={}", r.k)).collect()
+                } else {
+                    Vec::new()
+                },
             })
             .collect()
     };
@@ -355,7 +360,7 @@ fn write_outputs(rows: &[SettingRun], out: &Path, customers: usize) -> anyhow::R
         "Elbow: inertia by k",
         "k",
         "inertia",
-        &series(&|r| (r.k as f64, r.outcome.inertia)),
+        &series(&|r| (r.k as f64, r.outcome.inertia), false),
         true,
         &out.join("elbow.svg"),
     )?;
@@ -363,7 +368,7 @@ fn write_outputs(rows: &[SettingRun], out: &Path, customers: usize) -> anyhow::R
         "Silhouette by k",
         "k",
         "silhouette",
-        &series(&|r| (r.k as f64, r.outcome.metrics.silhouette)),
+        &series(&|r| (r.k as f64, r.outcome.metrics.silhouette), false),
         true,
         &out.join("silhouette.svg"),
     )?;
@@ -371,7 +376,10 @@ fn write_outputs(rows: &[SettingRun], out: &Path, customers: usize) -> anyhow::R
         "Time against quality (each point one setting and k)",
         "median fit seconds",
         "silhouette",
-        &series(&|r| (r.median_seconds(), r.outcome.metrics.silhouette)),
+        &series(
+            &|r| (r.median_seconds(), r.outcome.metrics.silhouette),
+            true,
+        ),
         false,
         &out.join("time_quality.svg"),
     )?;

@@ -130,7 +130,14 @@ pub fn cluster_to_dir(
         .output_folder("--out", Some(out))
         .check()?;
     let staged = paths::stage_folder("--out", out, |name| {
-        ["model.json", "profiles.csv", "sweep.csv", assignments].contains(&name)
+        [
+            "model.json",
+            "profiles.csv",
+            "sweep.csv",
+            "clusters.svg",
+            assignments,
+        ]
+        .contains(&name)
     })?;
     let all = read_feature_table(features, None)?;
     let sweeping = config.k.from < config.k.to;
@@ -185,7 +192,9 @@ pub fn write_outputs(
         &clustering.table,
         &clustering.profiles,
         &out.join("profiles.csv"),
-    )
+    )?;
+    let plot = out.join("clusters.svg");
+    crate::plots::clusters(clustering, &plot).with_context(|| format!("drawing {}", plot.display()))
 }
 
 /// The report of a clustering: the sweep (when k was a range), the chosen fit's quality, who

@@ -192,7 +192,25 @@ pub fn write_outputs(
         } else {
             "mean score"
         };
-        crate::plots::audience(&audience.histogram, &tiers, label, path)
+        // The same quantity over every candidate: their mean expected value, or their mean
+        // score from the histogram's bin centres (the audience keeps members' scores only).
+        let base_mean = match &prepared.expected_values {
+            Some(values) if !prepared.candidates.is_empty() => {
+                prepared.candidates.iter().map(|r| values[*r]).sum::<f64>()
+                    / prepared.candidates.len() as f64
+            }
+            _ => {
+                let total: usize = audience.histogram.iter().sum();
+                audience
+                    .histogram
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (i as f64 + 0.5) / 20.0 * *n as f64)
+                    .sum::<f64>()
+                    / total.max(1) as f64
+            }
+        };
+        crate::plots::audience(audience, &tiers, base_mean, label, path)
             .with_context(|| format!("drawing {}", path.display()))?;
         ui.say(format!("wrote {}", path.display()));
     }

@@ -1,13 +1,18 @@
 //! SVG plots (plotters' SVG backend: no fonts or system libraries needed).
 
+mod audience;
+mod clusters;
 mod migration;
+mod segments;
 
 use std::path::Path;
 
-use lookalike_rfm::SegmentReport;
 use plotters::prelude::*;
 
+pub use audience::audience;
+pub use clusters::clusters;
 pub use migration::migration;
+pub use segments::segment_shares;
 
 /// The name on a horizontal-bar chart's y axis at `y`: row i of `names` (top first) is centred
 /// on y = count − 1 − i, and ticks between rows get no name.
@@ -20,88 +25,23 @@ fn row_name(names: &[String], y: f64) -> String {
     }
 }
 
-/// Customer share and revenue share of each named RFM segment, side by side.
-pub fn segment_shares(report: &SegmentReport, path: &Path) -> anyhow::Result<()> {
-    let rows: Vec<_> = report
-        .rows
-        .iter()
-        .filter(|r| r.group == "rfm" && !r.segment.starts_with('('))
-        .collect();
-    let top = rows
-        .iter()
-        .map(|r| {
-            r.share.max(if r.revenue_share.is_nan() {
-                0.0
-            } else {
-                r.revenue_share
-            })
-        })
-        .fold(0.0f64, f64::max)
-        .max(0.01)
-        * 1.1;
-    // Written to a string first, so a failed plot leaves no partial file.
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let count = rows.len();
-        // Horizontal bars, best segment on top: group i is centred on y = count − 1 − i, so the
-        // integer ticks name the groups.
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "RFM segments: share of customers and of revenue",
-                ("sans-serif", 22),
-            )
-            .margin(16)
-            .x_label_area_size(40)
-            .y_label_area_size(140)
-            .build_cartesian_2d(0f64..top * 100.0, -0.5f64..count as f64 - 0.5)?;
-        let names: Vec<String> = rows.iter().map(|r| r.segment.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(count)
-            .y_label_formatter(&|y| row_name(&names, *y))
-            .y_label_style(("sans-serif", 14))
-            .x_desc("percent")
-            .draw()?;
-        let customers = RGBColor(70, 110, 180);
-        let revenue = RGBColor(230, 140, 40);
-        let centre = |i: usize| (count - 1 - i) as f64;
-        chart
-            .draw_series(rows.iter().enumerate().map(|(i, r)| {
-                Rectangle::new(
-                    [(0.0, centre(i) + 0.02), (100.0 * r.share, centre(i) + 0.4)],
-                    customers.filled(),
-                )
-            }))?
-            .label("customers")
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 12, y + 5)], customers.filled())
-            });
-        chart
-            .draw_series(rows.iter().enumerate().map(|(i, r)| {
-                let share = if r.revenue_share.is_nan() {
-                    0.0
-                } else {
-                    r.revenue_share
-                };
-                Rectangle::new(
-                    [(0.0, centre(i) - 0.4), (100.0 * share, centre(i) - 0.02)],
-                    revenue.filled(),
-                )
-            }))?
-            .label("revenue")
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], revenue.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()?;
-        root.present()?;
-    }
-    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+/// The axes of a chart of named rows (horizontal bars, intervals): one y tick per row, named
+/// top first, no horizontal grid, `x_desc` under the x axis.
+type RowChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+fn row_axes(chart: &mut RowChart<'_, '_>, names: &[String], x_desc: &str) -> anyhow::Result<()> {
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(names.len())
+        .y_label_formatter(&|y| row_name(names, *y))
+        .y_label_style(("sans-serif", 13))
+        .x_desc(x_desc)
+        .draw()?;
     Ok(())
 }
 
@@ -109,6 +49,8 @@ pub fn segment_shares(report: &SegmentReport, path: &Path) -> anyhow::Result<()>
 pub struct Series {
     pub label: String,
     pub points: Vec<(f64, f64)>,
+    /// A note beside each point (`k=4`, `n=120`), when the points need naming.
+    pub notes: Vec<String>,
 }
 
 /// A line plot with one line per series (or only markers when `lines` is false).
@@ -135,10 +77,16 @@ pub fn lines(
                 (a.min(*v), b.max(*v))
             });
         let pad = ((high - low) * 0.08).max(high.abs() * 1e-3).max(1e-9);
-        (low - pad)..(high + pad)
+        (low - pad, high + pad)
     };
-    let x_range = range(all.iter().map(|p| p.0).collect());
-    let y_range = range(all.iter().map(|p| p.1).collect());
+    let (x_low, x_high) = range(all.iter().map(|p| p.0).collect());
+    let (y_low, y_high) = range(all.iter().map(|p| p.1).collect());
+    // Room above the data for the legend (about 18 of the plot's 430 pixels per entry), so
+    // that it never covers a point.
+    let legend = (series.len() as f64 * 18.0 + 16.0) / 430.0;
+    let y_high = y_high + (y_high - y_low) * legend / (1.0 - legend).max(0.2);
+    // Whole-number x (k, a count) gets whole-number ticks.
+    let integer_x = all.iter().all(|(x, _)| (x - x.round()).abs() < 1e-9);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
@@ -148,9 +96,27 @@ pub fn lines(
             .margin(16)
             .x_label_area_size(40)
             .y_label_area_size(80)
-            .build_cartesian_2d(x_range, y_range)?;
+            .build_cartesian_2d(x_low..x_high, y_low..y_high)?;
+        let ticks = if integer_x {
+            ((x_high - x_low).floor() as usize + 1).clamp(2, 20)
+        } else {
+            10
+        };
         chart
             .configure_mesh()
+            .x_labels(ticks)
+            .x_label_formatter(&|x| {
+                if !integer_x {
+                    format!("{x:.3}")
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                        .to_string()
+                } else if (x - x.round()).abs() < 1e-6 {
+                    format!("{}", x.round() as i64)
+                } else {
+                    String::new()
+                }
+            })
             .x_desc(x_label)
             .y_desc(y_label)
             .draw()?;
@@ -162,19 +128,58 @@ pub fn lines(
                 .copied()
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
                 .collect();
+            // Identical series stay visible: each draws thinner and smaller than the one
+            // before it, with its own marker shape, so a later one sits inside an earlier one.
+            let size = 7u32.saturating_sub(i as u32 % 4).max(3) as i32;
             if lines {
-                chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
+                let width = 4u32.saturating_sub(i as u32 % 4).max(1);
+                chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(width)))?;
             }
-            chart
-                .draw_series(points.iter().map(|p| Circle::new(*p, 4, colour.filled())))?
-                .label(s.label.clone())
-                .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
+            // One marker shape per series (the legend shows its colour).
+            let drawn = match i % 4 {
+                0 => chart.draw_series(
+                    points
+                        .iter()
+                        .map(|p| Circle::new(*p, size, colour.filled())),
+                )?,
+                1 => chart.draw_series(
+                    points
+                        .iter()
+                        .map(|p| TriangleMarker::new(*p, size + 1, colour.filled())),
+                )?,
+                2 => chart.draw_series(
+                    points
+                        .iter()
+                        .map(|p| Cross::new(*p, size, colour.stroke_width(2))),
+                )?,
+                _ => chart.draw_series(
+                    points
+                        .iter()
+                        .map(|p| Circle::new(*p, size, colour.stroke_width(2))),
+                )?,
+            };
+            drawn.label(s.label.clone()).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 4), (x + 12, y + 4)], colour.filled())
+            });
+            chart.draw_series(
+                s.notes
+                    .iter()
+                    .zip(&s.points)
+                    .filter(|(_, p)| p.0.is_finite() && p.1.is_finite())
+                    .map(|(note, p)| {
+                        Text::new(
+                            note.clone(),
+                            (p.0, p.1),
+                            ("sans-serif", 11).into_font().color(&colour),
+                        )
+                    }),
+            )?;
         }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
             .border_style(BLACK)
-            .background_style(WHITE.mix(0.85))
+            .background_style(WHITE.mix(0.9))
             .label_font(("sans-serif", 12))
             .draw()?;
         root.present()?;
@@ -251,74 +256,6 @@ pub fn probability_map(
     Ok(())
 }
 
-/// The audience at a glance: on the left, how the candidates' scores are distributed (one bar
-/// per twentieth of the score range); on the right, each tier's mean expected value (or mean
-/// score without values).
-pub fn audience(
-    histogram: &[usize; 20],
-    tiers: &[(String, f64)],
-    value_label: &str,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (1000, 480)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (left, right) = root.split_horizontally(560);
-        let top = histogram.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
-        let mut chart = ChartBuilder::on(&left)
-            .caption("Candidates by score", ("sans-serif", 20))
-            .margin(14)
-            .x_label_area_size(36)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..1f64, 0f64..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("score")
-            .y_desc("candidates")
-            .draw()?;
-        let blue = RGBColor(70, 110, 180);
-        chart.draw_series(histogram.iter().enumerate().map(|(i, n)| {
-            let x = i as f64 / 20.0;
-            Rectangle::new([(x + 0.002, 0.0), (x + 0.048, *n as f64)], blue.filled())
-        }))?;
-        let high = tiers.iter().map(|t| t.1).fold(0.0f64, f64::max).max(1e-9) * 1.15;
-        let count = tiers.len();
-        let names: Vec<String> = tiers.iter().map(|t| t.0.clone()).collect();
-        let mut bars = ChartBuilder::on(&right)
-            .caption(format!("{value_label} per tier"), ("sans-serif", 20))
-            .margin(14)
-            .x_label_area_size(36)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..count as f64 - 0.5, 0f64..high)?;
-        bars.configure_mesh()
-            .disable_x_mesh()
-            .x_labels(count)
-            .x_label_formatter(&|x| {
-                let k = x.round();
-                if (x - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < count {
-                    names[k as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc("tier (nested)")
-            .y_desc(value_label)
-            .draw()?;
-        let orange = RGBColor(230, 140, 40);
-        bars.draw_series(tiers.iter().enumerate().map(|(i, (_, v))| {
-            Rectangle::new(
-                [(i as f64 - 0.35, 0.0), (i as f64 + 0.35, *v)],
-                orange.filled(),
-            )
-        }))?;
-        root.present()?;
-    }
-    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
-    Ok(())
-}
-
 /// A campaign's conversion lift per group (percentage points) with its interval, against the
 /// zero line: a group whose interval crosses zero has not shown an effect.
 pub fn campaign_lift(
@@ -367,14 +304,7 @@ pub fn campaign_lift(
             .y_label_area_size(110)
             .build_cartesian_2d(-reach..reach, -0.5f64..count as f64 - 0.5)?;
         let names: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(count)
-            .y_label_formatter(&|y| row_name(&names, *y))
-            .y_label_style(("sans-serif", 14))
-            .x_desc("conversion lift (percentage points)")
-            .draw()?;
+        row_axes(&mut chart, &names, "conversion lift (percentage points)")?;
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(0.0, -0.5), (0.0, count as f64 - 0.5)],
             BLACK.stroke_width(1),
