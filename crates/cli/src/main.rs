@@ -11,6 +11,7 @@ mod output;
 mod paths;
 mod plots;
 mod progress;
+mod report;
 mod rule_columns;
 mod shares;
 mod small_table;
@@ -83,6 +84,9 @@ enum Command {
     /// Take customers out of a trained model (the right to erasure): the audiences holding
     /// their ids are refitted without them, the erasure recorded in the manifest.
     Forget(commands::forget::Args),
+    /// One self-contained HTML page about a trained model: segments, clusters, value,
+    /// audiences, with the plots inline.
+    Report(commands::report::Args),
     /// Replace the ids of a list (seeds, an erasure request, a CRM export) by their
     /// pseudonyms under a key, to join with runs made with --pseudonymize.
     Pseudonymize(commands::pseudonymize::Args),
@@ -135,6 +139,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain::run(args, &ui),
         Command::Forget(args) => commands::forget::run(args, &ui),
         Command::Pseudonymize(args) => commands::pseudonymize::run(args, &ui),
+        Command::Report(args) => commands::report::run(args, &ui),
         Command::Bench(args) => commands::bench::run(args, &ui),
         Command::Demo(args) => commands::demo::run(args, &ui),
     };

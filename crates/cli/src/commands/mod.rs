@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod overlap;
 pub mod power;
 pub mod pseudonymize;
+pub mod report;
 pub mod score;
 pub mod segment;
 pub mod train;

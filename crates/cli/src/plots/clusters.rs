@@ -8,13 +8,57 @@ use plotters::prelude::*;
 
 use super::row_axes;
 
+/// One cluster's bar: its number, size, share and what sets it apart.
+pub struct ClusterBar {
+    pub cluster: usize,
+    pub size: usize,
+    pub share: f64,
+    pub distinguishing: Vec<(String, f64)>,
+}
+
+/// One k of a sweep.
+pub struct SweepPoint {
+    pub k: usize,
+    pub silhouette: f64,
+    pub inertia: f64,
+}
+
 /// Left: one bar per cluster (its share of the clustered customers), named with its size and
 /// its most distinguishing features (z = standard deviations of the cluster mean from the
 /// overall mean). Right, for a sweep: silhouette and inertia against k, integer ticks, markers,
 /// the chosen k circled.
 pub fn clusters(clustering: &Clustering, path: &Path) -> anyhow::Result<()> {
-    let profiles = &clustering.profiles;
-    let sweep = clustering.sweep.len() > 1;
+    let bars: Vec<ClusterBar> = clustering
+        .profiles
+        .iter()
+        .map(|p| ClusterBar {
+            cluster: p.cluster,
+            size: p.size,
+            share: p.share,
+            distinguishing: p.distinguishing.clone(),
+        })
+        .collect();
+    let sweep: Vec<SweepPoint> = clustering
+        .sweep
+        .iter()
+        .map(|o| SweepPoint {
+            k: o.k,
+            silhouette: o.metrics.silhouette,
+            inertia: o.inertia,
+        })
+        .collect();
+    let svg = clusters_svg(&bars, &sweep, clustering.chosen)?;
+    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+    Ok(())
+}
+
+/// [`clusters`] as SVG text, from the bars and the sweep (one point: no curves).
+pub fn clusters_svg(
+    profiles: &[ClusterBar],
+    sweep_points: &[SweepPoint],
+    chosen: usize,
+) -> anyhow::Result<String> {
+    let sweep = sweep_points.len() > 1;
     let height = (140 + 46 * profiles.len() as u32).max(420);
     let mut svg = String::new();
     {
@@ -66,23 +110,19 @@ pub fn clusters(clustering: &Clustering, path: &Path) -> anyhow::Result<()> {
         }))?;
         if sweep {
             let (upper, lower) = right.split_vertically(height / 2);
-            let ks: Vec<f64> = clustering.sweep.iter().map(|o| o.k as f64).collect();
+            let ks: Vec<f64> = sweep_points.iter().map(|o| o.k as f64).collect();
             let (low_k, high_k) = (ks[0] - 0.5, ks[ks.len() - 1] + 0.5);
-            let chosen = clustering.chosen as f64;
+            let chosen = chosen as f64;
             let curves: [(&str, Vec<f64>, RGBColor, &DrawingArea<SVGBackend<'_>, _>); 2] = [
                 (
                     "silhouette (higher is better)",
-                    clustering
-                        .sweep
-                        .iter()
-                        .map(|o| o.metrics.silhouette)
-                        .collect(),
+                    sweep_points.iter().map(|o| o.silhouette).collect(),
                     RGBColor(70, 110, 180),
                     &upper,
                 ),
                 (
                     "inertia (the elbow)",
-                    clustering.sweep.iter().map(|o| o.inertia).collect(),
+                    sweep_points.iter().map(|o| o.inertia).collect(),
                     RGBColor(230, 140, 40),
                     &lower,
                 ),
@@ -129,6 +169,5 @@ pub fn clusters(clustering: &Clustering, path: &Path) -> anyhow::Result<()> {
         }
         root.present()?;
     }
-    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
-    Ok(())
+    Ok(svg)
 }

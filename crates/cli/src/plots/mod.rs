@@ -10,9 +10,9 @@ use std::path::Path;
 use plotters::prelude::*;
 
 pub use audience::audience;
-pub use clusters::clusters;
+pub use clusters::{ClusterBar, clusters, clusters_svg};
 pub use migration::migration;
-pub use segments::segment_shares;
+pub use segments::{segment_shares, segment_shares_svg};
 
 /// The name on a horizontal-bar chart's y axis at `y`: row i of `names` (top first) is centred
 /// on y = count − 1 − i, and ticks between rows get no name.

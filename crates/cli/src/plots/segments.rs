@@ -75,6 +75,13 @@ fn panel(
 /// Customer and revenue shares of every segment of the report: RFM segments with the
 /// customers without a purchase (and without consent), lifecycle stages, rule segments.
 pub fn segment_shares(report: &SegmentReport, path: &Path) -> anyhow::Result<()> {
+    let svg = segment_shares_svg(report)?;
+    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
+    Ok(())
+}
+
+/// [`segment_shares`] as SVG text.
+pub fn segment_shares_svg(report: &SegmentReport) -> anyhow::Result<String> {
     let group = |name: &str| -> Vec<&ReportRow> {
         report.rows.iter().filter(|r| r.group == name).collect()
     };
@@ -103,6 +110,5 @@ pub fn segment_shares(report: &SegmentReport, path: &Path) -> anyhow::Result<()>
         }
         root.present()?;
     }
-    lookalike_core::write_atomically(path, |w| std::io::Write::write_all(w, svg.as_bytes()))?;
-    Ok(())
+    Ok(svg)
 }
