@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use lookalike_core::{ColumnMapping, InputKind, NoProgress, Progress, TimeUnit};
 use lookalike_features::{
-    FeatureInputs, FileFormat, InputFile, LogReading, MissingCustomer, OnBadRow, batch_from_table,
-    parse_date,
+    FeatureInputs, FileFormat, InputFile, LogReading, MissingCustomer, OnBadRow, parse_date,
 };
 use lookalike_pipeline::{
     FeatureSpec, PipelineError, PipelineSpec, TrainingInputs, fit, log_file, parse_delimiter,
@@ -246,13 +245,14 @@ pub fn features<'py>(
         }
         let extraction = lookalike_features::extract(&inputs, &params, reporter_of(&reporter))?;
         Ok(match &key {
-            Some(key) => extraction.pseudonymized(key)?.table,
-            None => extraction.table,
+            Some(key) => extraction.pseudonymized(key)?,
+            None => extraction,
         })
     });
     raise_callback_error(&reporter)?;
-    let table = table.map_err(to_py)?;
-    let batch = batch_from_table(&table, 0..table.len());
+    let extraction = table.map_err(to_py)?;
+    // Typed as the CLI's Parquet: counts and indicators int64, the rest float64.
+    let batch = lookalike_features::typed_batch(&extraction.table, &extraction.schema);
     let schema = batch.schema();
     to_pyarrow(py, vec![batch], schema)
 }

@@ -88,3 +88,4 @@ def test_pseudonymized_features_and_training_hold_no_raw_id(root, tmp_path, samp
         short = tmp_path / "short"
         short.write_text("too short\n")
         lookalike.pseudonymize(["x"], short)
+

@@ -42,6 +42,6 @@ pub use input::{FileFormat, InputFile};
 pub use outcomes::{Outcome, Outcomes, outcomes};
 pub use params::{FeatureParams, LogReading, MissingCustomer, OnBadRow, TimeUnit};
 pub use table_io::{
-    format_number, read_feature_table, read_scaled_table, with_run_metadata, write_csv_in_parallel,
-    write_feature_table, write_parquet_in_parallel,
+    format_number, integer_columns, read_feature_table, read_scaled_table, typed_batch,
+    with_run_metadata, write_csv_in_parallel, write_feature_table, write_parquet_in_parallel,
 };

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{ArrayRef, Float64Array, StringArray};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use lookalike_core::{CoreError, CustomerId, FeatureSchema, FeatureTable, write_atomically};
+use lookalike_core::{
+    CoreError, CustomerId, FeatureKind, FeatureSchema, FeatureTable, write_atomically,
+};
 use ndarray::Array2;
 use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
@@ -181,17 +183,88 @@ where
     })
 }
 
+/// Per column of `table`: whether it is written as integers — counts and indicators (by the
+/// schema's kinds) whose every value is whole, as pandas and polars expect a count; the rest
+/// are float64.
+pub fn integer_columns(table: &FeatureTable, schema: &FeatureSchema) -> Vec<bool> {
+    table
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let counted = schema.features.iter().any(|f| {
+                &f.name == name
+                    && matches!(
+                        f.kind,
+                        FeatureKind::Count | FeatureKind::Binary | FeatureKind::OneHot
+                    )
+            });
+            counted
+                && table
+                    .values()
+                    .column(j)
+                    .iter()
+                    .all(|v| v.is_nan() || (v.fract() == 0.0 && v.abs() < 9.0e15))
+        })
+        .collect()
+}
+
+fn column_type(integer: bool) -> DataType {
+    if integer {
+        DataType::Int64
+    } else {
+        DataType::Float64
+    }
+}
+
+/// Column `j` of `table` for `rows` as Arrow (missing values as nulls), integers when asked.
+fn feature_column(
+    table: &FeatureTable,
+    j: usize,
+    rows: std::ops::Range<usize>,
+    integer: bool,
+) -> ArrayRef {
+    let column = table.values().column(j);
+    if integer {
+        Arc::new(arrow_array::Int64Array::from_iter(rows.map(|i| {
+            Some(column[i]).filter(|v| !v.is_nan()).map(|v| v as i64)
+        })))
+    } else {
+        Arc::new(Float64Array::from_iter(
+            rows.map(|i| Some(column[i]).filter(|v| !v.is_nan())),
+        ))
+    }
+}
+
+/// A feature table as one Arrow batch, typed as `write_feature_table` writes Parquet: counts
+/// and indicators as int64, the rest as float64 (what `lookalike.features` returns).
+pub fn typed_batch(table: &FeatureTable, schema: &FeatureSchema) -> RecordBatch {
+    let integer = integer_columns(table, schema);
+    let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
+        table.ids().iter().map(|id| id.as_str()),
+    ))];
+    for (j, name) in table.columns().iter().enumerate() {
+        fields.push(Field::new(name, column_type(integer[j]), true));
+        columns.push(feature_column(table, j, 0..table.len(), integer[j]));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .expect("the columns match the schema")
+}
+
 fn write_parquet(
     table: &FeatureTable,
     schema: &FeatureSchema,
     path: &Path,
 ) -> Result<(), FeatureError> {
+    let integer = integer_columns(table, schema);
     let fields: Vec<Field> = std::iter::once(Field::new("customer_id", DataType::Utf8, false))
         .chain(
             table
                 .columns()
                 .iter()
-                .map(|c| Field::new(c, DataType::Float64, true)),
+                .zip(&integer)
+                .map(|(c, whole)| Field::new(c, column_type(*whole), true)),
         )
         .collect();
     // Feature values are mostly distinct floats: dictionary encoding rarely pays and costs a
@@ -214,6 +287,11 @@ fn write_parquet(
                 Arc::new(StringArray::from_iter_values(
                     table.ids()[rows].iter().map(|i| i.as_str()),
                 ))
+            } else if integer[j - 1] {
+                let column = table.values().column(j - 1);
+                Arc::new(arrow_array::Int64Array::from_iter(rows.map(|i| {
+                    Some(column[i]).filter(|v| !v.is_nan()).map(|v| v as i64)
+                })))
             } else {
                 let column = table.values().column(j - 1);
                 Arc::new(Float64Array::from_iter(
