@@ -32,6 +32,13 @@ impl<'a> Paths<'a> {
         self
     }
 
+    /// Input tables of one option (files, folders of part files, globs).
+    pub fn tables(mut self, option: &'a str, paths: &'a [PathBuf]) -> Self {
+        self.inputs
+            .extend(paths.iter().map(|path| NamedPath::table(option, path)));
+        self
+    }
+
     /// Input files of one option.
     pub fn inputs(mut self, option: &'a str, paths: &'a [PathBuf]) -> Self {
         self.inputs

@@ -18,6 +18,17 @@ impl SmallTable {
     /// Reads the columns `names` of `path`; a missing column is an error naming the file and
     /// the columns it has.
     pub fn read(path: &Path, names: &[&str]) -> anyhow::Result<SmallTable> {
+        // A table in part files (a folder, a glob): the files' rows in name order.
+        if lookalike_core::is_dataset(path) {
+            let mut rows = Vec::new();
+            let mut parquet = false;
+            for file in lookalike_core::table_files(path)? {
+                let part = SmallTable::read(&file, names)?;
+                parquet = part.parquet;
+                rows.extend(part.rows);
+            }
+            return Ok(SmallTable { rows, parquet });
+        }
         let parquet = crate::output::is_parquet_output(path)?;
         let rows = if parquet {
             read_parquet(path, names)?

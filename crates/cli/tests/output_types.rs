@@ -75,10 +75,22 @@ fn shared_columns_have_one_type_across_commands() {
     ]);
     // Feature tables: counts and indicators as integers, the rest as floats.
     let feature_types = types(&features);
-    for column in ["orders", "frequency", "orders_30d", "marketing_consent", "country_DE"] {
+    for column in [
+        "orders",
+        "frequency",
+        "orders_30d",
+        "marketing_consent",
+        "country_DE",
+    ] {
         assert_eq!(feature_types[column], DataType::Int64, "{column}");
     }
-    for column in ["total_spend", "recency", "T", "refund_share", "email_open_rate"] {
+    for column in [
+        "total_spend",
+        "recency",
+        "T",
+        "refund_share",
+        "email_open_rate",
+    ] {
         assert_eq!(feature_types[column], DataType::Float64, "{column}");
     }
     let segments = types(&out("segments.parquet"));

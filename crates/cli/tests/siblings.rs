@@ -205,3 +205,60 @@ fn folders_of_part_files_and_globs_are_tables_wherever_one_is_read() {
         "{error}"
     );
 }
+
+#[test]
+fn the_small_table_readers_take_part_files_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features(dir.path(), "features.csv", false);
+    let segments = dir.path().join("segments.csv");
+    ok(&[
+        "segment",
+        "--features",
+        s(&features),
+        "--out",
+        s(&segments),
+        "--quiet",
+    ]);
+    let parts = dir.path().join("segments");
+    split_csv(&segments, &parts, 3);
+    let matrix = |before: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        ok(&[
+            "migrate",
+            "--before",
+            s(before),
+            "--after",
+            s(&segments),
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    assert_eq!(
+        matrix(&parts, "from_parts.csv"),
+        matrix(&segments, "from_file.csv")
+    );
+    let power = |table: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        ok(&[
+            "power",
+            "--segments",
+            s(table),
+            "--baseline",
+            "5%",
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    assert_eq!(
+        power(&parts.join("*.csv"), "p1.csv"),
+        power(&segments, "p2.csv")
+    );
+    let run = ok(&["overlap", s(&parts), s(&segments)]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    let cells: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!((cells[2], cells[4]), ("5000", "5000"), "{text}");
+}

@@ -161,7 +161,7 @@ fn render(result: &CampaignResult) -> String {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     args.input
-        .declare(Paths::new().input("--audience", Some(&args.audience)))
+        .declare(Paths::new().table("--audience", Some(&args.audience)))
         .output("--out", Some(&args.out))
         .output("--plot", args.plot.as_deref())
         .check()?;

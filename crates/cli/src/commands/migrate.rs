@@ -66,8 +66,8 @@ fn read_run(path: &std::path::Path, by: &str) -> anyhow::Result<Vec<(String, Str
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     Paths::new()
-        .input("--before", Some(&args.before))
-        .input("--after", Some(&args.after))
+        .table("--before", Some(&args.before))
+        .table("--after", Some(&args.after))
         .output("--out", Some(&args.out))
         .output("--moves", args.moves.as_deref())
         .output("--plot", args.plot.as_deref())

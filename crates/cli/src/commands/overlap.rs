@@ -31,7 +31,9 @@ pub struct Args {
 fn read_sets(args: &Args) -> anyhow::Result<Vec<(String, HashSet<String>)>> {
     let mut sets = Vec::new();
     for path in &args.files {
-        if crate::output::is_parquet_output(path).unwrap_or(false) {
+        if lookalike_core::is_dataset(path)
+            || crate::output::is_parquet_output(path).unwrap_or(false)
+        {
             sets.extend(parquet_sets(path, args.by.as_deref())?);
             continue;
         }
@@ -73,7 +75,8 @@ fn read_sets(args: &Args) -> anyhow::Result<Vec<(String, HashSet<String>)>> {
     Ok(sets)
 }
 
-/// The sets of a Parquet file: its ids, or its ids by the values of `by`.
+/// The sets of a Parquet file or of a table in part files: its ids, or its ids by the values
+/// of `by`.
 fn parquet_sets(
     path: &std::path::Path,
     by: Option<&str>,
@@ -101,7 +104,7 @@ fn parquet_sets(
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     crate::paths::Paths::new()
-        .inputs("FILES", &args.files)
+        .tables("FILES", &args.files)
         .output("--out", args.out.as_deref())
         .check()?;
     let sets = read_sets(&args)?;

@@ -81,7 +81,7 @@ struct PowerRow<'a> {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     Paths::new()
-        .input("--segments", Some(&args.segments))
+        .table("--segments", Some(&args.segments))
         .table("--transactions", args.transactions.as_deref())
         .output("--out", Some(&args.out))
         .check()?;
