@@ -490,3 +490,30 @@ fn fit_and_predict_straight_from_the_log_equal_the_feature_table_route() {
     assert!(err.contains("amount"), "{err}");
     assert!(!dir.path().join("m").exists(), "no model after an error");
 }
+
+#[test]
+fn plots_inside_the_tables_folder_are_refused_with_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let transactions = common::repo("data/sample/transactions.csv");
+    let out = dir.path().join("evaluation");
+    let plots = out.join("plots");
+    let error = common::fails(&[
+        "value",
+        "evaluate",
+        "--transactions",
+        common::s(&transactions),
+        "--as-of",
+        "2025-07-01",
+        "--holdout-end",
+        "2026-01-01",
+        "--out",
+        common::s(&out),
+        "--plot",
+        common::s(&plots),
+    ]);
+    assert!(
+        error.contains("is inside --out") && error.contains("to write the plots beside"),
+        "{error}"
+    );
+    assert!(!out.exists());
+}

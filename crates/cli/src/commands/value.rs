@@ -442,8 +442,20 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     if end <= as_of {
         anyhow::bail!("--holdout-end {end} must be after --as-of {as_of}");
     }
-    // Tables and plots may share a folder.
+    // Tables and plots may share a folder, not nest: each output folder is built apart and
+    // swapped in whole.
     let shared = args.out.is_some() && args.out == args.plot;
+    if let (Some(out), Some(plot)) = (&args.out, &args.plot)
+        && !shared
+        && plot.starts_with(out)
+    {
+        anyhow::bail!(
+            "--plot {} is inside --out {}: give --plot {} to write the plots beside the tables, or a folder of its own",
+            plot.display(),
+            out.display(),
+            out.display()
+        );
+    }
     args.input
         .declare(Paths::new())
         .output_folder("--out", args.out.as_deref())
