@@ -19,9 +19,9 @@ impl SeedArgs {
     pub fn declare<'a>(&'a self, paths: crate::paths::Paths<'a>) -> crate::paths::Paths<'a> {
         paths
             .table("--features", Some(&self.features))
-            .input("--seeds", self.seeds.as_deref())
+            .table("--seeds", self.seeds.as_deref())
             .input("--segments", self.segments.as_deref())
-            .inputs("--exclude", &self.exclude)
+            .tables("--exclude", &self.exclude)
     }
 }
 

@@ -262,3 +262,46 @@ fn the_small_table_readers_take_part_files_too() {
     let cells: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!((cells[2], cells[4]), ("5000", "5000"), "{text}");
 }
+
+#[test]
+fn seed_and_exclusion_lists_in_part_files_are_one_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features(dir.path(), "features.csv", false);
+    // Seeds: the customers with 12 orders or more, one list and the same list in two parts.
+    let text = std::fs::read_to_string(&features).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let orders = header.iter().position(|h| *h == "orders").unwrap();
+    let seeds: Vec<&str> = lines
+        .filter(|l| l.split(',').nth(orders).and_then(|o| o.parse::<f64>().ok()) >= Some(12.0))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let list = dir.path().join("seeds.csv");
+    std::fs::write(&list, format!("customer_id\n{}\n", seeds.join("\n"))).unwrap();
+    let parts = dir.path().join("seeds");
+    split_csv(&list, &parts, 2);
+    let expand = |seeds: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        ok(&[
+            "expand",
+            "--features",
+            s(&features),
+            "--seeds",
+            s(seeds),
+            "--size",
+            "5%",
+            "--min-seeds",
+            "50",
+            "--exclude",
+            s(&parts.join("part-00000.csv")),
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    assert_eq!(
+        expand(&parts, "from_parts.csv"),
+        expand(&list, "from_file.csv")
+    );
+}

@@ -47,6 +47,35 @@ impl IdList {
     /// first; with `value_column`, that column must exist and hold numbers. Ids listed more
     /// than once are kept once (the first value wins) and counted.
     pub fn read(path: &Path, value_column: Option<&str>) -> Result<IdList, PipelineError> {
+        // A list in part files (a folder, a glob): the files in name order, as one list.
+        if lookalike_core::is_dataset(path) {
+            let files = lookalike_core::table_files(path).map_err(|e| PipelineError::IdList {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            let mut all = IdList {
+                origin: path.display().to_string(),
+                ids: Vec::new(),
+                values: value_column.map(|_| Vec::new()),
+                duplicates: 0,
+            };
+            let mut seen: HashMap<String, ()> = HashMap::new();
+            for file in files {
+                let part = IdList::read(&file, value_column)?;
+                all.duplicates += part.duplicates;
+                for (i, id) in part.ids.into_iter().enumerate() {
+                    if seen.insert(id.clone(), ()).is_some() {
+                        all.duplicates += 1;
+                        continue;
+                    }
+                    if let (Some(values), Some(part_values)) = (&mut all.values, &part.values) {
+                        values.push(part_values[i]);
+                    }
+                    all.ids.push(id);
+                }
+            }
+            return Ok(all);
+        }
         let fail = |message: String| PipelineError::IdList {
             path: path.to_path_buf(),
             message,

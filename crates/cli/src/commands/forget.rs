@@ -53,7 +53,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.model.clone());
     let paths = Paths::new()
         .input_folder("--model", Some(&args.model))
-        .input("--ids", Some(&args.ids))
+        .table("--ids", Some(&args.ids))
         .table("--features", Some(&args.features))
         .input("--pseudonymize", args.pseudonymize.as_deref());
     if in_place {
