@@ -62,7 +62,7 @@ impl AudienceModel {
             .map_err(|e| AudienceError::BadSavedScorer(e.to_string()))?;
         let scores = self.scorer().score(matrix.view())?;
         let (score, strength) = (scores.score[0], scores.strength[0]);
-        let seed = self.seed_ids().iter().any(|s| s == id);
+        let seed = self.is_seed(id);
         let cuts: Vec<CutCheck> = self
             .settings()
             .tiers

@@ -234,6 +234,22 @@ impl AudienceModel {
         self.seed_rows.view()
     }
 
+    /// Whether `id` is one of the seeds (a hash look-up).
+    pub fn is_seed(&self, id: &str) -> bool {
+        self.seed_set.contains(id)
+    }
+
+    /// Whether the audience stores the customer `id`: as a seed (the seed index) or as the
+    /// last member of a tier (the cut's tie-break).
+    pub fn stores(&self, id: &str) -> bool {
+        self.is_seed(id)
+            || self
+                .settings
+                .tiers
+                .iter()
+                .any(|cut| cut.last_customer_id == id)
+    }
+
     /// The fitted scorer.
     pub fn scorer(&self) -> &dyn Scorer {
         self.scorer.as_ref()

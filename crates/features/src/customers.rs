@@ -301,8 +301,9 @@ pub(crate) fn read_customers(
         return read_customer_file(input, mapping, on_bad_row, keep);
     }
     let mut all: Option<CustomerFile> = None;
-    let mut first_file: HashMap<Box<str>, std::path::PathBuf> = HashMap::new();
-    for part in &input.parts {
+    // Each id's file, by index into the parts (one number per customer, not a path).
+    let mut first_file: HashMap<Box<str>, usize> = HashMap::new();
+    for (k, part) in input.parts.iter().enumerate() {
         let file = InputFile {
             path: part.clone(),
             parts: Vec::new(),
@@ -310,11 +311,11 @@ pub(crate) fn read_customers(
         };
         let read = read_customer_file(&file, mapping, on_bad_row, keep)?;
         for id in &read.ids {
-            if let Some(other) = first_file.insert(id.clone(), part.clone()) {
+            if let Some(other) = first_file.insert(id.clone(), k) {
                 return Err(FeatureError::InvalidOptions(format!(
                     "{}: customer {id:?} has a row in {} and in {}; every customer must have one",
                     input.path.display(),
-                    other.display(),
+                    input.parts[other].display(),
                     part.display()
                 )));
             }

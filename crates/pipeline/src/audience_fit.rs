@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use lookalike_audience::AudienceSettings;
 use lookalike_audience::TierCut;
 use lookalike_core::{FeatureTable, Progress};
+use lookalike_value::Prediction;
 use serde_json::{Value, json};
 
 use crate::fit::{
@@ -61,26 +62,18 @@ pub(crate) struct AudienceInputs {
 impl AudienceInputs {
     /// From the stages just fitted.
     pub(crate) fn of(spec: &PipelineSpec, report: &TrainingReport) -> Result<Self, PipelineError> {
-        let mut notes = Vec::new();
-        let values = match &report.value {
-            Some(value) => Some(expected_values(
+        let predictions = report.value.as_ref().map(|value| {
+            (
                 value.training.spend_model().is_some(),
-                &value.predictions,
-                &mut notes,
-            )?),
-            None => None,
-        };
-        let any_rule = spec.audiences.iter().any(|a| a.seed_rule.is_some());
-        let extras = match &report.segments {
-            Some(segments) if any_rule => {
-                Some(RuleExtras::from_segmentation(&segments.segmentation)?)
-            }
-            _ => None,
-        };
-        Ok(AudienceInputs {
-            values,
-            notes,
-            extras,
+                value.predictions.as_slice(),
+            )
+        });
+        AudienceInputs::assemble(spec, predictions, || {
+            report
+                .segments
+                .as_ref()
+                .map(|s| RuleExtras::from_segmentation(&s.segmentation))
+                .transpose()
         })
     }
 
@@ -91,26 +84,44 @@ impl AudienceInputs {
         model: &PipelineModel,
         table: &FeatureTable,
     ) -> Result<Self, PipelineError> {
+        let predictions = match model.value() {
+            Some(value) => Some((
+                value.spend().is_some(),
+                predict_table(table, value.purchases(), value.spend(), value.horizon())?,
+            )),
+            None => None,
+        };
+        AudienceInputs::assemble(
+            spec,
+            predictions
+                .as_ref()
+                .map(|(spend, p)| (*spend, p.as_slice())),
+            || match model.segments() {
+                Some(segments) => Ok(Some(RuleExtras::from_segmentation(
+                    &segments.transform(table)?,
+                )?)),
+                None => Ok(None),
+            },
+        )
+    }
+
+    /// The CLV from the value stage's `predictions` (with whether it has a spend model), and
+    /// the segmentation's rule columns from `extras` — called only when a seed rule may name
+    /// them.
+    fn assemble(
+        spec: &PipelineSpec,
+        predictions: Option<(bool, &[Option<Prediction>])>,
+        extras: impl FnOnce() -> Result<Option<RuleExtras>, PipelineError>,
+    ) -> Result<Self, PipelineError> {
         let mut notes = Vec::new();
-        let values = match model.value() {
-            Some(value) => {
-                let predictions =
-                    predict_table(table, value.purchases(), value.spend(), value.horizon())?;
-                Some(expected_values(
-                    value.spend().is_some(),
-                    &predictions,
-                    &mut notes,
-                )?)
+        let values = match predictions {
+            Some((has_spend, predictions)) => {
+                Some(expected_values(has_spend, predictions, &mut notes)?)
             }
             None => None,
         };
         let any_rule = spec.audiences.iter().any(|a| a.seed_rule.is_some());
-        let extras = match model.segments() {
-            Some(segments) if any_rule => {
-                Some(RuleExtras::from_segmentation(&segments.transform(table)?)?)
-            }
-            _ => None,
-        };
+        let extras = if any_rule { extras()? } else { None };
         Ok(AudienceInputs {
             values,
             notes,

@@ -204,7 +204,7 @@ impl PipelineModel {
         let mut stored = Vec::new();
         for audience in self.audiences() {
             let settings = audience.settings();
-            if audience.seed_ids().contains(&id) {
+            if audience.is_seed(&id) {
                 stored.push(format!(
                     "audiences/{}: its id and scaled features ({})",
                     settings.seeds_file,

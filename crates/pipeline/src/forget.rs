@@ -81,25 +81,27 @@ pub fn forget(
         )));
     }
     let documents = model.documents();
-    let stored: HashSet<&str> = documents
-        .audiences
+    let stored: HashSet<&str> = erased
         .iter()
-        .flat_map(|a| a.seed_ids.iter().map(String::as_str))
-        .chain(model.audiences().iter().flat_map(|a| {
-            a.settings()
-                .tiers
-                .iter()
-                .map(|cut| cut.last_customer_id.as_str())
-        }))
-        .filter(|id| erased.contains(id))
+        .copied()
+        .filter(|id| model.audiences().iter().any(|a| a.stores(id)))
         .collect();
+    // One pass over the features: the rows kept, and the erased ids found among them.
+    let mut found: HashSet<&str> = HashSet::new();
     let kept_rows: Vec<usize> = (0..features.len())
-        .filter(|&row| !erased.contains(features.ids()[row].as_str()))
+        .filter(|&row| {
+            let id = features.ids()[row].as_str();
+            let erase = erased.contains(id);
+            if erase {
+                found.insert(id);
+            }
+            !erase
+        })
         .collect();
     let in_features = features.len() - kept_rows.len();
     let not_found = erased
         .iter()
-        .filter(|id| !stored.contains(*id) && features.row_of(id).is_none())
+        .filter(|id| !stored.contains(*id) && !found.contains(*id))
         .count();
     if documents.audiences.is_empty() && !refit_all {
         return Ok(Erasure::NothingToErase(
@@ -151,21 +153,16 @@ pub fn forget(
         features_name: "the features".into(),
         pseudonymized: documents.manifest.get("pseudonymized").cloned(),
     };
-    let stage_names = |all: bool| {
-        let mut names = Vec::new();
-        if all {
-            for (present, name) in [
-                (manifest.stages.segments.is_some(), "segments"),
-                (manifest.stages.clusters.is_some(), "clusters"),
-                (manifest.stages.value.is_some(), "value"),
-            ] {
-                if present {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names
-    };
+    // The aggregate stages the model has: kept by default, refitted with `refit_all`.
+    let aggregates: Vec<String> = [
+        (manifest.stages.segments.is_some(), "segments"),
+        (manifest.stages.clusters.is_some(), "clusters"),
+        (manifest.stages.value.is_some(), "value"),
+    ]
+    .into_iter()
+    .filter(|(present, _)| *present)
+    .map(|(_, name)| name.to_string())
+    .collect();
     let audience_names: Vec<String> = spec
         .audiences
         .iter()
@@ -173,7 +170,7 @@ pub fn forget(
         .collect();
     let (mut new_documents, refitted, kept) = if refit_all {
         let (trained, _) = fit(&spec, &remaining, &inputs, progress)?;
-        let mut refitted = stage_names(true);
+        let mut refitted = aggregates;
         refitted.extend(audience_names);
         (trained.documents().clone(), refitted, Vec::new())
     } else {
@@ -190,7 +187,7 @@ pub fn forget(
         new.audiences = fitted.documents;
         new.manifest["stages"]["audiences"] = Value::Array(fitted.entries);
         new.manifest["data_inventory"] = to_json(&data_inventory(&new))?;
-        (new, audience_names, stage_names(true))
+        (new, audience_names, aggregates)
     };
     let record = ErasureRecord {
         erased_at: now_utc(),

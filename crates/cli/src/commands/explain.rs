@@ -98,10 +98,7 @@ fn stored_anywhere(model: &PipelineModel, id: &str) -> String {
     let places: Vec<String> = model
         .audiences()
         .iter()
-        .filter(|a| {
-            a.seed_ids().iter().any(|s| s == id)
-                || a.settings().tiers.iter().any(|c| c.last_customer_id == id)
-        })
+        .filter(|a| a.stores(id))
         .map(|a| format!("audience {}", a.name()))
         .collect();
     if places.is_empty() {
