@@ -33,7 +33,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "lookalike", version, about, max_term_width = 100)]
 struct Cli {
     /// Print nothing but errors: no progress, messages or reports (files are still written).
-    #[arg(long, global = true)]
+    #[arg(short, long, global = true)]
     quiet: bool,
     /// Worker threads (default: all cores).
     #[arg(long, global = true, value_name = "N")]

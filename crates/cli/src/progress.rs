@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+pub use lookalike_core::si;
 use lookalike_core::{Progress, Unit};
 
 /// Draws one bar per stage on stderr, or nothing when disabled.
@@ -20,39 +21,6 @@ impl BarProgress {
             bar: Mutex::new(None),
         }
     }
-}
-
-/// `value` with an SI prefix and three significant digits, trailing zeros dropped: 950, 1.23k,
-/// 34.5M, 206M, 0.25.
-pub fn si(value: f64) -> String {
-    if !value.is_finite() || value < 0.0 {
-        return "-".into();
-    }
-    let digits = |v: f64| -> usize {
-        if v >= 99.95 {
-            0
-        } else if v >= 9.995 {
-            1
-        } else {
-            2
-        }
-    };
-    // The prefix is chosen after rounding, so that 999,999 reads 1M, not 1000k.
-    let (scaled, prefix) = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")]
-        .iter()
-        .find(|(size, _)| {
-            let scaled = value / size;
-            let places = digits(scaled) as i32;
-            (scaled * 10f64.powi(places)).round() / 10f64.powi(places) >= 1.0
-        })
-        .map_or((value, ""), |(size, prefix)| (value / size, *prefix));
-    let text = format!("{scaled:.*}", digits(scaled));
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    };
-    format!("{text}{prefix}")
 }
 
 /// A rate in `unit` per second: `197 MB/s`, `1.2M customers/s`.
@@ -72,6 +40,18 @@ fn spaced(text: String) -> String {
 }
 
 impl BarProgress {
+    /// Prints `text` on its own line above the bar; false when no bar is drawn (the caller
+    /// then prints it as usual).
+    pub fn println(&self, text: &str) -> bool {
+        match &*self.bar.lock().expect("bar poisoned") {
+            Some(bar) => {
+                bar.println(text);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn begin(&self, stage: &str, total: Option<u64>, unit: Unit) {
         if !self.enabled {
             return;
@@ -79,7 +59,7 @@ impl BarProgress {
         let bar = match total {
             Some(total) => ProgressBar::new(total).with_style(
                 ProgressStyle::with_template(
-                    "{msg:40!} [{bar:30}] {percent:>3}% {rate:>18} eta {eta}",
+                    "{prefix:36!} [{bar:16}] {percent:>3}% {rate:>18} eta {eta:<4} {msg}",
                 )
                 .expect("valid template")
                 .with_key(
@@ -90,9 +70,12 @@ impl BarProgress {
                 )
                 .progress_chars("=> "),
             ),
-            None => ProgressBar::new_spinner(),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{spinner} {prefix} {msg}").expect("valid template"),
+            ),
         };
-        bar.set_message(stage.to_string());
+        // The stage's name is the prefix; notes on what it is doing now are the message.
+        bar.set_prefix(stage.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
         if let Some(previous) = self.bar.lock().expect("bar poisoned").replace(bar) {
             previous.finish_and_clear();
@@ -113,6 +96,16 @@ impl Progress for BarProgress {
         if let Some(bar) = &*self.bar.lock().expect("bar poisoned") {
             bar.inc(amount);
         }
+    }
+
+    fn note(&self, detail: &str) {
+        if let Some(bar) = &*self.bar.lock().expect("bar poisoned") {
+            bar.set_message(detail.to_string());
+        }
+    }
+
+    fn is_shown(&self) -> bool {
+        self.enabled
     }
 
     fn finish(&self) {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
-    Algorithm, ClusterError, ClusterProfile, Init, KMeansParams, Scaler, ScalerParams, Scaling,
-    calinski_harabasz, cluster_profiles, davies_bouldin, sampled_silhouette,
+    Algorithm, ClusterError, ClusterProfile, FitStep, Init, KMeansParams, Scaler, ScalerParams,
+    Scaling, calinski_harabasz, cluster_profiles, davies_bouldin, sampled_silhouette,
 };
 
 /// Numeric precision of a fit (distances, centroids).
@@ -269,6 +269,17 @@ impl ClusterConfig {
         k: usize,
         initial: Option<&Array2<f64>>,
     ) -> Result<ClusterOutcome, ClusterError> {
+        self.fit_watched(matrix, k, initial, None)
+    }
+
+    /// [`ClusterConfig::fit`] telling `watch` what k-means is doing (progress displays).
+    pub fn fit_watched(
+        &self,
+        matrix: &Array2<f64>,
+        k: usize,
+        initial: Option<&Array2<f64>>,
+        watch: Option<&mut dyn FnMut(FitStep)>,
+    ) -> Result<ClusterOutcome, ClusterError> {
         let params = self.kmeans_params(k).validate()?;
         let (centroids, labels, squared, inertia, iterations, converged, seconds) = match self
             .precision
@@ -277,7 +288,7 @@ impl ClusterConfig {
                 let started = Instant::now();
                 let fitted = match initial {
                     Some(start) => params.fit_predict_from(matrix.view(), None, start.clone())?,
-                    None => params.fit_predict(matrix.view(), None)?,
+                    None => params.fit_predict_watched(matrix.view(), None, watch)?,
                 };
                 let seconds = started.elapsed().as_secs_f64();
                 let m = fitted.model;
@@ -295,7 +306,7 @@ impl ClusterConfig {
                 let started = Instant::now();
                 let fitted = match start {
                     Some(start) => params.fit_predict_from(narrow.view(), None, start)?,
-                    None => params.fit_predict(narrow.view(), None)?,
+                    None => params.fit_predict_watched(narrow.view(), None, watch)?,
                 };
                 let seconds = started.elapsed().as_secs_f64();
                 let m = fitted.model;
@@ -517,6 +528,20 @@ impl Clustering {
     }
 }
 
+/// What [`cluster_table`] is doing, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub enum ClusterEvent<'a> {
+    /// A step of the k-means fit with `k` clusters.
+    Step {
+        /// The number of clusters being fitted.
+        k: usize,
+        /// The step.
+        step: FitStep,
+    },
+    /// The fit with `outcome.k` clusters is done.
+    Fitted(&'a ClusterOutcome),
+}
+
 /// Clusters `all` as `config` says: leaves out (or refuses) customers missing a clustered
 /// value, scales, fits every k of `config.k` and keeps the suggested one. `fitted` is called
 /// after each k (for progress messages).
@@ -524,6 +549,21 @@ pub fn cluster_table(
     all: &FeatureTable,
     config: &ClusterConfig,
     mut fitted: impl FnMut(&ClusterOutcome),
+) -> Result<Clustering, ClusterError> {
+    cluster_table_watched(all, config, false, |event| {
+        if let ClusterEvent::Fitted(outcome) = event {
+            fitted(outcome)
+        }
+    })
+}
+
+/// [`cluster_table`] telling `tell` about every fit and, with `iterations`, about every k-means
+/// step too (Hamerly then computes its inertia at each iteration, one more pass over the data).
+pub fn cluster_table_watched(
+    all: &FeatureTable,
+    config: &ClusterConfig,
+    iterations: bool,
+    mut tell: impl FnMut(ClusterEvent<'_>),
 ) -> Result<Clustering, ClusterError> {
     let columns = config.columns();
     let (rows, table) = match config.missing {
@@ -550,8 +590,10 @@ pub fn cluster_table(
     let matrix = scaler.transform(&table)?;
     let mut sweep = Vec::new();
     for k in config.k.values() {
-        let outcome = config.fit(&matrix, k, None)?;
-        fitted(&outcome);
+        let mut watch = |step| tell(ClusterEvent::Step { k, step });
+        let watch = iterations.then_some(&mut watch as &mut dyn FnMut(FitStep));
+        let outcome = config.fit_watched(&matrix, k, None, watch)?;
+        tell(ClusterEvent::Fitted(&outcome));
         sweep.push(outcome);
     }
     let (chosen, why) = if sweep.len() > 1 {

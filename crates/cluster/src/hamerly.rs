@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::distance::{BLOCK, Centroids, block_of, block_starts, squared_distance, values_of};
 use crate::float::{Float, narrow, wide};
-use crate::lloyd::{ClusterSums, Run, centroids_from_sums, squared_shift};
+use crate::lloyd::{ClusterSums, Run, Watch, centroids_from_sums, squared_shift};
 
 /// Per point: label, upper bound, lower bound (distances, not squared).
 struct Bounds<F> {
@@ -109,8 +109,8 @@ pub(crate) fn hamerly<F: Float>(
     mut centroids: Array2<F>,
     tolerance: f64,
     max_iter: usize,
+    mut watch: Option<&mut Watch<'_>>,
 ) -> Run<F> {
-    let d = centroids.ncols();
     let (mut bounds, mut sums) = initial_bounds(data, centroids.view(), weights);
     let mut iterations = 0;
     let mut converged = false;
@@ -138,6 +138,13 @@ pub(crate) fn hamerly<F: Float>(
         } else {
             sums = step(data, weights, &centroids, &moves, &mut bounds);
         }
+        if let Some(watch) = watch.as_mut() {
+            // Hamerly keeps bounds, not distances: one exact distance per point (O(n·d)).
+            watch(
+                iterations,
+                assigned_inertia(data, weights, &centroids, &bounds.labels),
+            );
+        }
         if shift <= tolerance {
             converged = true;
             break;
@@ -146,17 +153,8 @@ pub(crate) fn hamerly<F: Float>(
             break;
         }
     }
-    let prepared = Centroids::new(centroids.view());
-    let distances: Vec<F> = values_of(&data)
-        .chunks_exact(d)
-        .zip(&bounds.labels)
-        .map(|(row, label)| squared_distance(row, prepared.row(*label)))
-        .collect();
-    let inertia = distances
-        .iter()
-        .zip(weights)
-        .map(|(d, w)| wide(*d) * w)
-        .sum();
+    let distances = assigned_distances(data, &centroids, &bounds.labels);
+    let inertia = weighted_sum(&distances, weights);
     Run {
         centroids,
         labels: bounds.labels,
@@ -165,6 +163,38 @@ pub(crate) fn hamerly<F: Float>(
         iterations,
         converged,
     }
+}
+
+/// Squared distance of each point to the centroid it is assigned to.
+fn assigned_distances<F: Float>(
+    data: ArrayView2<'_, F>,
+    centroids: &Array2<F>,
+    labels: &[usize],
+) -> Vec<F> {
+    let prepared = Centroids::new(centroids.view());
+    values_of(&data)
+        .par_chunks_exact(centroids.ncols())
+        .zip(labels)
+        .map(|(row, label)| squared_distance(row, prepared.row(*label)))
+        .collect()
+}
+
+fn weighted_sum<F: Float>(distances: &[F], weights: &[f64]) -> f64 {
+    distances
+        .iter()
+        .zip(weights)
+        .map(|(d, w)| wide(*d) * w)
+        .sum()
+}
+
+/// The weighted inertia of the current assignment.
+fn assigned_inertia<F: Float>(
+    data: ArrayView2<'_, F>,
+    weights: &[f64],
+    centroids: &Array2<F>,
+    labels: &[usize],
+) -> f64 {
+    weighted_sum(&assigned_distances(data, centroids, labels), weights)
 }
 
 /// Moves the bounds by the centroids' moves, re-assigns the points whose bounds no longer

@@ -216,7 +216,7 @@ pub(crate) fn kmeans_parallel<F: Float>(
     }
     let points = data.select(Axis(0), &distinct);
     let start = kmeans_plus_plus(points.view(), &distinct_weights, k, rng);
-    lloyd(points.view(), &distinct_weights, start, 0.0, 300).centroids
+    lloyd(points.view(), &distinct_weights, start, 0.0, 300, None).centroids
 }
 
 /// Lowers each point's `closest` squared distance with the new candidates `fresh`, whose

@@ -15,7 +15,7 @@ use crate::distance::standard_layout;
 use crate::float::{Float, wide};
 use crate::hamerly::hamerly;
 use crate::init::{kmeans_parallel, kmeans_plus_plus, random_init};
-use crate::lloyd::{Run, lloyd};
+use crate::lloyd::{Run, Watch, lloyd};
 use crate::minibatch::minibatch;
 
 /// How initial centroids are chosen.
@@ -428,6 +428,17 @@ impl KMeansValidParams {
         data: ArrayView2<'_, F>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Result<Fitted<F>, ClusterError> {
+        self.fit_predict_watched(data, weights, None)
+    }
+
+    /// [`KMeansValidParams::fit_predict`] telling `watch` about the initialisation and every
+    /// iteration of every restart (for progress displays; the result is the same as unwatched).
+    pub fn fit_predict_watched<F: Float>(
+        &self,
+        data: ArrayView2<'_, F>,
+        weights: Option<ArrayView1<'_, f64>>,
+        mut watch: Option<&mut dyn FnMut(FitStep)>,
+    ) -> Result<Fitted<F>, ClusterError> {
         let p = &self.0;
         if p.algorithm == Algorithm::Linfa {
             return self.fit_with_linfa(data, weights, None);
@@ -438,9 +449,28 @@ impl KMeansValidParams {
         let tolerance = p.tol * mean_variance(data);
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
         let mut best: Option<Run<F>> = None;
-        for _ in 0..p.n_init {
+        for restart in 0..p.n_init {
+            if let Some(watch) = watch.as_mut() {
+                watch(FitStep::Initialising { restart });
+            }
             let initial = initial_centroids(data, &weights, p.k, p.init, &mut rng);
-            let run = self.improve(data, &weights, initial, tolerance, &mut rng);
+            let mut tell = watch.as_mut().map(|watch| {
+                move |iteration, inertia| {
+                    watch(FitStep::Iterated(Iteration {
+                        restart,
+                        iteration,
+                        inertia,
+                    }))
+                }
+            });
+            let run = self.improve(
+                data,
+                &weights,
+                initial,
+                tolerance,
+                &mut rng,
+                tell.as_mut().map(|t| t as &mut Watch<'_>),
+            );
             if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
                 best = Some(run);
             }
@@ -487,9 +517,9 @@ impl KMeansValidParams {
         let data = standard_layout(data);
         let data = data.view();
         let initial = initial.as_standard_layout().into_owned();
-        Ok(fitted(
-            self.improve(data, &weights, initial, tolerance, &mut rng),
-        ))
+        Ok(fitted(self.improve(
+            data, &weights, initial, tolerance, &mut rng, None,
+        )))
     }
 
     /// [`Algorithm::Linfa`]: linfa-clustering fits, this crate assigns the training points.
@@ -540,16 +570,17 @@ impl KMeansValidParams {
         initial: Array2<F>,
         tolerance: f64,
         rng: &mut ChaCha8Rng,
+        watch: Option<&mut Watch<'_>>,
     ) -> Run<F> {
         let p = &self.0;
         match p.algorithm {
             // Linfa is delegated before this point (see `fit_predict`).
             Algorithm::Lloyd | Algorithm::Linfa => {
-                lloyd(data, weights, initial, tolerance, p.max_iter)
+                lloyd(data, weights, initial, tolerance, p.max_iter, watch)
             }
-            Algorithm::Hamerly => hamerly(data, weights, initial, tolerance, p.max_iter),
+            Algorithm::Hamerly => hamerly(data, weights, initial, tolerance, p.max_iter, watch),
             Algorithm::MiniBatch => {
-                minibatch(data, weights, initial, p.batch_size, p.max_iter, rng)
+                minibatch(data, weights, initial, p.batch_size, p.max_iter, rng, watch)
             }
         }
     }
@@ -567,6 +598,55 @@ fn initial_centroids<F: Float>(
         Init::KMeansParallel => kmeans_parallel(data, weights, k, rng),
         Init::Random => random_init(data, weights, k, rng),
     }
+}
+
+/// What a k-means fit is doing, as told to a progress display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FitStep {
+    /// Choosing the initial centroids of a restart.
+    Initialising {
+        /// The restart, from 0 (of `n_init`).
+        restart: usize,
+    },
+    /// An iteration is done.
+    Iterated(Iteration),
+}
+
+impl FitStep {
+    /// The step as a progress line shows it, for the fit with `k` clusters and `restarts`
+    /// restarts: `k = 5, restart 2/3, iteration 12, inertia 1.23M`.
+    pub fn describe(&self, k: usize, restarts: usize) -> String {
+        let restart = |r: usize| {
+            if restarts > 1 {
+                format!(", restart {}/{restarts}", r + 1)
+            } else {
+                String::new()
+            }
+        };
+        match self {
+            FitStep::Initialising { restart: r } => {
+                format!("k = {k}{}, choosing initial centroids", restart(*r))
+            }
+            FitStep::Iterated(it) => format!(
+                "k = {k}{}, iteration {}, inertia {}",
+                restart(it.restart),
+                it.iteration,
+                lookalike_core::si(it.inertia)
+            ),
+        }
+    }
+}
+
+/// One finished iteration of a k-means fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Iteration {
+    /// The restart it belongs to, from 0 (of `n_init`).
+    pub restart: usize,
+    /// The iteration within the restart, from 1 (mini-batch: the batch step).
+    pub iteration: usize,
+    /// The weighted inertia after it (mini-batch: the smoothed batch estimate, scaled to all
+    /// points).
+    pub inertia: f64,
 }
 
 /// A fitted model with the clusters of the points it was fitted on.

@@ -29,15 +29,17 @@ mod silhouette;
 
 pub use compare::{SettingRun, SettingsGrid};
 pub use config::{
-    ClusterConfig, ClusterOutcome, Clustering, DEFAULT_CLUSTER_COLUMNS, KChoice, Missing,
-    Precision, QualityMetrics, cluster_table, complete_mask, suggest_k,
+    ClusterConfig, ClusterEvent, ClusterOutcome, Clustering, DEFAULT_CLUSTER_COLUMNS, KChoice,
+    Missing, Precision, QualityMetrics, cluster_table, cluster_table_watched, complete_mask,
+    suggest_k,
 };
 pub use error::ClusterError;
 pub use float::Float;
 pub use ivf::IvfIndex;
 pub use kernel::Kernel;
 pub use kmeans::{
-    Algorithm, Fitted, Init, KMeans, KMeansParams, KMeansValidParams, PARALLEL_INIT_FROM,
+    Algorithm, FitStep, Fitted, Init, Iteration, KMeans, KMeansParams, KMeansValidParams,
+    PARALLEL_INIT_FROM,
 };
 pub use knn::{Neighbours, k_nearest};
 pub use linfa_api::fit_with_linfa;

@@ -165,6 +165,11 @@ pub(crate) fn squared_shift<F: Float>(old: &Array2<F>, new: &Array2<F>) -> f64 {
         .sum()
 }
 
+/// Told after each iteration: its number (from 1) and the weighted inertia then (mini-batch:
+/// the smoothed batch inertia scaled to all points). Only progress displays watch, so
+/// algorithms that do not need the inertia compute it only when watched.
+pub(crate) type Watch<'a> = dyn FnMut(usize, f64) + 'a;
+
 /// The outcome of one run from given initial centroids.
 pub(crate) struct Run<F> {
     pub(crate) centroids: Array2<F>,
@@ -182,6 +187,7 @@ pub(crate) fn lloyd<F: Float>(
     mut centroids: Array2<F>,
     tolerance: f64,
     max_iter: usize,
+    mut watch: Option<&mut Watch<'_>>,
 ) -> Run<F> {
     let mut iterations = 0;
     let mut converged = false;
@@ -192,6 +198,9 @@ pub(crate) fn lloyd<F: Float>(
         centroids = next;
         iterations += 1;
         assignment = assign(data, centroids.view(), Some(weights));
+        if let Some(watch) = watch.as_mut() {
+            watch(iterations, assignment.inertia(weights));
+        }
         if shift <= tolerance {
             converged = true;
             break;

@@ -20,7 +20,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::float::{Float, narrow, wide};
-use crate::lloyd::{Run, assign};
+use crate::lloyd::{Run, Watch, assign};
 
 /// Steps without improvement of the smoothed batch inertia before stopping.
 const PATIENCE: usize = 10;
@@ -69,8 +69,10 @@ pub(crate) fn minibatch<F: Float>(
     batch_size: usize,
     max_iter: usize,
     rng: &mut ChaCha8Rng,
+    mut watch: Option<&mut Watch<'_>>,
 ) -> Run<F> {
     let n = data.nrows();
+    let total_mass: f64 = weights.iter().sum();
     let batch_size = batch_size.min(n);
     let steps = (max_iter * n).div_ceil(batch_size);
     let mut seen = vec![0.0f64; centroids.nrows()];
@@ -116,6 +118,9 @@ pub(crate) fn minibatch<F: Float>(
             Some(previous) => previous * (1.0 - alpha) + batch_inertia * alpha,
         };
         smoothed = Some(value);
+        if let Some(watch) = watch.as_mut() {
+            watch(iterations, value * total_mass);
+        }
         if value < best {
             best = value;
             without_improvement = 0;
@@ -190,7 +195,7 @@ mod tests {
         let weights = vec![1.0; data.nrows()];
         let fit = |start: Array2<f64>| {
             let mut rng = ChaCha8Rng::seed_from_u64(4);
-            minibatch(data.view(), &weights, start, 256, 20, &mut rng)
+            minibatch(data.view(), &weights, start, 256, 20, &mut rng, None)
         };
         let with_far = fit(array![[0.0, 0.0], [10.0, 0.0], [1e6, 1e6]]);
         let two = fit(array![[0.0, 0.0], [10.0, 0.0]]);

@@ -419,3 +419,87 @@ fn linfa_traits_and_the_linfa_backend() {
     assert!(max_difference(theirs.centroids(), model.centroids()) < 1e-9);
     assert!((theirs.inertia() - model.inertia()).abs() < 1e-9 * model.inertia());
 }
+
+/// What a progress display is told: one initialisation per restart, then every iteration with
+/// the inertia of the assignment it ends with; watching changes nothing in the result.
+#[test]
+fn a_watched_fit_tells_each_iteration_and_ends_on_the_model_inertia() {
+    use lookalike_cluster::FitStep;
+    let (data, _) = blobs(6, 400, 5, 4.0, 11);
+    for algorithm in [Algorithm::Lloyd, Algorithm::Hamerly, Algorithm::MiniBatch] {
+        let params = KMeansParams::new(6)
+            .algorithm(algorithm)
+            .n_init(3)
+            .seed(5)
+            .validate()
+            .unwrap();
+        let plain = params.fit_predict(data.view(), None).unwrap();
+        let mut steps = Vec::new();
+        let watched = params
+            .fit_predict_watched(data.view(), None, Some(&mut |step| steps.push(step)))
+            .unwrap();
+        assert_eq!(plain.labels, watched.labels, "{algorithm:?}");
+        assert_eq!(plain.model.centroids(), watched.model.centroids());
+
+        let starts: Vec<usize> = steps
+            .iter()
+            .filter_map(|s| match s {
+                FitStep::Initialising { restart } => Some(*restart),
+                FitStep::Iterated(_) => None,
+            })
+            .collect();
+        assert_eq!(starts, [0, 1, 2], "{algorithm:?}");
+        // Per restart: iterations numbered 1, 2, …; the kept restart's last one is the model's.
+        let mut last_of = [None; 3];
+        for step in &steps {
+            if let FitStep::Iterated(it) = step {
+                let expected = last_of[it.restart].map_or(1, |(n, _)| n + 1);
+                assert_eq!(it.iteration, expected, "{algorithm:?}");
+                last_of[it.restart] = Some((it.iteration, it.inertia));
+            }
+        }
+        let ends: Vec<(usize, f64)> = last_of.iter().map(|l| l.unwrap()).collect();
+        if algorithm == Algorithm::MiniBatch {
+            // Mini-batch reports a smoothed batch estimate: only its count is exact.
+            assert!(ends.iter().any(|(n, _)| *n == plain.model.iterations()));
+            continue;
+        }
+        let kept = ends
+            .iter()
+            .find(|(n, inertia)| {
+                *n == plain.model.iterations()
+                    && (inertia - plain.model.inertia()).abs() <= 1e-9 * plain.model.inertia()
+            })
+            .copied();
+        assert!(
+            kept.is_some(),
+            "{algorithm:?}: {ends:?} vs {}",
+            plain.model.inertia()
+        );
+        // Lloyd's and Hamerly's assignments are exact, so the inertia never rises.
+        for restart in 0..3 {
+            let inertias: Vec<f64> = steps
+                .iter()
+                .filter_map(|s| match s {
+                    FitStep::Iterated(it) if it.restart == restart => Some(it.inertia),
+                    _ => None,
+                })
+                .collect();
+            assert!(
+                inertias.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-12)),
+                "{algorithm:?}: {inertias:?}"
+            );
+        }
+    }
+    let described = FitStep::Iterated(lookalike_cluster::Iteration {
+        restart: 1,
+        iteration: 12,
+        inertia: 1_234_567.0,
+    })
+    .describe(5, 3);
+    assert_eq!(described, "k = 5, restart 2/3, iteration 12, inertia 1.23M");
+    assert_eq!(
+        FitStep::Initialising { restart: 0 }.describe(4, 1),
+        "k = 4, choosing initial centroids"
+    );
+}

@@ -34,7 +34,7 @@ pub use outputs::{
 };
 pub use partition::{IdPartition, PARTITION_HASH_SEED, PASS_HASH_SEED};
 pub use paths::{NamedPath, check_paths};
-pub use progress::{NoProgress, Progress, Unit};
+pub use progress::{NoProgress, Progress, Unit, si};
 pub use provenance::{INPUTS_KEY, VERSION_KEY, record_inputs, record_run, run_metadata};
 pub use pseudonym::{MIN_KEY_BYTES, PSEUDONYM_METHOD, Pseudonymizer, pseudonym_fingerprint};
 pub use schema::{FeatureKind, FeatureSchema, FeatureSpec};

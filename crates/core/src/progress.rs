@@ -22,6 +22,15 @@ pub trait Progress: Sync {
     }
     /// `amount` more units of the current stage are done.
     fn advance(&self, amount: u64);
+    /// What the current stage is doing now (`k = 5, iteration 12, inertia 1.23e5`), shown
+    /// beside its name. By default nothing.
+    fn note(&self, detail: &str) {
+        let _ = detail;
+    }
+    /// Whether anything is shown, so callers can skip work done only for the display.
+    fn is_shown(&self) -> bool {
+        false
+    }
     /// The current stage is done.
     fn finish(&self);
 }
@@ -43,4 +52,37 @@ impl Progress for NoProgress {
     fn start(&self, _stage: &str, _total: Option<u64>) {}
     fn advance(&self, _amount: u64) {}
     fn finish(&self) {}
+}
+
+/// `value` with an SI prefix and three significant digits, trailing zeros dropped: 950, 1.23k,
+/// 34.5M, 206M, 0.25.
+pub fn si(value: f64) -> String {
+    if !value.is_finite() || value < 0.0 {
+        return "-".into();
+    }
+    let digits = |v: f64| -> usize {
+        if v >= 99.95 {
+            0
+        } else if v >= 9.995 {
+            1
+        } else {
+            2
+        }
+    };
+    // The prefix is chosen after rounding, so that 999,999 reads 1M, not 1000k.
+    let (scaled, prefix) = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")]
+        .iter()
+        .find(|(size, _)| {
+            let scaled = value / size;
+            let places = digits(scaled) as i32;
+            (scaled * 10f64.powi(places)).round() / 10f64.powi(places) >= 1.0
+        })
+        .map_or((value, ""), |(size, prefix)| (value / size, *prefix));
+    let text = format!("{scaled:.*}", digits(scaled));
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    format!("{text}{prefix}")
 }

@@ -8,7 +8,7 @@ use std::io::Read as _;
 use std::path::Path;
 
 use lookalike_audience::{Audience, ExpandParams};
-use lookalike_cluster::{ClusterProfile, Clustering, cluster_table};
+use lookalike_cluster::{ClusterEvent, ClusterProfile, Clustering, cluster_table_watched};
 use lookalike_core::{FeatureTable, Progress};
 use lookalike_features::{Extraction, FeatureInputs};
 use lookalike_rfm::{
@@ -400,7 +400,11 @@ pub fn fit(
             Some(config.k.values().len() as u64),
             lookalike_core::Unit::Items("clusterings"),
         );
-        let clustering = cluster_table(table, config, |_| progress.advance(1))?;
+        let clustering =
+            cluster_table_watched(table, config, progress.is_shown(), |event| match event {
+                ClusterEvent::Step { k, step } => progress.note(&step.describe(k, config.n_init)),
+                ClusterEvent::Fitted(_) => progress.advance(1),
+            })?;
         progress.finish();
         let fitted = clustering.document(config, features_name);
         documents.extras.insert(

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use lookalike_cluster::{
-    Algorithm, ClusterConfig, Clustering, Init, KChoice, Missing, Precision, Scaling, cluster_table,
+    Algorithm, ClusterConfig, ClusterEvent, Clustering, Init, KChoice, Missing, Precision, Scaling,
+    cluster_table_watched,
 };
 use lookalike_core::Progress;
 use lookalike_features::read_feature_table;
@@ -142,21 +143,33 @@ pub fn cluster_to_dir(
     let all = read_feature_table(features, None)?;
     let sweeping = config.k.from < config.k.to;
     let progress = ui.progress();
+    let fits = config.k.values().len() as u64;
     progress.start_counting(
-        &format!("clustering {} customers", all.len()),
-        Some(config.k.values().len() as u64),
+        &format!(
+            "clustering {} customers",
+            lookalike_core::si(all.len() as f64)
+        ),
+        (fits > 1).then_some(fits),
         lookalike_core::Unit::Items("clusterings"),
     );
-    let clustering = cluster_table(&all, config, |outcome| {
-        progress.advance(1);
-        if sweeping {
-            ui.say(format!(
-                "k = {}: silhouette {:.3}, {:.2} s",
-                outcome.k, outcome.metrics.silhouette, outcome.seconds
-            ));
-        }
-    })
-    .with_context(|| format!("clustering {}", features.display()))?;
+    let restarts = config.n_init;
+    let clustering =
+        cluster_table_watched(&all, config, progress.is_shown(), |event| match event {
+            ClusterEvent::Step { k, step } => progress.note(&step.describe(k, restarts)),
+            ClusterEvent::Fitted(outcome) => {
+                progress.advance(1);
+                if sweeping {
+                    let line = format!(
+                        "k = {}: silhouette {:.3}, {:.2} s",
+                        outcome.k, outcome.metrics.silhouette, outcome.seconds
+                    );
+                    if !progress.println(&line) {
+                        ui.say(line);
+                    }
+                }
+            }
+        })
+        .with_context(|| format!("clustering {}", features.display()))?;
     progress.finish();
     write_outputs(
         &all,
