@@ -20,7 +20,7 @@ impl SeedArgs {
         paths
             .table("--features", Some(&self.features))
             .table("--seeds", self.seeds.as_deref())
-            .input("--segments", self.segments.as_deref())
+            .table("--segments", self.segments.as_deref())
             .tables("--exclude", &self.exclude)
     }
 }

@@ -38,6 +38,38 @@ impl SmallTable {
         Ok(SmallTable { rows, parquet })
     }
 
+    /// The column names of `path` (of its first part file when it is a folder or a glob).
+    pub fn header(path: &Path) -> anyhow::Result<Vec<String>> {
+        if lookalike_core::is_dataset(path) {
+            let files = lookalike_core::table_files(path)?;
+            let first = files
+                .first()
+                .with_context(|| format!("{}: no table files in it", path.display()))?;
+            return SmallTable::header(first);
+        }
+        if crate::output::is_parquet_output(path)? {
+            let file =
+                std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+            let builder =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .with_context(|| format!("reading {}", path.display()))?;
+            return Ok(builder
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect());
+        }
+        let mut reader =
+            csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(reader
+            .headers()
+            .with_context(|| format!("reading the header of {}", path.display()))?
+            .iter()
+            .map(str::to_string)
+            .collect())
+    }
+
     /// Where data row `i` (0-based) is in the file, as a person would look for it.
     pub fn place(&self, i: usize) -> String {
         place(self.parquet, i)
@@ -187,6 +219,11 @@ impl<'a> UniqueIds<'a> {
             parquet,
             rule,
         }
+    }
+
+    /// The data row (0-based) `id` is on, if seen.
+    pub fn row(&self, id: &str) -> Option<usize> {
+        self.first_row.get(id).copied()
     }
 
     /// Notes that `id` is on data row `i` (0-based); an error if it was on an earlier one.

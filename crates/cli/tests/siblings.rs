@@ -257,6 +257,39 @@ fn the_small_table_readers_take_part_files_too() {
         power(&parts.join("*.csv"), "p1.csv"),
         power(&segments, "p2.csv")
     );
+    // Rule columns for `expand --seed-rule`: a segment file as CSV, as Parquet and in parts
+    // chooses the same audience.
+    let segments_parquet = dir.path().join("segments.parquet");
+    ok(&[
+        "segment",
+        "--features",
+        s(&features),
+        "--out",
+        s(&segments_parquet),
+        "--quiet",
+    ]);
+    let expand = |table: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        ok(&[
+            "expand",
+            "--features",
+            s(&features),
+            "--seed-rule",
+            "rfm_segment == 'Champions'",
+            "--segments",
+            s(table),
+            "--size",
+            "5%",
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    let from_file = expand(&segments, "a1.csv");
+    assert!(from_file.lines().count() > 100, "{from_file}");
+    assert_eq!(expand(&segments_parquet, "a2.csv"), from_file);
+    assert_eq!(expand(&parts, "a3.csv"), from_file);
     let run = ok(&["overlap", s(&parts), s(&segments)]);
     let text = String::from_utf8_lossy(&run.stdout);
     let cells: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
