@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use lookalike_core::FeatureTable;
 use lookalike_value::{
-    FrequencyRow, HoldoutEvaluation, MetricRow, PurchaseModel, Summary, Tracking,
+    CohortWeek, FrequencyRow, HoldoutEvaluation, MetricRow, PurchaseModel, Summary, Tracking,
 };
 
 use crate::plots::{self, Series};
@@ -200,6 +200,15 @@ impl TrackingText for Tracking {
                 let _ = writeln!(text, "{week:>5} {actual:>12.1} {model:>12.1} {naive:>12.1}");
             }
         }
+        let at = |day: i64| self.cohort.iter().find(|w| w.end_day == day);
+        if let (Some(cutoff), Some(end)) = (at(0), self.cohort.last()) {
+            let _ = writeln!(
+                text,
+                "cohort's cumulative repeat purchases against the model's unconditional expectation \
+                 (cohort_tracking.csv):\n  at as-of {:.1} actual, {:.1} expected; at the holdout's end {:.1} actual, {:.1} expected",
+                cutoff.actual, cutoff.expected, end.actual, end.expected
+            );
+        }
         text
     }
 
@@ -212,25 +221,76 @@ impl TrackingText for Tracking {
     }
 
     fn series(&self) -> Vec<Series> {
-        let line = |label: &str, pick: fn(&(usize, f64, f64, f64)) -> f64| Series {
+        // x: weeks from as-of (negative in calibration). The holdout forecasts start from the
+        // actual count at as-of, so that they continue the cohort's line.
+        let weeks = |day: i64| day as f64 / 7.0;
+        let cutoff = self
+            .cohort
+            .iter()
+            .find(|w| w.end_day == 0)
+            .map_or(0.0, |w| w.actual);
+        let holdout = |label: &str, pick: fn(&(usize, f64, f64, f64)) -> f64| Series {
             label: label.into(),
-            points: self.rows.iter().map(|r| (r.0 as f64, pick(r))).collect(),
+            points: std::iter::once((0.0, cutoff))
+                .chain(
+                    self.cohort
+                        .iter()
+                        .filter(|w| w.end_day > 0)
+                        .zip(&self.rows)
+                        .map(|(w, r)| (weeks(w.end_day), cutoff + pick(r))),
+                )
+                .collect(),
+            notes: Vec::new(),
+        };
+        let whole = |label: &str, pick: fn(&CohortWeek) -> f64| Series {
+            label: label.into(),
+            points: self
+                .cohort
+                .iter()
+                .map(|w| (weeks(w.end_day), pick(w)))
+                .collect(),
             notes: Vec::new(),
         };
         vec![
-            line("actual", |r| r.1),
-            line("model", |r| r.2),
-            line("naive (historical rate)", |r| r.3),
+            whole("actual", |w| w.actual),
+            whole(
+                "model, unconditional (the cohort from each first purchase)",
+                |w| w.expected,
+            ),
+            holdout("model, conditional on each customer's history", |r| r.2),
+            holdout("naive (each customer's historical rate)", |r| r.3),
         ]
     }
+}
+
+/// The cohort's tracking as CSV: week end in days and weeks from as-of, actual and expected.
+fn cohort_csv(tracking: &Tracking) -> String {
+    let mut body = String::from("end_day,weeks_from_as_of,actual,expected\n");
+    for w in &tracking.cohort {
+        let _ = writeln!(
+            body,
+            "{},{},{},{}",
+            w.end_day,
+            w.end_day as f64 / 7.0,
+            w.actual,
+            w.expected
+        );
+    }
+    body
 }
 
 /// Writes tracking.csv (and the other tables) into `dir`.
 pub fn write_tracking(tracking: &Tracking, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("tracking.csv");
-    lookalike_core::write_atomically(&path, |w| w.write_all(tracking.csv().as_bytes()))
-        .with_context(|| format!("writing {}", path.display()))
+    for (name, body) in [
+        ("tracking.csv", tracking.csv()),
+        ("cohort_tracking.csv", cohort_csv(tracking)),
+    ] {
+        let path = dir.join(name);
+        lookalike_core::write_atomically(&path, |w| w.write_all(body.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// The evaluation's SVG plots in `dir`: tracking.svg (cumulative holdout purchases by week),
@@ -245,12 +305,13 @@ pub fn plot(
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tracking_path = dir.join("tracking.svg");
-    plots::lines(
-        "Cumulative repeat purchases in the holdout",
-        "week of the holdout",
-        "purchases (cumulative)",
+    plots::lines_marked(
+        "Cumulative repeat purchases of the customers who bought before as-of",
+        "weeks from as-of (calibration before 0, holdout after)",
+        "repeat purchase days (cumulative)",
         &tracking.series(),
         true,
+        &[(0.0, "as-of: calibration | holdout")],
         &tracking_path,
     )?;
     let by_x = evaluation.0.by_frequency();

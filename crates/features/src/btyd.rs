@@ -252,6 +252,7 @@ pub fn btyd_summary(
         }],
         as_of: date_of_day(as_of),
         holdout_weeks: Vec::new(),
+        calibration_weeks: Vec::new(),
     })
 }
 

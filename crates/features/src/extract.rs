@@ -70,6 +70,11 @@ pub struct Extraction {
     /// as-of + 7k + 6, the last week possibly shorter), the purchase days made in it by
     /// customers who bought before as-of: the actual side of a tracking plot.
     pub holdout_weeks: Vec<f64>,
+    /// With a holdout end: per week of the calibration period, earliest first, the repeat
+    /// purchase days (each customer's purchase days after the first) made in it. The last
+    /// entry is the week ending the day before as-of; the first holds the earliest repeat
+    /// purchase. They add up to the sum of `frequency`.
+    pub calibration_weeks: Vec<f64>,
 }
 
 impl Extraction {
@@ -502,6 +507,32 @@ pub fn extract(
             e.empty_columns.clone().into(),
         );
     }
+    let calibration_weeks = match window.holdout_end {
+        Some(_) => {
+            // Counted back from as-of: index 0 is the week ending the day before it.
+            let mut back: Vec<f64> = Vec::new();
+            for member in &base {
+                let Some(state) = member.tx else { continue };
+                let mut days = tx.slots.customers[state as usize]
+                    .entries
+                    .iter()
+                    .filter(|e| e.is_purchase)
+                    .map(|e| e.day)
+                    .collect::<Vec<i32>>();
+                days.dedup();
+                for day in days.into_iter().skip(1) {
+                    let week = ((as_of - 1 - day) / 7) as usize;
+                    if back.len() <= week {
+                        back.resize(week + 1, 0.0);
+                    }
+                    back[week] += 1.0;
+                }
+            }
+            back.reverse();
+            back
+        }
+        None => Vec::new(),
+    };
     let holdout_weeks = match window.holdout_end {
         Some(end) => {
             let frequency = table.column("frequency")?;
@@ -540,6 +571,7 @@ pub fn extract(
         inputs: reports,
         as_of: date_of_day(as_of),
         holdout_weeks,
+        calibration_weeks,
     })
 }
 

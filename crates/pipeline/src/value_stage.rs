@@ -234,12 +234,15 @@ pub struct HoldoutReport {
 
 /// Judges `training` (fitted on the calibration columns of `table`) on the holdout columns
 /// (`holdout_purchases`, `holdout_spend`) of a table built with a holdout window of
-/// `holdout_days` days; `holdout_weeks[k]` are the purchase days in its week k.
+/// `holdout_days` days; `holdout_weeks[k]` are the purchase days in its week k and
+/// `calibration_weeks` the repeat purchase days per calibration week (as
+/// `lookalike_features::Extraction` has them).
 pub fn evaluate_holdout(
     table: &FeatureTable,
     training: &ValueTraining,
     holdout_days: f64,
     holdout_weeks: &[f64],
+    calibration_weeks: &[f64],
 ) -> Result<HoldoutReport, PipelineError> {
     let unit = training.time_unit;
     let holdout_units = holdout_days / unit.days();
@@ -288,7 +291,23 @@ pub fn evaluate_holdout(
         .filter(|(x, t)| !x.is_nan() && **t > 0.0)
         .map(|(x, t)| x / t)
         .sum();
-    let tracking = Tracking::new(holdout_weeks, &model_cumulative, naive_rate, &week_ends);
+    // The cohort's first purchase days, from T (time from the first purchase day to the day
+    // before as-of).
+    let first_days: Vec<i64> = t
+        .iter()
+        .zip(x.iter())
+        .filter(|(_, x)| !x.is_nan())
+        .map(|(t, _)| -1 - (t * unit.days()).round() as i64)
+        .collect();
+    let tracking = Tracking::new(holdout_weeks, &model_cumulative, naive_rate, &week_ends)
+        .with_cohort(
+            training.purchases.model(),
+            &first_days,
+            calibration_weeks,
+            holdout_weeks,
+            holdout_days.round() as i64,
+            unit.days(),
+        );
     Ok(HoldoutReport {
         holdout_units,
         predictions,

@@ -5,7 +5,7 @@
 //! calibration frequency; Figure 2: cumulative tracking) plus decile calibration, errors, the
 //! Gini of holdout spend and top-decile capture.
 
-use crate::Prediction;
+use crate::{Prediction, PurchaseModel};
 
 /// One customer with a calibration purchase, in the holdout comparison.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -267,6 +267,25 @@ impl HoldoutEvaluation {
 pub struct Tracking {
     /// (week, cumulative actual, model, naive).
     pub rows: Vec<(usize, f64, f64, f64)>,
+    /// The cohort over calibration and holdout, week by week (empty unless
+    /// [`Tracking::with_cohort`] added it).
+    pub cohort: Vec<CohortWeek>,
+}
+
+/// One week of the cohort's cumulative repeat purchases, from its first purchase to the end of
+/// the holdout, against the model's unconditional expectation (as lifetimes'
+/// `plot_cumulative_transactions`; Fader, Hardie & Lee 2005, Figure 2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CohortWeek {
+    /// The week's end in days from as-of, exclusive: 0 for the last calibration week (it ends
+    /// the day before as-of), −7 for the one before, 7 for the first holdout week (the last
+    /// holdout week may be shorter).
+    pub end_day: i64,
+    /// Repeat purchase days of the cohort up to the week's end.
+    pub actual: f64,
+    /// The model's expectation: Σ over customers born by then of E[X(age)], unconditional on
+    /// their histories, age measured from each first purchase day.
+    pub expected: f64,
 }
 
 impl Tracking {
@@ -290,7 +309,68 @@ impl Tracking {
                 (k + 1, actual, *model, naive_rate * end)
             })
             .collect();
-        Tracking { rows }
+        Tracking {
+            rows,
+            cohort: Vec::new(),
+        }
+    }
+
+    /// Adds the cohort's tracking over the whole period. `first_days`: each cohort customer's
+    /// first purchase day, in days from as-of (−1 = the day before); `calibration_weeks`:
+    /// repeat purchase days per calibration week, earliest first, the last ending the day
+    /// before as-of; `holdout_weeks` as for [`Tracking::new`]; `holdout_days`: the holdout's
+    /// length; `unit_days`: days per model time unit.
+    pub fn with_cohort(
+        mut self,
+        model: &dyn PurchaseModel,
+        first_days: &[i64],
+        calibration_weeks: &[f64],
+        holdout_weeks: &[f64],
+        holdout_days: i64,
+        unit_days: f64,
+    ) -> Self {
+        // Customers born on the same day share their curve: one evaluation per birth day.
+        let mut births: Vec<(i64, f64)> = Vec::new();
+        let mut sorted = first_days.to_vec();
+        sorted.sort_unstable();
+        for day in sorted {
+            match births.last_mut() {
+                Some((d, n)) if *d == day => *n += 1.0,
+                _ => births.push((day, 1.0)),
+            }
+        }
+        // From the week of the first birth (before any repeat purchase can be made).
+        let first_birth = births.first().map_or(0, |(day, _)| *day);
+        let weeks_before = (calibration_weeks.len() as i64).max((-first_birth + 6) / 7);
+        let padding = weeks_before as usize - calibration_weeks.len();
+        let ends = (0..weeks_before)
+            .map(|k| -7 * (weeks_before - 1 - k))
+            .chain((1..=holdout_weeks.len() as i64).map(|k| (7 * k).min(holdout_days)));
+        let counts = std::iter::repeat_n(&0.0, padding)
+            .chain(calibration_weeks)
+            .chain(holdout_weeks);
+        let mut actual = 0.0;
+        self.cohort = ends
+            .zip(counts)
+            .map(|(end_day, count)| {
+                actual += count;
+                // Purchases on days before `end_day`: a customer first buying on day f has
+                // been exposed end_day − 1 − f days.
+                let expected = births
+                    .iter()
+                    .take_while(|(first, _)| *first < end_day)
+                    .map(|(first, n)| {
+                        n * model.unconditional_purchases((end_day - 1 - first) as f64 / unit_days)
+                    })
+                    .sum();
+                CohortWeek {
+                    end_day,
+                    actual,
+                    expected,
+                }
+            })
+            .collect();
+        self
     }
 }
 
@@ -324,6 +404,39 @@ mod tests {
             clv: None,
             residual_purchases: None,
         })
+    }
+
+    #[test]
+    fn the_cohort_curve_sums_each_customer_from_their_first_purchase() {
+        let model = crate::BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+        };
+        // Days: two customers first bought 10 days before as-of, one 3 days before; one repeat
+        // purchase in the last calibration week, two in the first holdout week, one in the
+        // second (which the 10-day holdout cuts to 3 days).
+        let tracking = Tracking::new(&[2.0, 1.0], &[0.5, 0.8], 0.1, &[1.0, 10.0 / 7.0])
+            .with_cohort(&model, &[-10, -3, -10], &[1.0], &[2.0, 1.0], 10, 7.0);
+        let e = |days: f64| model.unconditional_purchases(days / 7.0);
+        let ends: Vec<i64> = tracking.cohort.iter().map(|w| w.end_day).collect();
+        // The first birth (day −10) is in the week ending at −7: one padded week before.
+        assert_eq!(ends, [-7, 0, 7, 10]);
+        let actual: Vec<f64> = tracking.cohort.iter().map(|w| w.actual).collect();
+        assert_eq!(actual, [0.0, 1.0, 3.0, 4.0]);
+        let expected: Vec<f64> = tracking.cohort.iter().map(|w| w.expected).collect();
+        let oracle = [
+            2.0 * e(2.0),
+            2.0 * e(9.0) + e(2.0),
+            2.0 * e(16.0) + e(9.0),
+            2.0 * e(19.0) + e(12.0),
+        ];
+        for (got, want) in expected.iter().zip(oracle) {
+            assert!((got - want).abs() < 1e-12, "{expected:?} vs {oracle:?}");
+        }
+        // The holdout rows are unchanged.
+        assert_eq!(tracking.rows[1], (2, 3.0, 0.8, 0.1 * (10.0 / 7.0)));
     }
 
     #[test]

@@ -32,8 +32,8 @@ pub use clv::{MonthLength, clv};
 pub use dual::{Dual, Real};
 pub use error::ValueError;
 pub use evaluation::{
-    DecileRow, FrequencyRow, HoldoutColumns, HoldoutEvaluation, HoldoutRow, MetricRow, Tracking,
-    gini_and_top_decile, mae_rmse,
+    CohortWeek, DecileRow, FrequencyRow, HoldoutColumns, HoldoutEvaluation, HoldoutRow, MetricRow,
+    Tracking, gini_and_top_decile, mae_rmse,
 };
 pub use fit::{FitOptions, FitReport};
 pub use forecast::{Forecast, Horizon, expected_total_purchases, forecast, forecast_one};

@@ -287,8 +287,9 @@ struct EvaluateArgs {
     /// Write the report's tables as CSV into this directory.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Write SVG plots into this directory: the tracking curve, the conditional expectations
-    /// by calibration frequency and a recency × frequency P(alive) map.
+    /// Write SVG plots into this directory (it may be --out or a folder inside it): the
+    /// tracking curve over calibration and holdout with the as-of line, the conditional
+    /// expectations by calibration frequency and a recency × frequency P(alive) map.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
 }
@@ -442,35 +443,37 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     if end <= as_of {
         anyhow::bail!("--holdout-end {end} must be after --as-of {as_of}");
     }
-    // Tables and plots may share a folder, not nest: each output folder is built apart and
-    // swapped in whole.
-    let shared = args.out.is_some() && args.out == args.plot;
-    if let (Some(out), Some(plot)) = (&args.out, &args.plot)
-        && !shared
-        && plot.starts_with(out)
-    {
-        anyhow::bail!(
-            "--plot {} is inside --out {}: give --plot {} to write the plots beside the tables, or a folder of its own",
-            plot.display(),
-            out.display(),
-            out.display()
-        );
-    }
+    // Plots may go in the tables' folder or in a folder inside it: they are then written in
+    // its staging folder and swapped in with it. `inside` is the plots' place within `--out`.
+    let inside: Option<PathBuf> = match (&args.out, &args.plot) {
+        (Some(out), Some(plot)) if plot.starts_with(out) => {
+            Some(plot.strip_prefix(out).expect("starts with").to_path_buf())
+        }
+        _ => None,
+    };
+    let top = inside
+        .as_ref()
+        .and_then(|rel| rel.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
     args.input
         .declare(Paths::new())
         .output_folder("--out", args.out.as_deref())
-        .output_folder("--plot", args.plot.as_deref().filter(|_| !shared))
+        .output_folder("--plot", args.plot.as_deref().filter(|_| inside.is_none()))
         .check()?;
     let is_report = |name: &str| name.ends_with(".csv") || name.ends_with(".svg");
     let tables = args
         .out
         .as_deref()
-        .map(|dir| paths::stage_folder("--out", dir, is_report))
+        .map(|dir| {
+            paths::stage_folder("--out", dir, |name| {
+                is_report(name) || top.as_deref() == Some(name)
+            })
+        })
         .transpose()?;
     let plots = args
         .plot
         .as_deref()
-        .filter(|_| !shared)
+        .filter(|_| inside.is_none())
         .map(|dir| paths::stage_folder("--plot", dir, is_report))
         .transpose()?;
     let unit = args.time_unit;
@@ -496,6 +499,7 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
         &fitted,
         (end - as_of).num_days() as f64,
         &extraction.holdout_weeks,
+        &extraction.calibration_weeks,
     )?;
     let (report, tracking) = (
         value_report::Evaluation(holdout.evaluation),
@@ -516,16 +520,15 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
         value_report::write_tracking(&tracking, staged.path())?;
         ui.say(format!("wrote the report's tables to {}", dir.display()));
     }
-    // A shared folder is published once, with the plots.
-    let plots = match tables {
-        Some(tables) if shared => Some(tables),
-        Some(tables) => {
-            tables.publish()?;
-            plots
-        }
-        None => plots,
+    // Plots inside the tables' folder are written in its staging folder, which is published
+    // after them.
+    let plot_dir: Option<PathBuf> = match (&tables, &inside, &plots) {
+        (Some(tables), Some(rel), _) => Some(tables.path().join(rel)),
+        (_, None, Some(staged)) => Some(staged.path().to_path_buf()),
+        _ => None,
     };
-    if let (Some(staged), Some(dir)) = (plots, &args.plot) {
+    if let (Some(at), Some(dir)) = (&plot_dir, &args.plot) {
+        std::fs::create_dir_all(at).with_context(|| format!("creating {}", dir.display()))?;
         // The P(alive) map covers the longest tenure and the most repeat purchases seen.
         let widest = |values: &[f64]| {
             values
@@ -539,17 +542,17 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
             recency: 0.0,
             t: widest(&t),
         };
-        let written = value_report::plot(
-            &report,
-            &tracking,
-            fitted.purchases.model(),
-            &longest,
-            staged.path(),
-        )?;
-        staged.publish()?;
+        let written =
+            value_report::plot(&report, &tracking, fitted.purchases.model(), &longest, at)?;
         for name in written.iter().filter_map(|path| path.file_name()) {
             ui.say(format!("wrote {}", dir.join(name).display()));
         }
+    }
+    if let Some(plots) = plots {
+        plots.publish()?;
+    }
+    if let Some(tables) = tables {
+        tables.publish()?;
     }
     ui.data(&text)?;
     Ok(())

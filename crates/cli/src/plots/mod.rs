@@ -62,6 +62,19 @@ pub fn lines(
     lines: bool,
     path: &Path,
 ) -> anyhow::Result<()> {
+    lines_marked(title, x_label, y_label, series, lines, &[], path)
+}
+
+/// [`lines`] with a dashed vertical line at each mark's x, named by its text (a cutoff).
+pub fn lines_marked(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    lines: bool,
+    marks: &[(f64, &str)],
+    path: &Path,
+) -> anyhow::Result<()> {
     let all: Vec<(f64, f64)> = series
         .iter()
         .flat_map(|s| s.points.iter().copied())
@@ -130,7 +143,9 @@ pub fn lines(
                 .collect();
             // Identical series stay visible: each draws thinner and smaller than the one
             // before it, with its own marker shape, so a later one sits inside an earlier one.
-            let size = 7u32.saturating_sub(i as u32 % 4).max(3) as i32;
+            // Long series (weeks) get small markers, so that the line stays readable.
+            let largest: u32 = if points.len() > 40 { 4 } else { 7 };
+            let size = largest.saturating_sub(i as u32 % 4).max(2) as i32;
             if lines {
                 let width = 4u32.saturating_sub(i as u32 % 4).max(1);
                 chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(width)))?;
@@ -175,9 +190,27 @@ pub fn lines(
                     }),
             )?;
         }
+        for (x, text) in marks {
+            let grey = RGBColor(90, 90, 90);
+            chart.draw_series(DashedLineSeries::new(
+                [(*x, y_low), (*x, y_high)],
+                6,
+                4,
+                grey.stroke_width(1),
+            ))?;
+            // The name sits just right of the line, low enough to clear the legend.
+            chart.draw_series(std::iter::once(Text::new(
+                text.to_string(),
+                (
+                    *x + (x_high - x_low) * 0.008,
+                    y_low + (y_high - y_low) * 0.06,
+                ),
+                ("sans-serif", 12).into_font().color(&grey),
+            )))?;
+        }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(SeriesLabelPosition::UpperLeft)
             .border_style(BLACK)
             .background_style(WHITE.mix(0.9))
             .label_font(("sans-serif", 12))
