@@ -1,7 +1,7 @@
 """Buy-till-you-die models and Gamma-Gamma with lifetimes' method names.
 
-``BetaGeo`` (BG/NBD, Fader, Hardie & Lee 2005) and ``ParetoNBD`` (Schmittlein, Morrison &
-Colombo 1987) model repeat purchases and dropout from each customer's frequency (repeat
+``BetaGeo`` (BG/NBD, Fader, Hardie & Lee 2005), ``ModifiedBetaGeo`` (MBG/NBD, Batislam et
+al. 2007) and ``ParetoNBD`` (Schmittlein, Morrison & Colombo 1987) model repeat purchases and dropout from each customer's frequency (repeat
 purchases), recency (time of the last purchase since the first) and T (age); ``GammaGamma``
 models the spend per purchase. Fits are maximum likelihood in Rust (exact gradients, several
 starts, standard errors from the Hessian), the same code as ``lookalike value fit``.
@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from . import _lookalike
 
-__all__ = ["BetaGeo", "GammaGamma", "ParetoNBD", "clv"]
+__all__ = ["BetaGeo", "GammaGamma", "ModifiedBetaGeo", "ParetoNBD", "clv"]
 
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
 
@@ -119,6 +119,15 @@ class ParetoNBD(_Purchases):
 
     _KIND = "pareto"
     _NAMES = ("r", "alpha", "s", "beta")
+
+
+class ModifiedBetaGeo(_Purchases):
+    """MBG/NBD (Batislam, Denizel & Filiztekin 2007): BG/NBD where a customer may also drop out
+    right after the first purchase; parameters r, alpha, a, b (lifetimes'
+    ``ModifiedBetaGeoFitter``)."""
+
+    _KIND = "mbgnbd"
+    _NAMES = ("r", "alpha", "a", "b")
 
 
 class GammaGamma(_Fitted):

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, Float64Array};
 use arrow::pyarrow::ToPyArrow;
 use lookalike_value::{
-    BgNbd, FitOptions, FitReport, GammaGamma, Horizon, MonthLength, ParetoNbd, PurchaseKind,
-    Purchases, RepeatData, SpendData, Summary, ValueError, predict,
+    FitOptions, FitReport, GammaGamma, Horizon, MonthLength, PurchaseKind, Purchases, RepeatData,
+    SpendData, Summary, ValueError, predict,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -63,10 +63,7 @@ fn purchases_of(kind: PurchaseKind, params: &[f64]) -> PyResult<Purchases> {
     let [a, b, c, d] = params
         .try_into()
         .map_err(|_| bad(format!("{} takes 4 parameters", kind.name())))?;
-    Ok(match kind {
-        PurchaseKind::Bgnbd => Purchases::BgNbd(BgNbd::new(a, b, c, d).map_err(value_error)?),
-        PurchaseKind::Pareto => Purchases::Pareto(ParetoNbd::new(a, b, c, d).map_err(value_error)?),
-    })
+    Purchases::new(kind, [a, b, c, d]).map_err(value_error)
 }
 
 fn gamma_gamma_of(params: &[f64]) -> PyResult<GammaGamma> {
@@ -81,7 +78,7 @@ fn to_arrow<'py>(py: Python<'py>, values: Vec<f64>) -> PyResult<Bound<'py, PyAny
     array.to_data().to_pyarrow(py)
 }
 
-/// Fits a purchase model ("bgnbd" or "pareto") to frequency, recency and T by maximum
+/// Fits a purchase model ("bgnbd", "pareto" or "mbgnbd") to frequency, recency and T by maximum
 /// likelihood (L2 `penalty` on the log-parameters); returns its report.
 #[pyfunction]
 pub fn purchases_fit<'py>(
@@ -103,10 +100,7 @@ pub fn purchases_fit<'py>(
     let report = py
         .detach(|| -> Result<FitReport, ValueError> {
             let data = RepeatData::from_columns(x.values(), t_x.values(), t.values())?;
-            Ok(match kind {
-                PurchaseKind::Bgnbd => BgNbd::fit(&data, &options)?.1,
-                PurchaseKind::Pareto => ParetoNbd::fit(&data, &options)?.1,
-            })
+            Ok(Purchases::fit(kind, &data, &options)?.1)
         })
         .map_err(value_error)?;
     report_dict(py, &report)

@@ -41,6 +41,20 @@ def test_bg_nbd_reproduces_fader_hardie_lee_2005(cdnow):
     assert alive.shape == (2357,) and ((alive > 0) & (alive <= 1)).all()
 
 
+def test_mbg_nbd_reproduces_the_published_fit(cdnow):
+    # Batislam et al. 2007's model on this sample: r 0.525, alpha 6.183, a 0.891, b 1.614
+    # (the values lifetimes' ModifiedBetaGeoFitter tests against, three decimals).
+    mbgf = lookalike.ModifiedBetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    published = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
+    for name, value in published.items():
+        assert mbgf.params_[name] == pytest.approx(value, abs=1.5e-3), (name, mbgf.params_)
+    # Customers without a repeat purchase may be gone (unlike BG/NBD, where they are alive).
+    alive = mbgf.conditional_probability_alive([0.0], [0.0], [38.0])[0]
+    bg = lookalike.BetaGeo()
+    bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    assert alive < 1.0 and bg.conditional_probability_alive([0.0], [0.0], [38.0])[0] == 1.0
+
+
 def test_predictions_with_the_published_parameters_match_the_paper():
     # FHL 2005: customer with x = 2, t_x = 30.43, T = 38.86 weeks: P(alive) 0.7266,
     # E[Y(39) | history] 1.226 (the paper's worked example, customer 1 of the sample).

@@ -182,7 +182,7 @@ fn fit_predict_and_evaluate_reproduce_the_published_numbers() {
     }
 }
 
-/// A log drawn by `lookalike generate --model bgnbd` with known parameters, through
+/// Logs drawn by `lookalike generate --model bgnbd` and `mbgnbd` with known parameters, through
 /// `features` and `value fit`: every parameter within 3 standard errors of the truth. The rates
 /// are low enough (mean 1 purchase in 60 weeks) that same-day purchases, which the summary
 /// merges, are rare: with a heavy tail of daily buyers the merging biases x down (see the
@@ -190,7 +190,16 @@ fn fit_predict_and_evaluate_reproduce_the_published_numbers() {
 #[test]
 fn generated_log_with_known_parameters_is_recovered() {
     let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    for kind in ["bgnbd", "mbgnbd"] {
+        recover(kind, &dir.path().join(kind));
+    }
+}
+
+/// Draws a log from the model `kind` with known parameters into `dir`, summarises and fits it:
+/// every parameter within 3 standard errors of the truth.
+fn recover(kind: &str, dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
     let truth = [0.5, 30.0, 0.8, 2.5];
     let spend = [6.25, 3.74, 15.44];
     let list = |values: &[f64]| {
@@ -203,7 +212,7 @@ fn generated_log_with_known_parameters_is_recovered() {
     ok(&[
         "generate",
         "--model",
-        "bgnbd",
+        kind,
         "--parameters",
         &list(&truth),
         "--spend",
@@ -240,6 +249,8 @@ fn generated_log_with_known_parameters_is_recovered() {
         "fit",
         "--features",
         &path("features.csv"),
+        "--model",
+        kind,
         "--out",
         &path("model"),
         "--quiet",
@@ -261,6 +272,13 @@ fn generated_log_with_known_parameters_is_recovered() {
             );
         }
     }
+    assert_eq!(model["purchases"]["kind"], kind);
+}
+
+#[test]
+fn generated_logs_with_bad_parameters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     // Bad parameters are refused before anything is written.
     let err = fails(&[
         "generate",

@@ -7,9 +7,9 @@ use std::borrow::Cow;
 
 use lookalike_core::{FeatureTable, TimeUnit};
 use lookalike_value::{
-    BgNbd, FitOptions, FitReport, GammaGamma, HoldoutColumns, HoldoutEvaluation, Horizon,
-    HorizonUnit, MonthLength, ParetoNbd, Prediction, PurchaseKind, Purchases, RepeatData,
-    SpendData, Tracking, ValueError, expected_total_purchases,
+    FitOptions, FitReport, GammaGamma, HoldoutColumns, HoldoutEvaluation, Horizon, HorizonUnit,
+    MonthLength, Prediction, PurchaseKind, Purchases, RepeatData, SpendData, Tracking, ValueError,
+    expected_total_purchases,
 };
 use serde_json::{Value, json};
 
@@ -70,15 +70,8 @@ impl ValueTraining {
     ) -> Result<Self, PipelineError> {
         let [x, t_x, t, m] = btyd_columns(table)?;
         let data = RepeatData::from_columns(&x, &t_x, &t).map_err(|e| with_customer(table, e))?;
-        let fitted = match kind {
-            PurchaseKind::Bgnbd => {
-                BgNbd::fit(&data, options).map(|(m, r)| (Purchases::BgNbd(m), r))
-            }
-            PurchaseKind::Pareto => {
-                ParetoNbd::fit(&data, options).map(|(m, r)| (Purchases::Pareto(m), r))
-            }
-        };
-        let (purchases, purchase_report) = fitted.map_err(|e| with_customer(table, e))?;
+        let (purchases, purchase_report) =
+            Purchases::fit(kind, &data, options).map_err(|e| with_customer(table, e))?;
         let spend = SpendData::from_columns(&x, &m)
             .and_then(|d| GammaGamma::fit(&d, options).map(|(g, r)| (g, r, d)))
             .map_err(|e| e.to_string());
@@ -100,10 +93,7 @@ impl ValueTraining {
     /// summary came from (`features` or `transactions`) and `path` the file.
     pub fn document(&self, source: &str, path: &str) -> Value {
         let mut purchases = report_json(&self.purchase_report);
-        purchases["kind"] = json!(match self.purchases {
-            Purchases::BgNbd(_) => "bgnbd",
-            Purchases::Pareto(_) => "pareto",
-        });
+        purchases["kind"] = json!(self.purchases.kind().name());
         purchases["distinct_histories"] = json!(self.data.unique());
         purchases["customers_without_purchase"] = json!(self.data.without_purchase());
         let spend = match &self.spend {

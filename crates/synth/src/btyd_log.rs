@@ -1,5 +1,5 @@
 //! A transaction log drawn from a value model with known parameters (`lookalike generate
-//! --model bgnbd|pareto`), so that the whole path — features, then the value fit — can be
+//! --model bgnbd|pareto|mbgnbd`), so that the whole path — features, then the value fit — can be
 //! checked to recover them.
 
 use std::io::Write as _;
@@ -7,8 +7,8 @@ use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use lookalike_value::{
-    BgNbd, GammaGamma, ParetoNbd, PurchaseKind, SimulatedHistory, simulate_bgnbd_histories,
-    simulate_pareto_histories,
+    BgNbd, GammaGamma, MbgNbd, ParetoNbd, PurchaseKind, SimulatedHistory, simulate_bgnbd_histories,
+    simulate_mbgnbd_histories, simulate_pareto_histories,
 };
 use serde_json::json;
 
@@ -67,6 +67,12 @@ pub fn write_btyd_log(spec: &BtydLogSpec, dir: &Path) -> Result<u64, SynthError>
             let model = ParetoNbd::new(r, alpha, s, beta).map_err(|e| bad("parameters", e))?;
             let h = simulate_pareto_histories(&model, &spend, spec.customers, observed, spec.seed);
             (h, ["r", "alpha", "s", "beta"])
+        }
+        PurchaseKind::Mbgnbd => {
+            let [r, alpha, a, b] = four(spec.parameters)?;
+            let model = MbgNbd::new(r, alpha, a, b).map_err(|e| bad("parameters", e))?;
+            let h = simulate_mbgnbd_histories(&model, &spend, spec.customers, observed, spec.seed);
+            (h, ["r", "alpha", "a", "b"])
         }
     };
     fn failed<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> SynthError {

@@ -20,6 +20,7 @@ mod evaluation;
 mod fit;
 mod forecast;
 mod gamma_gamma;
+mod mbgnbd;
 mod model;
 mod pareto;
 mod purchases;
@@ -38,6 +39,7 @@ pub use evaluation::{
 pub use fit::{FitOptions, FitReport};
 pub use forecast::{Forecast, Horizon, expected_total_purchases, forecast, forecast_one};
 pub use gamma_gamma::GammaGamma;
+pub use mbgnbd::MbgNbd;
 pub use model::{
     HorizonSpec, HorizonUnit, MAX_HORIZON_MONTHS, Prediction, PurchaseKind, Purchases, ValueModel,
     predict,
@@ -45,8 +47,8 @@ pub use model::{
 pub use pareto::ParetoNbd;
 pub use purchases::PurchaseModel;
 pub use simulate::{
-    SimulatedCustomer, SimulatedHistory, simulate_bgnbd, simulate_bgnbd_histories, simulate_pareto,
-    simulate_pareto_histories,
+    SimulatedCustomer, SimulatedHistory, simulate_bgnbd, simulate_bgnbd_histories, simulate_mbgnbd,
+    simulate_mbgnbd_histories, simulate_pareto, simulate_pareto_histories,
 };
 pub use special::{ln_hyp2f1, ln_hyp2f1_many, log_diff_exp, log_sum_exp};
 pub use summary::{RepeatData, SpendData, Summary};

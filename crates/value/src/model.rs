@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::clv::MonthLength;
 use crate::error::ValueError;
 use crate::forecast::{Horizon, forecast};
-use crate::{BgNbd, GammaGamma, ParetoNbd, PurchaseModel, Summary};
+use crate::{
+    BgNbd, FitOptions, FitReport, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel, RepeatData, Summary,
+};
 
 /// Which purchase model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,14 +24,33 @@ pub enum PurchaseKind {
     Bgnbd,
     /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987).
     Pareto,
+    /// MBG/NBD (Batislam, Denizel & Filiztekin 2007): BG/NBD where customers may also drop out
+    /// right after their first purchase.
+    Mbgnbd,
 }
 
 impl PurchaseKind {
+    /// Every kind, in the order options list them.
+    pub const ALL: [PurchaseKind; 3] = [
+        PurchaseKind::Bgnbd,
+        PurchaseKind::Pareto,
+        PurchaseKind::Mbgnbd,
+    ];
+
     /// The name used in files and options.
     pub fn name(self) -> &'static str {
         match self {
             PurchaseKind::Bgnbd => "bgnbd",
             PurchaseKind::Pareto => "pareto",
+            PurchaseKind::Mbgnbd => "mbgnbd",
+        }
+    }
+
+    /// The names of the model's four parameters, in order.
+    pub fn parameter_names(self) -> [&'static str; 4] {
+        match self {
+            PurchaseKind::Bgnbd | PurchaseKind::Mbgnbd => ["r", "alpha", "a", "b"],
+            PurchaseKind::Pareto => ["r", "alpha", "s", "beta"],
         }
     }
 }
@@ -38,13 +59,13 @@ impl std::str::FromStr for PurchaseKind {
     type Err = ValueError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [PurchaseKind::Bgnbd, PurchaseKind::Pareto]
+        PurchaseKind::ALL
             .into_iter()
             .find(|k| k.name() == text)
             .ok_or_else(|| ValueError::UnknownChoice {
                 what: "purchase model",
                 given: text.to_string(),
-                expected: "bgnbd or pareto",
+                expected: "bgnbd, pareto or mbgnbd",
             })
     }
 }
@@ -56,6 +77,8 @@ pub enum Purchases {
     BgNbd(BgNbd),
     /// Pareto/NBD.
     Pareto(ParetoNbd),
+    /// MBG/NBD.
+    MbgNbd(MbgNbd),
 }
 
 impl Purchases {
@@ -64,6 +87,7 @@ impl Purchases {
         match self {
             Purchases::BgNbd(m) => m,
             Purchases::Pareto(m) => m,
+            Purchases::MbgNbd(m) => m,
         }
     }
 
@@ -72,7 +96,40 @@ impl Purchases {
         match self {
             Purchases::BgNbd(_) => PurchaseKind::Bgnbd,
             Purchases::Pareto(_) => PurchaseKind::Pareto,
+            Purchases::MbgNbd(_) => PurchaseKind::Mbgnbd,
         }
+    }
+
+    /// Fits the model of `kind` by maximum likelihood.
+    pub fn fit(
+        kind: PurchaseKind,
+        data: &RepeatData,
+        options: &FitOptions,
+    ) -> Result<(Purchases, FitReport), ValueError> {
+        Ok(match kind {
+            PurchaseKind::Bgnbd => {
+                let (m, r) = BgNbd::fit(data, options)?;
+                (Purchases::BgNbd(m), r)
+            }
+            PurchaseKind::Pareto => {
+                let (m, r) = ParetoNbd::fit(data, options)?;
+                (Purchases::Pareto(m), r)
+            }
+            PurchaseKind::Mbgnbd => {
+                let (m, r) = MbgNbd::fit(data, options)?;
+                (Purchases::MbgNbd(m), r)
+            }
+        })
+    }
+
+    /// The model of `kind` with parameters in [`PurchaseKind::parameter_names`] order, each
+    /// checked by the model's constructor.
+    pub fn new(kind: PurchaseKind, [p, q, u, v]: [f64; 4]) -> Result<Purchases, ValueError> {
+        Ok(match kind {
+            PurchaseKind::Bgnbd => Purchases::BgNbd(BgNbd::new(p, q, u, v)?),
+            PurchaseKind::Pareto => Purchases::Pareto(ParetoNbd::new(p, q, u, v)?),
+            PurchaseKind::Mbgnbd => Purchases::MbgNbd(MbgNbd::new(p, q, u, v)?),
+        })
     }
 
     /// The model of `kind` from named parameters (`r, alpha, a, b` or `r, alpha, s, beta`),
@@ -87,17 +144,16 @@ impl Purchases {
                 .copied()
                 .ok_or(ValueError::MissingParameter(name))
         };
-        Ok(match kind {
-            PurchaseKind::Bgnbd => {
-                Purchases::BgNbd(BgNbd::new(get("r")?, get("alpha")?, get("a")?, get("b")?)?)
-            }
-            PurchaseKind::Pareto => Purchases::Pareto(ParetoNbd::new(
-                get("r")?,
-                get("alpha")?,
-                get("s")?,
-                get("beta")?,
-            )?),
-        })
+        let names = kind.parameter_names();
+        Purchases::new(
+            kind,
+            [
+                get(names[0])?,
+                get(names[1])?,
+                get(names[2])?,
+                get(names[3])?,
+            ],
+        )
     }
 }
 

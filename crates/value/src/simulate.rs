@@ -7,6 +7,7 @@ use rand_distr::{Beta, Distribution, Exp, Gamma};
 
 use crate::bgnbd::BgNbd;
 use crate::gamma_gamma::GammaGamma;
+use crate::mbgnbd::MbgNbd;
 use crate::pareto::ParetoNbd;
 use crate::summary::Summary;
 
@@ -158,6 +159,52 @@ pub fn simulate_bgnbd_histories(
                 .expect("positive parameters")
                 .sample(rng);
             (t, Some(dropout))
+        },
+    )
+}
+
+/// MBG/NBD customers (Batislam et al. 2007): as BG/NBD, except that the customer may also
+/// drop out, with the same probability p, right after the first purchase.
+///
+/// ```
+/// use lookalike_value::{GammaGamma, MbgNbd, simulate_mbgnbd};
+/// let model = MbgNbd::new(0.5, 6.0, 0.9, 1.6).unwrap();
+/// let spend = GammaGamma::new(6.0, 4.0, 15.0).unwrap();
+/// assert_eq!(simulate_mbgnbd(&model, &spend, 50, (30.0, 40.0), 7).len(), 50);
+/// ```
+pub fn simulate_mbgnbd(
+    model: &MbgNbd,
+    spend: &GammaGamma,
+    customers: usize,
+    observed: (f64, f64),
+    seed: u64,
+) -> Vec<SimulatedCustomer> {
+    summaries(simulate_mbgnbd_histories(
+        model, spend, customers, observed, seed,
+    ))
+}
+
+/// The whole histories behind [`simulate_mbgnbd`].
+pub fn simulate_mbgnbd_histories(
+    model: &MbgNbd,
+    spend: &GammaGamma,
+    customers: usize,
+    observed: (f64, f64),
+    seed: u64,
+) -> Vec<SimulatedHistory> {
+    simulate(
+        customers,
+        observed,
+        seed,
+        (model.r, model.alpha),
+        spend,
+        |rng, t| {
+            let dropout = Beta::new(model.a, model.b)
+                .expect("positive parameters")
+                .sample(rng);
+            // Gone at the first purchase: no repeat purchase can happen.
+            let end = if rng.random_bool(dropout) { 0.0 } else { t };
+            (end, Some(dropout))
         },
     )
 }
