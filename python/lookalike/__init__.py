@@ -20,7 +20,7 @@ from .cluster import (
 )
 from .measure import measure, migration, minimum_detectable_lift
 from .stages import evaluate_audience, expand, overlap, segment
-from .value import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, clv
+from .value import BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD, clv
 from . import _lookalike, _progress
 from ._lookalike import InputError, LookalikeError, Model, ModelError, __version__
 
@@ -73,6 +73,7 @@ def pseudonymize(ids, key):
 
 __all__ = [
     "BetaGeo",
+    "BetaGeoBetaBinom",
     "ModifiedBetaGeo",
     "GammaGamma",
     "InputError",

@@ -1,7 +1,8 @@
 """Buy-till-you-die models and Gamma-Gamma with lifetimes' method names.
 
 ``BetaGeo`` (BG/NBD, Fader, Hardie & Lee 2005), ``ModifiedBetaGeo`` (MBG/NBD, Batislam et
-al. 2007) and ``ParetoNBD`` (Schmittlein, Morrison & Colombo 1987) model repeat purchases and dropout from each customer's frequency (repeat
+al. 2007), ``ParetoNBD`` (Schmittlein, Morrison & Colombo 1987) and ``BetaGeoBetaBinom``
+(BG/BB, Fader, Hardie & Shang 2010, discrete opportunities) model repeat purchases and dropout from each customer's frequency (repeat
 purchases), recency (time of the last purchase since the first) and T (age); ``GammaGamma``
 models the spend per purchase. Fits are maximum likelihood in Rust (exact gradients, several
 starts, standard errors from the Hessian), the same code as ``lookalike value fit``.
@@ -19,7 +20,7 @@ import pyarrow as pa
 
 from . import _lookalike
 
-__all__ = ["BetaGeo", "GammaGamma", "ModifiedBetaGeo", "ParetoNBD", "clv"]
+__all__ = ["BetaGeo", "BetaGeoBetaBinom", "GammaGamma", "ModifiedBetaGeo", "ParetoNBD", "clv"]
 
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
 
@@ -128,6 +129,17 @@ class ModifiedBetaGeo(_Purchases):
 
     _KIND = "mbgnbd"
     _NAMES = ("r", "alpha", "a", "b")
+
+
+class BetaGeoBetaBinom(_Purchases):
+    """BG/BB (Fader, Hardie & Shang 2010): discrete opportunities to buy, one per time unit;
+    parameters alpha, beta (purchase probability) and gamma, delta (dropout probability), as
+    lifetimes' ``BetaGeoBetaBinomFitter``. ``fit(frequency, recency, T)`` takes whole
+    opportunities (T = n, the opportunities after the first purchase); summarise a log in days
+    for a day per opportunity."""
+
+    _KIND = "bgbb"
+    _NAMES = ("alpha", "beta", "gamma", "delta")
 
 
 class GammaGamma(_Fitted):

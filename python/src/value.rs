@@ -78,7 +78,7 @@ fn to_arrow<'py>(py: Python<'py>, values: Vec<f64>) -> PyResult<Bound<'py, PyAny
     array.to_data().to_pyarrow(py)
 }
 
-/// Fits a purchase model ("bgnbd", "pareto" or "mbgnbd") to frequency, recency and T by maximum
+/// Fits a purchase model ("bgnbd", "pareto", "mbgnbd" or "bgbb") to frequency, recency and T by maximum
 /// likelihood (L2 `penalty` on the log-parameters); returns its report.
 #[pyfunction]
 pub fn purchases_fit<'py>(

@@ -55,6 +55,23 @@ def test_mbg_nbd_reproduces_the_published_fit(cdnow):
     assert alive < 1.0 and bg.conditional_probability_alive([0.0], [0.0], [38.0])[0] == 1.0
 
 
+def test_bg_bb_reproduces_fader_hardie_shang_2010():
+    # The 11,104 donors of the paper, 6 annual opportunities: alpha 1.204, beta 0.750,
+    # gamma 0.657, delta 2.783, log-likelihood -33,225.58.
+    rows = np.loadtxt(ROOT / "data" / "donations" / "donations.csv", delimiter=",", skiprows=1)
+    donors = rows[:, 3].astype(int)
+    x, t_x, n = (np.repeat(rows[:, k], donors) for k in range(3))
+    bgbb = lookalike.BetaGeoBetaBinom().fit(x, t_x, n)
+    published = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+    for name, value in published.items():
+        assert bgbb.params_[name] == pytest.approx(value, abs=1.5e-3), (name, bgbb.params_)
+    assert bgbb.log_likelihood_ == pytest.approx(-33225.58, abs=0.01)
+    alive = bgbb.conditional_probability_alive([6.0, 3.0], [6.0, 3.0], [6.0, 6.0])
+    assert alive[1] < alive[0] <= 1.0
+    with pytest.raises(lookalike.LookalikeError, match="whole opportunities"):
+        lookalike.BetaGeoBetaBinom().fit([1.0], [2.5], [6.0])
+
+
 def test_predictions_with_the_published_parameters_match_the_paper():
     # FHL 2005: customer with x = 2, t_x = 30.43, T = 38.86 weeks: P(alive) 0.7266,
     # E[Y(39) | history] 1.226 (the paper's worked example, customer 1 of the sample).

@@ -97,6 +97,22 @@ fn quiet_prints_nothing_but_errors() {
     assert!(run.status.success());
     assert!(run.stdout.is_empty() && run.stderr.is_empty(), "{run:?}");
     assert!(out.is_file());
+    // `score` too: its closing line is a message.
+    let scores = dir.path().join("scores.csv");
+    let full = sample_features(dir.path(), "full.csv", true);
+    let run = lookalike(&[
+        "score",
+        "--model",
+        s(&common::repo("models/sample")),
+        "--features",
+        s(&full),
+        "--out",
+        s(&scores),
+        "--quiet",
+    ]);
+    assert!(run.status.success(), "{run:?}");
+    assert!(run.stdout.is_empty() && run.stderr.is_empty(), "{run:?}");
+    assert!(scores.is_file());
     // An error still says what went wrong.
     let run = lookalike(&[
         "segment",

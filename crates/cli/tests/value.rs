@@ -190,17 +190,22 @@ fn fit_predict_and_evaluate_reproduce_the_published_numbers() {
 #[test]
 fn generated_log_with_known_parameters_is_recovered() {
     let dir = tempfile::tempdir().unwrap();
+    let r_alpha_a_b = &["r", "alpha", "a", "b"][..];
     for kind in ["bgnbd", "mbgnbd"] {
-        recover(kind, &dir.path().join(kind));
+        let truth = [0.5, 30.0, 0.8, 2.5];
+        recover(kind, "weeks", r_alpha_a_b, &truth, &dir.path().join(kind));
     }
+    // BG/BB with a day per opportunity: buying on about 1 day in 40, leaving after about 50.
+    let names = &["alpha", "beta", "gamma", "delta"][..];
+    let truth = [0.5, 20.0, 0.8, 40.0];
+    recover("bgbb", "days", names, &truth, &dir.path().join("bgbb"));
 }
 
-/// Draws a log from the model `kind` with known parameters into `dir`, summarises and fits it:
-/// every parameter within 3 standard errors of the truth.
-fn recover(kind: &str, dir: &std::path::Path) {
+/// Draws a log from the model `kind` with the parameters `truth` (named `names`, in `unit`)
+/// into `dir`, summarises and fits it: every parameter within 3 standard errors of the truth.
+fn recover(kind: &str, unit: &str, names: &[&str], truth: &[f64], dir: &std::path::Path) {
     std::fs::create_dir_all(dir).unwrap();
     let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    let truth = [0.5, 30.0, 0.8, 2.5];
     let spend = [6.25, 3.74, 15.44];
     let list = |values: &[f64]| {
         values
@@ -214,7 +219,9 @@ fn recover(kind: &str, dir: &std::path::Path) {
         "--model",
         kind,
         "--parameters",
-        &list(&truth),
+        &list(truth),
+        "--unit",
+        unit,
         "--spend",
         &list(&spend),
         "--customers",
@@ -231,7 +238,7 @@ fn recover(kind: &str, dir: &std::path::Path) {
     ]);
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path("log/truth.json")).unwrap()).unwrap();
-    assert_eq!(written["parameters"]["alpha"], 30.0);
+    assert_eq!(written["parameters"][names[1]], truth[1]);
     ok(&[
         "features",
         "--transactions",
@@ -239,7 +246,7 @@ fn recover(kind: &str, dir: &std::path::Path) {
         "--as-of",
         "2025-01-01",
         "--time-unit",
-        "weeks",
+        unit,
         "--out",
         &path("features.csv"),
         "--quiet",
@@ -259,7 +266,7 @@ fn recover(kind: &str, dir: &std::path::Path) {
         serde_json::from_str(&std::fs::read_to_string(path("model/value_model.json")).unwrap())
             .unwrap();
     for (section, names, values) in [
-        ("purchases", &["r", "alpha", "a", "b"][..], &truth[..]),
+        ("purchases", names, truth),
         ("spend", &["p", "q", "gamma"][..], &spend[..]),
     ] {
         assert!(model[section]["customers"].as_u64().unwrap() > 5000);

@@ -1,5 +1,5 @@
 //! A transaction log drawn from a value model with known parameters (`lookalike generate
-//! --model bgnbd|pareto|mbgnbd`), so that the whole path — features, then the value fit — can be
+//! --model bgnbd|pareto|mbgnbd|bgbb`), so that the whole path — features, then the value fit — can be
 //! checked to recover them.
 
 use std::io::Write as _;
@@ -7,8 +7,9 @@ use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use lookalike_value::{
-    BgNbd, GammaGamma, MbgNbd, ParetoNbd, PurchaseKind, SimulatedHistory, simulate_bgnbd_histories,
-    simulate_mbgnbd_histories, simulate_pareto_histories,
+    BgBb, BgNbd, GammaGamma, MbgNbd, ParetoNbd, PurchaseKind, SimulatedHistory,
+    simulate_bgbb_histories, simulate_bgnbd_histories, simulate_mbgnbd_histories,
+    simulate_pareto_histories,
 };
 use serde_json::json;
 
@@ -19,7 +20,7 @@ use crate::SynthError;
 pub struct BtydLogSpec<'a> {
     /// The purchase model that draws the log.
     pub model: PurchaseKind,
-    /// Its parameters: r, alpha, a, b (BG/NBD) or r, alpha, s, beta (Pareto/NBD).
+    /// Its parameters in [`PurchaseKind::parameter_names`] order.
     pub parameters: &'a [f64],
     /// Gamma-Gamma p, q, gamma of the purchase values.
     pub spend: &'a [f64],
@@ -74,6 +75,17 @@ pub fn write_btyd_log(spec: &BtydLogSpec, dir: &Path) -> Result<u64, SynthError>
             let h = simulate_mbgnbd_histories(&model, &spend, spec.customers, observed, spec.seed);
             (h, ["r", "alpha", "a", "b"])
         }
+        PurchaseKind::Bgbb => {
+            if spec.unit_days != 1.0 {
+                return Err(SynthError::Parameters(
+                    "BG/BB's opportunities are days here: give --unit days".into(),
+                ));
+            }
+            let [alpha, beta, gamma, delta] = four(spec.parameters)?;
+            let model = BgBb::new(alpha, beta, gamma, delta).map_err(|e| bad("parameters", e))?;
+            let h = simulate_bgbb_histories(&model, &spend, spec.customers, observed, spec.seed);
+            (h, ["alpha", "beta", "gamma", "delta"])
+        }
     };
     fn failed<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> SynthError {
         let path = path.to_path_buf();
@@ -127,7 +139,7 @@ pub fn write_btyd_log(spec: &BtydLogSpec, dir: &Path) -> Result<u64, SynthError>
 fn four(values: &[f64]) -> Result<[f64; 4], SynthError> {
     values.try_into().map_err(|_| {
         SynthError::Parameters(format!(
-            "parameters: the model needs 4 numbers (r,alpha,a,b or r,alpha,s,beta), got {}",
+            "parameters: the model needs 4 numbers (r,alpha,a,b; r,alpha,s,beta; or alpha,beta,gamma,delta), got {}",
             values.len()
         ))
     })

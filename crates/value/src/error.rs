@@ -62,6 +62,18 @@ pub enum ValueError {
         "no customer made a repeat purchase: the purchase-rate and dropout parameters cannot be estimated"
     )]
     NoRepeatBuyers,
+    /// BG/BB counts opportunities: its histories must be whole numbers of them.
+    #[error(
+        "BG/BB needs histories in whole opportunities with at most one transaction each (x ≤ t_x ≤ n); found x = {frequency}, t_x = {recency}, n = {t}: summarise the log with --time-unit days, each day one opportunity"
+    )]
+    NotDiscrete {
+        /// x of the first such history.
+        frequency: f64,
+        /// t_x of it.
+        recency: f64,
+        /// n (T) of it.
+        t: f64,
+    },
     /// The spend model needs repeat buyers with a positive mean spend.
     #[error("{0} repeat buyers with a positive spend: the spend model needs at least 2")]
     TooFewSpenders(usize),

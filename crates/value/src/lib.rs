@@ -12,6 +12,7 @@
 //! are compressed to distinct histories ([`RepeatData`]) first, so the cost grows with the
 //! number of distinct (x, t_x, T), not with the number of customers.
 
+mod bgbb;
 mod bgnbd;
 mod clv;
 mod dual;
@@ -28,6 +29,7 @@ mod simulate;
 mod special;
 mod summary;
 
+pub use bgbb::BgBb;
 pub use bgnbd::BgNbd;
 pub use clv::{MonthLength, clv};
 pub use dual::{Dual, Real};
@@ -47,8 +49,9 @@ pub use model::{
 pub use pareto::ParetoNbd;
 pub use purchases::PurchaseModel;
 pub use simulate::{
-    SimulatedCustomer, SimulatedHistory, simulate_bgnbd, simulate_bgnbd_histories, simulate_mbgnbd,
-    simulate_mbgnbd_histories, simulate_pareto, simulate_pareto_histories,
+    SimulatedCustomer, SimulatedHistory, simulate_bgbb_histories, simulate_bgnbd,
+    simulate_bgnbd_histories, simulate_mbgnbd, simulate_mbgnbd_histories, simulate_pareto,
+    simulate_pareto_histories,
 };
 pub use special::{ln_hyp2f1, ln_hyp2f1_many, log_diff_exp, log_sum_exp};
 pub use summary::{RepeatData, SpendData, Summary};

@@ -12,7 +12,8 @@ use crate::clv::MonthLength;
 use crate::error::ValueError;
 use crate::forecast::{Horizon, forecast};
 use crate::{
-    BgNbd, FitOptions, FitReport, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel, RepeatData, Summary,
+    BgBb, BgNbd, FitOptions, FitReport, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel, RepeatData,
+    Summary,
 };
 
 /// Which purchase model.
@@ -27,14 +28,18 @@ pub enum PurchaseKind {
     /// MBG/NBD (Batislam, Denizel & Filiztekin 2007): BG/NBD where customers may also drop out
     /// right after their first purchase.
     Mbgnbd,
+    /// BG/BB (Fader, Hardie & Shang 2010): discrete opportunities, one per time unit (fit it on
+    /// a summary in days: each day an opportunity to buy).
+    Bgbb,
 }
 
 impl PurchaseKind {
     /// Every kind, in the order options list them.
-    pub const ALL: [PurchaseKind; 3] = [
+    pub const ALL: [PurchaseKind; 4] = [
         PurchaseKind::Bgnbd,
         PurchaseKind::Pareto,
         PurchaseKind::Mbgnbd,
+        PurchaseKind::Bgbb,
     ];
 
     /// The name used in files and options.
@@ -43,6 +48,7 @@ impl PurchaseKind {
             PurchaseKind::Bgnbd => "bgnbd",
             PurchaseKind::Pareto => "pareto",
             PurchaseKind::Mbgnbd => "mbgnbd",
+            PurchaseKind::Bgbb => "bgbb",
         }
     }
 
@@ -51,6 +57,7 @@ impl PurchaseKind {
         match self {
             PurchaseKind::Bgnbd | PurchaseKind::Mbgnbd => ["r", "alpha", "a", "b"],
             PurchaseKind::Pareto => ["r", "alpha", "s", "beta"],
+            PurchaseKind::Bgbb => ["alpha", "beta", "gamma", "delta"],
         }
     }
 }
@@ -65,7 +72,7 @@ impl std::str::FromStr for PurchaseKind {
             .ok_or_else(|| ValueError::UnknownChoice {
                 what: "purchase model",
                 given: text.to_string(),
-                expected: "bgnbd, pareto or mbgnbd",
+                expected: "bgnbd, pareto, mbgnbd or bgbb",
             })
     }
 }
@@ -79,6 +86,8 @@ pub enum Purchases {
     Pareto(ParetoNbd),
     /// MBG/NBD.
     MbgNbd(MbgNbd),
+    /// BG/BB.
+    BgBb(BgBb),
 }
 
 impl Purchases {
@@ -88,6 +97,7 @@ impl Purchases {
             Purchases::BgNbd(m) => m,
             Purchases::Pareto(m) => m,
             Purchases::MbgNbd(m) => m,
+            Purchases::BgBb(m) => m,
         }
     }
 
@@ -97,6 +107,7 @@ impl Purchases {
             Purchases::BgNbd(_) => PurchaseKind::Bgnbd,
             Purchases::Pareto(_) => PurchaseKind::Pareto,
             Purchases::MbgNbd(_) => PurchaseKind::Mbgnbd,
+            Purchases::BgBb(_) => PurchaseKind::Bgbb,
         }
     }
 
@@ -119,6 +130,10 @@ impl Purchases {
                 let (m, r) = MbgNbd::fit(data, options)?;
                 (Purchases::MbgNbd(m), r)
             }
+            PurchaseKind::Bgbb => {
+                let (m, r) = BgBb::fit(data, options)?;
+                (Purchases::BgBb(m), r)
+            }
         })
     }
 
@@ -129,10 +144,11 @@ impl Purchases {
             PurchaseKind::Bgnbd => Purchases::BgNbd(BgNbd::new(p, q, u, v)?),
             PurchaseKind::Pareto => Purchases::Pareto(ParetoNbd::new(p, q, u, v)?),
             PurchaseKind::Mbgnbd => Purchases::MbgNbd(MbgNbd::new(p, q, u, v)?),
+            PurchaseKind::Bgbb => Purchases::BgBb(BgBb::new(p, q, u, v)?),
         })
     }
 
-    /// The model of `kind` from named parameters (`r, alpha, a, b` or `r, alpha, s, beta`),
+    /// The model of `kind` from named parameters ([`PurchaseKind::parameter_names`]),
     /// each checked by the model's constructor.
     pub fn from_parameters(
         kind: PurchaseKind,

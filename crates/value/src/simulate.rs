@@ -5,6 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution, Exp, Gamma};
 
+use crate::bgbb::BgBb;
 use crate::bgnbd::BgNbd;
 use crate::gamma_gamma::GammaGamma;
 use crate::mbgnbd::MbgNbd;
@@ -207,6 +208,46 @@ pub fn simulate_mbgnbd_histories(
             (end, Some(dropout))
         },
     )
+}
+
+/// BG/BB customers (Fader, Hardie & Shang 2010): p ~ Beta(α, β), θ ~ Beta(γ, δ); after the
+/// first purchase at time 0 come opportunities 1, 2, … ⌊T⌋: before each an active customer
+/// drops out with probability θ, and at each buys with probability p. Repeat purchases happen
+/// at whole opportunities; T is drawn uniformly from `observed` as for the other models.
+pub fn simulate_bgbb_histories(
+    model: &BgBb,
+    spend: &GammaGamma,
+    customers: usize,
+    observed: (f64, f64),
+    seed: u64,
+) -> Vec<SimulatedHistory> {
+    (0..customers)
+        .map(|i| {
+            let mut rng = rng_of(seed, i);
+            let t = rng.random_range(observed.0..=observed.1);
+            let buy = Beta::new(model.alpha, model.beta)
+                .expect("positive parameters")
+                .sample(&mut rng);
+            let drop = Beta::new(model.gamma, model.delta)
+                .expect("positive parameters")
+                .sample(&mut rng);
+            let mut repeat_times = Vec::new();
+            for opportunity in 1..=t.floor() as u64 {
+                if rng.random_bool(drop) {
+                    break;
+                }
+                if rng.random_bool(buy) {
+                    repeat_times.push(opportunity as f64);
+                }
+            }
+            let values = values(&mut rng, spend, repeat_times.len());
+            SimulatedHistory {
+                t,
+                repeat_times,
+                values,
+            }
+        })
+        .collect()
 }
 
 /// Pareto/NBD customers (Schmittlein et al. 1987): λ ~ Gamma(r, α), μ ~ Gamma(s, β); purchases

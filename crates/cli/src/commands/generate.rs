@@ -43,7 +43,8 @@ pub struct Args {
     /// parameters (written with them to truth.json), to check that `value fit` recovers them.
     #[arg(long, value_enum, requires = "parameters")]
     model: Option<PurchaseKind>,
-    /// The model's parameters: r,alpha,a,b (BG/NBD) or r,alpha,s,beta (Pareto/NBD), in --unit.
+    /// The model's parameters, in --unit: r,alpha,a,b (BG/NBD, MBG/NBD), r,alpha,s,beta
+    /// (Pareto/NBD) or alpha,beta,gamma,delta (BG/BB, with --unit days: a day per opportunity).
     #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "model")]
     parameters: Vec<f64>,
     /// Gamma-Gamma p,q,gamma of the purchase values (default: the CDNOW estimates).

@@ -788,8 +788,13 @@ pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
         *input = path;
         saved.extend(stdin);
     }
-    // The final line is a message, but it is always printed: batch logs need it.
+    // The final line is a message, silenced by --quiet unless customers were skipped: lost
+    // rows are said even then.
     let line = score(&args, ui)?;
-    eprintln!("{line}");
+    if line.contains("SKIPPED") {
+        eprintln!("{line}");
+    } else {
+        ui.say(line);
+    }
     Ok(())
 }

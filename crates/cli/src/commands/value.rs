@@ -42,7 +42,7 @@ enum ValueCommand {
 #[derive(Debug, Clone, clap::Args)]
 pub struct FitSettings {
     /// Purchase model.
-    #[arg(long, default_value = "bgnbd", value_name = "bgnbd|pareto|mbgnbd")]
+    #[arg(long, default_value = "bgnbd", value_name = "bgnbd|pareto|mbgnbd|bgbb")]
     pub model: PurchaseKind,
     /// L2 penalty on the log-parameters (the optimiser minimises −LL/n + L·Σ ln(θ)²); try
     /// 0.001–0.1 for small data or when a parameter runs to a boundary.
