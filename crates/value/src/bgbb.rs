@@ -10,9 +10,14 @@
 //! L = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ)
 //!   + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ).
 //!
-//! Consecutive terms of the sum differ by the factor (β+t_x−x+i)/(α+β+t_x+i) ·
-//! (δ+t_x+i)/(γ+1+δ+t_x+i), below 1, so the sum is accumulated by that product from its first
-//! term: one multiplication per opportunity instead of four ln Γ.
+//! The sum's term for m = t_x + i, B(α+x, β+m−x)·B(γ+1, δ+m), depends on x and m alone and
+//! falls as m grows. So the fit tabulates, per distinct x, the log of the sums of the terms
+//! from m to the longest history (suffix sums), and a history's sum is the difference of two
+//! entries (m = t_x and m = n): O(1) per history and O(distinct x × longest n) per evaluation,
+//! every ln Γ on the integer grid computed once. As the terms fall, the difference loses at
+//! most a factor of the longest n in relative precision. A single history (predictions) sums
+//! its terms by the ratio of consecutive ones, (β+m−x)/(α+β+m) · (δ+m)/(γ+1+δ+m): one
+//! multiplication per opportunity.
 
 use std::borrow::Cow;
 
@@ -22,8 +27,9 @@ use crate::dual::Real;
 use crate::error::ValueError;
 use crate::fit::{FitOptions, FitReport, Likelihood, maximise};
 use crate::purchases::PurchaseModel;
-use crate::special::log_sum_exp;
-use crate::summary::{RepeatData, Summary};
+use crate::special::{log_diff_exp, log_sum_exp};
+use crate::summary::{RepeatData, Summary, sum_in_chunks};
+use rayon::prelude::*;
 
 /// A fitted (or given) BG/BB model. Its time unit is one opportunity.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -38,8 +44,58 @@ pub struct BgBb {
     pub delta: f64,
 }
 
-/// The data seen through BG/BB's likelihood: histories in whole opportunities.
-pub(crate) struct BgBbData<'a>(pub(crate) Cow<'a, RepeatData>);
+/// The data seen through BG/BB's likelihood: histories in whole opportunities, each keyed by
+/// its x's position among the distinct x, its t_x and its n.
+pub(crate) struct BgBbData<'a> {
+    data: Cow<'a, RepeatData>,
+    /// Distinct x, ascending.
+    xs: Vec<f64>,
+    /// Per history: (index in `xs`, t_x, n).
+    keys: Vec<(usize, usize, usize)>,
+    /// The longest n.
+    longest: usize,
+}
+
+impl<'a> BgBbData<'a> {
+    /// Keys the histories; refuses any that is not whole opportunities with x ≤ t_x ≤ n.
+    fn new(data: Cow<'a, RepeatData>) -> Result<Self, ValueError> {
+        let mut xs: Vec<f64> = Vec::new();
+        let mut keys = Vec::with_capacity(data.rows.len());
+        for (s, _) in &data.rows {
+            let whole = |v: f64| v.fract() == 0.0;
+            if !whole(s.recency) || !whole(s.t) || s.frequency > s.recency {
+                return Err(ValueError::NotDiscrete {
+                    frequency: s.frequency,
+                    recency: s.recency,
+                    t: s.t,
+                });
+            }
+            // Rows are sorted by x first.
+            if xs.last() != Some(&s.frequency) {
+                xs.push(s.frequency);
+            }
+            keys.push((xs.len() - 1, s.recency as usize, s.t as usize));
+        }
+        let longest = keys.iter().map(|k| k.2).max().unwrap_or(0);
+        Ok(BgBbData {
+            data,
+            xs,
+            keys,
+            longest,
+        })
+    }
+}
+
+/// ln Γ(start + k) for k = 0..=last, by ln Γ(z + 1) = ln Γ(z) + ln z from one ln Γ.
+fn ln_gamma_grid<T: Real>(start: T, last: usize) -> Vec<T> {
+    let mut values = Vec::with_capacity(last + 1);
+    let mut value = start.ln_gamma();
+    for k in 0..=last {
+        values.push(value);
+        value = value + (start + k as f64).ln();
+    }
+    values
+}
 
 /// ln Γ of a plain number (the predictions are not differentiated).
 fn lg(x: f64) -> f64 {
@@ -50,7 +106,7 @@ fn ln_beta<T: Real>(a: T, b: T) -> T {
     a.ln_gamma() + b.ln_gamma() - (a + b).ln_gamma()
 }
 
-/// ln L of one history, eq. (5).
+/// ln L of one history, eq. (5), its sum accumulated by the ratio of consecutive terms.
 fn log_likelihood<T: Real>([alpha, beta, gamma, delta]: [T; 4], s: &Summary) -> T {
     let (x, t_x, n) = (s.frequency, s.recency, s.t);
     let base = ln_beta(alpha, beta) + ln_beta(gamma, delta);
@@ -76,13 +132,54 @@ impl Likelihood<4> for BgBbData<'_> {
     const MODEL: &'static str = "BG/BB";
     const NAMES: [&'static str; 4] = ["alpha", "beta", "gamma", "delta"];
     fn customers(&self) -> usize {
-        self.0.customers()
+        self.data.customers()
     }
-    fn log_likelihood<T: Real + Send>(&self, parameters: [T; 4]) -> T {
-        self.0.sum(|s| log_likelihood(parameters, s))
+    fn log_likelihood<T: Real + Send>(&self, [alpha, beta, gamma, delta]: [T; 4]) -> T {
+        let last = self.longest;
+        let base = ln_beta(alpha, beta) + ln_beta(gamma, delta);
+        // ln Γ on the integer grid: β + k, α + β + m, δ + m, γ + δ + m, γ + 1 + δ + m.
+        let g_beta = ln_gamma_grid(beta, last);
+        let g_alpha_beta = ln_gamma_grid(alpha + beta, last);
+        let g_delta = ln_gamma_grid(delta, last);
+        let g_gamma_delta = ln_gamma_grid(gamma + delta, last);
+        let g_gamma1_delta = ln_gamma_grid(gamma + delta + 1.0, last);
+        let (ln_g_gamma, ln_g_gamma1) = (gamma.ln_gamma(), (gamma + 1.0).ln_gamma());
+        // Per distinct x: ln Γ(α + x) and the suffix log-sums of the terms,
+        // tail[m − x] = ln Σ_{m' = m}^{last} B(α+x, β+m'−x)·B(γ+1, δ+m') / (B(α,β)·B(γ,δ)),
+        // with tail[last + 1 − x] = ln 0.
+        let per_x: Vec<(T, Vec<T>)> = self
+            .xs
+            .par_iter()
+            .map(|&x| {
+                let lead = (alpha + x).ln_gamma();
+                let from = x as usize;
+                let mut tail = vec![T::constant(f64::NEG_INFINITY); last + 2 - from];
+                for m in (from..=last).rev() {
+                    let term = lead + g_beta[m - from] - g_alpha_beta[m] + ln_g_gamma1 + g_delta[m]
+                        - g_gamma1_delta[m]
+                        - base;
+                    tail[m - from] = log_sum_exp(term, tail[m - from + 1]);
+                }
+                (lead, tail)
+            })
+            .collect();
+        sum_in_chunks(self.keys.len(), |i| {
+            let (group, t_x, n) = self.keys[i];
+            let (lead, tail) = &per_x[group];
+            let from = self.xs[group] as usize;
+            let survived = *lead + g_beta[n - from] - g_alpha_beta[n] + ln_g_gamma + g_delta[n]
+                - g_gamma_delta[n]
+                - base;
+            let ln_l = if t_x < n {
+                log_sum_exp(survived, log_diff_exp(tail[t_x - from], tail[n - from]))
+            } else {
+                survived
+            };
+            ln_l * self.data.rows[i].1
+        })
     }
     fn thinned(&self, customers: usize) -> Option<Self> {
-        Some(BgBbData(Cow::Owned(self.0.thinned(customers)?)))
+        BgBbData::new(Cow::Owned(self.data.thinned(customers)?)).ok()
     }
     fn starts(&self) -> Vec<[f64; 4]> {
         vec![
@@ -141,12 +238,11 @@ impl BgBb {
     /// Fits by maximum likelihood. The histories must be in whole opportunities with
     /// x ≤ t_x ≤ n (one transaction per opportunity at most).
     pub fn fit(data: &RepeatData, options: &FitOptions) -> Result<(Self, FitReport), ValueError> {
-        check_discrete(data)?;
+        let keyed = BgBbData::new(Cow::Borrowed(data))?;
         if data.repeat_buyers() == 0 {
             return Err(ValueError::NoRepeatBuyers);
         }
-        let ([alpha, beta, gamma, delta], report) =
-            maximise(&BgBbData(Cow::Borrowed(data)), options)?;
+        let ([alpha, beta, gamma, delta], report) = maximise(&keyed, options)?;
         Ok((
             BgBb {
                 alpha,
@@ -158,9 +254,13 @@ impl BgBb {
         ))
     }
 
-    /// Σ ln L over the data at these parameters.
+    /// Σ ln L over the data at these parameters (NaN for histories that are not whole
+    /// opportunities).
     pub fn log_likelihood(&self, data: &RepeatData) -> f64 {
-        Likelihood::<4>::log_likelihood(&BgBbData(Cow::Borrowed(data)), self.parameters())
+        match BgBbData::new(Cow::Borrowed(data)) {
+            Ok(keyed) => Likelihood::<4>::log_likelihood(&keyed, self.parameters()),
+            Err(_) => f64::NAN,
+        }
     }
 
     fn parameters(&self) -> [f64; 4] {
@@ -177,22 +277,6 @@ impl BgBb {
     fn ln_ratio(&self, m: f64) -> f64 {
         lg(1.0 + self.delta + m) - lg(self.gamma + self.delta + m)
     }
-}
-
-/// Refuses histories that are not whole opportunities or have more transactions than
-/// opportunities up to the last one.
-fn check_discrete(data: &RepeatData) -> Result<(), ValueError> {
-    for (s, _) in &data.rows {
-        let whole = |v: f64| v.fract() == 0.0;
-        if !whole(s.recency) || !whole(s.t) || s.frequency > s.recency {
-            return Err(ValueError::NotDiscrete {
-                frequency: s.frequency,
-                recency: s.recency,
-                t: s.t,
-            });
-        }
-    }
-    Ok(())
 }
 
 impl PurchaseModel for BgBb {
@@ -332,6 +416,48 @@ mod tests {
             }
         }
         assert!((total - 1.0).abs() < 1e-12, "{total}");
+    }
+
+    /// The fit's tabulated sum equals the per-history formula summed, in value and gradient.
+    #[test]
+    fn tabulated_likelihood_equals_the_sum_over_histories() {
+        use crate::dual::Dual;
+        let count = 4000;
+        let n: Vec<f64> = (0..count).map(|i| (20 + (i * 37) % 300) as f64).collect();
+        let t_x: Vec<f64> = (0..count)
+            .map(|i| ((i * 13) % (n[i] as usize + 1)) as f64)
+            .collect();
+        let x: Vec<f64> = (0..count)
+            .map(|i| {
+                if t_x[i] == 0.0 {
+                    0.0
+                } else {
+                    1.0 + ((i * 7) % t_x[i] as usize) as f64
+                }
+            })
+            .collect();
+        let data = RepeatData::from_columns(&x, &t_x, &n).unwrap();
+        let keyed = BgBbData::new(Cow::Borrowed(&data)).unwrap();
+        let theta: [Dual<4>; 4] =
+            std::array::from_fn(|i| Dual::variable([0.5, 20.0, 0.8, 40.0][i], i));
+        let tabulated = Likelihood::log_likelihood(&keyed, theta);
+        let direct = (0..count).fold(Dual::constant(0.0), |total, i| {
+            let s = Summary {
+                frequency: x[i],
+                recency: t_x[i],
+                t: n[i],
+            };
+            total + log_likelihood(theta, &s)
+        });
+        assert!(
+            (tabulated.value - direct.value).abs() < 1e-9 * direct.value.abs(),
+            "{} vs {}",
+            tabulated.value,
+            direct.value
+        );
+        for (g, d) in tabulated.gradient.iter().zip(direct.gradient) {
+            assert!((g - d).abs() < 1e-8 * d.abs().max(1.0), "{g} vs {d}");
+        }
     }
 
     /// With nothing learned (n = 0) the conditional expectation is the unconditional one.

@@ -50,14 +50,20 @@ fn bgbb_matches_the_published_fit() {
     // Figure 3 tracks them closely).
     let expected = 11_104.0 * model.unconditional_purchases(6.0);
     assert!((expected / made - 1.0).abs() < 0.02, "{expected} vs {made}");
-    // P(alive) falls with the drives missed since the last donation, and rises with x.
+    // P(alive) falls with the drives missed since the last donation and, after missed drives,
+    // with x too (a frequent donor who stops is more likely gone); a donor who gave at the last drive is alive whatever x, so only the
+    // next dropout counts: B(γ, δ + 7)/B(γ, δ + 6) = (δ + 6)/(γ + δ + 6).
     let history = |x: f64, t_x: f64| Summary {
         frequency: x,
         recency: t_x,
         t: 6.0,
     };
     assert!(model.p_alive(&history(3.0, 3.0)) < model.p_alive(&history(3.0, 6.0)));
-    assert!(model.p_alive(&history(1.0, 6.0)) < model.p_alive(&history(5.0, 6.0)));
+    assert!(model.p_alive(&history(4.0, 4.0)) < model.p_alive(&history(1.0, 4.0)));
+    let next = (model.delta + 6.0) / (model.gamma + model.delta + 6.0);
+    for x in [1.0, 3.0, 6.0] {
+        assert!((model.p_alive(&history(x, 6.0)) - next).abs() < 1e-12);
+    }
     assert!(model.p_alive(&history(0.0, 0.0)) > 0.0);
     // Expected donations over the next 5 drives grow with the horizon and stay below 5.
     let loyal = history(6.0, 6.0);
