@@ -135,7 +135,12 @@ impl ValueTraining {
                 }
             );
             for ((name, value), se) in report.parameters.iter().zip(&report.std_errors) {
-                text += &format!("  {name:>6} = {value:>12.6}  (se {se:.4})\n");
+                // No standard error: a parameter held fixed (Pareto/NBD's s at its limit).
+                if se.is_nan() {
+                    text += &format!("  {name:>6} = {value:>12.6}  (fixed)\n");
+                } else {
+                    text += &format!("  {name:>6} = {value:>12.6}  (se {se:.4})\n");
+                }
             }
             for warning in &report.warnings {
                 text += &format!("  WARNING: {warning}\n");

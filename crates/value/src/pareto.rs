@@ -34,14 +34,14 @@ pub(crate) struct ParetoData<'a>(pub(crate) Cow<'a, RepeatData>);
 /// ln A₀ of the note's eq. (19), by its two cases (α ≥ β and α < β) so that the argument of
 /// ₂F₁ is always in [0, 1): A₀ = F(t_x) − F(T) with
 /// F(y) = ₂F₁(r+s+x, s+1 | r+x; r+s+x+1; |α−β|/(max(α,β)+y)) / (max(α,β)+y)^(r+s+x).
-fn ln_a0<T: Real>([r, alpha, s, beta]: [T; 4], c: &Summary) -> T {
+///
+/// The series needs more than a + b terms; when that is long (s or r + x in the hundreds, as
+/// when a fit runs towards s → ∞) A₀ is computed from its integral form instead.
+fn ln_a0<T: Real>(parameters: [T; 4], c: &Summary) -> T {
+    let [r, _, s, _] = parameters;
     let x = c.frequency;
     let total = r + s + x;
-    let (high, low, second) = if alpha.value() >= beta.value() {
-        (alpha, beta, s + 1.0)
-    } else {
-        (beta, alpha, r + x)
-    };
+    let (high, low, second) = a0_series(parameters, c);
     let ln_f = |y: f64| {
         let z = (high - low) / (high + y);
         ln_hyp2f1(total, second, total + 1.0, z) - total * (high + y).ln()
@@ -49,14 +49,123 @@ fn ln_a0<T: Real>([r, alpha, s, beta]: [T; 4], c: &Summary) -> T {
     log_diff_exp(ln_f(c.recency), ln_f(c.t))
 }
 
+/// The larger scale, the smaller and the second upper parameter of A₀'s ₂F₁ in its case.
+fn a0_series<T: Real>([r, alpha, s, beta]: [T; 4], c: &Summary) -> (T, T, T) {
+    if alpha.value() >= beta.value() {
+        (alpha, beta, s + 1.0)
+    } else {
+        (beta, alpha, r + c.frequency)
+    }
+}
+
+/// Whether A₀'s series would be long: it runs more than a + b = (r + s + x) + second terms.
+fn long_series<T: Real>(parameters: [T; 4], c: &Summary) -> bool {
+    let [r, _, s, _] = parameters;
+    let (_, _, second) = a0_series(parameters, c);
+    r.value() + s.value() + c.frequency + second.value() > LONG_SERIES
+}
+
+/// ln of the survival term of eq. (22) without the common factor Γ(r+x)α^r β^s / Γ(r):
+/// (α+T)^−(r+x) (β/(β+T))^s, the last as e^(−s·ln(1 + T/β)) so that huge s and β keep their
+/// precision.
+fn ln_survived<T: Real>([r, alpha, s, beta]: [T; 4], c: &Summary) -> T {
+    -(r + c.frequency) * (alpha + c.t).ln() - s * (T::constant(c.t) / beta).ln_1p()
+}
+
+/// ln of the dropout term of eq. (22) without the same factor: s/(r+s+x) · β^s · A₀. From the
+/// series when it is short; else from the integral, with β^s (β+t_x)^−(s+1) taken as
+/// e^(−s·ln(1 + t_x/β)) / (β + t_x).
+fn ln_dropped<T: Real>(parameters: [T; 4], c: &Summary) -> T {
+    let [r, alpha, s, beta] = parameters;
+    let x = c.frequency;
+    if !long_series(parameters, c) {
+        return (s / (r + s + x)).ln() + s * beta.ln() + ln_a0(parameters, c);
+    }
+    let from = c.recency;
+    s.ln()
+        - s * (T::constant(from) / beta).ln_1p()
+        - (beta + from).ln()
+        - (r + x) * (alpha + from).ln()
+        + a0_integral(parameters, c)
+}
+
+/// Series terms above which A₀ is integrated instead (the ₂F₁ series runs at least a + b
+/// terms, thousands when s runs off).
+const LONG_SERIES: f64 = 150.0;
+
+/// Gauss–Legendre nodes per panel and panels of the integrals below.
+const NODES: usize = 16;
+const PANELS: usize = 4;
+
+/// ln ∫ from `from` to `to` of exp(`log_integrand`(τ − from)) dτ, by Gauss–Legendre in
+/// u = ln((scale + τ)/(scale + from)), which turns the power laws (α + τ)^−k of the
+/// integrands into smooth exponentials in u. `scale` > 0 is the integrand's shortest length.
+fn ln_integral<T: Real>(from: f64, to: f64, scale: f64, log_integrand: impl Fn(f64) -> T) -> T {
+    static RULE: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    let rule = RULE.get_or_init(|| crate::special::gauss_legendre(NODES));
+    if to <= from {
+        return T::constant(f64::NEG_INFINITY);
+    }
+    let base = scale + from;
+    let width = (scale + to).ln() - base.ln();
+    let panel = width / PANELS as f64;
+    let mut logs: Vec<(T, f64)> = Vec::with_capacity(NODES * PANELS);
+    for k in 0..PANELS {
+        let centre = panel * (k as f64 + 0.5);
+        for (node, weight) in rule {
+            let u = centre + node * panel / 2.0;
+            // τ − from, and dτ = (scale + from) e^u du.
+            let offset = base * u.exp_m1();
+            logs.push((
+                log_integrand(offset) + (u + base.ln()),
+                weight * panel / 2.0,
+            ));
+        }
+    }
+    let top = logs
+        .iter()
+        .map(|(g, _)| g.value())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let sum = logs
+        .iter()
+        .fold(T::constant(0.0), |sum, (g, w)| sum + (*g - top).exp() * *w);
+    sum.ln() + top
+}
+
+/// A₀'s integral form, A₀ = (r+s+x) ∫_{t_x}^{T} (β+τ)^−(s+1) (α+τ)^−(r+x) dτ (dropout at τ,
+/// no purchase since t_x): ln of the integral with the powers taken relative to their values
+/// at τ = t_x.
+fn a0_integral<T: Real>([r, alpha, s, beta]: [T; 4], c: &Summary) -> T {
+    let x = c.frequency;
+    let from = c.recency;
+    let scale = alpha.value().min(beta.value());
+    ln_integral(from, c.t, scale, |d| {
+        let d = T::constant(d);
+        -((s + 1.0) * (d / (beta + from)).ln_1p()) - (r + x) * (d / (alpha + from)).ln_1p()
+    })
+}
+
+/// ln A₀ from the integral form (for the test against the series).
+#[cfg(test)]
+fn ln_a0_integral<T: Real>(parameters: [T; 4], c: &Summary) -> T {
+    let [r, alpha, s, beta] = parameters;
+    let (x, from) = (c.frequency, c.recency);
+    (r + s + x).ln() - (s + 1.0) * (beta + from).ln() - (r + x) * (alpha + from).ln()
+        + a0_integral(parameters, c)
+}
+
 /// ln L of one customer, the note's eq. (22), in log space.
 fn log_likelihood<T: Real>(parameters: [T; 4], c: &Summary) -> T {
     let [r, alpha, s, beta] = parameters;
     let x = c.frequency;
-    let head = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + s * beta.ln();
-    let survived = -(r + x) * (alpha + c.t).ln() - s * (beta + c.t).ln();
-    let dropped = (s / (r + s + x)).ln() + ln_a0(parameters, c);
-    head + log_sum_exp(survived, dropped)
+    if !long_series(parameters, c) {
+        let head = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + s * beta.ln();
+        let survived = -(r + x) * (alpha + c.t).ln() - s * (beta + c.t).ln();
+        let dropped = (s / (r + s + x)).ln() + ln_a0(parameters, c);
+        return head + log_sum_exp(survived, dropped);
+    }
+    let head = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln();
+    head + log_sum_exp(ln_survived(parameters, c), ln_dropped(parameters, c))
 }
 
 impl Likelihood<4> for ParetoData<'_> {
@@ -89,16 +198,67 @@ impl Likelihood<4> for ParetoData<'_> {
         }
         if s > 1e4 && beta > 1e4 {
             notes.push(format!(
-                "s and beta grow together without bound: every customer seems to share one dropout rate {:.4e} per time unit",
+                "s and beta grow together without bound: every customer seems to share one dropout rate, {:.4} per time unit",
                 s / beta
             ));
         }
-        if s < 1e-4 || beta > 1e5 {
+        // The mean dropout rate s/β, not β alone: β also grows when s does.
+        if s < 1e-4 || s / beta < 1e-6 {
             notes.push("the dropout rate runs to 0: the data show almost no dropout".into());
         }
         notes
     }
 }
+
+/// Pareto/NBD's limit s → ∞ at fixed s/β = μ: the Gamma of dropout rates collapses onto μ,
+/// so every customer drops out at the same rate. Fitted when the full model runs off there.
+pub(crate) struct ParetoLimitData<'a>(pub(crate) Cow<'a, RepeatData>);
+
+/// ln L of one customer under the limit: alive at T with no purchase since t_x, or gone at
+/// τ ∈ (t_x, T] with no purchase since t_x,
+/// L = Γ(r+x)α^r/Γ(r) · [e^−μT (α+T)^−(r+x) + μ ∫_{t_x}^{T} e^−μτ (α+τ)^−(r+x) dτ].
+fn limit_log_likelihood<T: Real>([r, alpha, mu]: [T; 3], c: &Summary) -> T {
+    let x = c.frequency;
+    let head = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln();
+    let survived = -(mu * c.t) - (r + x) * (alpha + c.t).ln();
+    let from = c.recency;
+    let integral = ln_integral(from, c.t, alpha.value(), |d| {
+        -(mu * d) - (r + x) * (T::constant(d) / (alpha + from)).ln_1p()
+    });
+    let dropped = mu.ln() - mu * from - (r + x) * (alpha + from).ln() + integral;
+    head + log_sum_exp(survived, dropped)
+}
+
+impl Likelihood<3> for ParetoLimitData<'_> {
+    const MODEL: &'static str = "Pareto/NBD, one dropout rate";
+    const NAMES: [&'static str; 3] = ["r", "alpha", "dropout_rate"];
+    fn customers(&self) -> usize {
+        self.0.customers()
+    }
+    fn log_likelihood<T: Real + Send>(&self, parameters: [T; 3]) -> T {
+        self.0.sum(|c| limit_log_likelihood(parameters, c))
+    }
+    fn thinned(&self, customers: usize) -> Option<Self> {
+        Some(ParetoLimitData(Cow::Owned(self.0.thinned(customers)?)))
+    }
+    fn starts(&self) -> Vec<[f64; 3]> {
+        let scale = crate::bgnbd::mean_t(&self.0);
+        vec![
+            [1.0, scale, 1.0 / scale],
+            [0.5, scale / 4.0, 0.3 / scale],
+            [2.0, 2.0 * scale, 3.0 / scale],
+        ]
+    }
+}
+
+/// A full fit with s above this has all but collapsed onto the limit of one dropout rate
+/// (coefficient of variation 1/√s below 10%): the limit is fitted too and kept if it is as
+/// likely.
+const RUNAWAY_SHAPE: f64 = 100.0;
+
+/// The shape standing for s = ∞ in a fitted limit (rates within 1e-3 of one another; every
+/// prediction within about 1e-6 of the limit's).
+const LIMIT_SHAPE: f64 = 1e6;
 
 impl ParetoNbd {
     /// A model with given parameters (all must be finite and > 0).
@@ -129,7 +289,63 @@ impl ParetoNbd {
             return Err(ValueError::NoRepeatBuyers);
         }
         let ([r, alpha, s, beta], report) = maximise(&ParetoData(Cow::Borrowed(data)), options)?;
-        Ok((ParetoNbd { r, alpha, s, beta }, report))
+        let full = (ParetoNbd { r, alpha, s, beta }, report);
+        if s <= RUNAWAY_SHAPE {
+            return Ok(full);
+        }
+        // Running off to s → ∞ at fixed s/β: fit the limit, one dropout rate for everyone.
+        let Ok(([r, alpha, rate], limit)) =
+            maximise(&ParetoLimitData(Cow::Borrowed(data)), options)
+        else {
+            return Ok(full);
+        };
+        if limit.log_likelihood < full.1.log_likelihood - 1e-6 * full.1.log_likelihood.abs() {
+            return Ok(full);
+        }
+        let model = ParetoNbd {
+            r,
+            alpha,
+            s: LIMIT_SHAPE,
+            beta: LIMIT_SHAPE / rate,
+        };
+        let mut warnings = vec![format!(
+            "s and beta grew together without bound (s = {:.3e}, s/beta = {:.4}): every customer shares one dropout rate (the gamma's shape s → ∞ at fixed s/β), so the limit was fitted instead: one dropout rate, {rate:.4} per time unit (stored as s = {LIMIT_SHAPE:e}, beta = s/rate)",
+            full.0.s,
+            full.0.s / full.0.beta
+        )];
+        warnings.extend(
+            limit
+                .warnings
+                .iter()
+                .filter(|w| !w.contains("dropout_rate"))
+                .cloned(),
+        );
+        let se = |name: &str| {
+            limit
+                .parameters
+                .iter()
+                .position(|(n, _)| *n == name)
+                .map_or(f64::NAN, |i| limit.std_errors[i])
+        };
+        let report = FitReport {
+            model: "Pareto/NBD",
+            parameters: vec![
+                ("r", model.r),
+                ("alpha", model.alpha),
+                ("s", model.s),
+                ("beta", model.beta),
+            ],
+            // s is fixed at the limit; β's error is the rate's, carried by β = s/rate.
+            std_errors: vec![
+                se("r"),
+                se("alpha"),
+                f64::NAN,
+                se("dropout_rate") * LIMIT_SHAPE / (rate * rate),
+            ],
+            warnings,
+            ..limit
+        };
+        Ok((model, report))
     }
 
     /// Σ ln L over the data at these parameters.
@@ -147,14 +363,11 @@ impl PurchaseModel for ParetoNbd {
         "Pareto/NBD"
     }
 
-    /// The note's eq. (18): 1 / (1 + s/(r+s+x) · (α+T)^(r+x) (β+T)^s · A₀).
+    /// The note's eq. (18): 1 / (1 + s/(r+s+x) · (α+T)^(r+x) (β+T)^s · A₀), as the ratio of
+    /// the dropout and survival terms of the likelihood.
     fn p_alive(&self, c: &Summary) -> f64 {
-        let ParetoNbd { r, alpha, s, beta } = *self;
-        let x = c.frequency;
-        let ln_odds = (s / (r + s + x)).ln()
-            + (r + x) * (alpha + c.t).ln()
-            + s * (beta + c.t).ln()
-            + ln_a0(self.parameters(), c);
+        let parameters = self.parameters();
+        let ln_odds = ln_dropped(parameters, c) - ln_survived(parameters, c);
         1.0 / (1.0 + ln_odds.exp())
     }
 
@@ -170,7 +383,7 @@ impl PurchaseModel for ParetoNbd {
         let ParetoNbd { r, alpha, s, beta } = *self;
         let rate = (r + c.frequency) / (alpha + c.t) * self.p_alive(c);
         for (t, value) in times.iter().zip(out) {
-            let growth = ((beta + c.t + t) / (beta + c.t)).ln();
+            let growth = (t / (beta + c.t)).ln_1p();
             let horizon = if (s - 1.0).abs() < 1e-9 {
                 (beta + c.t) * growth
             } else {
@@ -184,9 +397,9 @@ impl PurchaseModel for ParetoNbd {
     fn unconditional_purchases(&self, t: f64) -> f64 {
         let ParetoNbd { r, alpha, s, beta } = *self;
         if (s - 1.0).abs() < 1e-9 {
-            return r * beta / alpha * ((beta + t) / beta).ln();
+            return r * beta / alpha * (t / beta).ln_1p();
         }
-        r * beta / (alpha * (s - 1.0)) * -((s - 1.0) * (beta / (beta + t)).ln()).exp_m1()
+        r * beta / (alpha * (s - 1.0)) * -(-(s - 1.0) * (t / beta).ln_1p()).exp_m1()
     }
 
     /// t → ∞ in eq. (24): (r+x)(β+T) / ((α+T)(s−1)) · P(alive) for s > 1, else infinite.
@@ -195,5 +408,59 @@ impl PurchaseModel for ParetoNbd {
         (s > 1.0).then(|| {
             (r + c.frequency) * (beta + c.t) / ((alpha + c.t) * (s - 1.0)) * self.p_alive(c)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(x: f64, t_x: f64, t: f64) -> Summary {
+        Summary {
+            frequency: x,
+            recency: t_x,
+            t,
+        }
+    }
+
+    /// Where both work, the integral form of A₀ equals the ₂F₁ form.
+    #[test]
+    fn the_integral_form_of_a0_equals_the_series() {
+        for parameters in [
+            [0.55, 10.6, 0.61, 11.7],
+            [0.3, 2.0, 2.5, 40.0],
+            [1.8, 30.0, 0.2, 3.0],
+            [0.9, 0.4, 1.1, 0.7],
+        ] {
+            for c in [
+                history(0.0, 0.0, 38.0),
+                history(2.0, 30.4, 38.9),
+                history(12.0, 5.0, 70.0),
+                history(1.0, 0.5, 1.0),
+            ] {
+                let series = ln_a0(parameters, &c);
+                let integral = ln_a0_integral(parameters, &c);
+                assert!(
+                    (series - integral).abs() < 1e-10 * series.abs().max(1.0),
+                    "{parameters:?} {c:?}: {series} vs {integral}"
+                );
+            }
+        }
+    }
+
+    /// The limit's likelihood is the full model's at a huge s with s/β fixed.
+    #[test]
+    fn the_limit_is_the_full_model_at_huge_s() {
+        let (r, alpha, rate) = (0.6, 9.0, 0.03);
+        for c in [
+            history(0.0, 0.0, 38.0),
+            history(2.0, 30.4, 38.9),
+            history(7.0, 12.0, 60.0),
+        ] {
+            let limit = limit_log_likelihood([r, alpha, rate], &c);
+            let s = 1e7;
+            let full = log_likelihood([r, alpha, s, s / rate], &c);
+            assert!((limit - full).abs() < 1e-5, "{c:?}: {limit} vs {full}");
+        }
     }
 }

@@ -197,6 +197,69 @@ fn pareto_nbd_matches_the_published_fit() {
     assert!(model.residual_purchases(&recent).is_none());
 }
 
+/// The 32-bit key that orders customers for the subsample `seed` (the same hash as
+/// `benches/pareto_subsamples.py`, which wrote the reference fits).
+fn subsample_key(customer: u64, seed: u64) -> u64 {
+    const MASK: u64 = 0xffff_ffff;
+    let mut h = (customer.wrapping_mul(2_654_435_761) + seed * 2_246_822_519) & MASK;
+    h ^= h >> 15;
+    h = h.wrapping_mul(2_246_822_519) & MASK;
+    h ^ (h >> 13)
+}
+
+/// Pareto/NBD on 40 subsamples of 50 to 2,000 customers, where fits run off towards one
+/// shared dropout rate (s → ∞ at fixed s/β): every fit reaches at least lifetimes'
+/// log-likelihood (`data/cdnow/pareto_subsamples.csv`, lifetimes 0.11.3, whose optimiser
+/// stopped short on some of them).
+#[test]
+fn pareto_nbd_reaches_lifetimes_optimum_on_subsamples() {
+    let table = cdnow();
+    let ids: Vec<u64> = table
+        .ids()
+        .iter()
+        .map(|id| id.as_str().parse().unwrap())
+        .collect();
+    let (x, t_x, t) = (column("frequency"), column("recency"), column("T"));
+    let reference = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/cdnow/pareto_subsamples.csv"),
+    )
+    .unwrap();
+    let mut limits = 0;
+    for line in reference.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let size: usize = fields[0].parse().unwrap();
+        let seed: u64 = fields[1].parse().unwrap();
+        let lifetimes_ll: f64 = fields[2].parse().unwrap();
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&row| subsample_key(ids[row], seed));
+        order.truncate(size);
+        let pick = |column: &[f64]| order.iter().map(|&row| column[row]).collect::<Vec<_>>();
+        let data = RepeatData::from_columns(&pick(&x), &pick(&t_x), &pick(&t)).unwrap();
+        let (model, report) = ParetoNbd::fit(&data, &FitOptions::new()).unwrap();
+        assert!(
+            report.log_likelihood >= lifetimes_ll - 1e-3,
+            "size {size} seed {seed}: {} below lifetimes' {lifetimes_ll}: {model:?}",
+            report.log_likelihood
+        );
+        // The reported log-likelihood is the model's own, also when the limit was fitted.
+        let own = model.log_likelihood(&data);
+        assert!(
+            (own - report.log_likelihood).abs() < 1e-3,
+            "{own} vs {}",
+            report.log_likelihood
+        );
+        if report
+            .warnings
+            .iter()
+            .any(|w| w.contains("one dropout rate"))
+        {
+            limits += 1;
+        }
+    }
+    // Some of the small subsamples run off to the limit; the test must cover that path.
+    assert!(limits > 0, "no subsample reached the one-rate limit");
+}
+
 #[test]
 fn gamma_gamma_matches_the_published_fit_and_spends() {
     let spend = SpendData::from_columns(&column("frequency"), &column("monetary_value")).unwrap();
