@@ -75,15 +75,17 @@ def expand(features, *, seeds: Optional[Iterable] = None, seed_rule: Optional[st
            scope: Optional[str] = None, exclude: Sequence[Iterable] = (),
            require_consent: Optional[str] = None, columns: Sequence[str] = (),
            log1p: Optional[Sequence[str]] = None, scaling: str = "standard",
-           sizes: Sequence[str] = ("1%", "2%", "5%", "10%"), scorer: str = "classifier",
+           sizes: Sequence[str] = ("1%", "2%", "5%", "10%"), scorer: str = "auto",
            k: int = 10, index: str = "auto", representatives: int = 0, holdout: float = 0.0,
            salt: int = 0, min_seeds: int = 100, seed: int = 0) -> pa.Table:
     """A lookalike audience: the customers most like the seeds, ranked, in nested tiers.
 
     Give the seeds as customer ids (``seeds``) or as a rule over the features (``seed_rule``,
     e.g. ``"orders >= 10"``). Candidates are the other customers, minus the ``exclude`` lists,
-    those without ``require_consent`` and those outside ``scope``. ``scorer`` is
-    "classifier", "knn", "centroids" or "ensemble"; ``holdout`` draws a control group of that
+    those without ``require_consent`` and those outside ``scope``. ``scorer`` is "auto" (the
+    single scorer that finds most of the seeds' own hidden fold, recorded in the table's
+    ``lookalike.selection`` metadata), "boosted", "classifier", "knn", "centroids" or
+    "ensemble"; ``holdout`` draws a control group of that
     share inside each tier. Returns the members of the largest tier, best first: score,
     percentile, rank, tier, control, nearest seed and the reasons. Who was left out is
     reported with ``warnings.warn``.
@@ -121,7 +123,7 @@ def evaluate_audience(features, *, seeds: Optional[Iterable] = None,
                       scorers: Optional[Sequence[str]] = None, folds: int = 5,
                       sizes: Sequence[str] = ("1%", "5%", "10%"), k: int = 10,
                       representatives: int = 0, min_seeds: int = 100, seed: int = 0,
-                      truth=None) -> pa.Table:
+                      truth=None, truth_classes: Optional[Sequence[str]] = None) -> pa.Table:
     """Cross-validates the scorers on the seeds: each fold of seeds is hidden once and looked
     for. Per scorer and tier: recall, precision and lift of the hidden seeds, AUC, value recall;
     a ``random`` scorer is the baseline.
@@ -130,6 +132,8 @@ def evaluate_audience(features, *, seeds: Optional[Iterable] = None,
     ``truth.csv`` of ``generate``) adds the share of the seeds' persona recovered
     (``truth_recall``) and the tier's true future spend over the average
     (``truth_value_ratio``); the persona is in the table's metadata (``persona``).
+    ``truth_classes`` names the personas that count as the seeds' kind (default: the seeds'
+    most common one), e.g. both kinds of best customer of ``generate(scenario="two-kinds")``.
     """
     known = None
     if truth is not None:
@@ -143,7 +147,7 @@ def evaluate_audience(features, *, seeds: Optional[Iterable] = None,
         [_ids(ids) for ids in exclude], require_consent, list(columns),
         None if log1p is None else list(log1p), scaling,
         None if scorers is None else list(scorers), folds, list(sizes), k, representatives,
-        min_seeds, seed, known)
+        min_seeds, seed, known, None if truth_classes is None else list(truth_classes))
     for note in notes:
         warnings.warn(note.removeprefix("warning: "), stacklevel=2)
     if persona is not None:

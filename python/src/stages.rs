@@ -231,7 +231,7 @@ pub fn overlap<'py>(
 /// also the share of the seeds' class and the true value recovered. Returns the rows and the
 /// seeds' class in the truth.
 #[pyfunction]
-#[pyo3(signature = (features, seeds, seed_rule, exclude, require_consent, columns, log1p, scaling, scorers, folds, sizes, k, representatives, min_seeds, seed, truth))]
+#[pyo3(signature = (features, seeds, seed_rule, exclude, require_consent, columns, log1p, scaling, scorers, folds, sizes, k, representatives, min_seeds, seed, truth, truth_classes))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_audience<'py>(
     py: Python<'py>,
@@ -251,6 +251,7 @@ pub fn evaluate_audience<'py>(
     min_seeds: usize,
     seed: u64,
     truth: Option<HashMap<String, (String, f64)>>,
+    truth_classes: Option<Vec<String>>,
 ) -> PyResult<(Bound<'py, PyAny>, Option<String>, Vec<String>)> {
     let table = feature_table(features)?;
     let pool = pool_of(
@@ -285,9 +286,18 @@ pub fn evaluate_audience<'py>(
                 prepared.seeds.len()
             )));
         }
-        let class = truth
-            .as_ref()
-            .and_then(|known| Truth::of_seeds(&prepared.ids(), &prepared.seeds, known));
+        let class = truth.as_ref().and_then(|known| match &truth_classes {
+            Some(classes) => {
+                let classes: Vec<&str> = classes.iter().map(String::as_str).collect();
+                Some(Truth::of_classes(
+                    &prepared.ids(),
+                    &prepared.seeds,
+                    known,
+                    &classes,
+                ))
+            }
+            None => Truth::of_seeds(&prepared.ids(), &prepared.seeds, known),
+        });
         let rows = prepared.evaluate(&params, &scorers, folds, class.as_ref().map(|c| &c.truth))?;
         Ok((rows, class.map(|c| c.class), prepared.notes))
     });

@@ -6,13 +6,17 @@
 //! sit in the middle of a feature's range (a quadratic boundary, as a Gaussian class with a
 //! diagonal covariance has), which a linear boundary cannot. Elkan & Noto (2008, "Learning classifiers from only positive and unlabeled
 //! data", KDD) show that g(x) / c, with c = E[g(x) | x a seed] estimated on seeds held out from
-//! the fit, is the calibrated probability of belonging to the seeds' class; the score is that
-//! probability, capped at 1.
+//! the fit, is the calibrated probability of belonging to the seeds' class. g/c passes 1 where
+//! g > c, and a score capped there would tie every such candidate (on a 100k base, more than
+//! the 1% tier); the score is [`probability`] instead, 1/(1 + c·e^(−z)) for the log-odds z,
+//! which equals g/c where g ≪ c (most of a base) and nears 1 without reaching it, so it keeps
+//! the ranking.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
 
@@ -24,7 +28,7 @@ use crate::scorer::{Scorer, Scores};
 const UNLABELLED_PER_SEED: usize = 5;
 const MOST_UNLABELLED: usize = 50_000;
 /// Share of the seeds held out to estimate the calibration constant c.
-const HELD_OUT: usize = 5; // one seed in five
+pub(crate) const HELD_OUT: usize = 5; // one seed in five
 
 /// `draws` rows of `candidates` drawn at random with `seed`, for the classifier's unlabelled
 /// class: 5 per seed, at most 50,000 (all of them when there are fewer), in row order.
@@ -57,6 +61,29 @@ fn dense(rows: ArrayView2<'_, f64>) -> Result<DenseMatrix<f64>, AudienceError> {
     let (n, d) = rows.dim();
     DenseMatrix::new(n, d, rows.iter().copied().collect(), false)
         .map_err(|e| AudienceError::Classifier(e.to_string()))
+}
+
+/// The calibrated score of log-odds `z` under Elkan-Noto constant `c`: 1/(1 + c·e^(−z)), that
+/// is σ(z − ln c). Equal to g/c (g = σ(z)) to first order where g ≪ c, below 1 everywhere, and
+/// strictly increasing in z until f64 runs out of digits (z ≈ 36 + ln c), so candidates that
+/// differ in log-odds differ in score.
+pub(crate) fn probability(z: f64, c: f64) -> f64 {
+    1.0 / (1.0 + c * (-z).exp())
+}
+
+/// The Elkan-Noto c from the held-out seeds' (log-odds, weight): the weighted mean of σ(z)
+/// (unweighted when every weight is 0); 1 when no seed was held out.
+pub(crate) fn calibrated(held_out: &[(f64, f64)]) -> f64 {
+    if held_out.is_empty() {
+        return 1.0;
+    }
+    let weight: f64 = held_out.iter().map(|(_, w)| w).sum();
+    let mean = if weight > 0.0 {
+        held_out.iter().map(|(z, w)| w * sigmoid(*z)).sum::<f64>() / weight
+    } else {
+        held_out.iter().map(|(z, _)| sigmoid(*z)).sum::<f64>() / held_out.len() as f64
+    };
+    mean.max(f64::MIN_POSITIVE)
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -113,13 +140,11 @@ impl ClassifierScorer {
             intercept,
             calibration: 1.0,
         };
-        if !held_out.is_empty() {
-            let total: f64 = held_out
-                .iter()
-                .map(|i| sigmoid(scorer.linear_predictor(seeds.row(*i))))
-                .sum();
-            scorer.calibration = (total / held_out.len() as f64).max(f64::MIN_POSITIVE);
-        }
+        let held: Vec<(f64, f64)> = held_out
+            .iter()
+            .map(|i| (scorer.linear_predictor(seeds.row(*i)), 1.0))
+            .collect();
+        scorer.calibration = calibrated(&held);
         Ok(scorer)
     }
 
@@ -173,15 +198,14 @@ impl Scorer for ClassifierScorer {
                 got: candidates.ncols(),
             });
         }
-        // The linear predictor orders candidates even where the probability is capped.
-        let strength: Vec<f64> = candidates
-            .rows()
-            .into_iter()
-            .map(|row| self.linear_predictor(row))
+        // The log-odds order candidates; the score is their calibrated probability.
+        let strength: Vec<f64> = (0..candidates.nrows())
+            .into_par_iter()
+            .map(|i| self.linear_predictor(candidates.row(i)))
             .collect();
         let score = strength
             .iter()
-            .map(|z| (sigmoid(*z) / self.calibration).min(1.0))
+            .map(|z| probability(*z, self.calibration))
             .collect();
         Ok(Scores {
             score,

@@ -1,14 +1,17 @@
-//! The ensemble: the mean of each candidate's rank percentile under every member scorer, so
-//! scorers on different scales count equally and a candidate high under all of them wins.
+//! The ensemble: the weighted mean of each candidate's rank percentile under its member
+//! scorers, so scorers on different scales combine and a candidate high under all of them wins.
+//! `lookalike expand --scorer ensemble` learns the weights by cross-validation on the seeds
+//! ([`crate::select`]).
 
 use ndarray::ArrayView2;
 
 use crate::error::AudienceError;
 use crate::scorer::{Scorer, Scores};
 
-/// Several scorers, rank-averaged. The nearest seed is the first member's.
+/// Several scorers, rank-averaged with weights. The nearest seed is the first member's that
+/// finds one.
 pub struct EnsembleScorer {
-    members: Vec<Box<dyn Scorer>>,
+    members: Vec<(Box<dyn Scorer>, f64)>,
 }
 
 impl EnsembleScorer {
@@ -23,7 +26,16 @@ impl EnsembleScorer {
     /// assert_eq!(scores.score, vec![1.0, 0.5, 0.0]);
     /// ```
     pub fn new(members: Vec<Box<dyn Scorer>>) -> Self {
+        Self::weighted(members.into_iter().map(|m| (m, 1.0)).collect())
+    }
+
+    /// The ensemble of `members` with their weights (at least one member; weights > 0).
+    pub fn weighted(members: Vec<(Box<dyn Scorer>, f64)>) -> Self {
         assert!(!members.is_empty(), "an ensemble needs a member");
+        assert!(
+            members.iter().all(|(_, w)| *w > 0.0 && w.is_finite()),
+            "ensemble weights must be positive"
+        );
         EnsembleScorer { members }
     }
 }
@@ -72,18 +84,18 @@ impl Scorer for EnsembleScorer {
     ) -> Result<Scores, AudienceError> {
         let mut total = vec![0.0; rows.len()];
         let mut nearest_seed = None;
-        for (m, member) in self.members.iter().enumerate() {
+        for (member, weight) in &self.members {
             let scores = member.score_rows(data, rows)?;
             for (t, p) in total.iter_mut().zip(rank_percentiles(&scores.strength)) {
-                *t += p;
+                *t += weight * p;
             }
-            if m == 0 {
+            if nearest_seed.is_none() {
                 nearest_seed = scores.nearest_seed;
             }
         }
-        let k = self.members.len() as f64;
+        let sum: f64 = self.members.iter().map(|(_, w)| w).sum();
         Ok(Scores::new(
-            total.into_iter().map(|t| t / k).collect(),
+            total.into_iter().map(|t| t / sum).collect(),
             nearest_seed,
         ))
     }

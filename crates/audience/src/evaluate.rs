@@ -17,6 +17,7 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 use crate::ensemble::rank_percentiles;
 use crate::error::AudienceError;
 use crate::expand::{ScorerKind, ValidExpandParams};
+use crate::select::FitData;
 use crate::tiers::{resolve, top_ranked};
 
 /// Ground truth per row of the data, from a generated base.
@@ -65,24 +66,50 @@ impl Truth {
                 *counts.entry(class.as_str()).or_default() += 1;
             }
         }
-        let (class, seeds_in_class) = counts
+        let class = counts
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map(|(c, n)| (c.to_string(), *n))?;
+            .map(|(c, _)| c.to_string())?;
+        Some(Truth::of_classes(ids, seeds, known, &[class.as_str()]))
+    }
+
+    /// The truth with the given classes as the positive one (two kinds of best customer
+    /// together, say); its name is theirs joined by "+".
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let known: HashMap<String, (String, f64)> = [("a", ("big", 9.0)), ("b", ("often", 7.0)),
+    ///     ("c", ("decoy", 0.0))].map(|(id, (c, v))| (id.to_string(), (c.to_string(), v))).into();
+    /// let class = lookalike_audience::Truth::of_classes(&["a", "b", "c"], &[0], &known, &["big", "often"]);
+    /// assert_eq!(class.class, "big+often");
+    /// assert_eq!(class.truth.positive, vec![true, true, false]);
+    /// assert_eq!(class.seeds_in_class, 1);
+    /// ```
+    pub fn of_classes(
+        ids: &[&str],
+        seeds: &[usize],
+        known: &std::collections::HashMap<String, (String, f64)>,
+        classes: &[&str],
+    ) -> SeedClass {
+        let positive_class = |class: &str| classes.contains(&class);
+        let seeds_in_class = seeds
+            .iter()
+            .filter(|s| known.get(ids[**s]).is_some_and(|(c, _)| positive_class(c)))
+            .count();
         let missing = ids.iter().filter(|id| !known.contains_key(**id)).count();
         let (positive, value) = ids
             .iter()
             .map(|id| match known.get(*id) {
-                Some((c, v)) => (*c == class, *v),
+                Some((c, v)) => (positive_class(c), *v),
                 None => (false, 0.0),
             })
             .unzip();
-        Some(SeedClass {
+        SeedClass {
             truth: Truth { positive, value },
-            class,
+            class: classes.join("+"),
             seeds_in_class,
             missing,
-        })
+        }
     }
 }
 
@@ -213,9 +240,12 @@ pub fn evaluate(
                     .build_scorer(
                         scorers[s],
                         seed_rows.view(),
-                        train_values.as_deref(),
-                        data,
-                        &scored,
+                        FitData {
+                            data,
+                            seeds: &train_rows,
+                            values: train_values.as_deref(),
+                            candidates: &scored,
+                        },
                     )?
                     .score_rows(data, &scored)?
                     .strength

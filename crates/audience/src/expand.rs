@@ -4,13 +4,14 @@
 use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
+use crate::boosted::BoostedScorer;
 use crate::classifier::ClassifierScorer;
 use crate::classifier::unlabelled_sample;
-use crate::ensemble::EnsembleScorer;
 use crate::error::AudienceError;
 use crate::reasons::Profile;
 use crate::saved::SavedScorer;
 use crate::scorer::{CentroidScorer, KnnScorer, Scorer, Scores, relative_values};
+use crate::select::{FitData, Selection};
 use crate::tiers::{TierSize, in_control, resolve, top_ranked};
 use lookalike_cluster::k_nearest;
 
@@ -19,36 +20,52 @@ use lookalike_cluster::k_nearest;
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ScorerKind {
+    /// The single scorer that finds most of the audience's own hidden seeds in a
+    /// cross-validation on them (see [`crate::Selection`]): the default.
+    #[default]
+    Auto,
+    /// Positive-unlabelled gradient-boosted trees, calibrated ([`BoostedScorer`]); seeds weigh
+    /// by value.
+    Boosted,
+    /// Positive-unlabelled logistic regression on the features and their squares, calibrated
+    /// ([`ClassifierScorer`]). It does not weight seeds by value; the others do.
+    Classifier,
     /// Similarity to the k nearest seeds ([`KnnScorer`]).
     Knn,
     /// Similarity to the best of m seed representatives ([`CentroidScorer`]).
     Centroids,
-    /// Positive-unlabelled logistic regression, calibrated ([`ClassifierScorer`]): the default,
-    /// the best of the four in cross-validation on the generator's bases (`evaluate`). It does
-    /// not weight seeds by value; the others do.
-    #[default]
-    Classifier,
-    /// Rank average of the three ([`EnsembleScorer`]).
+    /// Rank average of the four single scorers with weights learned by cross-validation on
+    /// the seeds ([`EnsembleScorer`]); it ranks candidates against each other, so a trained
+    /// model cannot keep it.
     Ensemble,
 }
 
 impl ScorerKind {
     /// Every scorer, in report order.
-    pub const ALL: [ScorerKind; 4] = [
+    pub const ALL: [ScorerKind; 6] = [
+        ScorerKind::Auto,
+        ScorerKind::Boosted,
+        ScorerKind::Classifier,
         ScorerKind::Knn,
         ScorerKind::Centroids,
-        ScorerKind::Classifier,
         ScorerKind::Ensemble,
     ];
 
-    /// The scorer's name ("knn", "centroids", "classifier", "ensemble").
+    /// The scorer's name ("auto", "boosted", "classifier", "knn", "centroids", "ensemble").
     pub fn name(self) -> &'static str {
         match self {
+            ScorerKind::Auto => "auto",
+            ScorerKind::Boosted => "boosted",
+            ScorerKind::Classifier => "classifier",
             ScorerKind::Knn => "knn",
             ScorerKind::Centroids => "centroids",
-            ScorerKind::Classifier => "classifier",
             ScorerKind::Ensemble => "ensemble",
         }
+    }
+
+    /// Whether a trained model can keep the fitted scorer (all but the ensemble).
+    pub fn saveable(self) -> bool {
+        self != ScorerKind::Ensemble
     }
 }
 
@@ -90,7 +107,7 @@ impl ExpandParams {
     pub fn new(sizes: Vec<TierSize>) -> Self {
         ExpandParams {
             sizes,
-            scorer: ScorerKind::Classifier,
+            scorer: ScorerKind::Auto,
             neighbours: 10,
             representatives: 0,
             holdout: 0.0,
@@ -103,7 +120,7 @@ impl ExpandParams {
         }
     }
 
-    /// The scorer. Default: the classifier.
+    /// The scorer. Default: [`ScorerKind::Auto`].
     pub fn scorer(mut self, scorer: ScorerKind) -> Self {
         self.scorer = scorer;
         self
@@ -199,17 +216,39 @@ impl ExpandParams {
 pub struct ValidExpandParams(ExpandParams);
 
 impl ExpandParams {
-    /// The scorer `kind` fitted on these seeds (and, for the classifier, a random sample of the
-    /// `candidates` rows of `data` as unlabelled data).
-    fn build(
+    /// The tier sizes.
+    pub(crate) fn sizes(&self) -> &[TierSize] {
+        &self.sizes
+    }
+
+    /// The random seed of the fits and samples.
+    pub(crate) fn random_seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The scorer `kind` fitted on the seeds of `input` (`seed_rows` are their rows of the
+    /// data); the positive-unlabelled scorers draw their unlabelled sample from its candidates,
+    /// `auto` and the ensemble cross-validate on its seeds.
+    pub(crate) fn build(
         &self,
         kind: ScorerKind,
-        seeds: ArrayView2<'_, f64>,
-        values: Option<&[f64]>,
-        data: ArrayView2<'_, f64>,
-        candidates: &[usize],
+        seed_rows: ArrayView2<'_, f64>,
+        input: FitData<'_, '_>,
     ) -> Result<Box<dyn Scorer>, AudienceError> {
+        let FitData {
+            data,
+            values,
+            candidates,
+            ..
+        } = input;
+        let seeds = seed_rows;
+        let unlabelled = || {
+            let sample = unlabelled_sample(candidates, seeds.nrows(), self.seed);
+            data.select(Axis(0), &sample)
+        };
         Ok(match kind {
+            ScorerKind::Auto => self.choose(seed_rows, input)?,
+            ScorerKind::Ensemble => self.ensemble(seed_rows, input)?,
             ScorerKind::Knn => {
                 let scorer = KnnScorer::fit(seeds, values, self.neighbours)?;
                 let approximate = match self.index {
@@ -234,16 +273,17 @@ impl ExpandParams {
                 };
                 Box::new(CentroidScorer::fit(seeds, values, m, self.seed)?)
             }
-            ScorerKind::Classifier => {
-                let sample = unlabelled_sample(candidates, seeds.nrows(), self.seed);
-                let rows = data.select(Axis(0), &sample);
-                Box::new(ClassifierScorer::fit(seeds, rows.view(), self.seed)?)
-            }
-            ScorerKind::Ensemble => Box::new(EnsembleScorer::new(vec![
-                self.build(ScorerKind::Knn, seeds, values, data, candidates)?,
-                self.build(ScorerKind::Centroids, seeds, values, data, candidates)?,
-                self.build(ScorerKind::Classifier, seeds, values, data, candidates)?,
-            ])),
+            ScorerKind::Classifier => Box::new(ClassifierScorer::fit(
+                seeds,
+                unlabelled().view(),
+                self.seed,
+            )?),
+            ScorerKind::Boosted => Box::new(BoostedScorer::fit(
+                seeds,
+                values,
+                unlabelled().view(),
+                self.seed,
+            )?),
         })
     }
 }
@@ -310,6 +350,8 @@ pub struct Audience {
     /// The fitted scorer as plain data (none for the ensemble, which ranks candidates against
     /// each other): with each tier's last member, what scores other customers the same way.
     pub saved_scorer: Option<SavedScorer>,
+    /// How `auto` chose the scorer or the ensemble weighted its members.
+    pub selection: Option<Selection>,
 }
 
 impl Audience {
@@ -341,17 +383,14 @@ impl ValidExpandParams {
         &self.0.sizes
     }
 
-    /// The scorer `kind` with these settings, fitted on `seeds` (and `candidates` as the
-    /// classifier's unlabelled data).
+    /// The scorer `kind` with these settings, fitted on the seeds of `input`.
     pub(crate) fn build_scorer(
         &self,
         kind: ScorerKind,
-        seeds: ArrayView2<'_, f64>,
-        values: Option<&[f64]>,
-        data: ArrayView2<'_, f64>,
-        candidates: &[usize],
+        seed_rows: ArrayView2<'_, f64>,
+        input: FitData<'_, '_>,
     ) -> Result<Box<dyn Scorer>, AudienceError> {
-        self.0.build(kind, seeds, values, data, candidates)
+        self.0.build(kind, seed_rows, input)
     }
 
     /// Scores the `candidates` rows of `data` (scaled features, one row per customer) against
@@ -436,9 +475,12 @@ impl ValidExpandParams {
         let scorer = self.build_scorer(
             params.scorer,
             seed_rows.view(),
-            seed_values,
-            data,
-            candidates,
+            FitData {
+                data,
+                seeds,
+                values: seed_values,
+                candidates,
+            },
         )?;
         let Scores {
             score,
@@ -506,6 +548,7 @@ impl ValidExpandParams {
             scorer: scorer.name(),
             histogram,
             saved_scorer: scorer.saved(),
+            selection: scorer.selection(),
         })
     }
 }

@@ -10,19 +10,23 @@
 //! control group is flagged ([`in_control`]: stable across reruns and thread counts), and each
 //! chosen customer gets the features that set them apart like the seeds ([`Profile`]).
 
+mod boosted;
 mod classifier;
 mod detail;
 mod ensemble;
 mod error;
 mod evaluate;
 mod expand;
+mod gbdt;
 mod model;
 mod overlap;
 mod reasons;
 mod saved;
 mod scorer;
+mod select;
 mod tiers;
 
+pub use boosted::BoostedScorer;
 pub use classifier::ClassifierScorer;
 pub use detail::{CutCheck, PlacementDetail};
 pub use ensemble::EnsembleScorer;
@@ -31,9 +35,11 @@ pub use evaluate::{EvaluationData, EvaluationRow, SeedClass, Truth, evaluate};
 pub use expand::{
     Audience, ExpandParams, IndexChoice, Member, ScorerKind, TierSummary, ValidExpandParams,
 };
+pub use gbdt::{BoostedTrees, TreeNode};
 pub use model::{AudienceModel, AudienceSettings, Placement, TierCut, check_audience_name};
 pub use overlap::{Overlap, overlaps};
 pub use reasons::Profile;
 pub use saved::{SavedIndex, SavedScorer};
 pub use scorer::{CentroidScorer, KnnScorer, Scorer, Scores};
+pub use select::Selection;
 pub use tiers::{TierSize, in_control};

@@ -7,8 +7,10 @@
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::boosted::BoostedScorer;
 use crate::classifier::ClassifierScorer;
 use crate::error::AudienceError;
+use crate::gbdt::BoostedTrees;
 use crate::scorer::{CentroidScorer, KnnScorer, Scorer};
 
 /// The inverted-file index of a kNN scorer: rebuilt from the seeds with the same settings, it is
@@ -27,7 +29,7 @@ pub struct SavedIndex {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SavedScorer {
-    /// [`ClassifierScorer`]: score = min(1, σ(w·[x, x²] + b) / c).
+    /// [`ClassifierScorer`]: score = 1/(1 + c·e^(−z)), z = w·[x, x²] + b.
     Classifier {
         /// w: one weight per column, then one per column's square.
         weights: Vec<f64>,
@@ -35,6 +37,16 @@ pub enum SavedScorer {
         intercept: f64,
         /// Elkan-Noto c.
         calibration: f64,
+    },
+    /// [`BoostedScorer`]: score = 1/(1 + c·e^(−z)), z = the trees' log-odds plus the
+    /// tie-break w·x clamped to ±1e-9.
+    Boosted {
+        /// The trees.
+        trees: BoostedTrees,
+        /// Elkan-Noto c.
+        calibration: f64,
+        /// w: one weight per column.
+        tie_break: Vec<f64>,
     },
     /// [`KnnScorer`]: score = Σ over the k nearest seeds of weight × exp(−d²/2h²), over k.
     Knn {
@@ -85,6 +97,25 @@ impl SavedScorer {
                 if !(*calibration > 0.0 && calibration.is_finite()) {
                     return bad(format!(
                         "the classifier's calibration {calibration} must be a positive number"
+                    ));
+                }
+            }
+            SavedScorer::Boosted {
+                trees,
+                calibration,
+                tie_break,
+            } => {
+                trees
+                    .check(columns)
+                    .map_err(AudienceError::BadSavedScorer)?;
+                if tie_break.len() != columns || tie_break.iter().any(|w| !w.is_finite()) {
+                    return bad(format!(
+                        "the boosted trees' tie-break needs {columns} finite weights"
+                    ));
+                }
+                if !(*calibration > 0.0 && calibration.is_finite()) {
+                    return bad(format!(
+                        "the boosted trees' calibration {calibration} must be a positive number"
                     ));
                 }
             }
@@ -148,6 +179,15 @@ impl SavedScorer {
                 weights.clone(),
                 *intercept,
                 *calibration,
+            )),
+            SavedScorer::Boosted {
+                trees,
+                calibration,
+                tie_break,
+            } => Box::new(BoostedScorer::from_parts(
+                trees.clone(),
+                *calibration,
+                tie_break.clone(),
             )),
             SavedScorer::Knn {
                 k,

@@ -66,6 +66,11 @@ pub trait Scorer: Send + Sync {
         None
     }
 
+    /// How the scorer was chosen (`auto`) or weighted (the ensemble), when it was.
+    fn selection(&self) -> Option<crate::select::Selection> {
+        None
+    }
+
     /// Scores of the rows `rows` of `data`, block by block.
     fn score_rows(
         &self,

@@ -251,7 +251,19 @@ fn a_trained_model_scores_like_the_individual_subcommands() {
     assert_eq!(manifest["inputs"].as_array().unwrap().len(), 3);
     assert_eq!(manifest["features"]["time_unit"], "weeks");
     assert_eq!(manifest["pipeline"]["clusters"]["seed"], 0);
-    assert_eq!(manifest["pipeline"]["audience"][0]["scorer"], "classifier");
+    assert_eq!(manifest["pipeline"]["audience"][0]["scorer"], "auto");
+    // auto records its choice and every single scorer's cross-validated recall.
+    let audience = &manifest["stages"]["audiences"][0];
+    let selection = &audience["selection"];
+    assert_eq!(audience["scorer"], selection["chosen"]);
+    assert_eq!(selection["recall"].as_array().unwrap().len(), 4);
+    let best = selection["recall"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[1].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(selection["chosen_recall"].as_f64().unwrap(), best);
     assert_eq!(manifest["stages"]["value"]["purchases"]["kind"], "bgnbd");
     assert!(manifest["stages"]["clusters"]["metrics"]["silhouette"].is_number());
     assert_eq!(manifest["stages"]["audiences"][0]["seeds"], 251);
@@ -468,11 +480,7 @@ fn mismatched_models_and_inputs_are_refused_with_what_differs() {
         &format!("\"{}/segments.example.toml\"", data.display()),
     );
     for (from, to, expected) in [
-        (
-            "scorer = \"classifier\"",
-            "scorer = \"ensemble\"",
-            "ensemble",
-        ),
+        ("scorer = \"auto\"", "scorer = \"ensemble\"", "ensemble"),
         (
             "algo = \"hamerly\"",
             "algo = \"fastest\"",

@@ -220,6 +220,7 @@ fn audience_document(
         "name": section.name,
         "file": format!("audiences/{}.json", section.name),
         "scorer": audience.scorer,
+        "selection": audience.selection,
         "seed_source": settings.seed_source,
         "seeds": audience.seeds,
         "candidates": audience.candidates,

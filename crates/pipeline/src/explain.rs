@@ -424,6 +424,7 @@ fn audience_scorer_name(scorer: &lookalike_audience::SavedScorer) -> String {
     use lookalike_audience::SavedScorer;
     match scorer {
         SavedScorer::Classifier { .. } => "classifier".into(),
+        SavedScorer::Boosted { trees, .. } => format!("boosted ({} trees)", trees.trees.len()),
         SavedScorer::Knn { k, .. } => format!("knn (k = {k})"),
         SavedScorer::Centroids {
             representatives, ..

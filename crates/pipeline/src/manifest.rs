@@ -130,6 +130,9 @@ pub struct AudienceEntry {
     pub file: String,
     /// The scorer's name.
     pub scorer: String,
+    /// How `auto` chose it: each single scorer's cross-validated recall of hidden seeds.
+    #[serde(default)]
+    pub selection: Option<Value>,
     /// Where the seeds came from.
     pub seed_source: String,
     /// Seeds used.

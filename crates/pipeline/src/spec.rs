@@ -518,9 +518,9 @@ impl PipelineSpec {
                     "[[audience]] {name:?}: give exactly one of seeds (a file) or seed_rule"
                 ));
             }
-            if audience.scorer == ScorerKind::Ensemble {
+            if !audience.scorer.saveable() {
                 return Err(format!(
-                    "[[audience]] {name:?}: scorer = \"ensemble\" ranks customers against each other, so a trained model cannot score one customer alone; use classifier, knn or centroids"
+                    "[[audience]] {name:?}: scorer = \"ensemble\" ranks customers against each other, so a trained model cannot score one customer alone; use auto, boosted, classifier, knn or centroids"
                 ));
             }
             if !(0.0..1.0).contains(&audience.holdout) {
@@ -581,7 +581,7 @@ holdout = "10%"
             vec![TierSize::Share(0.01), TierSize::Count(5000)]
         );
         assert_eq!(audience.holdout, 0.1);
-        assert_eq!(audience.scorer, ScorerKind::Classifier);
+        assert_eq!(audience.scorer, ScorerKind::Auto);
         // What the manifest records reads back to the same spec.
         let json = serde_json::to_value(&spec).unwrap();
         assert_eq!(serde_json::from_value::<PipelineSpec>(json).unwrap(), spec);

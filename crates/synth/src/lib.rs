@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 pub use btyd_log::{BtydLogSpec, write_btyd_log};
 pub use error::SynthError;
-pub use persona::Persona;
+pub use persona::{Persona, Scenario};
 
 use simulate::{Calendar, Rows, simulate};
 
@@ -65,6 +65,7 @@ pub struct GenerateParams {
     end: NaiveDate,
     future_days: u32,
     format: OutputFormat,
+    scenario: Scenario,
 }
 
 impl GenerateParams {
@@ -77,6 +78,7 @@ impl GenerateParams {
             end: NaiveDate::from_ymd_opt(2026, 1, 1).expect("valid"),
             future_days: 182,
             format: OutputFormat::Csv,
+            scenario: Scenario::Standard,
         }
     }
 
@@ -101,6 +103,12 @@ impl GenerateParams {
     /// Length of the future window that `truth` covers. Default: 182 days (26 weeks).
     pub fn future_days(mut self, days: u32) -> Self {
         self.future_days = days;
+        self
+    }
+
+    /// Which personas the base holds. Default: [`Scenario::Standard`].
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenario = scenario;
         self
     }
 
@@ -180,6 +188,7 @@ pub fn generate(
         start: day_number(params.start),
         end: day_number(params.end),
         future_days: params.future_days as i32,
+        scenario: params.scenario,
     };
     let fail = |path: &Path| {
         let path = path.to_path_buf();

@@ -22,11 +22,45 @@ pub enum Persona {
     GiftBuyer,
     /// Browses and fills carts, rarely buys.
     Browser,
+    /// A best customer of the first kind ([`Scenario::TwoKinds`]): buys about every three weeks
+    /// for years, small baskets (about 12 a order), in the app.
+    BestFrequent,
+    /// A best customer of the second kind ([`Scenario::TwoKinds`]): about one order a year,
+    /// of about 300, electronics and home, in store or on the web.
+    BestBigTicket,
+    /// A decoy ([`Scenario::TwoKinds`]): between the two kinds of best customer in frequency,
+    /// basket and tastes, and as loyal, but spending less than either.
+    Decoy,
+}
+
+/// Which customers a base holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Scenario {
+    /// Six personas, one kind of best customer (loyal high spenders).
+    #[default]
+    Standard,
+    /// Two kinds of best customer (`best_frequent`: frequent small baskets; `best_big_ticket`:
+    /// rare big tickets) with decoys placed between them, so that no single centroid and no
+    /// linear boundary separates the best from the rest; the other personas as usual.
+    TwoKinds,
+}
+
+impl Scenario {
+    /// Each persona's share of the base, in [`Persona::ALL`] order.
+    pub(crate) fn shares(self) -> [f64; 9] {
+        match self {
+            // The standard shares, and none of the scenario's personas: the same draws as
+            // before those existed.
+            Scenario::Standard => [0.10, 0.20, 0.15, 0.18, 0.12, 0.25, 0.0, 0.0, 0.0],
+            Scenario::TwoKinds => [0.0, 0.18, 0.14, 0.16, 0.08, 0.16, 0.08, 0.06, 0.14],
+        }
+    }
 }
 
 /// Everything that differs between personas.
 pub(crate) struct PersonaParams {
-    pub share: f64,
     pub name: &'static str,
     /// BG/NBD: λ ~ Gamma(shape r, rate α), per day.
     pub r: f64,
@@ -75,13 +109,16 @@ pub(crate) const COUNTRIES: [(&str, f64); 8] = [
 
 impl Persona {
     /// All personas, in the order of their parameters.
-    pub const ALL: [Persona; 6] = [
+    pub const ALL: [Persona; 9] = [
         Persona::LoyalHighSpender,
         Persona::BargainHunter,
         Persona::NewCustomer,
         Persona::Lapsing,
         Persona::GiftBuyer,
         Persona::Browser,
+        Persona::BestFrequent,
+        Persona::BestBigTicket,
+        Persona::Decoy,
     ];
 
     /// The persona's name as written in `truth`.
@@ -94,9 +131,8 @@ impl Persona {
     }
 }
 
-const PARAMS: [PersonaParams; 6] = [
+const PARAMS: [PersonaParams; 9] = [
     PersonaParams {
-        share: 0.10,
         name: "loyal_high_spender",
         r: 4.0,
         alpha: 160.0,
@@ -119,7 +155,6 @@ const PARAMS: [PersonaParams; 6] = [
         off_season_keep: 1.0,
     },
     PersonaParams {
-        share: 0.20,
         name: "bargain_hunter",
         r: 2.0,
         alpha: 170.0,
@@ -142,7 +177,6 @@ const PARAMS: [PersonaParams; 6] = [
         off_season_keep: 1.0,
     },
     PersonaParams {
-        share: 0.15,
         name: "new_customer",
         r: 1.5,
         alpha: 150.0,
@@ -165,7 +199,6 @@ const PARAMS: [PersonaParams; 6] = [
         off_season_keep: 1.0,
     },
     PersonaParams {
-        share: 0.18,
         name: "lapsing",
         r: 2.0,
         alpha: 165.0,
@@ -188,7 +221,6 @@ const PARAMS: [PersonaParams; 6] = [
         off_season_keep: 1.0,
     },
     PersonaParams {
-        share: 0.12,
         name: "gift_buyer",
         r: 3.0,
         alpha: 600.0,
@@ -211,7 +243,6 @@ const PARAMS: [PersonaParams; 6] = [
         off_season_keep: 0.15,
     },
     PersonaParams {
-        share: 0.25,
         name: "browser",
         r: 1.0,
         alpha: 250.0,
@@ -231,6 +262,76 @@ const PARAMS: [PersonaParams; 6] = [
         email_open: 0.20,
         email_click: 0.05,
         ages: [3.0, 3.0, 1.5, 1.0, 0.5],
+        off_season_keep: 1.0,
+    },
+    // The scenario's personas. In a year: best_frequent about 18 orders of 12 (mean
+    // pγ/(q − 1)), best_big_ticket about 1.2 of 300, decoys about 4.6 of 48: the decoys sit
+    // between the two kinds on ln(orders) and ln(basket), where a line or a centroid through
+    // the best customers passes.
+    PersonaParams {
+        name: "best_frequent",
+        r: 6.0,
+        alpha: 120.0,
+        a: 0.3,
+        b: 15.0,
+        gg_p: 6.0,
+        gg_q: 6.0,
+        gg_gamma: 10.0,
+        never_buys: 0.0,
+        birth_window: (0.0, 0.6),
+        refund_prob: 0.03,
+        categories: [0.5, 3.0, 1.0, 4.0, 1.0, 0.5],
+        channels: [1.0, 6.0, 0.5],
+        sessions_per_day: 0.02,
+        cart_prob: 0.35,
+        consent_prob: 0.85,
+        email_open: 0.55,
+        email_click: 0.30,
+        ages: [2.0, 3.0, 2.0, 1.0, 0.5],
+        off_season_keep: 1.0,
+    },
+    PersonaParams {
+        name: "best_big_ticket",
+        r: 3.0,
+        alpha: 900.0,
+        a: 0.2,
+        b: 12.0,
+        gg_p: 10.0,
+        gg_q: 5.0,
+        gg_gamma: 120.0,
+        never_buys: 0.0,
+        birth_window: (0.0, 0.6),
+        refund_prob: 0.03,
+        categories: [5.0, 0.5, 3.0, 0.5, 0.5, 0.5],
+        channels: [3.0, 0.5, 4.0],
+        sessions_per_day: 0.004,
+        cart_prob: 0.25,
+        consent_prob: 0.85,
+        email_open: 0.45,
+        email_click: 0.20,
+        ages: [0.3, 1.0, 2.5, 3.0, 2.0],
+        off_season_keep: 1.0,
+    },
+    PersonaParams {
+        name: "decoy",
+        r: 4.0,
+        alpha: 320.0,
+        a: 0.3,
+        b: 12.0,
+        gg_p: 6.0,
+        gg_q: 6.0,
+        gg_gamma: 40.0,
+        never_buys: 0.0,
+        birth_window: (0.0, 0.6),
+        refund_prob: 0.05,
+        categories: [2.5, 1.8, 2.0, 2.2, 0.8, 0.5],
+        channels: [2.0, 3.0, 2.0],
+        sessions_per_day: 0.01,
+        cart_prob: 0.30,
+        consent_prob: 0.80,
+        email_open: 0.50,
+        email_click: 0.25,
+        ages: [1.0, 2.0, 2.2, 2.0, 1.2],
         off_season_keep: 1.0,
     },
 ];

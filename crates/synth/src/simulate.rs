@@ -90,6 +90,8 @@ pub(crate) struct Calendar {
     pub end: i32,
     /// Days after `end` covered by `truth`.
     pub future_days: i32,
+    /// Which personas the base holds.
+    pub scenario: crate::Scenario,
 }
 
 fn customer_rng(seed: u64, customer: u64) -> ChaCha8Rng {
@@ -112,8 +114,7 @@ fn weighted(weights: &[f64]) -> WeightedIndex<f64> {
 /// Draws customer `customer` and appends their rows.
 pub(crate) fn simulate(seed: u64, customer: u64, calendar: Calendar, rows: &mut Rows) {
     let mut rng = customer_rng(seed, customer);
-    let shares: Vec<f64> = Persona::ALL.iter().map(|p| p.params().share).collect();
-    let persona = Persona::ALL[weighted(&shares).sample(&mut rng)];
+    let persona = Persona::ALL[weighted(&calendar.scenario.shares()).sample(&mut rng)];
     let p = persona.params();
     let rate = Gamma::new(p.r, 1.0 / p.alpha)
         .expect("valid")
@@ -357,6 +358,54 @@ mod tests {
             start: 19_358,
             end: 20_454,
             future_days: 182,
+            scenario: crate::Scenario::Standard,
+        }
+    }
+
+    /// The two-kinds scenario: its personas in their shares, none of them in the standard
+    /// base, and the decoys between the two kinds of best customer on both ln(purchase rate)
+    /// and ln(mean order value), where a line or a centroid through the best passes.
+    #[test]
+    fn two_kinds_puts_decoys_between_the_kinds_of_best_customer() {
+        let run = |scenario| {
+            let calendar = Calendar {
+                scenario,
+                ..default_calendar()
+            };
+            let mut rows = Rows::default();
+            for customer in 0..20_000 {
+                simulate(5, customer, calendar, &mut rows);
+            }
+            rows.truth
+        };
+        let standard = run(crate::Scenario::Standard);
+        assert!(standard.iter().all(|t| (t.persona as usize) < 6));
+        let hard = run(crate::Scenario::TwoKinds);
+        let of = |persona: Persona| -> Vec<&TruthRow> {
+            hard.iter().filter(|t| t.persona == persona).collect()
+        };
+        assert!(of(Persona::LoyalHighSpender).is_empty());
+        let mean_log = |rows: &[&TruthRow], f: fn(&TruthRow) -> f64| {
+            rows.iter().map(|t| f(t).ln()).sum::<f64>() / rows.len() as f64
+        };
+        let (often, big, decoy) = (
+            of(Persona::BestFrequent),
+            of(Persona::BestBigTicket),
+            of(Persona::Decoy),
+        );
+        for (rows, share) in [(&often, 0.08), (&big, 0.06), (&decoy, 0.14)] {
+            let got = rows.len() as f64 / 20_000.0;
+            assert!((got - share).abs() < 0.01, "{got} vs {share}");
+        }
+        for f in [
+            (|t: &TruthRow| t.purchases_per_year) as fn(&TruthRow) -> f64,
+            |t: &TruthRow| t.mean_order_value,
+        ] {
+            let (a, b, d) = (mean_log(&often, f), mean_log(&big, f), mean_log(&decoy, f));
+            let (low, high) = (a.min(b), a.max(b));
+            // Strictly inside, at least a quarter of the gap from either kind.
+            let gap = high - low;
+            assert!(d > low + gap / 4.0 && d < high - gap / 4.0, "{a} {b} {d}");
         }
     }
 
@@ -391,6 +440,7 @@ mod tests {
             start: 19_000,
             end: 20_000,
             future_days: 180,
+            scenario: crate::Scenario::Standard,
         };
         let mut rows = Rows::default();
         for c in 0..300 {

@@ -51,6 +51,11 @@ pub struct Args {
     /// true future spend over the average.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+    /// The personas of the truth that count as the seeds' kind [default: the seeds' most
+    /// common persona]; several for a base with more than one kind of best customer
+    /// (`--truth-class best_frequent,best_big_ticket`).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "truth")]
+    pub truth_class: Vec<String>,
     /// Write the table as CSV.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -99,7 +104,7 @@ pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
         );
     }
     let truth = match &args.truth {
-        Some(path) => Some(read_truth(path, &prepared, ui)?),
+        Some(path) => Some(read_truth(path, &args.truth_class, &prepared, ui)?),
         None => None,
     };
     let rows = prepared
@@ -127,7 +132,12 @@ pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
 
 /// The seeds' most common persona in the truth file, each customer's membership of it, and
 /// their true future spend.
-fn read_truth(path: &Path, prepared: &Prepared, ui: &Ui) -> anyhow::Result<(Truth, String)> {
+fn read_truth(
+    path: &Path,
+    classes: &[String],
+    prepared: &Prepared,
+    ui: &Ui,
+) -> anyhow::Result<(Truth, String)> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let header = reader.headers()?.clone();
@@ -158,8 +168,22 @@ fn read_truth(path: &Path, prepared: &Prepared, ui: &Ui) -> anyhow::Result<(Trut
             (record[persona_at].to_string(), spend),
         );
     }
-    let class = Truth::of_seeds(&prepared.ids(), &prepared.seeds, &truth)
-        .with_context(|| format!("none of the seeds is in {}", path.display()))?;
+    let class = if classes.is_empty() {
+        Truth::of_seeds(&prepared.ids(), &prepared.seeds, &truth)
+            .with_context(|| format!("none of the seeds is in {}", path.display()))?
+    } else {
+        if let Some(unknown) = classes
+            .iter()
+            .find(|c| !truth.values().any(|(persona, _)| persona == *c))
+        {
+            bail!(
+                "--truth-class {unknown:?}: no customer of {} has that persona",
+                path.display()
+            );
+        }
+        let classes: Vec<&str> = classes.iter().map(String::as_str).collect();
+        Truth::of_classes(&prepared.ids(), &prepared.seeds, &truth, &classes)
+    };
     if class.missing > 0 {
         ui.say(format!(
             "{} customers are not in {}: counted as other personas with no future spend",

@@ -36,11 +36,11 @@ pub struct Args {
     /// Tier sizes, nested: percentages of the candidate pool or customer counts.
     #[arg(long, value_delimiter = ',', default_value = "1%,2%,5%,10%")]
     pub size: Vec<String>,
-    /// How candidates are scored [default: classifier, the best in `evaluate-audience` on the
-    /// generator's bases; ensemble when the seeds carry values, which the classifier cannot
-    /// weight].
-    #[arg(long, value_enum)]
-    pub scorer: Option<ScorerKind>,
+    /// How candidates are scored: auto picks, per audience, the single scorer (boosted,
+    /// classifier, knn, centroids) that finds most of its own hidden seeds in a 3-fold
+    /// cross-validation on them, and reports the choice.
+    #[arg(long, value_enum, default_value_t = ScorerKind::Auto)]
+    pub scorer: ScorerKind,
     /// Nearest seeds per candidate (kNN scorer).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
@@ -114,11 +114,7 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         .map(|s| TierSize::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     let params = ExpandParams::new(sizes)
-        .scorer(args.scorer.unwrap_or(if args.input.seed_value.is_some() {
-            ScorerKind::Ensemble
-        } else {
-            ScorerKind::Classifier
-        }))
+        .scorer(args.scorer)
         .neighbours(args.k)
         .representatives(args.representatives)
         .holdout(holdout)
@@ -244,6 +240,9 @@ pub fn summary(prepared: &Prepared, audience: &Audience) -> String {
         let base: f64 = prepared.candidates.iter().map(|c| values[*c]).sum::<f64>()
             / prepared.candidates.len().max(1) as f64;
         let _ = writeln!(text, "mean expected value of all candidates: {base:.2}");
+    }
+    if let Some(selection) = &audience.selection {
+        let _ = writeln!(text, "{}", selection.describe());
     }
     let largest = audience.tiers.last().map_or(String::new(), |t| t.0.clone());
     let _ = writeln!(

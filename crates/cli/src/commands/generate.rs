@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use lookalike_synth::{BtydLogSpec, GenerateParams, OutputFormat, generate, write_btyd_log};
+use lookalike_synth::{
+    BtydLogSpec, GenerateParams, OutputFormat, Scenario, generate, write_btyd_log,
+};
 use lookalike_value::PurchaseKind;
 
 use crate::output::Ui;
@@ -16,6 +18,7 @@ use chrono::NaiveDate;
 #[command(after_help = "Examples:
   lookalike generate --out data/base
   lookalike generate --customers 1000000 --random-seed 7 --out-format parquet --out big
+  lookalike generate --customers 100000 --scenario two-kinds --out hard
   lookalike generate --model bgnbd --parameters 0.25,4,0.8,2.5 --customers 20000 --out btyd")]
 pub struct Args {
     /// Number of customers.
@@ -39,6 +42,10 @@ pub struct Args {
     /// Days after the observation end whose purchases `truth` records.
     #[arg(long, value_name = "DAYS", default_value_t = 182)]
     future_days: u32,
+    /// Which personas the base holds: standard (one kind of best customer, loyal high
+    /// spenders) or two-kinds (frequent small baskets and rare big tickets, decoys between).
+    #[arg(long, value_enum, default_value_t = Scenario::Standard)]
+    scenario: Scenario,
     /// Instead of the persona base, draw a transaction log from a value model with known
     /// parameters (written with them to truth.json), to check that `value fit` recovers them.
     #[arg(long, value_enum, requires = "parameters")]
@@ -122,6 +129,9 @@ fn write_record(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         "lookalike generate --customers {} --random-seed {} --start {} --end {} --future-days {} --out-format {format}",
         args.customers, args.seed, args.start, args.end, args.future_days
     );
+    if args.scenario != Scenario::Standard && args.model.is_none() {
+        command += " --scenario two-kinds";
+    }
     if let Some(model) = args.model {
         let list = |values: &[f64]| {
             values
@@ -147,6 +157,7 @@ fn write_record(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         "start": args.start,
         "end": args.end,
         "future_days": args.future_days,
+        "scenario": args.scenario,
         "out_format": format,
         "model": args.model.map(|m| m.name()),
         "parameters": args.parameters,
@@ -173,6 +184,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .start(start)
         .end(end)
         .future_days(args.future_days)
+        .scenario(args.scenario)
         .format(args.format);
     let began = Instant::now();
     let progress = ui.progress();

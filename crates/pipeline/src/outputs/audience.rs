@@ -50,7 +50,9 @@ fn names_of(audience: &Audience) -> Vec<&'static str> {
         .collect()
 }
 
-fn schema_of(names: &[&str]) -> SchemaRef {
+/// The columns' types, and in the metadata the scorer and how `auto` chose it
+/// (`lookalike.scorer`, `lookalike.selection`).
+fn schema_of(names: &[&str], audience: &Audience) -> SchemaRef {
     let fields: Vec<Field> = names
         .iter()
         .map(|name| {
@@ -64,7 +66,14 @@ fn schema_of(names: &[&str]) -> SchemaRef {
             Field::new(*name, kind, false)
         })
         .collect();
-    Arc::new(Schema::new(fields))
+    let mut metadata = std::collections::HashMap::from([(
+        "lookalike.scorer".to_string(),
+        audience.scorer.to_string(),
+    )]);
+    if let Some(selection) = &audience.selection {
+        metadata.insert("lookalike.selection".into(), selection.describe());
+    }
+    Arc::new(Schema::new_with_metadata(fields, metadata))
 }
 
 /// Column `name` for members `rows`.
@@ -121,7 +130,7 @@ pub fn audience_batch(
         .iter()
         .map(|name| column(ids, audience, columns, name, 0..audience.members.len()))
         .collect();
-    Ok(RecordBatch::try_new(schema_of(&names), arrays)?)
+    Ok(RecordBatch::try_new(schema_of(&names, audience), arrays)?)
 }
 
 /// Writes the members of `audience` (rows index `ids`) as CSV or Parquet by extension,
@@ -141,7 +150,7 @@ pub fn write_audience(
             .build();
         write_parquet_in_parallel(
             path,
-            schema_of(&names),
+            schema_of(&names, audience),
             properties,
             members.len(),
             |rows, j| Ok(column(ids, audience, columns, names[j], rows)),
