@@ -58,11 +58,15 @@ fn a0_series<T: Real>([r, alpha, s, beta]: [T; 4], c: &Summary) -> (T, T, T) {
     }
 }
 
-/// Whether A₀'s series would be long: it runs more than a + b = (r + s + x) + second terms.
+/// Whether A₀'s series would be long: its terms grow for about a + b = (r + s + x) + second
+/// of them and then fall like zᵏ, so it runs about (a + b)/(1 − z) terms, z at its largest
+/// (y = t_x): long when s or r + x are in the hundreds, or when β ≫ α puts z near 1.
 fn long_series<T: Real>(parameters: [T; 4], c: &Summary) -> bool {
     let [r, _, s, _] = parameters;
-    let (_, _, second) = a0_series(parameters, c);
-    r.value() + s.value() + c.frequency + second.value() > LONG_SERIES
+    let (high, low, second) = a0_series(parameters, c);
+    let z = (high.value() - low.value()) / (high.value() + c.recency);
+    let grows = r.value() + s.value() + c.frequency + second.value();
+    grows > LONG_SERIES || grows / (1.0 - z) > SLOW_SERIES
 }
 
 /// ln of the survival term of eq. (22) without the common factor Γ(r+x)α^r β^s / Γ(r):
@@ -93,6 +97,13 @@ fn ln_dropped<T: Real>(parameters: [T; 4], c: &Summary) -> T {
 /// terms, thousands when s runs off).
 const LONG_SERIES: f64 = 150.0;
 
+/// Estimated terms above which the integral replaces a series that is long because z nears
+/// one. Set high: from 150 estimated terms on, the 25,000 continuous-time histories of
+/// `tests/recovery.rs` fitted 3× slower with the integral (more iterations and dearer
+/// evaluations), while 10,000 day-grid histories with β ≫ α fitted 2–3× faster; where the
+/// crossing lies is not settled.
+const SLOW_SERIES: f64 = 1_000.0;
+
 /// Gauss–Legendre nodes per panel and panels of the integrals below.
 const NODES: usize = 16;
 const PANELS: usize = 4;
@@ -100,14 +111,26 @@ const PANELS: usize = 4;
 /// ln ∫ from `from` to `to` of exp(`log_integrand`(τ − from)) dτ, by Gauss–Legendre in
 /// u = ln((scale + τ)/(scale + from)), which turns the power laws (α + τ)^−k of the
 /// integrands into smooth exponentials in u. `scale` > 0 is the integrand's shortest length.
-fn ln_integral<T: Real>(from: f64, to: f64, scale: f64, log_integrand: impl Fn(f64) -> T) -> T {
+/// `decay` is the integrand's logarithmic decay rate per unit τ at τ = `from` (it only grows
+/// with τ): past u = 50 / (decay·(scale + from)) the integrand is below e^−50 of its start, so
+/// the rule covers [0, that] and a steep integrand (hundreds of purchases) is resolved.
+fn ln_integral<T: Real>(
+    from: f64,
+    to: f64,
+    scale: f64,
+    decay: f64,
+    log_integrand: impl Fn(f64) -> T,
+) -> T {
     static RULE: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
     let rule = RULE.get_or_init(|| crate::special::gauss_legendre(NODES));
     if to <= from {
         return T::constant(f64::NEG_INFINITY);
     }
     let base = scale + from;
-    let width = (scale + to).ln() - base.ln();
+    let mut width = (scale + to).ln() - base.ln();
+    if decay > 0.0 {
+        width = width.min(50.0 / (decay * base));
+    }
     let panel = width / PANELS as f64;
     let mut logs: Vec<(T, f64)> = Vec::with_capacity(NODES * PANELS);
     for k in 0..PANELS {
@@ -139,7 +162,9 @@ fn a0_integral<T: Real>([r, alpha, s, beta]: [T; 4], c: &Summary) -> T {
     let x = c.frequency;
     let from = c.recency;
     let scale = alpha.value().min(beta.value());
-    ln_integral(from, c.t, scale, |d| {
+    let decay =
+        (s.value() + 1.0) / (beta.value() + from) + (r.value() + x) / (alpha.value() + from);
+    ln_integral(from, c.t, scale, decay, |d| {
         let d = T::constant(d);
         -((s + 1.0) * (d / (beta + from)).ln_1p()) - (r + x) * (d / (alpha + from)).ln_1p()
     })
@@ -222,7 +247,8 @@ fn limit_log_likelihood<T: Real>([r, alpha, mu]: [T; 3], c: &Summary) -> T {
     let head = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln();
     let survived = -(mu * c.t) - (r + x) * (alpha + c.t).ln();
     let from = c.recency;
-    let integral = ln_integral(from, c.t, alpha.value(), |d| {
+    let decay = mu.value() + (r.value() + x) / (alpha.value() + from);
+    let integral = ln_integral(from, c.t, alpha.value(), decay, |d| {
         -(mu * d) - (r + x) * (T::constant(d) / (alpha + from)).ln_1p()
     });
     let dropped = mu.ln() - mu * from - (r + x) * (alpha + from).ln() + integral;
@@ -437,6 +463,8 @@ mod tests {
                 history(2.0, 30.4, 38.9),
                 history(12.0, 5.0, 70.0),
                 history(1.0, 0.5, 1.0),
+                // Steep: 200 purchases, then 30 weeks without one.
+                history(200.0, 10.0, 40.0),
             ] {
                 let series = ln_a0(parameters, &c);
                 let integral = ln_a0_integral(parameters, &c);
