@@ -216,11 +216,6 @@ impl ExpandParams {
 pub struct ValidExpandParams(ExpandParams);
 
 impl ExpandParams {
-    /// The tier sizes.
-    pub(crate) fn sizes(&self) -> &[TierSize] {
-        &self.sizes
-    }
-
     /// The random seed of the fits and samples.
     pub(crate) fn random_seed(&self) -> u64 {
         self.seed

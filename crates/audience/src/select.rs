@@ -8,7 +8,8 @@
 //! by position, so that pseudonymized ids choose alike. Each sampled candidate stands for pool / sample of them, so
 //! a tier of 5% of the pool is cut where the weights reach 5% of (pool + hidden seeds): the
 //! recall measured is an estimate of `evaluate`'s on the whole pool, at a fraction of its cost.
-//! The criterion is the recall of hidden seeds averaged over the audience's tiers and folds.
+//! The criterion is the recall of hidden seeds at 1%, 2%, 5%, 10%, 20%, 30% and 50% of the pool
+//! (whatever the audience's own tiers), averaged over those shares and the folds.
 
 use ndarray::{ArrayView2, Axis};
 use rand::SeedableRng;
@@ -116,13 +117,11 @@ pub(crate) struct FitData<'d, 'a> {
     pub candidates: &'a [usize],
 }
 
-/// Shares of the pool that the audience's tiers take.
-fn tier_shares(params: &ExpandParams, candidates: usize) -> Result<Vec<f64>, AudienceError> {
-    Ok(crate::tiers::resolve(params.sizes(), candidates)?
-        .into_iter()
-        .map(|(_, size)| size as f64 / candidates as f64)
-        .collect())
-}
+/// The shares of the pool at which recall is measured: the default tiers and wider ones (the
+/// small tiers cannot tell scorers apart when the seeds' kind is a large part of the base), the
+/// same whatever tiers an audience asks for, so that changing the tiers never changes the
+/// ranking (and with it who is in control).
+const CRITERION_SHARES: [f64; 7] = [0.01, 0.02, 0.05, 0.10, 0.20, 0.30, 0.50];
 
 /// Runs the inner cross-validation of `kinds`; none when the seeds are too few to fold.
 fn cross_validate(
@@ -269,7 +268,7 @@ impl ExpandParams {
         let Some(folds) = cross_validate(self, &SINGLE, input)? else {
             return self.build(ScorerKind::Boosted, seed_rows, input);
         };
-        let shares = tier_shares(self, input.candidates.len())?;
+        let shares = CRITERION_SHARES;
         let recall: Vec<(&'static str, f64)> = SINGLE
             .iter()
             .enumerate()
@@ -307,7 +306,7 @@ impl ExpandParams {
         input: FitData<'_, '_>,
     ) -> Result<Box<dyn Scorer>, AudienceError> {
         let folds = cross_validate(self, &SINGLE, input)?;
-        let shares = tier_shares(self, input.candidates.len())?;
+        let shares = CRITERION_SHARES;
         let grid = weight_grid(SINGLE.len());
         let (weights, recall, chosen_recall) = match &folds {
             None => (vec![1; SINGLE.len()], Vec::new(), f64::NAN),
