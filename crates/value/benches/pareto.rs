@@ -7,68 +7,17 @@
 //!
 //! `cargo bench -p lookalike-value --bench pareto`
 
-use std::path::PathBuf;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use common::{cdnow_features, repo, subsample};
 use criterion::{Criterion, criterion_group, criterion_main};
-use lookalike_core::{ColumnMapping, InputKind, NoProgress};
-use lookalike_features::{FeatureInputs, FeatureParams, InputFile, TimeUnit, extract};
 use lookalike_value::{FitOptions, GammaGamma, ParetoNbd, RepeatData, simulate_pareto};
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-/// (id, x, t_x, T) of every CDNOW customer, weeks, calibration to 1997-09-30.
-fn cdnow() -> (Vec<u64>, Vec<f64>, Vec<f64>, Vec<f64>) {
-    let inputs = FeatureInputs {
-        transactions: InputFile::new(
-            InputKind::Transactions,
-            repo("data/cdnow/cdnow_transactions.csv"),
-            None,
-            None,
-        )
-        .unwrap(),
-        events: None,
-        customers: None,
-        mapping: ColumnMapping::parse(&["timestamp=date", "amount=dollar_value"]).unwrap(),
-    };
-    let params = FeatureParams::new()
-        .as_of(NaiveDate::from_ymd_opt(1997, 10, 1).unwrap())
-        .time_unit(TimeUnit::Weeks);
-    let table = extract(&inputs, &params, &NoProgress).unwrap().table;
-    let column = |name: &str| table.column(name).unwrap().to_vec();
-    let ids = table
-        .ids()
-        .iter()
-        .map(|id| id.as_str().parse().unwrap())
-        .collect();
-    (ids, column("frequency"), column("recency"), column("T"))
-}
-
-/// The hash that orders customers for subsample `seed` (as in `benches/pareto_subsamples.py`).
-fn key(customer: u64, seed: u64) -> u64 {
-    const MASK: u64 = 0xffff_ffff;
-    let mut h = (customer.wrapping_mul(2_654_435_761) + seed * 2_246_822_519) & MASK;
-    h ^= h >> 15;
-    h = h.wrapping_mul(2_246_822_519) & MASK;
-    h ^ (h >> 13)
-}
-
-fn subsample(all: &(Vec<u64>, Vec<f64>, Vec<f64>, Vec<f64>), size: usize, seed: u64) -> RepeatData {
-    let (ids, x, t_x, t) = all;
-    let mut order: Vec<usize> = (0..ids.len()).collect();
-    order.sort_by_key(|&row| key(ids[row], seed));
-    order.truncate(size);
-    let pick = |column: &[f64]| order.iter().map(|&row| column[row]).collect::<Vec<_>>();
-    RepeatData::from_columns(&pick(x), &pick(t_x), &pick(t)).unwrap()
-}
-
 fn pareto(c: &mut Criterion) {
-    let all = cdnow();
+    let all = cdnow_features();
     let reference = std::fs::read_to_string(repo("data/cdnow/pareto_subsamples.csv")).unwrap();
     println!("| size | seed | lifetimes LL | ours LL | lifetimes s | ours s (best of 3) | limit |");
     println!("|---|---|---|---|---|---|---|");
@@ -146,8 +95,8 @@ fn pareto(c: &mut Criterion) {
         report.iterations
     );
     // CDNOW with one customer who bought every day of the 39 weeks.
-    let (_, x, t_x, t) = &all;
-    let (mut x, mut t_x, mut t) = (x.clone(), t_x.clone(), t.clone());
+    let column = |name: &str| all.column(name).unwrap().to_vec();
+    let (mut x, mut t_x, mut t) = (column("frequency"), column("recency"), column("T"));
     x.push(272.0);
     t_x.push(38.857);
     t.push(39.0);

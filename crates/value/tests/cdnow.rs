@@ -2,32 +2,19 @@
 //! (Fader, Hardie & Lee 2005; Fader & Hardie 2013; see `data/cdnow/README.md`): calibration to
 //! 1997-09-30, weeks.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::OnceLock;
 
-use chrono::NaiveDate;
-use lookalike_core::{ColumnMapping, FeatureTable, InputKind, NoProgress};
-use lookalike_features::{FeatureInputs, FeatureParams, InputFile, TimeUnit, extract};
+use common::{cdnow_features, repo, subsample};
+use lookalike_core::FeatureTable;
 use lookalike_value::{
     BgNbd, FitOptions, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel, RepeatData, SpendData, Summary,
 };
 
 fn cdnow() -> &'static FeatureTable {
     static TABLE: OnceLock<FeatureTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../data/cdnow/cdnow_transactions.csv");
-        let inputs = FeatureInputs {
-            transactions: InputFile::new(InputKind::Transactions, path, None, None).unwrap(),
-            events: None,
-            customers: None,
-            mapping: ColumnMapping::parse(&["timestamp=date", "amount=dollar_value"]).unwrap(),
-        };
-        let params = FeatureParams::new()
-            .as_of(NaiveDate::from_ymd_opt(1997, 10, 1).unwrap())
-            .time_unit(TimeUnit::Weeks);
-        extract(&inputs, &params, &NoProgress).unwrap().table
-    })
+    TABLE.get_or_init(cdnow_features)
 }
 
 fn column(name: &str) -> Vec<f64> {
@@ -197,44 +184,20 @@ fn pareto_nbd_matches_the_published_fit() {
     assert!(model.residual_purchases(&recent).is_none());
 }
 
-/// The 32-bit key that orders customers for the subsample `seed` (the same hash as
-/// `benches/pareto_subsamples.py`, which wrote the reference fits).
-fn subsample_key(customer: u64, seed: u64) -> u64 {
-    const MASK: u64 = 0xffff_ffff;
-    let mut h = (customer.wrapping_mul(2_654_435_761) + seed * 2_246_822_519) & MASK;
-    h ^= h >> 15;
-    h = h.wrapping_mul(2_246_822_519) & MASK;
-    h ^ (h >> 13)
-}
-
 /// Pareto/NBD on 40 subsamples of 50 to 2,000 customers, where fits run off towards one
 /// shared dropout rate (s → ∞ at fixed s/β): every fit reaches at least lifetimes'
 /// log-likelihood (`data/cdnow/pareto_subsamples.csv`, lifetimes 0.11.3, whose optimiser
 /// stopped short on some of them).
 #[test]
 fn pareto_nbd_reaches_lifetimes_optimum_on_subsamples() {
-    let table = cdnow();
-    let ids: Vec<u64> = table
-        .ids()
-        .iter()
-        .map(|id| id.as_str().parse().unwrap())
-        .collect();
-    let (x, t_x, t) = (column("frequency"), column("recency"), column("T"));
-    let reference = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/cdnow/pareto_subsamples.csv"),
-    )
-    .unwrap();
+    let reference = std::fs::read_to_string(repo("data/cdnow/pareto_subsamples.csv")).unwrap();
     let mut limits = 0;
     for line in reference.lines().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
         let size: usize = fields[0].parse().unwrap();
         let seed: u64 = fields[1].parse().unwrap();
         let lifetimes_ll: f64 = fields[2].parse().unwrap();
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&row| subsample_key(ids[row], seed));
-        order.truncate(size);
-        let pick = |column: &[f64]| order.iter().map(|&row| column[row]).collect::<Vec<_>>();
-        let data = RepeatData::from_columns(&pick(&x), &pick(&t_x), &pick(&t)).unwrap();
+        let data = subsample(cdnow(), size, seed);
         let (model, report) = ParetoNbd::fit(&data, &FitOptions::new()).unwrap();
         assert!(
             report.log_likelihood >= lifetimes_ll - 1e-3,
