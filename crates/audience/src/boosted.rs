@@ -14,9 +14,8 @@
 //! the trees cannot tell apart, the one more like the seeds ranks first.
 
 use ndarray::{ArrayView1, ArrayView2, Axis};
-use rayon::prelude::*;
 
-use crate::classifier::{HELD_OUT, calibrated, unlabelled_sample};
+use crate::classifier::{HELD_OUT, calibrated, calibrated_scores, unlabelled_sample};
 use crate::error::AudienceError;
 use crate::gbdt::{BoostSettings, BoostedTrees, fit};
 use crate::saved::SavedScorer;
@@ -156,19 +155,8 @@ impl Scorer for BoostedScorer {
                 got: candidates.ncols(),
             });
         }
-        // Row by row on every core: each row's value depends on that row alone.
-        let strength: Vec<f64> = (0..candidates.nrows())
-            .into_par_iter()
-            .map(|i| self.log_odds(candidates.row(i)))
-            .collect();
-        let score = strength
-            .iter()
-            .map(|z| crate::classifier::probability(*z, self.calibration))
-            .collect();
-        Ok(Scores {
-            score,
-            strength,
-            nearest_seed: None,
-        })
+        Ok(calibrated_scores(candidates, self.calibration, |row| {
+            self.log_odds(row)
+        }))
     }
 }

@@ -71,6 +71,26 @@ pub(crate) fn probability(z: f64, c: f64) -> f64 {
     1.0 / (1.0 + c * (-z).exp())
 }
 
+/// Scores of the rows of `candidates` from their log-odds (computed row by row on every core:
+/// each row's value depends on that row alone): the log-odds order them, the score is their
+/// [`probability`] under Elkan-Noto constant `c`.
+pub(crate) fn calibrated_scores(
+    candidates: ArrayView2<'_, f64>,
+    c: f64,
+    log_odds: impl Fn(ArrayView1<'_, f64>) -> f64 + Sync,
+) -> Scores {
+    let strength: Vec<f64> = (0..candidates.nrows())
+        .into_par_iter()
+        .map(|i| log_odds(candidates.row(i)))
+        .collect();
+    let score = strength.iter().map(|z| probability(*z, c)).collect();
+    Scores {
+        score,
+        strength,
+        nearest_seed: None,
+    }
+}
+
 /// The Elkan-Noto c from the held-out seeds' (log-odds, weight): the weighted mean of σ(z)
 /// (unweighted when every weight is 0); 1 when no seed was held out.
 pub(crate) fn calibrated(held_out: &[(f64, f64)]) -> f64 {
@@ -198,19 +218,8 @@ impl Scorer for ClassifierScorer {
                 got: candidates.ncols(),
             });
         }
-        // The log-odds order candidates; the score is their calibrated probability.
-        let strength: Vec<f64> = (0..candidates.nrows())
-            .into_par_iter()
-            .map(|i| self.linear_predictor(candidates.row(i)))
-            .collect();
-        let score = strength
-            .iter()
-            .map(|z| probability(*z, self.calibration))
-            .collect();
-        Ok(Scores {
-            score,
-            strength,
-            nearest_seed: None,
-        })
+        Ok(calibrated_scores(candidates, self.calibration, |row| {
+            self.linear_predictor(row)
+        }))
     }
 }

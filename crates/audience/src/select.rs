@@ -352,9 +352,9 @@ impl ExpandParams {
         };
         let mut members = Vec::new();
         let mut named = Vec::new();
+        let total: usize = weights.iter().sum();
         for (kind, weight) in SINGLE.iter().zip(&weights) {
             if *weight > 0 {
-                let total: usize = weights.iter().sum();
                 members.push((self.build(*kind, seed_rows, input)?, *weight as f64));
                 named.push((kind.name(), *weight as f64 / total as f64));
             }
