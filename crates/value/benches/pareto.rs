@@ -1,9 +1,10 @@
 //! Pareto/NBD fits that used to run off (issue #19): every CDNOW subsample of
 //! `data/cdnow/pareto_subsamples.csv` (50 to 2,000 customers × 10 seeds) timed beside lifetimes'
 //! time and log-likelihood from the same file, then the slow cases under criterion: the two
-//! 50-customer runaways, the slowest 2,000-customer subsample and the CDNOW sample with a
-//! customer who buys every day; 10,000 simulated customers with one shared dropout rate are
-//! timed once.
+//! 50-customer runaways, the slowest 2,000-customer subsample, the CDNOW sample with a
+//! customer who buys every day, 10,000 simulated customers with one shared dropout rate on a
+//! day grid (β ≫ α puts A₀'s ₂F₁ argument near 1) and the 20,000 simulated histories of
+//! `tests/recovery.rs`.
 //!
 //! `cargo bench -p lookalike-value --bench pareto`
 
@@ -64,8 +65,8 @@ fn pareto(c: &mut Criterion) {
             b.iter(|| ParetoNbd::fit(&data, &FitOptions::new()).unwrap())
         });
     }
-    // 10,000 customers sharing one dropout rate, on a day grid as a log gives them: timed once
-    // (a fit takes seconds: beta far above alpha puts A0's 2F1 argument near 1).
+    // 10,000 customers sharing one dropout rate, on a day grid as a log gives them: the fit
+    // lands at beta far above alpha, which puts A0's 2F1 argument near 1.
     let shared = ParetoNbd::new(0.55, 10.6, 1e6, 1e6 / 0.03).unwrap();
     let spend = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
     let simulated = simulate_pareto(&shared, &spend, 10_000, (30.0, 40.0), 3);
@@ -84,16 +85,33 @@ fn pareto(c: &mut Criterion) {
         .map(|(c, t_x)| day(c.summary.t).max(*t_x))
         .collect();
     let data = RepeatData::from_columns(&x, &t_x, &t).unwrap();
-    let began = Instant::now();
     let (model, report) = ParetoNbd::fit(&data, &FitOptions::new()).unwrap();
     println!(
-        "10,000 simulated customers with one dropout rate ({} distinct histories): {:.2} s, s = {:.3}, LL {:.2}, {} iterations",
+        "10,000 simulated customers with one dropout rate ({} distinct histories): s = {:.3}, LL {:.2}, {} iterations",
         data.unique(),
-        began.elapsed().as_secs_f64(),
         model.s,
         report.log_likelihood,
         report.iterations
     );
+    group.bench_function("simulated_10k_day_grid", |b| {
+        b.iter(|| ParetoNbd::fit(&data, &FitOptions::new()).unwrap())
+    });
+    // The 20,000 continuous-time histories of tests/recovery.rs.
+    let truth = ParetoNbd::new(0.5, 8.0, 0.7, 12.0).unwrap();
+    let spend = GammaGamma::new(5.0, 4.0, 20.0).unwrap();
+    let simulated = simulate_pareto(&truth, &spend, 20_000, (26.0, 52.0), 4);
+    let column = |f: fn(&lookalike_value::Summary) -> f64| -> Vec<f64> {
+        simulated.iter().map(|c| f(&c.summary)).collect()
+    };
+    let data = RepeatData::from_columns(
+        &column(|s| s.frequency),
+        &column(|s| s.recency),
+        &column(|s| s.t),
+    )
+    .unwrap();
+    group.bench_function("simulated_20k_recovery", |b| {
+        b.iter(|| ParetoNbd::fit(&data, &FitOptions::new()).unwrap())
+    });
     // CDNOW with one customer who bought every day of the 39 weeks.
     let column = |name: &str| all.column(name).unwrap().to_vec();
     let (mut x, mut t_x, mut t) = (column("frequency"), column("recency"), column("T"));
