@@ -90,6 +90,8 @@ def generate(
     end: str = "2026-01-01",
     future_days: int = 182,
     format: str = "csv",
+    scenario: str = "standard",
+    order: str = "customer",
     progress: Optional[Any] = None,
 ) -> dict[str, Any]:
     """Writes a seeded synthetic customer base (as ``lookalike generate``)."""

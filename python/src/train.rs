@@ -260,12 +260,14 @@ pub fn features<'py>(
 /// Writes a seeded synthetic customer base into `out` (transactions, events, customers and
 /// the truth: each customer's persona and future spend), as `lookalike generate` does. Returns
 /// the counts, the files and the observation end (the natural `as_of`). `scenario` is
-/// "standard" or "two-kinds" (two kinds of best customer with decoys between them).
+/// "standard" or "two-kinds" (two kinds of best customer with decoys between them). `order` is
+/// "customer" (chunks of customers, each in time order) or "time" (the whole log in time
+/// order, as a real appended log): the same rows either way.
 ///
 /// >>> summary = lookalike.generate("base", customers=10_000, seed=7)
 /// >>> features = lookalike.features(*summary["files"][:3], as_of=summary["as_of"])
 #[pyfunction]
-#[pyo3(signature = (out, *, customers=5000, seed=7, start="2023-01-01", end="2026-01-01", future_days=182, format="csv", scenario="standard", progress=None))]
+#[pyo3(signature = (out, *, customers=5000, seed=7, start="2023-01-01", end="2026-01-01", future_days=182, format="csv", scenario="standard", order="customer", progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn generate<'py>(
     py: Python<'py>,
@@ -277,6 +279,7 @@ pub fn generate<'py>(
     future_days: u32,
     format: &str,
     scenario: &str,
+    order: &str,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let date = |field: &str, text: &str| {
@@ -288,6 +291,7 @@ pub fn generate<'py>(
         .end(date("end", end)?)
         .future_days(future_days)
         .scenario(choice::<lookalike_synth::Scenario>("scenario", scenario)?)
+        .order(choice::<lookalike_synth::LogOrder>("order", order)?)
         .format(choice::<lookalike_synth::OutputFormat>("format", format)?);
     let reporter = progress.map(PyProgress::new);
     let summary = py.detach(|| lookalike_synth::generate(&params, &out, reporter_of(&reporter)));

@@ -184,6 +184,16 @@ def test_generate_writes_what_the_cli_writes(tmp_path):
         assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     with pytest.raises(lookalike.InputError, match="format"):
         lookalike.generate(tmp_path / "bad", format="xlsx")
+    # In time order: the same bytes as the CLI's, and the same lines as customer order.
+    lookalike.generate(tmp_path / "py-time", customers=300, seed=11, order="time")
+    cli("generate", "--customers", "300", "--seed", "11", "--order", "time",
+        "--out", str(tmp_path / "cli-time"))
+    timed = (tmp_path / "py-time" / "transactions.csv").read_bytes()
+    assert timed == (tmp_path / "cli-time" / "transactions.csv").read_bytes()
+    by_customer = (tmp_path / "py" / "transactions.csv").read_bytes()
+    assert sorted(timed.splitlines()) == sorted(by_customer.splitlines())
+    with pytest.raises(lookalike.InputError, match="order"):
+        lookalike.generate(tmp_path / "bad", order="random")
 
 
 def test_logs_as_tables_give_the_features_of_the_files(sample_features):

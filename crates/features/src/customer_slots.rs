@@ -101,19 +101,27 @@ impl<S: CustomerState> CustomerSlots<S> {
     }
 
     /// Folds another worker's customers into these. Insertion order does not matter: output is
-    /// ordered by each customer's first-seen key.
-    pub fn absorb(&mut self, other: CustomerSlots<S>) {
+    /// ordered by each customer's first-seen key. Returns where each of the other's slots went
+    /// (for state kept outside the slots, such as the transaction handler's entry log).
+    pub fn absorb(&mut self, other: CustomerSlots<S>) -> Vec<u32> {
         let mut states = other.customers;
+        let mut moved_to = vec![0u32; states.len()];
         self.index.reserve(other.index.len());
         for (id, i) in other.index {
             let state = std::mem::take(&mut states[i as usize]);
-            match self.index.get(&id) {
-                Some(&mine) => self.customers[mine as usize].merge(state),
-                None => {
-                    self.index.insert(id, self.customers.len() as u32);
-                    self.customers.push(state);
+            moved_to[i as usize] = match self.index.get(&id) {
+                Some(&mine) => {
+                    self.customers[mine as usize].merge(state);
+                    mine
                 }
-            }
+                None => {
+                    let mine = self.customers.len() as u32;
+                    self.index.insert(id, mine);
+                    self.customers.push(state);
+                    mine
+                }
+            };
         }
+        moved_to
     }
 }

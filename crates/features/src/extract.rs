@@ -189,6 +189,7 @@ pub fn extract(
         None => tx.max_day + 1,
     };
     let last_day = as_of - 1;
+    tx.settle_entries();
     tx.slots
         .customers
         .par_iter_mut()

@@ -16,6 +16,7 @@
 
 mod btyd;
 mod cell;
+mod chunked_log;
 mod chunks;
 mod columns;
 mod customer_slots;

@@ -11,6 +11,7 @@ use lookalike_core::{ColumnMapping, IdPartition, InputKind};
 
 use crate::FeatureError;
 use crate::cell::{self, Cell, CellResult, DayCache};
+use crate::chunked_log::ChunkedLog;
 use crate::customer_slots::{CustomerSlots, CustomerState, customer_id};
 use crate::dictionary::{Dictionary, LabelCache, LabelId};
 use crate::input::{FieldRequest, InputFile};
@@ -191,8 +192,12 @@ pub(crate) struct OrderEntry {
 pub(crate) struct CustomerTx {
     /// Ordering key of the customer's first row in the file.
     pub first_seen: u64,
-    /// Calibration entries (before as-of).
+    /// Calibration entries (before as-of), filled from the handler's entry log once the scan
+    /// is done ([`TxHandler::settle_entries`]).
     pub entries: Vec<OrderEntry>,
+    /// During the scan: 1 + the index of this customer's latest entry in the worker's log
+    /// (0: none yet), so that the lines of one order add up in one entry.
+    latest_entry: u32,
     /// Holdout purchase lines (as-of ≤ day < holdout end): (day, paid).
     pub holdout: Vec<(i32, i64)>,
     /// Calibration purchase spend per category.
@@ -299,6 +304,11 @@ pub(crate) struct TxHandler<'a> {
     category_cache: LabelCache,
     channel_cache: LabelCache,
     pub slots: CustomerSlots<CustomerTx>,
+    /// Every calibration entry of this worker's customers as it was made: (slot, entry). One
+    /// log instead of a growing vector per customer: in a log in time order, customers'
+    /// lines interleave, and a million vectors growing a push at a time spent most of the scan
+    /// in the allocator.
+    entry_log: ChunkedLog<(u32, OrderEntry)>,
     /// Line items of an order are usually adjacent: the last date is remembered.
     days: DayCache,
     order_hasher: foldhash::fast::FixedState,
@@ -349,6 +359,7 @@ impl<'a> TxHandler<'a> {
             category_cache: LabelCache::default(),
             channel_cache: LabelCache::default(),
             slots: CustomerSlots::keeping(keep),
+            entry_log: ChunkedLog::default(),
             days: DayCache::with_format(reading.date_format),
             order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
             scratch: String::new(),
@@ -411,11 +422,32 @@ impl<'a> TxHandler<'a> {
     /// Folds another thread's state into this one. Insertion order does not matter: the
     /// output is ordered by each customer's first-seen key.
     pub fn absorb(&mut self, other: TxHandler<'_>) {
-        self.slots.absorb(other.slots);
+        let moved_to = self.slots.absorb(other.slots);
+        self.entry_log
+            .extend_mapped(other.entry_log, |(slot, entry)| {
+                (moved_to[slot as usize], entry)
+            });
         self.min_day = self.min_day.min(other.min_day);
         self.max_day = self.max_day.max(other.max_day);
         self.after_as_of += other.after_as_of;
         self.after_holdout += other.after_holdout;
+    }
+
+    /// Moves the entry log into the customers' `entries`, each vector allocated once at its
+    /// size. Call after the workers are merged, before [`CustomerTx::compact`].
+    pub fn settle_entries(&mut self) {
+        let customers = &mut self.slots.customers;
+        let mut counts = vec![0u32; customers.len()];
+        for (slot, _) in self.entry_log.iter() {
+            counts[*slot as usize] += 1;
+        }
+        for (customer, count) in customers.iter_mut().zip(counts) {
+            customer.entries.reserve_exact(count as usize);
+            customer.latest_entry = 0;
+        }
+        for (slot, entry) in std::mem::take(&mut self.entry_log).into_entries() {
+            customers[slot as usize].entries.push(entry);
+        }
     }
 }
 
@@ -476,7 +508,11 @@ impl RowHandler for TxHandler<'_> {
         } else {
             (0, -row.amount)
         };
-        match state.entries.last_mut() {
+        let latest = state
+            .latest_entry
+            .checked_sub(1)
+            .map(|i| &mut self.entry_log.get_mut(i as usize).1);
+        match latest {
             Some(last) if last.day == row.day && last.order == row.order => {
                 last.paid += paid;
                 last.refunded += refunded;
@@ -485,14 +521,21 @@ impl RowHandler for TxHandler<'_> {
                     last.channel = row.channel;
                 }
             }
-            _ => state.entries.push(OrderEntry {
-                day: row.day,
-                channel: row.channel,
-                order: row.order,
-                paid,
-                refunded,
-                is_purchase: row.amount >= 0,
-            }),
+            _ => {
+                let at = self.entry_log.push((
+                    index,
+                    OrderEntry {
+                        day: row.day,
+                        channel: row.channel,
+                        order: row.order,
+                        paid,
+                        refunded,
+                        is_purchase: row.amount >= 0,
+                    },
+                ));
+                state.latest_entry =
+                    u32::try_from(at + 1).expect("fewer than 2^32 entries per worker");
+            }
         }
         if row.amount >= 0 {
             if row.category != NO_LABEL {

@@ -11,6 +11,7 @@ mod btyd_log;
 mod error;
 mod persona;
 mod simulate;
+mod time_order;
 mod write;
 
 use std::fs::File;
@@ -27,6 +28,7 @@ use rayon::prelude::*;
 pub use btyd_log::{BtydLogSpec, write_btyd_log};
 pub use error::SynthError;
 pub use persona::{Persona, Scenario};
+pub use time_order::LogOrder;
 
 use simulate::{Calendar, Rows, simulate};
 
@@ -66,6 +68,7 @@ pub struct GenerateParams {
     future_days: u32,
     format: OutputFormat,
     scenario: Scenario,
+    order: LogOrder,
 }
 
 impl GenerateParams {
@@ -79,6 +82,7 @@ impl GenerateParams {
             future_days: 182,
             format: OutputFormat::Csv,
             scenario: Scenario::Standard,
+            order: LogOrder::Customer,
         }
     }
 
@@ -109,6 +113,12 @@ impl GenerateParams {
     /// Which personas the base holds. Default: [`Scenario::Standard`].
     pub fn scenario(mut self, scenario: Scenario) -> Self {
         self.scenario = scenario;
+        self
+    }
+
+    /// The order of the logs' rows: the same rows either way. Default: [`LogOrder::Customer`].
+    pub fn order(mut self, order: LogOrder) -> Self {
+        self.order = order;
         self
     }
 
@@ -249,8 +259,21 @@ pub fn generate(
     );
     let chunks: Vec<u64> = (0..params.customers).step_by(CHUNK as usize).collect();
     let mut counts = (0u64, 0u64);
+    // In time order the logs' rows wait in day buckets until every customer is drawn.
+    let mut buckets = match params.order {
+        LogOrder::Customer => None,
+        LogOrder::Time => Some(
+            time_order::TimeBuckets::new(
+                params.customers,
+                calendar.start,
+                calendar.end + calendar.future_days,
+                out_dir,
+            )
+            .map_err(|e| fail(out_dir)(e.to_string()))?,
+        ),
+    };
     for group in chunks.chunks(2 * rayon::current_num_threads().max(1)) {
-        let drawn: Vec<Rows> = group
+        let mut drawn: Vec<Rows> = group
             .par_iter()
             .map(|&first| {
                 let mut rows = Rows::default();
@@ -264,32 +287,58 @@ pub fn generate(
                 rows
             })
             .collect();
-        let encoded: Vec<Result<Encoded, String>> = drawn
-            .par_iter()
-            .map(|rows| match params.format {
-                OutputFormat::Csv => Ok(Encoded::Csv(write::csv(rows, width))),
-                OutputFormat::Parquet => write::batches(rows, width, &schemas)
-                    .map(Encoded::Parquet)
-                    .map_err(|e| e.to_string()),
-            })
-            .collect();
-        for (rows, encoded) in drawn.iter().zip(encoded) {
+        for rows in &mut drawn {
             counts.0 += rows.transactions.len() as u64;
             counts.1 += rows.events.len() as u64;
-            let encoded = encoded.map_err(fail(out_dir))?;
-            for (i, sink) in sinks.iter_mut().enumerate() {
-                let result = match (sink, &encoded) {
-                    (Sink::Csv(w), Encoded::Csv(text)) => {
-                        w.write_all(&text[i]).map_err(|e| e.to_string())
-                    }
-                    (Sink::Parquet(w), Encoded::Parquet(batches)) => {
-                        w.write(&batches[i]).map_err(|e| e.to_string())
-                    }
-                    _ => unreachable!("one format per run"),
-                };
-                result.map_err(fail(&paths[i]))?;
+            if let Some(buckets) = &mut buckets {
+                buckets
+                    .spill(&rows.transactions, &rows.events)
+                    .map_err(|e| fail(out_dir)(e.to_string()))?;
+                rows.transactions = Vec::new();
+                rows.events = Vec::new();
             }
+        }
+        let encoded: Vec<Result<Encoded, String>> = drawn
+            .par_iter()
+            .map(|rows| encode(rows, params.format, width, &schemas))
+            .collect();
+        for (rows, encoded) in drawn.iter().zip(encoded) {
+            let encoded = encoded.map_err(fail(out_dir))?;
+            write_tables(&mut sinks, &encoded, &paths, buckets.is_none())?;
             progress.advance(rows.customers.len() as u64);
+        }
+    }
+    if let Some(buckets) = buckets {
+        progress.start_counting(
+            "writing the logs in time order",
+            Some(counts.0 + counts.1),
+            lookalike_core::Unit::Items("rows"),
+        );
+        for bucket in buckets.into_sorted() {
+            let (transactions, events) = bucket.map_err(|e| fail(out_dir)(e.to_string()))?;
+            let rows = transactions.len() + events.len();
+            // Encoded in parallel slices, written in order.
+            let slices: Vec<Rows> = transactions
+                .chunks(TIME_SLICE)
+                .map(|t| Rows {
+                    transactions: t.to_vec(),
+                    ..Rows::default()
+                })
+                .chain(events.chunks(TIME_SLICE).map(|e| Rows {
+                    events: e.to_vec(),
+                    ..Rows::default()
+                }))
+                .collect();
+            drop((transactions, events));
+            let encoded: Vec<Result<Encoded, String>> = slices
+                .par_iter()
+                .map(|rows| encode(rows, params.format, width, &schemas))
+                .collect();
+            for encoded in encoded {
+                let encoded = encoded.map_err(fail(out_dir))?;
+                write_logs(&mut sinks, &encoded, &paths)?;
+            }
+            progress.advance(rows as u64);
         }
     }
     for (i, sink) in sinks.into_iter().enumerate() {
@@ -320,4 +369,66 @@ pub fn generate(
 enum Encoded {
     Csv([Vec<u8>; 4]),
     Parquet([arrow_array::RecordBatch; 4]),
+}
+
+/// Log rows per slice encoded at once when writing in time order.
+const TIME_SLICE: usize = 1 << 16;
+
+fn encode(
+    rows: &Rows,
+    format: OutputFormat,
+    width: usize,
+    schemas: &[arrow_schema::SchemaRef; 4],
+) -> Result<Encoded, String> {
+    match format {
+        OutputFormat::Csv => Ok(Encoded::Csv(write::csv(rows, width))),
+        OutputFormat::Parquet => write::batches(rows, width, schemas)
+            .map(Encoded::Parquet)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// Writes table `i` of `encoded` to its sink (an empty Parquet batch is skipped).
+fn write_table(
+    sink: &mut Sink,
+    encoded: &Encoded,
+    i: usize,
+    path: &Path,
+) -> Result<(), SynthError> {
+    let result = match (sink, encoded) {
+        (Sink::Csv(w), Encoded::Csv(text)) => w.write_all(&text[i]).map_err(|e| e.to_string()),
+        (Sink::Parquet(w), Encoded::Parquet(batches)) if batches[i].num_rows() > 0 => {
+            w.write(&batches[i]).map_err(|e| e.to_string())
+        }
+        (Sink::Parquet(_), Encoded::Parquet(_)) => Ok(()),
+        _ => unreachable!("one format per run"),
+    };
+    result.map_err(|message| SynthError::Write {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// Writes a chunk's tables: all four, or with `logs` false only customers and truth (the logs
+/// wait in time buckets).
+fn write_tables(
+    sinks: &mut [Sink],
+    encoded: &Encoded,
+    paths: &[PathBuf],
+    logs: bool,
+) -> Result<(), SynthError> {
+    for (i, sink) in sinks.iter_mut().enumerate() {
+        if logs || i >= 2 {
+            write_table(sink, encoded, i, &paths[i])?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the transactions and events of `encoded`.
+fn write_logs(sinks: &mut [Sink], encoded: &Encoded, paths: &[PathBuf]) -> Result<(), SynthError> {
+    for i in 0..2 {
+        write_table(&mut sinks[i], encoded, i, &paths[i])?;
+    }
+    Ok(())
 }

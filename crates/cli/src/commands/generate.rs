@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use lookalike_synth::{
-    BtydLogSpec, GenerateParams, OutputFormat, Scenario, generate, write_btyd_log,
+    BtydLogSpec, GenerateParams, LogOrder, OutputFormat, Scenario, generate, write_btyd_log,
 };
 use lookalike_value::PurchaseKind;
 
@@ -19,6 +19,7 @@ use chrono::NaiveDate;
   lookalike generate --out data/base
   lookalike generate --customers 1000000 --random-seed 7 --out-format parquet --out big
   lookalike generate --customers 100000 --scenario two-kinds --out hard
+  lookalike generate --customers 1000000 --order time --out-format parquet --out appended
   lookalike generate --model bgnbd --parameters 0.25,4,0.8,2.5 --customers 20000 --out btyd")]
 pub struct Args {
     /// Number of customers.
@@ -46,6 +47,11 @@ pub struct Args {
     /// spenders) or two-kinds (frequent small baskets and rare big tickets, decoys between).
     #[arg(long, value_enum, default_value_t = Scenario::Standard)]
     scenario: Scenario,
+    /// Row order of transactions and events: customer (chunks of 8,192 customers, each in time
+    /// order) or time (the whole log in time order, one customer's rows spread over it, as a
+    /// real appended log). The same rows either way.
+    #[arg(long, value_enum, default_value_t = LogOrder::Customer, conflicts_with = "model")]
+    order: LogOrder,
     /// Instead of the persona base, draw a transaction log from a value model with known
     /// parameters (written with them to truth.json), to check that `value fit` recovers them.
     #[arg(long, value_enum, requires = "parameters")]
@@ -132,6 +138,9 @@ fn write_record(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     if args.scenario != Scenario::Standard && args.model.is_none() {
         command += " --scenario two-kinds";
     }
+    if args.order == LogOrder::Time && args.model.is_none() {
+        command += " --order time";
+    }
     if let Some(model) = args.model {
         let list = |values: &[f64]| {
             values
@@ -158,6 +167,7 @@ fn write_record(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         "end": args.end,
         "future_days": args.future_days,
         "scenario": args.scenario,
+        "order": args.order,
         "out_format": format,
         "model": args.model.map(|m| m.name()),
         "parameters": args.parameters,
@@ -185,6 +195,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .end(end)
         .future_days(args.future_days)
         .scenario(args.scenario)
+        .order(args.order)
         .format(args.format);
     let began = Instant::now();
     let progress = ui.progress();
