@@ -573,7 +573,10 @@ fn generate_in_time_order_is_recorded_and_thread_independent() {
     let one = run("one", "1");
     let two = run("two", "2");
     let log = std::fs::read_to_string(one.join("transactions.csv")).unwrap();
-    assert_eq!(log, std::fs::read_to_string(two.join("transactions.csv")).unwrap());
+    assert_eq!(
+        log,
+        std::fs::read_to_string(two.join("transactions.csv")).unwrap()
+    );
     let stamps: Vec<&str> = log
         .lines()
         .skip(1)
