@@ -17,9 +17,8 @@ use chrono::NaiveDate;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   lookalike generate --out data/base
-  lookalike generate --customers 1000000 --random-seed 7 --out-format parquet --out big
+  lookalike generate --customers 1000000 --order time --out-format parquet --out big
   lookalike generate --customers 100000 --scenario two-kinds --out hard
-  lookalike generate --customers 1000000 --order time --out-format parquet --out appended
   lookalike generate --model bgnbd --parameters 0.25,4,0.8,2.5 --customers 20000 --out btyd")]
 pub struct Args {
     /// Number of customers.
