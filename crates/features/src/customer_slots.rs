@@ -10,6 +10,11 @@ use lookalike_core::IdPartition;
 use crate::cell::{self, Cell};
 use crate::scan::RowProblem;
 
+/// A customer id as a hash-map key: ids up to 24 bytes (nearly all) are held inline, so a
+/// lookup compares the key where the table stores it instead of following a pointer to it —
+/// in a log in time order every line's customer is somewhere else in memory.
+pub(crate) type CustomerKey = compact_str::CompactString;
+
 /// Field slot of the customer id; the same in every input kind.
 const CUSTOMER: usize = 0;
 
@@ -23,7 +28,7 @@ pub(crate) trait CustomerState: Default {
 
 /// One worker's customers: id → index, and the states by index.
 pub(crate) struct CustomerSlots<S> {
-    pub index: foldhash::HashMap<Box<str>, u32>,
+    pub index: foldhash::HashMap<CustomerKey, u32>,
     pub customers: Vec<S>,
     /// Only customers in all of these parts are kept (none: everyone).
     keep: Vec<IdPartition>,

@@ -98,7 +98,7 @@ impl Extraction {
 }
 
 struct TxLookup<'a> {
-    index: &'a foldhash::HashMap<Box<str>, u32>,
+    index: &'a foldhash::HashMap<crate::customer_slots::CustomerKey, u32>,
     days: &'a [Vec<i32>],
 }
 
