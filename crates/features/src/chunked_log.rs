@@ -10,32 +10,27 @@ const CHUNK_BITS: u32 = 16;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// The log: entries addressed by the order they were appended.
+/// Every chunk but the last is full.
 pub(crate) struct ChunkedLog<T> {
     chunks: Vec<Vec<T>>,
-    len: usize,
 }
 
 impl<T> Default for ChunkedLog<T> {
     fn default() -> Self {
-        ChunkedLog {
-            chunks: Vec::new(),
-            len: 0,
-        }
+        ChunkedLog { chunks: Vec::new() }
     }
 }
 
 impl<T> ChunkedLog<T> {
     /// Appends `value`; returns its index.
     pub fn push(&mut self, value: T) -> usize {
-        if self.len.is_multiple_of(CHUNK) {
+        if self.chunks.last().is_none_or(|last| last.len() == CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        self.chunks
-            .last_mut()
-            .expect("a chunk with room")
-            .push(value);
-        self.len += 1;
-        self.len - 1
+        let full = (self.chunks.len() - 1) * CHUNK;
+        let last = self.chunks.last_mut().expect("a chunk with room");
+        last.push(value);
+        full + last.len() - 1
     }
 
     /// The entry at `index`.

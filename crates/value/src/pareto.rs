@@ -104,7 +104,7 @@ const LONG_SERIES: f64 = 150.0;
 /// continuous-time histories of `tests/recovery.rs` no slower.
 const SLOW_SERIES: f64 = 20.0;
 
-/// Gauss–Legendre nodes per panel and panels of the integrals below.
+/// Gauss–Legendre nodes per panel, and the most panels, of the integrals below.
 const NODES: usize = 16;
 const PANELS: usize = 4;
 /// Fall of the log-integrand one panel of [`NODES`] integrates to about 1e-14.
