@@ -50,6 +50,10 @@ impl CustomerState for PurchaseDays {
         }
     }
 
+    fn seen_at(&mut self, order_key: u64) {
+        self.first_seen = self.first_seen.min(order_key);
+    }
+
     fn merge(&mut self, other: Self) {
         self.first_seen = self.first_seen.min(other.first_seen);
         self.days.extend(other.days);

@@ -6,7 +6,7 @@ use crate::cell::units_to_amount;
 use crate::dictionary::LabelId;
 use crate::events::CustomerEvents;
 use crate::params::TimeUnit;
-use crate::transactions::{CustomerTx, is_label};
+use crate::transactions::{CustomerTx, OrderEntry, is_label};
 
 /// The BTYD summary columns lead the transaction columns.
 pub(crate) const BTYD_WIDTH: usize = 4;
@@ -265,7 +265,7 @@ impl TxLayout {
     }
 
     pub(crate) fn fill_holdout(&self, state: Option<&CustomerTx>, out: &mut [f64]) {
-        let holdout = state.map_or(&[][..], |s| s.holdout.as_slice());
+        let holdout = state.map_or(&[][..], |s| s.holdout());
         let mut days = 0usize;
         let mut previous = None;
         let mut spend = 0i128;
@@ -280,8 +280,15 @@ impl TxLayout {
         out[1] = units_to_amount(spend);
     }
 
-    /// Fills the transaction columns of one customer (entries compacted, sorted by day).
-    pub(crate) fn fill(&self, state: Option<&CustomerTx>, scratch: &mut Scratch, out: &mut [f64]) {
+    /// Fills the transaction columns of one customer from its state and its settled `entries`
+    /// (compacted, sorted by day).
+    pub(crate) fn fill(
+        &self,
+        state: Option<&CustomerTx>,
+        entries: &[OrderEntry],
+        scratch: &mut Scratch,
+        out: &mut [f64],
+    ) {
         let empty = CustomerTx::default();
         let state = state.unwrap_or(&empty);
         let last_day = self.as_of - 1;
@@ -296,14 +303,14 @@ impl TxLayout {
         channel_orders.clear();
         channel_orders.resize(self.channels.len(), 0);
         let mut orders_with_channel = 0u64;
-        for e in &state.entries {
+        for e in entries {
             paid += e.paid as i128;
             refunded += e.refunded as i128;
             let age = last_day - e.day; // 0 = the last day before as-of
             for (w, count, spend) in windows.iter_mut() {
                 if age < *w {
                     *spend += e.paid as i128 - e.refunded as i128;
-                    *count += e.is_purchase as u64;
+                    *count += e.is_purchase() as u64;
                 }
             }
             if age < 90 {
@@ -311,15 +318,15 @@ impl TxLayout {
             } else if age < 180 {
                 previous90 += e.paid as i128;
             }
-            if e.is_purchase {
+            if e.is_purchase() {
                 orders += 1;
                 match days.last_mut() {
                     Some((d, v)) if *d == e.day => *v += e.paid as i128,
                     _ => days.push((e.day, e.paid as i128)),
                 }
-                if is_label(e.channel) {
+                if is_label(e.channel()) {
                     orders_with_channel += 1;
-                    if let Some(k) = self.channels.iter().position(|(l, _)| *l == e.channel) {
+                    if let Some(k) = self.channels.iter().position(|(l, _)| *l == e.channel()) {
                         channel_orders[k] += 1;
                     }
                 }

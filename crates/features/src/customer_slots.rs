@@ -5,6 +5,8 @@
 //! ordering key that later puts customers in order of first appearance, whatever the thread
 //! count. Workers' slots are merged once the scan is done.
 
+use std::collections::hash_map::Entry;
+
 use lookalike_core::IdPartition;
 
 use crate::cell::{self, Cell};
@@ -22,6 +24,10 @@ const CUSTOMER: usize = 0;
 pub(crate) trait CustomerState: Default {
     /// A new state for a customer first seen at ordering key `first_seen`.
     fn first_seen_at(first_seen: u64) -> Self;
+    /// Notes another row of the customer, at ordering key `order_key`. Rows need not arrive in
+    /// file order (a worker also takes the rows other workers parsed for its customers), so
+    /// the first-seen key is the least seen.
+    fn seen_at(&mut self, order_key: u64);
     /// Folds another worker's state of the same customer into this one.
     fn merge(&mut self, other: Self);
 }
@@ -84,11 +90,17 @@ impl<S: CustomerState> CustomerSlots<S> {
             && !bytes.is_empty()
             && self.last.0 == bytes
         {
+            if let Some(index) = self.last.1 {
+                self.customers[index as usize].seen_at(order_key);
+            }
             return Ok(self.last.1);
         }
         let id = customer_id(cell, scratch)?;
         let index = match self.index.get(id) {
-            Some(index) => Some(*index),
+            Some(&index) => {
+                self.customers[index as usize].seen_at(order_key);
+                Some(index)
+            }
             None if !self.keep.iter().all(|part| part.contains(id)) => None,
             None => {
                 let index = self.customers.len() as u32;
@@ -112,18 +124,19 @@ impl<S: CustomerState> CustomerSlots<S> {
         let mut states = other.customers;
         let mut moved_to = vec![0u32; states.len()];
         self.index.reserve(other.index.len());
+        self.customers.reserve(other.index.len());
         for (id, i) in other.index {
             let state = std::mem::take(&mut states[i as usize]);
-            moved_to[i as usize] = match self.index.get(&id) {
-                Some(&mine) => {
-                    self.customers[mine as usize].merge(state);
-                    mine
+            let next = self.customers.len() as u32;
+            moved_to[i as usize] = match self.index.entry(id) {
+                Entry::Occupied(mine) => {
+                    self.customers[*mine.get() as usize].merge(state);
+                    *mine.get()
                 }
-                None => {
-                    let mine = self.customers.len() as u32;
-                    self.index.insert(id, mine);
+                Entry::Vacant(place) => {
+                    place.insert(next);
                     self.customers.push(state);
-                    mine
+                    next
                 }
             };
         }

@@ -77,6 +77,10 @@ impl CustomerState for CustomerEvents {
         }
     }
 
+    fn seen_at(&mut self, order_key: u64) {
+        self.first_seen = self.first_seen.min(order_key);
+    }
+
     fn merge(&mut self, o: CustomerEvents) {
         self.first_seen = self.first_seen.min(o.first_seen);
         self.views_30d += o.views_30d;

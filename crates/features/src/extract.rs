@@ -15,7 +15,7 @@ use crate::cell::{date_of_day, day_number};
 use crate::columns::{EVENT_WIDTH, Scratch, TxLayout, event_specs, fill_events};
 use crate::customers::{CustomerFile, column_suffix, read_customers, unique_name};
 use crate::dictionary::{Dictionary, LabelId};
-use crate::events::{EventHandler, PurchaseDays};
+use crate::events::{CustomerEvents, EventHandler, PurchaseDays};
 use crate::input::{FieldRequest, InputFile};
 use crate::params::{FeatureParams, MissingCustomer};
 use crate::scan::{ScanOptions, scan};
@@ -190,20 +190,16 @@ pub fn extract(
     };
     let last_day = as_of - 1;
     tx.settle_entries();
-    tx.slots
-        .customers
-        .par_iter_mut()
-        .for_each(CustomerTx::compact);
     // Only the abandoned-cart check needs purchase days looked up by id.
     let purchase_days: Vec<Vec<i32>> = if inputs.events.is_some() {
         tx.slots
             .customers
             .par_iter()
             .map(|c| {
-                let mut days: Vec<i32> = c
-                    .entries
+                let mut days: Vec<i32> = tx
+                    .entries_of(c)
                     .iter()
-                    .filter(|e| e.is_purchase)
+                    .filter(|e| e.is_purchase())
                     .map(|e| e.day)
                     .collect();
                 days.dedup();
@@ -282,6 +278,7 @@ pub fn extract(
     //    customers file, in order of first appearance (transactions, then events, then
     //    customers). Customers seen only after as-of do not exist yet as of that date.
     let mut base: Vec<Member> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
     let mut position: foldhash::HashMap<&str, usize> = Default::default();
     let joins_needed = events.is_some() || customer_file.is_some();
     let mut tx_ids: Vec<(u64, &str, u32)> = tx
@@ -293,12 +290,13 @@ pub fn extract(
         .collect();
     tx_ids.par_sort_unstable_by_key(|(first_seen, _, _)| *first_seen);
     base.reserve(tx_ids.len());
+    names.reserve(tx_ids.len());
     for (_, id, i) in tx_ids {
         if joins_needed {
             position.insert(id, base.len());
         }
+        names.push(id);
         base.push(Member {
-            id,
             tx: Some(i),
             events: None,
             attributes: None,
@@ -312,8 +310,8 @@ pub fn extract(
                 Some(&p) => base[p].events = Some(i),
                 None => {
                     position.insert(id, base.len());
+                    names.push(id);
                     base.push(Member {
-                        id,
                         tx: tx.slots.index.get(id).copied(),
                         events: Some(i),
                         attributes: None,
@@ -328,8 +326,8 @@ pub fn extract(
                 Some(&p) => base[p].attributes = Some(row),
                 None => {
                     position.insert(id, base.len());
+                    names.push(id);
                     base.push(Member {
-                        id,
                         tx: tx.slots.index.get(&**id).copied(),
                         events: None,
                         attributes: Some(row),
@@ -345,6 +343,14 @@ pub fn extract(
             date_of_day(as_of)
         )));
     }
+    // The output's ids are made now, so that the maps from id to state can go before the
+    // feature values are filled in: memory at its peak holds the states and the values, not
+    // also every id twice.
+    let ids: Vec<CustomerId> = names.par_iter().map(|id| CustomerId::from(*id)).collect();
+    drop((names, position));
+    let events: Option<Vec<CustomerEvents>> = events.map(|e| e.slots.customers);
+    let tx_index = std::mem::take(&mut tx.slots.index);
+    std::thread::spawn(move || drop(tx_index));
 
     // 5. Columns.
     let category_labels = categories.labels();
@@ -355,12 +361,12 @@ pub fn extract(
         for (label, paid) in &customer.category_paid {
             category_totals[*label as usize] += *paid as i128;
         }
-        for entry in customer
-            .entries
+        for entry in tx
+            .entries_of(customer)
             .iter()
-            .filter(|e| e.is_purchase && is_label(e.channel))
+            .filter(|e| e.is_purchase() && is_label(e.channel()))
         {
-            channel_orders[entry.channel as usize] += 1;
+            channel_orders[entry.channel() as usize] += 1;
         }
     }
     let top_categories = top_labels(&category_labels, params.top_levels, &category_totals);
@@ -449,10 +455,11 @@ pub fn extract(
         .zip(base.par_iter())
         .for_each_init(Scratch::default, |scratch, (row, member)| {
             let state = member.tx.map(|i| &tx.slots.customers[i as usize]);
-            layout.fill(state, scratch, &mut row[..tx_width]);
+            let entries = state.map_or(&[][..], |s| tx.entries_of(s));
+            layout.fill(state, entries, scratch, &mut row[..tx_width]);
             let mut at = tx_width;
             if let Some(ev) = &events {
-                let counts = member.events.map(|i| &ev.slots.customers[i as usize]);
+                let counts = member.events.map(|i| &ev[i as usize]);
                 fill_events(counts, as_of, &mut row[at..at + EVENT_WIDTH]);
                 at += EVENT_WIDTH;
             }
@@ -479,7 +486,6 @@ pub fn extract(
                 layout.fill_holdout(state, &mut row[at..at + 2]);
             }
         });
-    let ids: Vec<CustomerId> = base.iter().map(|m| CustomerId::from(m.id)).collect();
     let (table, mut schema) = table_and_schema(ids, specs, values, as_of, params)?;
     let provenance = &mut schema.provenance;
     let mut files = serde_json::Map::new();
@@ -514,10 +520,10 @@ pub fn extract(
             let mut back: Vec<f64> = Vec::new();
             for member in &base {
                 let Some(state) = member.tx else { continue };
-                let mut days = tx.slots.customers[state as usize]
-                    .entries
+                let mut days = tx
+                    .entries_of(&tx.slots.customers[state as usize])
                     .iter()
-                    .filter(|e| e.is_purchase)
+                    .filter(|e| e.is_purchase())
                     .map(|e| e.day)
                     .collect::<Vec<i32>>();
                 days.dedup();
@@ -543,7 +549,7 @@ pub fn extract(
                     continue;
                 };
                 let mut days: Vec<i32> = tx.slots.customers[state as usize]
-                    .holdout
+                    .holdout()
                     .iter()
                     .map(|(day, _)| *day)
                     .collect();
@@ -557,14 +563,11 @@ pub fn extract(
         }
         None => Vec::new(),
     };
-    drop((base, position));
+    drop(base);
     // Hundreds of thousands of small per-customer buffers take a while to free; do it on
     // another thread while the caller writes the table.
-    let event_state = events.map(|e| (e.slots.index, e.slots.customers));
-    let tx_state = (
-        std::mem::take(&mut tx.slots.index),
-        std::mem::take(&mut tx.slots.customers),
-    );
+    let event_state = events;
+    let tx_state = std::mem::take(&mut tx.slots.customers);
     std::thread::spawn(move || drop((tx_state, event_state, purchase_days)));
     Ok(Extraction {
         table,
@@ -605,8 +608,8 @@ pub(crate) fn table_and_schema(
     Ok((table, schema))
 }
 
-struct Member<'a> {
-    id: &'a str,
+/// Where a customer of the base is in each input's state.
+struct Member {
     tx: Option<u32>,
     events: Option<u32>,
     attributes: Option<usize>,
@@ -629,7 +632,7 @@ fn line_attribute_values(
                 .iter()
                 .map(|customer| {
                     customer
-                        .attribute_lines
+                        .attribute_lines()
                         .iter()
                         .filter(|(attribute, _, _)| *attribute as usize == k)
                         .map(|(_, label, lines)| (*lines, labels[*label as usize].as_str()))

@@ -47,6 +47,8 @@ impl CustomerState for State {
         State::default()
     }
 
+    fn seen_at(&mut self, _order_key: u64) {}
+
     fn merge(&mut self, other: Self) {
         self.orders.extend(other.orders);
         self.purchase_lines += other.purchase_lines;

@@ -9,6 +9,8 @@ use std::hash::BuildHasher;
 
 use lookalike_core::{ColumnMapping, IdPartition, InputKind};
 
+use rayon::prelude::*;
+
 use crate::FeatureError;
 use crate::cell::{self, Cell, CellResult, DayCache};
 use crate::chunked_log::ChunkedLog;
@@ -175,39 +177,110 @@ fn quantity_units(cell: Cell<'_>) -> Result<i64, RowProblem> {
 
 const NO_LABEL: LabelId = LabelId::MAX;
 
-/// One order on one day: its paid and refunded amounts (fixed point).
+/// One order on one day: its paid and refunded amounts (fixed point). 32 bytes: there are
+/// several per customer, millions in all.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct OrderEntry {
-    pub day: i32,
-    pub channel: LabelId,
     pub order: u64,
     pub paid: i64,
     pub refunded: i64,
-    /// At least one line with amount ≥ 0: the entry is a purchase, not only a refund.
-    pub is_purchase: bool,
+    pub day: i32,
+    /// The channel label in the low 31 bits ([`CHANNEL_BITS`] all set: none), and in the top
+    /// bit whether at least one line had an amount ≥ 0 (a purchase, not only a refund).
+    channel_and_purchase: u32,
+}
+
+const PURCHASE_BIT: u32 = 1 << 31;
+const CHANNEL_BITS: u32 = PURCHASE_BIT - 1;
+
+impl OrderEntry {
+    /// An entry for one line: paid or refunded, in a channel (or `NO_LABEL`).
+    fn new(day: i32, order: u64, channel: LabelId, amount: i64) -> Self {
+        let channel = if channel == NO_LABEL {
+            CHANNEL_BITS
+        } else {
+            assert!(channel < CHANNEL_BITS, "fewer than 2^31 - 1 channels");
+            channel
+        };
+        let (paid, refunded) = if amount >= 0 {
+            (amount, 0)
+        } else {
+            (0, -amount)
+        };
+        OrderEntry {
+            order,
+            paid,
+            refunded,
+            day,
+            channel_and_purchase: channel | if amount >= 0 { PURCHASE_BIT } else { 0 },
+        }
+    }
+
+    /// The order's channel label, or `NO_LABEL`.
+    pub fn channel(&self) -> LabelId {
+        match self.channel_and_purchase & CHANNEL_BITS {
+            CHANNEL_BITS => NO_LABEL,
+            channel => channel,
+        }
+    }
+
+    /// Whether a line of the order was bought, not refunded.
+    pub fn is_purchase(&self) -> bool {
+        self.channel_and_purchase & PURCHASE_BIT != 0
+    }
+
+    /// Adds another line (or entry) of the same order; the first channel given is kept.
+    fn add(&mut self, other: &OrderEntry) {
+        self.paid += other.paid;
+        self.refunded += other.refunded;
+        let purchase = (self.channel_and_purchase | other.channel_and_purchase) & PURCHASE_BIT;
+        let channel = match self.channel_and_purchase & CHANNEL_BITS {
+            CHANNEL_BITS => other.channel_and_purchase & CHANNEL_BITS,
+            mine => mine,
+        };
+        self.channel_and_purchase = channel | purchase;
+    }
+}
+
+/// Where a customer's order entries are in the handler's settled entry table.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EntrySpan {
+    start: u32,
+    len: u32,
 }
 
 /// What one customer did, as gathered so far.
+///
+/// Kept small (64 bytes): a million of these live at once, and in a log in time order every
+/// line lands on a different one. What most runs never fill is boxed apart in [`RareTx`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CustomerTx {
     /// Ordering key of the customer's first row in the file.
     pub first_seen: u64,
-    /// Calibration entries (before as-of), filled from the handler's entry log once the scan
-    /// is done ([`TxHandler::settle_entries`]).
-    pub entries: Vec<OrderEntry>,
+    /// Calibration entries (before as-of): empty during the scan, then where they are in the
+    /// table [`TxHandler::settle_entries`] builds from the handler's entry log.
+    entries: EntrySpan,
     /// During the scan: 1 + the index of this customer's latest entry in the worker's log
     /// (0: none yet), so that the lines of one order add up in one entry.
     latest_entry: u32,
-    /// Holdout purchase lines (as-of ≤ day < holdout end): (day, paid).
-    pub holdout: Vec<(i32, i64)>,
-    /// Calibration purchase spend per category.
-    pub category_paid: Vec<(LabelId, i64)>,
     /// Calibration refund lines.
     pub refund_lines: u32,
     /// Calibration units bought (fixed point), when the file has a quantity column.
     pub units: i64,
+    /// Calibration purchase spend per category.
+    pub category_paid: Vec<(LabelId, i64)>,
+    /// Holdout purchases and line attributes, when there are any.
+    rare: Option<Box<RareTx>>,
+}
+
+/// The parts of a customer's state that only some runs fill (a holdout window, line
+/// attributes): boxed, so that they cost one pointer when empty.
+#[derive(Debug, Clone, Default)]
+struct RareTx {
+    /// Holdout purchase days (as-of ≤ day < holdout end): (day, paid).
+    holdout: Vec<(i32, i64)>,
     /// Line attributes: (attribute, label, lines) over the calibration lines.
-    pub attribute_lines: Vec<(u8, LabelId, u32)>,
+    attribute_lines: Vec<(u8, LabelId, u32)>,
 }
 
 impl CustomerState for CustomerTx {
@@ -218,17 +291,25 @@ impl CustomerState for CustomerTx {
         }
     }
 
+    fn seen_at(&mut self, order_key: u64) {
+        self.first_seen = self.first_seen.min(order_key);
+    }
+
     fn merge(&mut self, other: CustomerTx) {
+        // Entries are still in the workers' logs: `TxHandler::absorb` moves them.
+        debug_assert!(self.entries.len == 0 && other.entries.len == 0);
         self.first_seen = self.first_seen.min(other.first_seen);
-        self.entries.extend(other.entries);
-        self.holdout.extend(other.holdout);
         for (category, paid) in other.category_paid {
             add_to(&mut self.category_paid, category, paid);
         }
         self.refund_lines += other.refund_lines;
         self.units += other.units;
-        for (attribute, label, lines) in other.attribute_lines {
-            count_attribute(&mut self.attribute_lines, attribute, label, lines);
+        if let Some(other) = other.rare {
+            let rare = self.rare_mut();
+            rare.holdout.extend(other.holdout);
+            for (attribute, label, lines) in other.attribute_lines {
+                count_attribute(&mut rare.attribute_lines, attribute, label, lines);
+            }
         }
     }
 }
@@ -249,28 +330,46 @@ fn count_attribute(
 }
 
 impl CustomerTx {
-    /// Sorts entries by (day, order) and merges lines of the same order that arrived apart.
-    pub fn compact(&mut self) {
-        self.entries.sort_unstable_by_key(|e| (e.day, e.order));
-        self.entries.dedup_by(|later, kept| {
-            if later.day == kept.day && later.order == kept.order {
-                kept.paid += later.paid;
-                kept.refunded += later.refunded;
-                kept.is_purchase |= later.is_purchase;
-                if kept.channel == NO_LABEL {
-                    kept.channel = later.channel;
+    fn rare_mut(&mut self) -> &mut RareTx {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Holdout purchases: (day, paid), by day once settled.
+    pub fn holdout(&self) -> &[(i32, i64)] {
+        self.rare.as_ref().map_or(&[], |r| &r.holdout)
+    }
+
+    /// Line attribute counts: (attribute, label, lines).
+    pub fn attribute_lines(&self) -> &[(u8, LabelId, u32)] {
+        self.rare.as_ref().map_or(&[], |r| &r.attribute_lines)
+    }
+
+    /// Sorts this customer's `entries` by (day, order), merging lines of the same order that
+    /// arrived apart, and keeps the merged count.
+    fn compact(&mut self, entries: &mut [OrderEntry]) {
+        entries.sort_unstable_by_key(|e| (e.day, e.order));
+        let mut kept = 0usize;
+        for i in 0..entries.len() {
+            let later = entries[i];
+            match kept.checked_sub(1).map(|k| &mut entries[k]) {
+                Some(last) if last.day == later.day && last.order == later.order => {
+                    last.add(&later);
                 }
-                true
-            } else {
-                false
+                _ => {
+                    entries[kept] = later;
+                    kept += 1;
+                }
             }
-        });
-        self.holdout.sort_unstable();
+        }
+        self.entries.len = kept as u32;
+        if let Some(rare) = &mut self.rare {
+            rare.holdout.sort_unstable();
+        }
         self.category_paid.sort_unstable();
     }
 
     pub fn has_calibration_rows(&self) -> bool {
-        !self.entries.is_empty()
+        self.entries.len > 0
     }
 }
 
@@ -309,6 +408,8 @@ pub(crate) struct TxHandler<'a> {
     /// lines interleave, and a million vectors growing a push at a time spent most of the scan
     /// in the allocator.
     entry_log: ChunkedLog<(u32, OrderEntry)>,
+    /// Once settled: every customer's entries, customer after customer, by (day, order).
+    entries: Vec<OrderEntry>,
     /// Line items of an order are usually adjacent: the last date is remembered.
     days: DayCache,
     order_hasher: foldhash::fast::FixedState,
@@ -360,6 +461,7 @@ impl<'a> TxHandler<'a> {
             channel_cache: LabelCache::default(),
             slots: CustomerSlots::keeping(keep),
             entry_log: ChunkedLog::default(),
+            entries: Vec::new(),
             days: DayCache::with_format(reading.date_format),
             order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
             scratch: String::new(),
@@ -433,21 +535,52 @@ impl<'a> TxHandler<'a> {
         self.after_holdout += other.after_holdout;
     }
 
-    /// Moves the entry log into the customers' `entries`, each vector allocated once at its
-    /// size. Call after the workers are merged, before [`CustomerTx::compact`].
+    /// Moves the entry log into one table, customer after customer (a counting sort by
+    /// customer), and sorts and merges each customer's entries. One table, not a vector per
+    /// customer: the log and the customers' copies are never all in memory at once beyond a
+    /// chunk, and a million small allocations are not made. Call once the workers are merged.
     pub fn settle_entries(&mut self) {
         let customers = &mut self.slots.customers;
-        let mut counts = vec![0u32; customers.len()];
+        let mut next = vec![0u32; customers.len()];
         for (slot, _) in self.entry_log.iter() {
-            counts[*slot as usize] += 1;
+            next[*slot as usize] += 1;
         }
-        for (customer, count) in customers.iter_mut().zip(counts) {
-            customer.entries.reserve_exact(count as usize);
+        let mut start = 0u32;
+        for (customer, count) in customers.iter_mut().zip(next.iter_mut()) {
+            customer.entries = EntrySpan { start, len: *count };
             customer.latest_entry = 0;
+            *count = start;
+            start = start
+                .checked_add(customer.entries.len)
+                .expect("fewer than 2^32 orders");
         }
+        let placeholder = OrderEntry::new(0, 0, NO_LABEL, 0);
+        let mut table = vec![placeholder; start as usize];
         for (slot, entry) in std::mem::take(&mut self.entry_log).into_entries() {
-            customers[slot as usize].entries.push(entry);
+            let at = &mut next[slot as usize];
+            table[*at as usize] = entry;
+            *at += 1;
         }
+        drop(next);
+        let mut spans: Vec<(&mut CustomerTx, &mut [OrderEntry])> =
+            Vec::with_capacity(customers.len());
+        let mut rest = table.as_mut_slice();
+        for customer in customers.iter_mut() {
+            let (own, after) =
+                std::mem::take(&mut rest).split_at_mut(customer.entries.len as usize);
+            spans.push((customer, own));
+            rest = after;
+        }
+        spans
+            .into_par_iter()
+            .for_each(|(customer, entries)| customer.compact(entries));
+        self.entries = table;
+    }
+
+    /// A customer's calibration entries, by (day, order), once settled.
+    pub fn entries_of(&self, customer: &CustomerTx) -> &[OrderEntry] {
+        let EntrySpan { start, len } = customer.entries;
+        &self.entries[start as usize..(start + len) as usize]
     }
 }
 
@@ -490,56 +623,36 @@ impl RowHandler for TxHandler<'_> {
         if in_calibration {
             for (k, label) in labels.iter().enumerate().take(self.attributes.len()) {
                 if *label != NO_LABEL {
-                    count_attribute(&mut state.attribute_lines, k as u8, *label, 1);
+                    count_attribute(&mut state.rare_mut().attribute_lines, k as u8, *label, 1);
                 }
             }
         }
         if !in_calibration {
             if row.amount >= 0 {
-                match state.holdout.last_mut() {
+                let holdout = &mut state.rare_mut().holdout;
+                match holdout.last_mut() {
                     Some(last) if last.0 == row.day => last.1 += row.amount,
-                    _ => state.holdout.push((row.day, row.amount)),
+                    _ => holdout.push((row.day, row.amount)),
                 }
             }
             return Ok(());
         }
-        let (paid, refunded) = if row.amount >= 0 {
-            (row.amount, 0)
-        } else {
-            (0, -row.amount)
-        };
+        let entry = OrderEntry::new(row.day, row.order, row.channel, row.amount);
         let latest = state
             .latest_entry
             .checked_sub(1)
             .map(|i| &mut self.entry_log.get_mut(i as usize).1);
         match latest {
-            Some(last) if last.day == row.day && last.order == row.order => {
-                last.paid += paid;
-                last.refunded += refunded;
-                last.is_purchase |= row.amount >= 0;
-                if last.channel == NO_LABEL {
-                    last.channel = row.channel;
-                }
-            }
+            Some(last) if last.day == row.day && last.order == row.order => last.add(&entry),
             _ => {
-                let at = self.entry_log.push((
-                    index,
-                    OrderEntry {
-                        day: row.day,
-                        channel: row.channel,
-                        order: row.order,
-                        paid,
-                        refunded,
-                        is_purchase: row.amount >= 0,
-                    },
-                ));
+                let at = self.entry_log.push((index, entry));
                 state.latest_entry =
                     u32::try_from(at + 1).expect("fewer than 2^32 entries per worker");
             }
         }
         if row.amount >= 0 {
             if row.category != NO_LABEL {
-                add_to(&mut state.category_paid, row.category, paid);
+                add_to(&mut state.category_paid, row.category, row.amount);
             }
             state.units += row.units;
         } else {
@@ -552,4 +665,30 @@ impl RowHandler for TxHandler<'_> {
 /// Whether a label id is a real label.
 pub(crate) fn is_label(id: LabelId) -> bool {
     id != NO_LABEL
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A million of these are alive at once: growing one is a decision, not an accident.
+    #[test]
+    fn customer_state_stays_within_a_cache_line() {
+        assert!(std::mem::size_of::<CustomerTx>() <= 64);
+        assert_eq!(std::mem::size_of::<OrderEntry>(), 32);
+    }
+
+    #[test]
+    fn lines_of_one_order_add_up_keeping_the_first_channel() {
+        let mut entry = OrderEntry::new(5, 9, NO_LABEL, -250);
+        assert!(!entry.is_purchase() && entry.channel() == NO_LABEL);
+        entry.add(&OrderEntry::new(5, 9, 3, 1_000));
+        entry.add(&OrderEntry::new(5, 9, 4, 0));
+        assert_eq!((entry.paid, entry.refunded), (1_000, 250));
+        assert!(entry.is_purchase());
+        assert_eq!(entry.channel(), 3);
+        let largest = OrderEntry::new(1, 1, CHANNEL_BITS - 1, 0);
+        assert_eq!(largest.channel(), CHANNEL_BITS - 1);
+        assert!(largest.is_purchase(), "an amount of 0 is a purchase line");
+    }
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use lookalike_core::Progress;
 
+use super::routing::{Worker, links};
 use super::{
     MAX_FIELDS, Place, Problems, RowHandler, RowProblem, ScanOptions, ScanResult,
     count_newlines_before, io_error,
@@ -110,16 +111,19 @@ where
     // Parsed blocks come back for reuse, so the reader does not fault in fresh pages per block.
     let (recycle, reusable) = crossbeam_channel::unbounded::<Vec<u8>>();
     let rows = AtomicU64::new(0);
+    let mut worker_links = links(workers).into_iter();
     let read_result = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
+                let links = worker_links.next().expect("one link per worker");
                 let receiver = receiver.clone();
                 let recycle = recycle.clone();
                 let columns = &columns;
                 let rows = &rows;
                 let builder = &builder;
                 scope.spawn(move || {
-                    let mut handler = make_handler();
+                    let mut worker =
+                        Worker::new(links, make_handler(), columns.len(), problems, rows);
                     let mut record = csv::ByteRecord::new();
                     for block in receiver.iter() {
                         if !problems.wanted(block.index) {
@@ -160,7 +164,8 @@ where
                             if problems.skips_guest(&cells[..columns.len()]) {
                                 continue;
                             }
-                            if let Err(problem) = handler.row(order, &cells[..columns.len()]) {
+                            if let Err(problem) = worker.row(order, place, &cells[..columns.len()])
+                            {
                                 count -= 1;
                                 if problems.report(order, place, problem) {
                                     break;
@@ -171,8 +176,9 @@ where
                         progress.advance(block.data.len() as u64);
                         drop(reader);
                         let _ = recycle.send(block.data);
+                        worker.take_delivered();
                     }
-                    handler
+                    worker.finish()
                 })
             })
             .collect();

@@ -2,13 +2,15 @@
 //!
 //! CSV files are cut into blocks at record boundaries (quote-aware, so quoted newlines never
 //! split a record) and parsed by worker threads; Parquet files are split by row group. Each
-//! worker feeds its own [`RowHandler`]; the caller merges the handlers. Every row carries an
+//! worker has its own [`RowHandler`] and owns the customers whose id hashes to it: rows of other
+//! customers go to their owner's handler (`routing`). The caller merges the handlers. Every row carries an
 //! ordering key (block or row group, then row within it), so results that depend on row order
 //! are the same whatever the thread count, and the first bad row reported is the first in the
 //! file.
 
 mod csv_blocks;
 mod parquet_groups;
+mod routing;
 
 use std::fs::File;
 use std::io::Read;

@@ -11,6 +11,7 @@ use arrow_schema::{DataType, TimeUnit};
 use lookalike_core::Progress;
 use parquet::arrow::ProjectionMask;
 
+use super::routing::{Worker, links};
 use super::{MAX_FIELDS, Place, Problems, RowHandler, ScanOptions, ScanResult, io_error};
 use crate::FeatureError;
 use crate::cell::Cell;
@@ -170,6 +171,7 @@ where
     let scanned = share_out(
         group_rows.len(),
         workers,
+        column_names.len(),
         problems,
         make_handler,
         |group, handler| {
@@ -191,11 +193,13 @@ where
 }
 
 /// Shares `units` (a file's row groups, a table's batches) out between `workers` threads, each
-/// with its own handler; `read(unit, handler)` returns the rows it took. The first failure
-/// stops every worker and is returned.
+/// with its own handler and owning its share of the customers; `read(unit, worker)` returns
+/// the rows it took. Rows have `width` cells. The first failure stops every worker and is
+/// returned.
 fn share_out<H, M, R>(
     units: usize,
     workers: usize,
+    width: usize,
     problems: &Problems,
     make_handler: &M,
     read: R,
@@ -203,24 +207,28 @@ fn share_out<H, M, R>(
 where
     H: RowHandler,
     M: Fn() -> H + Sync,
-    R: Fn(usize, &mut H) -> Result<u64, FeatureError> + Sync,
+    R: Fn(usize, &mut Worker<'_, H>) -> Result<u64, FeatureError> + Sync,
 {
     let next = AtomicUsize::new(0);
     let rows = AtomicU64::new(0);
     let first_failure: Mutex<Option<FeatureError>> = Mutex::new(None);
+    let mut worker_links = links(workers).into_iter();
     let handlers = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                scope.spawn(|| {
-                    let mut handler = make_handler();
+                let links = worker_links.next().expect("one link per worker");
+                let (next, rows, first_failure, read) = (&next, &rows, &first_failure, &read);
+                scope.spawn(move || {
+                    let mut worker = Worker::new(links, make_handler(), width, problems, rows);
                     loop {
                         let unit = next.fetch_add(1, Ordering::Relaxed);
                         if unit >= units || !problems.wanted(unit as u64) {
                             break;
                         }
-                        match read(unit, &mut handler) {
+                        match read(unit, &mut worker) {
                             Ok(count) => {
                                 rows.fetch_add(count, Ordering::Relaxed);
+                                worker.take_delivered();
                             }
                             Err(e) => {
                                 first_failure
@@ -232,7 +240,7 @@ where
                             }
                         }
                     }
-                    handler
+                    worker.finish()
                 })
             })
             .collect();
@@ -253,7 +261,7 @@ fn scan_parquet_group<H: RowHandler>(
     group: usize,
     first_row: u64,
     column_names: &[Option<&str>],
-    handler: &mut H,
+    handler: &mut Worker<'_, H>,
     problems: &Problems,
 ) -> Result<u64, FeatureError> {
     let file = File::open(&input.path).map_err(io_error(input))?;
@@ -283,6 +291,7 @@ fn scan_parquet_group<H: RowHandler>(
         if stop {
             break;
         }
+        handler.take_delivered();
     }
     Ok(count)
 }
@@ -298,7 +307,7 @@ fn scan_rows<H: RowHandler>(
     first_row: u64,
     row_in_group: &mut u64,
     column_names: &[Option<&str>],
-    handler: &mut H,
+    handler: &mut Worker<'_, H>,
     problems: &Problems,
 ) -> Result<(u64, bool), FeatureError> {
     let mut views = Vec::with_capacity(column_names.len());
@@ -327,10 +336,11 @@ fn scan_rows<H: RowHandler>(
             count += 1;
             continue;
         }
-        match handler.row(order, &cells[..views.len()]) {
+        let place = Place::ParquetRow(absolute_row);
+        match handler.row(order, place, &cells[..views.len()]) {
             Ok(()) => count += 1,
             Err(problem) => {
-                if problems.report(order, Place::ParquetRow(absolute_row), problem) {
+                if problems.report(order, place, problem) {
                     return Ok((count, true));
                 }
             }
@@ -375,6 +385,7 @@ where
     let scanned = share_out(
         batches.len(),
         workers,
+        column_names.len(),
         problems,
         make_handler,
         |b, handler| {

@@ -1,0 +1,323 @@
+//! One owner per customer: every worker parses its share of the file, but a row is aggregated
+//! by the worker its customer id hashes to.
+//!
+//! In a log in time order a customer's rows are spread over the whole file, so workers that
+//! aggregated whatever rows they parsed would each build a state for nearly every customer and
+//! then merge them: twice the memory and a merge of full maps. Here a worker keeps the rows of
+//! the customers it owns and packs the others' rows (their cells, copied) into batches sent to
+//! their owners, who take them between blocks. Handlers still merge after the scan, but only a
+//! customer written two ways that hash apart (`12346` and `12346.0` as Parquet text, say) is
+//! then in two of them; the merge stays exact either way.
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::{MAX_FIELDS, Place, Problems, RowHandler, RowProblem};
+use crate::cell::Cell;
+use crate::customer_slots::customer_id;
+
+/// Bytes of packed rows sent to an owner at a time.
+const BATCH_BYTES: usize = 64 << 10;
+
+/// Rows for one owner: each row's ordering key, place and cells, packed into bytes.
+#[derive(Default)]
+struct PackedRows {
+    bytes: Vec<u8>,
+}
+
+const PLACE_CSV: u8 = 0;
+const PLACE_PARQUET: u8 = 1;
+const TEXT: u8 = 0;
+const INT: u8 = 1;
+const FLOAT: u8 = 2;
+const EPOCH: u8 = 3;
+const DAY: u8 = 4;
+const NULL: u8 = 5;
+
+impl PackedRows {
+    fn push(&mut self, order: u64, place: Place, cells: &[Cell<'_>]) {
+        let out = &mut self.bytes;
+        out.extend_from_slice(&order.to_le_bytes());
+        match place {
+            Place::CsvLine {
+                block_offset,
+                line_in_block,
+            } => {
+                out.push(PLACE_CSV);
+                out.extend_from_slice(&block_offset.to_le_bytes());
+                out.extend_from_slice(&line_in_block.to_le_bytes());
+            }
+            Place::ParquetRow(row) => {
+                out.push(PLACE_PARQUET);
+                out.extend_from_slice(&row.to_le_bytes());
+            }
+        }
+        for cell in cells {
+            match *cell {
+                Cell::Text(text) => {
+                    out.push(TEXT);
+                    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                    out.extend_from_slice(text);
+                }
+                Cell::Int(v) => {
+                    out.push(INT);
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+                Cell::Float(v) => {
+                    out.push(FLOAT);
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+                Cell::EpochSeconds(v) => {
+                    out.push(EPOCH);
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+                Cell::Day(v) => {
+                    out.push(DAY);
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+                Cell::Null => out.push(NULL),
+            }
+        }
+    }
+
+    /// Calls `each` with every row, rebuilt with `width` cells.
+    fn for_each(&self, width: usize, mut each: impl FnMut(u64, Place, &[Cell<'_>])) {
+        let mut reader = Unpacker {
+            bytes: &self.bytes,
+            at: 0,
+        };
+        while reader.at < self.bytes.len() {
+            let order = reader.u64();
+            let place = match reader.byte() {
+                PLACE_CSV => Place::CsvLine {
+                    block_offset: reader.u64(),
+                    line_in_block: reader.u64(),
+                },
+                _ => Place::ParquetRow(reader.u64()),
+            };
+            let mut cells = [Cell::Null; MAX_FIELDS];
+            for cell in cells.iter_mut().take(width) {
+                *cell = match reader.byte() {
+                    TEXT => {
+                        let length = reader.u32() as usize;
+                        Cell::Text(reader.take(length))
+                    }
+                    INT => Cell::Int(reader.u64() as i64),
+                    FLOAT => Cell::Float(f64::from_bits(reader.u64())),
+                    EPOCH => Cell::EpochSeconds(reader.u64() as i64),
+                    DAY => Cell::Day(reader.u32() as i32),
+                    _ => Cell::Null,
+                };
+            }
+            each(order, place, &cells[..width]);
+        }
+    }
+}
+
+/// Reads back what [`PackedRows::push`] wrote.
+struct Unpacker<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Unpacker<'a> {
+    fn take(&mut self, length: usize) -> &'a [u8] {
+        let taken = &self.bytes[self.at..self.at + length];
+        self.at += length;
+        taken
+    }
+    fn byte(&mut self) -> u8 {
+        self.take(1)[0]
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take(4).try_into().expect("four bytes"))
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take(8).try_into().expect("eight bytes"))
+    }
+}
+
+/// One worker's ends of the channels: a sender to every other worker and its own inbox.
+pub(super) struct Links {
+    me: usize,
+    senders: Vec<Option<Sender<PackedRows>>>,
+    inbox: Receiver<PackedRows>,
+}
+
+/// The links of `workers` workers, one per worker in order.
+pub(super) fn links(workers: usize) -> Vec<Links> {
+    let (senders, inboxes): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|_| crossbeam_channel::unbounded::<PackedRows>())
+        .unzip();
+    inboxes
+        .into_iter()
+        .enumerate()
+        .map(|(me, inbox)| Links {
+            me,
+            senders: senders
+                .iter()
+                .enumerate()
+                .map(|(owner, s)| (owner != me).then(|| s.clone()))
+                .collect(),
+            inbox,
+        })
+        .collect()
+}
+
+/// A worker: its handler, the rows it holds for other owners, and its inbox.
+pub(super) struct Worker<'s, H> {
+    links: Links,
+    pub handler: H,
+    outboxes: Vec<PackedRows>,
+    /// Cells per row.
+    width: usize,
+    problems: &'s Problems,
+    /// Rows taken so far, over all workers: a row sent away counts when it is sent and is
+    /// taken back if its owner finds it bad.
+    rows: &'s AtomicU64,
+    owner_hasher: foldhash::fast::FixedState,
+    scratch: String,
+}
+
+impl<'s, H: RowHandler> Worker<'s, H> {
+    pub fn new(
+        links: Links,
+        handler: H,
+        width: usize,
+        problems: &'s Problems,
+        rows: &'s AtomicU64,
+    ) -> Self {
+        let workers = links.senders.len();
+        Worker {
+            links,
+            handler,
+            outboxes: (0..workers).map(|_| PackedRows::default()).collect(),
+            width,
+            problems,
+            rows,
+            owner_hasher: foldhash::fast::FixedState::with_seed(0x0_0A_4E_D5),
+            scratch: String::new(),
+        }
+    }
+
+    /// The worker that aggregates the customer in `id`: by a hash of the id as it is kept, so
+    /// every spelling of one id goes to one owner. An unreadable id stays here, to be
+    /// reported by this worker's handler.
+    fn owner(&mut self, id: Cell<'_>) -> usize {
+        let workers = self.links.senders.len();
+        if workers == 1 {
+            return 0;
+        }
+        match customer_id(id, &mut self.scratch) {
+            Ok(id) => {
+                let hash = self.owner_hasher.hash_one(id);
+                ((hash as u128 * workers as u128) >> 64) as usize
+            }
+            Err(_) => self.links.me,
+        }
+    }
+
+    /// Aggregates a row of a customer this worker owns now, or sends it to its owner. Fails
+    /// only for a row aggregated here (a row sent away is reported by its owner).
+    pub fn row(&mut self, order: u64, place: Place, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+        let owner = self.owner(cells[0]);
+        if owner == self.links.me {
+            return self.handler.row(order, cells);
+        }
+        let outbox = &mut self.outboxes[owner];
+        outbox.push(order, place, cells);
+        if outbox.bytes.len() >= BATCH_BYTES {
+            self.send(owner);
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, owner: usize) {
+        let batch = std::mem::take(&mut self.outboxes[owner]);
+        if let Some(sender) = &self.links.senders[owner] {
+            // The owner holds its inbox until every sender is gone, so this cannot fail.
+            sender.send(batch).expect("owner inbox open");
+        }
+    }
+
+    /// Aggregates the rows other workers have sent so far, without waiting for more.
+    pub fn take_delivered(&mut self) {
+        while let Ok(batch) = self.links.inbox.try_recv() {
+            self.apply(&batch);
+        }
+    }
+
+    fn apply(&mut self, batch: &PackedRows) {
+        let (handler, problems, rows) = (&mut self.handler, self.problems, self.rows);
+        batch.for_each(self.width, |order, place, cells| {
+            if let Err(problem) = handler.row(order, cells) {
+                rows.fetch_sub(1, Ordering::Relaxed);
+                problems.report(order, place, problem);
+            }
+        });
+    }
+
+    /// Sends what is left for other owners, then aggregates everything sent here until every
+    /// other worker is done; returns the handler.
+    pub fn finish(mut self) -> H {
+        for owner in 0..self.outboxes.len() {
+            if !self.outboxes[owner].bytes.is_empty() {
+                self.send(owner);
+            }
+        }
+        self.links.senders.clear();
+        while let Ok(batch) = self.links.inbox.recv() {
+            self.apply(&batch);
+        }
+        self.handler
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_rows_come_back_as_written() {
+        let rows: Vec<(u64, Place, Vec<Cell<'_>>)> = vec![
+            (
+                7,
+                Place::CsvLine {
+                    block_offset: 1 << 40,
+                    line_in_block: 3,
+                },
+                vec![
+                    Cell::Text(b"C1"),
+                    Cell::Text(b""),
+                    Cell::Null,
+                    Cell::Text("é,\"x\"".as_bytes()),
+                ],
+            ),
+            (
+                u64::MAX,
+                Place::ParquetRow(12),
+                vec![
+                    Cell::Int(-5),
+                    Cell::Float(-0.25),
+                    Cell::EpochSeconds(-86_401),
+                    Cell::Day(-3),
+                ],
+            ),
+        ];
+        let mut packed = PackedRows::default();
+        for (order, place, cells) in &rows {
+            packed.push(*order, *place, cells);
+        }
+        let mut back = Vec::new();
+        packed.for_each(4, |order, place, cells| {
+            back.push(format!("{order} {place:?} {cells:?}"));
+        });
+        let expected: Vec<String> = rows
+            .iter()
+            .map(|(order, place, cells)| format!("{order} {place:?} {cells:?}"))
+            .collect();
+        assert_eq!(back, expected);
+    }
+}
