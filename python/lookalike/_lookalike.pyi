@@ -78,8 +78,34 @@ def features(
     attributes: Optional[list[str]] = None,
     progress: Optional[Any] = None,
     pseudonymize: Optional[_Path] = None,
+    vocabulary: Optional[str] = None,
+    threads: Optional[int] = None,
 ) -> pyarrow.Table:
     """One row per customer from transaction (and event and customer) logs, as of a date."""
+
+def label_totals(
+    transactions: Any,
+    *,
+    as_of: str,
+    holdout_end: Optional[str] = None,
+    columns: Optional[Mapping[str, str]] = None,
+    on_error: str = "fail",
+    missing_customer: str = "fail",
+    date_format: Optional[str] = None,
+    threads: Optional[int] = None,
+) -> str:
+    """One part's label totals (JSON), for ``lookalike.spark``."""
+
+def vocabulary(
+    totals: list[str],
+    *,
+    top_levels: int = 8,
+    customers: Optional[Any] = None,
+    columns: Optional[Mapping[str, str]] = None,
+    on_error: str = "fail",
+    date_format: Optional[str] = None,
+) -> str:
+    """The whole base's vocabulary (JSON) from the parts' label totals, for ``lookalike.spark``."""
 
 def generate(
     out: _Path,

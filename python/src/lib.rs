@@ -11,6 +11,7 @@ mod errors;
 mod measure;
 mod model;
 mod progress;
+mod spark;
 mod stages;
 mod tables;
 mod train;
@@ -25,6 +26,8 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train::features, m)?)?;
     m.add_function(wrap_pyfunction!(train::generate, m)?)?;
     m.add_function(wrap_pyfunction!(train::pseudonymize, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::label_totals, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::vocabulary, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_transform, m)?)?;

@@ -2,7 +2,7 @@
 //! RecordBatch, polars DataFrame, DuckDB relations, pandas 2.2+), `pyarrow.Table` out. The
 //! buffers are shared, not copied: the C stream hands over the producer's memory.
 
-use arrow::array::{Array, ArrayData, Float64Array, RecordBatch, make_array};
+use arrow::array::{Array, ArrayData, Float64Array, RecordBatch, RecordBatchReader, make_array};
 use arrow::datatypes::SchemaRef;
 use arrow::ffi_stream::RecordBatchStreamReader;
 use arrow::pyarrow::{FromPyArrow, IntoPyArrow, Table};
@@ -30,7 +30,14 @@ pub fn batches_of(table: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
     }
     if table.hasattr("__arrow_c_stream__")? {
         let reader = RecordBatchStreamReader::from_pyarrow_bound(table)?;
-        return reader.collect::<Result<Vec<_>, _>>().map_err(arrow_to_py);
+        let schema = reader.schema();
+        let mut batches = reader.collect::<Result<Vec<_>, _>>().map_err(arrow_to_py)?;
+        // A table without rows may stream no batch at all; its columns still matter (an empty
+        // part of a base, or an error that names the columns found).
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(schema));
+        }
+        return Ok(batches);
     }
     if table.hasattr("__arrow_c_array__")? {
         return Ok(vec![RecordBatch::from_pyarrow_bound(table)?]);

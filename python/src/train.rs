@@ -132,7 +132,7 @@ pub fn pseudonymize(values: Vec<String>, key: PathBuf) -> PyResult<Vec<String>> 
 }
 
 /// A log given to Python: a table, read in place, or a path, checked and read as a file.
-fn log_input(
+pub(crate) fn log_input(
     kind: InputKind,
     object: &Bound<'_, PyAny>,
     format: Option<FileFormat>,
@@ -174,7 +174,9 @@ fn raise_callback_error(reporter: &Option<PyProgress>) -> PyResult<()> {
 /// `as_of` is exclusive (default: the day after the last
 /// transaction); with `holdout_end`, the holdout targets between the two dates are added;
 /// `pseudonymize` (a key file of at least 32 bytes) replaces every customer id by its keyed
-/// hash (HMAC-SHA256, hex), as `--pseudonymize` does.
+/// hash (HMAC-SHA256, hex), as `--pseudonymize` does; `threads` caps the worker threads
+/// (default: all cores); `vocabulary` (JSON, from `lookalike.spark`) fixes the columns chosen
+/// from the whole base when these logs are one part of it.
 ///
 /// >>> features = lookalike.features("data/sample/transactions.csv", as_of="2026-01-01")
 /// >>> features.num_rows
@@ -182,7 +184,8 @@ fn raise_callback_error(reporter: &Option<PyProgress>) -> PyResult<()> {
 #[pyo3(signature = (
     transactions, events=None, customers=None, *, as_of=None, holdout_end=None,
     time_unit="weeks", top_levels=8, columns=None, on_error="fail", format=None, delimiter=None,
-    missing_customer="fail", date_format=None, attributes=None, progress=None, pseudonymize=None
+    missing_customer="fail", date_format=None, attributes=None, progress=None, pseudonymize=None,
+    vocabulary=None, threads=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn features<'py>(
@@ -203,8 +206,16 @@ pub fn features<'py>(
     attributes: Option<Vec<String>>,
     progress: Option<Py<PyAny>>,
     pseudonymize: Option<PathBuf>,
+    vocabulary: Option<String>,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let key = key_of(pseudonymize.as_deref())?;
+    let vocabulary = vocabulary
+        .map(|text| {
+            serde_json::from_str::<lookalike_features::Vocabulary>(&text)
+                .map_err(|e| InputError::new_err(format!("vocabulary: {e}")))
+        })
+        .transpose()?;
     let on_error = choice::<OnBadRow>("on_error", on_error)?;
     let reading = LogReading {
         missing_customer: choice::<MissingCustomer>("missing_customer", missing_customer)?,
@@ -242,6 +253,12 @@ pub fn features<'py>(
         let mut params = settings.params(on_error, &reading)?;
         if let Some(end) = holdout_end {
             params = params.holdout_end(end);
+        }
+        if let Some(vocabulary) = vocabulary {
+            params = params.vocabulary(vocabulary);
+        }
+        if let Some(threads) = threads {
+            params = params.threads(threads);
         }
         let extraction = lookalike_features::extract(&inputs, &params, reporter_of(&reporter))?;
         Ok(match &key {

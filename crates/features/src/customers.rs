@@ -584,13 +584,33 @@ impl CustomerFile {
         }
     }
 
-    /// Encodes the attribute columns; `last_day` is the last day included (as-of − 1).
-    pub fn encode(
+    /// How each attribute column is encoded, decided from all its values: numbers pass
+    /// through, dates become days before as-of, yes/no becomes 0/1, anything else is one-hot
+    /// over its `max_levels` most frequent levels (ties by text) with an `_other` column when
+    /// there are more.
+    pub fn encoding(&self, max_levels: usize) -> Vec<(String, AttributeEncoding)> {
+        self.attributes
+            .iter()
+            .map(|(name, values)| (name.clone(), encoding_of(values, max_levels)))
+            .collect()
+    }
+
+    /// The attribute columns encoded as `encoding` says (from [`CustomerFile::encoding`] on
+    /// this file, or fixed for the whole base when the file is one part of it); `last_day` is
+    /// the last day included (as-of − 1).
+    pub fn encode_as(
         &self,
+        encoding: &[(String, AttributeEncoding)],
         last_day: i32,
-        max_levels: usize,
         taken: &mut std::collections::HashSet<String>,
-    ) -> EncodedAttributes {
+    ) -> Result<EncodedAttributes, FeatureError> {
+        let names: Vec<&str> = self.attributes.iter().map(|(n, _)| n.as_str()).collect();
+        let expected: Vec<&str> = encoding.iter().map(|(n, _)| n.as_str()).collect();
+        if names != expected {
+            return Err(FeatureError::Vocabulary(format!(
+                "the customers table's attribute columns are {names:?}, the vocabulary's {expected:?}"
+            )));
+        }
         let mut encoded = EncodedAttributes {
             specs: Vec::new(),
             columns: Vec::new(),
@@ -610,44 +630,21 @@ impl CustomerFile {
             });
             encoded.columns.push(values);
         };
-        for (name, values) in &self.attributes {
-            let present: Vec<&Value> = values.iter().filter(|v| **v != Value::Null).collect();
-            if present.is_empty() {
-                encoded.empty_columns.push(name.clone());
-                continue;
-            }
-            let number = |v: &Value| match v {
-                Value::Number(x) => Some(*x),
-                Value::Text(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()),
-                _ => None,
-            };
-            let day = |v: &Value| match v {
-                Value::Day(d) => Some(*d),
-                Value::Text(t) if t.contains('-') => cell::day(Cell::Text(t.as_bytes())).ok(),
-                _ => None,
-            };
-            if present.iter().all(|v| number(v).is_some()) {
-                let column = values
-                    .iter()
-                    .map(|v| number(v).unwrap_or(f64::NAN))
-                    .collect();
-                push(
+        for ((name, values), (_, how)) in self.attributes.iter().zip(encoding) {
+            match how {
+                AttributeEncoding::Empty => encoded.empty_columns.push(name.clone()),
+                AttributeEncoding::Number => push(
                     &mut encoded,
                     name.clone(),
                     FeatureKind::Real,
                     None,
                     format!("attribute {name:?} as given (empty when missing)"),
-                    column,
-                );
-            } else if present.iter().all(|v| day(v).is_some()) {
-                let column = values
-                    .iter()
-                    .map(|v| match day(v) {
-                        Some(d) if d <= last_day => (last_day - d) as f64,
-                        _ => f64::NAN,
-                    })
-                    .collect();
-                push(
+                    values
+                        .iter()
+                        .map(|v| number(v).unwrap_or(f64::NAN))
+                        .collect(),
+                ),
+                AttributeEncoding::Days => push(
                     &mut encoded,
                     format!("days_since_{}", column_suffix(name)),
                     FeatureKind::Real,
@@ -655,79 +652,145 @@ impl CustomerFile {
                     format!(
                         "days from the date in attribute {name:?} to the last day before as-of (empty when missing or after as-of: no look-ahead)"
                     ),
-                    column,
-                );
-            } else if present
-                .iter()
-                .all(|v| matches!(v, Value::Text(t) if boolean(t).is_some()))
-            {
-                let column = values
-                    .iter()
-                    .map(|v| match v {
-                        Value::Text(t) => boolean(t).map_or(f64::NAN, |b| b as u8 as f64),
-                        _ => f64::NAN,
-                    })
-                    .collect();
-                push(
+                    values
+                        .iter()
+                        .map(|v| match day(v) {
+                            Some(d) if d <= last_day => (last_day - d) as f64,
+                            _ => f64::NAN,
+                        })
+                        .collect(),
+                ),
+                AttributeEncoding::Boolean => push(
                     &mut encoded,
                     column_suffix(name),
                     FeatureKind::Binary,
                     None,
                     format!("attribute {name:?}: 1 = yes, 0 = no (empty when missing)"),
-                    column,
-                );
-            } else {
-                let text = |v: &Value| -> Option<String> {
-                    match v {
-                        Value::Text(t) => Some(t.to_string()),
-                        Value::Number(x) => Some(x.to_string()),
-                        Value::Day(d) => Some(cell::date_of_day(*d).to_string()),
-                        Value::Null => None,
+                    values
+                        .iter()
+                        .map(|v| match v {
+                            Value::Text(t) => boolean(t).map_or(f64::NAN, |b| b as u8 as f64),
+                            _ => f64::NAN,
+                        })
+                        .collect(),
+                ),
+                AttributeEncoding::Levels { levels, other } => {
+                    for level in levels {
+                        let column = values
+                            .iter()
+                            .map(|v| (text(v).as_deref() == Some(level.as_str())) as u8 as f64)
+                            .collect();
+                        push(
+                            &mut encoded,
+                            format!("{}_{}", column_suffix(name), column_suffix(level)),
+                            FeatureKind::OneHot,
+                            None,
+                            format!(
+                                "1 when attribute {name:?} is {level:?}; empty when the customer is not in the customers file"
+                            ),
+                            column,
+                        );
                     }
-                };
-                let mut counts: HashMap<String, usize> = HashMap::new();
-                for v in &present {
-                    *counts.entry(text(v).expect("present")).or_default() += 1;
-                }
-                let mut levels: Vec<(String, usize)> = counts.into_iter().collect();
-                levels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                let has_other = levels.len() > max_levels;
-                levels.truncate(max_levels);
-                for (level, _) in &levels {
-                    let column = values
-                        .iter()
-                        .map(|v| (text(v).as_deref() == Some(level.as_str())) as u8 as f64)
-                        .collect();
-                    push(
-                        &mut encoded,
-                        format!("{}_{}", column_suffix(name), column_suffix(level)),
-                        FeatureKind::OneHot,
-                        None,
-                        format!(
-                            "1 when attribute {name:?} is {level:?}; empty when the customer is not in the customers file"
-                        ),
-                        column,
-                    );
-                }
-                if has_other {
-                    let kept: Vec<&str> = levels.iter().map(|(l, _)| l.as_str()).collect();
-                    let column = values
-                        .iter()
-                        .map(|v| text(v).is_some_and(|t| !kept.contains(&t.as_str())) as u8 as f64)
-                        .collect();
-                    push(
-                        &mut encoded,
-                        format!("{}_other", column_suffix(name)),
-                        FeatureKind::OneHot,
-                        None,
-                        format!(
-                            "1 when attribute {name:?} has a level outside the {max_levels} most frequent"
-                        ),
-                        column,
-                    );
+                    if *other {
+                        let column = values
+                            .iter()
+                            .map(|v| text(v).is_some_and(|t| !levels.contains(&t)) as u8 as f64)
+                            .collect();
+                        push(
+                            &mut encoded,
+                            format!("{}_other", column_suffix(name)),
+                            FeatureKind::OneHot,
+                            None,
+                            format!(
+                                "1 when attribute {name:?} has a level outside the {} most frequent",
+                                levels.len()
+                            ),
+                            column,
+                        );
+                    }
                 }
             }
         }
-        encoded
+        Ok(encoded)
+    }
+}
+
+/// How one attribute column becomes feature columns (see [`CustomerFile::encoding`]). Decided
+/// once for the whole base, so that every part of a base split over workers gets the same
+/// columns.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AttributeEncoding {
+    /// No value at all: left out (named in the provenance's `empty_attribute_columns`).
+    Empty,
+    /// Every value a number: passed through.
+    Number,
+    /// Every value a date: days before as-of.
+    Days,
+    /// Every value yes/no: 0/1.
+    Boolean,
+    /// Categorical: one column per level, and one for the rest when `other`.
+    Levels {
+        /// The most frequent levels, most frequent first (ties by text).
+        levels: Vec<String>,
+        /// Whether more levels exist than were kept.
+        other: bool,
+    },
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(x) => Some(*x),
+        Value::Text(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()),
+        _ => None,
+    }
+}
+
+fn day(v: &Value) -> Option<i32> {
+    match v {
+        Value::Day(d) => Some(*d),
+        Value::Text(t) if t.contains('-') => cell::day(Cell::Text(t.as_bytes())).ok(),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(t) => Some(t.to_string()),
+        Value::Number(x) => Some(x.to_string()),
+        Value::Day(d) => Some(cell::date_of_day(*d).to_string()),
+        Value::Null => None,
+    }
+}
+
+/// How a column of these values is encoded (see [`CustomerFile::encoding`]).
+fn encoding_of(values: &[Value], max_levels: usize) -> AttributeEncoding {
+    let present: Vec<&Value> = values.iter().filter(|v| **v != Value::Null).collect();
+    if present.is_empty() {
+        return AttributeEncoding::Empty;
+    }
+    if present.iter().all(|v| number(v).is_some()) {
+        return AttributeEncoding::Number;
+    }
+    if present.iter().all(|v| day(v).is_some()) {
+        return AttributeEncoding::Days;
+    }
+    if present
+        .iter()
+        .all(|v| matches!(v, Value::Text(t) if boolean(t).is_some()))
+    {
+        return AttributeEncoding::Boolean;
+    }
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for v in &present {
+        *counts.entry(text(v).expect("present")).or_default() += 1;
+    }
+    let mut levels: Vec<(String, usize)> = counts.into_iter().collect();
+    levels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let other = levels.len() > max_levels;
+    levels.truncate(max_levels);
+    AttributeEncoding::Levels {
+        levels: levels.into_iter().map(|(level, _)| level).collect(),
+        other,
     }
 }

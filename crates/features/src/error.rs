@@ -120,6 +120,9 @@ pub enum FeatureError {
     /// An Arrow batch of features that cannot be read as a feature table.
     #[error("feature batch: {0}")]
     Batch(String),
+    /// A fixed vocabulary (one part of a base extracted on its own) that does not fit the input.
+    #[error("vocabulary: {0}")]
+    Vocabulary(String),
 }
 
 pub(crate) fn kind_name(kind: InputKind) -> &'static str {

@@ -13,7 +13,9 @@ use rayon::prelude::*;
 use crate::FeatureError;
 use crate::cell::{date_of_day, day_number};
 use crate::columns::{EVENT_WIDTH, Scratch, TxLayout, event_specs, fill_events};
-use crate::customers::{CustomerFile, column_suffix, read_customers, unique_name};
+use crate::customers::{
+    AttributeEncoding, CustomerFile, column_suffix, read_customers, unique_name,
+};
 use crate::dictionary::{Dictionary, LabelId};
 use crate::events::{CustomerEvents, EventHandler, PurchaseDays};
 use crate::input::{FieldRequest, InputFile};
@@ -22,6 +24,7 @@ use crate::scan::{ScanOptions, scan};
 use crate::transactions::{
     CustomerTx, TransactionFields, TxHandler, TxReading, Window, is_label, transaction_fields,
 };
+use crate::vocabulary::LabelTotals;
 
 /// The files to read and how their columns are named.
 #[derive(Debug, Clone)]
@@ -131,65 +134,16 @@ pub fn extract(
     progress: &dyn Progress,
 ) -> Result<Extraction, FeatureError> {
     params.validate()?;
-    let options = ScanOptions {
-        on_bad_row: params.on_bad_row,
-        threads: params.threads,
-        skip_guests: params.missing_customer == MissingCustomer::Skip,
-    };
-    let window = Window {
-        as_of: params.as_of.map(day_number),
-        holdout_end: params.holdout_end.map(day_number),
-    };
-
-    // 1. Transactions.
-    let TransactionFields {
-        fields: tx_fields,
-        amount_source,
+    let options = scan_options(params);
+    let dictionaries = TxDictionaries::new(params);
+    let ReadTransactions {
+        mut tx,
+        report,
         has_quantity,
-    } = transaction_fields(
-        &inputs.transactions,
-        &inputs.mapping,
-        &params.line_attributes,
-    )?;
-    let categories = Dictionary::default();
-    let channels = Dictionary::default();
-    let line_attributes: Vec<Dictionary> = params
-        .line_attributes
-        .iter()
-        .map(|_| Dictionary::default())
-        .collect();
-    let reading = TxReading {
-        has_quantity,
-        amount_source,
-        date_format: params.date_format.as_deref(),
-        attributes: &line_attributes,
-    };
-    let scanned = scan(&inputs.transactions, &tx_fields, options, progress, || {
-        TxHandler::new(
-            window,
-            reading,
-            &categories,
-            &channels,
-            &params.customers_in,
-        )
-    })?;
-    let mut handlers = scanned.handlers.into_iter();
-    let mut tx = handlers.next().expect("at least one worker");
-    for other in handlers {
-        tx.absorb(other);
-    }
-    let as_of = match window.as_of {
-        Some(day) => day,
-        None if tx.max_day == i32::MIN => {
-            return Err(FeatureError::NoCustomers(format!(
-                "{} has no data rows, so there is no last transaction to set the as-of date; pass --as-of",
-                inputs.transactions.path.display()
-            )));
-        }
-        None => tx.max_day + 1,
-    };
+        window,
+        as_of,
+    } = read_transactions(inputs, params, &dictionaries, progress)?;
     let last_day = as_of - 1;
-    tx.settle_entries();
     // Only the abandoned-cart check needs purchase days looked up by id.
     let purchase_days: Vec<Vec<i32>> = if inputs.events.is_some() {
         tx.slots
@@ -209,15 +163,7 @@ pub fn extract(
     } else {
         Vec::new()
     };
-    let mut reports = vec![InputReport {
-        kind: InputKind::Transactions,
-        rows: scanned.rows,
-        skipped: scanned.skipped,
-        skip_examples: scanned.skip_examples,
-        after_as_of: tx.after_as_of,
-        ignored_after_window: tx.after_holdout,
-        guest_lines: scanned.guest_lines,
-    }];
+    let mut reports = vec![report];
 
     // 2. Events.
     let mut events: Option<EventHandler<'_, TxLookup<'_>>> = None;
@@ -336,7 +282,8 @@ pub fn extract(
             }
         }
     }
-    if base.is_empty() {
+    // A part of a base (fixed vocabulary) may hold no customer: its table is empty.
+    if base.is_empty() && params.vocabulary.is_none() {
         return Err(FeatureError::NoCustomers(format!(
             "no row of {} is dated before the as-of date {}",
             inputs.transactions.path.display(),
@@ -352,25 +299,30 @@ pub fn extract(
     let tx_index = std::mem::take(&mut tx.slots.index);
     std::thread::spawn(move || drop(tx_index));
 
-    // 5. Columns.
-    let category_labels = categories.labels();
-    let channel_labels = channels.labels();
-    let mut category_totals = vec![0i128; category_labels.len()];
-    let mut channel_orders = vec![0i128; channel_labels.len()];
-    for customer in &tx.slots.customers {
-        for (label, paid) in &customer.category_paid {
-            category_totals[*label as usize] += *paid as i128;
-        }
-        for entry in tx
-            .entries_of(customer)
-            .iter()
-            .filter(|e| e.is_purchase() && is_label(e.channel()))
-        {
-            channel_orders[entry.channel() as usize] += 1;
-        }
-    }
-    let top_categories = top_labels(&category_labels, params.top_levels, &category_totals);
-    let top_channels = top_labels(&channel_labels, params.top_levels, &channel_orders);
+    // 5. Columns. The share columns' labels and the attributes' encoding are chosen from the
+    //    whole base, unless they were fixed for it (a part of a base split over workers).
+    let vocabulary = match &params.vocabulary {
+        Some(fixed) => fixed.clone(),
+        None => label_totals_of(&tx, &dictionaries).vocabulary(
+            params.top_levels,
+            customer_file
+                .as_ref()
+                .map(|f| f.encoding(params.top_levels))
+                .unwrap_or_default(),
+        ),
+    };
+    let top_categories: Vec<LabelId> = vocabulary
+        .categories
+        .iter()
+        .map(|l| dictionaries.categories.id(l))
+        .collect();
+    let top_channels: Vec<LabelId> = vocabulary
+        .channels
+        .iter()
+        .map(|l| dictionaries.channels.id(l))
+        .collect();
+    let category_labels = dictionaries.categories.labels();
+    let channel_labels = dictionaries.channels.labels();
     let mut taken = HashSet::new();
     let layout = TxLayout {
         unit: params.time_unit,
@@ -428,19 +380,22 @@ pub fn extract(
     }
     let encoded = customer_file
         .as_ref()
-        .map(|f| f.encode(last_day, params.top_levels, &mut taken));
+        .map(|f| f.encode_as(&vocabulary.attributes, last_day, &mut taken))
+        .transpose()?;
     if let Some(e) = &encoded {
         specs.extend(e.specs.iter().cloned());
     }
     // Attributes from the transaction lines, one value per transaction customer.
     let line_encoded = (!params.line_attributes.is_empty()).then(|| {
-        line_attribute_values(
+        let values = line_attribute_values(
             &tx.slots.customers,
             &params.line_attributes,
-            &line_attributes,
-        )
-        .encode(last_day, params.top_levels, &mut taken)
+            &dictionaries.line_attributes,
+        );
+        let encoding = values.encoding(params.top_levels);
+        values.encode_as(&encoding, last_day, &mut taken)
     });
+    let line_encoded = line_encoded.transpose()?;
     if let Some(e) = &line_encoded {
         specs.extend(e.specs.iter().cloned());
     }
@@ -579,6 +534,176 @@ pub fn extract(
     })
 }
 
+/// Whole-base label weights of a transaction log (see [`LabelTotals`]): what each part of a
+/// base split over workers reports, so that the parts' totals, merged, choose the
+/// [`Vocabulary`](crate::Vocabulary) one extraction over the whole base would choose. Reads the
+/// transactions only; `params` must give the as-of date, as every part must use the same one.
+pub fn label_totals(
+    inputs: &FeatureInputs,
+    params: &FeatureParams,
+    progress: &dyn Progress,
+) -> Result<LabelTotals, FeatureError> {
+    params.validate()?;
+    if params.as_of.is_none() {
+        return Err(FeatureError::InvalidOptions(
+            "label totals of a part of a base need the as-of date: pass it, as every part must use the same".into(),
+        ));
+    }
+    let dictionaries = TxDictionaries::new(params);
+    let read = read_transactions(inputs, params, &dictionaries, progress)?;
+    Ok(label_totals_of(&read.tx, &dictionaries))
+}
+
+/// How the attribute columns of a whole customers file (or table) are encoded: the
+/// [`Vocabulary`](crate::Vocabulary)'s `attributes` for the parts of a base split over workers.
+/// The file is read whole and checked as [`extract`] checks it.
+pub fn attribute_encoding(
+    customers: &InputFile,
+    mapping: &ColumnMapping,
+    params: &FeatureParams,
+) -> Result<Vec<(String, AttributeEncoding)>, FeatureError> {
+    params.validate()?;
+    let file = read_customers(customers, mapping, params.on_bad_row, &params.customers_in)?;
+    Ok(file.encoding(params.top_levels))
+}
+
+fn scan_options(params: &FeatureParams) -> ScanOptions {
+    ScanOptions {
+        on_bad_row: params.on_bad_row,
+        threads: params.threads,
+        skip_guests: params.missing_customer == MissingCustomer::Skip,
+    }
+}
+
+/// The labels of the transaction log, shared by the reader threads.
+struct TxDictionaries {
+    categories: Dictionary,
+    channels: Dictionary,
+    line_attributes: Vec<Dictionary>,
+}
+
+impl TxDictionaries {
+    fn new(params: &FeatureParams) -> Self {
+        TxDictionaries {
+            categories: Dictionary::default(),
+            channels: Dictionary::default(),
+            line_attributes: params
+                .line_attributes
+                .iter()
+                .map(|_| Dictionary::default())
+                .collect(),
+        }
+    }
+}
+
+/// The transaction log read: every worker's customers in one handler, entries settled.
+struct ReadTransactions<'a> {
+    tx: TxHandler<'a>,
+    report: InputReport,
+    has_quantity: bool,
+    window: Window,
+    /// Given, or the day after the last transaction.
+    as_of: i32,
+}
+
+fn read_transactions<'a>(
+    inputs: &FeatureInputs,
+    params: &'a FeatureParams,
+    dictionaries: &'a TxDictionaries,
+    progress: &dyn Progress,
+) -> Result<ReadTransactions<'a>, FeatureError> {
+    let window = Window {
+        as_of: params.as_of.map(day_number),
+        holdout_end: params.holdout_end.map(day_number),
+    };
+    let TransactionFields {
+        fields,
+        amount_source,
+        has_quantity,
+    } = transaction_fields(
+        &inputs.transactions,
+        &inputs.mapping,
+        &params.line_attributes,
+    )?;
+    let reading = TxReading {
+        has_quantity,
+        amount_source,
+        date_format: params.date_format.as_deref(),
+        attributes: &dictionaries.line_attributes,
+    };
+    let scanned = scan(
+        &inputs.transactions,
+        &fields,
+        scan_options(params),
+        progress,
+        || {
+            TxHandler::new(
+                window,
+                reading,
+                &dictionaries.categories,
+                &dictionaries.channels,
+                &params.customers_in,
+            )
+        },
+    )?;
+    let mut handlers = scanned.handlers.into_iter();
+    let mut tx = handlers.next().expect("at least one worker");
+    for other in handlers {
+        tx.absorb(other);
+    }
+    let as_of = match window.as_of {
+        Some(day) => day,
+        None if tx.max_day == i32::MIN => {
+            return Err(FeatureError::NoCustomers(format!(
+                "{} has no data rows, so there is no last transaction to set the as-of date; pass --as-of",
+                inputs.transactions.path.display()
+            )));
+        }
+        None => tx.max_day + 1,
+    };
+    tx.settle_entries();
+    let report = InputReport {
+        kind: InputKind::Transactions,
+        rows: scanned.rows,
+        skipped: scanned.skipped,
+        skip_examples: scanned.skip_examples,
+        after_as_of: tx.after_as_of,
+        ignored_after_window: tx.after_holdout,
+        guest_lines: scanned.guest_lines,
+    };
+    Ok(ReadTransactions {
+        tx,
+        report,
+        has_quantity,
+        window,
+        as_of,
+    })
+}
+
+/// Purchase value per category and orders per channel over the calibration period.
+fn label_totals_of(tx: &TxHandler<'_>, dictionaries: &TxDictionaries) -> LabelTotals {
+    let category_labels = dictionaries.categories.labels();
+    let channel_labels = dictionaries.channels.labels();
+    let mut category_totals = vec![0i128; category_labels.len()];
+    let mut channel_orders = vec![0i128; channel_labels.len()];
+    for customer in &tx.slots.customers {
+        for (label, paid) in &customer.category_paid {
+            category_totals[*label as usize] += *paid as i128;
+        }
+        for entry in tx
+            .entries_of(customer)
+            .iter()
+            .filter(|e| e.is_purchase() && is_label(e.channel()))
+        {
+            channel_orders[entry.channel() as usize] += 1;
+        }
+    }
+    LabelTotals {
+        categories: category_labels.into_iter().zip(category_totals).collect(),
+        channels: channel_labels.into_iter().zip(channel_orders).collect(),
+    }
+}
+
 /// The table of `values` (row-major, one row per id, one column per spec) and its schema with
 /// the provenance every feature table carries: dates, time unit, customer count, tool version.
 pub(crate) fn table_and_schema(
@@ -644,21 +769,4 @@ fn line_attribute_values(
         })
         .collect();
     CustomerFile::from_line_attributes(columns)
-}
-
-/// The `count` labels with the largest positive weight (ties broken by label text, so the
-/// choice does not depend on the order labels were first seen).
-fn top_labels(labels: &[String], count: usize, weights: &[i128]) -> Vec<LabelId> {
-    let mut weighted: Vec<(i128, &str, LabelId)> = weights
-        .iter()
-        .enumerate()
-        .map(|(l, w)| (*w, labels[l].as_str(), l as LabelId))
-        .collect();
-    weighted.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    weighted
-        .into_iter()
-        .filter(|w| w.0 > 0)
-        .take(count)
-        .map(|w| w.2)
-        .collect()
 }

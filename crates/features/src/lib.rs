@@ -33,12 +33,16 @@ mod scan;
 mod table_check;
 mod table_io;
 mod transactions;
+mod vocabulary;
 
 pub use btyd::btyd_summary;
 pub use cell::{date_of_day, day_number, parse_date};
 pub use chunks::{FeatureChunks, batch_from_table, table_from_batch};
+pub use customers::AttributeEncoding;
 pub use error::FeatureError;
-pub use extract::{Extraction, FeatureInputs, InputReport, extract};
+pub use extract::{
+    Extraction, FeatureInputs, InputReport, attribute_encoding, extract, label_totals,
+};
 pub use input::{FileFormat, InputFile};
 pub use outcomes::{Outcome, Outcomes, outcomes};
 pub use params::{FeatureParams, LogReading, MissingCustomer, OnBadRow, TimeUnit};
@@ -46,3 +50,4 @@ pub use table_io::{
     format_number, integer_columns, read_feature_table, read_scaled_table, typed_batch,
     with_run_metadata, write_csv_in_parallel, write_feature_table, write_parquet_in_parallel,
 };
+pub use vocabulary::{LabelTotals, Vocabulary};

@@ -89,6 +89,7 @@ pub struct FeatureParams {
     pub(crate) missing_customer: MissingCustomer,
     pub(crate) date_format: Option<String>,
     pub(crate) line_attributes: Vec<String>,
+    pub(crate) vocabulary: Option<crate::Vocabulary>,
 }
 
 impl Default for FeatureParams {
@@ -104,6 +105,7 @@ impl Default for FeatureParams {
             missing_customer: MissingCustomer::Fail,
             date_format: None,
             line_attributes: Vec::new(),
+            vocabulary: None,
         }
     }
 }
@@ -184,6 +186,15 @@ impl FeatureParams {
         self
     }
 
+    /// Fixes the columns chosen from the whole base (share columns, attribute encodings) for an
+    /// extraction over one part of it, so that every part of a base split over workers gets the
+    /// same columns and values as one extraction over the whole base. Needs the as-of date;
+    /// cannot be combined with line attributes (their encoding is not part of a vocabulary).
+    pub fn vocabulary(mut self, vocabulary: crate::Vocabulary) -> Self {
+        self.vocabulary = Some(vocabulary);
+        self
+    }
+
     /// The parts a customer must be in to be kept ([`only_customers_in`](Self::only_customers_in)).
     pub fn customers_in_value(&self) -> impl Iterator<Item = &IdPartition> {
         self.customers_in.iter()
@@ -209,6 +220,18 @@ impl FeatureParams {
                 return Err(FeatureError::InvalidOptions(format!(
                     "the line attribute {column:?} is given twice"
                 )));
+            }
+        }
+        if self.vocabulary.is_some() {
+            if self.as_of.is_none() {
+                return Err(FeatureError::InvalidOptions(
+                    "a fixed vocabulary needs the as-of date, as every part of the base must use the same".into(),
+                ));
+            }
+            if !self.line_attributes.is_empty() {
+                return Err(FeatureError::InvalidOptions(
+                    "line attributes cannot be combined with a fixed vocabulary: their encoding is chosen from the whole base".into(),
+                ));
             }
         }
         if self.threads == 0 {

@@ -94,3 +94,108 @@ fn every_part_finds_the_same_as_of_date() {
         assert_eq!(extraction.inputs[0].rows, whole.inputs[0].rows);
     }
 }
+
+/// With few levels, a part alone would choose other share columns and attribute levels than
+/// the whole base; with the vocabulary of the parts' merged label totals and the whole
+/// customers file, every part gets the whole extraction's columns, in order, and its values.
+#[test]
+fn parts_with_the_merged_vocabulary_are_the_whole_extraction() {
+    use lookalike_features::{LabelTotals, attribute_encoding, label_totals};
+    let params = FeatureParams::new()
+        .as_of(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        .top_levels(2);
+    let whole = extract(&inputs(), &params, &NoProgress).unwrap().table;
+    let parts: Vec<IdPartition> = (0..5).map(|i| IdPartition::new(i, 5).unwrap()).collect();
+    let mut totals = LabelTotals::default();
+    for part in &parts {
+        let part_params = params.clone().only_customers_in(*part);
+        totals.merge(label_totals(&inputs(), &part_params, &NoProgress).unwrap());
+    }
+    let customers = inputs().customers.unwrap();
+    let encoding = attribute_encoding(&customers, &ColumnMapping::default(), &params).unwrap();
+    let vocabulary = totals.vocabulary(2, encoding);
+    assert_eq!(vocabulary.categories.len(), 2);
+
+    let mut differs_alone = false;
+    let mut seen = 0;
+    for (index, part) in parts.iter().enumerate() {
+        let alone = extract(
+            &inputs(),
+            &params.clone().only_customers_in(*part),
+            &NoProgress,
+        )
+        .unwrap();
+        differs_alone |= alone.table.columns() != whole.columns();
+        let fixed = extract(
+            &inputs(),
+            &params
+                .clone()
+                .only_customers_in(*part)
+                .vocabulary(vocabulary.clone()),
+            &NoProgress,
+        )
+        .unwrap();
+        let table = &fixed.table;
+        assert_eq!(table.columns(), whole.columns(), "part {index}");
+        for id in table.ids() {
+            assert_eq!(
+                row_bits(table, id.as_str(), whole.columns()),
+                row_bits(&whole, id.as_str(), whole.columns()),
+                "customer {id}"
+            );
+        }
+        seen += table.len();
+    }
+    assert!(
+        differs_alone,
+        "some part alone must choose other columns, or this test shows nothing"
+    );
+    assert_eq!(seen, whole.len());
+}
+
+/// A part with no customer (a Spark partition may hold none) is an empty table with the
+/// vocabulary's columns, not an error; a vocabulary without an as-of date is refused.
+#[test]
+fn an_empty_part_has_the_columns_and_no_rows() {
+    use lookalike_features::{FeatureError, Vocabulary};
+    let vocabulary = Vocabulary {
+        categories: vec!["toys".into(), "garden".into()],
+        channels: vec!["web".into()],
+        attributes: Vec::new(),
+    };
+    let empty = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(
+        empty.path(),
+        "customer_id,timestamp,amount,category,channel\n",
+    )
+    .unwrap();
+    let inputs = FeatureInputs {
+        transactions: InputFile::new(InputKind::Transactions, empty.path(), None, None).unwrap(),
+        events: None,
+        customers: None,
+        mapping: ColumnMapping::default(),
+    };
+    let params = FeatureParams::new()
+        .as_of(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        .vocabulary(vocabulary.clone());
+    let table = extract(&inputs, &params, &NoProgress).unwrap().table;
+    assert_eq!(table.len(), 0);
+    let shares: Vec<&String> = table
+        .columns()
+        .iter()
+        .filter(|c| c.contains("_share_"))
+        .collect();
+    assert_eq!(
+        shares,
+        [
+            "category_share_toys",
+            "category_share_garden",
+            "channel_share_web"
+        ]
+    );
+    let no_date = FeatureParams::new().vocabulary(vocabulary);
+    assert!(matches!(
+        extract(&inputs, &no_date, &NoProgress),
+        Err(FeatureError::InvalidOptions(m)) if m.contains("as-of")
+    ));
+}

@@ -1,0 +1,71 @@
+"""Scoring a base on Spark (local[2]) against `lookalike score`, alternated in one run.
+
+    python benches/spark_score.py FEATURES.parquet MODEL_DIR WORK_DIR [REPEATS]
+
+Needs a release build of the CLI (target/release/lookalike) and of the Python package
+(`maturin develop --release` in python/), pyspark and Java 17. Each repeat runs the CLI
+(`lookalike score --features … --out …parquet`, whole process) and then Spark
+(`lookalike.spark.score` of the Parquet features, written as Parquet) in one session started
+beforehand; prints each time, the medians, their ratio, and checks once that both outputs hold
+the same rows.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+features, model_dir, work = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+root = Path(__file__).resolve().parents[1]
+cli = root / "target" / "release" / "lookalike"
+work.mkdir(parents=True, exist_ok=True)
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ["PYSPARK_PYTHON"] = sys.executable
+started = time.perf_counter()
+from pyspark.sql import SparkSession  # noqa: E402
+
+import lookalike  # noqa: E402
+from lookalike import spark as lks  # noqa: E402
+
+session = (
+    SparkSession.builder.master("local[2]")
+    .config("spark.driver.host", "127.0.0.1")
+    .config("spark.driver.bindAddress", "127.0.0.1")
+    .config("spark.ui.enabled", "false")
+    .config("spark.driver.memory", "4g")
+    .getOrCreate()
+)
+session.sparkContext.setLogLevel("ERROR")
+print(f"Spark session: {time.perf_counter() - started:.1f} s")
+model = lookalike.Model.load(model_dir)
+
+times = {"cli": [], "spark": []}
+for _ in range(repeats):
+    out = work / "cli.parquet"
+    t = time.perf_counter()
+    subprocess.run([str(cli), "--quiet", "score", "--model", str(model_dir), "--features",
+                    str(features), "--out", str(out)], check=True)
+    times["cli"].append(time.perf_counter() - t)
+    t = time.perf_counter()
+    lks.score(model, session.read.parquet(str(features))).write.mode("overwrite").parquet(
+        str(work / "spark.parquet"))
+    times["spark"].append(time.perf_counter() - t)
+    print(f"cli {times['cli'][-1]:.2f} s, spark {times['spark'][-1]:.2f} s", flush=True)
+
+cli_rows = pq.read_table(work / "cli.parquet").sort_by("customer_id")
+spark_rows = pq.read_table(work / "spark.parquet").sort_by("customer_id")
+# Every column as text: NaN equals NaN, labels compare with Spark's plain strings.
+same = cli_rows.num_rows == spark_rows.num_rows and cli_rows.column_names == spark_rows.column_names \
+    and all([str(v) for v in cli_rows.column(n).to_pylist()]
+            == [str(v) for v in spark_rows.column(n).to_pylist()] for n in cli_rows.column_names)
+cli_median, spark_median = statistics.median(times["cli"]), statistics.median(times["spark"])
+print(f"rows {cli_rows.num_rows}, same rows: {same}")
+print(f"median: cli {cli_median:.2f} s, spark {spark_median:.2f} s, "
+      f"spark/cli {spark_median / cli_median:.2f}x")
+session.stop()

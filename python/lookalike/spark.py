@@ -1,0 +1,243 @@
+"""lookalike on Apache Spark: features and scores for a base larger than one machine.
+
+The same Rust library as the command line runs inside Spark's Python workers, on the Arrow
+batches ``mapInArrow`` hands them (no pandas, no row-at-a-time Python). Results are those of
+``lookalike features`` and ``lookalike score`` on the same data, row for row (in another order:
+sort by ``customer_id`` to compare).
+
+>>> from lookalike import spark as lks
+>>> tx = session.read.csv("transactions.csv", header=True)
+>>> features = lks.features(tx, as_of="2026-01-01")
+>>> scores = lks.score(lookalike.Model.load("models/sample"), features)
+>>> scores.write.parquet("scores.parquet")
+
+How ``features`` stays exact: the logs are repartitioned by customer id, so each partition holds
+whole customers and each customer's features are computed from all their rows, as one process
+would. The few columns chosen by looking at the whole base — which categories and channels get
+a share column, how each customers-table attribute is encoded — are fixed first: every
+partition reports its label totals (integers, merged exactly), the driver chooses from their
+sum and reads the customers table once (one row per customer, small next to the logs) for the
+attribute encodings, and every partition is then extracted with that vocabulary.
+
+What differs from the command line: ``as_of`` must be given (every partition must use the same
+date); a bad row is named by its row within its partition's table, not by its line in a file;
+line attributes (``attributes=``) are not supported; and an order whose lines carry different
+channels takes the channel of whichever line comes first in its partition, where the command
+line takes the first in the file (lines of one order normally share a channel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _lookalike
+
+__all__ = ["features", "score"]
+
+_KEY = "__lookalike_key"
+_PART = "__lookalike_part"
+_PARTS = {"transactions": "t", "events": "e", "customers": "c"}
+# The column of `Model.score` that says why a customer was not scored (null when scored).
+_UNSCORED = "unscored_reason"
+
+
+def _id_column(kind, columns):
+    columns = columns or {}
+    return columns.get(f"{kind}.customer_id", columns.get("customer_id", "customer_id"))
+
+
+def _prefixed(kind, name):
+    return f"__{_PARTS[kind]}__{name}"
+
+
+def _tagged(kind, df, columns):
+    """``df`` with its columns prefixed by its kind, a partition key (the id as text) and a tag."""
+    from pyspark.sql import functions as F
+
+    id_column = _id_column(kind, columns)
+    if id_column not in df.columns:
+        raise _lookalike.InputError(
+            f"the {kind} DataFrame has no customer id column {id_column!r} "
+            f"(its columns: {', '.join(df.columns)}); map it with columns={{'customer_id': ...}}"
+        )
+    return df.select(
+        F.col(f"`{id_column}`").cast("string").alias(_KEY),
+        F.lit(_PARTS[kind]).alias(_PART),
+        *[F.col(f"`{name}`").alias(_prefixed(kind, name)) for name in df.columns],
+    )
+
+
+def _one_batch(table):
+    """``table`` as one record batch, which keeps its schema even without rows (a table of no
+    batches would not)."""
+    columns = [
+        pa.concat_arrays(column.chunks) if column.num_chunks else pa.array([], type=column.type)
+        for column in table.columns
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=table.schema)
+
+
+def _split(batches, kinds):
+    """A partition's union batches as one record batch per input kind (original column names),
+    or None when the partition is empty."""
+    batches = list(batches)
+    if not batches:
+        return None
+    table = pa.Table.from_batches(batches)
+    parts = {}
+    for kind in kinds:
+        prefix = f"__{_PARTS[kind]}__"
+        rows = table.filter(pc.equal(table.column(_PART), _PARTS[kind]))
+        names = [n for n in table.column_names if n.startswith(prefix)]
+        parts[kind] = _one_batch(rows.select(names).rename_columns([n[len(prefix):] for n in names]))
+    return parts
+
+
+def _plain(arrow_schema):
+    """The schema with dictionary-encoded columns as their values' type: Spark reads no
+    dictionary vectors, and a label column is a string column to it."""
+    fields = [
+        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+        for field in arrow_schema
+    ]
+    return pa.schema(fields, metadata=arrow_schema.metadata)
+
+
+def _spark_schema(arrow_schema):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(arrow_schema)
+
+
+def features(transactions, events=None, customers=None, *, as_of, holdout_end=None,
+             time_unit="weeks", top_levels=8, columns=None, on_error="fail",
+             missing_customer="fail", date_format=None, partitions=None, threads=1):
+    """One row per customer, as ``lookalike.features`` computes it, from Spark DataFrames.
+
+    ``transactions`` (and ``events``, ``customers``) are Spark DataFrames with the columns the
+    command line reads (``columns`` maps them as there). ``partitions``: how many partitions
+    the logs are spread over by customer id (default: ``spark.sql.shuffle.partitions``); each
+    task holds its partition's rows in memory, so a partition should hold a few million lines
+    at most. ``threads``: Rust threads per task (Spark already runs one task per core).
+
+    Returns a DataFrame: ``customer_id`` and the feature columns (counts int64, the rest
+    double), in no particular order. The logs are read twice (label totals, then features):
+    the repartitioned logs are cached (memory and disk) between the passes and stay cached
+    until the session ends or ``session.catalog.clearCache()``.
+    """
+    session = transactions.sparkSession
+    options = dict(columns=columns, on_error=on_error, missing_customer=missing_customer,
+                   date_format=date_format)
+    inputs = {"transactions": transactions, "events": events, "customers": customers}
+    kinds = [kind for kind, df in inputs.items() if df is not None]
+    union = None
+    for kind in kinds:
+        tagged = _tagged(kind, inputs[kind], columns)
+        union = tagged if union is None else union.unionByName(tagged, allowMissingColumns=True)
+    count = partitions or int(session.conf.get("spark.sql.shuffle.partitions"))
+    spread = union.repartition(count, _KEY).persist()
+    try:
+        # Pass 1: every partition's label totals, and the Arrow schema each input arrives in.
+        def totals_of(batches):
+            parts = _split(batches, kinds)
+            if parts is None:
+                return
+            tx = parts["transactions"]
+            totals = _lookalike.label_totals(tx, as_of=as_of, holdout_end=holdout_end,
+                                             threads=threads, **options)
+            yield pa.RecordBatch.from_pydict({
+                "totals": [totals],
+                "schemas": [[parts[k].schema.serialize().to_pybytes() for k in kinds]],
+            })
+
+        reported = spread.mapInArrow(totals_of, "totals string, schemas array<binary>").collect()
+        if not reported:
+            raise _lookalike.InputError("the transactions DataFrame has no rows")
+        customer_table = None
+        if customers is not None:
+            customer_table = customers.toArrow()
+        vocabulary = _lookalike.vocabulary(
+            [row["totals"] for row in reported], top_levels=top_levels,
+            customers=customer_table, columns=columns, on_error=on_error,
+            date_format=date_format)
+        del customer_table
+
+        # The output's schema: the features of no customer under the vocabulary.
+        schemas = [pa.ipc.read_schema(pa.py_buffer(b)) for b in reported[0]["schemas"]]
+        empty = {k: _one_batch(s.empty_table()) for k, s in zip(kinds, schemas)}
+        settings = dict(as_of=as_of, holdout_end=holdout_end, time_unit=time_unit,
+                        top_levels=top_levels, vocabulary=vocabulary, threads=threads, **options)
+        output_schema = _lookalike.features(empty["transactions"], empty.get("events"),
+                                            empty.get("customers"), **settings).schema
+
+        # Pass 2: every partition's customers.
+        def features_of(batches):
+            parts = _split(batches, kinds)
+            if parts is None:
+                return
+            table = _lookalike.features(parts["transactions"], parts.get("events"),
+                                        parts.get("customers"), **settings)
+            yield from table.cast(output_schema).to_batches()
+
+        # The repartitioned logs stay cached for the result's own computation, until the
+        # session ends or `session.catalog.clearCache()`.
+        return spread.mapInArrow(features_of, _spark_schema(output_schema))
+    except BaseException:
+        spread.unpersist()
+        raise
+
+
+_MODELS = {}
+
+
+def _model_of(data):
+    """The model of these bytes, loaded once per Python worker (workers are reused across
+    tasks)."""
+    key = hashlib.sha256(data).hexdigest()
+    model = _MODELS.get(key)
+    if model is None:
+        _MODELS.clear()
+        model = _lookalike.Model.from_bytes(data)
+        _MODELS[key] = model
+    return model
+
+
+def score(model, features_df, *, on_error="fail"):
+    """Scores a Spark DataFrame of features (``customer_id`` and the model's required columns)
+    with a trained model: one output row per customer, the rows ``lookalike score`` writes.
+
+    A customer the model cannot score (a required value missing or not finite) fails the job
+    with the customer and the reason, as on the command line; ``on_error="skip"`` leaves such
+    customers out. The model travels to the workers once, as a broadcast of its bytes; each
+    batch is scored as ``Model.score`` scores a table (row-local: any split of the base gives
+    the same rows). ``spark.sql.execution.arrow.maxRecordsPerBatch`` sets the batch size.
+    Label columns come back as strings (Spark has no dictionary type)."""
+    if on_error not in ("fail", "skip"):
+        raise _lookalike.InputError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+    session = features_df.sparkSession
+    missing = [c for c in ["customer_id", *model.required_columns] if c not in features_df.columns]
+    if missing:
+        raise _lookalike.InputError(
+            f"the features DataFrame lacks the column(s) the model reads: {', '.join(missing)}")
+    data = session.sparkContext.broadcast(model.to_bytes())
+    scored_schema = _plain(model.output_schema)
+    output_schema = scored_schema.remove(scored_schema.get_field_index(_UNSCORED))
+
+    def scored(batches):
+        loaded = _model_of(data.value)
+        for batch in batches:
+            table = loaded.score(batch).cast(scored_schema)
+            reasons = table.column(_UNSCORED)
+            if reasons.null_count < len(reasons):
+                if on_error == "fail":
+                    at = pc.index(pc.is_valid(reasons), True).as_py()
+                    raise _lookalike.InputError(
+                        f"customer {table.column('customer_id')[at]}: {reasons[at]} "
+                        "(on_error='skip' leaves such customers out)")
+                table = table.filter(pc.is_null(reasons))
+            yield from table.drop_columns([_UNSCORED]).to_batches()
+
+    return features_df.mapInArrow(scored, _spark_schema(output_schema))

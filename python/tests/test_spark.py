@@ -1,0 +1,169 @@
+"""lookalike.spark on a local[2] Spark: the same features and scores as one process.
+
+scripts/test installs pyspark (and Java when missing) and sets LOOKALIKE_REQUIRE_SPARK=1, so
+that these tests cannot be skipped there; elsewhere they are skipped without pyspark."""
+
+import math
+import os
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+import lookalike
+
+if os.environ.get("LOOKALIKE_REQUIRE_SPARK") != "1":
+    pytest.importorskip("pyspark")
+
+from lookalike import spark as lks  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def session():
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("lookalike-tests")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        # Small batches, so that customers' rows straddle batches within a partition.
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "700")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    yield spark
+    spark.stop()
+
+
+def by_id(table):
+    return table.sort_by("customer_id")
+
+
+def assert_same_rows(expected, got):
+    """Same columns, same ids, and every value equal (NaN equal to NaN, nulls equal)."""
+    expected, got = by_id(expected), by_id(got)
+    assert got.column_names == expected.column_names
+    assert got.num_rows == expected.num_rows
+    for name in expected.column_names:
+        a, b = expected.column(name).to_pylist(), got.column(name).to_pylist()
+        if a == b:
+            continue
+        for i, (x, y) in enumerate(zip(a, b)):
+            same = x == y or (
+                isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y)
+            )
+            assert same, f"{name}, customer {expected.column('customer_id')[i]}: {x!r} != {y!r}"
+
+
+def test_features_on_the_sample_equal_one_process(session, root):
+    sample = root / "data" / "sample"
+    read = lambda name: session.read.csv(str(sample / name), header=True)  # noqa: E731
+    spark_features = lks.features(
+        read("transactions.csv"), read("events.csv"), read("customers.csv"),
+        as_of="2026-01-01", partitions=3,
+    ).toArrow()
+    local = lookalike.features(sample / "transactions.csv", sample / "events.csv",
+                               sample / "customers.csv", as_of="2026-01-01")
+    assert_same_rows(local, spark_features)
+    # The share columns and the attribute one-hots were chosen from the whole base.
+    assert any(n.startswith("category_share_") for n in local.column_names)
+    assert any(n.startswith("country_") for n in local.column_names)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A generated base of 100k customers, its log in time order, as Parquet split into three
+    files by row ranges: every customer's rows straddle files, partitions and batches."""
+    out = tmp_path_factory.mktemp("base")
+    summary = lookalike.generate(out, customers=100_000, seed=11, format="parquet", order="time")
+    log = pq.read_table(out / "transactions.parquet")
+    parts = out / "transactions"
+    parts.mkdir()
+    third = log.num_rows // 3
+    for i, start in enumerate([0, third, 2 * third]):
+        end = log.num_rows if i == 2 else start + third
+        pq.write_table(log.slice(start, end - start), parts / f"part-{i}.parquet")
+    return out, summary["as_of"], log.num_rows
+
+
+def test_features_of_a_log_split_over_files_equal_one_process(session, generated):
+    out, as_of, lines = generated
+    assert lines > 1_000_000
+    tx = session.read.parquet(str(out / "transactions"))
+    assert tx.count() == lines
+    spark_features = lks.features(tx, as_of=as_of, partitions=5).toArrow()
+    local = lookalike.features(out / "transactions.parquet", as_of=as_of)
+    assert local.num_rows > 80_000
+    assert_same_rows(local, spark_features)
+
+
+def test_holdout_targets_and_column_mapping_carry_over(session, root):
+    sample = root / "data" / "sample"
+    tx = session.read.csv(str(sample / "transactions.csv"), header=True)
+    renamed = tx.withColumnRenamed("customer_id", "cid").withColumnRenamed("amount", "total")
+    columns = {"customer_id": "cid", "amount": "total"}
+    spark_features = lks.features(renamed, as_of="2025-07-01", holdout_end="2026-01-01",
+                                  columns=columns, top_levels=3).toArrow()
+    local = lookalike.features(sample / "transactions.csv", as_of="2025-07-01",
+                               holdout_end="2026-01-01", top_levels=3)
+    assert {"holdout_purchases", "holdout_spend"} <= set(local.column_names)
+    assert sum(1 for n in local.column_names if n.startswith("category_share_")) == 3
+    assert_same_rows(local, spark_features)
+
+
+def test_scores_equal_the_command_line(session, root, tmp_path):
+    """Spark features scored on Spark are `lookalike features` scored by `lookalike score`."""
+    sample = root / "data" / "sample"
+    features_file, scores_file = tmp_path / "features.parquet", tmp_path / "scores.parquet"
+    cli = root / "target" / "debug" / "lookalike"
+    subprocess.run([str(cli), "--quiet", "features", "--transactions", str(sample / "transactions.csv"),
+                    "--events", str(sample / "events.csv"), "--customers", str(sample / "customers.csv"),
+                    "--as-of", "2026-01-01", "--out", str(features_file)], check=True)
+    subprocess.run([str(cli), "--quiet", "score", "--model", str(root / "models" / "sample"),
+                    "--features", str(features_file), "--out", str(scores_file)], check=True)
+    read = lambda name: session.read.csv(str(sample / name), header=True)  # noqa: E731
+    features_df = lks.features(read("transactions.csv"), read("events.csv"),
+                               read("customers.csv"), as_of="2026-01-01", partitions=3)
+    model = lookalike.Model.load(root / "models" / "sample")
+    scored = lks.score(model, features_df).toArrow()
+    assert_same_rows(pq.read_table(scores_file), scored)
+    assert scored.num_rows == 5000
+
+
+def test_bad_input_is_named(session, root):
+    sample = root / "data" / "sample"
+    tx = session.read.csv(str(sample / "transactions.csv"), header=True)
+    with pytest.raises(lookalike.InputError, match="customer id column 'cid'"):
+        lks.features(tx, as_of="2026-01-01", columns={"customer_id": "cid"})
+    with pytest.raises(TypeError):
+        lks.features(tx)  # as_of is required: every partition must use the same date
+    model = lookalike.Model.load(root / "models" / "sample")
+    with pytest.raises(lookalike.InputError, match="lacks the column"):
+        lks.score(model, tx)
+    from pyspark.sql import functions as F
+
+    bad = tx.withColumn("amount", F.lit("12,50"))
+    with pytest.raises(Exception, match="amount"):
+        lks.features(bad, as_of="2026-01-01").collect()
+
+
+def test_unscorable_customers_fail_or_are_left_out(session, root, sample_features):
+    model = lookalike.Model.load(root / "models" / "sample")
+    column = model.required_columns[0]
+    features_df = session.createDataFrame(sample_features)
+    from pyspark.sql import functions as F
+
+    holed = features_df.withColumn(
+        column, F.when(F.col("customer_id") == "C00000007", F.lit(float("nan")))
+        .otherwise(F.col(column)))
+    with pytest.raises(Exception, match="C00000007"):
+        lks.score(model, holed).collect()
+    kept = lks.score(model, holed, on_error="skip").toArrow()
+    assert kept.num_rows == sample_features.num_rows - 1
+    assert "C00000007" not in kept.column("customer_id").to_pylist()
