@@ -17,7 +17,28 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+def same_rows(a, b):
+    """Same columns and values, column by column in Arrow (labels as plain strings, NaN equal
+    to NaN)."""
+    if a.num_rows != b.num_rows or a.column_names != b.column_names:
+        return False
+    for name in a.column_names:
+        x, y = a.column(name), b.column(name)
+        if pa.types.is_dictionary(x.type):
+            x = x.cast(x.type.value_type)
+        if pa.types.is_dictionary(y.type):
+            y = y.cast(y.type.value_type)
+        if pa.types.is_floating(x.type):
+            x, y = (pc.if_else(pc.is_nan(c), -1e308, c) for c in (x, y))
+        if not x.equals(y.cast(x.type)):
+            print(f"column {name} differs")
+            return False
+    return True
+
 
 features, model_dir, work = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
@@ -60,10 +81,7 @@ for _ in range(repeats):
 
 cli_rows = pq.read_table(work / "cli.parquet").sort_by("customer_id")
 spark_rows = pq.read_table(work / "spark.parquet").sort_by("customer_id")
-# Every column as text: NaN equals NaN, labels compare with Spark's plain strings.
-same = cli_rows.num_rows == spark_rows.num_rows and cli_rows.column_names == spark_rows.column_names \
-    and all([str(v) for v in cli_rows.column(n).to_pylist()]
-            == [str(v) for v in spark_rows.column(n).to_pylist()] for n in cli_rows.column_names)
+same = same_rows(cli_rows, spark_rows)
 cli_median, spark_median = statistics.median(times["cli"]), statistics.median(times["spark"])
 print(f"rows {cli_rows.num_rows}, same rows: {same}")
 print(f"median: cli {cli_median:.2f} s, spark {spark_median:.2f} s, "
