@@ -9,35 +9,17 @@ mode runs the executors in the driver's JVM; the Python workers are apart). Prin
 the medians, and checks once that Spark's features are the CLI's.
 """
 
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pyspark.sql import functions as F
 
-def same_rows(a, b):
-    """Same columns and values, column by column in Arrow (labels as plain strings, NaN equal
-    to NaN)."""
-    if a.num_rows != b.num_rows or a.column_names != b.column_names:
-        return False
-    for name in a.column_names:
-        x, y = a.column(name), b.column(name)
-        if pa.types.is_dictionary(x.type):
-            x = x.cast(x.type.value_type)
-        if pa.types.is_dictionary(y.type):
-            y = y.cast(y.type.value_type)
-        if pa.types.is_floating(x.type):
-            x, y = (pc.if_else(pc.is_nan(c), -1e308, c) for c in (x, y))
-        if not x.equals(y.cast(x.type)):
-            print(f"column {name} differs")
-            return False
-    return True
-
+from lookalike import spark as lks
+from spark_bench import local_session, same_rows
 
 log, as_of, work = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
@@ -45,26 +27,7 @@ partitions = int(sys.argv[5]) if len(sys.argv) > 5 else 8
 root = Path(__file__).resolve().parents[1]
 cli = root / "target" / "release" / "lookalike"
 work.mkdir(parents=True, exist_ok=True)
-
-os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-os.environ["PYSPARK_PYTHON"] = sys.executable
-started = time.perf_counter()
-from pyspark.sql import SparkSession  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
-
-from lookalike import spark as lks  # noqa: E402
-
-session = (
-    SparkSession.builder.master("local[2]")
-    .config("spark.driver.host", "127.0.0.1")
-    .config("spark.driver.bindAddress", "127.0.0.1")
-    .config("spark.ui.enabled", "false")
-    .config("spark.driver.memory", "4g")
-    .config("spark.sql.shuffle.partitions", str(partitions))
-    .getOrCreate()
-)
-session.sparkContext.setLogLevel("ERROR")
-print(f"Spark session: {time.perf_counter() - started:.1f} s")
+session = local_session(**{"spark.sql.shuffle.partitions": str(partitions)})
 
 
 def plain_rfm(path, out):

@@ -10,60 +10,24 @@ beforehand; prints each time, the medians, their ratio, and checks once that bot
 the same rows.
 """
 
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-def same_rows(a, b):
-    """Same columns and values, column by column in Arrow (labels as plain strings, NaN equal
-    to NaN)."""
-    if a.num_rows != b.num_rows or a.column_names != b.column_names:
-        return False
-    for name in a.column_names:
-        x, y = a.column(name), b.column(name)
-        if pa.types.is_dictionary(x.type):
-            x = x.cast(x.type.value_type)
-        if pa.types.is_dictionary(y.type):
-            y = y.cast(y.type.value_type)
-        if pa.types.is_floating(x.type):
-            x, y = (pc.if_else(pc.is_nan(c), -1e308, c) for c in (x, y))
-        if not x.equals(y.cast(x.type)):
-            print(f"column {name} differs")
-            return False
-    return True
-
+import lookalike
+from lookalike import spark as lks
+from spark_bench import local_session, same_rows
 
 features, model_dir, work = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 root = Path(__file__).resolve().parents[1]
 cli = root / "target" / "release" / "lookalike"
 work.mkdir(parents=True, exist_ok=True)
-
-os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-os.environ["PYSPARK_PYTHON"] = sys.executable
-started = time.perf_counter()
-from pyspark.sql import SparkSession  # noqa: E402
-
-import lookalike  # noqa: E402
-from lookalike import spark as lks  # noqa: E402
-
-session = (
-    SparkSession.builder.master("local[2]")
-    .config("spark.driver.host", "127.0.0.1")
-    .config("spark.driver.bindAddress", "127.0.0.1")
-    .config("spark.ui.enabled", "false")
-    .config("spark.driver.memory", "4g")
-    .getOrCreate()
-)
-session.sparkContext.setLogLevel("ERROR")
-print(f"Spark session: {time.perf_counter() - started:.1f} s")
+session = local_session()
 model = lookalike.Model.load(model_dir)
 
 times = {"cli": [], "spark": []}

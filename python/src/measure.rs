@@ -2,16 +2,15 @@
 //! migration — `lookalike-measure`'s functions, returned as JSON documents that the Python
 //! wrappers (`lookalike.measure`) turn into dicts.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use lookalike_core::ColumnMapping;
 use lookalike_features::{FeatureParams, LogReading, MissingCustomer, day_number, parse_date};
 use lookalike_measure::{Member, Migration, measure_campaign, minimum_detectable_lift};
 use pyo3::prelude::*;
 
 use crate::errors::{InputError, choice, to_py};
-use lookalike_pipeline::{PipelineError, log_file};
+use lookalike_pipeline::log_file;
 
 fn measure_error(error: lookalike_measure::MeasureError) -> PyErr {
     InputError::new_err(error.to_string())
@@ -40,19 +39,14 @@ pub fn measure_json(
     end: Option<&str>,
     pre_start: Option<&str>,
     level: f64,
-    columns: Option<HashMap<String, String>>,
+    columns: Option<BTreeMap<String, String>>,
     missing_customer: &str,
     date_format: Option<String>,
 ) -> PyResult<String> {
     let from = day("start", start)?;
     let to = end.map(|e| day("end", e)).transpose()?.unwrap_or(i32::MAX);
     let pre_from = pre_start.map(|p| day("pre_start", p)).transpose()?;
-    let columns: Vec<String> = columns
-        .unwrap_or_default()
-        .iter()
-        .map(|(field, name)| format!("{field}={name}"))
-        .collect();
-    let mapping = ColumnMapping::parse(&columns).map_err(|e| to_py(PipelineError::from(e)))?;
+    let mapping = crate::train::column_mapping(columns)?;
     let input = log_file(
         lookalike_core::InputKind::Transactions,
         &transactions,

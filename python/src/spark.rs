@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use lookalike_core::{ColumnMapping, InputKind, NoProgress, TimeUnit};
+use lookalike_core::{InputKind, NoProgress, TimeUnit};
 use lookalike_features::{
     FeatureInputs, LabelTotals, LogReading, MissingCustomer, OnBadRow, parse_date,
 };
@@ -13,16 +13,7 @@ use lookalike_pipeline::{FeatureSpec, PipelineError};
 use pyo3::prelude::*;
 
 use crate::errors::{InputError, choice, to_py};
-use crate::train::log_input;
-
-fn mapping(columns: Option<BTreeMap<String, String>>) -> PyResult<ColumnMapping> {
-    let columns: Vec<String> = columns
-        .unwrap_or_default()
-        .iter()
-        .map(|(field, name)| format!("{field}={name}"))
-        .collect();
-    ColumnMapping::parse(&columns).map_err(|e| to_py(PipelineError::from(e)))
-}
+use crate::train::{column_mapping, log_input};
 
 /// The label totals (JSON) of one part's transactions: purchase value per category and orders
 /// per channel before `as_of`, to be merged over every part by `vocabulary`.
@@ -67,7 +58,7 @@ pub fn label_totals(
         transactions: log_input(InputKind::Transactions, transactions, None, None)?,
         events: None,
         customers: None,
-        mapping: mapping(columns)?,
+        mapping: column_mapping(columns)?,
     };
     let totals = py
         .detach(|| {
@@ -114,7 +105,7 @@ pub fn vocabulary(
             let params = settings
                 .params(choice::<OnBadRow>("on_error", on_error)?, &reading)
                 .map_err(to_py)?;
-            let mapping = mapping(columns)?;
+            let mapping = column_mapping(columns)?;
             py.detach(|| {
                 lookalike_features::attribute_encoding(&input, &mapping, &params)
                     .map_err(PipelineError::from)

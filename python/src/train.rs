@@ -146,6 +146,17 @@ pub(crate) fn log_input(
     log_file(kind, &path, format, delimiter).map_err(to_py)
 }
 
+/// The column mapping of a `columns=` dict (`{"amount": "total"}`, `{"events.timestamp": "ts"}`),
+/// as `--column FIELD=NAME` flags read it.
+pub(crate) fn column_mapping(columns: Option<BTreeMap<String, String>>) -> PyResult<ColumnMapping> {
+    let specs: Vec<String> = columns
+        .unwrap_or_default()
+        .iter()
+        .map(|(field, name)| format!("{field}={name}"))
+        .collect();
+    ColumnMapping::parse(&specs).map_err(|e| to_py(PipelineError::from(e)))
+}
+
 /// The progress to report to: the callback's, or none.
 fn reporter_of(reporter: &Option<PyProgress>) -> &dyn Progress {
     match reporter {
@@ -227,18 +238,13 @@ pub fn features<'py>(
         .transpose()?;
     let delimiter = parse_delimiter(delimiter.as_deref()).map_err(to_py)?;
     let input = |kind, object: &Bound<'py, PyAny>| log_input(kind, object, format, delimiter);
-    let columns: Vec<String> = columns
-        .unwrap_or_default()
-        .iter()
-        .map(|(field, name)| format!("{field}={name}"))
-        .collect();
     let inputs = FeatureInputs {
         transactions: input(InputKind::Transactions, transactions)?,
         events: events.map(|e| input(InputKind::Events, e)).transpose()?,
         customers: customers
             .map(|c| input(InputKind::Customers, c))
             .transpose()?,
-        mapping: ColumnMapping::parse(&columns).map_err(|e| to_py(PipelineError::from(e)))?,
+        mapping: column_mapping(columns)?,
     };
     let settings = FeatureSpec {
         as_of,
