@@ -107,6 +107,29 @@ def vocabulary(
 ) -> str:
     """The whole base's vocabulary (JSON) from the parts' label totals, for ``lookalike.spark``."""
 
+def training_plan(config: Union[_Path, Mapping[str, Any]]) -> tuple[str, Optional[str]]:
+    """The pipeline spec (JSON) and its segment rules' text, for ``lookalike.spark.train``."""
+
+def training_counts(spec: str, features: Any) -> str:
+    """One part's training counts (JSON), for ``lookalike.spark.train``."""
+
+def trained_scores(spec: str, rules: Optional[str], counts: list[str]) -> Optional[str]:
+    """The segment edges and tier thresholds (JSON) of the merged counts; None without segments."""
+
+def segment_sums(spec: str, rules: Optional[str], trained: str, features: Any) -> str:
+    """One part's segment report sums (JSON), for ``lookalike.spark.train``."""
+
+def train_counted(
+    spec: str,
+    rules: Optional[str],
+    counts: list[str],
+    sums: list[str],
+    *,
+    as_of: Optional[str] = None,
+    features_name: str = "the Spark features",
+) -> Model:
+    """The model fitted from the parts' merged counts and segment sums."""
+
 def generate(
     out: _Path,
     *,

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from . import _lookalike
 
-__all__ = ["features", "score"]
+__all__ = ["features", "score", "train"]
 
 _KEY = "__lookalike_key"
 _PART = "__lookalike_part"
@@ -241,3 +241,65 @@ def score(model, features_df, *, on_error="fail"):
             yield from table.drop_columns([_UNSCORED]).to_batches()
 
     return features_df.mapInArrow(scored, _spark_schema(output_schema))
+
+
+def _part_table(batches):
+    """A partition's Arrow batches as one table, or None for an empty partition."""
+    batches = list(batches)
+    return pa.Table.from_batches(batches) if batches else None
+
+
+def _partition_id():
+    from pyspark import TaskContext
+
+    return TaskContext.get().partitionId()
+
+
+def train(config, features_df, *, as_of=None):
+    """Trains the ``[segments]`` and ``[value]`` stages of a pipeline on a Spark DataFrame of
+    features (one row per customer, as ``features`` makes it) and returns the ``Model``: the
+    model ``lookalike train`` makes from the same features.
+
+    ``config`` is a pipeline file's path or a dict of its sections (``[input]`` may be left out:
+    the features are given). No customer rows reach the driver. Each partition is counted: the
+    distinct (x, t_x, T) histories and the repeat buyers' (x, mean spend) with their counts,
+    and each score input's values with theirs. The counts merge exactly, so the value
+    parameters and the segment edges and tier thresholds are those of one process, bit for bit.
+    A second pass segments every partition with those edges for the segment report: its counts
+    are exact, its revenues and means equal up to the order of additions. ``[clusters]`` and
+    ``[[audience]]`` are refused for now (train them with ``lookalike train``). ``as_of`` (for
+    the manifest) defaults to the pipeline's ``[features] as_of``. The DataFrame is cached
+    during the two passes."""
+    if isinstance(config, dict) and "input" not in config:
+        config = {"input": {"transactions": "(a Spark DataFrame)"}, **config}
+    spec, rules = _lookalike.training_plan(config)
+    if "customer_id" not in features_df.columns:
+        raise _lookalike.InputError(
+            f"the features DataFrame has no customer_id column (its columns: "
+            f"{', '.join(features_df.columns)})")
+    features_df = features_df.persist()
+    try:
+        def counted(batches):
+            table = _part_table(batches)
+            if table is not None:
+                counts = _lookalike.training_counts(spec, table)
+                yield pa.RecordBatch.from_pydict({"part": [_partition_id()], "counts": [counts]})
+
+        rows = features_df.mapInArrow(counted, "part long, counts string").collect()
+        counts = [row["counts"] for row in sorted(rows, key=lambda row: row["part"])]
+        if not counts:
+            raise _lookalike.InputError("the features DataFrame has no rows")
+        trained = _lookalike.trained_scores(spec, rules, counts)
+        sums = []
+        if trained is not None:
+            def summed(batches):
+                table = _part_table(batches)
+                if table is not None:
+                    part_sums = _lookalike.segment_sums(spec, rules, trained, table)
+                    yield pa.RecordBatch.from_pydict({"part": [_partition_id()], "sums": [part_sums]})
+
+            rows = features_df.mapInArrow(summed, "part long, sums string").collect()
+            sums = [row["sums"] for row in sorted(rows, key=lambda row: row["part"])]
+        return _lookalike.train_counted(spec, rules, counts, sums, as_of=as_of)
+    finally:
+        features_df.unpersist()

@@ -28,6 +28,11 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train::pseudonymize, m)?)?;
     m.add_function(wrap_pyfunction!(spark::label_totals, m)?)?;
     m.add_function(wrap_pyfunction!(spark::vocabulary, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::training_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::training_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::trained_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::segment_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::train_counted, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_transform, m)?)?;

@@ -9,11 +9,16 @@ use lookalike_core::{InputKind, NoProgress, TimeUnit};
 use lookalike_features::{
     FeatureInputs, LabelTotals, LogReading, MissingCustomer, OnBadRow, parse_date,
 };
-use lookalike_pipeline::{FeatureSpec, PipelineError};
+use lookalike_pipeline::{
+    FeatureSpec, PipelineError, PipelineSpec, TrainingCounts, TrainingInputs, fit_counted,
+};
+use lookalike_rfm::{ReportSums, TrainedScores};
 use pyo3::prelude::*;
 
 use crate::errors::{InputError, choice, to_py};
-use crate::train::{column_mapping, log_input};
+use crate::model::Model;
+use crate::stages::feature_table;
+use crate::train::{column_mapping, log_input, spec_of};
 
 /// The label totals (JSON) of one part's transactions: purchase value per category and orders
 /// per channel before `as_of`, to be merged over every part by `vocabulary`.
@@ -116,4 +121,136 @@ pub fn vocabulary(
     };
     let vocabulary = merged.vocabulary(top_levels, attributes);
     serde_json::to_string(&vocabulary).map_err(|e| InputError::new_err(e.to_string()))
+}
+
+/// A JSON document of the driver's, read back on a worker.
+fn parsed<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| InputError::new_err(format!("{what}: {e}")))
+}
+
+fn to_text(value: &impl serde::Serialize) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| InputError::new_err(e.to_string()))
+}
+
+/// What the Spark tasks of a training need from the driver: the pipeline spec of `config` (a
+/// pipeline file's path or a dict of its sections) as JSON, checked to have only stages that
+/// train from counts, and the text of its segment rules file.
+#[pyfunction]
+pub fn training_plan(config: &Bound<'_, PyAny>) -> PyResult<(String, Option<String>)> {
+    let spec = spec_of(config)?;
+    lookalike_pipeline::check_counted_stages(&spec).map_err(to_py)?;
+    let rules = match spec.segments.as_ref().and_then(|s| s.rules.as_ref()) {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
+            to_py(PipelineError::Io {
+                path: path.clone(),
+                source,
+            })
+        })?),
+        None => None,
+    };
+    Ok((to_text(&spec)?, rules))
+}
+
+/// The training counts (JSON) of one part's features (whole customers).
+#[pyfunction]
+pub fn training_counts(
+    py: Python<'_>,
+    spec: &str,
+    features: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    let table = feature_table(features)?;
+    let counts = py
+        .detach(|| TrainingCounts::of(&spec, &table))
+        .map_err(to_py)?;
+    to_text(&counts)
+}
+
+/// The parts' counts (JSON) merged, in the order given.
+fn merged_counts(counts: &[String]) -> PyResult<TrainingCounts> {
+    let mut parts = counts.iter();
+    let first = parts
+        .next()
+        .ok_or_else(|| InputError::new_err("no training counts: the features have no partition"))?;
+    let mut merged: TrainingCounts = parsed("training counts", first)?;
+    for part in parts {
+        merged
+            .merge(&parsed("training counts", part)?)
+            .map_err(to_py)?;
+    }
+    Ok(merged)
+}
+
+/// The segment edges and value-tier thresholds (JSON) learned from the parts' merged counts;
+/// none without `[segments]`.
+#[pyfunction]
+#[pyo3(signature = (spec, rules, counts))]
+pub fn trained_scores(
+    spec: &str,
+    rules: Option<&str>,
+    counts: Vec<String>,
+) -> PyResult<Option<String>> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    let trained = merged_counts(&counts)?
+        .trained_scores(&spec, rules)
+        .map_err(to_py)?;
+    trained.as_ref().map(to_text).transpose()
+}
+
+/// The segment report's sums (JSON) of one part's features, segmented with `trained`.
+#[pyfunction]
+#[pyo3(signature = (spec, rules, trained, features))]
+pub fn segment_sums(
+    py: Python<'_>,
+    spec: &str,
+    rules: Option<&str>,
+    trained: &str,
+    features: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    let trained: TrainedScores = parsed("the trained scores", trained)?;
+    let table = feature_table(features)?;
+    let sums = py
+        .detach(|| lookalike_pipeline::segment_sums(&spec, rules, &trained, &table))
+        .map_err(to_py)?;
+    to_text(&sums)
+}
+
+/// The model fitted from the parts' counts and segment sums (JSON, each merged in the order
+/// given).
+#[pyfunction]
+#[pyo3(signature = (spec, rules, counts, sums, *, as_of=None, features_name="the Spark features"))]
+pub fn train_counted(
+    py: Python<'_>,
+    spec: &str,
+    rules: Option<String>,
+    counts: Vec<String>,
+    sums: Vec<String>,
+    as_of: Option<String>,
+    features_name: &str,
+) -> PyResult<Model> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    let merged = merged_counts(&counts)?;
+    let mut report: Option<ReportSums> = None;
+    for part in &sums {
+        let part: ReportSums = parsed("segment sums", part)?;
+        match &mut report {
+            Some(total) => total
+                .merge(&part)
+                .map_err(|e| to_py(PipelineError::from(e)))?,
+            None => report = Some(part),
+        }
+    }
+    let inputs = TrainingInputs {
+        segment_rules: rules,
+        as_of: as_of
+            .or_else(|| spec.features.as_of.clone())
+            .unwrap_or_default(),
+        features_name: features_name.to_string(),
+        ..TrainingInputs::default()
+    };
+    let inner = py
+        .detach(|| fit_counted(&spec, &merged, report.as_ref(), &inputs))
+        .map_err(to_py)?;
+    Ok(Model { inner })
 }

@@ -21,7 +21,7 @@ use crate::tables::{batches_of, is_table, to_pyarrow};
 
 /// The pipeline spec of a path (a pipeline file) or a dict (its sections; relative paths are
 /// relative to the working directory).
-fn spec_of(config: &Bound<'_, PyAny>) -> PyResult<PipelineSpec> {
+pub(crate) fn spec_of(config: &Bound<'_, PyAny>) -> PyResult<PipelineSpec> {
     if config.is_instance_of::<PyDict>() {
         let text: String = config
             .py()

@@ -3,6 +3,7 @@
 scripts/test installs pyspark (and Java when missing) and sets LOOKALIKE_REQUIRE_SPARK=1, so
 that these tests cannot be skipped there; elsewhere they are skipped without pyspark."""
 
+import json
 import math
 import os
 import subprocess
@@ -167,3 +168,100 @@ def test_unscorable_customers_fail_or_are_left_out(session, root, sample_feature
     kept = lks.score(model, holed, on_error="skip").toArrow()
     assert kept.num_rows == sample_features.num_rows - 1
     assert "C00000007" not in kept.column("customer_id").to_pylist()
+
+
+def counted_pipeline(root, tmp_path):
+    """The example pipeline without [clusters] and [[audience]] (not trained on Spark yet),
+    its paths made absolute."""
+    data = root / "data"
+    text = (data / "pipeline.example.toml").read_text()
+    cut = lambda section: text.index(f"\n{section}\n")  # noqa: E731
+    text = text[:cut("[clusters]")] + text[cut("[value]"):cut("[[audience]]")]
+    text = text.replace('"sample/', f'"{data}/sample/').replace(
+        '"segments.example.toml"', f'"{data / "segments.example.toml"}"')
+    path = tmp_path / "pipeline.toml"
+    path.write_text(text)
+    return path
+
+
+def saved(model, folder):
+    """The documents of a saved model, by path in its folder."""
+    model.save(folder)
+    return {p.relative_to(folder).as_posix(): json.loads(p.read_text())
+            for p in folder.rglob("*.json")}
+
+
+def assert_close(a, b, at="", relative=1e-12):
+    """Equal JSON, numbers within `relative`."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), at
+        for key in a:
+            assert_close(a[key], b[key], f"{at}.{key}", relative)
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), at
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_close(x, y, f"{at}[{i}]", relative)
+    elif isinstance(a, float) and isinstance(b, (int, float)):
+        assert abs(a - b) <= relative * max(abs(a), abs(b)), f"{at}: {a} != {b}"
+    else:
+        assert a == b, f"{at}: {a!r} != {b!r}"
+
+
+def assert_same_training(one_process, spark):
+    """Edges, thresholds and value parameters identical; the segment report equal up to the
+    order of additions; the same customers and feature columns."""
+    assert spark["segments.json"] == one_process["segments.json"]
+    value = "value/value_model.json"
+    for document in (one_process[value], spark[value]):
+        document.pop("features")  # where the features came from: a file, or the DataFrame
+    assert spark[value] == one_process[value]
+    a, b = one_process["manifest.json"], spark["manifest.json"]
+    assert b["customers"] == a["customers"]
+    assert b["features"] == a["features"]
+    assert b["stages"]["value"] == a["stages"]["value"]
+    assert_close(a["stages"]["segments"], b["stages"]["segments"], "segments")
+
+
+def test_train_on_the_sample_equals_the_command_line(session, root, tmp_path):
+    pipeline = counted_pipeline(root, tmp_path)
+    cli = root / "target" / "debug" / "lookalike"
+    subprocess.run([str(cli), "--quiet", "train", "--config", str(pipeline),
+                    "--out", str(tmp_path / "cli")], check=True)
+    one_process = lookalike.Model.load(tmp_path / "cli")
+    sample = root / "data" / "sample"
+    read = lambda name: session.read.csv(str(sample / name), header=True)  # noqa: E731
+    features_df = lks.features(read("transactions.csv"), read("events.csv"),
+                               read("customers.csv"), as_of="2026-01-01", partitions=3)
+    model = lks.train(pipeline, features_df)
+    assert_same_training(saved(one_process, tmp_path / "a"), saved(model, tmp_path / "b"))
+    features = lookalike.features(sample / "transactions.csv", sample / "events.csv",
+                                  sample / "customers.csv", as_of="2026-01-01")
+    assert_same_rows(one_process.score(features), model.score(features))
+
+
+def test_train_on_a_base_in_partitions_equals_one_process(session, generated):
+    out, as_of, _ = generated
+    config = {
+        "input": {"transactions": str(out / "transactions.parquet")},
+        "features": {"as_of": as_of},
+        "segments": {"bins": 4, "min_size": 500},
+        "value": {"model": "pareto", "horizon": 6},
+    }
+    one_process = lookalike.train(config)
+    features = lookalike.features(out / "transactions.parquet", as_of=as_of)
+    # Rows dealt round-robin over 5 partitions: no partition is a range of the id order.
+    features_df = session.createDataFrame(features).repartition(5)
+    model = lks.train({k: v for k, v in config.items() if k != "input"}, features_df)
+    tmp = out / "trained"
+    assert_same_training(saved(one_process, tmp / "a"), saved(model, tmp / "b"))
+    assert model.manifest["customers"] == features.num_rows
+
+
+def test_train_refuses_what_it_cannot_fit_on_spark(session, root, sample_features):
+    features_df = session.createDataFrame(sample_features)
+    with pytest.raises(lookalike.InputError, match=r"\[clusters\] and 1 \[\[audience\]\]"):
+        lks.train(root / "data" / "pipeline.example.toml", features_df)
+    with pytest.raises(lookalike.InputError, match="no customer_id"):
+        lks.train({"value": {}}, features_df.drop("customer_id"))
+    with pytest.raises(Exception, match="frequency"):
+        lks.train({"value": {}}, features_df.drop("frequency"))

@@ -12,8 +12,8 @@ use lookalike_cluster::{ClusterEvent, ClusterProfile, Clustering, cluster_table_
 use lookalike_core::{FeatureTable, Progress};
 use lookalike_features::{Extraction, FeatureInputs};
 use lookalike_rfm::{
-    LifecycleParams, RuleSet, SegmentParams, SegmentReport, SegmentSettings, Segmentation, report,
-    segment,
+    LifecycleParams, RuleSet, SegmentParams, SegmentReport, SegmentSettings, Segmentation,
+    TrainedScores, report, segment,
 };
 use lookalike_value::{FitOptions, Prediction};
 use serde_json::{Value, json};
@@ -121,6 +121,28 @@ impl TrainingInputs {
     }
 }
 
+impl TrainingInputs {
+    /// How the features are named in documents ("the features" when not set).
+    pub(crate) fn name_of_features(&self) -> &str {
+        if self.features_name.is_empty() {
+            "the features"
+        } else {
+            &self.features_name
+        }
+    }
+
+    /// An error when `spec` names a segment rules file and its text was not read.
+    pub(crate) fn check_rules_read(&self, spec: &PipelineSpec) -> Result<(), PipelineError> {
+        match spec.segments.as_ref().and_then(|s| s.rules.as_ref()) {
+            Some(path) if self.segment_rules.is_none() => Err(PipelineError::Document {
+                file: path.display().to_string(),
+                message: "the segment rules were not read (TrainingInputs::read reads them)".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Hash (xxh3-64, hex), size and path of an input file (a dataset folder: of its files, in
 /// name order).
 fn fingerprint(path: &Path) -> Result<Value, PipelineError> {
@@ -201,16 +223,16 @@ pub struct TrainingReport {
     pub audiences: Vec<AudienceTraining>,
 }
 
-/// Segments `table` as `spec` says, with the rules of `rules` (TOML text).
-pub fn segment_table(
-    table: &FeatureTable,
-    spec: &SegmentSpec,
-    rules: Option<&str>,
-) -> Result<SegmentTraining, PipelineError> {
-    let rules = match rules {
+/// The rule set of the rules file's text (none: RFM segments only).
+pub(crate) fn rule_set(rules: Option<&str>) -> Result<RuleSet, PipelineError> {
+    Ok(match rules {
         Some(text) => RuleSet::from_toml(text)?,
         None => RuleSet::default(),
-    };
+    })
+}
+
+/// The segmentation settings of `[segments]`.
+pub(crate) fn segment_params(spec: &SegmentSpec) -> SegmentParams {
     let lifecycle = LifecycleParams::default()
         .lapsing_factor(spec.lapsing_factor)
         .lost_factor(spec.lost_factor)
@@ -223,6 +245,17 @@ pub fn segment_table(
     if let Some(column) = &spec.require_consent {
         params = params.require_consent(column);
     }
+    params
+}
+
+/// Segments `table` as `spec` says, with the rules of `rules` (TOML text).
+pub fn segment_table(
+    table: &FeatureTable,
+    spec: &SegmentSpec,
+    rules: Option<&str>,
+) -> Result<SegmentTraining, PipelineError> {
+    let rules = rule_set(rules)?;
+    let params = segment_params(spec);
     let segmentation = segment(table, &rules, &params)?;
     let report = report(table, &segmentation, &spec.test_checks())?;
     Ok(SegmentTraining {
@@ -337,28 +370,9 @@ pub fn fit(
         file: "the pipeline spec".into(),
         message,
     })?;
-    let features_name = if inputs.features_name.is_empty() {
-        "the features"
-    } else {
-        inputs.features_name.as_str()
-    };
-    let mut documents = ModelDocuments {
-        manifest: Value::Null,
-        segments: None,
-        rules: None,
-        clusters: None,
-        value: None,
-        audiences: Vec::new(),
-        extras: Default::default(),
-    };
-    if let Some(path) = spec.segments.as_ref().and_then(|s| s.rules.as_ref())
-        && inputs.segment_rules.is_none()
-    {
-        return Err(PipelineError::Document {
-            file: path.display().to_string(),
-            message: "the segment rules were not read (TrainingInputs::read reads them)".into(),
-        });
-    }
+    let features_name = inputs.name_of_features();
+    let mut documents = ModelDocuments::default();
+    inputs.check_rules_read(spec)?;
     let mut report = TrainingReport::default();
     let mut stages = serde_json::Map::new();
 
@@ -366,31 +380,15 @@ pub fn fit(
         progress.start("segments", None);
         let trained = segment_table(table, section, inputs.segment_rules.as_deref())?;
         progress.finish();
-        let rules_file = inputs.segment_rules.as_ref().map(|text| {
-            documents.rules = Some(text.clone());
-            "rules.toml".to_string()
-        });
-        let settings = SegmentSettings {
-            trained: trained.segmentation.trained.clone(),
-            require_consent: section.require_consent.clone(),
-            lapsing_factor: section.lapsing_factor,
-            lost_factor: section.lost_factor,
-            loyal_purchase_days: section.loyal_purchase_days,
-            single_purchase_gap: section.single_purchase_gap,
-            rules_file,
-        };
-        documents.segments = Some(to_json(&settings)?);
         let sizes = &trained.segmentation.bin_sizes;
-        stages.insert(
-            "segments".into(),
-            json!({
-                "file": "segments.json",
-                "bins": section.bins,
-                "rule_segments": trained.segmentation.rule_names,
-                "bin_sizes": { "r": sizes[0], "f": sizes[1], "m": sizes[2] },
-                "report": trained.report,
-            }),
-        );
+        let entry = segments_stage(
+            section,
+            &trained.segmentation.trained,
+            inputs,
+            (&trained.segmentation.rule_names, sizes, &trained.report),
+            &mut documents,
+        )?;
+        stages.insert("segments".into(), entry);
         report.segments = Some(trained);
     }
 
@@ -443,7 +441,59 @@ pub fn fit(
         stages.insert("audiences".into(), Value::Array(fitted.entries));
     }
 
-    documents.manifest = json!({
+    documents.manifest = manifest(
+        spec,
+        inputs,
+        (table.len(), table.columns()),
+        stages,
+        &documents,
+    );
+    let model = PipelineModel::from_documents(documents, "the trained model")?;
+    Ok((model, report))
+}
+
+/// The segments stage's documents (`segments.json`, the rules file) put in `documents`, and
+/// its manifest entry: the learned edges, and what segmenting the training base found (rule
+/// names, R/F/M bin sizes, the report).
+pub(crate) fn segments_stage(
+    section: &SegmentSpec,
+    trained: &TrainedScores,
+    inputs: &TrainingInputs,
+    (rule_names, sizes, report): (&[String], &[Vec<usize>; 3], &SegmentReport),
+    documents: &mut ModelDocuments,
+) -> Result<Value, PipelineError> {
+    let rules_file = inputs.segment_rules.as_ref().map(|text| {
+        documents.rules = Some(text.clone());
+        "rules.toml".to_string()
+    });
+    let settings = SegmentSettings {
+        trained: trained.clone(),
+        require_consent: section.require_consent.clone(),
+        lapsing_factor: section.lapsing_factor,
+        lost_factor: section.lost_factor,
+        loyal_purchase_days: section.loyal_purchase_days,
+        single_purchase_gap: section.single_purchase_gap,
+        rules_file,
+    };
+    documents.segments = Some(to_json(&settings)?);
+    Ok(json!({
+        "file": "segments.json",
+        "bins": section.bins,
+        "rule_segments": rule_names,
+        "bin_sizes": { "r": sizes[0], "f": sizes[1], "m": sizes[2] },
+        "report": report,
+    }))
+}
+
+/// `manifest.json` of a model trained on `customers` customers with these feature columns.
+pub(crate) fn manifest(
+    spec: &PipelineSpec,
+    inputs: &TrainingInputs,
+    (customers, columns): (usize, &[String]),
+    stages: serde_json::Map<String, Value>,
+    documents: &ModelDocuments,
+) -> Value {
+    let mut manifest = json!({
         "format": MODEL_FORMAT,
         "format_version": MODEL_VERSION,
         "tool": "lookalike",
@@ -451,21 +501,20 @@ pub fn fit(
         "created_at": now_utc(),
         "as_of": inputs.as_of,
         "inputs": inputs.inputs,
-        "customers": table.len(),
+        "customers": customers,
         "features": {
             "time_unit": spec.features.time_unit,
             "top_levels": spec.features.top_levels,
-            "columns": table.columns(),
+            "columns": columns,
         },
         "pipeline": spec,
         "stages": stages,
-        "data_inventory": data_inventory(&documents),
+        "data_inventory": data_inventory(documents),
     });
     if let Some(record) = &inputs.pseudonymized {
-        documents.manifest["pseudonymized"] = record.clone();
+        manifest["pseudonymized"] = record.clone();
     }
-    let model = PipelineModel::from_documents(documents, "the trained model")?;
-    Ok((model, report))
+    manifest
 }
 
 pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Value, PipelineError> {
@@ -488,7 +537,10 @@ fn cluster_entry(fitted: &Value) -> Value {
 }
 
 /// The manifest's record of the value stage.
-fn value_entry(section: &crate::ValueSpec, document: &Value) -> Result<Value, PipelineError> {
+pub(crate) fn value_entry(
+    section: &crate::ValueSpec,
+    document: &Value,
+) -> Result<Value, PipelineError> {
     Ok(json!({
         "file": "value/value_model.json",
         "horizon": section.horizon,

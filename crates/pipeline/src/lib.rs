@@ -18,6 +18,7 @@
 
 mod audience_fit;
 mod audience_stage;
+mod counted;
 mod error;
 mod explain;
 mod fit;
@@ -36,6 +37,7 @@ pub use audience_stage::{
     DEFAULT_AUDIENCE_COLUMNS, DEFAULT_AUDIENCE_LOG1P, IdList, PoolLabels, PoolSpec, Prepared,
     SeedSource, rows_of,
 };
+pub use counted::{TrainingCounts, check_counted_stages, fit_counted, segment_sums};
 pub use error::PipelineError;
 pub use explain::{
     AudienceReasons, ClusterReasons, Explanation, RuleMatch, ScoreReason, SegmentReasons,

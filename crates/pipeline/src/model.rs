@@ -28,7 +28,7 @@ use crate::manifest::{MODEL_FORMAT, MODEL_VERSION, Manifest};
 
 /// Every document of a model, in memory: what a model directory holds, and what
 /// [`PipelineModel::to_bytes`] writes. [`PipelineModel::from_documents`] checks them all.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelDocuments {
     /// `manifest.json`.
     pub manifest: Value,

@@ -7,9 +7,9 @@ use std::borrow::Cow;
 
 use lookalike_core::{FeatureTable, TimeUnit};
 use lookalike_value::{
-    FitOptions, FitReport, GammaGamma, HoldoutColumns, HoldoutEvaluation, Horizon, HorizonUnit,
-    MonthLength, Prediction, PurchaseKind, Purchases, RepeatData, SpendData, Tracking, ValueError,
-    expected_total_purchases,
+    FitOptions, FitReport, GammaGamma, HistoryCounts, HoldoutColumns, HoldoutEvaluation, Horizon,
+    HorizonUnit, MonthLength, Prediction, PurchaseKind, Purchases, RepeatData, SpendCounts,
+    SpendData, Tracking, ValueError, expected_total_purchases,
 };
 use serde_json::{Value, json};
 
@@ -49,7 +49,7 @@ pub fn btyd_columns(table: &FeatureTable) -> Result<[Cow<'_, [f64]>; 4], Pipelin
 }
 
 /// The error with the customer it is about.
-fn with_customer(table: &FeatureTable, error: ValueError) -> PipelineError {
+pub(crate) fn with_customer(table: &FeatureTable, error: ValueError) -> PipelineError {
     match error.row() {
         Some(row) => PipelineError::Customer {
             customer: table.ids()[row].as_str().to_string(),
@@ -69,12 +69,34 @@ impl ValueTraining {
         time_unit: TimeUnit,
     ) -> Result<Self, PipelineError> {
         let [x, t_x, t, m] = btyd_columns(table)?;
-        let data = RepeatData::from_columns(&x, &t_x, &t).map_err(|e| with_customer(table, e))?;
+        let histories =
+            HistoryCounts::of_columns(&x, &t_x, &t).map_err(|e| with_customer(table, e))?;
+        let spend = SpendCounts::of_columns(&x, &m).map_err(|e| e.to_string());
+        Self::fit_counted(&histories, spend.as_ref(), kind, options, time_unit)
+    }
+
+    /// Fits the purchase model of `kind` and Gamma-Gamma on a base's counted histories (the
+    /// merged counts of its parts, or a whole table's): the same data as [`ValueTraining::fit`]
+    /// on the whole base, so the same parameters, bit for bit. `spend` is the spend counts or
+    /// why there are none.
+    pub fn fit_counted(
+        histories: &HistoryCounts,
+        spend: Result<&SpendCounts, &String>,
+        kind: PurchaseKind,
+        options: &FitOptions,
+        time_unit: TimeUnit,
+    ) -> Result<Self, PipelineError> {
+        let value_error = |e: ValueError| PipelineError::Value(Box::new(e));
+        let data = histories.data().map_err(value_error)?;
         let (purchases, purchase_report) =
-            Purchases::fit(kind, &data, options).map_err(|e| with_customer(table, e))?;
-        let spend = SpendData::from_columns(&x, &m)
-            .and_then(|d| GammaGamma::fit(&d, options).map(|(g, r)| (g, r, d)))
-            .map_err(|e| e.to_string());
+            Purchases::fit(kind, &data, options).map_err(value_error)?;
+        let spend = match spend {
+            Ok(counts) => counts
+                .data()
+                .and_then(|d| GammaGamma::fit(&d, options).map(|(g, r)| (g, r, d)))
+                .map_err(|e| e.to_string()),
+            Err(reason) => Err(reason.clone()),
+        };
         Ok(ValueTraining {
             purchases,
             purchase_report,

@@ -5,6 +5,7 @@
 //! segments of a TOML rules file; [`report`] summarises a segmentation. The score and segment
 //! definitions are in this crate's README.
 
+mod counts;
 mod error;
 mod lifecycle;
 mod model;
@@ -14,11 +15,12 @@ mod report;
 mod rules;
 mod segment;
 
+pub use counts::{ScoreCounts, ValueCounts};
 pub use error::RfmError;
 pub use lifecycle::{Lifecycle, LifecycleParams};
 pub use model::{FLAG_INPUTS, SEGMENT_INPUTS, SEGMENT_MADE, SegmentModel, SegmentSettings};
 pub use named::RfmSegment;
 pub use quantile::{bin_sizes, quantile_edges, score};
-pub use report::{ReportRow, SegmentReport, TestChecks, report};
+pub use report::{ReportRow, ReportSums, SegmentReport, TestChecks, report};
 pub use rules::{MISSING, Rule, RuleColumns, RuleSet, ScoreBreaks, SegmentRule};
 pub use segment::{Flags, SegmentParams, Segmentation, TrainedScores, ValueTier, segment};

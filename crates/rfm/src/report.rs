@@ -4,7 +4,7 @@
 use lookalike_core::FeatureTable;
 use lookalike_measure::{TestPlan, segment_power};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RfmError;
 use crate::lifecycle::Lifecycle;
@@ -79,7 +79,7 @@ pub struct SegmentReport {
 }
 
 /// Sums of one segment's customers.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 struct Sums {
     customers: usize,
     revenue: f64,
@@ -182,81 +182,170 @@ pub fn report(
     segmentation: &Segmentation,
     checks: &TestChecks,
 ) -> Result<SegmentReport, RfmError> {
-    let n = table.len();
-    let nan_column = vec![f64::NAN; n];
-    let column = |name: &str| {
-        table
-            .column_index(name)
-            .ok()
-            .map(|j| {
-                table.column_slice(j).map_or_else(
-                    || std::borrow::Cow::Owned(table.values().column(j).to_vec()),
-                    std::borrow::Cow::Borrowed,
-                )
-            })
-            .unwrap_or(std::borrow::Cow::Borrowed(&nan_column))
-    };
-    let (spend, days, frequency, monetary, recent) = (
-        column("total_spend"),
-        column("days_since_last_purchase"),
-        column("frequency"),
-        column("monetary_value"),
-        column("orders_30d"),
-    );
-    let s = segmentation;
-    let rules = s.rule_names.len();
-    // Groups: 11 named RFM segments, no purchase, no consent; 6 stages; rules, no rule, no consent.
-    let (no_purchase, no_consent_rfm, first_stage) = (11, 12, 13);
-    let first_rule = first_stage + Lifecycle::ALL.len();
-    let (no_rule, no_consent_rule) = (first_rule + rules, first_rule + rules + 1);
-    let groups = no_consent_rule + 1;
-    let chunks: Vec<Vec<Sums>> = (0..n)
-        .into_par_iter()
-        .step_by(CHUNK)
-        .map(|start| {
-            let mut sums = vec![Sums::default(); groups];
-            for i in start..(start + CHUNK).min(n) {
-                let values = (spend[i], days[i], frequency[i], monetary[i], recent[i]);
-                let mut add = |g: usize| sums[g].add(values);
-                add(match (s.consented[i], s.rfm_segment[i]) {
-                    (false, _) => no_consent_rfm,
-                    (true, Some(named)) => named as usize,
-                    (true, None) => no_purchase,
-                });
-                add(first_stage + s.lifecycle[i] as usize);
-                add(match (s.consented[i], s.primary[i]) {
-                    (false, _) => no_consent_rule,
-                    (true, Some(k)) => first_rule + k as usize,
-                    (true, None) => no_rule,
-                });
-            }
-            sums
-        })
-        .collect();
-    let mut total = vec![Sums::default(); groups];
-    for chunk in &chunks {
-        for (t, c) in total.iter_mut().zip(chunk) {
-            t.merge(c);
+    ReportSums::of(table, segmentation).report(checks)
+}
+
+/// The report's sums per segment of some customers: a base split into parts (Spark
+/// partitions) is reported by summing each part's and merging them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportSums {
+    /// Per group: 11 named RFM segments, no purchase, no consent; 6 stages; rules, no rule,
+    /// no consent.
+    groups: Vec<Sums>,
+    /// The rule segments' names, in file order.
+    rule_names: Vec<String>,
+    /// Customers per score value, for R, F and M.
+    bin_sizes: [Vec<usize>; 3],
+    /// Whether the features have `orders_30d`, the segments' own baseline conversion.
+    has_recent_orders: bool,
+}
+
+/// Where each group of [`ReportSums::groups`] starts.
+struct Groups {
+    no_purchase: usize,
+    no_consent_rfm: usize,
+    first_stage: usize,
+    first_rule: usize,
+    no_rule: usize,
+    no_consent_rule: usize,
+}
+
+impl Groups {
+    fn of(rules: usize) -> Groups {
+        let (no_purchase, no_consent_rfm, first_stage) = (11, 12, 13);
+        let first_rule = first_stage + Lifecycle::ALL.len();
+        Groups {
+            no_purchase,
+            no_consent_rfm,
+            first_stage,
+            first_rule,
+            no_rule: first_rule + rules,
+            no_consent_rule: first_rule + rules + 1,
         }
     }
-    let revenue: f64 = total[..first_stage].iter().map(|g| g.revenue).sum();
-    let without_consent = total[no_consent_rfm].customers;
-    let mut rows = Vec::new();
-    let mut warnings = Vec::new();
-    let min_size = checks.min_size;
-    let control = 100.0 * checks.plan.control_share;
-    let check = |group: &str, row: &ReportRow, warnings: &mut Vec<String>| {
-        let named = format!(
-            "{group} segment {:?} ({} customers) is too small to test",
-            row.segment, row.customers
+
+    fn len(&self) -> usize {
+        self.no_consent_rule + 1
+    }
+}
+
+impl ReportSums {
+    /// The sums of `table`'s customers, as `segmentation` (of the same table) placed them.
+    pub fn of(table: &FeatureTable, segmentation: &Segmentation) -> ReportSums {
+        let n = table.len();
+        let nan_column = vec![f64::NAN; n];
+        let column = |name: &str| {
+            table
+                .column_index(name)
+                .ok()
+                .map(|j| {
+                    table.column_slice(j).map_or_else(
+                        || std::borrow::Cow::Owned(table.values().column(j).to_vec()),
+                        std::borrow::Cow::Borrowed,
+                    )
+                })
+                .unwrap_or(std::borrow::Cow::Borrowed(&nan_column))
+        };
+        let (spend, days, frequency, monetary, recent) = (
+            column("total_spend"),
+            column("days_since_last_purchase"),
+            column("frequency"),
+            column("monetary_value"),
+            column("orders_30d"),
         );
-        if row.customers == 0 {
-            warnings.push(format!("{group} segment {:?} is empty", row.segment));
-        } else if row.customers < min_size {
-            warnings.push(format!("{named}: fewer than {min_size}"));
-        } else if row.too_small_to_test {
-            let baseline = 100.0 * row.baseline_conversion;
-            warnings.push(match row.minimum_detectable_lift {
+        let s = segmentation;
+        let g = Groups::of(s.rule_names.len());
+        let chunks: Vec<Vec<Sums>> = (0..n)
+            .into_par_iter()
+            .step_by(CHUNK)
+            .map(|start| {
+                let mut sums = vec![Sums::default(); g.len()];
+                for i in start..(start + CHUNK).min(n) {
+                    let values = (spend[i], days[i], frequency[i], monetary[i], recent[i]);
+                    let mut add = |group: usize| sums[group].add(values);
+                    add(match (s.consented[i], s.rfm_segment[i]) {
+                        (false, _) => g.no_consent_rfm,
+                        (true, Some(named)) => named as usize,
+                        (true, None) => g.no_purchase,
+                    });
+                    add(g.first_stage + s.lifecycle[i] as usize);
+                    add(match (s.consented[i], s.primary[i]) {
+                        (false, _) => g.no_consent_rule,
+                        (true, Some(k)) => g.first_rule + k as usize,
+                        (true, None) => g.no_rule,
+                    });
+                }
+                sums
+            })
+            .collect();
+        let mut groups = vec![Sums::default(); g.len()];
+        for chunk in &chunks {
+            for (t, c) in groups.iter_mut().zip(chunk) {
+                t.merge(c);
+            }
+        }
+        ReportSums {
+            groups,
+            rule_names: s.rule_names.clone(),
+            bin_sizes: s.bin_sizes.clone(),
+            has_recent_orders: table.column_index("orders_30d").is_ok(),
+        }
+    }
+
+    /// Adds another part's sums (segmented with the same rules and bins); the merge order
+    /// changes the floating-point sums in their last bits only.
+    pub fn merge(&mut self, other: &ReportSums) -> Result<(), RfmError> {
+        if other.rule_names != self.rule_names || other.groups.len() != self.groups.len() {
+            return Err(RfmError::RulesFile(format!(
+                "parts segmented with different rules: {:?} and {:?}",
+                self.rule_names, other.rule_names
+            )));
+        }
+        for (mine, theirs) in self.groups.iter_mut().zip(&other.groups) {
+            mine.merge(theirs);
+        }
+        for (mine, theirs) in self.bin_sizes.iter_mut().zip(&other.bin_sizes) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
+        self.has_recent_orders &= other.has_recent_orders;
+        Ok(())
+    }
+
+    /// Customers per score value, for R, F and M.
+    pub fn bin_sizes(&self) -> &[Vec<usize>; 3] {
+        &self.bin_sizes
+    }
+
+    /// The report of the customers summed.
+    pub fn report(&self, checks: &TestChecks) -> Result<SegmentReport, RfmError> {
+        let g = Groups::of(self.rule_names.len());
+        let total = &self.groups;
+        let (no_purchase, no_consent_rfm, first_stage) =
+            (g.no_purchase, g.no_consent_rfm, g.first_stage);
+        let (first_rule, no_rule, no_consent_rule) = (g.first_rule, g.no_rule, g.no_consent_rule);
+        let rules = self.rule_names.len();
+        // Every customer is in exactly one group of the RFM block.
+        let n: usize = total[..first_stage].iter().map(|s| s.customers).sum();
+        let revenue: f64 = total[..first_stage].iter().map(|g| g.revenue).sum();
+        let without_consent = total[no_consent_rfm].customers;
+        let mut rows = Vec::new();
+        let mut warnings = Vec::new();
+        let min_size = checks.min_size;
+        let control = 100.0 * checks.plan.control_share;
+        let check = |group: &str, row: &ReportRow, warnings: &mut Vec<String>| {
+            let named = format!(
+                "{group} segment {:?} ({} customers) is too small to test",
+                row.segment, row.customers
+            );
+            if row.customers == 0 {
+                warnings.push(format!("{group} segment {:?} is empty", row.segment));
+            } else if row.customers < min_size {
+                warnings.push(format!("{named}: fewer than {min_size}"));
+            } else if row.too_small_to_test {
+                let baseline = 100.0 * row.baseline_conversion;
+                warnings.push(match row.minimum_detectable_lift {
                 Some(lift) => format!(
                     "{named}: with {control:.0}% held out and {baseline:.2}% converting, a test detects only a lift above +{:.0}%",
                     100.0 * lift
@@ -265,53 +354,54 @@ pub fn report(
                     "{named}: with {control:.0}% held out and {baseline:.2}% converting, no lift is detectable"
                 ),
             });
-        }
-    };
-    if checks.baseline.is_none() && table.column_index("orders_30d").is_err() {
-        warnings.push(
+            }
+        };
+        if checks.baseline.is_none() && !self.has_recent_orders {
+            warnings.push(
             "no baseline conversion (the features have no orders_30d column): segments are judged by size alone; give a baseline for the power analysis".into(),
         );
-    }
-    let at = (n, revenue);
-    for (k, named) in RfmSegment::ALL.iter().enumerate() {
-        let row = total[k].row(("rfm", named.name()), at, checks)?;
-        check("RFM", &row, &mut warnings);
-        rows.push(row);
-    }
-    rows.push(total[no_purchase].row(("rfm", "(no purchase)"), at, checks)?);
-    if without_consent > 0 {
-        rows.push(total[no_consent_rfm].row(("rfm", "(no consent)"), at, checks)?);
-    }
-    for (k, stage) in Lifecycle::ALL.iter().enumerate() {
-        rows.push(total[first_stage + k].row(("lifecycle", stage.name()), at, checks)?);
-    }
-    if rules > 0 {
-        for (k, name) in s.rule_names.iter().enumerate() {
-            let row = total[first_rule + k].row(("rule", name), at, checks)?;
-            check("rule", &row, &mut warnings);
+        }
+        let at = (n, revenue);
+        for (k, named) in RfmSegment::ALL.iter().enumerate() {
+            let row = total[k].row(("rfm", named.name()), at, checks)?;
+            check("RFM", &row, &mut warnings);
             rows.push(row);
         }
-        rows.push(total[no_rule].row(("rule", "(no rule)"), at, checks)?);
+        rows.push(total[no_purchase].row(("rfm", "(no purchase)"), at, checks)?);
         if without_consent > 0 {
-            rows.push(total[no_consent_rule].row(("rule", "(no consent)"), at, checks)?);
+            rows.push(total[no_consent_rfm].row(("rfm", "(no consent)"), at, checks)?);
         }
-    }
-    for (name, sizes) in ["R", "F", "M"].iter().zip(&s.bin_sizes) {
-        let (smallest, largest) = (
-            sizes.iter().min().copied().unwrap_or(0),
-            sizes.iter().max().copied().unwrap_or(0),
-        );
-        if largest > 0 && (smallest == 0 || largest as f64 > 1.5 * smallest as f64) {
-            warnings.push(format!(
+        for (k, stage) in Lifecycle::ALL.iter().enumerate() {
+            rows.push(total[first_stage + k].row(("lifecycle", stage.name()), at, checks)?);
+        }
+        if rules > 0 {
+            for (k, name) in self.rule_names.iter().enumerate() {
+                let row = total[first_rule + k].row(("rule", name), at, checks)?;
+                check("rule", &row, &mut warnings);
+                rows.push(row);
+            }
+            rows.push(total[no_rule].row(("rule", "(no rule)"), at, checks)?);
+            if without_consent > 0 {
+                rows.push(total[no_consent_rule].row(("rule", "(no consent)"), at, checks)?);
+            }
+        }
+        for (name, sizes) in ["R", "F", "M"].iter().zip(&self.bin_sizes) {
+            let (smallest, largest) = (
+                sizes.iter().min().copied().unwrap_or(0),
+                sizes.iter().max().copied().unwrap_or(0),
+            );
+            if largest > 0 && (smallest == 0 || largest as f64 > 1.5 * smallest as f64) {
+                warnings.push(format!(
                 "{name} scores: ties make the bins uneven (customers per score 1..{}: {sizes:?})",
                 sizes.len()
             ));
+            }
         }
+        Ok(SegmentReport {
+            customers: n,
+            without_consent,
+            rows,
+            warnings,
+        })
     }
-    Ok(SegmentReport {
-        customers: n,
-        without_consent,
-        rows,
-        warnings,
-    })
 }

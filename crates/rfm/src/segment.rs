@@ -189,6 +189,16 @@ impl SegmentParams {
         self
     }
 
+    /// Score bins.
+    pub(crate) fn bins_count(&self) -> usize {
+        self.bins
+    }
+
+    /// The column that ranks the value tiers.
+    pub(crate) fn value_column_name(&self) -> &str {
+        &self.value_column
+    }
+
     pub(crate) fn validate(&self) -> Result<(), RfmError> {
         if self.bins < 2 {
             return Err(RfmError::TooFewBins(self.bins));
@@ -282,7 +292,7 @@ impl Segmentation {
     }
 }
 
-fn required<'a>(
+pub(crate) fn required<'a>(
     table: &'a FeatureTable,
     column: &str,
     purpose: &str,
@@ -300,11 +310,20 @@ fn optional<'a>(table: &'a FeatureTable, column: &str) -> Option<Cow<'a, [f64]>>
     table.column_values(column).ok()
 }
 
+/// Which customers are buyers (at least one order and a last purchase): only they are scored.
+pub(crate) fn buyers(orders: &[f64], days: &[f64]) -> Vec<bool> {
+    orders
+        .par_iter()
+        .zip(days.par_iter())
+        .map(|(o, d)| *o > 0.0 && !d.is_nan())
+        .collect()
+}
+
 fn scores_by(values: &[f64], edges: &[f64]) -> Vec<Option<u8>> {
     values.par_iter().map(|v| score(*v, edges)).collect()
 }
 
-fn check_breaks(name: &str, breaks: &[f64], bins: usize) -> Result<(), RfmError> {
+pub(crate) fn check_breaks(name: &str, breaks: &[f64], bins: usize) -> Result<(), RfmError> {
     if breaks.len() != bins - 1
         || breaks.windows(2).any(|w| w[0] >= w[1])
         || breaks.iter().any(|b| !b.is_finite())
@@ -356,11 +375,7 @@ pub fn segment(
         None => None,
     };
     // Customers without a purchase get no score: mask their values as missing.
-    let buyer: Vec<bool> = orders
-        .par_iter()
-        .zip(days.par_iter())
-        .map(|(o, d)| *o > 0.0 && !d.is_nan())
-        .collect();
+    let buyer = buyers(&orders, &days);
     let masked = |values: &[f64]| -> Vec<f64> {
         values
             .par_iter()

@@ -54,4 +54,4 @@ pub use simulate::{
     simulate_pareto_histories,
 };
 pub use special::{ln_hyp2f1, ln_hyp2f1_many, log_diff_exp, log_sum_exp};
-pub use summary::{RepeatData, SpendData, Summary};
+pub use summary::{HistoryCounts, RepeatData, SpendCounts, SpendData, Summary};

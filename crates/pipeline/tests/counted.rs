@@ -1,0 +1,167 @@
+//! Training from counts of a base in parts (what `lookalike.spark.train` does over
+//! partitions) makes the model `fit` makes on the whole table: the same segment edges and
+//! value-tier thresholds and the same value parameters, bit for bit, and the same segment
+//! report up to the order of floating-point additions.
+
+mod common;
+
+use common::{root, sample_features};
+use lookalike_core::{FeatureTable, NoProgress};
+use lookalike_pipeline::{
+    PipelineModel, PipelineSpec, TrainingCounts, TrainingInputs, check_counted_stages, fit,
+    fit_counted, segment_sums,
+};
+use serde_json::Value;
+
+/// The example pipeline without the stages that are not counted.
+fn counted_spec() -> PipelineSpec {
+    let mut spec = PipelineSpec::read(&root().join("data/pipeline.example.toml")).unwrap();
+    spec.clusters = None;
+    spec.audiences.clear();
+    spec
+}
+
+fn inputs() -> TrainingInputs {
+    TrainingInputs {
+        segment_rules: Some(
+            std::fs::read_to_string(root().join("data/segments.example.toml")).unwrap(),
+        ),
+        as_of: "2026-01-01".into(),
+        ..TrainingInputs::default()
+    }
+}
+
+/// The table's rows dealt over `parts` parts by a stride (so every part spans the whole id
+/// range), plus an empty part.
+fn parts_of(table: &FeatureTable, parts: usize) -> Vec<FeatureTable> {
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); parts + 1];
+    for i in 0..table.len() {
+        rows[(i * 7 + i / 3) % parts].push(i);
+    }
+    rows.iter().map(|r| table.select_rows(r)).collect()
+}
+
+/// The model trained from the parts' counts, merged in the given order of parts.
+fn counted_model(spec: &PipelineSpec, parts: &[FeatureTable], order: &[usize]) -> PipelineModel {
+    let inputs = inputs();
+    let rules = inputs.segment_rules.as_deref();
+    let counts: Vec<TrainingCounts> = parts
+        .iter()
+        .map(|p| TrainingCounts::of(spec, p).unwrap())
+        .collect();
+    let mut merged = counts[order[0]].clone();
+    for &k in &order[1..] {
+        merged.merge(&counts[k]).unwrap();
+    }
+    let trained = merged.trained_scores(spec, rules).unwrap().unwrap();
+    let mut sums = segment_sums(spec, rules, &trained, &parts[order[0]]).unwrap();
+    for &k in &order[1..] {
+        sums.merge(&segment_sums(spec, rules, &trained, &parts[k]).unwrap())
+            .unwrap();
+    }
+    fit_counted(spec, &merged, Some(&sums), &inputs).unwrap()
+}
+
+/// Asserts two JSON values are equal, numbers within `relative` (0: the same number).
+fn assert_close(a: &Value, b: &Value, relative: f64, at: &str) {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= relative * x.abs().max(y.abs()),
+                "{at}: {x} and {y}"
+            );
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                assert_close(x, y, relative, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (k, v) in x {
+                assert_close(v, &y[k], relative, &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+#[test]
+fn counted_parts_train_the_model_of_the_whole_table() {
+    let spec = counted_spec();
+    let table = sample_features();
+    let (whole, _) = fit(&spec, table, &inputs(), &NoProgress).unwrap();
+    let parts = parts_of(table, 5);
+    assert!(parts.iter().all(|p| p.len() < table.len() / 3));
+    let counted = counted_model(&spec, &parts, &[0, 1, 2, 3, 4, 5]);
+    let (a, b) = (whole.documents(), counted.documents());
+    // Edges, thresholds and every value-model number: identical.
+    assert_eq!(a.segments, b.segments);
+    assert_eq!(a.rules, b.rules);
+    assert_eq!(a.value, b.value);
+    let stages = |m: &PipelineModel| m.documents().manifest["stages"].clone();
+    let (sa, sb) = (stages(&whole), stages(&counted));
+    assert_eq!(sa["value"], sb["value"]);
+    for key in ["bins", "rule_segments", "bin_sizes", "file"] {
+        assert_eq!(sa["segments"][key], sb["segments"][key], "{key}");
+    }
+    // The report: counts exact, sums up to rounding.
+    assert_close(
+        &sa["segments"]["report"],
+        &sb["segments"]["report"],
+        1e-12,
+        "report",
+    );
+    for key in ["customers", "features", "as_of", "pipeline"] {
+        assert_eq!(a.manifest[key], b.manifest[key], "{key}");
+    }
+    // The scored base is the same.
+    assert_eq!(
+        whole.transform_table(table).unwrap(),
+        counted.transform_table(table).unwrap()
+    );
+    // Merging in another order gives the same model.
+    let reversed = counted_model(&spec, &parts, &[5, 4, 3, 2, 1, 0]);
+    assert_eq!(reversed.documents().segments, b.segments);
+    assert_eq!(reversed.documents().value, b.value);
+}
+
+#[test]
+fn stages_that_are_not_counted_are_refused_by_name() {
+    let mut spec = counted_spec();
+    assert!(check_counted_stages(&spec).is_ok());
+    let example = PipelineSpec::read(&root().join("data/pipeline.example.toml")).unwrap();
+    spec.clusters = example.clusters.clone();
+    let error = TrainingCounts::of(&spec, sample_features()).unwrap_err();
+    assert!(error.to_string().contains("[clusters]"), "{error}");
+    let error = check_counted_stages(&example).unwrap_err().to_string();
+    assert!(
+        error.contains("[clusters] and 1 [[audience]]") && error.contains("one process"),
+        "{error}"
+    );
+}
+
+#[test]
+fn parts_with_other_columns_do_not_merge() {
+    let spec = counted_spec();
+    let table = sample_features();
+    let mut whole = TrainingCounts::of(&spec, table).unwrap();
+    let keep = table.columns().len() - 1;
+    let narrower = FeatureTable::new(
+        table.ids().to_vec(),
+        table.columns()[..keep].to_vec(),
+        table
+            .values()
+            .select(ndarray::Axis(1), &(0..keep).collect::<Vec<_>>()),
+    )
+    .unwrap();
+    let other = TrainingCounts::of(&spec, &narrower).unwrap();
+    let error = whole.merge(&other).unwrap_err();
+    assert!(error.to_string().contains("feature columns"), "{error}");
+}

@@ -1,0 +1,218 @@
+//! What the score edges and value-tier thresholds need from a base, counted: each score input's
+//! values with their multiplicities. Parts of a base counted apart (Spark partitions) merge
+//! exactly, and the edges read from the merged counts are the order statistics
+//! [`quantile_edges`](crate::quantile_edges) selects from the whole base, bit for bit.
+
+use std::collections::BTreeMap;
+
+use lookalike_core::FeatureTable;
+use serde::{Deserialize, Serialize};
+
+use crate::RfmError;
+use crate::rules::RuleSet;
+use crate::segment::{SegmentParams, TrainedScores, buyers, check_breaks, required};
+
+/// Values with how many customers have each, in `f64::total_cmp` order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValueCounts {
+    /// Total-order key of the value (its bits, reordered as `total_cmp` orders) → count.
+    counts: BTreeMap<i64, u64>,
+}
+
+/// The key under which `f64::total_cmp` orders like `i64::cmp`; its own inverse.
+fn total_order_key(bits: i64) -> i64 {
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+impl ValueCounts {
+    /// Counts `value` (NaN is left out, as the quantiles leave it out).
+    pub fn add(&mut self, value: f64) {
+        if !value.is_nan() {
+            *self
+                .counts
+                .entry(total_order_key(value.to_bits() as i64))
+                .or_default() += 1;
+        }
+    }
+
+    /// Adds another part's counts.
+    pub fn merge(&mut self, other: &ValueCounts) {
+        for (key, n) in &other.counts {
+            *self.counts.entry(*key).or_default() += n;
+        }
+    }
+
+    /// Values counted.
+    pub fn len(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// Whether no value was counted.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// The values at 0-based `positions` (ascending) of the sorted multiset.
+    fn at_positions(&self, positions: &[u64]) -> Vec<f64> {
+        let mut found = Vec::with_capacity(positions.len());
+        let mut wanted = positions.iter().peekable();
+        let mut before = 0u64;
+        for (key, n) in &self.counts {
+            while let Some(&&position) = wanted.peek() {
+                if position >= before + n {
+                    break;
+                }
+                found.push(f64::from_bits(total_order_key(*key) as u64));
+                wanted.next();
+            }
+            before += n;
+        }
+        found
+    }
+
+    /// The `bins − 1` quantile edges, as [`quantile_edges`](crate::quantile_edges) defines them.
+    pub fn edges(&self, bins: usize) -> Vec<f64> {
+        let n = self.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let bins = bins as u64;
+        let positions: Vec<u64> = (1..bins).map(|i| (i * n).div_ceil(bins) - 1).collect();
+        self.at_positions(&positions)
+    }
+
+    /// The lowest value of the top `share` (at least one value), none when empty: the
+    /// value-tier threshold.
+    fn top_threshold(&self, share: f64) -> Option<f64> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        let k = ((share * n as f64).ceil() as u64).clamp(1, n) - 1;
+        self.at_positions(&[n - 1 - k]).first().copied()
+    }
+}
+
+/// The score inputs of the buyers of a base, counted: negated days since the last purchase,
+/// orders, total spend, and the value column that ranks the tiers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScoreCounts {
+    /// Negated days since the last purchase (fewer days score higher).
+    pub recency: ValueCounts,
+    /// Orders.
+    pub frequency: ValueCounts,
+    /// Total spend.
+    pub monetary: ValueCounts,
+    /// The value column.
+    pub value: ValueCounts,
+}
+
+impl ScoreCounts {
+    /// The counts of `table`'s buyers, with the columns `segment` reads for the scores.
+    pub fn of(table: &FeatureTable, params: &SegmentParams) -> Result<ScoreCounts, RfmError> {
+        let days = required(table, "days_since_last_purchase", "recency")?;
+        let orders = required(table, "orders", "frequency")?;
+        let spend = required(table, "total_spend", "monetary value")?;
+        let value = required(table, params.value_column_name(), "value tiers")?;
+        let buyer = buyers(&orders, &days);
+        let mut counts = ScoreCounts::default();
+        for (i, _) in buyer.iter().enumerate().filter(|(_, b)| **b) {
+            counts.recency.add(-days[i]);
+            counts.frequency.add(orders[i]);
+            counts.monetary.add(spend[i]);
+            counts.value.add(value[i]);
+        }
+        Ok(counts)
+    }
+
+    /// Adds another part's counts.
+    pub fn merge(&mut self, other: &ScoreCounts) {
+        self.recency.merge(&other.recency);
+        self.frequency.merge(&other.frequency);
+        self.monetary.merge(&other.monetary);
+        self.value.merge(&other.value);
+    }
+
+    /// The edges and thresholds `segment` learns from a table with these counts (the rules
+    /// file's fixed breaks, when it has them, replace the quantiles as there).
+    pub fn trained(
+        &self,
+        rules: &RuleSet,
+        params: &SegmentParams,
+    ) -> Result<TrainedScores, RfmError> {
+        params.validate()?;
+        let bins = params.bins_count();
+        let breaks = rules.breaks();
+        let fixed_or_quantile =
+            |name: &str, counts: &ValueCounts, fixed: &Option<Vec<f64>>| match fixed {
+                Some(b) => check_breaks(name, b, bins).map(|()| b.clone()),
+                None => Ok(counts.edges(bins)),
+            };
+        let (recency_edges, recency_edge_included) = match &breaks.recency {
+            Some(b) => {
+                check_breaks("recency", b, bins)?;
+                (b.clone(), true)
+            }
+            None => (
+                self.recency.edges(bins).iter().rev().map(|e| -e).collect(),
+                false,
+            ),
+        };
+        Ok(TrainedScores {
+            bins: bins as u8,
+            recency_edges,
+            recency_edge_included,
+            frequency_edges: fixed_or_quantile("frequency", &self.frequency, &breaks.frequency)?,
+            monetary_edges: fixed_or_quantile("monetary", &self.monetary, &breaks.monetary)?,
+            value_column: params.value_column_name().to_string(),
+            vip_1_from: self.value.top_threshold(0.01),
+            vip_5_from: self.value.top_threshold(0.05),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quantile_edges;
+
+    #[test]
+    fn edges_from_counts_are_the_selected_order_statistics() {
+        // Heavy ties, negative zero, and a NaN that both leave out.
+        let values: Vec<f64> = (0..997)
+            .map(|i| match i % 11 {
+                0 => f64::NAN,
+                1 => -0.0,
+                k => ((i * 7919) % 23) as f64 * 0.5 - k as f64,
+            })
+            .collect();
+        let mut counts = ValueCounts::default();
+        let mut other = ValueCounts::default();
+        for (i, v) in values.iter().enumerate() {
+            if i % 3 == 0 { &mut counts } else { &mut other }.add(*v);
+        }
+        counts.merge(&other);
+        for bins in [2, 3, 5, 10, 100] {
+            let expected = quantile_edges(&values, bins);
+            let got = counts.edges(bins);
+            assert_eq!(
+                expected.iter().map(|e| e.to_bits()).collect::<Vec<_>>(),
+                got.iter().map(|e| e.to_bits()).collect::<Vec<_>>(),
+                "bins {bins}"
+            );
+        }
+        assert!(ValueCounts::default().edges(5).is_empty());
+    }
+
+    #[test]
+    fn top_threshold_counts_ties_from_the_top() {
+        let mut counts = ValueCounts::default();
+        for v in [5.0, 9.0, 9.0, 1.0, 7.0] {
+            counts.add(v);
+        }
+        // ceil(0.01·5) = 1: the largest; ceil(0.5·5) = 3: the third largest.
+        assert_eq!(counts.top_threshold(0.01), Some(9.0));
+        assert_eq!(counts.top_threshold(0.5), Some(7.0));
+        assert_eq!(ValueCounts::default().top_threshold(0.05), None);
+    }
+}
