@@ -1,13 +1,18 @@
 """Scoring a base on Spark (local[2]) against `lookalike score`, alternated in one run.
 
-    python benches/spark_score.py FEATURES.parquet MODEL_DIR WORK_DIR [REPEATS]
+    python benches/spark_score.py FEATURES.parquet MODEL_DIR WORK_DIR [REPEATS] [BATCH_ROWS]
 
 Needs a release build of the CLI (target/release/lookalike) and of the Python package
 (`maturin develop --release` in python/), pyspark and Java 17. Each repeat runs the CLI
 (`lookalike score --features … --out …parquet`, whole process) and then Spark
 (`lookalike.spark.score` of the Parquet features, written as Parquet) in one session started
-beforehand; prints each time, the medians, their ratio, and checks once that both outputs hold
+beforehand (BATCH_ROWS sets spark.sql.execution.arrow.maxRecordsPerBatch, Spark's default
+10,000 when not given); prints each time, the medians, their ratio, and checks once that both outputs hold
 the same rows.
+
+Where Spark's time goes, measured in the same rounds: `copy` reads the columns the model needs
+and writes them back as Parquet (no Python); `arrow` also sends them through `mapInArrow` to
+Python and back unchanged (the JVM↔Arrow conversions and the worker traffic, no scoring).
 """
 
 import statistics
@@ -27,10 +32,32 @@ repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 root = Path(__file__).resolve().parents[1]
 cli = root / "target" / "release" / "lookalike"
 work.mkdir(parents=True, exist_ok=True)
-session = local_session()
+batch_rows = sys.argv[5] if len(sys.argv) > 5 else None
+settings = {"spark.sql.execution.arrow.maxRecordsPerBatch": batch_rows} if batch_rows else {}
+session = local_session(**settings)
 model = lookalike.Model.load(model_dir)
 
-times = {"cli": [], "spark": []}
+needed = ["customer_id", *model.required_columns]
+times = {"cli": [], "spark": [], "copy": [], "arrow": []}
+
+
+def timed(name, write):
+    t = time.perf_counter()
+    write()
+    times[name].append(time.perf_counter() - t)
+
+
+def copy():
+    session.read.parquet(str(features)).select(*needed).write.mode("overwrite").parquet(
+        str(work / "copy.parquet"))
+
+
+def arrow():
+    df = session.read.parquet(str(features)).select(*needed)
+    df.mapInArrow(lambda batches: batches, df.schema).write.mode("overwrite").parquet(
+        str(work / "arrow.parquet"))
+
+
 for _ in range(repeats):
     out = work / "cli.parquet"
     t = time.perf_counter()
@@ -41,7 +68,9 @@ for _ in range(repeats):
     lks.score(model, session.read.parquet(str(features))).write.mode("overwrite").parquet(
         str(work / "spark.parquet"))
     times["spark"].append(time.perf_counter() - t)
-    print(f"cli {times['cli'][-1]:.2f} s, spark {times['spark'][-1]:.2f} s", flush=True)
+    timed("copy", copy)
+    timed("arrow", arrow)
+    print(", ".join(f"{name} {times[name][-1]:.2f} s" for name in times), flush=True)
 
 cli_rows = pq.read_table(work / "cli.parquet").sort_by("customer_id")
 spark_rows = pq.read_table(work / "spark.parquet").sort_by("customer_id")
@@ -50,4 +79,6 @@ cli_median, spark_median = statistics.median(times["cli"]), statistics.median(ti
 print(f"rows {cli_rows.num_rows}, same rows: {same}")
 print(f"median: cli {cli_median:.2f} s, spark {spark_median:.2f} s, "
       f"spark/cli {spark_median / cli_median:.2f}x")
+print("medians of the breakdown: " + ", ".join(
+    f"{name} {statistics.median(times[name]):.2f} s" for name in ("copy", "arrow")))
 session.stop()

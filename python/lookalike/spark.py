@@ -213,7 +213,8 @@ def score(model, features_df, *, on_error="fail"):
     with the customer and the reason, as on the command line; ``on_error="skip"`` leaves such
     customers out. The model travels to the workers once, as a broadcast of its bytes; each
     batch is scored as ``Model.score`` scores a table (row-local: any split of the base gives
-    the same rows). ``spark.sql.execution.arrow.maxRecordsPerBatch`` sets the batch size.
+    the same rows); only ``customer_id`` and the model's required columns are sent to Python.
+    ``spark.sql.execution.arrow.maxRecordsPerBatch`` sets the batch size.
     Label columns come back as strings (Spark has no dictionary type)."""
     if on_error not in ("fail", "skip"):
         raise _lookalike.InputError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
@@ -222,6 +223,10 @@ def score(model, features_df, *, on_error="fail"):
     if missing:
         raise _lookalike.InputError(
             f"the features DataFrame lacks the column(s) the model reads: {', '.join(missing)}")
+    # Only the columns the model reads cross from the JVM to Python (a feature table has
+    # several times as many; Spark then reads only these from Parquet).
+    features_df = features_df.select(
+        *[f"`{c}`" for c in dict.fromkeys(["customer_id", *model.required_columns])])
     data = session.sparkContext.broadcast(model.to_bytes())
     scored_schema = _plain(model.output_schema)
     output_schema = scored_schema.remove(scored_schema.get_field_index(_UNSCORED))

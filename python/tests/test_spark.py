@@ -93,13 +93,21 @@ def generated(tmp_path_factory):
     return out, summary["as_of"], log.num_rows
 
 
-def test_features_of_a_log_split_over_files_equal_one_process(session, generated):
+@pytest.fixture(scope="module")
+def generated_features(generated):
+    """The generated base's features, extracted in one process."""
+    out, as_of, _ = generated
+    return lookalike.features(out / "transactions.parquet", as_of=as_of)
+
+
+def test_features_of_a_log_split_over_files_equal_one_process(session, generated,
+                                                              generated_features):
     out, as_of, lines = generated
     assert lines > 1_000_000
     tx = session.read.parquet(str(out / "transactions"))
     assert tx.count() == lines
     spark_features = lks.features(tx, as_of=as_of, partitions=5).toArrow()
-    local = lookalike.features(out / "transactions.parquet", as_of=as_of)
+    local = generated_features
     assert local.num_rows > 80_000
     assert_same_rows(local, spark_features)
 
@@ -239,7 +247,8 @@ def test_train_on_the_sample_equals_the_command_line(session, root, tmp_path):
     assert_same_rows(one_process.score(features), model.score(features))
 
 
-def test_train_on_a_base_in_partitions_equals_one_process(session, generated):
+def test_train_on_a_base_in_partitions_equals_one_process(session, generated,
+                                                           generated_features):
     out, as_of, _ = generated
     config = {
         "input": {"transactions": str(out / "transactions.parquet")},
@@ -248,7 +257,7 @@ def test_train_on_a_base_in_partitions_equals_one_process(session, generated):
         "value": {"model": "pareto", "horizon": 6},
     }
     one_process = lookalike.train(config)
-    features = lookalike.features(out / "transactions.parquet", as_of=as_of)
+    features = generated_features
     # Rows dealt round-robin over 5 partitions: no partition is a range of the id order.
     features_df = session.createDataFrame(features).repartition(5)
     model = lks.train({k: v for k, v in config.items() if k != "input"}, features_df)

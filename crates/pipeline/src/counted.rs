@@ -19,7 +19,7 @@ use lookalike_value::{FitOptions, HistoryCounts, SpendCounts};
 use serde::{Deserialize, Serialize};
 
 use crate::fit::{manifest, rule_set, segment_params, segments_stage, value_entry};
-use crate::value_stage::{btyd_columns, with_customer};
+use crate::value_stage::value_counts;
 use crate::{
     ModelDocuments, PipelineError, PipelineModel, PipelineSpec, TrainingInputs, ValueTraining,
 };
@@ -73,11 +73,7 @@ impl TrainingCounts {
         };
         let (histories, spend) = match &spec.value {
             Some(_) => {
-                let [x, t_x, t, m] = btyd_columns(table)?;
-                let histories =
-                    HistoryCounts::of_columns(&x, &t_x, &t).map_err(|e| with_customer(table, e))?;
-                let spend = SpendCounts::of_columns(&x, &m)
-                    .map_err(|e| with_customer(table, e).to_string());
+                let (histories, spend) = value_counts(table)?;
                 (Some(histories), Some(spend))
             }
             None => (None, None),

@@ -49,7 +49,7 @@ pub fn btyd_columns(table: &FeatureTable) -> Result<[Cow<'_, [f64]>; 4], Pipelin
 }
 
 /// The error with the customer it is about.
-pub(crate) fn with_customer(table: &FeatureTable, error: ValueError) -> PipelineError {
+fn with_customer(table: &FeatureTable, error: ValueError) -> PipelineError {
     match error.row() {
         Some(row) => PipelineError::Customer {
             customer: table.ids()[row].as_str().to_string(),
@@ -60,6 +60,18 @@ pub(crate) fn with_customer(table: &FeatureTable, error: ValueError) -> Pipeline
     }
 }
 
+/// What the value stage needs from a table's BTYD columns: its distinct histories, checked
+/// (an error names the customer), and its repeat buyers' spend, or why there is none (a bad
+/// mean spend, with the customer).
+pub(crate) fn value_counts(
+    table: &FeatureTable,
+) -> Result<(HistoryCounts, Result<SpendCounts, String>), PipelineError> {
+    let [x, t_x, t, m] = btyd_columns(table)?;
+    let histories = HistoryCounts::of_columns(&x, &t_x, &t).map_err(|e| with_customer(table, e))?;
+    let spend = SpendCounts::of_columns(&x, &m).map_err(|e| with_customer(table, e).to_string());
+    Ok((histories, spend))
+}
+
 impl ValueTraining {
     /// Fits the purchase model of `kind` and Gamma-Gamma on the BTYD columns of `table`.
     pub fn fit(
@@ -68,10 +80,7 @@ impl ValueTraining {
         options: &FitOptions,
         time_unit: TimeUnit,
     ) -> Result<Self, PipelineError> {
-        let [x, t_x, t, m] = btyd_columns(table)?;
-        let histories =
-            HistoryCounts::of_columns(&x, &t_x, &t).map_err(|e| with_customer(table, e))?;
-        let spend = SpendCounts::of_columns(&x, &m).map_err(|e| e.to_string());
+        let (histories, spend) = value_counts(table)?;
         Self::fit_counted(&histories, spend.as_ref(), kind, options, time_unit)
     }
 
