@@ -274,7 +274,7 @@ def train(config, features_df, *, as_of=None):
     are exact, its revenues and means equal up to the order of additions. ``[clusters]`` and
     ``[[audience]]`` are refused for now (train them with ``lookalike train``). ``as_of`` (for
     the manifest) defaults to the pipeline's ``[features] as_of``. The DataFrame is cached
-    during the two passes."""
+    during the two passes (unless it already is, in which case its cache is left alone)."""
     if isinstance(config, dict) and "input" not in config:
         config = {"input": {"transactions": "(a Spark DataFrame)"}, **config}
     spec, rules = _lookalike.training_plan(config)
@@ -282,7 +282,10 @@ def train(config, features_df, *, as_of=None):
         raise _lookalike.InputError(
             f"the features DataFrame has no customer_id column (its columns: "
             f"{', '.join(features_df.columns)})")
-    features_df = features_df.persist()
+    level = features_df.storageLevel
+    cached_here = not (level.useMemory or level.useDisk)
+    if cached_here:
+        features_df = features_df.persist()
     try:
         def counted(batches):
             table = _part_table(batches)
@@ -307,4 +310,5 @@ def train(config, features_df, *, as_of=None):
             sums = [row["sums"] for row in sorted(rows, key=lambda row: row["part"])]
         return _lookalike.train_counted(spec, rules, counts, sums, as_of=as_of)
     finally:
-        features_df.unpersist()
+        if cached_here:
+            features_df.unpersist()

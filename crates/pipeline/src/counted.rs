@@ -57,7 +57,7 @@ pub fn check_counted_stages(spec: &PipelineSpec) -> Result<(), PipelineError> {
         file: "the pipeline spec".into(),
         message: format!(
             "training on a base in parts fits [segments] and [value] only; {} must be trained \
-             in one process (lookalike train, or lookalike.train on the features) for now",
+             in one process (lookalike train, or lookalike.train) for now",
             others.join(" and ")
         ),
     })
