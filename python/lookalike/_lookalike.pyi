@@ -96,16 +96,19 @@ def label_totals(
 ) -> str:
     """One part's label totals (JSON), for ``lookalike.spark``."""
 
-def vocabulary(
-    totals: list[str],
+def attribute_summaries(
+    customers: Any,
     *,
     top_levels: int = 8,
-    customers: Optional[Any] = None,
     columns: Optional[Mapping[str, str]] = None,
     on_error: str = "fail",
     date_format: Optional[str] = None,
 ) -> str:
-    """The whole base's vocabulary (JSON) from the parts' label totals, for ``lookalike.spark``."""
+    """One part's customers-table attribute summaries (JSON), for ``lookalike.spark``."""
+
+def vocabulary(totals: list[str], *, top_levels: int = 8, attributes: list[str] = ...) -> str:
+    """The whole base's vocabulary (JSON) from the parts' label totals and attribute summaries,
+    for ``lookalike.spark``."""
 
 def training_plan(config: Union[_Path, Mapping[str, Any]]) -> tuple[str, Optional[str]]:
     """The pipeline spec (JSON) and its segment rules' text, for ``lookalike.spark.train``."""

@@ -15,9 +15,9 @@ How ``features`` stays exact: the logs are repartitioned by customer id, so each
 whole customers and each customer's features are computed from all their rows, as one process
 would. The few columns chosen by looking at the whole base — which categories and channels get
 a share column, how each customers-table attribute is encoded — are fixed first: every
-partition reports its label totals (integers, merged exactly), the driver chooses from their
-sum and reads the customers table once (one row per customer, small next to the logs) for the
-attribute encodings, and every partition is then extracted with that vocabulary.
+partition reports its label totals and its customers' attribute summaries (counts and flags,
+merged exactly), the driver chooses from their sum, and every partition is then extracted with
+that vocabulary.
 
 What differs from the command line: ``as_of`` must be given (every partition must use the same
 date); a bad row is named by its row within its partition's table, not by its line in a file;
@@ -148,22 +148,27 @@ def features(transactions, events=None, customers=None, *, as_of, holdout_end=No
             tx = parts["transactions"]
             totals = _lookalike.label_totals(tx, as_of=as_of, holdout_end=holdout_end,
                                              threads=threads, **options)
+            attributes = None
+            if "customers" in parts:
+                attributes = _lookalike.attribute_summaries(
+                    parts["customers"], top_levels=top_levels, columns=columns,
+                    on_error=on_error, date_format=date_format)
             yield pa.RecordBatch.from_pydict({
+                "part": [_partition_id()],
                 "totals": [totals],
+                "attributes": [attributes],
                 "schemas": [[parts[k].schema.serialize().to_pybytes() for k in kinds]],
             })
 
-        reported = spread.mapInArrow(totals_of, "totals string, schemas array<binary>").collect()
+        reported = spread.mapInArrow(
+            totals_of, "part long, totals string, attributes string, schemas array<binary>"
+        ).collect()
         if not reported:
             raise _lookalike.InputError("the transactions DataFrame has no rows")
-        customer_table = None
-        if customers is not None:
-            customer_table = customers.toArrow()
+        reported.sort(key=lambda row: row["part"])
         vocabulary = _lookalike.vocabulary(
             [row["totals"] for row in reported], top_levels=top_levels,
-            customers=customer_table, columns=columns, on_error=on_error,
-            date_format=date_format)
-        del customer_table
+            attributes=[row["attributes"] for row in reported if row["attributes"] is not None])
 
         # The output's schema: the features of no customer under the vocabulary.
         schemas = [pa.ipc.read_schema(pa.py_buffer(b)) for b in reported[0]["schemas"]]
@@ -248,16 +253,16 @@ def score(model, features_df, *, on_error="fail"):
     return features_df.mapInArrow(scored, _spark_schema(output_schema))
 
 
-def _part_table(batches):
-    """A partition's Arrow batches as one table, or None for an empty partition."""
-    batches = list(batches)
-    return pa.Table.from_batches(batches) if batches else None
-
-
 def _partition_id():
     from pyspark import TaskContext
 
     return TaskContext.get().partitionId()
+
+
+def _part_table(batches):
+    """A partition's Arrow batches as one table, or None for an empty partition."""
+    batches = list(batches)
+    return pa.Table.from_batches(batches) if batches else None
 
 
 def train(config, features_df, *, as_of=None):

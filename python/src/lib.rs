@@ -27,6 +27,7 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train::generate, m)?)?;
     m.add_function(wrap_pyfunction!(train::pseudonymize, m)?)?;
     m.add_function(wrap_pyfunction!(spark::label_totals, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::attribute_summaries, m)?)?;
     m.add_function(wrap_pyfunction!(spark::vocabulary, m)?)?;
     m.add_function(wrap_pyfunction!(spark::training_plan, m)?)?;
     m.add_function(wrap_pyfunction!(spark::training_counts, m)?)?;

@@ -1,13 +1,15 @@
 //! The native side of `lookalike.spark`: what a Spark task needs besides `features` and
 //! `Model.score`. A base split over partitions (each holding whole customers) gets the columns
-//! one extraction over the whole base would: every partition reports its label totals, the
-//! driver merges them and fixes the vocabulary, and every partition is extracted with it.
+//! one extraction over the whole base would: every partition reports its label totals and
+//! attribute summaries, the driver merges them and fixes the vocabulary, and every partition
+//! is extracted with it.
 
 use std::collections::BTreeMap;
 
 use lookalike_core::{InputKind, NoProgress, TimeUnit};
 use lookalike_features::{
-    FeatureInputs, LabelTotals, LogReading, MissingCustomer, OnBadRow, parse_date,
+    AttributeSummary, FeatureInputs, FeatureParams, LabelTotals, LogReading, MissingCustomer,
+    OnBadRow, encodings, merge_attribute_summaries, parse_date,
 };
 use lookalike_pipeline::{
     FeatureSpec, PipelineError, PipelineSpec, TrainingCounts, TrainingInputs, fit_counted,
@@ -19,6 +21,30 @@ use crate::errors::{InputError, choice, to_py};
 use crate::model::Model;
 use crate::stages::feature_table;
 use crate::train::{column_mapping, log_input, spec_of};
+
+/// The extraction settings of a first-pass call: how rows are read and judged, the as-of date
+/// and the levels kept (the time unit does not matter before the features are computed).
+fn task_params(
+    as_of: Option<&str>,
+    top_levels: usize,
+    on_error: &str,
+    missing_customer: MissingCustomer,
+    date_format: Option<String>,
+) -> PyResult<FeatureParams> {
+    let reading = LogReading {
+        missing_customer,
+        date_format,
+        attributes: Vec::new(),
+    };
+    let settings = FeatureSpec {
+        as_of: as_of.map(str::to_string),
+        time_unit: TimeUnit::Weeks,
+        top_levels,
+    };
+    settings
+        .params(choice::<OnBadRow>("on_error", on_error)?, &reading)
+        .map_err(to_py)
+}
 
 /// The label totals (JSON) of one part's transactions: purchase value per category and orders
 /// per channel before `as_of`, to be merged over every part by `vocabulary`.
@@ -39,19 +65,8 @@ pub fn label_totals(
     date_format: Option<String>,
     threads: Option<usize>,
 ) -> PyResult<String> {
-    let reading = LogReading {
-        missing_customer: choice::<MissingCustomer>("missing_customer", missing_customer)?,
-        date_format,
-        attributes: Vec::new(),
-    };
-    let settings = FeatureSpec {
-        as_of: Some(as_of.to_string()),
-        time_unit: TimeUnit::Weeks,
-        top_levels: 8,
-    };
-    let mut params = settings
-        .params(choice::<OnBadRow>("on_error", on_error)?, &reading)
-        .map_err(to_py)?;
+    let missing_customer = choice::<MissingCustomer>("missing_customer", missing_customer)?;
+    let mut params = task_params(Some(as_of), 8, on_error, missing_customer, date_format)?;
     if let Some(end) = holdout_end {
         let end = parse_date(&end).map_err(|e| InputError::new_err(format!("holdout_end: {e}")))?;
         params = params.holdout_end(end);
@@ -71,56 +86,65 @@ pub fn label_totals(
                 .map_err(PipelineError::from)
         })
         .map_err(to_py)?;
-    serde_json::to_string(&totals).map_err(|e| InputError::new_err(e.to_string()))
+    to_text(&totals)
 }
 
-/// The vocabulary (JSON) of a whole base: the parts' label totals (JSON, from `label_totals`)
-/// merged, the `top_levels` heaviest labels chosen, and the whole customers table's attribute
-/// encoding.
+/// The attribute summaries (JSON) of one part's customers table: what the encoding of each
+/// attribute column needs, to be merged over every part by `vocabulary`.
 #[pyfunction]
-#[pyo3(signature = (totals, *, top_levels=8, customers=None, columns=None, on_error="fail", date_format=None))]
-pub fn vocabulary(
+#[pyo3(signature = (customers, *, top_levels=8, columns=None, on_error="fail", date_format=None))]
+pub fn attribute_summaries(
     py: Python<'_>,
-    totals: Vec<String>,
+    customers: &Bound<'_, PyAny>,
     top_levels: usize,
-    customers: Option<&Bound<'_, PyAny>>,
     columns: Option<BTreeMap<String, String>>,
     on_error: &str,
     date_format: Option<String>,
 ) -> PyResult<String> {
+    let input = log_input(InputKind::Customers, customers, None, None)?;
+    let params = task_params(
+        None,
+        top_levels,
+        on_error,
+        MissingCustomer::Fail,
+        date_format,
+    )?;
+    let mapping = column_mapping(columns)?;
+    let summaries = py
+        .detach(|| {
+            lookalike_features::attribute_summaries(&input, &mapping, &params)
+                .map_err(PipelineError::from)
+        })
+        .map_err(to_py)?;
+    to_text(&summaries)
+}
+
+/// The vocabulary (JSON) of a whole base: the parts' label totals (JSON, from `label_totals`)
+/// merged and the `top_levels` heaviest labels chosen, and the parts' attribute summaries
+/// (JSON, from `attribute_summaries`; none without a customers table) merged into the whole
+/// table's attribute encoding.
+#[pyfunction]
+#[pyo3(signature = (totals, *, top_levels=8, attributes=Vec::new()))]
+pub fn vocabulary(
+    totals: Vec<String>,
+    top_levels: usize,
+    attributes: Vec<String>,
+) -> PyResult<String> {
     let mut merged = LabelTotals::default();
     for part in totals {
-        let part: LabelTotals = serde_json::from_str(&part)
-            .map_err(|e| InputError::new_err(format!("label totals: {e}")))?;
-        merged.merge(part);
+        merged.merge(parsed("label totals", &part)?);
     }
-    let attributes = match customers {
-        Some(table) => {
-            let input = log_input(InputKind::Customers, table, None, None)?;
-            let reading = LogReading {
-                missing_customer: MissingCustomer::Fail,
-                date_format,
-                attributes: Vec::new(),
-            };
-            let settings = FeatureSpec {
-                as_of: None,
-                time_unit: TimeUnit::Weeks,
-                top_levels,
-            };
-            let params = settings
-                .params(choice::<OnBadRow>("on_error", on_error)?, &reading)
-                .map_err(to_py)?;
-            let mapping = column_mapping(columns)?;
-            py.detach(|| {
-                lookalike_features::attribute_encoding(&input, &mapping, &params)
-                    .map_err(PipelineError::from)
-            })
-            .map_err(to_py)?
+    let mut summaries: Option<Vec<(String, AttributeSummary)>> = None;
+    for part in &attributes {
+        let part: Vec<(String, AttributeSummary)> = parsed("attribute summaries", part)?;
+        match &mut summaries {
+            Some(total) => merge_attribute_summaries(total, &part)
+                .map_err(|e| to_py(PipelineError::from(e)))?,
+            None => summaries = Some(part),
         }
-        None => Vec::new(),
-    };
-    let vocabulary = merged.vocabulary(top_levels, attributes);
-    serde_json::to_string(&vocabulary).map_err(|e| InputError::new_err(e.to_string()))
+    }
+    let encoding = summaries.map_or_else(Vec::new, |s| encodings(&s, top_levels));
+    to_text(&merged.vocabulary(top_levels, encoding))
 }
 
 /// A JSON document of the driver's, read back on a worker.

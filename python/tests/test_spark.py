@@ -274,3 +274,22 @@ def test_train_refuses_what_it_cannot_fit_on_spark(session, root, sample_feature
         lks.train({"value": {}}, features_df.drop("customer_id"))
     with pytest.raises(Exception, match="frequency"):
         lks.train({"value": {}}, features_df.drop("frequency"))
+
+
+def test_partitions_without_customer_rows_keep_the_whole_encoding(session, root, tmp_path):
+    """Attribute encodings are merged from every partition's summary, also when most
+    partitions have no customers-table row."""
+    import pyarrow.csv as pacsv
+
+    sample = root / "data" / "sample"
+    customers = pacsv.read_csv(sample / "customers.csv")
+    few = customers.slice(0, 3)
+    pacsv.write_csv(few, tmp_path / "customers.csv")
+    read = lambda path: session.read.csv(str(path), header=True)  # noqa: E731
+    spark_features = lks.features(read(sample / "transactions.csv"), None,
+                                  read(tmp_path / "customers.csv"), as_of="2026-01-01",
+                                  partitions=7).toArrow()
+    local = lookalike.features(sample / "transactions.csv", None, tmp_path / "customers.csv",
+                               as_of="2026-01-01")
+    assert any(n.startswith("country_") for n in local.column_names)
+    assert_same_rows(local, spark_features)

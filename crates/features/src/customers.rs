@@ -589,9 +589,16 @@ impl CustomerFile {
     /// over its `max_levels` most frequent levels (ties by text) with an `_other` column when
     /// there are more.
     pub fn encoding(&self, max_levels: usize) -> Vec<(String, AttributeEncoding)> {
+        encodings(&self.attribute_summaries(), max_levels)
+    }
+
+    /// What the encoding of each attribute column needs from its values
+    /// ([`AttributeSummary`]): the parts of a customers table split over workers merge theirs
+    /// ([`merge_attribute_summaries`]) into the whole table's.
+    pub fn attribute_summaries(&self) -> Vec<(String, AttributeSummary)> {
         self.attributes
             .iter()
-            .map(|(name, values)| (name.clone(), encoding_of(values, max_levels)))
+            .map(|(name, values)| (name.clone(), AttributeSummary::of(values)))
             .collect()
     }
 
@@ -764,33 +771,102 @@ fn text(v: &Value) -> Option<String> {
 }
 
 /// How a column of these values is encoded (see [`CustomerFile::encoding`]).
-fn encoding_of(values: &[Value], max_levels: usize) -> AttributeEncoding {
-    let present: Vec<&Value> = values.iter().filter(|v| **v != Value::Null).collect();
-    if present.is_empty() {
-        return AttributeEncoding::Empty;
+/// What decides an attribute column's encoding, summed over its values: how many are present,
+/// whether some is not a number, not a date, not yes/no, and how often each value occurs as
+/// text. Parts merge exactly (counts add, flags or), so the encoding of merged parts is the
+/// whole column's.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AttributeSummary {
+    /// Values present (not null).
+    present: u64,
+    /// Some present value is not a number.
+    not_all_numbers: bool,
+    /// Some present value is not a date.
+    not_all_days: bool,
+    /// Some present value is not a yes/no text.
+    not_all_booleans: bool,
+    /// Each present value, as text, with how many customers have it.
+    levels: std::collections::BTreeMap<String, u64>,
+}
+
+impl AttributeSummary {
+    fn of(values: &[Value]) -> AttributeSummary {
+        let mut summary = AttributeSummary::default();
+        for v in values.iter().filter(|v| **v != Value::Null) {
+            summary.present += 1;
+            summary.not_all_numbers |= number(v).is_none();
+            summary.not_all_days |= day(v).is_none();
+            summary.not_all_booleans |= !matches!(v, Value::Text(t) if boolean(t).is_some());
+            *summary.levels.entry(text(v).expect("present")).or_default() += 1;
+        }
+        summary
     }
-    if present.iter().all(|v| number(v).is_some()) {
-        return AttributeEncoding::Number;
+
+    /// Adds another part's summary of the same column.
+    pub fn merge(&mut self, other: &AttributeSummary) {
+        self.present += other.present;
+        self.not_all_numbers |= other.not_all_numbers;
+        self.not_all_days |= other.not_all_days;
+        self.not_all_booleans |= other.not_all_booleans;
+        for (level, n) in &other.levels {
+            *self.levels.entry(level.clone()).or_default() += n;
+        }
     }
-    if present.iter().all(|v| day(v).is_some()) {
-        return AttributeEncoding::Days;
+
+    /// The column's encoding: numbers pass through, dates become days, yes/no 0/1, anything
+    /// else one-hot over the `max_levels` most frequent levels (ties by text).
+    pub fn encoding(&self, max_levels: usize) -> AttributeEncoding {
+        if self.present == 0 {
+            return AttributeEncoding::Empty;
+        }
+        if !self.not_all_numbers {
+            return AttributeEncoding::Number;
+        }
+        if !self.not_all_days {
+            return AttributeEncoding::Days;
+        }
+        if !self.not_all_booleans {
+            return AttributeEncoding::Boolean;
+        }
+        let mut levels: Vec<(&String, u64)> = self.levels.iter().map(|(l, n)| (l, *n)).collect();
+        levels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let other = levels.len() > max_levels;
+        levels.truncate(max_levels);
+        AttributeEncoding::Levels {
+            levels: levels.into_iter().map(|(level, _)| level.clone()).collect(),
+            other,
+        }
     }
-    if present
+}
+
+/// Adds the attribute summaries of another part of a customers table to `total` (the same
+/// attribute columns, in the same order).
+pub fn merge_attribute_summaries(
+    total: &mut [(String, AttributeSummary)],
+    part: &[(String, AttributeSummary)],
+) -> Result<(), FeatureError> {
+    let names =
+        |s: &[(String, AttributeSummary)]| s.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    if names(total) != names(part) {
+        return Err(FeatureError::Vocabulary(format!(
+            "the parts of the customers table have other attribute columns: {:?} and {:?}",
+            names(total),
+            names(part)
+        )));
+    }
+    for ((_, mine), (_, theirs)) in total.iter_mut().zip(part) {
+        mine.merge(theirs);
+    }
+    Ok(())
+}
+
+/// The encoding of each summarised attribute column.
+pub fn encodings(
+    summaries: &[(String, AttributeSummary)],
+    max_levels: usize,
+) -> Vec<(String, AttributeEncoding)> {
+    summaries
         .iter()
-        .all(|v| matches!(v, Value::Text(t) if boolean(t).is_some()))
-    {
-        return AttributeEncoding::Boolean;
-    }
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for v in &present {
-        *counts.entry(text(v).expect("present")).or_default() += 1;
-    }
-    let mut levels: Vec<(String, usize)> = counts.into_iter().collect();
-    levels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let other = levels.len() > max_levels;
-    levels.truncate(max_levels);
-    AttributeEncoding::Levels {
-        levels: levels.into_iter().map(|(level, _)| level).collect(),
-        other,
-    }
+        .map(|(name, summary)| (name.clone(), summary.encoding(max_levels)))
+        .collect()
 }

@@ -14,7 +14,7 @@ use crate::FeatureError;
 use crate::cell::{date_of_day, day_number};
 use crate::columns::{EVENT_WIDTH, Scratch, TxLayout, event_specs, fill_events};
 use crate::customers::{
-    AttributeEncoding, CustomerFile, column_suffix, read_customers, unique_name,
+    AttributeSummary, CustomerFile, column_suffix, read_customers, unique_name,
 };
 use crate::dictionary::{Dictionary, LabelId};
 use crate::events::{CustomerEvents, EventHandler, PurchaseDays};
@@ -554,17 +554,20 @@ pub fn label_totals(
     Ok(label_totals_of(&read.tx, &dictionaries))
 }
 
-/// How the attribute columns of a whole customers file (or table) are encoded: the
-/// [`Vocabulary`](crate::Vocabulary)'s `attributes` for the parts of a base split over workers.
-/// The file is read whole and checked as [`extract`] checks it.
-pub fn attribute_encoding(
+/// What the encoding of each attribute column needs from a customers file (or table), or from
+/// its customers in `params`' partition ([`FeatureParams::only_customers_in`]): the parts of
+/// a base split over workers each summarise theirs, and the merged summaries
+/// ([`merge_attribute_summaries`](crate::merge_attribute_summaries)) give the whole table's
+/// encoding, the [`Vocabulary`](crate::Vocabulary)'s `attributes`. The file is read and
+/// checked as [`extract`] reads it.
+pub fn attribute_summaries(
     customers: &InputFile,
     mapping: &ColumnMapping,
     params: &FeatureParams,
-) -> Result<Vec<(String, AttributeEncoding)>, FeatureError> {
+) -> Result<Vec<(String, AttributeSummary)>, FeatureError> {
     params.validate()?;
     let file = read_customers(customers, mapping, params.on_bad_row, &params.customers_in)?;
-    Ok(file.encoding(params.top_levels))
+    Ok(file.attribute_summaries())
 }
 
 fn scan_options(params: &FeatureParams) -> ScanOptions {

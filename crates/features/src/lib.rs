@@ -38,10 +38,10 @@ mod vocabulary;
 pub use btyd::btyd_summary;
 pub use cell::{date_of_day, day_number, parse_date};
 pub use chunks::{FeatureChunks, batch_from_table, table_from_batch};
-pub use customers::AttributeEncoding;
+pub use customers::{AttributeEncoding, AttributeSummary, encodings, merge_attribute_summaries};
 pub use error::FeatureError;
 pub use extract::{
-    Extraction, FeatureInputs, InputReport, attribute_encoding, extract, label_totals,
+    Extraction, FeatureInputs, InputReport, attribute_summaries, extract, label_totals,
 };
 pub use input::{FileFormat, InputFile};
 pub use outcomes::{Outcome, Outcomes, outcomes};

@@ -100,19 +100,36 @@ fn every_part_finds_the_same_as_of_date() {
 /// customers file, every part gets the whole extraction's columns, in order, and its values.
 #[test]
 fn parts_with_the_merged_vocabulary_are_the_whole_extraction() {
-    use lookalike_features::{LabelTotals, attribute_encoding, label_totals};
+    use lookalike_features::{
+        LabelTotals, attribute_summaries, encodings, label_totals, merge_attribute_summaries,
+    };
     let params = FeatureParams::new()
         .as_of(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
         .top_levels(2);
     let whole = extract(&inputs(), &params, &NoProgress).unwrap().table;
     let parts: Vec<IdPartition> = (0..5).map(|i| IdPartition::new(i, 5).unwrap()).collect();
     let mut totals = LabelTotals::default();
+    let customers = inputs().customers.unwrap();
+    let mut attributes: Option<Vec<_>> = None;
     for part in &parts {
         let part_params = params.clone().only_customers_in(*part);
         totals.merge(label_totals(&inputs(), &part_params, &NoProgress).unwrap());
+        let summaries =
+            attribute_summaries(&customers, &ColumnMapping::default(), &part_params).unwrap();
+        match &mut attributes {
+            Some(total) => merge_attribute_summaries(total, &summaries).unwrap(),
+            None => attributes = Some(summaries),
+        }
     }
-    let customers = inputs().customers.unwrap();
-    let encoding = attribute_encoding(&customers, &ColumnMapping::default(), &params).unwrap();
+    let encoding = encodings(&attributes.unwrap(), 2);
+    // The merged summaries decide as the whole customers file does.
+    let whole_file = attribute_summaries(&customers, &ColumnMapping::default(), &params).unwrap();
+    assert_eq!(encodings(&whole_file, 2), encoding);
+    assert!(
+        encoding
+            .iter()
+            .any(|(_, e)| matches!(e, lookalike_features::AttributeEncoding::Levels { .. }))
+    );
     let vocabulary = totals.vocabulary(2, encoding);
     assert_eq!(vocabulary.categories.len(), 2);
 
