@@ -133,6 +133,21 @@ fn counted_parts_train_the_model_of_the_whole_table() {
 }
 
 #[test]
+fn tiers_by_another_value_column_are_counted_apart() {
+    let mut spec = counted_spec();
+    spec.value = None;
+    // Missing (NaN) for one-time buyers: those are left out of the tiers.
+    spec.segments.as_mut().unwrap().value_column = "monetary_value".into();
+    let table = sample_features();
+    let (whole, _) = fit(&spec, table, &inputs(), &NoProgress).unwrap();
+    let counted = counted_model(&spec, &parts_of(table, 4), &[0, 1, 2, 3, 4]);
+    assert_eq!(whole.documents().segments, counted.documents().segments);
+    let trained = &whole.documents().segments.as_ref().unwrap()["trained"];
+    assert_eq!(trained["value_column"], "monetary_value");
+    assert_ne!(trained["vip_1_from"], Value::Null);
+}
+
+#[test]
 fn stages_that_are_not_counted_are_refused_by_name() {
     let mut spec = counted_spec();
     assert!(check_counted_stages(&spec).is_ok());

@@ -103,8 +103,9 @@ pub struct ScoreCounts {
     pub frequency: ValueCounts,
     /// Total spend.
     pub monetary: ValueCounts,
-    /// The value column.
-    pub value: ValueCounts,
+    /// The value column, when it is not `total_spend` (then the monetary counts serve: the
+    /// same buyers' same values, counted once).
+    pub value: Option<ValueCounts>,
 }
 
 impl ScoreCounts {
@@ -116,12 +117,17 @@ impl ScoreCounts {
         let value = required(table, params.value_column_name(), "value tiers")?;
         let buyer = buyers(&orders, &days);
         let mut counts = ScoreCounts::default();
+        let mut value_counts =
+            (params.value_column_name() != "total_spend").then(ValueCounts::default);
         for (i, _) in buyer.iter().enumerate().filter(|(_, b)| **b) {
             counts.recency.add(-days[i]);
             counts.frequency.add(orders[i]);
             counts.monetary.add(spend[i]);
-            counts.value.add(value[i]);
+            if let Some(counted) = &mut value_counts {
+                counted.add(value[i]);
+            }
         }
+        counts.value = value_counts;
         Ok(counts)
     }
 
@@ -130,7 +136,15 @@ impl ScoreCounts {
         self.recency.merge(&other.recency);
         self.frequency.merge(&other.frequency);
         self.monetary.merge(&other.monetary);
-        self.value.merge(&other.value);
+        // Parts counted for one spec all have value counts or none.
+        if let (Some(mine), Some(theirs)) = (&mut self.value, &other.value) {
+            mine.merge(theirs);
+        }
+    }
+
+    /// The counts of the value column.
+    fn value_counts(&self) -> &ValueCounts {
+        self.value.as_ref().unwrap_or(&self.monetary)
     }
 
     /// The edges and thresholds `segment` learns from a table with these counts (the rules
@@ -165,8 +179,8 @@ impl ScoreCounts {
             frequency_edges: fixed_or_quantile("frequency", &self.frequency, &breaks.frequency)?,
             monetary_edges: fixed_or_quantile("monetary", &self.monetary, &breaks.monetary)?,
             value_column: params.value_column_name().to_string(),
-            vip_1_from: self.value.top_threshold(0.01),
-            vip_5_from: self.value.top_threshold(0.05),
+            vip_1_from: self.value_counts().top_threshold(0.01),
+            vip_5_from: self.value_counts().top_threshold(0.05),
         })
     }
 }
