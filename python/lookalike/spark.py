@@ -259,10 +259,18 @@ def _partition_id():
     return TaskContext.get().partitionId()
 
 
-def _part_table(batches):
-    """A partition's Arrow batches as one table, or None for an empty partition."""
-    batches = list(batches)
-    return pa.Table.from_batches(batches) if batches else None
+def _per_partition(df, summarise):
+    """``summarise`` (a partition's rows as one Arrow table → text) of every non-empty
+    partition of ``df``, collected in partition order, so that the driver merges them in a
+    fixed order."""
+    def summarised(batches):
+        batches = list(batches)
+        if batches:
+            text = summarise(pa.Table.from_batches(batches))
+            yield pa.RecordBatch.from_pydict({"part": [_partition_id()], "text": [text]})
+
+    rows = df.mapInArrow(summarised, "part long, text string").collect()
+    return [row["text"] for row in sorted(rows, key=lambda row: row["part"])]
 
 
 def train(config, features_df, *, as_of=None):
@@ -292,27 +300,14 @@ def train(config, features_df, *, as_of=None):
     if cached_here:
         features_df = features_df.persist()
     try:
-        def counted(batches):
-            table = _part_table(batches)
-            if table is not None:
-                counts = _lookalike.training_counts(spec, table)
-                yield pa.RecordBatch.from_pydict({"part": [_partition_id()], "counts": [counts]})
-
-        rows = features_df.mapInArrow(counted, "part long, counts string").collect()
-        counts = [row["counts"] for row in sorted(rows, key=lambda row: row["part"])]
+        counts = _per_partition(features_df, lambda table: _lookalike.training_counts(spec, table))
         if not counts:
             raise _lookalike.InputError("the features DataFrame has no rows")
         trained = _lookalike.trained_scores(spec, rules, counts)
         sums = []
         if trained is not None:
-            def summed(batches):
-                table = _part_table(batches)
-                if table is not None:
-                    part_sums = _lookalike.segment_sums(spec, rules, trained, table)
-                    yield pa.RecordBatch.from_pydict({"part": [_partition_id()], "sums": [part_sums]})
-
-            rows = features_df.mapInArrow(summed, "part long, sums string").collect()
-            sums = [row["sums"] for row in sorted(rows, key=lambda row: row["part"])]
+            sums = _per_partition(
+                features_df, lambda table: _lookalike.segment_sums(spec, rules, trained, table))
         return _lookalike.train_counted(spec, rules, counts, sums, as_of=as_of)
     finally:
         if cached_here:

@@ -134,15 +134,13 @@ pub fn vocabulary(
     for part in totals {
         merged.merge(parsed("label totals", &part)?);
     }
-    let mut summaries: Option<Vec<(String, AttributeSummary)>> = None;
-    for part in &attributes {
-        let part: Vec<(String, AttributeSummary)> = parsed("attribute summaries", part)?;
-        match &mut summaries {
-            Some(total) => merge_attribute_summaries(total, &part)
-                .map_err(|e| to_py(PipelineError::from(e)))?,
-            None => summaries = Some(part),
-        }
-    }
+    let summaries = merged_parts(
+        "attribute summaries",
+        &attributes,
+        |total: &mut Vec<(String, AttributeSummary)>, part| {
+            merge_attribute_summaries(total, part).map_err(|e| to_py(PipelineError::from(e)))
+        },
+    )?;
     let encoding = summaries.map_or_else(Vec::new, |s| encodings(&s, top_levels));
     to_text(&merged.vocabulary(top_levels, encoding))
 }
@@ -192,17 +190,30 @@ pub fn training_counts(
 
 /// The parts' counts (JSON) merged, in the order given.
 fn merged_counts(counts: &[String]) -> PyResult<TrainingCounts> {
-    let mut parts = counts.iter();
-    let first = parts
-        .next()
-        .ok_or_else(|| InputError::new_err("no training counts: the features have no partition"))?;
-    let mut merged: TrainingCounts = parsed("training counts", first)?;
+    merged_parts(
+        "training counts",
+        counts,
+        |total: &mut TrainingCounts, part| total.merge(part).map_err(to_py),
+    )?
+    .ok_or_else(|| InputError::new_err("no training counts: the features have no partition"))
+}
+
+/// The parts' JSON documents (`what`, for messages) parsed and folded by `merge` in the order
+/// given; none without parts.
+fn merged_parts<T: serde::de::DeserializeOwned>(
+    what: &str,
+    parts: &[String],
+    merge: impl Fn(&mut T, &T) -> PyResult<()>,
+) -> PyResult<Option<T>> {
+    let mut total: Option<T> = None;
     for part in parts {
-        merged
-            .merge(&parsed("training counts", part)?)
-            .map_err(to_py)?;
+        let part: T = parsed(what, part)?;
+        match &mut total {
+            Some(total) => merge(total, &part)?,
+            None => total = Some(part),
+        }
     }
-    Ok(merged)
+    Ok(total)
 }
 
 /// The segment edges and value-tier thresholds (JSON) learned from the parts' merged counts;
@@ -255,16 +266,9 @@ pub fn train_counted(
 ) -> PyResult<Model> {
     let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
     let merged = merged_counts(&counts)?;
-    let mut report: Option<ReportSums> = None;
-    for part in &sums {
-        let part: ReportSums = parsed("segment sums", part)?;
-        match &mut report {
-            Some(total) => total
-                .merge(&part)
-                .map_err(|e| to_py(PipelineError::from(e)))?,
-            None => report = Some(part),
-        }
-    }
+    let report = merged_parts("segment sums", &sums, |total: &mut ReportSums, part| {
+        total.merge(part).map_err(|e| to_py(PipelineError::from(e)))
+    })?;
     let inputs = TrainingInputs {
         segment_rules: rules,
         as_of: as_of

@@ -119,9 +119,7 @@ impl TrainingInputs {
         self.pseudonymized = Some(key.record());
         self
     }
-}
 
-impl TrainingInputs {
     /// How the features are named in documents ("the features" when not set).
     pub(crate) fn name_of_features(&self) -> &str {
         if self.features_name.is_empty() {

@@ -5,30 +5,20 @@
 
 mod common;
 
-use common::{root, sample_features};
+use common::{example_inputs, example_spec, sample_features};
 use lookalike_core::{FeatureTable, NoProgress};
 use lookalike_pipeline::{
-    PipelineModel, PipelineSpec, TrainingCounts, TrainingInputs, check_counted_stages, fit,
-    fit_counted, segment_sums,
+    PipelineModel, PipelineSpec, TrainingCounts, check_counted_stages, fit, fit_counted,
+    segment_sums,
 };
 use serde_json::Value;
 
 /// The example pipeline without the stages that are not counted.
 fn counted_spec() -> PipelineSpec {
-    let mut spec = PipelineSpec::read(&root().join("data/pipeline.example.toml")).unwrap();
+    let mut spec = example_spec();
     spec.clusters = None;
     spec.audiences.clear();
     spec
-}
-
-fn inputs() -> TrainingInputs {
-    TrainingInputs {
-        segment_rules: Some(
-            std::fs::read_to_string(root().join("data/segments.example.toml")).unwrap(),
-        ),
-        as_of: "2026-01-01".into(),
-        ..TrainingInputs::default()
-    }
 }
 
 /// The table's rows dealt over `parts` parts by a stride (so every part spans the whole id
@@ -43,7 +33,7 @@ fn parts_of(table: &FeatureTable, parts: usize) -> Vec<FeatureTable> {
 
 /// The model trained from the parts' counts, merged in the given order of parts.
 fn counted_model(spec: &PipelineSpec, parts: &[FeatureTable], order: &[usize]) -> PipelineModel {
-    let inputs = inputs();
+    let inputs = example_inputs();
     let rules = inputs.segment_rules.as_deref();
     let counts: Vec<TrainingCounts> = parts
         .iter()
@@ -96,7 +86,7 @@ fn assert_close(a: &Value, b: &Value, relative: f64, at: &str) {
 fn counted_parts_train_the_model_of_the_whole_table() {
     let spec = counted_spec();
     let table = sample_features();
-    let (whole, _) = fit(&spec, table, &inputs(), &NoProgress).unwrap();
+    let (whole, _) = fit(&spec, table, &example_inputs(), &NoProgress).unwrap();
     let parts = parts_of(table, 5);
     assert!(parts.iter().all(|p| p.len() < table.len() / 3));
     let counted = counted_model(&spec, &parts, &[0, 1, 2, 3, 4, 5]);
@@ -139,7 +129,7 @@ fn tiers_by_another_value_column_are_counted_apart() {
     // Missing (NaN) for one-time buyers: those are left out of the tiers.
     spec.segments.as_mut().unwrap().value_column = "monetary_value".into();
     let table = sample_features();
-    let (whole, _) = fit(&spec, table, &inputs(), &NoProgress).unwrap();
+    let (whole, _) = fit(&spec, table, &example_inputs(), &NoProgress).unwrap();
     let counted = counted_model(&spec, &parts_of(table, 4), &[0, 1, 2, 3, 4]);
     assert_eq!(whole.documents().segments, counted.documents().segments);
     let trained = &whole.documents().segments.as_ref().unwrap()["trained"];
@@ -151,7 +141,7 @@ fn tiers_by_another_value_column_are_counted_apart() {
 fn stages_that_are_not_counted_are_refused_by_name() {
     let mut spec = counted_spec();
     assert!(check_counted_stages(&spec).is_ok());
-    let example = PipelineSpec::read(&root().join("data/pipeline.example.toml")).unwrap();
+    let example = example_spec();
     spec.clusters = example.clusters.clone();
     let error = TrainingCounts::of(&spec, sample_features()).unwrap_err();
     assert!(error.to_string().contains("[clusters]"), "{error}");

@@ -5,23 +5,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_same_bits, root, sample_features, sample_model_dir};
+use common::{
+    assert_same_bits, example_inputs, example_spec, root, sample_features, sample_model_dir,
+};
 use lookalike_core::NoProgress;
 use lookalike_pipeline::{PipelineError, PipelineModel, PipelineSpec, TrainingInputs, fit};
-
-fn example_spec() -> PipelineSpec {
-    PipelineSpec::read(&root().join("data/pipeline.example.toml")).unwrap()
-}
-
-fn example_inputs() -> TrainingInputs {
-    TrainingInputs {
-        segment_rules: Some(
-            std::fs::read_to_string(root().join("data/segments.example.toml")).unwrap(),
-        ),
-        as_of: "2026-01-01".into(),
-        ..TrainingInputs::default()
-    }
-}
 
 #[test]
 fn fitting_the_example_on_the_sample_scores_as_the_committed_model() {

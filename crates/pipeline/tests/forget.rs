@@ -7,15 +7,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{root, sample_features};
+use common::{example_spec, root, sample_features};
 use lookalike_core::{FeatureTable, NoProgress};
 use lookalike_pipeline::{
     Erasure, IdList, PipelineError, PipelineModel, PipelineSpec, TrainingInputs, fit, forget,
 };
-
-fn example_spec() -> PipelineSpec {
-    PipelineSpec::read(&root().join("data/pipeline.example.toml")).unwrap()
-}
 
 fn example_inputs() -> TrainingInputs {
     TrainingInputs {

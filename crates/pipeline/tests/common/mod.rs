@@ -17,6 +17,23 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The example pipeline, `data/pipeline.example.toml`.
+pub fn example_spec() -> lookalike_pipeline::PipelineSpec {
+    lookalike_pipeline::PipelineSpec::read(&root().join("data/pipeline.example.toml")).unwrap()
+}
+
+/// What training the example reads besides the features: its rules file, and the sample's
+/// as-of date.
+pub fn example_inputs() -> lookalike_pipeline::TrainingInputs {
+    lookalike_pipeline::TrainingInputs {
+        segment_rules: Some(
+            std::fs::read_to_string(root().join("data/segments.example.toml")).unwrap(),
+        ),
+        as_of: "2026-01-01".into(),
+        ..lookalike_pipeline::TrainingInputs::default()
+    }
+}
+
 pub fn sample_model_dir() -> PathBuf {
     root().join("models/sample")
 }
