@@ -29,6 +29,7 @@ line takes the first in the file (lines of one order normally share a channel).
 from __future__ import annotations
 
 import hashlib
+import json as _json
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -273,10 +274,30 @@ def _per_partition(df, summarise):
     return [row["text"] for row in sorted(rows, key=lambda row: row["part"])]
 
 
+def _clusters_in_passes(spec, features_df):
+    """The ``[clusters]`` fit over ``features_df``'s partitions: a pass per task of the native
+    driver (survey, Lloyd's iterations, then sizes and spreads), each partition's answer
+    collected in partition order. The Lloyd and spread passes read only the clustered
+    columns."""
+    fit = _lookalike.ClusterFit(spec)
+    missing = [c for c in fit.columns if c not in features_df.columns]
+    if missing:
+        raise _lookalike.InputError(
+            f"[clusters] clusters on {', '.join(missing)}, which the features DataFrame does "
+            f"not have (its columns: {', '.join(features_df.columns)})")
+    narrow_df = features_df.select("customer_id", *fit.columns)
+    while (step := fit.task()) is not None:
+        narrow, task = step
+        frame = narrow_df if narrow else features_df
+        fit.absorb(_per_partition(
+            frame, lambda table, task=task: _lookalike.cluster_answer(spec, task, table)))
+    return fit
+
+
 def train(config, features_df, *, as_of=None):
-    """Trains the ``[segments]`` and ``[value]`` stages of a pipeline on a Spark DataFrame of
-    features (one row per customer, as ``features`` makes it) and returns the ``Model``: the
-    model ``lookalike train`` makes from the same features.
+    """Trains the ``[segments]``, ``[value]`` and ``[clusters]`` stages of a pipeline on a
+    Spark DataFrame of features (one row per customer, as ``features`` makes it) and returns
+    the ``Model``: the model ``lookalike train`` makes from the same features.
 
     ``config`` is a pipeline file's path or a dict of its sections (``[input]`` may be left out:
     the features are given). No customer rows reach the driver. Each partition is counted: the
@@ -284,10 +305,19 @@ def train(config, features_df, *, as_of=None):
     and each score input's values with theirs. The counts merge exactly, so the value
     parameters and the segment edges and tier thresholds are those of one process, bit for bit.
     A second pass segments every partition with those edges for the segment report: its counts
-    are exact, its revenues and means equal up to the order of additions. ``[clusters]`` and
-    ``[[audience]]`` are refused for now (train them with ``lookalike train``). ``as_of`` (for
-    the manifest) defaults to the pipeline's ``[features] as_of``. The DataFrame is cached
-    during the two passes (unless it already is, in which case its cache is left alone)."""
+    are exact, its revenues and means equal up to the order of additions.
+
+    ``[clusters]`` needs ``init = "sample"``: k-means++ starts from the ``init_sample``
+    customers (default 50,000) with the lowest hash of their id, which does not depend on the
+    partitioning, and Lloyd's iterations run a pass each over the partitions, their cluster
+    sums merged in partition order. ``lookalike train`` with the same spec makes the same fit:
+    every customer in the same cluster, centroids and inertia equal to rounding (1e-9). The
+    silhouette is computed on the first ``silhouette_sample`` customers of that hash sample.
+    ``[[audience]]`` is refused for now (train it with ``lookalike train``).
+
+    ``as_of`` (for the manifest) defaults to the pipeline's ``[features] as_of``. The DataFrame
+    is cached during the passes (unless it already is, in which case its cache is left
+    alone)."""
     if isinstance(config, dict) and "input" not in config:
         config = {"input": {"transactions": "(a Spark DataFrame)"}, **config}
     spec, rules = _lookalike.training_plan(config)
@@ -308,7 +338,10 @@ def train(config, features_df, *, as_of=None):
         if trained is not None:
             sums = _per_partition(
                 features_df, lambda table: _lookalike.segment_sums(spec, rules, trained, table))
-        return _lookalike.train_counted(spec, rules, counts, sums, as_of=as_of)
+        clusters = None
+        if _json.loads(spec).get("clusters") is not None:
+            clusters = _clusters_in_passes(spec, features_df)
+        return _lookalike.train_counted(spec, rules, counts, sums, clusters, as_of=as_of)
     finally:
         if cached_here:
             features_df.unpersist()

@@ -34,6 +34,8 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark::trained_scores, m)?)?;
     m.add_function(wrap_pyfunction!(spark::segment_sums, m)?)?;
     m.add_function(wrap_pyfunction!(spark::train_counted, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::cluster_answer, m)?)?;
+    m.add_class::<spark::ClusterFit>()?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_transform, m)?)?;

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use lookalike_cluster::{ClusterConfig, KMeansInParts, PartAnswer, PartTask};
 use lookalike_core::{InputKind, NoProgress, TimeUnit};
 use lookalike_features::{
     AttributeSummary, FeatureInputs, FeatureParams, LabelTotals, LogReading, MissingCustomer,
@@ -251,16 +252,100 @@ pub fn segment_sums(
     to_text(&sums)
 }
 
-/// The model fitted from the parts' counts and segment sums (JSON, each merged in the order
-/// given).
+/// The `[clusters]` section of a spec (JSON).
+fn clusters_of(spec: &str) -> PyResult<ClusterConfig> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    spec.clusters
+        .ok_or_else(|| InputError::new_err("the pipeline spec has no [clusters]"))
+}
+
+fn cluster_error(error: lookalike_cluster::ClusterError) -> PyErr {
+    to_py(PipelineError::from(error))
+}
+
+/// The driver of `[clusters]` over a DataFrame's partitions: it asks for a pass
+/// (`task`), takes the partitions' answers (`absorb`), until no pass is left; then
+/// `train_counted` takes the fit.
+#[pyclass(module = "lookalike._lookalike")]
+pub struct ClusterFit {
+    fit: Option<KMeansInParts>,
+    /// The clustered columns: all the Lloyd and spread passes read.
+    #[pyo3(get)]
+    columns: Vec<String>,
+}
+
+#[pymethods]
+impl ClusterFit {
+    #[new]
+    fn new(spec: &str) -> PyResult<ClusterFit> {
+        let config = clusters_of(spec)?;
+        Ok(ClusterFit {
+            fit: Some(KMeansInParts::new(&config).map_err(cluster_error)?),
+            columns: config.columns(),
+        })
+    }
+
+    /// The next pass every partition must answer (`cluster_answer`), as (whether it reads
+    /// only the clustered columns, the task as JSON); None when done.
+    fn task(&self) -> PyResult<Option<(bool, String)>> {
+        let fit = self
+            .fit
+            .as_ref()
+            .ok_or_else(|| InputError::new_err("the clusters fit was already taken"))?;
+        match fit.task() {
+            Some(task) => {
+                let narrow = matches!(task, PartTask::Assign { .. } | PartTask::Spread { .. });
+                Ok(Some((narrow, to_text(&task)?)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The partitions' answers to the last task (JSON), merged in the order given.
+    fn absorb(&mut self, py: Python<'_>, answers: Vec<String>) -> PyResult<()> {
+        let merged = merged_parts(
+            "clusters answers",
+            &answers,
+            |total: &mut PartAnswer, part| total.merge(part).map_err(cluster_error),
+        )?
+        .ok_or_else(|| InputError::new_err("no clusters answers: the features have no rows"))?;
+        let fit = self
+            .fit
+            .as_mut()
+            .ok_or_else(|| InputError::new_err("the clusters fit was already taken"))?;
+        py.detach(|| fit.absorb(merged)).map_err(cluster_error)
+    }
+}
+
+/// One partition's answer (JSON) to a clusters task.
 #[pyfunction]
-#[pyo3(signature = (spec, rules, counts, sums, *, as_of=None, features_name="the Spark features"))]
+pub fn cluster_answer(
+    py: Python<'_>,
+    spec: &str,
+    task: &str,
+    features: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let config = clusters_of(spec)?;
+    let task: PartTask = parsed("the clusters task", task)?;
+    let table = feature_table(features)?;
+    let answer = py
+        .detach(|| task.answer(&config, &table))
+        .map_err(cluster_error)?;
+    to_text(&answer)
+}
+
+/// The model fitted from the parts' counts and segment sums (JSON, each merged in the order
+/// given) and, with `[clusters]`, the finished clusters fit.
+#[pyfunction]
+#[pyo3(signature = (spec, rules, counts, sums, clusters=None, *, as_of=None, features_name="the Spark features"))]
+#[allow(clippy::too_many_arguments)]
 pub fn train_counted(
     py: Python<'_>,
     spec: &str,
     rules: Option<String>,
     counts: Vec<String>,
     sums: Vec<String>,
+    clusters: Option<PyRefMut<'_, ClusterFit>>,
     as_of: Option<String>,
     features_name: &str,
 ) -> PyResult<Model> {
@@ -277,8 +362,18 @@ pub fn train_counted(
         features_name: features_name.to_string(),
         ..TrainingInputs::default()
     };
+    let clusters = match clusters {
+        Some(mut fit) => Some(
+            fit.fit
+                .take()
+                .ok_or_else(|| InputError::new_err("the clusters fit was already taken"))?
+                .finish()
+                .map_err(cluster_error)?,
+        ),
+        None => None,
+    };
     let inner = py
-        .detach(|| fit_counted(&spec, &merged, report.as_ref(), &inputs))
+        .detach(|| fit_counted(&spec, &merged, report.as_ref(), clusters.as_ref(), &inputs))
         .map_err(to_py)?;
     Ok(Model { inner })
 }

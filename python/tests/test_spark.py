@@ -46,8 +46,9 @@ def by_id(table):
     return table.sort_by("customer_id")
 
 
-def assert_same_rows(expected, got):
-    """Same columns, same ids, and every value equal (NaN equal to NaN, nulls equal)."""
+def assert_same_rows(expected, got, relative=0.0):
+    """Same columns, same ids, and every value equal (NaN equal to NaN, nulls equal; floats
+    within ``relative``)."""
     expected, got = by_id(expected), by_id(got)
     assert got.column_names == expected.column_names
     assert got.num_rows == expected.num_rows
@@ -56,9 +57,9 @@ def assert_same_rows(expected, got):
         if a == b:
             continue
         for i, (x, y) in enumerate(zip(a, b)):
-            same = x == y or (
-                isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y)
-            )
+            floats = isinstance(x, float) and isinstance(y, float)
+            same = x == y or (floats and math.isnan(x) and math.isnan(y)) or (
+                floats and abs(x - y) <= relative * max(abs(x), abs(y)))
             assert same, f"{name}, customer {expected.column('customer_id')[i]}: {x!r} != {y!r}"
 
 
@@ -179,12 +180,16 @@ def test_unscorable_customers_fail_or_are_left_out(session, root, sample_feature
 
 
 def counted_pipeline(root, tmp_path):
-    """The example pipeline without [clusters] and [[audience]] (not trained on Spark yet),
-    its paths made absolute."""
+    """The example pipeline without [[audience]] (not trained on Spark yet), its clusters
+    started from a hash sample, its paths made absolute."""
     data = root / "data"
     text = (data / "pipeline.example.toml").read_text()
-    cut = lambda section: text.index(f"\n{section}\n")  # noqa: E731
-    text = text[:cut("[clusters]")] + text[cut("[value]"):cut("[[audience]]")]
+    text = text[:text.index("\n[[audience]]\n")]
+    assert '\ninit = "auto"' in text
+    text = text.replace('\ninit = "auto"', '\ninit = "sample"')
+    # Fewer k than the example's 2..8: every Lloyd iteration is a Spark job.
+    assert '\nk = "2..8"' in text
+    text = text.replace('\nk = "2..8"', '\nk = "3..5"')
     text = text.replace('"sample/', f'"{data}/sample/').replace(
         '"segments.example.toml"', f'"{data / "segments.example.toml"}"')
     path = tmp_path / "pipeline.toml"
@@ -228,6 +233,19 @@ def assert_same_training(one_process, spark):
     assert b["features"] == a["features"]
     assert b["stages"]["value"] == a["stages"]["value"]
     assert_close(a["stages"]["segments"], b["stages"]["segments"], "segments")
+    clusters = "clusters/model.json"
+    assert (clusters in spark) == (clusters in one_process)
+    if clusters in one_process:
+        # k-means from per-partition sums: the same fit up to the order of additions.
+        for document in (one_process[clusters], spark[clusters], a["stages"]["clusters"],
+                         b["stages"]["clusters"]):
+            document["fit"].pop("seconds")
+            document.pop("features_file", None)
+        assert_close(one_process[clusters], spark[clusters], "clusters", relative=1e-9)
+        assert ([c["size"] for c in spark[clusters]["clusters"]]
+                == [c["size"] for c in one_process[clusters]["clusters"]])
+        assert spark[clusters]["parameters"]["init"] == "sample"
+        assert_close(a["stages"]["clusters"], b["stages"]["clusters"], "stage", relative=1e-9)
 
 
 def test_train_on_the_sample_equals_the_command_line(session, root, tmp_path):
@@ -244,7 +262,8 @@ def test_train_on_the_sample_equals_the_command_line(session, root, tmp_path):
     assert_same_training(saved(one_process, tmp_path / "a"), saved(model, tmp_path / "b"))
     features = lookalike.features(sample / "transactions.csv", sample / "events.csv",
                                   sample / "customers.csv", as_of="2026-01-01")
-    assert_same_rows(one_process.score(features), model.score(features))
+    # Cluster distances from centroids equal to rounding; every cluster the same.
+    assert_same_rows(one_process.score(features), model.score(features), relative=1e-9)
 
 
 def test_train_on_a_base_in_partitions_equals_one_process(session, generated,
@@ -255,6 +274,10 @@ def test_train_on_a_base_in_partitions_equals_one_process(session, generated,
         "features": {"as_of": as_of},
         "segments": {"bins": 4, "min_size": 500},
         "value": {"model": "pareto", "horizon": 6},
+        # Every Lloyd iteration is a Spark job: one k, two restarts, at most 25 iterations.
+        "clusters": {"k": 4, "init": "sample", "n_init": 2, "max_iter": 25,
+                     "init_sample": 20000, "silhouette_sample": 2000,
+                     "log1p": ["total_spend"]},
     }
     one_process = lookalike.train(config)
     features = generated_features
@@ -264,12 +287,19 @@ def test_train_on_a_base_in_partitions_equals_one_process(session, generated,
     tmp = out / "trained"
     assert_same_training(saved(one_process, tmp / "a"), saved(model, tmp / "b"))
     assert model.manifest["customers"] == features.num_rows
+    assert_same_rows(one_process.score(features), model.score(features), relative=1e-9)
 
 
 def test_train_refuses_what_it_cannot_fit_on_spark(session, root, sample_features):
     features_df = session.createDataFrame(sample_features)
-    with pytest.raises(lookalike.InputError, match=r"\[clusters\] and 1 \[\[audience\]\]"):
+    with pytest.raises(lookalike.InputError, match=r'\[clusters\].*set init = "sample"'):
         lks.train(root / "data" / "pipeline.example.toml", features_df)
+    with pytest.raises(lookalike.InputError, match="clusters on nope, which the features"):
+        lks.train({"clusters": {"k": 3, "init": "sample", "columns": ["orders", "nope"]}},
+                  features_df)
+    with pytest.raises(lookalike.InputError, match=r"1 \[\[audience\]\] must be trained"):
+        lks.train({"clusters": {"k": 3, "init": "sample"},
+                   "audience": [{"name": "a", "seeds": "x.csv"}]}, features_df)
     with pytest.raises(lookalike.InputError, match="no customer_id"):
         lks.train({"value": {}}, features_df.drop("customer_id"))
     with pytest.raises(Exception, match="frequency"):

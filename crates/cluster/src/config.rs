@@ -173,9 +173,13 @@ pub struct ClusterConfig {
     /// Numeric precision of the fit.
     #[serde(default)]
     pub precision: Precision,
-    /// Customers in the stratified silhouette sample (0: exact, O(n²)).
+    /// Customers in the stratified silhouette sample (0: exact, O(n²)). With `init = sample`,
+    /// the first this many customers of the hash sample (0: all of it).
     #[serde(default = "silhouette_sample")]
     pub silhouette_sample: usize,
+    /// With `init = sample`: customers in the hash sample that k-means++ starts from.
+    #[serde(default = "init_sample")]
+    pub init_sample: usize,
     /// Customers missing a clustered value.
     #[serde(default)]
     pub missing: Missing,
@@ -205,6 +209,9 @@ fn batch_size() -> usize {
 fn silhouette_sample() -> usize {
     10_000
 }
+fn init_sample() -> usize {
+    crate::DEFAULT_INIT_SAMPLE
+}
 
 impl Default for ClusterConfig {
     fn default() -> Self {
@@ -223,6 +230,7 @@ impl Default for ClusterConfig {
             batch_size: batch_size(),
             precision: Precision::F64,
             silhouette_sample: silhouette_sample(),
+            init_sample: init_sample(),
             missing: Missing::Skip,
         }
     }
@@ -487,45 +495,70 @@ impl Clustering {
     /// scaling, centroids) and the fit's record.
     pub fn document(&self, config: &ClusterConfig, features_file: &str) -> Value {
         let outcome = self.outcome();
-        json!({
-            "format": "lookalike-kmeans",
-            "version": 1,
-            "features_file": features_file,
-            "k": outcome.k,
-            "columns": self.scaler.columns,
-            "scaling": self.scaler.parameters(),
-            "centroids": outcome.centroids.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
-            "parameters": {
-                "init": outcome.init.name(),
-                "algorithm": config.algorithm.name(),
-                "n_init": config.n_init,
-                "max_iter": config.max_iter,
-                "tol": config.tol,
-                "seed": config.seed,
-                "batch_size": config.batch_size,
-                "precision": config.precision.name(),
-            },
-            "fit": {
-                "customers": outcome.labels.len(),
-                "inertia": outcome.inertia,
-                "iterations": outcome.iterations,
-                "converged": outcome.converged,
-                "seconds": outcome.seconds,
-            },
-            "metrics": {
-                "silhouette": outcome.metrics.silhouette,
-                "silhouette_sample_size": outcome.metrics.silhouette_sample,
-                "davies_bouldin": outcome.metrics.davies_bouldin,
-                "calinski_harabasz": outcome.metrics.calinski_harabasz,
-            },
-            "clusters": self.profiles.iter().map(|p| json!({
-                "cluster": p.cluster,
-                "size": p.size,
-                "share": p.share,
-                "distinguishing": p.distinguishing.iter().map(|(c, z)| json!({"column": c, "z": z})).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })
+        model_document(
+            config,
+            features_file,
+            &self.scaler,
+            outcome,
+            outcome.labels.len(),
+            &self.profiles,
+        )
     }
+}
+
+/// The `model.json` document of a fit of `customers` customers, in one process or in parts.
+pub(crate) fn model_document(
+    config: &ClusterConfig,
+    features_file: &str,
+    scaler: &Scaler,
+    outcome: &ClusterOutcome,
+    customers: usize,
+    profiles: &[ClusterProfile],
+) -> Value {
+    let in_parts = outcome.init == Init::Sample;
+    let mut parameters = json!({
+        "init": outcome.init.name(),
+        // In parts the iterations are Lloyd's (Hamerly's would assign alike).
+        "algorithm": if in_parts { Algorithm::Lloyd.name() } else { config.algorithm.name() },
+        "n_init": config.n_init,
+        "max_iter": config.max_iter,
+        "tol": config.tol,
+        "seed": config.seed,
+        "batch_size": config.batch_size,
+        "precision": config.precision.name(),
+    });
+    if in_parts {
+        parameters["init_sample"] = json!(config.init_sample);
+    }
+    json!({
+        "format": "lookalike-kmeans",
+        "version": 1,
+        "features_file": features_file,
+        "k": outcome.k,
+        "columns": scaler.columns,
+        "scaling": scaler.parameters(),
+        "centroids": outcome.centroids.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+        "parameters": parameters,
+        "fit": {
+            "customers": customers,
+            "inertia": outcome.inertia,
+            "iterations": outcome.iterations,
+            "converged": outcome.converged,
+            "seconds": outcome.seconds,
+        },
+        "metrics": {
+            "silhouette": outcome.metrics.silhouette,
+            "silhouette_sample_size": outcome.metrics.silhouette_sample,
+            "davies_bouldin": outcome.metrics.davies_bouldin,
+            "calinski_harabasz": outcome.metrics.calinski_harabasz,
+        },
+        "clusters": profiles.iter().map(|p| json!({
+            "cluster": p.cluster,
+            "size": p.size,
+            "share": p.share,
+            "distinguishing": p.distinguishing.iter().map(|(c, z)| json!({"column": c, "z": z})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// What [`cluster_table`] is doing, for progress displays.
@@ -565,6 +598,9 @@ pub fn cluster_table_watched(
     iterations: bool,
     mut tell: impl FnMut(ClusterEvent<'_>),
 ) -> Result<Clustering, ClusterError> {
+    if config.init == Init::Sample {
+        return cluster_table_in_one_part(all, config, tell);
+    }
     let columns = config.columns();
     let (rows, table) = match config.missing {
         Missing::Skip => {
@@ -612,6 +648,56 @@ pub fn cluster_table_watched(
         chosen,
         why,
         profiles,
+    })
+}
+
+/// [`cluster_table`] with `init = sample`: the fit over a base in parts
+/// ([`crate::KMeansInParts`]) with the whole table as the only part, then every customer's
+/// cluster from the fitted centroids.
+fn cluster_table_in_one_part(
+    all: &FeatureTable,
+    config: &ClusterConfig,
+    mut tell: impl FnMut(ClusterEvent<'_>),
+) -> Result<Clustering, ClusterError> {
+    let mut fit = crate::KMeansInParts::new(config)?;
+    while let Some(task) = fit.task() {
+        let answer = task.answer(config, all)?;
+        fit.absorb(answer)?;
+    }
+    let fitted = fit.finish()?;
+    let rows: Vec<usize> = match config.missing {
+        Missing::Skip => {
+            let complete = complete_mask(all, &config.columns());
+            (0..all.len()).filter(|i| complete[*i]).collect()
+        }
+        Missing::Fail => (0..all.len()).collect(),
+    };
+    let table = if rows.len() == all.len() {
+        all.clone()
+    } else {
+        all.select_rows(&rows)
+    };
+    let mut fitted_row = vec![None; all.len()];
+    for (position, row) in rows.iter().enumerate() {
+        fitted_row[*row] = Some(position);
+    }
+    let matrix = fitted.scaler.transform(&table)?;
+    let mut sweep = fitted.sweep;
+    for outcome in &mut sweep {
+        let (labels, squared) =
+            crate::KMeans::from_centroids(outcome.centroids.clone()).predict(matrix.view());
+        outcome.labels = labels;
+        outcome.distances = squared.iter().map(|d| d.max(0.0).sqrt()).collect();
+        tell(ClusterEvent::Fitted(outcome));
+    }
+    Ok(Clustering {
+        fitted_row,
+        table,
+        scaler: fitted.scaler,
+        sweep,
+        chosen: fitted.chosen,
+        why: fitted.why,
+        profiles: fitted.profiles,
     })
 }
 

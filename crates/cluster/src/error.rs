@@ -36,6 +36,17 @@ pub enum ClusterError {
     /// A mini-batch needs at least one point.
     #[error("batch_size must be at least 1")]
     ZeroBatchSize,
+    /// `init = sample` draws customers by id, which a bare matrix does not have.
+    #[error(
+        "init = sample draws its customers by id; it fits through a clustering of a feature table (lookalike cluster, train), not on a bare matrix"
+    )]
+    SampleNeedsCustomers,
+    /// A setting that fitting in parts cannot honour.
+    #[error("k-means on a base in parts: {0}")]
+    NotInParts(String),
+    /// Parts of one base that do not agree (columns, or what they were asked).
+    #[error("the parts of the base differ: {0}")]
+    PartsDiffer(String),
     /// There is nothing to cluster.
     #[error("the data has no rows (or no columns)")]
     EmptyInput,

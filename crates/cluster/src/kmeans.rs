@@ -39,6 +39,14 @@ pub enum Init {
     /// k distinct points drawn with probability proportional to their weight.
     #[serde(rename = "random")]
     Random,
+    /// Greedy k-means++ on a sample of the customers chosen by a hash of their ids (the
+    /// `init_sample` lowest hashes), then Lloyd's iterations summed over the base in parts: the
+    /// same fit in one process and on a base split over Spark partitions (see
+    /// [`crate::KMeansInParts`]). It needs customer ids, so it is a setting of
+    /// [`crate::cluster_table`] and pipeline training, not of a bare matrix.
+    #[serde(rename = "sample")]
+    #[cfg_attr(feature = "clap", value(name = "sample"))]
+    Sample,
 }
 
 /// Points above which [`Init::Auto`] uses k-means‖.
@@ -61,6 +69,7 @@ impl Init {
             Init::KMeansPlusPlus => "kmeans++",
             Init::KMeansParallel => "kmeans-par",
             Init::Random => "random",
+            Init::Sample => "sample",
         }
     }
 }
@@ -189,6 +198,9 @@ impl KMeansParams {
         }
         if self.batch_size == 0 {
             return Err(ClusterError::ZeroBatchSize);
+        }
+        if self.init == Init::Sample {
+            return Err(ClusterError::SampleNeedsCustomers);
         }
         Ok(KMeansValidParams(self))
     }
@@ -594,7 +606,8 @@ fn initial_centroids<F: Float>(
     rng: &mut ChaCha8Rng,
 ) -> Array2<F> {
     match init.resolve(data.nrows()) {
-        Init::Auto | Init::KMeansPlusPlus => kmeans_plus_plus(data, weights, k, rng),
+        // Validation keeps `Sample` (which needs customer ids) away from bare matrices.
+        Init::Auto | Init::KMeansPlusPlus | Init::Sample => kmeans_plus_plus(data, weights, k, rng),
         Init::KMeansParallel => kmeans_parallel(data, weights, k, rng),
         Init::Random => random_init(data, weights, k, rng),
     }

@@ -74,6 +74,7 @@ pub fn fit_with_linfa<F: Float>(
         (None, Init::Auto | Init::KMeansPlusPlus) => linfa_clustering::KMeansInit::KMeansPlusPlus,
         (None, Init::KMeansParallel) => linfa_clustering::KMeansInit::KMeansPara,
         (None, Init::Random) => linfa_clustering::KMeansInit::Random,
+        (None, Init::Sample) => return Err(ClusterError::SampleNeedsCustomers),
     };
     let rng = rand_xoshiro::Xoshiro256Plus::seed_from_u64(p.random_seed());
     let dataset = DatasetBase::from(data.to_owned());

@@ -60,12 +60,18 @@ pub fn davies_bouldin<F: Float>(data: ArrayView2<'_, F>, labels: &[usize]) -> f6
     for (row, l) in data.rows().into_iter().zip(labels) {
         spread[*l] += distance(row, means.row(*l));
     }
-    for (s, size) in spread.iter_mut().zip(&sizes) {
-        if *size > 0 {
-            *s /= *size as f64;
-        }
-    }
-    let present: Vec<usize> = (0..k).filter(|c| sizes[*c] > 0).collect();
+    davies_bouldin_of(&means, &sizes, &spread)
+}
+
+/// Davies-Bouldin from the cluster means, sizes and summed distances of the members to their
+/// mean (what a base in parts sums).
+pub(crate) fn davies_bouldin_of(means: &Array2<f64>, sizes: &[usize], spread_sums: &[f64]) -> f64 {
+    let spread: Vec<f64> = spread_sums
+        .iter()
+        .zip(sizes)
+        .map(|(s, size)| if *size > 0 { s / *size as f64 } else { *s })
+        .collect();
+    let present: Vec<usize> = (0..sizes.len()).filter(|c| sizes[*c] > 0).collect();
     let worst: f64 = present
         .iter()
         .map(|&i| {
@@ -98,14 +104,25 @@ pub fn calinski_harabasz<F: Float>(data: ArrayView2<'_, F>, labels: &[usize]) ->
             *o += wide(*x) / n as f64;
         }
     }
-    let overall = ndarray::Array1::from(overall);
+    calinski_harabasz_of(&means, &sizes, &overall, inertia(data, labels))
+}
+
+/// Calinski-Harabasz from the cluster means and sizes, the overall mean and the summed squared
+/// distances of the members to their cluster's mean (what a base in parts sums).
+pub(crate) fn calinski_harabasz_of(
+    means: &Array2<f64>,
+    sizes: &[usize],
+    overall: &[f64],
+    within: f64,
+) -> f64 {
+    let n: usize = sizes.iter().sum();
+    let overall = ndarray::Array1::from(overall.to_vec());
     let between: f64 = means
         .rows()
         .into_iter()
-        .zip(&sizes)
+        .zip(sizes)
         .map(|(m, s)| *s as f64 * distance(m, overall.view()).powi(2))
         .sum();
-    let within = inertia(data, labels);
     let used = sizes.iter().filter(|s| **s > 0).count();
     if within == 0.0 {
         return 1.0;

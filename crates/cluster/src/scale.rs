@@ -138,7 +138,53 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
 }
 
-/// The selected columns of `table`, after log1p where asked, checked for missing values.
+/// The positions of `columns` in `table`, or an error naming the first unknown one and the
+/// known ones.
+pub(crate) fn column_indexes(
+    table: &FeatureTable,
+    columns: &[String],
+) -> Result<Vec<usize>, ClusterError> {
+    columns
+        .iter()
+        .map(|name| {
+            table
+                .column_index(name)
+                .map_err(|_| ClusterError::UnknownColumn {
+                    name: name.clone(),
+                    known: table.columns().join(", "),
+                })
+        })
+        .collect()
+}
+
+/// Standard scaling's centre and spread: the mean and the standard deviation, refused for a
+/// column without variation.
+pub(crate) fn standard_statistics(
+    name: &str,
+    mean: f64,
+    variance: f64,
+) -> Result<(f64, f64), ClusterError> {
+    if variance <= 0.0 {
+        return Err(ClusterError::ConstantColumn(name.to_string()));
+    }
+    Ok((mean, variance.sqrt()))
+}
+
+/// Robust scaling's centre and spread: the median and the interquartile range, refused when
+/// the quartiles meet.
+pub(crate) fn robust_statistics(
+    name: &str,
+    lower_quartile: f64,
+    median: f64,
+    upper_quartile: f64,
+) -> Result<(f64, f64), ClusterError> {
+    let iqr = upper_quartile - lower_quartile;
+    if iqr <= 0.0 {
+        return Err(ClusterError::ZeroInterquartileRange(name.to_string()));
+    }
+    Ok((median, iqr))
+}
+
 /// Checks one selected column: every value present, and above −1 for the log.
 fn check_column(table: &FeatureTable, name: &str, use_log: bool) -> Result<(), ClusterError> {
     let index = table
@@ -181,6 +227,36 @@ fn raw_column(table: &FeatureTable, name: &str, use_log: bool) -> Result<Vec<f64
 impl Scaler {
     /// Fits the scaler on `table`.
     pub fn fit(table: &FeatureTable, params: &ScalerParams) -> Result<Scaler, ClusterError> {
+        Scaler::fit_with(params, |name, use_log| {
+            let values = raw_column(table, name, use_log)?;
+            if table.is_empty() {
+                return Err(ClusterError::EmptyInput);
+            }
+            Ok(match params.scaling {
+                Scaling::None => (0.0, 1.0),
+                Scaling::Standard => {
+                    let mean = values.iter().sum::<f64>() / values.len() as f64;
+                    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                        / values.len() as f64;
+                    standard_statistics(name, mean, variance)?
+                }
+                Scaling::Robust => {
+                    let mut sorted = values;
+                    sorted.sort_by(f64::total_cmp);
+                    let quartile = |q| quantile(&sorted, q);
+                    robust_statistics(name, quartile(0.25), quartile(0.5), quartile(0.75))?
+                }
+            })
+        })
+    }
+
+    /// A scaler for `params` whose centre and spread of each column (after ln(1 + x) where
+    /// asked) come from `statistics(column, uses_log)`: computed on a table, or read from the
+    /// merged counts of a base in parts. Checks the settings first.
+    pub(crate) fn fit_with(
+        params: &ScalerParams,
+        mut statistics: impl FnMut(&str, bool) -> Result<(f64, f64), ClusterError>,
+    ) -> Result<Scaler, ClusterError> {
         if params.columns.is_empty() {
             return Err(ClusterError::NoColumns);
         }
@@ -218,31 +294,7 @@ impl Scaler {
         let mut center = Vec::with_capacity(params.columns.len());
         let mut spread = Vec::with_capacity(params.columns.len());
         for (name, use_log) in params.columns.iter().zip(&log1p) {
-            let values = raw_column(table, name, *use_log)?;
-            if table.is_empty() {
-                return Err(ClusterError::EmptyInput);
-            }
-            let (c, s) = match params.scaling {
-                Scaling::None => (0.0, 1.0),
-                Scaling::Standard => {
-                    let mean = values.iter().sum::<f64>() / values.len() as f64;
-                    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
-                        / values.len() as f64;
-                    if variance <= 0.0 {
-                        return Err(ClusterError::ConstantColumn(name.clone()));
-                    }
-                    (mean, variance.sqrt())
-                }
-                Scaling::Robust => {
-                    let mut sorted = values.clone();
-                    sorted.sort_by(f64::total_cmp);
-                    let iqr = quantile(&sorted, 0.75) - quantile(&sorted, 0.25);
-                    if iqr <= 0.0 {
-                        return Err(ClusterError::ZeroInterquartileRange(name.clone()));
-                    }
-                    (quantile(&sorted, 0.5), iqr)
-                }
-            };
+            let (c, s) = statistics(name, *use_log)?;
             center.push(c);
             spread.push(s);
         }
@@ -276,18 +328,7 @@ impl Scaler {
         table: FeatureTable,
     ) -> Result<(Vec<CustomerId>, Array2<f64>), ClusterError> {
         // Check (and compute) every column before changing any.
-        let indexes: Vec<usize> = self
-            .columns
-            .iter()
-            .map(|name| {
-                table
-                    .column_index(name)
-                    .map_err(|_| ClusterError::UnknownColumn {
-                        name: name.clone(),
-                        known: table.columns().join(", "),
-                    })
-            })
-            .collect::<Result<_, _>>()?;
+        let indexes = column_indexes(&table, &self.columns)?;
         for (name, use_log) in self.columns.iter().zip(&self.log1p) {
             check_column(&table, name, *use_log)?;
         }

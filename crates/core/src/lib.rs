@@ -21,6 +21,7 @@ mod pseudonym;
 mod schema;
 mod table;
 mod time_unit;
+mod value_counts;
 
 pub use atomic::{is_special_output, stdout_taken, temporary_file_builder, write_atomically};
 pub use dataset::{is_dataset, is_pattern, table_files};
@@ -40,3 +41,4 @@ pub use pseudonym::{MIN_KEY_BYTES, PSEUDONYM_METHOD, Pseudonymizer, pseudonym_fi
 pub use schema::{FeatureKind, FeatureSchema, FeatureSpec};
 pub use table::FeatureTable;
 pub use time_unit::TimeUnit;
+pub use value_counts::ValueCounts;

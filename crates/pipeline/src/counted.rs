@@ -11,14 +11,23 @@
 //!   merged, so counts and sizes are exact and revenues and means equal up to the order of
 //!   floating-point additions.
 //!
-//! `[clusters]` and audiences are not fitted this way yet ([`check_counted_stages`]).
+//! - `[clusters]` with `init = "sample"`: the scaler from merged moments (or exact quartiles),
+//!   k-means++ from a hash sample of the customers, and Lloyd's iterations from per-part
+//!   cluster sums ([`KMeansInParts`], driven by the caller pass after pass): the fit
+//!   `lookalike train` makes with the same spec, every customer in the same cluster and the
+//!   inertia equal to rounding.
+//!
+//! Audiences are not fitted this way yet ([`check_counted_stages`]).
 
+use lookalike_cluster::{ClusteredInParts, KMeansInParts};
 use lookalike_core::FeatureTable;
 use lookalike_rfm::{ReportSums, ScoreCounts, TrainedScores, segment};
 use lookalike_value::{FitOptions, HistoryCounts, SpendCounts};
 use serde::{Deserialize, Serialize};
 
-use crate::fit::{manifest, rule_set, segment_params, segments_stage, value_entry};
+use crate::fit::{
+    cluster_entry, manifest, profiles_csv, rule_set, segment_params, segments_stage, value_entry,
+};
 use crate::value_stage::value_counts;
 use crate::{
     ModelDocuments, PipelineError, PipelineModel, PipelineSpec, TrainingInputs, ValueTraining,
@@ -41,26 +50,25 @@ pub struct TrainingCounts {
 }
 
 /// An error unless every stage of `spec` can be fitted from counts: `[segments]` and
-/// `[value]` can; `[clusters]` and audiences cannot yet.
+/// `[value]` can, `[clusters]` with `init = "sample"` can (in passes, [`KMeansInParts`]);
+/// audiences cannot yet.
 pub fn check_counted_stages(spec: &PipelineSpec) -> Result<(), PipelineError> {
-    let mut others = Vec::new();
-    if spec.clusters.is_some() {
-        others.push("[clusters]".to_string());
+    let refused = |message: String| PipelineError::Document {
+        file: "the pipeline spec".into(),
+        message,
+    };
+    if let Some(config) = &spec.clusters {
+        KMeansInParts::new(config).map_err(|e| refused(format!("[clusters]: {e}")))?;
     }
     if !spec.audiences.is_empty() {
-        others.push(format!("{} [[audience]]", spec.audiences.len()));
+        return Err(refused(format!(
+            "training on a base in parts fits [segments], [value] and [clusters]; {} \
+             [[audience]] must be trained in one process (lookalike train, or lookalike.train) \
+             for now",
+            spec.audiences.len()
+        )));
     }
-    if others.is_empty() {
-        return Ok(());
-    }
-    Err(PipelineError::Document {
-        file: "the pipeline spec".into(),
-        message: format!(
-            "training on a base in parts fits [segments] and [value] only; {} must be trained \
-             in one process (lookalike train, or lookalike.train) for now",
-            others.join(" and ")
-        ),
-    })
+    Ok(())
 }
 
 impl TrainingCounts {
@@ -164,11 +172,13 @@ pub fn segment_sums(
 
 /// Fits every stage of `spec` from the merged counts of a base (and, with `[segments]`, the
 /// merged sums of its second pass, made with [`TrainingCounts::trained_scores`] of these
-/// counts) and assembles the model, as [`fit`](crate::fit) does on the whole table.
+/// counts; with `[clusters]`, the finished [`KMeansInParts`] fit) and assembles the model, as
+/// [`fit`](crate::fit) does on the whole table.
 pub fn fit_counted(
     spec: &PipelineSpec,
     counts: &TrainingCounts,
     segment_report: Option<&ReportSums>,
+    clusters: Option<&ClusteredInParts>,
     inputs: &TrainingInputs,
 ) -> Result<PipelineModel, PipelineError> {
     spec.check().map_err(|message| PipelineError::Document {
@@ -198,6 +208,19 @@ pub fn fit_counted(
             &mut documents,
         )?;
         stages.insert("segments".into(), entry);
+    }
+    if let Some(config) = &spec.clusters {
+        let clusters = clusters.ok_or_else(|| PipelineError::Document {
+            file: "the training counts".into(),
+            message: "[clusters] needs the k-means fit over the parts".into(),
+        })?;
+        let fitted = clusters.document(config, inputs.name_of_features());
+        documents.extras.insert(
+            "clusters/profiles.csv".into(),
+            profiles_csv(&clusters.columns, &clusters.profiles),
+        );
+        stages.insert("clusters".into(), cluster_entry(&fitted));
+        documents.clusters = Some(fitted);
     }
     if let Some(section) = &spec.value {
         let (Some(histories), Some(spend)) = (&counts.histories, &counts.spend) else {

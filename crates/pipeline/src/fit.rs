@@ -523,7 +523,7 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Value, PipelineEr
 }
 
 /// The manifest's record of the clusters.
-fn cluster_entry(fitted: &Value) -> Value {
+pub(crate) fn cluster_entry(fitted: &Value) -> Value {
     json!({
         "file": "clusters/model.json",
         "k": fitted["k"],

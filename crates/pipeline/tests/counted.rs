@@ -1,11 +1,13 @@
 //! Training from counts of a base in parts (what `lookalike.spark.train` does over
 //! partitions) makes the model `fit` makes on the whole table: the same segment edges and
 //! value-tier thresholds and the same value parameters, bit for bit, and the same segment
-//! report up to the order of floating-point additions.
+//! report up to the order of floating-point additions; with `[clusters]` at `init = "sample"`,
+//! the same clusters for every customer and the same fit up to rounding.
 
 mod common;
 
 use common::{example_inputs, example_spec, sample_features};
+use lookalike_cluster::{Init, KMeansInParts, PartAnswer};
 use lookalike_core::{FeatureTable, NoProgress};
 use lookalike_pipeline::{
     PipelineModel, PipelineSpec, TrainingCounts, check_counted_stages, fit, fit_counted,
@@ -49,7 +51,19 @@ fn counted_model(spec: &PipelineSpec, parts: &[FeatureTable], order: &[usize]) -
         sums.merge(&segment_sums(spec, rules, &trained, &parts[k]).unwrap())
             .unwrap();
     }
-    fit_counted(spec, &merged, Some(&sums), &inputs).unwrap()
+    let clusters = spec.clusters.as_ref().map(|config| {
+        let mut fit = KMeansInParts::new(config).unwrap();
+        while let Some(task) = fit.task() {
+            let answer = |k: usize| task.answer(config, &parts[k]).unwrap();
+            let mut merged: PartAnswer = answer(order[0]);
+            for &k in &order[1..] {
+                merged.merge(&answer(k)).unwrap();
+            }
+            fit.absorb(merged).unwrap();
+        }
+        fit.finish().unwrap()
+    });
+    fit_counted(spec, &merged, Some(&sums), clusters.as_ref(), &inputs).unwrap()
 }
 
 /// Asserts two JSON values are equal, numbers within `relative` (0: the same number).
@@ -138,16 +152,80 @@ fn tiers_by_another_value_column_are_counted_apart() {
 }
 
 #[test]
+fn clusters_from_a_hash_sample_are_the_clusters_of_one_process() {
+    let mut spec = counted_spec();
+    let mut clusters = example_spec().clusters.unwrap();
+    clusters.init = Init::Sample;
+    clusters.init_sample = 1500;
+    clusters.k = "3..5".parse().unwrap();
+    spec.clusters = Some(clusters);
+    let table = sample_features();
+    let (whole, _) = fit(&spec, table, &example_inputs(), &NoProgress).unwrap();
+    let parts = parts_of(table, 5);
+    let counted = counted_model(&spec, &parts, &[0, 1, 2, 3, 4, 5]);
+    let (a, b) = (whole.documents(), counted.documents());
+    assert_eq!(a.segments, b.segments);
+    assert_eq!(a.value, b.value);
+    let (ca, cb) = (a.clusters.as_ref().unwrap(), b.clusters.as_ref().unwrap());
+    for key in ["k", "columns", "parameters"] {
+        assert_eq!(ca[key], cb[key], "{key}");
+    }
+    assert_eq!(cb["parameters"]["init"], "sample");
+    assert_close(&ca["centroids"], &cb["centroids"], 1e-9, "centroids");
+    assert_close(&ca["scaling"], &cb["scaling"], 1e-12, "scaling");
+    assert_close(&ca["metrics"], &cb["metrics"], 1e-9, "metrics");
+    for key in ["customers", "inertia", "iterations", "converged"] {
+        assert_close(&ca["fit"][key], &cb["fit"][key], 1e-9, key);
+    }
+    let sizes = |doc: &Value| {
+        doc["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["size"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sizes(ca), sizes(cb));
+    // Every customer lands in the same cluster, at the same distance to rounding.
+    let scored = |m: &PipelineModel| m.transform_table(table).unwrap();
+    let (sa, sb) = (scored(&whole), scored(&counted));
+    assert_eq!(sa.column_by_name("cluster"), sb.column_by_name("cluster"));
+    assert!(sa.column_by_name("cluster").is_some());
+    let profiles = |m: &PipelineModel| m.documents().extras["clusters/profiles.csv"].clone();
+    let header = |csv: &str| csv.lines().next().unwrap().to_string();
+    assert_eq!(header(&profiles(&whole)), header(&profiles(&counted)));
+    // Another order of the parts: the same clusters.
+    let reversed = counted_model(&spec, &parts, &[5, 4, 3, 2, 1, 0]);
+    let cr = reversed.documents().clusters.clone().unwrap();
+    assert_close(
+        &cr["centroids"],
+        &cb["centroids"],
+        1e-9,
+        "centroids reversed",
+    );
+}
+
+#[test]
 fn stages_that_are_not_counted_are_refused_by_name() {
     let mut spec = counted_spec();
     assert!(check_counted_stages(&spec).is_ok());
     let example = example_spec();
     spec.clusters = example.clusters.clone();
     let error = TrainingCounts::of(&spec, sample_features()).unwrap_err();
-    assert!(error.to_string().contains("[clusters]"), "{error}");
-    let error = check_counted_stages(&example).unwrap_err().to_string();
     assert!(
-        error.contains("[clusters] and 1 [[audience]]") && error.contains("one process"),
+        error.to_string().contains("[clusters]") && error.to_string().contains("init = \"sample\""),
+        "{error}"
+    );
+    spec.clusters.as_mut().unwrap().init = Init::Sample;
+    assert!(check_counted_stages(&spec).is_ok());
+    spec.clusters.as_mut().unwrap().algorithm = lookalike_cluster::Algorithm::Linfa;
+    let error = check_counted_stages(&spec).unwrap_err().to_string();
+    assert!(error.contains("algo linfa"), "{error}");
+    spec.audiences = example.audiences.clone();
+    spec.clusters = None;
+    let error = check_counted_stages(&spec).unwrap_err().to_string();
+    assert!(
+        error.contains("1 [[audience]]") && error.contains("one process"),
         "{error}"
     );
 }

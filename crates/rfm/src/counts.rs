@@ -3,94 +3,34 @@
 //! exactly, and the edges read from the merged counts are the order statistics
 //! [`quantile_edges`](crate::quantile_edges) selects from the whole base, bit for bit.
 
-use std::collections::BTreeMap;
-
-use lookalike_core::FeatureTable;
+use lookalike_core::{FeatureTable, ValueCounts};
 use serde::{Deserialize, Serialize};
 
 use crate::RfmError;
 use crate::rules::RuleSet;
 use crate::segment::{SegmentParams, TrainedScores, buyers, check_breaks, required};
 
-/// Values with how many customers have each, in `f64::total_cmp` order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ValueCounts {
-    /// Total-order key of the value (its bits, reordered as `total_cmp` orders) → count.
-    counts: BTreeMap<i64, u64>,
+/// The `bins − 1` quantile edges of the counted values, as
+/// [`quantile_edges`](crate::quantile_edges) defines them.
+pub fn counted_edges(counts: &ValueCounts, bins: usize) -> Vec<f64> {
+    let n = counts.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let bins = bins as u64;
+    let positions: Vec<u64> = (1..bins).map(|i| (i * n).div_ceil(bins) - 1).collect();
+    counts.at_positions(&positions)
 }
 
-/// The key under which `f64::total_cmp` orders like `i64::cmp`; its own inverse.
-fn total_order_key(bits: i64) -> i64 {
-    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
-}
-
-impl ValueCounts {
-    /// Counts `value` (NaN is left out, as the quantiles leave it out).
-    pub fn add(&mut self, value: f64) {
-        if !value.is_nan() {
-            *self
-                .counts
-                .entry(total_order_key(value.to_bits() as i64))
-                .or_default() += 1;
-        }
+/// The lowest value of the top `share` (at least one value), none when empty: the value-tier
+/// threshold.
+fn top_threshold(counts: &ValueCounts, share: f64) -> Option<f64> {
+    let n = counts.len();
+    if n == 0 {
+        return None;
     }
-
-    /// Adds another part's counts.
-    pub fn merge(&mut self, other: &ValueCounts) {
-        for (key, n) in &other.counts {
-            *self.counts.entry(*key).or_default() += n;
-        }
-    }
-
-    /// Values counted.
-    pub fn len(&self) -> u64 {
-        self.counts.values().sum()
-    }
-
-    /// Whether no value was counted.
-    pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
-    }
-
-    /// The values at 0-based `positions` (ascending) of the sorted multiset.
-    fn at_positions(&self, positions: &[u64]) -> Vec<f64> {
-        let mut found = Vec::with_capacity(positions.len());
-        let mut wanted = positions.iter().peekable();
-        let mut before = 0u64;
-        for (key, n) in &self.counts {
-            while let Some(&&position) = wanted.peek() {
-                if position >= before + n {
-                    break;
-                }
-                found.push(f64::from_bits(total_order_key(*key) as u64));
-                wanted.next();
-            }
-            before += n;
-        }
-        found
-    }
-
-    /// The `bins − 1` quantile edges, as [`quantile_edges`](crate::quantile_edges) defines them.
-    pub fn edges(&self, bins: usize) -> Vec<f64> {
-        let n = self.len();
-        if n == 0 {
-            return Vec::new();
-        }
-        let bins = bins as u64;
-        let positions: Vec<u64> = (1..bins).map(|i| (i * n).div_ceil(bins) - 1).collect();
-        self.at_positions(&positions)
-    }
-
-    /// The lowest value of the top `share` (at least one value), none when empty: the
-    /// value-tier threshold.
-    fn top_threshold(&self, share: f64) -> Option<f64> {
-        let n = self.len();
-        if n == 0 {
-            return None;
-        }
-        let k = ((share * n as f64).ceil() as u64).clamp(1, n) - 1;
-        self.at_positions(&[n - 1 - k]).first().copied()
-    }
+    let k = ((share * n as f64).ceil() as u64).clamp(1, n) - 1;
+    counts.at_positions(&[n - 1 - k]).first().copied()
 }
 
 /// The score inputs of the buyers of a base, counted: negated days since the last purchase,
@@ -160,7 +100,7 @@ impl ScoreCounts {
         let fixed_or_quantile =
             |name: &str, counts: &ValueCounts, fixed: &Option<Vec<f64>>| match fixed {
                 Some(b) => check_breaks(name, b, bins).map(|()| b.clone()),
-                None => Ok(counts.edges(bins)),
+                None => Ok(counted_edges(counts, bins)),
             };
         let (recency_edges, recency_edge_included) = match &breaks.recency {
             Some(b) => {
@@ -168,7 +108,11 @@ impl ScoreCounts {
                 (b.clone(), true)
             }
             None => (
-                self.recency.edges(bins).iter().rev().map(|e| -e).collect(),
+                counted_edges(&self.recency, bins)
+                    .iter()
+                    .rev()
+                    .map(|e| -e)
+                    .collect(),
                 false,
             ),
         };
@@ -179,8 +123,8 @@ impl ScoreCounts {
             frequency_edges: fixed_or_quantile("frequency", &self.frequency, &breaks.frequency)?,
             monetary_edges: fixed_or_quantile("monetary", &self.monetary, &breaks.monetary)?,
             value_column: params.value_column_name().to_string(),
-            vip_1_from: self.value_counts().top_threshold(0.01),
-            vip_5_from: self.value_counts().top_threshold(0.05),
+            vip_1_from: top_threshold(self.value_counts(), 0.01),
+            vip_5_from: top_threshold(self.value_counts(), 0.05),
         })
     }
 }
@@ -208,14 +152,14 @@ mod tests {
         counts.merge(&other);
         for bins in [2, 3, 5, 10, 100] {
             let expected = quantile_edges(&values, bins);
-            let got = counts.edges(bins);
+            let got = counted_edges(&counts, bins);
             assert_eq!(
                 expected.iter().map(|e| e.to_bits()).collect::<Vec<_>>(),
                 got.iter().map(|e| e.to_bits()).collect::<Vec<_>>(),
                 "bins {bins}"
             );
         }
-        assert!(ValueCounts::default().edges(5).is_empty());
+        assert!(counted_edges(&ValueCounts::default(), 5).is_empty());
     }
 
     #[test]
@@ -225,8 +169,8 @@ mod tests {
             counts.add(v);
         }
         // ceil(0.01·5) = 1: the largest; ceil(0.5·5) = 3: the third largest.
-        assert_eq!(counts.top_threshold(0.01), Some(9.0));
-        assert_eq!(counts.top_threshold(0.5), Some(7.0));
-        assert_eq!(ValueCounts::default().top_threshold(0.05), None);
+        assert_eq!(top_threshold(&counts, 0.01), Some(9.0));
+        assert_eq!(top_threshold(&counts, 0.5), Some(7.0));
+        assert_eq!(top_threshold(&ValueCounts::default(), 0.05), None);
     }
 }

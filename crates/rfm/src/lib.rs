@@ -15,9 +15,10 @@ mod report;
 mod rules;
 mod segment;
 
-pub use counts::{ScoreCounts, ValueCounts};
+pub use counts::{ScoreCounts, counted_edges};
 pub use error::RfmError;
 pub use lifecycle::{Lifecycle, LifecycleParams};
+pub use lookalike_core::ValueCounts;
 pub use model::{FLAG_INPUTS, SEGMENT_INPUTS, SEGMENT_MADE, SegmentModel, SegmentSettings};
 pub use named::RfmSegment;
 pub use quantile::{bin_sizes, quantile_edges, score};

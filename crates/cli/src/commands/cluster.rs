@@ -42,7 +42,8 @@ pub struct Args {
     /// A column's weight in distances, COLUMN=WEIGHT (repeatable; default 1).
     #[arg(long = "weight", value_name = "COLUMN=WEIGHT")]
     pub weights: Vec<String>,
-    /// Initialisation (auto: k-means‖ above 50,000 customers, k-means++ below).
+    /// Initialisation (auto: k-means‖ above 50,000 customers, k-means++ below; sample:
+    /// k-means++ on a hash sample of the customers, the fit `lookalike.spark.train` repeats).
     #[arg(long, value_enum, default_value_t = Init::Auto)]
     pub init: Init,
     /// Algorithm.
@@ -69,6 +70,9 @@ pub struct Args {
     /// Customers in the stratified silhouette sample (0: exact, O(n²)).
     #[arg(long, default_value_t = 10_000)]
     pub silhouette_sample: usize,
+    /// With --init sample: customers in the hash sample k-means++ starts from.
+    #[arg(long, default_value_t = lookalike_cluster::DEFAULT_INIT_SAMPLE)]
+    pub init_sample: usize,
     /// Customers missing a value in a clustered column: skip them (they get an empty cluster in
     /// the assignments) or fail.
     #[arg(long, value_enum, default_value_t = Missing::Skip)]
@@ -113,6 +117,7 @@ pub fn config(args: &Args) -> anyhow::Result<ClusterConfig> {
         batch_size: args.batch_size,
         precision: args.precision,
         silhouette_sample: args.silhouette_sample,
+        init_sample: args.init_sample,
         missing: args.missing,
     })
 }
@@ -241,7 +246,9 @@ pub fn report_text(
         if outcome.converged { ", converged" } else { "" },
         outcome.inertia,
         outcome.metrics.silhouette,
-        if outcome.metrics.silhouette_sample < table.len() {
+        if outcome.metrics.silhouette_sample < table.len() && outcome.init == Init::Sample {
+            format!("hash sample of {}", outcome.metrics.silhouette_sample)
+        } else if outcome.metrics.silhouette_sample < table.len() {
             format!("stratified sample of {}", outcome.metrics.silhouette_sample)
         } else {
             "exact".to_string()
