@@ -4,6 +4,7 @@
 //! configuration (paths and options checked) and runs it. Data goes to stdout, messages and
 //! progress to stderr. Exit codes: 0 success, 1 a requested gate failed, 2 an error.
 
+mod allocator;
 mod audience_input;
 mod clustering;
 mod commands;
@@ -22,11 +23,6 @@ mod value_report;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// mimalloc keeps freed memory for reuse: with glibc's allocator every large temporary (a column
-/// of millions of values) is returned to the system and faulted in again, page by zeroed page.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Find the customers who look like your best ones, and what each is worth.
 #[derive(Debug, Parser)]
@@ -97,6 +93,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::purge_promptly();
     let cli = Cli::parse();
     // Every Parquet output records the version and the run's inputs.
     lookalike_core::record_run(env!("CARGO_PKG_VERSION"));

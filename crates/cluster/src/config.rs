@@ -660,10 +660,12 @@ fn cluster_table_in_one_part(
     mut tell: impl FnMut(ClusterEvent<'_>),
 ) -> Result<Clustering, ClusterError> {
     let mut fit = crate::KMeansInParts::new(config)?;
+    let mut part = crate::PreparedPart::new(config, all)?;
     while let Some(task) = fit.task() {
-        let answer = task.answer(config, all)?;
+        let answer = task.answer_prepared(config, &mut part)?;
         fit.absorb(answer)?;
     }
+    drop(part);
     let fitted = fit.finish()?;
     let rows: Vec<usize> = match config.missing {
         Missing::Skip => {

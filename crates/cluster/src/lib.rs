@@ -46,7 +46,9 @@ pub use knn::{Neighbours, k_nearest};
 pub use linfa_api::fit_with_linfa;
 pub use metrics::{adjusted_rand_index, calinski_harabasz, davies_bouldin, inertia};
 pub use model::ClusterModel;
-pub use parts::{ClusteredInParts, DEFAULT_INIT_SAMPLE, KMeansInParts, PartAnswer, PartTask};
+pub use parts::{
+    ClusteredInParts, DEFAULT_INIT_SAMPLE, KMeansInParts, PartAnswer, PartTask, PreparedPart,
+};
 pub use profile::{ClusterProfile, ProfileSums, cluster_profiles};
 pub use scale::{Scaler, ScalerParams, Scaling, ScalingParameters};
 pub use silhouette::{SampledSilhouette, sampled_silhouette, silhouette};

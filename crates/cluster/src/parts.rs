@@ -428,6 +428,42 @@ fn farthest(
     far
 }
 
+/// A part ready to answer tasks: its clustered rows and values, and the values scaled by the
+/// last scaler asked for. A process that holds its part across passes (one process fitting
+/// its table) prepares it once; a Spark task prepares its partition for each pass.
+pub struct PreparedPart<'a> {
+    table: &'a FeatureTable,
+    clustered: ClusteredRows,
+    scaled: Option<(crate::ScalingParameters, Array2<f64>)>,
+}
+
+impl<'a> PreparedPart<'a> {
+    /// `table`'s customers as `config` clusters them (missing values skipped or refused, ln(1 + x)
+    /// applied and checked).
+    pub fn new(config: &ClusterConfig, table: &'a FeatureTable) -> Result<Self, ClusterError> {
+        Ok(PreparedPart {
+            table,
+            clustered: ClusteredRows::of(config, table)?,
+            scaled: None,
+        })
+    }
+
+    /// The clustered rows and their values scaled by `scaler` (kept for the next pass with the
+    /// same scaler).
+    fn scaled(
+        &mut self,
+        config: &ClusterConfig,
+        scaler: &crate::ScalingParameters,
+    ) -> Result<(&ClusteredRows, &Array2<f64>), ClusterError> {
+        if self.scaled.as_ref().is_none_or(|(kept, _)| kept != scaler) {
+            let matrix = self.clustered.scaled(&scaler_of(config, scaler)?);
+            self.scaled = Some((scaler.clone(), matrix));
+        }
+        let matrix = &self.scaled.as_ref().expect("just scaled").1;
+        Ok((&self.clustered, matrix))
+    }
+}
+
 impl PartTask {
     /// This part's answer: `part` holds whole customers of the base, with the feature columns
     /// of every other part.
@@ -436,25 +472,34 @@ impl PartTask {
         config: &ClusterConfig,
         part: &FeatureTable,
     ) -> Result<PartAnswer, ClusterError> {
-        let clustered = ClusteredRows::of(config, part)?;
-        let d = clustered.values.ncols();
+        self.answer_prepared(config, &mut PreparedPart::new(config, part)?)
+    }
+
+    /// [`PartTask::answer`] for a part prepared once for every pass.
+    pub fn answer_prepared(
+        &self,
+        config: &ClusterConfig,
+        prepared: &mut PreparedPart<'_>,
+    ) -> Result<PartAnswer, ClusterError> {
+        let part = prepared.table;
+        let d = prepared.clustered.values.ncols();
         Ok(match self {
-            PartTask::Survey => PartAnswer::Survey(survey(config, part, &clustered)),
+            PartTask::Survey => PartAnswer::Survey(survey(config, part, &prepared.clustered)),
             PartTask::Assign { scaler, runs } => {
-                let matrix = clustered.scaled(&scaler_of(config, scaler)?);
+                let (clustered, matrix) = prepared.scaled(config, scaler)?;
                 let mut answers = Vec::with_capacity(runs.len());
                 for centroids in runs {
                     let centroids = from_rows(centroids, d)?;
                     let k = centroids.nrows();
-                    let found = assigned(&matrix, &centroids);
+                    let found = assigned(matrix, &centroids);
                     answers.push(RunSums {
                         sums: found.sums.sums.clone(),
                         mass: found.sums.mass.clone(),
                         inertia: found.distances.iter().sum(),
                         farthest: farthest(
                             part,
-                            &clustered,
-                            &matrix,
+                            clustered,
+                            matrix,
                             &found.distances,
                             k,
                             config.seed,
@@ -464,12 +509,12 @@ impl PartTask {
                 PartAnswer::Assign(answers)
             }
             PartTask::Describe { scaler, fits } => {
-                let matrix = clustered.scaled(&scaler_of(config, scaler)?);
+                let (clustered, matrix) = prepared.scaled(config, scaler)?;
                 let mut answers = Vec::with_capacity(fits.len());
                 for centroids in fits {
                     let centroids = from_rows(centroids, d)?;
                     let k = centroids.nrows();
-                    let found = assigned(&matrix, &centroids);
+                    let found = assigned(matrix, &centroids);
                     answers.push(DescribeSums {
                         sizes: found.sums.mass.iter().map(|m| *m as u64).collect(),
                         scaled: found.sums.sums.clone(),
@@ -483,7 +528,7 @@ impl PartTask {
                 fits,
                 means,
             } => {
-                let matrix = clustered.scaled(&scaler_of(config, scaler)?);
+                let (_, matrix) = prepared.scaled(config, scaler)?;
                 let mut answers = Vec::with_capacity(fits.len());
                 for (centroids, means) in fits.iter().zip(means) {
                     let (centroids, means) = (from_rows(centroids, d)?, from_rows(means, d)?);
