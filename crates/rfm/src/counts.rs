@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::RfmError;
 use crate::rules::RuleSet;
-use crate::segment::{SegmentParams, TrainedScores, buyers, check_breaks, required};
+use crate::segment::{
+    ScoreInput, ScoreInputs, SegmentParams, TrainedScores, buyers, required, train_scores,
+};
 
 /// The `bins − 1` quantile edges of the counted values, as
 /// [`quantile_edges`](crate::quantile_edges) defines them.
@@ -95,37 +97,22 @@ impl ScoreCounts {
         params: &SegmentParams,
     ) -> Result<TrainedScores, RfmError> {
         params.validate()?;
-        let bins = params.bins_count();
-        let breaks = rules.breaks();
-        let fixed_or_quantile =
-            |name: &str, counts: &ValueCounts, fixed: &Option<Vec<f64>>| match fixed {
-                Some(b) => check_breaks(name, b, bins).map(|()| b.clone()),
-                None => Ok(counted_edges(counts, bins)),
-            };
-        let (recency_edges, recency_edge_included) = match &breaks.recency {
-            Some(b) => {
-                check_breaks("recency", b, bins)?;
-                (b.clone(), true)
-            }
-            None => (
-                counted_edges(&self.recency, bins)
-                    .iter()
-                    .rev()
-                    .map(|e| -e)
-                    .collect(),
-                false,
-            ),
+        train_scores(rules, params, self)
+    }
+}
+
+impl ScoreInputs for ScoreCounts {
+    fn edges(&self, input: ScoreInput, bins: usize) -> Vec<f64> {
+        let counts = match input {
+            ScoreInput::NegatedDays => &self.recency,
+            ScoreInput::Orders => &self.frequency,
+            ScoreInput::Spend => &self.monetary,
         };
-        Ok(TrainedScores {
-            bins: bins as u8,
-            recency_edges,
-            recency_edge_included,
-            frequency_edges: fixed_or_quantile("frequency", &self.frequency, &breaks.frequency)?,
-            monetary_edges: fixed_or_quantile("monetary", &self.monetary, &breaks.monetary)?,
-            value_column: params.value_column_name().to_string(),
-            vip_1_from: top_threshold(self.value_counts(), 0.01),
-            vip_5_from: top_threshold(self.value_counts(), 0.05),
-        })
+        counted_edges(counts, bins)
+    }
+
+    fn top_threshold(&self, share: f64) -> Option<f64> {
+        top_threshold(self.value_counts(), share)
     }
 }
 

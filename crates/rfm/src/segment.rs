@@ -385,31 +385,42 @@ pub fn segment(
     };
     let (days_b, orders_b, spend_b) = (masked(&days), masked(&orders), masked(&spend));
 
-    let (r, f, m, value_tier, trained) = match &params.trained {
-        Some(trained) => {
-            let (r, (f, m)) = rayon::join(
-                || {
-                    days_b
-                        .par_iter()
-                        .map(|d| trained.recency_score(*d))
-                        .collect()
-                },
-                || {
-                    rayon::join(
-                        || scores_by(&orders_b, &trained.frequency_edges),
-                        || scores_by(&spend_b, &trained.monetary_edges),
-                    )
-                },
-            );
-            let tiers = value
-                .par_iter()
-                .zip(buyer.par_iter())
-                .map(|(v, b)| trained.value_tier(*v, *b))
-                .collect();
-            (r, f, m, tiers, trained.clone())
-        }
-        None => learned_scores(rules, params, &days_b, &orders_b, &spend_b, &value, &buyer)?,
+    // What is learned (unless given) is learned first, and every customer is scored with it:
+    // one scoring whether the edges come from this table, a trained model or counts of a base
+    // in parts.
+    let trained = match &params.trained {
+        Some(trained) => trained.clone(),
+        None => train_scores(
+            rules,
+            params,
+            &BuyerValues {
+                days: &days_b,
+                orders: &orders_b,
+                spend: &spend_b,
+                value: &value,
+                buyer: &buyer,
+            },
+        )?,
     };
+    let (r, (f, m)) = rayon::join(
+        || {
+            days_b
+                .par_iter()
+                .map(|d| trained.recency_score(*d))
+                .collect::<Vec<_>>()
+        },
+        || {
+            rayon::join(
+                || scores_by(&orders_b, &trained.frequency_edges),
+                || scores_by(&spend_b, &trained.monetary_edges),
+            )
+        },
+    );
+    let value_tier: Vec<ValueTier> = value
+        .par_iter()
+        .zip(buyer.par_iter())
+        .map(|(v, b)| trained.value_tier(*v, *b))
+        .collect();
 
     let consented: Vec<bool> = match &consent {
         Some(c) => c.par_iter().map(|v| *v == 1.0).collect(),
@@ -544,121 +555,111 @@ pub fn segment(
     })
 }
 
-/// Scores from this table's quantiles (or the rules file's fixed breaks) and value tiers from
-/// its top buyers, with what was learned.
-#[allow(clippy::type_complexity)]
-fn learned_scores(
-    rules: &RuleSet,
-    params: &SegmentParams,
-    days_b: &[f64],
-    orders_b: &[f64],
-    spend_b: &[f64],
-    value: &[f64],
-    buyer: &[bool],
-) -> Result<
-    (
-        Vec<Option<u8>>,
-        Vec<Option<u8>>,
-        Vec<Option<u8>>,
-        Vec<ValueTier>,
-        TrainedScores,
-    ),
-    RfmError,
-> {
-    let bins = params.bins;
-    let breaks = rules.breaks();
-    // Returns the scores, the ascending edges in days and whether a customer at an edge is
-    // below it.
-    let recency_scores = || -> Result<(Vec<Option<u8>>, Vec<f64>, bool), RfmError> {
-        Ok(match &breaks.recency {
-            Some(b) => {
-                check_breaks("recency", b, bins)?;
-                let scores = days_b
-                    .par_iter()
-                    .map(|d| recency_score(*d, b, true))
-                    .collect();
-                (scores, b.clone(), true)
-            }
-            None => {
-                // Fewer days is better: score the negated days.
-                let negated: Vec<f64> = days_b.par_iter().map(|d| -d).collect();
-                let edges = quantile_edges(&negated, bins);
-                (
-                    scores_by(&negated, &edges),
-                    edges.iter().rev().map(|e| -e).collect(),
-                    false,
-                )
-            }
-        })
-    };
-    let fixed_or_quantile = |name: &str,
-                             values: &[f64],
-                             fixed: &Option<Vec<f64>>|
-     -> Result<(Vec<Option<u8>>, Vec<f64>), RfmError> {
-        let edges = match fixed {
-            Some(b) => {
-                check_breaks(name, b, bins)?;
-                b.clone()
-            }
-            None => quantile_edges(values, bins),
-        };
-        Ok((scores_by(values, &edges), edges))
-    };
-    // The three scores and the value tiers each have a sequential selection step: run them
-    // side by side.
-    let ((recency, frequency_scores), (monetary, (value_tier, vip_1_from, vip_5_from))) =
-        rayon::join(
-            || {
-                rayon::join(recency_scores, || {
-                    fixed_or_quantile("frequency", orders_b, &breaks.frequency)
-                })
-            },
-            || {
-                rayon::join(
-                    || fixed_or_quantile("monetary", spend_b, &breaks.monetary),
-                    || value_tiers(value, buyer),
-                )
-            },
-        );
-    let ((r, r_edges, included), (f, f_edges), (m, m_edges)) =
-        (recency?, frequency_scores?, monetary?);
-    let trained = TrainedScores {
-        bins: bins as u8,
-        recency_edges: r_edges,
-        recency_edge_included: included,
-        frequency_edges: f_edges,
-        monetary_edges: m_edges,
-        value_column: params.value_column.clone(),
-        vip_1_from,
-        vip_5_from,
-    };
-    Ok((r, f, m, value_tier, trained))
+/// A score input, by the values its quantile edges are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScoreInput {
+    /// Days since the last purchase, negated (fewer days score higher).
+    NegatedDays,
+    /// Orders.
+    Orders,
+    /// Total spend.
+    Spend,
 }
 
-/// Top 1% and 5% of buyers by value; ties at a threshold go to the better tier. Also returns
-/// the two thresholds (none without buyers).
-fn value_tiers(value: &[f64], buyer: &[bool]) -> (Vec<ValueTier>, Option<f64>, Option<f64>) {
-    let mut values: Vec<f64> = value
-        .iter()
-        .zip(buyer)
-        .filter(|(v, b)| **b && !v.is_nan())
-        .map(|(v, _)| *v)
-        .collect();
-    let threshold = |share: f64, values: &mut Vec<f64>| -> Option<f64> {
+/// The order statistics of the buyers' score inputs and values, from whatever holds them: the
+/// table being segmented, or the counts of a base in parts ([`crate::ScoreCounts`]).
+pub(crate) trait ScoreInputs: Sync {
+    /// The `bins − 1` edges of an input's values, as [`quantile_edges`] selects them.
+    fn edges(&self, input: ScoreInput, bins: usize) -> Vec<f64>;
+    /// The lowest value of the top `share` of buyers by value (at least one buyer; none
+    /// without buyers): a value-tier threshold.
+    fn top_threshold(&self, share: f64) -> Option<f64>;
+}
+
+/// What `segment` learns of a base: each score's edges — the rules file's fixed breaks where
+/// it has them, quantile edges of the buyers' values otherwise — and the value-tier thresholds
+/// (top 1% and 5% of buyers). The only place that choice is made.
+pub(crate) fn train_scores(
+    rules: &RuleSet,
+    params: &SegmentParams,
+    inputs: &impl ScoreInputs,
+) -> Result<TrainedScores, RfmError> {
+    let bins = params.bins_count();
+    let breaks = rules.breaks();
+    let fixed_or_quantile = |name: &str, input: ScoreInput, fixed: &Option<Vec<f64>>| match fixed {
+        Some(b) => check_breaks(name, b, bins).map(|()| b.clone()),
+        None => Ok(inputs.edges(input, bins)),
+    };
+    // Returns the ascending edges in days and whether a customer at an edge is below it.
+    let recency = || match &breaks.recency {
+        Some(b) => check_breaks("recency", b, bins).map(|()| (b.clone(), true)),
+        None => {
+            let negated = inputs.edges(ScoreInput::NegatedDays, bins);
+            Ok((negated.iter().rev().map(|e| -e).collect(), false))
+        }
+    };
+    // Each has a sequential selection step: run them side by side.
+    let ((recency, frequency), (monetary, (vip_1_from, vip_5_from))) = rayon::join(
+        || {
+            rayon::join(recency, || {
+                fixed_or_quantile("frequency", ScoreInput::Orders, &breaks.frequency)
+            })
+        },
+        || {
+            rayon::join(
+                || fixed_or_quantile("monetary", ScoreInput::Spend, &breaks.monetary),
+                || (inputs.top_threshold(0.01), inputs.top_threshold(0.05)),
+            )
+        },
+    );
+    let (recency_edges, recency_edge_included) = recency?;
+    Ok(TrainedScores {
+        bins: bins as u8,
+        recency_edges,
+        recency_edge_included,
+        frequency_edges: frequency?,
+        monetary_edges: monetary?,
+        value_column: params.value_column_name().to_string(),
+        vip_1_from,
+        vip_5_from,
+    })
+}
+
+/// The buyers' score inputs of the table being segmented (non-buyers' masked as missing).
+struct BuyerValues<'a> {
+    days: &'a [f64],
+    orders: &'a [f64],
+    spend: &'a [f64],
+    value: &'a [f64],
+    buyer: &'a [bool],
+}
+
+impl ScoreInputs for BuyerValues<'_> {
+    fn edges(&self, input: ScoreInput, bins: usize) -> Vec<f64> {
+        match input {
+            ScoreInput::NegatedDays => {
+                let negated: Vec<f64> = self.days.par_iter().map(|d| -d).collect();
+                quantile_edges(&negated, bins)
+            }
+            ScoreInput::Orders => quantile_edges(self.orders, bins),
+            ScoreInput::Spend => quantile_edges(self.spend, bins),
+        }
+    }
+
+    fn top_threshold(&self, share: f64) -> Option<f64> {
+        let mut values: Vec<f64> = self
+            .value
+            .iter()
+            .zip(self.buyer)
+            .filter(|(v, b)| **b && !v.is_nan())
+            .map(|(v, _)| *v)
+            .collect();
         if values.is_empty() {
             return None;
         }
         let k = ((share * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
         Some(*values.select_nth_unstable_by(k, |a, b| b.total_cmp(a)).1)
-    };
-    let top1 = threshold(0.01, &mut values);
-    let top5 = threshold(0.05, &mut values);
-    let tiers = value
-        .par_iter()
-        .zip(buyer.par_iter())
-        .map(|(v, b)| value_tier(*v, *b, top1, top5))
-        .collect();
-    (tiers, top1, top5)
+    }
 }
 
 fn flags(table: &FeatureTable, n: usize) -> Option<Flags> {
