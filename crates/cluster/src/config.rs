@@ -602,25 +602,9 @@ pub fn cluster_table_watched(
         return cluster_table_in_one_part(all, config, tell);
     }
     let columns = config.columns();
-    let (rows, table) = match config.missing {
-        Missing::Skip => {
-            let complete = complete_mask(all, &columns);
-            let rows: Vec<usize> = (0..all.len()).filter(|i| complete[*i]).collect();
-            let table = if rows.len() == all.len() {
-                all.clone()
-            } else {
-                all.select_rows(&rows)
-            };
-            (rows, table)
-        }
-        Missing::Fail => ((0..all.len()).collect(), all.clone()),
-    };
+    let (table, fitted_row) = clustered_table(all, config);
     if table.is_empty() {
         return Err(ClusterError::NoCompleteCustomer(columns.join(", ")));
-    }
-    let mut fitted_row = vec![None; all.len()];
-    for (position, row) in rows.iter().enumerate() {
-        fitted_row[*row] = Some(position);
     }
     let scaler = Scaler::fit(&table, &config.scaler_params())?;
     let matrix = scaler.transform(&table)?;
@@ -651,6 +635,36 @@ pub fn cluster_table_watched(
     })
 }
 
+/// The rows of `all` that are clustered: those with a finite value in every clustered column
+/// (`missing = skip`); every row with `fail`, which the scaler then checks.
+pub(crate) fn clustered_rows(all: &FeatureTable, config: &ClusterConfig) -> Vec<usize> {
+    match config.missing {
+        Missing::Skip => {
+            let complete = complete_mask(all, &config.columns());
+            (0..all.len()).filter(|i| complete[*i]).collect()
+        }
+        Missing::Fail => (0..all.len()).collect(),
+    }
+}
+
+/// The table of the clustered customers, and the row in it of each row of `all`.
+fn clustered_table(
+    all: &FeatureTable,
+    config: &ClusterConfig,
+) -> (FeatureTable, Vec<Option<usize>>) {
+    let rows = clustered_rows(all, config);
+    let mut fitted_row = vec![None; all.len()];
+    for (position, row) in rows.iter().enumerate() {
+        fitted_row[*row] = Some(position);
+    }
+    let table = if rows.len() == all.len() {
+        all.clone()
+    } else {
+        all.select_rows(&rows)
+    };
+    (table, fitted_row)
+}
+
 /// [`cluster_table`] with `init = sample`: the fit over a base in parts
 /// ([`crate::KMeansInParts`]) with the whole table as the only part, then every customer's
 /// cluster from the fitted centroids.
@@ -667,22 +681,7 @@ fn cluster_table_in_one_part(
     }
     drop(part);
     let fitted = fit.finish()?;
-    let rows: Vec<usize> = match config.missing {
-        Missing::Skip => {
-            let complete = complete_mask(all, &config.columns());
-            (0..all.len()).filter(|i| complete[*i]).collect()
-        }
-        Missing::Fail => (0..all.len()).collect(),
-    };
-    let table = if rows.len() == all.len() {
-        all.clone()
-    } else {
-        all.select_rows(&rows)
-    };
-    let mut fitted_row = vec![None; all.len()];
-    for (position, row) in rows.iter().enumerate() {
-        fitted_row[*row] = Some(position);
-    }
+    let (table, fitted_row) = clustered_table(all, config);
     let matrix = fitted.scaler.transform(&table)?;
     let mut sweep = fitted.sweep;
     for outcome in &mut sweep {

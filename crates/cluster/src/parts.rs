@@ -332,9 +332,7 @@ impl ClusteredRows {
         let indexes = column_indexes(table, &columns)?;
         let values = table.values();
         let rows: Vec<usize> = match config.missing {
-            Missing::Skip => (0..table.len())
-                .filter(|i| indexes.iter().all(|j| values[[*i, *j]].is_finite()))
-                .collect(),
+            Missing::Skip => crate::config::clustered_rows(table, config),
             Missing::Fail => {
                 for (name, j) in columns.iter().zip(&indexes) {
                     if let Some(i) = (0..table.len()).find(|i| !values[[*i, *j]].is_finite()) {
@@ -373,8 +371,7 @@ impl ClusteredRows {
     fn scaled(&self, scaler: &Scaler) -> Array2<f64> {
         let mut scaled = self.values.clone();
         for (j, mut column) in scaled.columns_mut().into_iter().enumerate() {
-            let (weight, center, spread) = (scaler.weight[j], scaler.center[j], scaler.spread[j]);
-            column.mapv_inplace(|v| weight * (v - center) / spread);
+            column.mapv_inplace(|v| scaler.scale_logged(j, v));
         }
         scaled
     }
@@ -493,8 +490,6 @@ impl PartTask {
                     let k = centroids.nrows();
                     let found = assigned(matrix, &centroids);
                     answers.push(RunSums {
-                        sums: found.sums.sums.clone(),
-                        mass: found.sums.mass.clone(),
                         inertia: found.distances.iter().sum(),
                         farthest: farthest(
                             part,
@@ -504,6 +499,8 @@ impl PartTask {
                             k,
                             config.seed,
                         ),
+                        sums: found.sums.sums,
+                        mass: found.sums.mass,
                     });
                 }
                 PartAnswer::Assign(answers)
@@ -517,8 +514,8 @@ impl PartTask {
                     let found = assigned(matrix, &centroids);
                     answers.push(DescribeSums {
                         sizes: found.sums.mass.iter().map(|m| *m as u64).collect(),
-                        scaled: found.sums.sums.clone(),
                         profile: ProfileSums::of(part, &clustered.rows, &found.labels, k),
+                        scaled: found.sums.sums,
                     });
                 }
                 PartAnswer::Describe(answers)
@@ -864,9 +861,8 @@ impl KMeansInParts {
         let d = columns.len();
         let mut sample = Array2::zeros((survey.sample.len(), d));
         for (mut row, customer) in sample.rows_mut().into_iter().zip(&survey.sample) {
-            let raw = |j: usize| customer.values[j];
             for (j, out) in row.iter_mut().enumerate() {
-                *out = scaler.weight[j] * (raw(j) - scaler.center[j]) / scaler.spread[j];
+                *out = scaler.scale_logged(j, customer.values[j]);
             }
         }
         // The variance of a scaled column is (weight / spread)² × the raw column's.

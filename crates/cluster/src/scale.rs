@@ -334,12 +334,10 @@ impl Scaler {
         }
         let (ids, columns, mut values) = table.into_parts();
         for (j, index) in indexes.iter().enumerate() {
-            let (weight, center, spread) = (self.weight[j], self.center[j], self.spread[j]);
             let use_log = self.log1p[j];
-            values.column_mut(*index).mapv_inplace(|v| {
-                let v = if use_log { v.ln_1p() } else { v };
-                weight * (v - center) / spread
-            });
+            values
+                .column_mut(*index)
+                .mapv_inplace(|v| self.scale_logged(j, if use_log { v.ln_1p() } else { v }));
         }
         let in_order =
             indexes.len() == columns.len() && indexes.iter().enumerate().all(|(j, i)| j == *i);
@@ -448,9 +446,16 @@ impl Scaler {
             if self.log1p[j] {
                 v = v.ln_1p();
             }
-            *slot = self.weight[j] * (v - self.center[j]) / self.spread[j];
+            *slot = self.scale_logged(j, v);
         }
         true
+    }
+
+    /// Selected column `j`'s value, after ln(1 + x) where it applies, scaled: the one
+    /// arithmetic every way of scaling shares, so they agree to the bit.
+    #[inline]
+    pub(crate) fn scale_logged(&self, j: usize, v: f64) -> f64 {
+        self.weight[j] * (v - self.center[j]) / self.spread[j]
     }
 
     /// The raw value of selected column `j` whose scaled value is `scaled` (the inverse of the
@@ -465,9 +470,8 @@ impl Scaler {
         let mut scaled = Array2::zeros((table.len(), self.columns.len()));
         for (j, (name, use_log)) in self.columns.iter().zip(&self.log1p).enumerate() {
             let values = raw_column(table, name, *use_log)?;
-            let (weight, center, spread) = (self.weight[j], self.center[j], self.spread[j]);
             for (out, v) in scaled.column_mut(j).iter_mut().zip(&values) {
-                *out = weight * (v - center) / spread;
+                *out = self.scale_logged(j, *v);
             }
         }
         Ok(scaled)
