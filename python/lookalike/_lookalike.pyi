@@ -122,16 +122,57 @@ def trained_scores(spec: str, rules: Optional[str], counts: list[str]) -> Option
 def segment_sums(spec: str, rules: Optional[str], trained: str, features: Any) -> str:
     """One part's segment report sums (JSON), for ``lookalike.spark.train``."""
 
+class ClusterFit:
+    """The ``[clusters]`` fit over a DataFrame's partitions, pass by pass."""
+
+    columns: list[str]
+    def __init__(self, spec: str) -> None: ...
+    def task(self) -> Optional[tuple[bool, str]]:
+        """The next pass (whether it reads only the clustered columns, the task as JSON)."""
+    def absorb(self, answers: list[str]) -> None:
+        """The partitions' answers to the last task, merged in the order given."""
+
+def cluster_answer(spec: str, task: str, features: Any) -> str:
+    """One partition's answer (JSON) to a clusters task."""
+
+class AudienceFit:
+    """The ``[[audience]]`` fit over a DataFrame's partitions: surveys, scorers, tier cuts."""
+
+    seed_lists: str
+    def __init__(self, spec: str) -> None: ...
+    def absorb_surveys(self, surveys: list[str]) -> None:
+        """Merges the partitions' surveys in the order given and fits every scorer."""
+    def fitted(self) -> str:
+        """The fitted scorers (JSON), for ``audience_strengths``."""
+    def cut_ranks(self) -> list[list[int]]:
+        """Per audience, the rank (1 = best) of each tier's last customer."""
+    def set_cuts(self, audience: int, cuts: list[tuple[int, str]]) -> None:
+        """The (strength key, customer id) at each of the audience's ``cut_ranks``."""
+
+def earlier_stages(spec: str) -> str:
+    """The spec (JSON) without ``[clusters]`` and ``[[audience]]``: what seed rules read."""
+
+def audience_survey(spec: str, seed_lists: str, interim: bytes, features: Any) -> str:
+    """One partition's audience survey (JSON)."""
+
+def audience_strengths(
+    spec: str, seed_lists: str, fitted: str, interim: bytes, features: Any
+) -> Any:
+    """Every candidate of one partition: ``audience``, ``customer_id``, ``strength_key``."""
+
 def train_counted(
     spec: str,
     rules: Optional[str],
     counts: list[str],
     sums: list[str],
+    clusters: Optional[ClusterFit] = None,
+    audiences: Optional[AudienceFit] = None,
     *,
     as_of: Optional[str] = None,
     features_name: str = "the Spark features",
 ) -> Model:
-    """The model fitted from the parts' merged counts and segment sums."""
+    """The model fitted from the parts' merged counts and segment sums, with the clusters and
+    audiences fitted over the parts."""
 
 def generate(
     out: _Path,

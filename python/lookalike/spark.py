@@ -294,10 +294,57 @@ def _clusters_in_passes(spec, features_df):
     return fit
 
 
+def _audiences_in_passes(spec, rules, counts, sums, features_df, as_of):
+    """The ``[[audience]]`` fit over ``features_df``'s partitions, for audiences with
+    ``candidate_sample``: a survey pass (scaler statistics, the seeds, the candidates' count
+    and hash sample), the scorers fitted on the driver, then a pass that writes every
+    candidate's strength key; Spark sorts those (strength descending, id ascending) and the
+    customers at each tier's last rank become the tier cuts. Seed rules read the segments and
+    CLV of the earlier stages, trained first from the same counts."""
+    earlier = _lookalike.earlier_stages(spec)
+    interim = _lookalike.train_counted(earlier, rules, counts, sums, as_of=as_of)
+    context = features_df.sparkSession.sparkContext
+    model_bytes = context.broadcast(interim.to_bytes())
+    fit = _lookalike.AudienceFit(spec)
+    seed_lists = context.broadcast(fit.seed_lists)
+    fit.absorb_surveys(_per_partition(
+        features_df,
+        lambda table: _lookalike.audience_survey(spec, seed_lists.value, model_bytes.value,
+                                                 table)))
+    fitted = fit.fitted()
+
+    def ranked(batches):
+        batches = list(batches)
+        if batches:
+            yield from _lookalike.audience_strengths(
+                spec, seed_lists.value, fitted, model_bytes.value,
+                pa.Table.from_batches(batches)).to_batches()
+
+    scored = features_df.mapInArrow(
+        ranked, "audience long, customer_id string, strength_key long").persist()
+    try:
+        for audience, ranks in enumerate(fit.cut_ranks()):
+            wanted = {rank - 1 for rank in ranks}
+            # Spark orders strings by their UTF-8 bytes, as the ranking's tie-break does.
+            ordered = (scored.where(scored["audience"] == audience)
+                       .orderBy(scored["strength_key"].desc(), scored["customer_id"].asc()))
+            found = (ordered.rdd.zipWithIndex()
+                     .filter(lambda pair, wanted=wanted: pair[1] in wanted)
+                     .map(lambda pair: (pair[1], pair[0]["strength_key"], pair[0]["customer_id"]))
+                     .collect())
+            at = {index: (key, customer) for index, key, customer in found}
+            fit.set_cuts(audience, [at[rank - 1] for rank in ranks])
+    finally:
+        scored.unpersist()
+        model_bytes.unpersist()
+        seed_lists.unpersist()
+    return fit
+
+
 def train(config, features_df, *, as_of=None):
-    """Trains the ``[segments]``, ``[value]`` and ``[clusters]`` stages of a pipeline on a
-    Spark DataFrame of features (one row per customer, as ``features`` makes it) and returns
-    the ``Model``: the model ``lookalike train`` makes from the same features.
+    """Trains the ``[segments]``, ``[value]``, ``[clusters]`` and ``[[audience]]`` stages of a
+    pipeline on a Spark DataFrame of features (one row per customer, as ``features`` makes
+    it) and returns the ``Model``: the model ``lookalike train`` makes from the same features.
 
     ``config`` is a pipeline file's path or a dict of its sections (``[input]`` may be left out:
     the features are given). No customer rows reach the driver. Each partition is counted: the
@@ -313,7 +360,15 @@ def train(config, features_df, *, as_of=None):
     sums merged in partition order. ``lookalike train`` with the same spec makes the same fit:
     every customer in the same cluster, centroids and inertia equal to rounding (1e-9). The
     silhouette is computed on the first ``silhouette_sample`` customers of that hash sample.
-    ``[[audience]]`` is refused for now (train it with ``lookalike train``).
+
+    ``[[audience]]`` needs ``candidate_sample``: the scorer is fitted on the driver from every
+    seed (in id order) against the ``candidate_sample`` candidates with the lowest hash of
+    their id; the scaler's statistics are merged from every partition (robust quartiles
+    exact), and each tier's cut is an exact order statistic of every candidate's strength,
+    found by Spark's sort. ``lookalike train`` with the same spec makes the same fit: the same
+    seeds, the scorer and scaler equal to rounding (1e-9), every tier cut at the same customer.
+    Seed rules may name the segment columns and ``clv`` (from the stages trained before), but
+    not ``clv_rank``, a rank against the whole base.
 
     ``as_of`` (for the manifest) defaults to the pipeline's ``[features] as_of``. The DataFrame
     is cached during the passes (unless it already is, in which case its cache is left
@@ -338,10 +393,14 @@ def train(config, features_df, *, as_of=None):
         if trained is not None:
             sums = _per_partition(
                 features_df, lambda table: _lookalike.segment_sums(spec, rules, trained, table))
+        audiences = None
+        if _json.loads(spec).get("audience"):
+            audiences = _audiences_in_passes(spec, rules, counts, sums, features_df, as_of)
         clusters = None
         if _json.loads(spec).get("clusters") is not None:
             clusters = _clusters_in_passes(spec, features_df)
-        return _lookalike.train_counted(spec, rules, counts, sums, clusters, as_of=as_of)
+        return _lookalike.train_counted(spec, rules, counts, sums, clusters, audiences,
+                                        as_of=as_of)
     finally:
         if cached_here:
             features_df.unpersist()

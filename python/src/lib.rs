@@ -12,6 +12,7 @@ mod measure;
 mod model;
 mod progress;
 mod spark;
+mod spark_audiences;
 mod stages;
 mod tables;
 mod train;
@@ -36,6 +37,10 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark::train_counted, m)?)?;
     m.add_function(wrap_pyfunction!(spark::cluster_answer, m)?)?;
     m.add_class::<spark::ClusterFit>()?;
+    m.add_function(wrap_pyfunction!(spark_audiences::earlier_stages, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_audiences::audience_survey, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_audiences::audience_strengths, m)?)?;
+    m.add_class::<spark_audiences::AudienceFit>()?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_transform, m)?)?;

@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 
 use crate::errors::{InputError, choice, to_py};
 use crate::model::Model;
+use crate::spark_audiences::AudienceFit;
 use crate::stages::feature_table;
 use crate::train::{column_mapping, log_input, spec_of};
 
@@ -147,11 +148,11 @@ pub fn vocabulary(
 }
 
 /// A JSON document of the driver's, read back on a worker.
-fn parsed<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
+pub(crate) fn parsed<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| InputError::new_err(format!("{what}: {e}")))
 }
 
-fn to_text(value: &impl serde::Serialize) -> PyResult<String> {
+pub(crate) fn to_text(value: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(value).map_err(|e| InputError::new_err(e.to_string()))
 }
 
@@ -337,7 +338,7 @@ pub fn cluster_answer(
 /// The model fitted from the parts' counts and segment sums (JSON, each merged in the order
 /// given) and, with `[clusters]`, the finished clusters fit.
 #[pyfunction]
-#[pyo3(signature = (spec, rules, counts, sums, clusters=None, *, as_of=None, features_name="the Spark features"))]
+#[pyo3(signature = (spec, rules, counts, sums, clusters=None, audiences=None, *, as_of=None, features_name="the Spark features"))]
 #[allow(clippy::too_many_arguments)]
 pub fn train_counted(
     py: Python<'_>,
@@ -346,6 +347,7 @@ pub fn train_counted(
     counts: Vec<String>,
     sums: Vec<String>,
     clusters: Option<PyRefMut<'_, ClusterFit>>,
+    audiences: Option<PyRefMut<'_, AudienceFit>>,
     as_of: Option<String>,
     features_name: &str,
 ) -> PyResult<Model> {
@@ -372,8 +374,21 @@ pub fn train_counted(
         ),
         None => None,
     };
+    let audiences = match audiences {
+        Some(mut fit) => Some(fit.take()?),
+        None => None,
+    };
     let inner = py
-        .detach(|| fit_counted(&spec, &merged, report.as_ref(), clusters.as_ref(), &inputs))
+        .detach(|| {
+            fit_counted(
+                &spec,
+                &merged,
+                report.as_ref(),
+                clusters.as_ref(),
+                audiences.as_ref(),
+                &inputs,
+            )
+        })
         .map_err(to_py)?;
     Ok(Model { inner })
 }

@@ -180,11 +180,15 @@ def test_unscorable_customers_fail_or_are_left_out(session, root, sample_feature
 
 
 def counted_pipeline(root, tmp_path):
-    """The example pipeline without [[audience]] (not trained on Spark yet), its clusters
-    started from a hash sample, its paths made absolute."""
+    """The example pipeline made for a base in parts: its clusters started from a hash
+    sample, its audience's scorer fitted against a hash sample of the candidates and its
+    seeds chosen without clv_rank (a rank against the whole base), its paths made absolute."""
     data = root / "data"
     text = (data / "pipeline.example.toml").read_text()
-    text = text[:text.index("\n[[audience]]\n")]
+    assert '\nseed_rule = "clv_rank <= 0.05"' in text
+    text = text.replace('\nseed_rule = "clv_rank <= 0.05"',
+                        '\nseed_rule = "rfm_segment == \'Champions\' or clv >= 300"\n'
+                        'candidate_sample = 1200')
     assert '\ninit = "auto"' in text
     text = text.replace('\ninit = "auto"', '\ninit = "sample"')
     # Fewer k than the example's 2..8: every Lloyd iteration is a Spark job.
@@ -246,6 +250,16 @@ def assert_same_training(one_process, spark):
                 == [c["size"] for c in one_process[clusters]["clusters"]])
         assert spark[clusters]["parameters"]["init"] == "sample"
         assert_close(a["stages"]["clusters"], b["stages"]["clusters"], "stage", relative=1e-9)
+    audiences = sorted(name for name in one_process if name.startswith("audiences/"))
+    assert audiences == sorted(name for name in spark if name.startswith("audiences/"))
+    for name in audiences:
+        # The scorer and scaler equal up to the order of the scaler's additions; every tier
+        # cut at the same customer.
+        assert_close(one_process[name], spark[name], name, relative=1e-9)
+        assert ([t["last_customer_id"] for t in spark[name]["tiers"]]
+                == [t["last_customer_id"] for t in one_process[name]["tiers"]])
+    assert_close(a["stages"].get("audiences"), b["stages"].get("audiences"), "audiences",
+                 relative=1e-9)
 
 
 def test_train_on_the_sample_equals_the_command_line(session, root, tmp_path):
@@ -278,6 +292,10 @@ def test_train_on_a_base_in_partitions_equals_one_process(session, generated,
         "clusters": {"k": 4, "init": "sample", "n_init": 2, "max_iter": 25,
                      "init_sample": 20000, "silhouette_sample": 2000,
                      "log1p": ["total_spend"]},
+        # Seeds by a rule on a feature, the classifier fitted against a hash sample.
+        "audience": [{"name": "frequent", "seed_rule": "orders >= 8",
+                      "scorer": "classifier", "scaling": "robust", "candidate_sample": 5000,
+                      "sizes": ["1%", "5%", 2000], "holdout": "10%"}],
     }
     one_process = lookalike.train(config)
     features = generated_features
@@ -297,9 +315,13 @@ def test_train_refuses_what_it_cannot_fit_on_spark(session, root, sample_feature
     with pytest.raises(lookalike.InputError, match="clusters on nope, which the features"):
         lks.train({"clusters": {"k": 3, "init": "sample", "columns": ["orders", "nope"]}},
                   features_df)
-    with pytest.raises(lookalike.InputError, match=r"1 \[\[audience\]\] must be trained"):
+    with pytest.raises(lookalike.InputError, match=r'"a": training on a base in parts.*set '
+                                                   r'candidate_sample'):
         lks.train({"clusters": {"k": 3, "init": "sample"},
                    "audience": [{"name": "a", "seeds": "x.csv"}]}, features_df)
+    with pytest.raises(lookalike.InputError, match=r"seed_rule names clv_rank"):
+        lks.train({"audience": [{"name": "a", "seed_rule": "clv_rank < 0.1",
+                                 "candidate_sample": 100}]}, features_df)
     with pytest.raises(lookalike.InputError, match="no customer_id"):
         lks.train({"value": {}}, features_df.drop("customer_id"))
     with pytest.raises(Exception, match="frequency"):

@@ -245,6 +245,7 @@ pub fn evaluate(
                             seeds: &train_rows,
                             values: train_values.as_deref(),
                             candidates: &scored,
+                            pool: scored.len(),
                         },
                     )?
                     .score_rows(data, &scored)?

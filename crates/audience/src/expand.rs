@@ -373,6 +373,75 @@ impl Audience {
 }
 
 impl ValidExpandParams {
+    /// The scorer of these settings fitted on `seeds` (scaled rows, with their values when
+    /// the seed list has them) against `sample`, scaled rows of candidates standing for a pool
+    /// of `pool` candidates: the fit of [`ValidExpandParams::expand_fitted_on`] on the same
+    /// rows in the same order, for a base too large to hold (the rows come from its parts).
+    ///
+    /// ```
+    /// use lookalike_audience::{ExpandParams, ScorerKind, TierSize};
+    /// let rows = ndarray::Array2::from_shape_fn((300, 2), |(i, j)| ((i * (j + 3)) % 17) as f64);
+    /// let params = ExpandParams::new(vec![TierSize::Share(0.1)]).scorer(ScorerKind::Knn)
+    ///     .validate().unwrap();
+    /// let (seeds, sample) = (rows.slice(ndarray::s![..100, ..]), rows.slice(ndarray::s![100.., ..]));
+    /// let scorer = params.fit_on_sample(seeds, None, sample, 10_000).unwrap();
+    /// assert_eq!(scorer.name(), "knn");
+    /// ```
+    pub fn fit_on_sample<'d>(
+        &self,
+        seeds: ArrayView2<'d, f64>,
+        seed_values: Option<&[f64]>,
+        sample: ArrayView2<'d, f64>,
+        pool: usize,
+    ) -> Result<Box<dyn Scorer>, AudienceError> {
+        let params = &self.0;
+        self.check_seed_count(seeds.nrows())?;
+        if sample.nrows() == 0 || pool == 0 {
+            return Err(AudienceError::NoCandidates);
+        }
+        relative_values(seed_values, seeds.nrows())?;
+        let data = ndarray::concatenate(Axis(0), &[seeds, sample]).map_err(|_| {
+            AudienceError::ColumnCount {
+                expected: seeds.ncols(),
+                got: sample.ncols(),
+            }
+        })?;
+        if let Some(((row, column), value)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(AudienceError::NonFinite {
+                row,
+                column,
+                value: *value,
+            });
+        }
+        let seed_rows: Vec<usize> = (0..seeds.nrows()).collect();
+        let sample_rows: Vec<usize> = (seeds.nrows()..data.nrows()).collect();
+        self.build_scorer(
+            params.scorer,
+            seeds,
+            FitData {
+                data: data.view(),
+                seeds: &seed_rows,
+                values: seed_values,
+                candidates: &sample_rows,
+                pool,
+            },
+        )
+    }
+
+    /// An error for no seeds, or fewer than `min_seeds`.
+    fn check_seed_count(&self, seeds: usize) -> Result<(), AudienceError> {
+        if seeds == 0 {
+            return Err(AudienceError::NoSeeds);
+        }
+        if seeds < self.0.min_seeds {
+            return Err(AudienceError::TooFewSeeds {
+                seeds,
+                minimum: self.0.min_seeds,
+            });
+        }
+        Ok(())
+    }
+
     /// The tier sizes.
     pub(crate) fn sizes(&self) -> &[TierSize] {
         &self.0.sizes
@@ -415,20 +484,37 @@ impl ValidExpandParams {
         candidates: &[usize],
         values: Option<&[f64]>,
     ) -> Result<Audience, AudienceError> {
+        self.expand_fitted_on(data, ids, seeds, seed_values, candidates, values, None)
+    }
+
+    /// [`ValidExpandParams::expand`], with the scorer fitted against the candidates `fit_on`
+    /// (rows of `data`, a sample of `candidates` such as [`crate::candidate_sample`]'s) instead of
+    /// every candidate; every candidate is still scored and ranked. A fit on a hash sample is
+    /// the fit [`ValidExpandParams::fit_on_sample`] makes from the same rows, which is how a
+    /// base in parts is fitted.
+    #[allow(clippy::too_many_arguments)]
+    pub fn expand_fitted_on(
+        &self,
+        data: ArrayView2<'_, f64>,
+        ids: &[&str],
+        seeds: &[usize],
+        seed_values: Option<&[f64]>,
+        candidates: &[usize],
+        values: Option<&[f64]>,
+        fit_on: Option<&[usize]>,
+    ) -> Result<Audience, AudienceError> {
         let params = &self.0;
         let rows = data.nrows();
-        if let Some(row) = seeds.iter().chain(candidates).find(|r| **r >= rows) {
+        let fit_rows = fit_on.unwrap_or(&[]);
+        if let Some(row) = seeds
+            .iter()
+            .chain(candidates)
+            .chain(fit_rows)
+            .find(|r| **r >= rows)
+        {
             return Err(AudienceError::RowOutOfRange { row: *row, rows });
         }
-        if seeds.is_empty() {
-            return Err(AudienceError::NoSeeds);
-        }
-        if seeds.len() < params.min_seeds {
-            return Err(AudienceError::TooFewSeeds {
-                seeds: seeds.len(),
-                minimum: params.min_seeds,
-            });
-        }
+        self.check_seed_count(seeds.len())?;
         if candidates.is_empty() {
             return Err(AudienceError::NoCandidates);
         }
@@ -474,7 +560,8 @@ impl ValidExpandParams {
                 data,
                 seeds,
                 values: seed_values,
-                candidates,
+                candidates: fit_on.unwrap_or(candidates),
+                pool: candidates.len(),
             },
         )?;
         let Scores {

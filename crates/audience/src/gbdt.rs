@@ -159,9 +159,13 @@ struct Bins {
 }
 
 impl Bins {
-    /// Edges between the distinct values when there are at most `max_bins` of them; else at
-    /// `max_bins` quantiles (midpoints between neighbouring distinct values, so every edge
-    /// separates values the data hold).
+    /// An edge after each distinct value when there are at most `max_bins` of them; else at
+    /// `max_bins` quantiles. Each edge is the largest value of its bin, not the midpoint to
+    /// the next: the bins of the training rows are the same, and a value between two training
+    /// values goes with the one above it. A midpoint would be where a value the training rows
+    /// skip lands after linear scaling (3 orders between 2 and 4), and which side it fell on
+    /// would follow the rounding of the scaler's mean: a fit whose scaler was summed over a
+    /// base in parts, in another order, would score it otherwise.
     fn new(x: ArrayView2<'_, f64>, max_bins: usize) -> Bins {
         let edges = x
             .columns()
@@ -172,19 +176,15 @@ impl Bins {
                 let mut distinct = values.clone();
                 distinct.dedup();
                 let cuts: Vec<f64> = if distinct.len() <= max_bins {
-                    distinct.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect()
+                    distinct[..distinct.len().saturating_sub(1)].to_vec()
                 } else {
                     let n = values.len();
                     let mut cuts: Vec<f64> = (1..max_bins)
                         .map(|q| {
                             let at = values[q * n / max_bins];
-                            // The midpoint between `at` and the largest distinct value below.
+                            // The largest distinct value below `at` ends the bin.
                             let below = distinct.partition_point(|v| *v < at);
-                            if below == 0 {
-                                at
-                            } else {
-                                (distinct[below - 1] + at) / 2.0
-                            }
+                            if below == 0 { at } else { distinct[below - 1] }
                         })
                         .collect();
                     cuts.dedup();
@@ -495,7 +495,7 @@ mod tests {
     /// classes exactly, each side's value is −lr·G/H at the base rate.
     #[test]
     fn one_split_gives_newton_leaf_values() {
-        // 40 rows: x < 0.5 negative, x > 0.5 positive, 30 and 10 of them.
+        // 40 rows: x = 0 negative, x = 1 positive, 30 and 10 of them.
         let x = Array2::from_shape_fn((40, 1), |(i, _)| if i < 30 { 0.0 } else { 1.0 });
         let y: Vec<bool> = (0..40).map(|i| i >= 30).collect();
         let w = vec![1.0; 40];
@@ -515,7 +515,8 @@ mod tests {
         else {
             panic!("{:?}", trees.trees[0]);
         };
-        assert_eq!(threshold, 0.5);
+        // The edge is the largest value of the left bin.
+        assert_eq!(threshold, 0.0);
         // Left: 30 negatives, g = p each, h = p(1 − p) each: value = −0.1·p/(p(1 − p)).
         assert!((left - -0.1 / (1.0 - p)).abs() < 1e-12, "{left}");
         // Right: 10 positives, g = p − 1, h = p(1 − p): value = 0.1·(1 − p)/(p(1 − p)) = 0.1/p.

@@ -107,7 +107,8 @@ struct Fold {
     strengths: Vec<Vec<f64>>,
 }
 
-/// The inputs of a fit: the seeds (rows of `data`) with their values, the candidates.
+/// The inputs of a fit: the seeds (rows of `data`) with their values, the candidates, and
+/// the size of the pool they stand for (more than `candidates` when these are a sample).
 /// `data` has its own lifetime: ndarray views are invariant in it.
 #[derive(Clone, Copy)]
 pub(crate) struct FitData<'d, 'a> {
@@ -115,6 +116,7 @@ pub(crate) struct FitData<'d, 'a> {
     pub seeds: &'a [usize],
     pub values: Option<&'a [f64]>,
     pub candidates: &'a [usize],
+    pub pool: usize,
 }
 
 /// The shares of the pool at which recall is measured: the default tiers and wider ones (the
@@ -134,6 +136,7 @@ fn cross_validate(
         seeds,
         values,
         candidates,
+        pool: pool_size,
     } = input;
     // Each fold must leave enough seeds to fit on (the minimum asked for, scaled to the
     // folds trained on) and hide some.
@@ -160,7 +163,7 @@ fn cross_validate(
     .into_vec();
     drawn.sort_unstable();
     let pool: Vec<usize> = drawn.into_iter().map(|i| candidates[i]).collect();
-    let stands_for = candidates.len() as f64 / pool.len() as f64;
+    let stands_for = pool_size as f64 / pool.len() as f64;
     let run_fold = |fold: usize| -> Result<Option<Fold>, AudienceError> {
         let hidden: Vec<usize> = (0..seeds.len()).filter(|i| fold_of[*i] == fold).collect();
         let train: Vec<usize> = (0..seeds.len())
@@ -185,6 +188,7 @@ fn cross_validate(
                     seeds: &train_rows,
                     values: train_values.as_deref(),
                     candidates: &scored,
+                    pool: scored.len(),
                 };
                 Ok(params
                     .build(*kind, seed_rows.view(), fit)?

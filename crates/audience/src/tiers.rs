@@ -96,6 +96,43 @@ impl std::str::FromStr for TierSize {
     }
 }
 
+/// The tiers `sizes` make of a pool of `candidates`: (label, customers), smallest first, equal
+/// sizes once; an error for an empty tier or one larger than the pool.
+///
+/// ```
+/// use lookalike_audience::{TierSize, tier_sizes};
+/// let sizes = [TierSize::Share(0.05), TierSize::Count(3)];
+/// assert_eq!(tier_sizes(&sizes, 100).unwrap(), vec![("3".to_string(), 3), ("5%".to_string(), 5)]);
+/// assert!(tier_sizes(&sizes, 2).is_err());
+/// ```
+pub fn tier_sizes(
+    sizes: &[TierSize],
+    candidates: usize,
+) -> Result<Vec<(String, usize)>, AudienceError> {
+    resolve(sizes, candidates)
+}
+
+/// A ranking strength as an integer that sorts as the ranking does (`f64::total_cmp`), for a
+/// sort outside this crate (Spark's, on a base in parts); [`strength_of_key`] turns it back.
+///
+/// ```
+/// use lookalike_audience::{strength_key, strength_of_key};
+/// let strengths = [-1.5, -0.0, 0.0, 1e-300, 0.25, 1.0, f64::INFINITY];
+/// let keys: Vec<i64> = strengths.iter().map(|s| strength_key(*s)).collect();
+/// assert!(keys.windows(2).all(|w| w[0] < w[1]));
+/// assert!(strengths.iter().zip(&keys).all(|(s, k)| strength_of_key(*k).to_bits() == s.to_bits()));
+/// ```
+pub fn strength_key(strength: f64) -> i64 {
+    // The transformation `f64::total_cmp` makes: flip the magnitude bits of negatives.
+    let bits = strength.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+/// The strength of a [`strength_key`].
+pub fn strength_of_key(key: i64) -> f64 {
+    f64::from_bits((key ^ ((((key >> 63) as u64) >> 1) as i64)) as u64)
+}
+
 /// Resolved tiers: (label, customers), ascending, each checked against the pool.
 pub(crate) fn resolve(
     sizes: &[TierSize],

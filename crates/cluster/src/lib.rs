@@ -27,6 +27,7 @@ mod parts;
 mod profile;
 mod scale;
 mod silhouette;
+mod statistics;
 
 pub use compare::{SettingRun, SettingsGrid};
 pub use config::{
@@ -52,3 +53,4 @@ pub use parts::{
 pub use profile::{ClusterProfile, ProfileSums, cluster_profiles};
 pub use scale::{Scaler, ScalerParams, Scaling, ScalingParameters};
 pub use silhouette::{SampledSilhouette, sampled_silhouette, silhouette};
+pub use statistics::ColumnStatistics;

@@ -28,7 +28,7 @@
 
 use std::time::Instant;
 
-use lookalike_core::{FeatureTable, ValueCounts};
+use lookalike_core::FeatureTable;
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -39,10 +39,10 @@ use crate::config::{ClusterConfig, ClusterOutcome, Missing, Precision, QualityMe
 use crate::init::kmeans_plus_plus;
 use crate::lloyd::{assign, squared_shift};
 use crate::metrics::{calinski_harabasz_of, davies_bouldin_of};
-use crate::scale::{column_indexes, robust_statistics, standard_statistics};
+use crate::scale::column_indexes;
+use crate::statistics::ColumnStatistics;
 use crate::{
-    Algorithm, ClusterError, ClusterProfile, Init, ProfileSums, Scaler, Scaling, silhouette,
-    suggest_k,
+    Algorithm, ClusterError, ClusterProfile, Init, ProfileSums, Scaler, silhouette, suggest_k,
 };
 
 /// Customers in the hash sample k-means++ starts from, unless `init_sample` says otherwise.
@@ -51,49 +51,6 @@ pub const DEFAULT_INIT_SAMPLE: usize = 50_000;
 /// The key that orders customers for the sample.
 fn sample_key(id: &str, seed: u64) -> u64 {
     xxh3_64_with_seed(id.as_bytes(), seed)
-}
-
-/// Count, mean and sum of squared deviations of one column's values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Moments {
-    n: u64,
-    mean: f64,
-    squares: f64,
-}
-
-impl Moments {
-    /// Two passes over `values`: the arithmetic of [`Scaler::fit`], so one part gives its
-    /// numbers bit for bit.
-    fn of(values: impl Iterator<Item = f64> + Clone) -> Moments {
-        let n = values.clone().count() as u64;
-        if n == 0 {
-            return Moments::default();
-        }
-        let mean = values.clone().sum::<f64>() / n as f64;
-        let squares = values.map(|v| (v - mean).powi(2)).sum::<f64>();
-        Moments { n, mean, squares }
-    }
-
-    /// Chan, Golub & LeVeque's pairwise update (1979).
-    fn merge(&mut self, other: &Moments) {
-        if other.n == 0 {
-            return;
-        }
-        if self.n == 0 {
-            *self = *other;
-            return;
-        }
-        let n = self.n + other.n;
-        let delta = other.mean - self.mean;
-        let (a, b) = (self.n as f64, other.n as f64);
-        self.mean += delta * b / n as f64;
-        self.squares += other.squares + delta * delta * a * b / n as f64;
-        self.n = n;
-    }
-
-    fn variance(&self) -> f64 {
-        self.squares / self.n as f64
-    }
 }
 
 /// A customer of the hash sample: the key, the id and the clustered values (after ln(1 + x)
@@ -131,10 +88,8 @@ pub struct PartSurvey {
     clustered: u64,
     /// Customers left out for a missing value.
     skipped: u64,
-    /// Per clustered column.
-    moments: Vec<Moments>,
-    /// Per clustered column, for robust scaling.
-    counts: Option<Vec<ValueCounts>>,
+    /// The clustered columns' scaler statistics.
+    statistics: ColumnStatistics,
     /// The part's lowest-keyed customers.
     sample: Vec<SampledCustomer>,
 }
@@ -271,14 +226,7 @@ impl PartAnswer {
                 }
                 mine.clustered += theirs.clustered;
                 mine.skipped += theirs.skipped;
-                for (m, t) in mine.moments.iter_mut().zip(&theirs.moments) {
-                    m.merge(t);
-                }
-                if let (Some(mine), Some(theirs)) = (&mut mine.counts, &theirs.counts) {
-                    for (m, t) in mine.iter_mut().zip(theirs) {
-                        m.merge(t);
-                    }
-                }
+                mine.statistics.merge(&theirs.statistics)?;
                 let mut both = std::mem::take(&mut mine.sample);
                 both.extend(theirs.sample.iter().cloned());
                 mine.sample = lowest(both, mine.sample_size);
@@ -555,22 +503,7 @@ impl PartTask {
 
 fn survey(config: &ClusterConfig, part: &FeatureTable, clustered: &ClusteredRows) -> PartSurvey {
     let values = &clustered.values;
-    let moments = values
-        .columns()
-        .into_iter()
-        .map(|column| Moments::of(column.iter().copied()))
-        .collect();
-    let counts = (config.scaling == Scaling::Robust).then(|| {
-        values
-            .columns()
-            .into_iter()
-            .map(|column| {
-                let mut counts = ValueCounts::default();
-                column.iter().for_each(|v| counts.add(*v));
-                counts
-            })
-            .collect()
-    });
+    let statistics = ColumnStatistics::of(values.view(), config.scaling);
     let ids = part.ids();
     let mut keyed: Vec<(u64, usize)> = clustered
         .rows
@@ -602,8 +535,7 @@ fn survey(config: &ClusterConfig, part: &FeatureTable, clustered: &ClusteredRows
         columns: part.columns().to_vec(),
         clustered: clustered.rows.len() as u64,
         skipped: (part.len() - clustered.rows.len()) as u64,
-        moments,
-        counts,
+        statistics,
         sample: lowest(sample, config.init_sample),
     }
 }
@@ -844,20 +776,7 @@ impl KMeansInParts {
         if survey.clustered == 0 {
             return Err(ClusterError::NoCompleteCustomer(columns.join(", ")));
         }
-        let position = |name: &str| columns.iter().position(|c| c == name).expect("a column");
-        let scaler = Scaler::fit_with(&config.scaler_params(), |name, _| {
-            let j = position(name);
-            let moments = &survey.moments[j];
-            match config.scaling {
-                Scaling::None => Ok((0.0, 1.0)),
-                Scaling::Standard => standard_statistics(name, moments.mean, moments.variance()),
-                Scaling::Robust => {
-                    let counts = &survey.counts.as_ref().expect("counted for robust scaling")[j];
-                    let quartile = |q| counts.quantile(q).expect("clustered customers");
-                    robust_statistics(name, quartile(0.25), quartile(0.5), quartile(0.75))
-                }
-            }
-        })?;
+        let scaler = Scaler::from_statistics(&config.scaler_params(), &survey.statistics)?;
         let d = columns.len();
         let mut sample = Array2::zeros((survey.sample.len(), d));
         for (mut row, customer) in sample.rows_mut().into_iter().zip(&survey.sample) {
@@ -867,7 +786,8 @@ impl KMeansInParts {
         }
         // The variance of a scaled column is (weight / spread)² × the raw column's.
         let mean_variance = survey
-            .moments
+            .statistics
+            .moments()
             .iter()
             .enumerate()
             .map(|(j, m)| (scaler.weight[j] / scaler.spread[j]).powi(2) * m.variance())

@@ -32,10 +32,10 @@ pub enum Scaling {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalerParams {
-    columns: Vec<String>,
-    scaling: Scaling,
-    log1p: Vec<String>,
-    weights: Vec<(String, f64)>,
+    pub(crate) columns: Vec<String>,
+    pub(crate) scaling: Scaling,
+    pub(crate) log1p: Vec<String>,
+    pub(crate) weights: Vec<(String, f64)>,
 }
 
 impl ScalerParams {

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// The candidate pool of an audience of the pipeline file.
-fn pool_of(
+pub(crate) fn pool_of(
     spec: &AudienceSpec,
     seed_lists: &BTreeMap<String, IdList>,
 ) -> Result<PoolSpec, PipelineError> {
@@ -52,14 +52,23 @@ fn pool_of(
 /// What every audience of a training reads from the earlier stages, computed once.
 pub(crate) struct AudienceInputs {
     /// Each customer's CLV over the `[value]` horizon, the one scored (with the value stage).
-    values: Option<Vec<f64>>,
+    pub values: Option<Vec<f64>>,
     /// The notes on those values.
-    notes: Vec<String>,
+    pub notes: Vec<String>,
     /// The segmentation's columns, for seed rules (with the segment stage and a seed rule).
-    extras: Option<RuleExtras>,
+    pub extras: Option<RuleExtras>,
 }
 
 impl AudienceInputs {
+    /// Nothing from earlier stages: for an audience whose seeds are listed.
+    pub(crate) fn none() -> Self {
+        AudienceInputs {
+            values: None,
+            notes: Vec::new(),
+            extras: None,
+        }
+    }
+
     /// From the stages just fitted.
     pub(crate) fn of(spec: &PipelineSpec, report: &TrainingReport) -> Result<Self, PipelineError> {
         let predictions = report.value.as_ref().map(|value| {
@@ -178,7 +187,10 @@ fn fit_audience(
     let mut notes = shared.notes.clone();
     notes.append(&mut prepared.notes);
     prepared.notes = notes;
-    let audience = prepared.expand(&params)?;
+    let audience = match section.candidate_sample {
+        Some(size) => prepared.expand_on_sample(&params, size, section.seed)?,
+        None => prepared.expand(&params)?,
+    };
     Ok(AudienceTraining {
         name: section.name.clone(),
         audience,
@@ -198,36 +210,15 @@ fn audience_document(
             section.name, audience.scorer
         ))
     })?;
-    let settings = AudienceSettings {
-        name: section.name.clone(),
+    let fitted = FittedAudience {
+        scorer: saved,
+        scorer_name: audience.scorer.to_string(),
+        selection: audience.selection.as_ref().map(to_json).transpose()?,
         columns: prepared.columns.clone(),
         scaling: prepared.scaler.parameters(),
-        scorer: saved,
-        require_consent: section.require_consent.clone(),
-        seeds_file: format!("{}_seeds.parquet", section.name),
         seeds: audience.seeds,
         candidates: audience.candidates,
         tiers: TierCut::of(audience, &prepared.ids()),
-        holdout: section.holdout,
-        salt: section.salt,
-        seed_source: match (&section.seed_rule, &section.seeds) {
-            (Some(rule), _) => format!("rule: {rule}"),
-            (None, Some(path)) => format!("file: {}", path.display()),
-            (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
-        },
-    };
-    let entry = json!({
-        "name": section.name,
-        "file": format!("audiences/{}.json", section.name),
-        "scorer": audience.scorer,
-        "selection": audience.selection,
-        "seed_source": settings.seed_source,
-        "seeds": audience.seeds,
-        "candidates": audience.candidates,
-        "tiers": settings.tiers,
-    });
-    let document = AudienceDocument {
-        settings: to_json(&settings)?,
         seed_ids: prepared
             .seeds
             .iter()
@@ -239,5 +230,74 @@ fn audience_document(
             .map(|r| prepared.scaled.row(*r).to_vec())
             .collect(),
     };
-    Ok((document, entry))
+    fitted.document(section)
+}
+
+/// An audience's fit, however it was made (on one table, or on a base in parts): what its
+/// settings, seed index and manifest record are made of.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FittedAudience {
+    /// The fitted scorer.
+    pub scorer: lookalike_audience::SavedScorer,
+    /// Its name.
+    pub scorer_name: String,
+    /// How `auto` chose it (a [`lookalike_audience::Selection`]).
+    pub selection: Option<Value>,
+    /// The compared columns.
+    pub columns: Vec<String>,
+    /// Their scaling.
+    pub scaling: lookalike_cluster::ScalingParameters,
+    /// Seeds used.
+    pub seeds: usize,
+    /// Candidates scored.
+    pub candidates: usize,
+    /// Each tier's cut.
+    pub tiers: Vec<TierCut>,
+    /// The seeds' ids, in the seed index's order.
+    pub seed_ids: Vec<String>,
+    /// Their scaled rows.
+    pub seed_rows: Vec<Vec<f64>>,
+}
+
+impl FittedAudience {
+    /// The settings and seed index of `section`'s audience, and its record in the manifest.
+    pub(crate) fn document(
+        self,
+        section: &AudienceSpec,
+    ) -> Result<(AudienceDocument, Value), PipelineError> {
+        let settings = AudienceSettings {
+            name: section.name.clone(),
+            columns: self.columns,
+            scaling: self.scaling,
+            scorer: self.scorer,
+            require_consent: section.require_consent.clone(),
+            seeds_file: format!("{}_seeds.parquet", section.name),
+            seeds: self.seeds,
+            candidates: self.candidates,
+            tiers: self.tiers,
+            holdout: section.holdout,
+            salt: section.salt,
+            seed_source: match (&section.seed_rule, &section.seeds) {
+                (Some(rule), _) => format!("rule: {rule}"),
+                (None, Some(path)) => format!("file: {}", path.display()),
+                (None, None) => unreachable!("PipelineSpec::check requires seeds or a seed rule"),
+            },
+        };
+        let entry = json!({
+            "name": section.name,
+            "file": format!("audiences/{}.json", section.name),
+            "scorer": self.scorer_name,
+            "selection": self.selection,
+            "seed_source": settings.seed_source,
+            "seeds": self.seeds,
+            "candidates": self.candidates,
+            "tiers": settings.tiers,
+        });
+        let document = AudienceDocument {
+            settings: to_json(&settings)?,
+            seed_ids: self.seed_ids,
+            seed_rows: self.seed_rows,
+        };
+        Ok((document, entry))
+    }
 }

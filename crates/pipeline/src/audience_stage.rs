@@ -30,7 +30,7 @@ pub const DEFAULT_AUDIENCE_LOG1P: [&str; 4] =
     ["orders", "avg_order_value", "monetary_value", "orders_365d"];
 
 /// A list of customer ids read from somewhere (a seed file, a suppression list).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct IdList {
     /// Where it came from, for messages (a file name).
     pub origin: String,
@@ -250,6 +250,34 @@ impl Prepared {
         )?)
     }
 
+    /// [`Prepared::expand`] with the scorer fitted against a hash sample of `size` candidates
+    /// ([`lookalike_audience::candidate_sample`], keyed with `seed`) and the seeds taken in id
+    /// order: the fit a base in parts makes ([`crate::AudienceSurvey`]).
+    pub fn expand_on_sample(
+        &mut self,
+        params: &lookalike_audience::ValidExpandParams,
+        size: usize,
+        seed: u64,
+    ) -> Result<lookalike_audience::Audience, PipelineError> {
+        let ids: Vec<&str> = self.customer_ids.iter().map(|id| id.as_str()).collect();
+        let mut order: Vec<usize> = (0..self.seeds.len()).collect();
+        order.sort_unstable_by_key(|i| ids[self.seeds[*i]]);
+        self.seeds = order.iter().map(|i| self.seeds[*i]).collect();
+        if let Some(values) = &self.seed_values {
+            self.seed_values = Some(order.iter().map(|i| values[*i]).collect());
+        }
+        let sample = lookalike_audience::candidate_sample(&ids, &self.candidates, size, seed);
+        Ok(params.expand_fitted_on(
+            self.scaled.view(),
+            &ids,
+            &self.seeds,
+            self.seed_values.as_deref(),
+            &self.candidates,
+            self.expected_values.as_deref(),
+            Some(&sample),
+        )?)
+    }
+
     /// Cross-validates `scorers` on this pool's seeds in `folds` folds (see
     /// [`lookalike_audience::evaluate`]), with a ground `truth` per row when known.
     pub fn evaluate(
@@ -315,9 +343,8 @@ impl PoolSpec {
         expected_values: Option<Vec<f64>>,
     ) -> Result<Prepared, PipelineError> {
         let columns = self.columns();
-        let complete = complete_mask(&table, &columns);
-        let rules = self.rule_masks(&table, extras, expected_values.as_deref())?;
-        let pool = self.pool(&table, source, &complete, &rules)?;
+        let (complete, pool) = self.members(&table, source, extras, expected_values.as_deref())?;
+        self.check_seeds_found(pool.found, source)?;
         // Scale on every customer that has the features, so distances mean the same for all;
         // the table is narrowed to those customers only when some miss a feature.
         let (table, position) = if complete.iter().all(|c| *c) {
@@ -351,6 +378,43 @@ impl PoolSpec {
             expected_values,
             notes: pool.notes,
         })
+    }
+
+    /// Which customers of `table` have every compared feature, and the table's seeds and
+    /// candidates — possibly none of either: `table` may be one part of a base.
+    pub(crate) fn members(
+        &self,
+        table: &FeatureTable,
+        source: &str,
+        extras: Option<&RuleExtras>,
+        expected_values: Option<&[f64]>,
+    ) -> Result<(Vec<bool>, Pool), PipelineError> {
+        let complete = complete_mask(table, &self.columns());
+        let rules = self.rule_masks(table, extras, expected_values)?;
+        let pool = self.pool(table, source, &complete, &rules)?;
+        Ok((complete, pool))
+    }
+
+    /// An error unless some customer of the base is a seed (complete or not).
+    pub(crate) fn check_seeds_found(
+        &self,
+        found: usize,
+        source: &str,
+    ) -> Result<(), PipelineError> {
+        if found > 0 {
+            return Ok(());
+        }
+        Err(PipelineError::Seeds(match &self.seeds {
+            SeedSource::Ids(list) => format!(
+                "none of the {} seed ids in {} is in {source}",
+                list.ids.len(),
+                list.origin
+            ),
+            SeedSource::Rule(rule) => format!(
+                "{} {rule:?} matches no customer of {source}",
+                self.labels.seed_rule
+            ),
+        }))
     }
 
     fn rule_masks(
@@ -394,14 +458,8 @@ impl PoolSpec {
         let mut notes = Vec::new();
         let (seeds, values, has_values) = match (&self.seeds, &rules.seeds) {
             (SeedSource::Ids(list), _) => seeds_from_list(list, table, source, &mut notes)?,
-            (SeedSource::Rule(rule), Some(mask)) => {
+            (SeedSource::Rule(_), Some(mask)) => {
                 let seeds: Vec<usize> = (0..table.len()).filter(|i| mask[*i]).collect();
-                if seeds.is_empty() {
-                    return Err(PipelineError::Seeds(format!(
-                        "{} {rule:?} matches no customer of {source}",
-                        self.labels.seed_rule
-                    )));
-                }
                 notes.push(format!(
                     "{} selected {} seed customers",
                     self.labels.seed_rule,
@@ -411,6 +469,7 @@ impl PoolSpec {
             }
             (SeedSource::Rule(_), None) => unreachable!("a seed rule always has a mask"),
         };
+        let found = seeds.len();
         // One flag per customer: seed, excluded (lists or consent).
         let mut taken = vec![false; table.len()];
         for seed in &seeds {
@@ -502,6 +561,7 @@ impl PoolSpec {
             ));
         }
         Ok(Pool {
+            found,
             seeds,
             seed_values,
             candidates,
@@ -517,11 +577,17 @@ struct RuleMasks {
 }
 
 /// Who takes part, and why the others do not.
-struct Pool {
-    seeds: Vec<usize>,
-    seed_values: Option<Vec<f64>>,
-    candidates: Vec<usize>,
-    notes: Vec<String>,
+pub(crate) struct Pool {
+    /// Seeds found in the table, with every compared feature or not.
+    pub found: usize,
+    /// Seed rows (with every compared feature), in the list's order or the table's.
+    pub seeds: Vec<usize>,
+    /// Their values, when the seed list has them.
+    pub seed_values: Option<Vec<f64>>,
+    /// Candidate rows, in the table's order.
+    pub candidates: Vec<usize>,
+    /// Who was left out and why.
+    pub notes: Vec<String>,
 }
 
 /// The rows of `table` whose ids are in `ids`, as id → row (one pass over the table; the
@@ -577,13 +643,6 @@ fn seeds_from_list(
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-    }
-    if seeds.is_empty() {
-        return Err(PipelineError::Seeds(format!(
-            "none of the {} seed ids in {} is in {source}",
-            list.ids.len(),
-            list.origin
-        )));
     }
     Ok((seeds, values, list.values.is_some()))
 }

@@ -17,7 +17,9 @@
 //!   `lookalike train` makes with the same spec, every customer in the same cluster and the
 //!   inertia equal to rounding.
 //!
-//! Audiences are not fitted this way yet ([`check_counted_stages`]).
+//! - `[[audience]]` with `candidate_sample`: the scaler from merged statistics, the scorer
+//!   fitted on the seeds against a hash sample of the candidates, and the tier cuts exact
+//!   order statistics of every candidate's strength ([`AudienceSurvey`]).
 
 use lookalike_cluster::{ClusteredInParts, KMeansInParts};
 use lookalike_core::FeatureTable;
@@ -25,12 +27,14 @@ use lookalike_rfm::{ReportSums, ScoreCounts, TrainedScores, segment};
 use lookalike_value::{FitOptions, HistoryCounts, SpendCounts};
 use serde::{Deserialize, Serialize};
 
+use crate::audience_parts::check_audiences_in_parts;
 use crate::fit::{
     cluster_entry, manifest, profiles_csv, rule_set, segment_params, segments_stage, value_entry,
 };
 use crate::value_stage::value_counts;
 use crate::{
-    ModelDocuments, PipelineError, PipelineModel, PipelineSpec, TrainingInputs, ValueTraining,
+    AudiencesInParts, ModelDocuments, PipelineError, PipelineModel, PipelineSpec, TrainingInputs,
+    ValueTraining,
 };
 
 /// What one part of a base contributes to training, for the stages of the spec it was counted
@@ -50,8 +54,9 @@ pub struct TrainingCounts {
 }
 
 /// An error unless every stage of `spec` can be fitted from counts: `[segments]` and
-/// `[value]` can, `[clusters]` with `init = "sample"` can (in passes, [`KMeansInParts`]);
-/// audiences cannot yet.
+/// `[value]` can, `[clusters]` with `init = "sample"` can (in passes, [`KMeansInParts`]), and
+/// audiences with `candidate_sample` whose seed rules do not name `clv_rank` can (in passes,
+/// [`AudienceSurvey`]).
 pub fn check_counted_stages(spec: &PipelineSpec) -> Result<(), PipelineError> {
     let refused = |message: String| PipelineError::Document {
         file: "the pipeline spec".into(),
@@ -60,15 +65,7 @@ pub fn check_counted_stages(spec: &PipelineSpec) -> Result<(), PipelineError> {
     if let Some(config) = &spec.clusters {
         KMeansInParts::new(config).map_err(|e| refused(format!("[clusters]: {e}")))?;
     }
-    if !spec.audiences.is_empty() {
-        return Err(refused(format!(
-            "training on a base in parts fits [segments], [value] and [clusters]; {} \
-             [[audience]] must be trained in one process (lookalike train, or lookalike.train) \
-             for now",
-            spec.audiences.len()
-        )));
-    }
-    Ok(())
+    check_audiences_in_parts(spec).map_err(refused)
 }
 
 impl TrainingCounts {
@@ -172,13 +169,16 @@ pub fn segment_sums(
 
 /// Fits every stage of `spec` from the merged counts of a base (and, with `[segments]`, the
 /// merged sums of its second pass, made with [`TrainingCounts::trained_scores`] of these
-/// counts; with `[clusters]`, the finished [`KMeansInParts`] fit) and assembles the model, as
-/// [`fit`](crate::fit) does on the whole table.
+/// counts; with `[clusters]`, the finished [`KMeansInParts`] fit; with audiences, the
+/// [`AudiencesInParts`] with their tier cuts) and assembles the model, as [`fit`](crate::fit)
+/// does on the whole table. Without audiences it is also the model of the earlier stages that
+/// an [`AudienceSurvey`] reads seed rules from (train it with a spec without audiences).
 pub fn fit_counted(
     spec: &PipelineSpec,
     counts: &TrainingCounts,
     segment_report: Option<&ReportSums>,
     clusters: Option<&ClusteredInParts>,
+    audiences: Option<&AudiencesInParts>,
     inputs: &TrainingInputs,
 ) -> Result<PipelineModel, PipelineError> {
     spec.check().map_err(|message| PipelineError::Document {
@@ -240,6 +240,15 @@ pub fn fit_counted(
         let document = training.document("features", inputs.name_of_features());
         stages.insert("value".into(), value_entry(section, &document)?);
         documents.value = Some(document);
+    }
+    if !spec.audiences.is_empty() {
+        let audiences = audiences.ok_or_else(|| PipelineError::Document {
+            file: "the training counts".into(),
+            message: "[[audience]] needs the audiences fitted over the parts".into(),
+        })?;
+        let (fitted, entries) = audiences.documents(spec)?;
+        documents.audiences = fitted;
+        stages.insert("audiences".into(), serde_json::Value::Array(entries));
     }
     documents.manifest = manifest(
         spec,

@@ -56,6 +56,17 @@ impl TrainingInputs {
         TrainingInputs::read_with(spec, &spec.input.inputs()?, extraction, features_name)
     }
 
+    /// The seed list of each audience of `spec` that names a seed file, by audience name.
+    pub fn seed_lists_of(spec: &PipelineSpec) -> Result<BTreeMap<String, IdList>, PipelineError> {
+        let mut seed_lists = BTreeMap::new();
+        for audience in &spec.audiences {
+            if let Some(path) = &audience.seeds {
+                seed_lists.insert(audience.name.clone(), IdList::read(path, None)?);
+            }
+        }
+        Ok(seed_lists)
+    }
+
     /// [`TrainingInputs::read`] for features extracted from `logs` (files, or in-memory tables,
     /// which are recorded by name and rows, without a hash).
     pub fn read_with(
@@ -74,12 +85,7 @@ impl TrainingInputs {
             Some(path) => Some(read_text(path)?),
             None => None,
         };
-        let mut seed_lists = BTreeMap::new();
-        for audience in &spec.audiences {
-            if let Some(path) = &audience.seeds {
-                seed_lists.insert(audience.name.clone(), IdList::read(path, None)?);
-            }
-        }
+        let seed_lists = TrainingInputs::seed_lists_of(spec)?;
         let files = [
             Some(&logs.transactions),
             logs.events.as_ref(),

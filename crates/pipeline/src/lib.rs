@@ -17,6 +17,7 @@
 //! ```
 
 mod audience_fit;
+mod audience_parts;
 mod audience_stage;
 mod counted;
 mod error;
@@ -33,6 +34,7 @@ mod spec;
 mod transform;
 mod value_stage;
 
+pub use audience_parts::{AudienceSurvey, AudiencesInParts, RankedCandidate};
 pub use audience_stage::{
     DEFAULT_AUDIENCE_COLUMNS, DEFAULT_AUDIENCE_LOG1P, IdList, PoolLabels, PoolSpec, Prepared,
     SeedSource, rows_of,

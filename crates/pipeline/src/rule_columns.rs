@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use lookalike_core::FeatureTable;
-use lookalike_rfm::{MISSING, Rule, RuleColumns, Segmentation};
+use lookalike_rfm::{Lifecycle, MISSING, RfmSegment, Rule, RuleColumns, Segmentation, ValueTier};
 
 use crate::PipelineError;
 
@@ -19,9 +19,14 @@ struct Text {
 }
 
 impl Text {
-    /// Codes for `values` (None = missing); at most 254 distinct values.
-    fn of(name: &str, values: impl Iterator<Item = Option<String>>) -> Result<Text, PipelineError> {
-        let mut labels: Vec<String> = Vec::new();
+    /// Codes for `values` (None = missing), whose labels start with `vocabulary` (the values
+    /// the column can hold, whether or not these rows hold them); at most 254 distinct values.
+    fn of(
+        name: &str,
+        values: impl Iterator<Item = Option<String>>,
+        vocabulary: &[&str],
+    ) -> Result<Text, PipelineError> {
+        let mut labels: Vec<String> = vocabulary.iter().map(|v| v.to_string()).collect();
         let mut codes = Vec::new();
         for value in values {
             codes.push(match value {
@@ -74,9 +79,31 @@ impl RuleExtras {
                 .collect();
             self.numbers.insert(name.to_string(), values);
         } else {
-            let text = Text::of(name, cells.into_iter().map(|c| c.filter(|v| !v.is_empty())))?;
+            let text = Text::of(
+                name,
+                cells.into_iter().map(|c| c.filter(|v| !v.is_empty())),
+                &[],
+            )?;
             self.texts.insert(name.to_string(), text);
         }
+        Ok(())
+    }
+
+    /// Adds a column that is text whatever its cells hold, and may hold the values of
+    /// `vocabulary`: a segmentation's names, which a rule compares with text and may name
+    /// even in a part of a base where no customer has them.
+    fn add_text_cells(
+        &mut self,
+        name: &str,
+        cells: Vec<Option<String>>,
+        vocabulary: &[&str],
+    ) -> Result<(), PipelineError> {
+        let text = Text::of(
+            name,
+            cells.into_iter().map(|c| c.filter(|v| !v.is_empty())),
+            vocabulary,
+        )?;
+        self.texts.insert(name.to_string(), text);
         Ok(())
     }
 
@@ -84,6 +111,7 @@ impl RuleExtras {
     /// segment` writes.
     pub fn from_segmentation(s: &Segmentation) -> Result<RuleExtras, PipelineError> {
         let n = s.r.len();
+        let rule_names: Vec<&str> = s.rule_names.iter().map(String::as_str).collect();
         let mut extras = RuleExtras::default();
         let digits = |scores: &[Option<u8>]| -> Vec<Option<String>> {
             scores.iter().map(|v| v.map(|v| v.to_string())).collect()
@@ -95,17 +123,27 @@ impl RuleExtras {
         let names = |name: &dyn Fn(usize) -> Option<&'static str>| -> Vec<Option<String>> {
             (0..n).map(|i| name(i).map(String::from)).collect()
         };
-        extras.add_cells(
+        extras.add_text_cells(
             "rfm_segment",
             names(&|i| s.rfm_segment[i].map(|x| x.name())),
+            &RfmSegment::ALL.map(RfmSegment::name),
         )?;
-        extras.add_cells("lifecycle", names(&|i| Some(s.lifecycle[i].name())))?;
-        extras.add_cells("value_tier", names(&|i| Some(s.value_tier[i].name())))?;
-        extras.add_cells(
+        extras.add_text_cells(
+            "lifecycle",
+            names(&|i| Some(s.lifecycle[i].name())),
+            &Lifecycle::ALL.map(Lifecycle::name),
+        )?;
+        extras.add_text_cells(
+            "value_tier",
+            names(&|i| Some(s.value_tier[i].name())),
+            &ValueTier::ALL.map(ValueTier::name),
+        )?;
+        extras.add_text_cells(
             "primary_segment",
             (0..n)
                 .map(|i| s.primary_name(i).map(String::from))
                 .collect(),
+            &rule_names,
         )?;
         let matched = (0..n)
             .map(|i| {
@@ -116,7 +154,7 @@ impl RuleExtras {
                 Some(names.join(";"))
             })
             .collect();
-        extras.add_cells("segments", matched)?;
+        extras.add_text_cells("segments", matched, &rule_names)?;
         if let Some(flags) = &s.flags {
             for (name, values) in [
                 ("cart_abandoner", &flags.cart_abandoner),

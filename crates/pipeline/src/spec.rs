@@ -306,6 +306,13 @@ pub struct AudienceSpec {
     pub seed: u64,
     /// Only customers with 1 in this column.
     pub require_consent: Option<String>,
+    /// Fit the scorer against this many candidates, those with the lowest hash of their id
+    /// (seeded with `seed`), instead of against every candidate; the seeds are then taken in
+    /// id order. Every candidate is still scored and ranked. Training on a base in parts
+    /// (`lookalike.spark.train`) needs it, and one process given the same number makes the
+    /// same fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_sample: Option<usize>,
 }
 
 fn standard() -> Scaling {
@@ -527,6 +534,11 @@ impl PipelineSpec {
                 return Err(format!(
                     "[[audience]] {name:?}: holdout = {}: the control share must be in [0, 1)",
                     audience.holdout
+                ));
+            }
+            if audience.candidate_sample == Some(0) {
+                return Err(format!(
+                    "[[audience]] {name:?}: candidate_sample = 0: the scorer needs candidates to fit against; give a number such as 50000, or leave it out to fit against every candidate"
                 ));
             }
         }

@@ -10,8 +10,8 @@ use common::{example_inputs, example_spec, sample_features};
 use lookalike_cluster::{Init, KMeansInParts, PartAnswer};
 use lookalike_core::{FeatureTable, NoProgress};
 use lookalike_pipeline::{
-    PipelineModel, PipelineSpec, TrainingCounts, check_counted_stages, fit, fit_counted,
-    segment_sums,
+    AudienceSurvey, IdList, PipelineModel, PipelineSpec, RankedCandidate, TrainingCounts,
+    TrainingInputs, check_counted_stages, fit, fit_counted, segment_sums,
 };
 use serde_json::Value;
 
@@ -35,7 +35,17 @@ fn parts_of(table: &FeatureTable, parts: usize) -> Vec<FeatureTable> {
 
 /// The model trained from the parts' counts, merged in the given order of parts.
 fn counted_model(spec: &PipelineSpec, parts: &[FeatureTable], order: &[usize]) -> PipelineModel {
-    let inputs = example_inputs();
+    counted_model_with(spec, &example_inputs(), parts, order)
+}
+
+/// [`counted_model`] with these training inputs (seed lists).
+fn counted_model_with(
+    spec: &PipelineSpec,
+    inputs: &TrainingInputs,
+    parts: &[FeatureTable],
+    order: &[usize],
+) -> PipelineModel {
+    let inputs = inputs.clone();
     let rules = inputs.segment_rules.as_deref();
     let counts: Vec<TrainingCounts> = parts
         .iter()
@@ -63,7 +73,56 @@ fn counted_model(spec: &PipelineSpec, parts: &[FeatureTable], order: &[usize]) -
         }
         fit.finish().unwrap()
     });
-    fit_counted(spec, &merged, Some(&sums), clusters.as_ref(), &inputs).unwrap()
+    let audiences = (!spec.audiences.is_empty()).then(|| {
+        // The stages before the audiences, for the seed rules' segments and CLV.
+        let earlier = PipelineSpec {
+            audiences: Vec::new(),
+            ..spec.clone()
+        };
+        let interim = fit_counted(
+            &earlier,
+            &merged,
+            Some(&sums),
+            clusters.as_ref(),
+            None,
+            &inputs,
+        )
+        .unwrap();
+        let survey = |k: usize| AudienceSurvey::of(spec, &inputs, &interim, &parts[k]).unwrap();
+        let mut surveyed = survey(order[0]);
+        for &k in &order[1..] {
+            surveyed.merge(&survey(k), spec).unwrap();
+        }
+        let mut fitted = surveyed.fit(spec, &inputs).unwrap();
+        // The sort Spark makes: strength keys descending, equal keys by id.
+        let mut ranked: Vec<RankedCandidate> = order
+            .iter()
+            .flat_map(|k| {
+                fitted
+                    .strengths(spec, &inputs, &interim, &parts[*k])
+                    .unwrap()
+            })
+            .collect();
+        ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(&b.1)));
+        for (a, ranks) in fitted.cut_ranks().into_iter().enumerate() {
+            let of_audience: Vec<_> = ranked.iter().filter(|r| r.0 == a).collect();
+            let cuts: Vec<(i64, String)> = ranks
+                .iter()
+                .map(|rank| (of_audience[rank - 1].2, of_audience[rank - 1].1.clone()))
+                .collect();
+            fitted.set_cuts(a, &cuts).unwrap();
+        }
+        fitted
+    });
+    fit_counted(
+        spec,
+        &merged,
+        Some(&sums),
+        clusters.as_ref(),
+        audiences.as_ref(),
+        &inputs,
+    )
+    .unwrap()
 }
 
 /// Asserts two JSON values are equal, numbers within `relative` (0: the same number).
@@ -205,6 +264,133 @@ fn clusters_from_a_hash_sample_are_the_clusters_of_one_process() {
     );
 }
 
+/// Two audiences with `candidate_sample`: seeds by a rule on the segments and CLV of the
+/// stages trained before (auto scorer, standard scaling), and seeds from a list with values
+/// (kNN, robust scaling).
+fn audiences_spec() -> (PipelineSpec, TrainingInputs) {
+    let mut spec = counted_spec();
+    let example = example_spec().audiences[0].clone();
+    let mut by_rule = example.clone();
+    by_rule.name = "champions".into();
+    by_rule.seed_rule = Some("rfm_segment == 'Champions' or clv >= 400".into());
+    by_rule.candidate_sample = Some(1000);
+    let mut listed = example;
+    listed.name = "listed".into();
+    listed.seed_rule = None;
+    listed.seeds = Some("listed.csv".into());
+    listed.scorer = lookalike_audience::ScorerKind::Knn;
+    listed.scaling = lookalike_cluster::Scaling::Robust;
+    listed.require_consent = None;
+    listed.candidate_sample = Some(600);
+    listed.sizes = vec![
+        lookalike_audience::TierSize::Count(150),
+        lookalike_audience::TierSize::Share(0.1),
+    ];
+    spec.audiences = vec![by_rule, listed];
+    let mut inputs = example_inputs();
+    let ids: Vec<String> = sample_features()
+        .ids()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 9 == 4)
+        .map(|(_, id)| id.to_string())
+        .collect();
+    let values = (0..ids.len()).map(|i| 1.0 + (i % 5) as f64).collect();
+    inputs.seed_lists.insert(
+        "listed".into(),
+        IdList {
+            origin: "listed.csv".into(),
+            ids,
+            values: Some(values),
+            duplicates: 0,
+        },
+    );
+    (spec, inputs)
+}
+
+#[test]
+fn audiences_from_a_hash_sample_are_the_audiences_of_one_process() {
+    let (spec, inputs) = audiences_spec();
+    let table = sample_features();
+    let (whole, report) = fit(&spec, table, &inputs, &NoProgress).unwrap();
+    assert!(
+        report
+            .audiences
+            .iter()
+            .all(|a| a.audience.candidates > 1500),
+        "{:?}",
+        report
+            .audiences
+            .iter()
+            .map(|a| a.audience.candidates)
+            .collect::<Vec<_>>()
+    );
+    let parts = parts_of(table, 5);
+    for order in [[0, 1, 2, 3, 4, 5], [5, 3, 1, 4, 2, 0]] {
+        let counted = counted_model_with(&spec, &inputs, &parts, &order);
+        let (a, b) = (whole.documents(), counted.documents());
+        assert_eq!(a.audiences.len(), 2);
+        for (x, y) in a.audiences.iter().zip(&b.audiences) {
+            let name = x.settings["name"].as_str().unwrap();
+            // The same seeds in the same order; their rows, the scaler and the fitted scorer
+            // equal up to the order of the scaler's additions.
+            assert_eq!(x.seed_ids, y.seed_ids, "{name}");
+            assert_close(
+                &serde_json::json!(x.seed_rows),
+                &serde_json::json!(y.seed_rows),
+                1e-9,
+                name,
+            );
+            assert_close(&x.settings, &y.settings, 1e-9, name);
+            // Each tier cut at the same customer.
+            for (cx, cy) in x.settings["tiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(y.settings["tiers"].as_array().unwrap())
+            {
+                assert_eq!(cx["last_customer_id"], cy["last_customer_id"], "{name}");
+                assert_eq!(cx["customers"], cy["customers"], "{name}");
+            }
+        }
+        let entries = |m: &PipelineModel| m.documents().manifest["stages"]["audiences"].clone();
+        assert_close(&entries(&whole), &entries(&counted), 1e-9, "manifest");
+        // Every customer in the same tier.
+        let scored = |m: &PipelineModel| m.transform_table(table).unwrap();
+        let (sa, sb) = (scored(&whole), scored(&counted));
+        for column in ["champions_tier", "listed_tier", "champions_control"] {
+            let (ca, cb) = (sa.column_by_name(column), sb.column_by_name(column));
+            assert!(ca.is_some(), "{column}");
+            assert_eq!(ca, cb, "{column}");
+        }
+        for column in ["champions_score", "listed_score"] {
+            let values = |batch: &arrow_array::RecordBatch| {
+                let column = batch.column_by_name(column).unwrap();
+                column
+                    .as_any()
+                    .downcast_ref::<arrow_array::Float64Array>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| serde_json::json!(v))
+                    .collect::<Vec<_>>()
+            };
+            assert_close(
+                &Value::Array(values(&sa)),
+                &Value::Array(values(&sb)),
+                1e-9,
+                column,
+            );
+        }
+    }
+    // The rule's seeds come from both the segments and the CLV, the list's with values.
+    let selection = &whole.documents().manifest["stages"]["audiences"][0]["selection"];
+    assert_ne!(selection["chosen"], Value::Null);
+    assert_eq!(
+        whole.documents().audiences[1].settings["scorer"]["kind"],
+        "knn"
+    );
+}
+
 #[test]
 fn stages_that_are_not_counted_are_refused_by_name() {
     let mut spec = counted_spec();
@@ -225,9 +411,17 @@ fn stages_that_are_not_counted_are_refused_by_name() {
     spec.clusters = None;
     let error = check_counted_stages(&spec).unwrap_err().to_string();
     assert!(
-        error.contains("1 [[audience]]") && error.contains("one process"),
+        error.contains("\"top_clv\"") && error.contains("set candidate_sample"),
         "{error}"
     );
+    spec.audiences[0].candidate_sample = Some(1000);
+    let error = check_counted_stages(&spec).unwrap_err().to_string();
+    assert!(
+        error.contains("clv_rank") && error.contains("clv >= 250"),
+        "{error}"
+    );
+    spec.audiences[0].seed_rule = Some("clv >= 250".into());
+    assert!(check_counted_stages(&spec).is_ok());
 }
 
 #[test]

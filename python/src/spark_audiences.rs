@@ -1,0 +1,185 @@
+//! The native side of `lookalike.spark.train`'s audiences (those with `candidate_sample`): a
+//! survey pass over the partitions, the scorers fitted on the driver, then every candidate's
+//! strength key for Spark to sort, and the tier cuts read off that sort
+//! (`lookalike_pipeline::AudienceSurvey`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use lookalike_pipeline::{
+    AudienceSurvey, AudiencesInParts, IdList, PipelineModel, PipelineSpec, TrainingInputs,
+};
+use pyo3::prelude::*;
+
+use crate::errors::{InputError, to_py};
+use crate::spark::{parsed, to_text};
+use crate::stages::feature_table;
+use crate::tables::to_pyarrow;
+
+/// The training inputs a task needs: the seed lists (JSON, as `AudienceFit.seed_lists` gives
+/// them).
+fn task_inputs(seed_lists: &str) -> PyResult<TrainingInputs> {
+    let seed_lists: BTreeMap<String, IdList> = parsed("the seed lists", seed_lists)?;
+    Ok(TrainingInputs {
+        seed_lists,
+        ..TrainingInputs::default()
+    })
+}
+
+/// The spec of a pipeline's stages before its audiences that seed rules read (segments and
+/// value): the spec (JSON) without `[clusters]` and `[[audience]]`.
+#[pyfunction]
+pub fn earlier_stages(spec: &str) -> PyResult<String> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    to_text(&PipelineSpec {
+        clusters: None,
+        audiences: Vec::new(),
+        ..spec
+    })
+}
+
+/// The driver of a spec's audiences over a DataFrame's partitions: the surveys merged and the
+/// scorers fitted (`absorb_surveys`), then the tier cuts set from Spark's sort of every
+/// candidate's strength (`set_cuts` at `cut_ranks`); `train_counted` takes the result.
+#[pyclass(module = "lookalike._lookalike")]
+pub struct AudienceFit {
+    spec: PipelineSpec,
+    inputs: TrainingInputs,
+    fitted: Option<AudiencesInParts>,
+    /// The seed lists (JSON) every task needs, read once on the driver.
+    #[pyo3(get)]
+    seed_lists: String,
+}
+
+impl AudienceFit {
+    fn fitted_mut(&mut self) -> PyResult<&mut AudiencesInParts> {
+        self.fitted
+            .as_mut()
+            .ok_or_else(|| InputError::new_err("the audiences are not fitted yet (absorb_surveys)"))
+    }
+
+    /// The audiences fitted with their cuts, for `train_counted`.
+    pub(crate) fn take(&mut self) -> PyResult<AudiencesInParts> {
+        self.fitted
+            .take()
+            .ok_or_else(|| InputError::new_err("the audiences are not fitted, or were taken"))
+    }
+}
+
+#[pymethods]
+impl AudienceFit {
+    /// For the spec (JSON); reads its seed lists.
+    #[new]
+    fn new(spec: &str) -> PyResult<AudienceFit> {
+        let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+        let seed_lists = TrainingInputs::seed_lists_of(&spec).map_err(to_py)?;
+        let text = to_text(&seed_lists)?;
+        Ok(AudienceFit {
+            spec,
+            inputs: TrainingInputs {
+                seed_lists,
+                ..TrainingInputs::default()
+            },
+            fitted: None,
+            seed_lists: text,
+        })
+    }
+
+    /// Merges the partitions' surveys (JSON, in the order given) and fits every scorer.
+    fn absorb_surveys(&mut self, py: Python<'_>, surveys: Vec<String>) -> PyResult<()> {
+        let mut merged: Option<AudienceSurvey> = None;
+        for text in &surveys {
+            let part: AudienceSurvey = parsed("an audience survey", text)?;
+            match &mut merged {
+                Some(total) => total.merge(&part, &self.spec).map_err(to_py)?,
+                None => merged = Some(part),
+            }
+        }
+        let merged = merged
+            .ok_or_else(|| InputError::new_err("no audience surveys: the features have no rows"))?;
+        let (spec, inputs) = (&self.spec, &self.inputs);
+        self.fitted = Some(py.detach(|| merged.fit(spec, inputs)).map_err(to_py)?);
+        Ok(())
+    }
+
+    /// The fitted scorers (JSON), for `audience_strengths`.
+    fn fitted(&mut self) -> PyResult<String> {
+        to_text(self.fitted_mut()?)
+    }
+
+    /// Per audience, the ranks (1 = best) of each tier's last customer.
+    fn cut_ranks(&mut self) -> PyResult<Vec<Vec<usize>>> {
+        Ok(self.fitted_mut()?.cut_ranks())
+    }
+
+    /// Sets audience `audience`'s cuts: the (strength key, customer id) at each of its
+    /// `cut_ranks`, in order.
+    fn set_cuts(&mut self, audience: usize, cuts: Vec<(i64, String)>) -> PyResult<()> {
+        self.fitted_mut()?.set_cuts(audience, &cuts).map_err(to_py)
+    }
+}
+
+/// One partition's audience survey (JSON); `interim` is the bytes of the model of the
+/// earlier stages (`earlier_stages`), whose segments and CLV seed rules read.
+#[pyfunction]
+pub fn audience_survey(
+    py: Python<'_>,
+    spec: &str,
+    seed_lists: &str,
+    interim: &[u8],
+    features: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    let inputs = task_inputs(seed_lists)?;
+    let table = feature_table(features)?;
+    let survey = py
+        .detach(|| {
+            let interim = PipelineModel::from_bytes(interim)?;
+            AudienceSurvey::of(&spec, &inputs, &interim, &table)
+        })
+        .map_err(to_py)?;
+    to_text(&survey)
+}
+
+/// Every candidate of one partition, for every audience: a `pyarrow.Table` of `audience`
+/// (its index), `customer_id` and `strength_key` (an integer that sorts as the ranking:
+/// the tiers take the highest keys, equal keys by id ascending).
+#[pyfunction]
+pub fn audience_strengths<'py>(
+    py: Python<'py>,
+    spec: &str,
+    seed_lists: &str,
+    fitted: &str,
+    interim: &[u8],
+    features: &Bound<'_, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    let inputs = task_inputs(seed_lists)?;
+    let fitted: AudiencesInParts = parsed("the fitted audiences", fitted)?;
+    let table = feature_table(features)?;
+    let ranked = py
+        .detach(|| {
+            let interim = PipelineModel::from_bytes(interim)?;
+            fitted.strengths(&spec, &inputs, &interim, &table)
+        })
+        .map_err(to_py)?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("audience", DataType::Int64, false),
+        Field::new("customer_id", DataType::Utf8, false),
+        Field::new("strength_key", DataType::Int64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(
+            ranked.iter().map(|r| r.0 as i64),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            ranked.iter().map(|r| r.1.as_str()),
+        )),
+        Arc::new(Int64Array::from_iter_values(ranked.iter().map(|r| r.2))),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| InputError::new_err(e.to_string()))?;
+    to_pyarrow(py, vec![batch], schema)
+}
