@@ -149,6 +149,14 @@ class AudienceFit:
     def set_cuts(self, audience: int, cuts: list[tuple[int, str]]) -> None:
         """The (strength key, customer id) at each of the audience's ``cut_ranks``."""
 
+CLV_RANK_COLUMN: str
+
+def ranks_by_clv(spec: str) -> bool:
+    """Whether a seed rule names ``clv_rank`` (the features then need ``CLV_RANK_COLUMN``)."""
+
+def audience_clv(spec: str, interim: bytes, features: Any) -> Any:
+    """Every customer of one partition: ``customer_id`` and ``clv_key`` (sorts as the CLV)."""
+
 def earlier_stages(spec: str) -> str:
     """The spec (JSON) without ``[clusters]`` and ``[[audience]]``: what seed rules read."""
 

@@ -294,6 +294,37 @@ def _clusters_in_passes(spec, features_df):
     return fit
 
 
+def _with_clv_ranks(spec, model_bytes, features_df):
+    """``features_df`` with each customer's ``clv_rank`` in the whole base (the column
+    ``_lookalike.CLV_RANK_COLUMN``), for seed rules that name it: every customer's CLV key
+    (from the earlier stages' model), sorted by Spark (highest first, equal keys by id, as one
+    process ranks them), each position over the customers. Cached; the caller unpersists."""
+    def keyed(batches):
+        batches = list(batches)
+        if batches:
+            yield from _lookalike.audience_clv(spec, model_bytes.value,
+                                               pa.Table.from_batches(batches)).to_batches()
+
+    keys = features_df.mapInArrow(keyed, "customer_id string, clv_key long").persist()
+    try:
+        customers = keys.count()
+        ordered = keys.orderBy(keys["clv_key"].desc(), keys["customer_id"].asc())
+        # position / customers in Python's true division: the double one process computes.
+        ranks = ordered.rdd.zipWithIndex().map(
+            lambda pair, n=customers: (pair[0]["customer_id"], pair[1] / n))
+        ranked = features_df.sparkSession.createDataFrame(
+            ranks, f"customer_id string, {_lookalike.CLV_RANK_COLUMN} double")
+        id_type = features_df.schema["customer_id"].dataType
+        ranked = ranked.withColumn("customer_id", ranked["customer_id"].cast(id_type))
+        # The join's shuffle partitions merged back to as many as the features had.
+        parts = max(1, features_df.rdd.getNumPartitions())
+        joined = features_df.join(ranked, "customer_id").coalesce(parts).persist()
+        joined.count()
+    finally:
+        keys.unpersist()
+    return joined
+
+
 def _audiences_in_passes(spec, rules, counts, sums, features_df, as_of):
     """The ``[[audience]]`` fit over ``features_df``'s partitions, for audiences with
     ``candidate_sample``: a survey pass (scaler statistics, the seeds, the candidates' count
@@ -305,6 +336,9 @@ def _audiences_in_passes(spec, rules, counts, sums, features_df, as_of):
     interim = _lookalike.train_counted(earlier, rules, counts, sums, as_of=as_of)
     context = features_df.sparkSession.sparkContext
     model_bytes = context.broadcast(interim.to_bytes())
+    ranked_df = None
+    if _lookalike.ranks_by_clv(spec):
+        features_df = ranked_df = _with_clv_ranks(spec, model_bytes, features_df)
     fit = _lookalike.AudienceFit(spec)
     seed_lists = context.broadcast(fit.seed_lists)
     fit.absorb_surveys(_per_partition(
@@ -338,6 +372,8 @@ def _audiences_in_passes(spec, rules, counts, sums, features_df, as_of):
         scored.unpersist()
         model_bytes.unpersist()
         seed_lists.unpersist()
+        if ranked_df is not None:
+            ranked_df.unpersist()
     return fit
 
 
@@ -363,12 +399,14 @@ def train(config, features_df, *, as_of=None):
 
     ``[[audience]]`` needs ``candidate_sample``: the scorer is fitted on the driver from every
     seed (in id order) against the ``candidate_sample`` candidates with the lowest hash of
-    their id; the scaler's statistics are merged from every partition (robust quartiles
-    exact), and each tier's cut is an exact order statistic of every candidate's strength,
-    found by Spark's sort. ``lookalike train`` with the same spec makes the same fit: the same
-    seeds, the scorer and scaler equal to rounding (1e-9), every tier cut at the same customer.
-    Seed rules may name the segment columns and ``clv`` (from the stages trained before), but
-    not ``clv_rank``, a rank against the whole base.
+    their id; the scaler's statistics are merged from every partition's value counts (standard
+    scaling's mean and variance summed in order of value, robust quartiles exact), and each
+    tier's cut is an exact order statistic of every candidate's strength, found by Spark's
+    sort. ``lookalike train`` with the same spec makes the same fit, bit for bit: the seeds,
+    the scaler, the scorer and every tier cut.
+    Seed rules may name the segment columns, ``clv`` and ``clv_rank`` (from the stages trained
+    before): ``clv_rank`` is a customer's position in the whole base's CLV order (Spark sorts
+    every customer's CLV; equal values by id), as ``lookalike train`` ranks them.
 
     ``as_of`` (for the manifest) defaults to the pipeline's ``[features] as_of``. The DataFrame
     is cached during the passes (unless it already is, in which case its cache is left

@@ -11,6 +11,10 @@ use arrow::datatypes::{DataType, Field, Schema};
 use lookalike_pipeline::{
     AudienceSurvey, AudiencesInParts, IdList, PipelineModel, PipelineSpec, TrainingInputs,
 };
+
+/// The column `audience_survey` and `audience_strengths` read each customer's `clv_rank` in
+/// the whole base from, when a seed rule names it.
+pub const CLV_RANK_COLUMN: &str = lookalike_pipeline::CLV_RANK_COLUMN;
 use pyo3::prelude::*;
 
 use crate::errors::{InputError, to_py};
@@ -165,21 +169,62 @@ pub fn audience_strengths<'py>(
             fitted.strengths(&spec, &inputs, &interim, &table)
         })
         .map_err(to_py)?;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("audience", DataType::Int64, false),
-        Field::new("customer_id", DataType::Utf8, false),
-        Field::new("strength_key", DataType::Int64, false),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(
-            ranked.iter().map(|r| r.0 as i64),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            ranked.iter().map(|r| r.1.as_str()),
-        )),
-        Arc::new(Int64Array::from_iter_values(ranked.iter().map(|r| r.2))),
-    ];
+    let audiences = Int64Array::from_iter_values(ranked.iter().map(|r| r.0 as i64));
+    let ids = StringArray::from_iter_values(ranked.iter().map(|r| r.1.as_str()));
+    let keys = Int64Array::from_iter_values(ranked.iter().map(|r| r.2));
+    keyed_table(py, Some(audiences), ids, ("strength_key", keys))
+}
+
+/// A `pyarrow.Table` of `audience` (when given), `customer_id` and a key column.
+fn keyed_table<'py>(
+    py: Python<'py>,
+    audiences: Option<Int64Array>,
+    ids: StringArray,
+    (key_name, keys): (&str, Int64Array),
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    if let Some(audiences) = audiences {
+        fields.push(Field::new("audience", DataType::Int64, false));
+        columns.push(Arc::new(audiences));
+    }
+    fields.push(Field::new("customer_id", DataType::Utf8, false));
+    columns.push(Arc::new(ids));
+    fields.push(Field::new(key_name, DataType::Int64, false));
+    columns.push(Arc::new(keys));
+    let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), columns)
         .map_err(|e| InputError::new_err(e.to_string()))?;
     to_pyarrow(py, vec![batch], schema)
+}
+
+/// Whether a seed rule of the spec (JSON) names `clv_rank`: then the features need the
+/// column `CLV_RANK_COLUMN`, each customer's rank in the whole base by `audience_clv`.
+#[pyfunction]
+pub fn ranks_by_clv(spec: &str) -> PyResult<bool> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    lookalike_pipeline::ranks_by_clv(&spec).map_err(to_py)
+}
+
+/// Every customer of one partition with its CLV as a key that sorts as the CLV: a
+/// `pyarrow.Table` of `customer_id` and `clv_key`. A customer's `clv_rank` is its position in
+/// the order of the keys (highest first, equal keys by id) over the customers of the base.
+#[pyfunction]
+pub fn audience_clv<'py>(
+    py: Python<'py>,
+    spec: &str,
+    interim: &[u8],
+    features: &Bound<'_, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
+    let table = feature_table(features)?;
+    let keyed = py
+        .detach(|| {
+            let interim = PipelineModel::from_bytes(interim)?;
+            lookalike_pipeline::clv_keys(&spec, &interim, &table)
+        })
+        .map_err(to_py)?;
+    let ids = StringArray::from_iter_values(keyed.iter().map(|k| k.0.as_str()));
+    let keys = Int64Array::from_iter_values(keyed.iter().map(|k| k.1));
+    keyed_table(py, None, ids, ("clv_key", keys))
 }

@@ -1,7 +1,9 @@
 //! The centre and spread of scaled columns, summed over a base held in parts: each part's
 //! moments (for standard scaling) and value counts (for robust scaling's exact quartiles)
 //! merge into those of the whole base, and [`Scaler::from_statistics`] fits the scaler one
-//! process would fit on the whole table. k-means in parts and audiences in parts share it.
+//! process would fit on the whole table (equal up to the order of additions for the moments;
+//! bit for bit from the counts, which [`ColumnStatistics::exact`] keeps for standard scaling
+//! too). k-means in parts and audiences in parts share it.
 
 use lookalike_core::ValueCounts;
 use ndarray::ArrayView2;
@@ -96,6 +98,18 @@ impl ColumnStatistics {
         ColumnStatistics { moments, counts }
     }
 
+    /// [`ColumnStatistics::of`], with every value counted for standard scaling too, whose
+    /// mean and variance are then summed in ascending order of value
+    /// ([`ValueCounts::mean_and_variance`]): the same scaler, bit for bit, however the base is
+    /// split into parts. The answer grows with the distinct values, as robust scaling's does.
+    pub fn exact(values: ArrayView2<'_, f64>, scaling: Scaling) -> ColumnStatistics {
+        let counted = match scaling {
+            Scaling::None => Scaling::None,
+            Scaling::Standard | Scaling::Robust => Scaling::Robust,
+        };
+        ColumnStatistics::of(values, counted)
+    }
+
     /// Adds another part's statistics of the same columns and scaling.
     pub fn merge(&mut self, other: &ColumnStatistics) -> Result<(), ClusterError> {
         if self.moments.len() != other.moments.len()
@@ -140,7 +154,7 @@ impl Scaler {
         }
         let columns = &params.columns;
         if statistics.moments.len() != columns.len()
-            || (params.scaling == Scaling::Robust) != statistics.counts.is_some()
+            || (params.scaling == Scaling::Robust && statistics.counts.is_none())
         {
             return Err(ClusterError::PartsDiffer(
                 "from the scaler's columns or scaling".into(),
@@ -152,7 +166,14 @@ impl Scaler {
             let moments = &statistics.moments[j];
             match params.scaling {
                 Scaling::None => Ok((0.0, 1.0)),
-                Scaling::Standard => standard_statistics(name, moments.mean, moments.variance()),
+                Scaling::Standard => match &statistics.counts {
+                    Some(counts) => {
+                        let (mean, variance) =
+                            counts[j].mean_and_variance().expect("customers counted");
+                        standard_statistics(name, mean, variance)
+                    }
+                    None => standard_statistics(name, moments.mean, moments.variance()),
+                },
                 Scaling::Robust => {
                     let counts = &statistics.counts.as_ref().expect("checked")[j];
                     let quartile = |q| counts.quantile(q).expect("customers counted");

@@ -183,7 +183,12 @@ fn fit_audience(
     let pool = pool_of(section, &inputs.seed_lists)?;
     let extras = section.seed_rule.as_ref().and(shared.extras.as_ref());
     let params = expand_params(section).validate()?;
-    let mut prepared = pool.prepare(table.clone(), features_name, extras, shared.values.clone())?;
+    let (table, values) = (table.clone(), shared.values.clone());
+    let mut prepared = match section.candidate_sample {
+        // The scaler a base in parts fits, bit for bit.
+        Some(_) => pool.prepare_exact(table, features_name, extras, values)?,
+        None => pool.prepare(table, features_name, extras, values)?,
+    };
     let mut notes = shared.notes.clone();
     notes.append(&mut prepared.notes);
     prepared.notes = notes;

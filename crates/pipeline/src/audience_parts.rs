@@ -2,20 +2,22 @@
 //! for audiences that set `candidate_sample`. Three passes over the parts:
 //!
 //! 1. **Survey** ([`AudienceSurvey::of`], merged with [`AudienceSurvey::merge`]): per audience,
-//!    the compared columns' scaler statistics over every customer that has them (exact
-//!    quartiles for robust scaling), every seed's raw values, the number of candidates and the
-//!    `candidate_sample` candidates with the lowest hash of their id.
+//!    the compared columns' scaler statistics over every customer that has them (every value
+//!    counted: [`ColumnStatistics::exact`]), every seed's raw values, the number of candidates
+//!    and the `candidate_sample` candidates with the lowest hash of their id.
 //! 2. **Fit** on the driver ([`AudienceSurvey::fit`]): the scaler from the statistics, and the
 //!    scorer fitted on the seeds (in id order) against the sample — the fit `lookalike train`
-//!    makes with the same `candidate_sample` ([`crate::Prepared::expand_on_sample`]).
+//!    makes with the same `candidate_sample` ([`crate::PoolSpec::prepare_exact`],
+//!    [`crate::Prepared::expand_on_sample`]), bit for bit.
 //! 3. **Rank** ([`AudiencesInParts::strengths`]): every candidate's ranking strength, as a key
 //!    that sorts as the ranking does; the caller sorts them (Spark's sort) and hands the
 //!    customers at each tier's last rank to [`AudiencesInParts::set_cuts`]. The cuts are
 //!    exact order statistics of every candidate, as in one process.
 //!
 //! Seed rules are evaluated per part on the segments and CLV of the stages trained before
-//! (the `interim` model); `clv_rank` ranks customers against the whole base, so a rule naming
-//! it is refused here ([`check_audiences_in_parts`]).
+//! (the `interim` model). `clv_rank` ranks customers against the whole base: a rule naming it
+//! ([`ranks_by_clv`]) reads each customer's rank from the part's [`CLV_RANK_COLUMN`], which
+//! the caller computes first with a sort of every customer's [`clv_keys`].
 
 use lookalike_audience::{TierCut, sample_key, strength_key, strength_of_key, tier_sizes};
 use lookalike_cluster::{ColumnStatistics, Scaler, ScalerParams};
@@ -27,31 +29,73 @@ use serde::{Deserialize, Serialize};
 use crate::audience_fit::{AudienceInputs, FittedAudience, pool_of};
 use crate::audience_stage::Pool;
 use crate::fit::{expand_params, to_json};
+use crate::rule_columns::CLV_RANK_COLUMN;
 use crate::{
     AudienceDocument, AudienceSpec, PipelineError, PipelineModel, PipelineSpec, PoolSpec,
     TrainingInputs,
 };
 
 /// An error unless every audience of `spec` can be trained on a base in parts: each needs
-/// `candidate_sample`, and no seed rule may name `clv_rank`.
+/// `candidate_sample`.
 pub(crate) fn check_audiences_in_parts(spec: &PipelineSpec) -> Result<(), String> {
     for audience in &spec.audiences {
-        let name = &audience.name;
         if audience.candidate_sample.is_none() {
             return Err(format!(
-                "[[audience]] {name:?}: training on a base in parts fits the scorer against a hash sample of the candidates; set candidate_sample (50000, say), and lookalike train makes the same fit"
+                "[[audience]] {:?}: training on a base in parts fits the scorer against a hash sample of the candidates; set candidate_sample (50000, say), and lookalike train makes the same fit",
+                audience.name
             ));
         }
-        if let Some(rule) = &audience.seed_rule {
-            let parsed = Rule::parse("seed_rule", rule).map_err(|e| e.to_string())?;
-            if parsed.columns().contains(&"clv_rank") {
-                return Err(format!(
-                    "[[audience]] {name:?}: seed_rule names clv_rank, a rank against the whole base, which a base in parts does not compute; name a CLV threshold instead (clv >= 250, say), or train with lookalike train"
-                ));
-            }
+        if spec.value.is_none() && names_clv_rank(audience).map_err(|e| e.to_string())? {
+            return Err(format!(
+                "[[audience]] {:?}: seed_rule names clv_rank, which needs [value]",
+                audience.name
+            ));
         }
     }
     Ok(())
+}
+
+/// Whether a seed rule of `spec` names `clv_rank`: then every part needs each customer's rank
+/// in the whole base ([`crate::CLV_RANK_COLUMN`], from a sort of [`clv_keys`]).
+pub fn ranks_by_clv(spec: &PipelineSpec) -> Result<bool, PipelineError> {
+    for audience in &spec.audiences {
+        if names_clv_rank(audience)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether the audience's seed rule names `clv_rank`.
+fn names_clv_rank(audience: &AudienceSpec) -> Result<bool, PipelineError> {
+    Ok(match &audience.seed_rule {
+        Some(rule) => Rule::parse("seed_rule", rule)?
+            .columns()
+            .contains(&"clv_rank"),
+        None => false,
+    })
+}
+
+/// Every customer of one part with its CLV (from the `[value]` stage of `interim`) as a key
+/// that sorts as the CLV ([`lookalike_audience::strength_key`]): the base's `clv_rank` is a
+/// customer's position in the order of these keys (highest first, equal keys by id) over the
+/// customers of the base, as [`crate::RuleExtras::add_values`] ranks one table.
+pub fn clv_keys(
+    spec: &PipelineSpec,
+    interim: &PipelineModel,
+    table: &FeatureTable,
+) -> Result<Vec<(String, i64)>, PipelineError> {
+    let values = AudienceInputs::of_model(spec, interim, table)?
+        .values
+        .ok_or_else(|| {
+            PipelineError::Seeds("a seed rule names clv_rank, which needs [value]".into())
+        })?;
+    Ok(table
+        .ids()
+        .iter()
+        .zip(&values)
+        .map(|(id, value)| (id.to_string(), strength_key(*value)))
+        .collect())
 }
 
 /// A seed: its id, its compared values (raw) and its value from the seed list.
@@ -111,14 +155,55 @@ fn pools_of<'a>(
         .iter()
         .map(|section| {
             let pool = pool_of(section, &inputs.seed_lists)?;
-            let shared = if section.seed_rule.is_some() {
+            let mut shared = if section.seed_rule.is_some() {
                 AudienceInputs::of_model(spec, interim, table)?
             } else {
                 AudienceInputs::none()
             };
+            if let (Ok(ranks), Some(values)) = (table.column(CLV_RANK_COLUMN), &shared.values) {
+                // The ranks in the whole base, not in this part.
+                let mut extras = shared.extras.take().unwrap_or_default();
+                extras.add_ranked_values(values, ranks.to_vec());
+                shared.extras = Some(extras);
+                shared.values = None;
+            } else if names_clv_rank(section)? {
+                return Err(PipelineError::Seeds(format!(
+                    "audience {:?}: its seed rule names clv_rank, a rank in the whole base, which a part of it reads from the column {CLV_RANK_COLUMN} (lookalike.spark.train adds it)",
+                    section.name
+                )));
+            }
             Ok((section, pool, shared))
         })
         .collect()
+}
+
+/// The compared columns of `rows` (customers that have them all), after ln(1 + x) where
+/// `pool` asks for it: what the scaler's statistics are taken of. An error naming the
+/// customer (in `what`, for messages) for a value the log cannot take.
+pub(crate) fn logged_values(
+    table: &FeatureTable,
+    rows: &[usize],
+    pool: &PoolSpec,
+    what: &str,
+) -> Result<Array2<f64>, PipelineError> {
+    let columns = pool.columns();
+    let positions = column_positions(table, &columns)?;
+    let logged: Vec<bool> = columns.iter().map(|c| pool.log1p().contains(c)).collect();
+    let mut values = Array2::zeros((rows.len(), columns.len()));
+    for (i, row) in rows.iter().enumerate() {
+        for (j, at) in positions.iter().enumerate() {
+            let v = table.values()[[*row, *at]];
+            values[[i, j]] = if logged[j] { v.ln_1p() } else { v };
+            if !values[[i, j]].is_finite() {
+                return Err(PipelineError::Seeds(format!(
+                    "{what}: column {:?} is ln(1 + x)-transformed but customer {} has {v}",
+                    columns[j],
+                    table.ids()[*row]
+                )));
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// Which customers of one part have every compared feature, and its seeds and candidates.
@@ -171,28 +256,11 @@ impl PartOfAudience {
         shared: &AudienceInputs,
         table: &FeatureTable,
     ) -> Result<PartOfAudience, PipelineError> {
-        let columns = pool.columns();
-        let positions = column_positions(table, &columns)?;
+        let positions = column_positions(table, &pool.columns())?;
         let (complete, members) = members_of(pool, shared, table)?;
-        let logged: Vec<bool> = columns.iter().map(|c| pool.log1p().contains(c)).collect();
         let rows: Vec<usize> = (0..table.len()).filter(|r| complete[*r]).collect();
-        let values = Array2::from_shape_fn((rows.len(), columns.len()), |(i, j)| {
-            let v = table.values()[[rows[i], positions[j]]];
-            if logged[j] { v.ln_1p() } else { v }
-        });
-        if let Some((i, j)) = (0..rows.len())
-            .flat_map(|i| (0..columns.len()).map(move |j| (i, j)))
-            .find(|(i, j)| logged[*j] && !values[[*i, *j]].is_finite())
-        {
-            return Err(PipelineError::Seeds(format!(
-                "audience {:?}: column {:?} is ln(1 + x)-transformed but customer {} has {}",
-                section.name,
-                columns[j],
-                table.ids()[rows[i]],
-                table.values()[[rows[i], positions[j]]]
-            )));
-        }
-        let statistics = ColumnStatistics::of(values.view(), section.scaling);
+        let values = logged_values(table, &rows, pool, &format!("audience {:?}", section.name))?;
+        let statistics = ColumnStatistics::exact(values.view(), section.scaling);
         let seeds = members
             .seeds
             .iter()

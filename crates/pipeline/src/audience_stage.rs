@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use lookalike_cluster::{Scaler, ScalerParams, Scaling, complete_mask};
+use lookalike_cluster::{ColumnStatistics, Scaler, ScalerParams, Scaling, complete_mask};
 use lookalike_core::{CustomerId, FeatureTable};
 use ndarray::Array2;
 
@@ -342,6 +342,31 @@ impl PoolSpec {
         extras: Option<&RuleExtras>,
         expected_values: Option<Vec<f64>>,
     ) -> Result<Prepared, PipelineError> {
+        self.prepare_with(table, source, extras, expected_values, false)
+    }
+
+    /// [`PoolSpec::prepare`] with the scaler a base in parts fits
+    /// ([`lookalike_cluster::ColumnStatistics::exact`]: standard scaling's mean and variance
+    /// summed in order of value), for a fit on a hash sample of the candidates
+    /// ([`Prepared::expand_on_sample`]) that a base in parts repeats bit for bit.
+    pub fn prepare_exact(
+        &self,
+        table: FeatureTable,
+        source: &str,
+        extras: Option<&RuleExtras>,
+        expected_values: Option<Vec<f64>>,
+    ) -> Result<Prepared, PipelineError> {
+        self.prepare_with(table, source, extras, expected_values, true)
+    }
+
+    fn prepare_with(
+        &self,
+        table: FeatureTable,
+        source: &str,
+        extras: Option<&RuleExtras>,
+        expected_values: Option<Vec<f64>>,
+        exact: bool,
+    ) -> Result<Prepared, PipelineError> {
         let columns = self.columns();
         let (complete, pool) = self.members(&table, source, extras, expected_values.as_deref())?;
         self.check_seeds_found(pool.found, source)?;
@@ -361,7 +386,16 @@ impl PoolSpec {
         let scaler_params = ScalerParams::new(columns.clone())
             .scaling(self.scaling)
             .log1p(self.log1p());
-        let scaler = Scaler::fit(&table, &scaler_params)?;
+        let scaler = if exact {
+            let all: Vec<usize> = (0..table.len()).collect();
+            let values = crate::audience_parts::logged_values(&table, &all, self, "the pool")?;
+            Scaler::from_statistics(
+                &scaler_params,
+                &ColumnStatistics::exact(values.view(), self.scaling),
+            )?
+        } else {
+            Scaler::fit(&table, &scaler_params)?
+        };
         let expected_values =
             expected_values.map(|values| position_values(&values, &position, table.len()));
         // In place: the raw values are not kept (summaries get them back from the scaler).
@@ -435,7 +469,7 @@ impl PoolSpec {
         }
         let mut extras = extras.cloned().unwrap_or_default();
         if let Some(values) = values {
-            extras.add_values(values);
+            extras.add_values(values, table.ids());
         }
         let mask = |origin: &str, text: Option<&String>| {
             text.map(|t| extras.select(origin, t, table)).transpose()

@@ -34,7 +34,9 @@ mod spec;
 mod transform;
 mod value_stage;
 
-pub use audience_parts::{AudienceSurvey, AudiencesInParts, RankedCandidate};
+pub use audience_parts::{
+    AudienceSurvey, AudiencesInParts, RankedCandidate, clv_keys, ranks_by_clv,
+};
 pub use audience_stage::{
     DEFAULT_AUDIENCE_COLUMNS, DEFAULT_AUDIENCE_LOG1P, IdList, PoolLabels, PoolSpec, Prepared,
     SeedSource, rows_of,
@@ -63,7 +65,7 @@ pub use outputs::{
     OutputFormat, audience_batch, segments_batch, write_assignments, write_audience,
     write_predictions, write_segments,
 };
-pub use rule_columns::RuleExtras;
+pub use rule_columns::{CLV_RANK_COLUMN, RuleExtras};
 pub use spec::{
     AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, log_file,
     log_inputs, parse_delimiter, parse_share,

@@ -6,10 +6,16 @@
 
 use std::collections::HashMap;
 
-use lookalike_core::FeatureTable;
+use lookalike_core::{CustomerId, FeatureTable};
 use lookalike_rfm::{Lifecycle, MISSING, RfmSegment, Rule, RuleColumns, Segmentation, ValueTier};
 
 use crate::PipelineError;
+
+/// The column a part of a base carries with each customer's `clv_rank` in the whole base
+/// (position in the order of CLV, highest first, equal values by id, over the customers),
+/// computed by the driver's sort; a seed rule on the part reads it instead of ranking the
+/// part alone.
+pub const CLV_RANK_COLUMN: &str = "__lookalike_clv_rank";
 
 /// A text column: codes into labels (MISSING = none).
 #[derive(Debug, Clone)]
@@ -169,17 +175,29 @@ impl RuleExtras {
         Ok(extras)
     }
 
-    /// Adds `clv` and `clv_rank` (0 for the highest value) from each row's expected value.
-    pub fn add_values(&mut self, values: &[f64]) {
+    /// Adds `clv` and `clv_rank` (0 for the highest value) from each row's expected value;
+    /// `ids` are the rows' customer ids. A customer's `clv_rank` is its position in the order
+    /// of CLV (highest first, equal values by id) over the number of rows: what a base in
+    /// parts computes with a sort of every customer's CLV ([`CLV_RANK_COLUMN`]).
+    pub fn add_values(&mut self, values: &[f64], ids: &[CustomerId]) {
         let mut order: Vec<usize> = (0..values.len()).collect();
-        order.sort_by(|a, b| values[*b].total_cmp(&values[*a]).then(a.cmp(b)));
+        order.sort_by(|a, b| {
+            values[*b]
+                .total_cmp(&values[*a])
+                .then_with(|| ids[*a].as_str().cmp(ids[*b].as_str()))
+        });
         let mut rank = vec![0.0; values.len()];
         let n = values.len().max(1) as f64;
         for (position, row) in order.iter().enumerate() {
             rank[*row] = position as f64 / n;
         }
+        self.add_ranked_values(values, rank);
+    }
+
+    /// Adds `clv` and `clv_rank` as given: the ranks of a part's customers in the whole base.
+    pub fn add_ranked_values(&mut self, values: &[f64], ranks: Vec<f64>) {
         self.numbers.insert("clv".into(), values.to_vec());
-        self.numbers.insert("clv_rank".into(), rank);
+        self.numbers.insert("clv_rank".into(), ranks);
     }
 
     /// Which rows of `table` match `rule` (`origin` names the option or field in messages).
@@ -290,4 +308,30 @@ fn one_hot(table: &FeatureTable, name: &str) -> Option<Text> {
         codes,
         labels: group.into_iter().map(|(_, v)| v).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `clv_rank` is the position in the order of CLV, highest first, equal values by id
+    /// (not by row, which a base split into parts does not keep), over the customers.
+    #[test]
+    fn clv_ranks_break_ties_by_id() {
+        let ids = ["b", "a", "c", "d"].map(CustomerId::from);
+        let table = FeatureTable::new(
+            ids.to_vec(),
+            vec!["orders".into()],
+            ndarray::array![[1.0], [1.0], [1.0], [1.0]],
+        )
+        .unwrap();
+        let mut extras = RuleExtras::default();
+        extras.add_values(&[5.0, 5.0, 9.0, 0.0], &ids);
+        let top_half = extras
+            .select("seed_rule", "clv_rank < 0.5", &table)
+            .unwrap();
+        // c (9) is first, then a and b (5, by id), then d.
+        assert_eq!(top_half, vec![false, true, true, false]);
+        assert_eq!(extras.numbers["clv_rank"], vec![0.5, 0.25, 0.0, 0.75]);
+    }
 }

@@ -308,9 +308,10 @@ pub struct AudienceSpec {
     pub require_consent: Option<String>,
     /// Fit the scorer against this many candidates, those with the lowest hash of their id
     /// (seeded with `seed`), instead of against every candidate; the seeds are then taken in
-    /// id order. Every candidate is still scored and ranked. Training on a base in parts
+    /// id order, and standard scaling's mean and variance are summed in order of value. Every
+    /// candidate is still scored and ranked. Training on a base in parts
     /// (`lookalike.spark.train`) needs it, and one process given the same number makes the
-    /// same fit.
+    /// same fit, bit for bit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidate_sample: Option<usize>,
 }

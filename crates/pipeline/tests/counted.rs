@@ -10,8 +10,9 @@ use common::{example_inputs, example_spec, sample_features};
 use lookalike_cluster::{Init, KMeansInParts, PartAnswer};
 use lookalike_core::{FeatureTable, NoProgress};
 use lookalike_pipeline::{
-    AudienceSurvey, IdList, PipelineModel, PipelineSpec, RankedCandidate, TrainingCounts,
-    TrainingInputs, check_counted_stages, fit, fit_counted, segment_sums,
+    AudienceSurvey, CLV_RANK_COLUMN, IdList, PipelineModel, PipelineSpec, RankedCandidate,
+    TrainingCounts, TrainingInputs, check_counted_stages, clv_keys, fit, fit_counted, ranks_by_clv,
+    segment_sums,
 };
 use serde_json::Value;
 
@@ -88,6 +89,29 @@ fn counted_model_with(
             &inputs,
         )
         .unwrap();
+        // With a seed rule on clv_rank, every part carries its customers' ranks in the whole
+        // base: the sort Spark makes of every customer's CLV key (highest first, then by id).
+        let ranked_parts;
+        let parts = if ranks_by_clv(spec).unwrap() {
+            let mut keyed: Vec<(String, i64)> = parts
+                .iter()
+                .flat_map(|p| clv_keys(spec, &interim, p).unwrap())
+                .collect();
+            keyed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let n = keyed.len() as f64;
+            let rank: std::collections::HashMap<String, f64> = keyed
+                .into_iter()
+                .enumerate()
+                .map(|(position, (id, _))| (id, position as f64 / n))
+                .collect();
+            ranked_parts = parts
+                .iter()
+                .map(|p| with_ranks(p, &rank))
+                .collect::<Vec<_>>();
+            &ranked_parts[..]
+        } else {
+            parts
+        };
         let survey = |k: usize| AudienceSurvey::of(spec, &inputs, &interim, &parts[k]).unwrap();
         let mut surveyed = survey(order[0]);
         for &k in &order[1..] {
@@ -123,6 +147,15 @@ fn counted_model_with(
         &inputs,
     )
     .unwrap()
+}
+
+/// `part` with the column of its customers' `clv_rank` in the whole base.
+fn with_ranks(part: &FeatureTable, rank: &std::collections::HashMap<String, f64>) -> FeatureTable {
+    let (ids, mut columns, values) = part.clone().into_parts();
+    let ranks = ndarray::Array2::from_shape_fn((ids.len(), 1), |(i, _)| rank[ids[i].as_str()]);
+    columns.push(CLV_RANK_COLUMN.to_string());
+    let values = ndarray::concatenate(ndarray::Axis(1), &[values.view(), ranks.view()]).unwrap();
+    FeatureTable::new(ids, columns, values).unwrap()
 }
 
 /// Asserts two JSON values are equal, numbers within `relative` (0: the same number).
@@ -272,7 +305,7 @@ fn audiences_spec() -> (PipelineSpec, TrainingInputs) {
     let example = example_spec().audiences[0].clone();
     let mut by_rule = example.clone();
     by_rule.name = "champions".into();
-    by_rule.seed_rule = Some("rfm_segment == 'Champions' or clv >= 400".into());
+    by_rule.seed_rule = Some("rfm_segment == 'Champions' or clv_rank <= 0.03".into());
     by_rule.candidate_sample = Some(1000);
     let mut listed = example;
     listed.name = "listed".into();
@@ -331,55 +364,29 @@ fn audiences_from_a_hash_sample_are_the_audiences_of_one_process() {
         let (a, b) = (whole.documents(), counted.documents());
         assert_eq!(a.audiences.len(), 2);
         for (x, y) in a.audiences.iter().zip(&b.audiences) {
+            // The same seeds in the same order, their rows, the scaler (standard scaling's
+            // statistics summed in order of value), the fitted scorer and each tier's cut:
+            // bit for bit.
             let name = x.settings["name"].as_str().unwrap();
-            // The same seeds in the same order; their rows, the scaler and the fitted scorer
-            // equal up to the order of the scaler's additions.
             assert_eq!(x.seed_ids, y.seed_ids, "{name}");
-            assert_close(
-                &serde_json::json!(x.seed_rows),
-                &serde_json::json!(y.seed_rows),
-                1e-9,
-                name,
-            );
-            assert_close(&x.settings, &y.settings, 1e-9, name);
-            // Each tier cut at the same customer.
-            for (cx, cy) in x.settings["tiers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .zip(y.settings["tiers"].as_array().unwrap())
-            {
-                assert_eq!(cx["last_customer_id"], cy["last_customer_id"], "{name}");
-                assert_eq!(cx["customers"], cy["customers"], "{name}");
-            }
+            assert_eq!(x.seed_rows, y.seed_rows, "{name}");
+            assert_eq!(x.settings, y.settings, "{name}");
         }
         let entries = |m: &PipelineModel| m.documents().manifest["stages"]["audiences"].clone();
-        assert_close(&entries(&whole), &entries(&counted), 1e-9, "manifest");
-        // Every customer in the same tier.
+        assert_eq!(entries(&whole), entries(&counted));
+        // Every customer scored alike.
         let scored = |m: &PipelineModel| m.transform_table(table).unwrap();
         let (sa, sb) = (scored(&whole), scored(&counted));
-        for column in ["champions_tier", "listed_tier", "champions_control"] {
+        for column in [
+            "champions_tier",
+            "listed_tier",
+            "champions_control",
+            "champions_score",
+            "listed_score",
+        ] {
             let (ca, cb) = (sa.column_by_name(column), sb.column_by_name(column));
             assert!(ca.is_some(), "{column}");
             assert_eq!(ca, cb, "{column}");
-        }
-        for column in ["champions_score", "listed_score"] {
-            let values = |batch: &arrow_array::RecordBatch| {
-                let column = batch.column_by_name(column).unwrap();
-                column
-                    .as_any()
-                    .downcast_ref::<arrow_array::Float64Array>()
-                    .unwrap()
-                    .iter()
-                    .map(|v| serde_json::json!(v))
-                    .collect::<Vec<_>>()
-            };
-            assert_close(
-                &Value::Array(values(&sa)),
-                &Value::Array(values(&sb)),
-                1e-9,
-                column,
-            );
         }
     }
     // The rule's seeds come from both the segments and the CLV, the list's with values.
@@ -415,13 +422,20 @@ fn stages_that_are_not_counted_are_refused_by_name() {
         "{error}"
     );
     spec.audiences[0].candidate_sample = Some(1000);
-    let error = check_counted_stages(&spec).unwrap_err().to_string();
-    assert!(
-        error.contains("clv_rank") && error.contains("clv >= 250"),
-        "{error}"
-    );
-    spec.audiences[0].seed_rule = Some("clv >= 250".into());
     assert!(check_counted_stages(&spec).is_ok());
+    // A seed rule on clv_rank needs each customer's rank in the whole base beside a part.
+    assert!(ranks_by_clv(&spec).unwrap());
+    let (earlier, inputs) = (counted_spec(), example_inputs());
+    let part = &parts_of(sample_features(), 2)[0];
+    let counts = TrainingCounts::of(&earlier, part).unwrap();
+    let trained = counts
+        .trained_scores(&earlier, inputs.segment_rules.as_deref())
+        .unwrap()
+        .unwrap();
+    let sums = segment_sums(&earlier, inputs.segment_rules.as_deref(), &trained, part).unwrap();
+    let interim = fit_counted(&earlier, &counts, Some(&sums), None, None, &inputs).unwrap();
+    let error = AudienceSurvey::of(&spec, &inputs, &interim, part).unwrap_err();
+    assert!(error.to_string().contains(CLV_RANK_COLUMN), "{error}");
 }
 
 #[test]
