@@ -6,16 +6,16 @@ LOG is a transactions log (`lookalike generate --order time --out-format parquet
 its features as of AS_OF (`lookalike features`). Needs a release build of the CLI
 (target/release/lookalike) and of the Python package (`maturin develop --release` in
 python/), pyspark and Java 17. Each repeat runs, in turn, the pipeline with `[segments]` and
-`[value]`, without and then with an audience (seeds: the Champions segment; `scorer = "auto"`;
-`candidate_sample = 50000`):
+`[value]`, without and then with an audience (seeds: the top 5% by CLV, `clv_rank <= 0.05`;
+`scorer = "auto"`; `candidate_sample = 50000`):
 
 - `lookalike train --config` (whole process: the features are extracted from LOG first),
 - `lookalike.spark.train(config, df)` on FEATURES read by Spark, in one session started
   beforehand (the DataFrame cached by `train` for its passes).
 
 Prints each time, the medians, what the audience adds to each, the time of Spark's audience
-passes (survey, the fit on the driver, strengths, and each tier's cut: sort and index), and
-checks that Spark's tier cuts are the CLI's, customer for customer.
+passes (the CLV sort for `clv_rank`, survey, the fit on the driver, strengths, and the tier
+cuts: sort and index), and checks that Spark's tier cuts are the CLI's, customer for customer.
 """
 
 import json
@@ -49,8 +49,8 @@ model = "bgnbd"
 """
 AUDIENCE = """
 [[audience]]
-name = "champions"
-seed_rule = "rfm_segment == 'Champions'"
+name = "top_clv"
+seed_rule = "clv_rank <= 0.05"
 candidate_sample = 50000
 sizes = ["1%", "5%", "10%"]
 holdout = "10%"
