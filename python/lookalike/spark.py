@@ -294,7 +294,45 @@ def _clusters_in_passes(spec, features_df):
     return fit
 
 
-def _with_clv_ranks(spec, model_bytes, features_df):
+_POSITION = "__lookalike_position"
+
+
+def _positioned(df, parts, *order):
+    """``df`` sorted by ``order`` into ``parts`` ranges and cached, with each row's 0-based
+    position in that order (column ``_POSITION``), and the number of rows. Positions are
+    counted in Arrow: one job counts the rows of every range (partition i holds the i-th),
+    the next adds each partition's offset to its rows' indexes. No row leaves the executors.
+    The caller unpersists the cached sort (the second value)."""
+    ordered = df.repartitionByRange(parts, *order).sortWithinPartitions(*order).persist()
+
+    def count(batches):
+        yield pa.RecordBatch.from_pydict(
+            {"part": [_partition_id()], "rows": [sum(b.num_rows for b in batches)]})
+
+    sizes = dict(ordered.mapInArrow(count, "part long, rows long").collect())
+    offsets, total = {}, 0
+    for part in sorted(sizes):
+        offsets[part], total = total, total + sizes[part]
+
+    def positioned(batches):
+        start = offsets.get(_partition_id(), 0)
+        for batch in batches:
+            positions = pa.array(range(start, start + batch.num_rows), pa.int64())
+            start += batch.num_rows
+            yield batch.append_column(_POSITION, positions)
+
+    schema = pa.schema(list(_arrow_of(ordered)) + [pa.field(_POSITION, pa.int64(), nullable=False)])
+    return ordered.mapInArrow(positioned, _spark_schema(schema)), ordered, total
+
+
+def _arrow_of(df):
+    """The Arrow schema of a DataFrame's columns."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(df.schema)
+
+
+def _with_clv_ranks(spec, model_bytes, features_df, parts):
     """``features_df`` with each customer's ``clv_rank`` in the whole base (the column
     ``_lookalike.CLV_RANK_COLUMN``), for seed rules that name it: every customer's CLV key
     (from the earlier stages' model), sorted by Spark (highest first, equal keys by id, as one
@@ -305,23 +343,28 @@ def _with_clv_ranks(spec, model_bytes, features_df):
             yield from _lookalike.audience_clv(spec, model_bytes.value,
                                                pa.Table.from_batches(batches)).to_batches()
 
-    keys = features_df.mapInArrow(keyed, "customer_id string, clv_key long").persist()
+    keys = features_df.mapInArrow(keyed, "customer_id string, clv_key long")
+    ranked, ordered, customers = _positioned(keys, parts, keys["clv_key"].desc(),
+                                             keys["customer_id"].asc())
     try:
-        customers = keys.count()
-        ordered = keys.orderBy(keys["clv_key"].desc(), keys["customer_id"].asc())
-        # position / customers in Python's true division: the double one process computes.
-        ranks = ordered.rdd.zipWithIndex().map(
-            lambda pair, n=customers: (pair[0]["customer_id"], pair[1] / n))
-        ranked = features_df.sparkSession.createDataFrame(
+        def ranks(batches):
+            for batch in batches:
+                # position / customers in doubles: the division one process makes.
+                rank = pc.divide(pc.cast(batch.column(_POSITION), pa.float64()),
+                                 pa.scalar(float(customers)))
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column("customer_id"), rank],
+                    ["customer_id", _lookalike.CLV_RANK_COLUMN])
+
+        ranked = ranked.mapInArrow(
             ranks, f"customer_id string, {_lookalike.CLV_RANK_COLUMN} double")
         id_type = features_df.schema["customer_id"].dataType
         ranked = ranked.withColumn("customer_id", ranked["customer_id"].cast(id_type))
         # The join's shuffle partitions merged back to as many as the features had.
-        parts = max(1, features_df.rdd.getNumPartitions())
         joined = features_df.join(ranked, "customer_id").coalesce(parts).persist()
         joined.count()
     finally:
-        keys.unpersist()
+        ordered.unpersist()
     return joined
 
 
@@ -338,7 +381,7 @@ def _audiences_in_passes(spec, rules, counts, sums, features_df, as_of):
     model_bytes = context.broadcast(interim.to_bytes())
     ranked_df = None
     if _lookalike.ranks_by_clv(spec):
-        features_df = ranked_df = _with_clv_ranks(spec, model_bytes, features_df)
+        features_df = ranked_df = _with_clv_ranks(spec, model_bytes, features_df, len(counts))
     fit = _lookalike.AudienceFit(spec)
     seed_lists = context.broadcast(fit.seed_lists)
     fit.absorb_surveys(_per_partition(
@@ -358,15 +401,17 @@ def _audiences_in_passes(spec, rules, counts, sums, features_df, as_of):
         ranked, "audience long, customer_id string, strength_key long").persist()
     try:
         for audience, ranks in enumerate(fit.cut_ranks()):
-            wanted = {rank - 1 for rank in ranks}
+            wanted = [rank - 1 for rank in ranks]
+            candidates = scored.where(scored["audience"] == audience)
             # Spark orders strings by their UTF-8 bytes, as the ranking's tie-break does.
-            ordered = (scored.where(scored["audience"] == audience)
-                       .orderBy(scored["strength_key"].desc(), scored["customer_id"].asc()))
-            found = (ordered.rdd.zipWithIndex()
-                     .filter(lambda pair, wanted=wanted: pair[1] in wanted)
-                     .map(lambda pair: (pair[1], pair[0]["strength_key"], pair[0]["customer_id"]))
-                     .collect())
-            at = {index: (key, customer) for index, key, customer in found}
+            positioned, ordered, _ = _positioned(candidates, len(counts),
+                                                 candidates["strength_key"].desc(),
+                                                 candidates["customer_id"].asc())
+            try:
+                found = positioned.where(positioned[_POSITION].isin(wanted)).collect()
+            finally:
+                ordered.unpersist()
+            at = {row[_POSITION]: (row["strength_key"], row["customer_id"]) for row in found}
             fit.set_cuts(audience, [at[rank - 1] for rank in ranks])
     finally:
         scored.unpersist()
