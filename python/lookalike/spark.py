@@ -444,8 +444,8 @@ def train(config, features_df, *, as_of=None):
 
     ``[[audience]]`` needs ``candidate_sample``: the scorer is fitted on the driver from every
     seed (in id order) against the ``candidate_sample`` candidates with the lowest hash of
-    their id; the scaler's statistics are merged from every partition's value counts (standard
-    scaling's mean and variance summed in order of value, robust quartiles exact), and each
+    their id; the scaler's statistics are merged from every partition (standard scaling's mean
+    and variance from exact sums rounded once, robust quartiles from value counts), and each
     tier's cut is an exact order statistic of every candidate's strength, found by Spark's
     sort. ``lookalike train`` with the same spec makes the same fit, bit for bit: the seeds,
     the scaler, the scorer and every tier cut.

@@ -2,10 +2,10 @@
 //! moments (for standard scaling) and value counts (for robust scaling's exact quartiles)
 //! merge into those of the whole base, and [`Scaler::from_statistics`] fits the scaler one
 //! process would fit on the whole table (equal up to the order of additions for the moments;
-//! bit for bit from the counts, which [`ColumnStatistics::exact`] keeps for standard scaling
-//! too). k-means in parts and audiences in parts share it.
+//! bit for bit from the counts and from the exact sums [`ColumnStatistics::exact`] keeps for
+//! standard scaling). k-means in parts and audiences in parts share it.
 
-use lookalike_core::ValueCounts;
+use lookalike_core::{ExactSum, ValueCounts};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,9 @@ impl Moments {
 pub struct ColumnStatistics {
     moments: Vec<Moments>,
     counts: Option<Vec<ValueCounts>>,
+    /// Per column, the exact Σv and Σv² ([`ColumnStatistics::exact`], standard scaling).
+    #[serde(default)]
+    sums: Option<Vec<(ExactSum, ExactSum)>>,
 }
 
 impl ColumnStatistics {
@@ -95,19 +98,35 @@ impl ColumnStatistics {
                 })
                 .collect()
         });
-        ColumnStatistics { moments, counts }
+        ColumnStatistics {
+            moments,
+            counts,
+            sums: None,
+        }
     }
 
-    /// [`ColumnStatistics::of`], with every value counted for standard scaling too, whose
-    /// mean and variance are then summed in ascending order of value
-    /// ([`ValueCounts::mean_and_variance`]): the same scaler, bit for bit, however the base is
-    /// split into parts. The answer grows with the distinct values, as robust scaling's does.
+    /// [`ColumnStatistics::of`], with standard scaling's mean and variance from the exact
+    /// sums of the values and of their squares ([`ExactSum`]), each rounded once: the same
+    /// scaler, bit for bit, however the base is split into parts and merged, in memory that
+    /// does not grow with the customers. (Robust scaling's quartiles are exact already.)
     pub fn exact(values: ArrayView2<'_, f64>, scaling: Scaling) -> ColumnStatistics {
-        let counted = match scaling {
-            Scaling::None => Scaling::None,
-            Scaling::Standard | Scaling::Robust => Scaling::Robust,
-        };
-        ColumnStatistics::of(values, counted)
+        let mut statistics = ColumnStatistics::of(values, scaling);
+        if scaling == Scaling::Standard {
+            let sums = values
+                .columns()
+                .into_iter()
+                .map(|column| {
+                    let (mut sum, mut squares) = (ExactSum::default(), ExactSum::default());
+                    for v in column {
+                        sum.add(*v);
+                        squares.add(v * v);
+                    }
+                    (sum, squares)
+                })
+                .collect();
+            statistics.sums = Some(sums);
+        }
+        statistics
     }
 
     /// Adds another part's statistics of the same columns and scaling.
@@ -125,6 +144,20 @@ impl ColumnStatistics {
         if let (Some(mine), Some(theirs)) = (&mut self.counts, &other.counts) {
             for (m, t) in mine.iter_mut().zip(theirs) {
                 m.merge(t);
+            }
+        }
+        match (&mut self.sums, &other.sums) {
+            (Some(mine), Some(theirs)) => {
+                for ((sum, squares), (their_sum, their_squares)) in mine.iter_mut().zip(theirs) {
+                    sum.merge(their_sum);
+                    squares.merge(their_squares);
+                }
+            }
+            (None, None) => {}
+            _ => {
+                return Err(ClusterError::PartsDiffer(
+                    "in how their statistics were summed".into(),
+                ));
             }
         }
         Ok(())
@@ -166,10 +199,13 @@ impl Scaler {
             let moments = &statistics.moments[j];
             match params.scaling {
                 Scaling::None => Ok((0.0, 1.0)),
-                Scaling::Standard => match &statistics.counts {
-                    Some(counts) => {
-                        let (mean, variance) =
-                            counts[j].mean_and_variance().expect("customers counted");
+                Scaling::Standard => match &statistics.sums {
+                    Some(sums) => {
+                        // Σv and Σv² each rounded once: E[v²] − E[v]², the same bits
+                        // whatever the order of the values.
+                        let n = moments.n as f64;
+                        let mean = sums[j].0.value() / n;
+                        let variance = (sums[j].1.value() / n - mean * mean).max(0.0);
                         standard_statistics(name, mean, variance)
                     }
                     None => standard_statistics(name, moments.mean, moments.variance()),

@@ -9,6 +9,7 @@
 mod atomic;
 mod dataset;
 mod error;
+mod exact_sum;
 mod id;
 mod mapping;
 mod outcome;
@@ -26,6 +27,7 @@ mod value_counts;
 pub use atomic::{is_special_output, stdout_taken, temporary_file_builder, write_atomically};
 pub use dataset::{is_dataset, is_pattern, table_files};
 pub use error::CoreError;
+pub use exact_sum::ExactSum;
 pub use id::CustomerId;
 pub use mapping::{ColumnMapping, InputKind};
 pub use outcome::Outcome;

@@ -65,35 +65,6 @@ impl ValueCounts {
         found
     }
 
-    /// The mean and the variance (over n) of the values counted, summed in ascending order of
-    /// value: the same bits however the values were split into parts and merged, unlike
-    /// running moments merged in the order of the parts. None when empty.
-    ///
-    /// ```
-    /// let mut counts = lookalike_core::ValueCounts::default();
-    /// for v in [4.0, 1.0, 3.0, 2.0, 1.0] {
-    ///     counts.add(v);
-    /// }
-    /// let (mean, variance) = counts.mean_and_variance().unwrap();
-    /// assert!((mean - 2.2).abs() < 1e-15 && (variance - 1.36).abs() < 1e-15);
-    /// ```
-    pub fn mean_and_variance(&self) -> Option<(f64, f64)> {
-        let n = self.len();
-        if n == 0 {
-            return None;
-        }
-        let values = || {
-            self.counts
-                .iter()
-                .map(|(key, count)| (f64::from_bits(total_order_key(*key) as u64), *count as f64))
-        };
-        let mean = values().map(|(v, count)| v * count).sum::<f64>() / n as f64;
-        let squares = values()
-            .map(|(v, count)| (v - mean).powi(2) * count)
-            .sum::<f64>();
-        Some((mean, squares / n as f64))
-    }
-
     /// The `q` quantile by linear interpolation between the order statistics around
     /// `q · (n − 1)` (numpy's default method); none when empty.
     ///

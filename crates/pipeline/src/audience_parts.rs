@@ -2,8 +2,8 @@
 //! for audiences that set `candidate_sample`. Three passes over the parts:
 //!
 //! 1. **Survey** ([`AudienceSurvey::of`], merged with [`AudienceSurvey::merge`]): per audience,
-//!    the compared columns' scaler statistics over every customer that has them (every value
-//!    counted: [`ColumnStatistics::exact`]), every seed's raw values, the number of candidates
+//!    the compared columns' scaler statistics over every customer that has them (exact sums:
+//!    [`ColumnStatistics::exact`]), every seed's raw values, the number of candidates
 //!    and the `candidate_sample` candidates with the lowest hash of their id.
 //! 2. **Fit** on the driver ([`AudienceSurvey::fit`]): the scaler from the statistics, and the
 //!    scorer fitted on the seeds (in id order) against the sample — the fit `lookalike train`

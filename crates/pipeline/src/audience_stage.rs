@@ -347,7 +347,7 @@ impl PoolSpec {
 
     /// [`PoolSpec::prepare`] with the scaler a base in parts fits
     /// ([`lookalike_cluster::ColumnStatistics::exact`]: standard scaling's mean and variance
-    /// summed in order of value), for a fit on a hash sample of the candidates
+    /// from exact sums, rounded once), for a fit on a hash sample of the candidates
     /// ([`Prepared::expand_on_sample`]) that a base in parts repeats bit for bit.
     pub fn prepare_exact(
         &self,

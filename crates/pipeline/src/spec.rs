@@ -308,7 +308,7 @@ pub struct AudienceSpec {
     pub require_consent: Option<String>,
     /// Fit the scorer against this many candidates, those with the lowest hash of their id
     /// (seeded with `seed`), instead of against every candidate; the seeds are then taken in
-    /// id order, and standard scaling's mean and variance are summed in order of value. Every
+    /// id order, and standard scaling's mean and variance come from exact sums. Every
     /// candidate is still scored and ranked. Training on a base in parts
     /// (`lookalike.spark.train`) needs it, and one process given the same number makes the
     /// same fit, bit for bit.
