@@ -139,42 +139,49 @@ pub struct AudienceSurvey {
     audiences: Vec<PartOfAudience>,
 }
 
-/// Each audience's pool in one part, with the CLV and rule columns the earlier stages of
-/// `interim` give the part (only when a seed rule may name them).
+/// Each audience of a spec with its candidate pool.
+type Pools<'a> = Vec<(&'a AudienceSpec, PoolSpec)>;
+
+/// Each audience's pool in one part, and the CLV and rule columns the earlier stages of
+/// `interim` give the part, computed once for every audience (only when a seed rule may name
+/// them).
 fn pools_of<'a>(
     spec: &'a PipelineSpec,
     inputs: &TrainingInputs,
     interim: &PipelineModel,
     table: &FeatureTable,
-) -> Result<Vec<(&'a AudienceSpec, PoolSpec, AudienceInputs)>, PipelineError> {
+) -> Result<(Pools<'a>, AudienceInputs), PipelineError> {
     check_audiences_in_parts(spec).map_err(|message| PipelineError::Document {
         file: "the pipeline spec".into(),
         message,
     })?;
-    spec.audiences
-        .iter()
-        .map(|section| {
-            let pool = pool_of(section, &inputs.seed_lists)?;
-            let mut shared = if section.seed_rule.is_some() {
-                AudienceInputs::of_model(spec, interim, table)?
-            } else {
-                AudienceInputs::none()
-            };
-            if let (Ok(ranks), Some(values)) = (table.column(CLV_RANK_COLUMN), &shared.values) {
-                // The ranks in the whole base, not in this part.
-                let mut extras = shared.extras.take().unwrap_or_default();
-                extras.add_ranked_values(values, ranks.to_vec());
-                shared.extras = Some(extras);
-                shared.values = None;
-            } else if names_clv_rank(section)? {
+    let mut shared = if spec.audiences.iter().any(|a| a.seed_rule.is_some()) {
+        AudienceInputs::of_model(spec, interim, table)?
+    } else {
+        AudienceInputs::none()
+    };
+    if let (Ok(ranks), Some(values)) = (table.column(CLV_RANK_COLUMN), &shared.values) {
+        // The ranks in the whole base, not in this part.
+        let mut extras = shared.extras.take().unwrap_or_default();
+        extras.add_ranked_values(values, ranks.to_vec());
+        shared.extras = Some(extras);
+        shared.values = None;
+    } else {
+        for section in &spec.audiences {
+            if names_clv_rank(section)? {
                 return Err(PipelineError::Seeds(format!(
                     "audience {:?}: its seed rule names clv_rank, a rank in the whole base, which a part of it reads from the column {CLV_RANK_COLUMN} (lookalike.spark.train adds it)",
                     section.name
                 )));
             }
-            Ok((section, pool, shared))
-        })
-        .collect()
+        }
+    }
+    let pools = spec
+        .audiences
+        .iter()
+        .map(|section| Ok((section, pool_of(section, &inputs.seed_lists)?)))
+        .collect::<Result<_, PipelineError>>()?;
+    Ok((pools, shared))
 }
 
 /// The compared columns of `rows` (customers that have them all), after ln(1 + x) where
@@ -304,8 +311,9 @@ impl AudienceSurvey {
         interim: &PipelineModel,
         table: &FeatureTable,
     ) -> Result<AudienceSurvey, PipelineError> {
+        let (pools, shared) = pools_of(spec, inputs, interim, table)?;
         let mut audiences = Vec::new();
-        for (section, pool, shared) in pools_of(spec, inputs, interim, table)? {
+        for (section, pool) in pools {
             audiences.push(PartOfAudience::of(section, &pool, &shared, table)?);
         }
         Ok(AudienceSurvey {
@@ -449,17 +457,20 @@ impl AudiencesInParts {
         table: &FeatureTable,
     ) -> Result<Vec<RankedCandidate>, PipelineError> {
         let mut ranked = Vec::new();
-        let pools = pools_of(spec, inputs, interim, table)?;
+        let (pools, shared) = pools_of(spec, inputs, interim, table)?;
         if pools.len() != self.audiences.len() {
             return Err(PipelineError::Document {
                 file: "the audiences fitted in parts".into(),
                 message: "they are not those of the pipeline spec".into(),
             });
         }
-        for (a, ((_, pool, shared), audience)) in pools.iter().zip(&self.audiences).enumerate() {
+        for (a, ((_, pool), audience)) in pools.iter().zip(&self.audiences).enumerate() {
             let fitted = &audience.fitted;
             let positions = column_positions(table, &fitted.columns)?;
-            let (_, members) = members_of(pool, shared, table)?;
+            let (_, members) = members_of(pool, &shared, table)?;
+            if members.candidates.is_empty() {
+                continue;
+            }
             let scaler = Scaler::from_parameters(fitted.columns.clone(), fitted.scaling.clone())?;
             let seed_rows =
                 Array2::from_shape_fn((fitted.seed_rows.len(), fitted.columns.len()), |(i, j)| {
@@ -470,9 +481,6 @@ impl AudiencesInParts {
             for (mut out, row) in rows.rows_mut().into_iter().zip(&members.candidates) {
                 let out = out.as_slice_mut().expect("rows of a standard matrix");
                 scaler.scale_row(|j| table.values()[[*row, positions[j]]], out);
-            }
-            if members.candidates.is_empty() {
-                continue;
             }
             let scores = scorer.score(rows.view())?;
             for (row, strength) in members.candidates.iter().zip(&scores.strength) {
