@@ -671,6 +671,85 @@ pub(crate) fn is_label(id: LabelId) -> bool {
 mod tests {
     use super::*;
 
+    /// One customer's settled state, without where its entries sit in the table.
+    fn settled_view(tx: &TxHandler<'_>, id: &str) -> String {
+        let state = &tx.slots.customers[tx.slots.index[id] as usize];
+        format!(
+            "{} {:?} {} {} {:?} {:?}",
+            state.first_seen,
+            tx.entries_of(state),
+            state.refund_lines,
+            state.units,
+            state.category_paid,
+            state.holdout()
+        )
+    }
+
+    /// Workers that each hold some of one customer's lines (which the routing by id hash
+    /// avoids, but the merge must not rely on) merge and settle to the same state as one worker with
+    /// every line: the order split between them is one entry, categories and holdout add up.
+    #[test]
+    fn workers_holding_one_customer_settle_as_one() {
+        let (categories, channels) = (Dictionary::default(), Dictionary::default());
+        let window = Window {
+            as_of: Some(100),
+            holdout_end: Some(110),
+        };
+        let reading = TxReading {
+            has_quantity: true,
+            amount_source: AmountSource::Amount,
+            date_format: None,
+            attributes: &[],
+        };
+        let handler = || TxHandler::new(window, reading, &categories, &channels, &[]);
+        // (customer, day, amount, order, category)
+        let lines: [(&str, i32, f64, &str, &str); 9] = [
+            ("A", 5, 10.0, "o1", "toys"),
+            ("B", 6, 4.5, "o2", "books"),
+            ("A", 5, 2.25, "o1", "books"),
+            ("A", 9, -3.0, "o3", "toys"),
+            ("C", 7, 8.0, "o4", "toys"),
+            ("A", 9, 1.0, "o3", "toys"),
+            ("A", 104, 6.0, "o5", "toys"),
+            ("B", 2, 1.0, "o6", "books"),
+            ("A", 1, 7.0, "o7", "garden"),
+        ];
+        let cells = |(id, day, amount, order, category): (&'static str, i32, f64, &'static str, &'static str)| {
+            [
+                Cell::Text(id.as_bytes()),
+                Cell::Day(day),
+                Cell::Float(amount),
+                Cell::Text(order.as_bytes()),
+                Cell::Int(1),
+                Cell::Text(category.as_bytes()),
+                Cell::Text(b"web"),
+                Cell::Null,
+            ]
+        };
+        let mut alone = handler();
+        let mut workers = [handler(), handler(), handler()];
+        for (row, line) in lines.into_iter().enumerate() {
+            alone.row(row as u64, &cells(line)).unwrap();
+            // Customer A's lines go round the three workers; the others stay on one each.
+            let worker = if line.0 == "A" { row % 3 } else { (line.0 == "C") as usize };
+            workers[worker].row(row as u64, &cells(line)).unwrap();
+        }
+        alone.settle_entries();
+        let mut workers = workers.into_iter();
+        let mut merged = workers.next().unwrap();
+        for other in workers {
+            merged.absorb(other);
+        }
+        merged.settle_entries();
+        for id in ["A", "B", "C"] {
+            assert_eq!(settled_view(&merged, id), settled_view(&alone, id), "customer {id}");
+        }
+        let a = &alone.slots.customers[alone.slots.index["A"] as usize];
+        let orders: Vec<(i32, i64)> = alone.entries_of(a).iter().map(|e| (e.day, e.paid)).collect();
+        assert_eq!(orders, [(1, 70_000), (5, 122_500), (9, 10_000)]);
+        assert_eq!(a.holdout(), [(104, 60_000)]);
+    }
+
     /// A million of these are alive at once: growing one is a decision, not an accident.
     #[test]
     fn customer_state_stays_within_a_cache_line() {
