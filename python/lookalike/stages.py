@@ -77,7 +77,8 @@ def expand(features, *, seeds: Optional[Iterable] = None, seed_rule: Optional[st
            log1p: Optional[Sequence[str]] = None, scaling: str = "standard",
            sizes: Sequence[str] = ("1%", "2%", "5%", "10%"), scorer: str = "auto",
            k: int = 10, index: str = "auto", representatives: int = 0, holdout: float = 0.0,
-           salt: int = 0, min_seeds: int = 100, seed: int = 0) -> pa.Table:
+           salt: int = 0, min_seeds: int = 100, seed: int = 0,
+           candidate_sample: Optional[int] = None) -> pa.Table:
     """A lookalike audience: the customers most like the seeds, ranked, in nested tiers.
 
     Give the seeds as customer ids (``seeds``) or as a rule over the features (``seed_rule``,
@@ -89,12 +90,18 @@ def expand(features, *, seeds: Optional[Iterable] = None, seed_rule: Optional[st
     share inside each tier. Returns the members of the largest tier, best first: score,
     percentile, rank, tier, control, nearest seed and the reasons. Who was left out is
     reported with ``warnings.warn``.
+
+    ``candidate_sample=N`` fits the scorer against the N candidates with the lowest hash of
+    their id (keyed by ``seed``) instead of all of them, for large bases; every candidate is
+    still scored. It is the fit of ``candidate_sample = N`` in a pipeline's ``[[audience]]``
+    (``lookalike train``, ``lookalike.spark.train``) and of ``lookalike expand
+    --candidate-sample N``.
     """
     table, notes = _lookalike.expand(
         features, None if seeds is None else _ids(seeds), seed_rule, scope,
         [_ids(ids) for ids in exclude], require_consent, list(columns),
         None if log1p is None else list(log1p), scaling, list(sizes), scorer, k, index,
-        representatives, float(holdout), salt, min_seeds, seed)
+        representatives, float(holdout), salt, min_seeds, seed, candidate_sample)
     for note in notes:
         warnings.warn(note.removeprefix("warning: "), stacklevel=2)
     return table

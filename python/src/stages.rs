@@ -127,7 +127,7 @@ fn id_list(origin: &str, ids: Vec<String>) -> IdList {
 /// scored, ranked into nested tiers with a control group. Returns the members (best first)
 /// and the notes on who was left out.
 #[pyfunction]
-#[pyo3(signature = (features, seeds, seed_rule, scope, exclude, require_consent, columns, log1p, scaling, sizes, scorer, k, index, representatives, holdout, salt, min_seeds, seed))]
+#[pyo3(signature = (features, seeds, seed_rule, scope, exclude, require_consent, columns, log1p, scaling, sizes, scorer, k, index, representatives, holdout, salt, min_seeds, seed, candidate_sample))]
 #[allow(clippy::too_many_arguments)]
 pub fn expand<'py>(
     py: Python<'py>,
@@ -149,7 +149,13 @@ pub fn expand<'py>(
     salt: u64,
     min_seeds: usize,
     seed: u64,
+    candidate_sample: Option<usize>,
 ) -> PyResult<(Bound<'py, PyAny>, Vec<String>)> {
+    if candidate_sample == Some(0) {
+        return Err(InputError::new_err(
+            "candidate_sample = 0: the scorer needs candidates to fit against; give a number such as 50000, or None to fit against every candidate",
+        ));
+    }
     let table = feature_table(features)?;
     let pool = pool_of(
         seeds,
@@ -175,8 +181,19 @@ pub fn expand<'py>(
         .map_err(|e| InputError::new_err(e.to_string()))?;
     let (batch, notes) = py
         .detach(|| -> Result<_, PipelineError> {
-            let prepared = pool.prepare(table, "the features", None, None)?;
-            let audience = prepared.expand(&params)?;
+            // A fit on a candidate sample uses the scaler a base in parts would (exact sums),
+            // so that it is the fit `lookalike train` and `lookalike.spark.train` make.
+            let (mut prepared, audience);
+            match candidate_sample {
+                Some(size) => {
+                    prepared = pool.prepare_exact(table, "the features", None, None)?;
+                    audience = prepared.expand_on_sample(&params, size, seed)?;
+                }
+                None => {
+                    prepared = pool.prepare(table, "the features", None, None)?;
+                    audience = prepared.expand(&params)?;
+                }
+            }
             let batch = audience_batch(&prepared.customer_ids, &audience, &prepared.columns)?;
             Ok((batch, prepared.notes))
         })

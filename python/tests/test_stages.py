@@ -96,6 +96,26 @@ def test_an_audience_is_the_cli_audience(tmp_path, sample_features, features_fil
     same_values(by_ids, audience)
 
 
+def test_an_audience_fitted_on_a_candidate_sample_is_the_cli_one(tmp_path, sample_features,
+                                                                 features_file):
+    out = tmp_path / "audience.parquet"
+    rule = "orders >= 12"
+    cli("expand", "--features", str(features_file), "--seed-rule", rule, "--size", "5%",
+        "--scorer", "classifier", "--candidate-sample", "800", "--random-seed", "3",
+        "--out", str(out))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sampled = lookalike.expand(sample_features, seed_rule=rule, sizes=["5%"],
+                                   scorer="classifier", seed=3, candidate_sample=800)
+        whole = lookalike.expand(sample_features, seed_rule=rule, sizes=["5%"],
+                                 scorer="classifier", seed=3)
+    same_values(sampled, pq.read_table(out))
+    # The sample changes the fit: the scores are not those of the fit on every candidate.
+    assert sampled.column("score").to_pylist() != whole.column("score").to_pylist()
+    with pytest.raises(lookalike.InputError, match="candidate_sample"):
+        lookalike.expand(sample_features, seed_rule=rule, candidate_sample=0)
+
+
 def test_stage_input_errors_name_what_is_wrong(sample_features):
     with pytest.raises(lookalike.InputError, match="exactly one"):
         lookalike.expand(sample_features)

@@ -105,10 +105,13 @@ impl SeedArgs {
     }
 }
 
-/// Reads the files, resolves the pool and says on stderr who was left out and why.
+/// Reads the files, resolves the pool and says on stderr who was left out and why. With
+/// `exact_scaler`, the scaler's statistics are the exact sums a base in parts merges
+/// (`PoolSpec::prepare_exact`), as a fit on a candidate sample needs to match one.
 pub fn prepare(
     args: &SeedArgs,
     value_model: Option<(&Path, &HorizonSpec)>,
+    exact_scaler: bool,
     ui: &Ui,
 ) -> anyhow::Result<Prepared> {
     let table = read_feature_table(&args.features, None)
@@ -136,7 +139,11 @@ pub fn prepare(
         _ => None,
     };
     let source = args.features.display().to_string();
-    let prepared = pool.prepare(table, &source, extras.as_ref(), values)?;
+    let prepared = if exact_scaler {
+        pool.prepare_exact(table, &source, extras.as_ref(), values)?
+    } else {
+        pool.prepare(table, &source, extras.as_ref(), values)?
+    };
     for note in notes.iter().chain(&prepared.notes) {
         ui.say(note);
     }

@@ -79,6 +79,105 @@ fn sample_log_options() -> Vec<String> {
     .to_vec()
 }
 
+/// `lookalike expand` with the options of the example pipeline's `[[audience]]`, plus `extra`.
+fn expand_as_the_example(
+    features: &Path,
+    value: &Path,
+    segments: &Path,
+    out: &Path,
+    extra: &[&str],
+) {
+    let mut args = vec![
+        "expand",
+        "--features",
+        s(features),
+        "--seed-rule",
+        "clv_rank <= 0.05",
+        "--value-model",
+        s(value),
+        "--segments",
+        s(segments),
+        "--size",
+        "1%,5%",
+        "--holdout",
+        "10%",
+        "--require-consent",
+        "marketing_consent",
+        "--out",
+        s(out),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+}
+
+/// `lookalike expand --candidate-sample N` makes the audience a pipeline trains with
+/// `candidate_sample = N` (the fit `lookalike.spark.train` makes too), byte for byte, and the
+/// sample changes the fit. A sample of 0 is refused by name.
+#[test]
+fn expand_on_a_candidate_sample_is_the_trained_audience() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo("data");
+    let example = std::fs::read_to_string(data.join("pipeline.example.toml")).unwrap();
+    let marker = "# candidate_sample = 50000 #";
+    assert!(
+        example.contains(marker),
+        "the example documents candidate_sample"
+    );
+    // The example's paths are relative to it: made absolute for a copy elsewhere.
+    let config = example
+        .replace(marker, "candidate_sample = 1200 #")
+        .replace("\"sample/", &format!("\"{}/sample/", data.display()))
+        .replace(
+            "\"segments.example.toml\"",
+            &format!("\"{}\"", data.join("segments.example.toml").display()),
+        );
+    let config_path = dir.path().join("pipeline.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let outputs = dir.path().join("outputs");
+    ok(&[
+        "train",
+        "--config",
+        s(&config_path),
+        "--out",
+        s(&dir.path().join("model")),
+        "--outputs",
+        s(&outputs),
+        "--quiet",
+    ]);
+    let expand = |extra: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        expand_as_the_example(
+            &outputs.join("features.parquet"),
+            &outputs.join("value"),
+            &outputs.join("segments.csv"),
+            &out,
+            extra,
+        );
+        std::fs::read_to_string(out).unwrap()
+    };
+    let trained = std::fs::read_to_string(outputs.join("audience_top_clv.csv")).unwrap();
+    let sampled = expand(&["--candidate-sample", "1200"], "sampled.csv");
+    assert!(sampled.lines().count() > 100, "{sampled}");
+    assert_eq!(sampled, trained);
+    assert_ne!(expand(&[], "whole.csv"), trained);
+    let error = fails(&[
+        "expand",
+        "--features",
+        s(&outputs.join("features.parquet")),
+        "--seed-rule",
+        "orders > 3",
+        "--candidate-sample",
+        "0",
+        "--out",
+        s(&dir.path().join("x.csv")),
+    ]);
+    assert!(
+        error.contains("--candidate-sample") && error.contains("needs candidates"),
+        "{error}"
+    );
+}
+
 #[test]
 fn a_trained_model_scores_like_the_individual_subcommands() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,28 +237,13 @@ fn a_trained_model_scores_like_the_individual_subcommands() {
         s(&d("value.csv")),
         "--quiet",
     ]);
-    ok(&[
-        "expand",
-        "--features",
-        s(&features),
-        "--seed-rule",
-        "clv_rank <= 0.05",
-        "--value-model",
-        s(&d("value")),
-        "--segments",
-        s(&d("segments.csv")),
-        "--size",
-        "1%,5%",
-        "--holdout",
-        "10%",
-        "--require-consent",
-        "marketing_consent",
-        "--scorer",
-        "classifier",
-        "--out",
-        s(&d("audience.csv")),
-        "--quiet",
-    ]);
+    expand_as_the_example(
+        &features,
+        &d("value"),
+        &d("segments.csv"),
+        &d("audience.csv"),
+        &["--scorer", "classifier"],
+    );
 
     // Segments: every column, cell for cell.
     let segments = rows_by_id(&d("segments.csv"));

@@ -714,7 +714,13 @@ mod tests {
             ("B", 2, 1.0, "o6", "books"),
             ("A", 1, 7.0, "o7", "garden"),
         ];
-        let cells = |(id, day, amount, order, category): (&'static str, i32, f64, &'static str, &'static str)| {
+        let cells = |(id, day, amount, order, category): (
+            &'static str,
+            i32,
+            f64,
+            &'static str,
+            &'static str,
+        )| {
             [
                 Cell::Text(id.as_bytes()),
                 Cell::Day(day),
@@ -731,7 +737,11 @@ mod tests {
         for (row, line) in lines.into_iter().enumerate() {
             alone.row(row as u64, &cells(line)).unwrap();
             // Customer A's lines go round the three workers; the others stay on one each.
-            let worker = if line.0 == "A" { row % 3 } else { (line.0 == "C") as usize };
+            let worker = if line.0 == "A" {
+                row % 3
+            } else {
+                (line.0 == "C") as usize
+            };
             workers[worker].row(row as u64, &cells(line)).unwrap();
         }
         alone.settle_entries();
@@ -742,10 +752,18 @@ mod tests {
         }
         merged.settle_entries();
         for id in ["A", "B", "C"] {
-            assert_eq!(settled_view(&merged, id), settled_view(&alone, id), "customer {id}");
+            assert_eq!(
+                settled_view(&merged, id),
+                settled_view(&alone, id),
+                "customer {id}"
+            );
         }
         let a = &alone.slots.customers[alone.slots.index["A"] as usize];
-        let orders: Vec<(i32, i64)> = alone.entries_of(a).iter().map(|e| (e.day, e.paid)).collect();
+        let orders: Vec<(i32, i64)> = alone
+            .entries_of(a)
+            .iter()
+            .map(|e| (e.day, e.paid))
+            .collect();
         assert_eq!(orders, [(1, 70_000), (5, 122_500), (9, 10_000)]);
         assert_eq!(a.holdout(), [(104, 60_000)]);
     }

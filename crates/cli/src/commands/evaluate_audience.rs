@@ -94,6 +94,7 @@ pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
     let prepared = prepare(
         &args.input,
         args.value_model.as_deref().map(|dir| (dir, &value_horizon)),
+        false,
         ui,
     )?;
     if prepared.seeds.len() < args.min_seeds {

@@ -68,6 +68,12 @@ pub struct Args {
     /// Random seed of the seed clustering and the classifier's sample of the base.
     #[arg(long = "random-seed", alias = "seed", default_value_t = 0)]
     pub seed: u64,
+    /// Fit the scorer against a sample of N candidates (those with the lowest hash of their
+    /// id, keyed by --random-seed) instead of all of them; every candidate is still scored and
+    /// ranked. The same fit as `candidate_sample = N` in a pipeline's [[audience]], which
+    /// `lookalike train` and `lookalike.spark.train` make.
+    #[arg(long, value_name = "N", value_parser = positive_count)]
+    pub candidate_sample: Option<usize>,
     /// Value model directory (`lookalike value fit`): each member gets its 12-month CLV
     /// (1% a month) as expected_value, and tiers report their value.
     #[arg(long, value_name = "DIR")]
@@ -82,6 +88,15 @@ pub struct Args {
     /// nearest_seed, reasons — the members of the largest tier, best first.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+/// A count of at least 1.
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("the scorer needs candidates to fit against; give a number such as 50000, or leave the option out to fit against every candidate".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}; give a whole number such as 50000")),
+    }
 }
 
 /// "10%" → 0.1, "0.1" → 0.1.
@@ -128,9 +143,10 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         anyhow::bail!("--rank-by value needs --value-model DIR (from `lookalike value fit`)");
     }
     let value_horizon = lookalike_value::HorizonSpec::default();
-    let prepared = prepare(
+    let mut prepared = prepare(
         &args.input,
         args.value_model.as_deref().map(|dir| (dir, &value_horizon)),
+        args.candidate_sample.is_some(),
         ui,
     )?;
     let progress = ui.progress();
@@ -142,7 +158,11 @@ pub fn expand_to_file(args: &Args, ui: &Ui) -> anyhow::Result<String> {
         ),
         None,
     );
-    let audience = prepared.expand(&params).context("building the audience");
+    let audience = match args.candidate_sample {
+        Some(size) => prepared.expand_on_sample(&params, size, args.seed),
+        None => prepared.expand(&params),
+    }
+    .context("building the audience");
     progress.finish();
     let audience = audience?;
     let seconds = began.elapsed().as_secs_f64();
