@@ -37,7 +37,9 @@ pub use expand::{
     Audience, ExpandParams, IndexChoice, Member, ScorerKind, TierSummary, ValidExpandParams,
 };
 pub use gbdt::{BoostedTrees, TreeNode};
-pub use model::{AudienceModel, AudienceSettings, Placement, TierCut, check_audience_name};
+pub use model::{
+    AudienceModel, AudienceScorer, AudienceSettings, Placement, TierCut, check_audience_name,
+};
 pub use overlap::{Overlap, overlaps};
 pub use reasons::Profile;
 pub use sample::{candidate_sample, sample_key};

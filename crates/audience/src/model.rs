@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AudienceError;
 use crate::expand::Audience;
 use crate::saved::SavedScorer;
-use crate::scorer::Scorer;
+use crate::scorer::{Scorer, Scores};
 use crate::tiers::in_control;
 
 /// One tier's cut: the strength and id of its last member when the audience was built.
@@ -109,11 +109,65 @@ pub enum Placement {
     },
 }
 
+/// The scaler and the scorer of a fitted audience, without its tier cuts: what scores
+/// customers. An [`AudienceModel`] adds the cuts and the seeds; a base fitted in parts ranks
+/// its candidates with this alone, as the cuts are what that ranking finds.
+pub struct AudienceScorer {
+    scaler: Scaler,
+    scorer: Box<dyn Scorer>,
+}
+
+impl AudienceScorer {
+    /// The scaler of `columns` with `scaling`, and the `saved` scorer restored on `seed_rows`
+    /// (the seeds, scaled); refused unless both are usable.
+    pub fn restore(
+        columns: &[String],
+        scaling: &ScalingParameters,
+        saved: &SavedScorer,
+        seed_rows: ArrayView2<'_, f64>,
+    ) -> Result<AudienceScorer, AudienceError> {
+        let scaler = Scaler::from_parameters(columns.to_vec(), scaling.clone())
+            .map_err(|e| AudienceError::BadSavedScorer(format!("scaling: {e}")))?;
+        saved.check(columns.len())?;
+        let scorer = saved.restore(seed_rows)?;
+        Ok(AudienceScorer { scaler, scorer })
+    }
+
+    /// Scores `n` customers whose raw compared values are `value(i, j)` (customer i, compared
+    /// column j): the customers that could be scaled (no value missing or out of the
+    /// scaling's domain), in order, and their scores (none when no customer could be).
+    pub fn score(
+        &self,
+        n: usize,
+        value: impl Fn(usize, usize) -> f64,
+    ) -> Result<(Vec<usize>, Option<Scores>), AudienceError> {
+        let mut scaled = Array2::zeros((n, self.scaler.columns.len()));
+        let mut complete = Vec::with_capacity(n);
+        for (i, mut row) in scaled.rows_mut().into_iter().enumerate() {
+            let row = row
+                .as_slice_mut()
+                .expect("rows of a standard matrix are contiguous");
+            if self.scaler.scale_row(|j| value(i, j), row) {
+                complete.push(i);
+            }
+        }
+        if complete.is_empty() {
+            return Ok((complete, None));
+        }
+        let matrix = if complete.len() == n {
+            scaled
+        } else {
+            scaled.select(ndarray::Axis(0), &complete)
+        };
+        let scores = self.scorer.score(matrix.view())?;
+        Ok((complete, Some(scores)))
+    }
+}
+
 /// A trained audience, ready to place customers: [`AudienceModel::place`].
 pub struct AudienceModel {
     settings: AudienceSettings,
-    scaler: Scaler,
-    scorer: Box<dyn Scorer>,
+    scoring: AudienceScorer,
     seed_ids: Vec<String>,
     seed_rows: Array2<f64>,
     seed_set: HashSet<String>,
@@ -153,7 +207,8 @@ impl AudienceModel {
         seed_rows: Array2<f64>,
     ) -> Result<AudienceModel, AudienceError> {
         check_audience_name(&settings.name)?;
-        let scaler = Scaler::from_parameters(settings.columns.clone(), settings.scaling.clone())
+        // The scaler is checked first: a bad one is the clearest error.
+        Scaler::from_parameters(settings.columns.clone(), settings.scaling.clone())
             .map_err(|e| AudienceError::BadSavedScorer(format!("scaling: {e}")))?;
         if !(0.0..1.0).contains(&settings.holdout) {
             return Err(AudienceError::BadHoldout(settings.holdout));
@@ -196,13 +251,16 @@ impl AudienceModel {
                 value: *value,
             });
         }
-        settings.scorer.check(settings.columns.len())?;
-        let scorer = settings.scorer.restore(seed_rows.view())?;
+        let scoring = AudienceScorer::restore(
+            &settings.columns,
+            &settings.scaling,
+            &settings.scorer,
+            seed_rows.view(),
+        )?;
         let seed_set = seed_ids.iter().cloned().collect();
         Ok(AudienceModel {
             settings,
-            scaler,
-            scorer,
+            scoring,
             seed_ids,
             seed_rows,
             seed_set,
@@ -221,7 +279,7 @@ impl AudienceModel {
 
     /// The scaler of the compared columns.
     pub fn scaler(&self) -> &Scaler {
-        &self.scaler
+        &self.scoring.scaler
     }
 
     /// The seed ids, in seed-index order.
@@ -252,7 +310,7 @@ impl AudienceModel {
 
     /// The fitted scorer.
     pub fn scorer(&self) -> &dyn Scorer {
-        self.scorer.as_ref()
+        self.scoring.scorer.as_ref()
     }
 
     /// Every feature column placing a customer reads: the compared columns and the consent
@@ -273,27 +331,7 @@ impl AudienceModel {
         consents: impl Fn(usize) -> bool + Sync,
     ) -> Result<Vec<Placement>, AudienceError> {
         let n = ids.len();
-        let d = self.settings.columns.len();
-        let mut scaled = Array2::zeros((n, d));
-        let mut complete = Vec::with_capacity(n);
-        for (i, mut row) in scaled.rows_mut().into_iter().enumerate() {
-            let row = row
-                .as_slice_mut()
-                .expect("rows of a standard matrix are contiguous");
-            if self.scaler.scale_row(|j| value(i, j), row) {
-                complete.push(i);
-            }
-        }
-        let matrix = if complete.len() == n {
-            scaled
-        } else {
-            scaled.select(ndarray::Axis(0), &complete)
-        };
-        let scores = if complete.is_empty() {
-            None
-        } else {
-            Some(self.scorer.score(matrix.view())?)
-        };
+        let (complete, scores) = self.scoring.score(n, value)?;
         let mut placements = vec![Placement::Unscored; n];
         let Some(scores) = scores else {
             return Ok(placements);

@@ -19,7 +19,9 @@
 //! ([`ranks_by_clv`]) reads each customer's rank from the part's [`CLV_RANK_COLUMN`], which
 //! the caller computes first with a sort of every customer's [`clv_keys`].
 
-use lookalike_audience::{TierCut, sample_key, strength_key, strength_of_key, tier_sizes};
+use lookalike_audience::{
+    AudienceScorer, TierCut, sample_key, strength_key, strength_of_key, tier_sizes,
+};
 use lookalike_cluster::{ColumnStatistics, Scaler, ScalerParams};
 use lookalike_core::FeatureTable;
 use lookalike_rfm::Rule;
@@ -471,20 +473,26 @@ impl AudiencesInParts {
             if members.candidates.is_empty() {
                 continue;
             }
-            let scaler = Scaler::from_parameters(fitted.columns.clone(), fitted.scaling.clone())?;
             let seed_rows =
                 Array2::from_shape_fn((fitted.seed_rows.len(), fitted.columns.len()), |(i, j)| {
                     fitted.seed_rows[i][j]
                 });
-            let scorer = fitted.scorer.restore(seed_rows.view())?;
-            let mut rows = Array2::zeros((members.candidates.len(), fitted.columns.len()));
-            for (mut out, row) in rows.rows_mut().into_iter().zip(&members.candidates) {
-                let out = out.as_slice_mut().expect("rows of a standard matrix");
-                scaler.scale_row(|j| table.values()[[*row, positions[j]]], out);
-            }
-            let scores = scorer.score(rows.view())?;
-            for (row, strength) in members.candidates.iter().zip(&scores.strength) {
-                ranked.push((a, table.ids()[*row].to_string(), strength_key(*strength)));
+            let scoring = AudienceScorer::restore(
+                &fitted.columns,
+                &fitted.scaling,
+                &fitted.scorer,
+                seed_rows.view(),
+            )?;
+            let candidates = &members.candidates;
+            let (scored, scores) = scoring.score(candidates.len(), |i, j| {
+                table.values()[[candidates[i], positions[j]]]
+            })?;
+            // Candidates have every compared value (the pool leaves out those who miss one).
+            debug_assert_eq!(scored.len(), candidates.len());
+            let strengths = scores.map(|s| s.strength).unwrap_or_default();
+            for (k, strength) in scored.iter().zip(&strengths) {
+                let id = table.ids()[candidates[*k]].to_string();
+                ranked.push((a, id, strength_key(*strength)));
             }
         }
         Ok(ranked)
