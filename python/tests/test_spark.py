@@ -8,6 +8,8 @@ import math
 import os
 import subprocess
 import sys
+import tarfile
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -340,3 +342,49 @@ def test_partitions_without_customer_rows_keep_the_whole_encoding(session, root,
                                as_of="2026-01-01")
     assert any(n.startswith("country_") for n in local.column_names)
     assert_same_rows(local, spark_features)
+
+
+PACKED_JOB = """
+import sys
+
+import lookalike
+import lookalike.spark as lks
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.getOrCreate()
+transactions = spark.read.csv(sys.argv[1], header=True)
+lks.features(transactions, as_of="2026-01-01", partitions=2).write.parquet(sys.argv[2])
+where = spark.sparkContext.parallelize([0], 1).map(lambda _: lookalike.__file__).collect()
+open(sys.argv[3], "w").write(where[0])
+spark.stop()
+"""
+
+
+def test_a_packed_environment_serves_the_executors(root, tmp_path):
+    """The cluster install of the README: scripts/pack_spark_env packs the wheel into an
+    environment that executors run from (here unpacked by hand, as YARN or Kubernetes unpack
+    --archives), and a spark-submit job makes the one-process features with it."""
+    archive = tmp_path / "lookalike_env.tar.gz"
+    packing = subprocess.run([str(root / "scripts" / "pack_spark_env"), str(archive), "--debug"],
+                             capture_output=True, text=True)
+    assert packing.returncode == 0, packing.stderr[-3000:]
+    environment = tmp_path / "environment"
+    with tarfile.open(archive) as packed:
+        # The "tar" filter (3.11.4 on) keeps the venv's symlinks and refuses paths outside.
+        safe = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
+        packed.extractall(environment, **safe)
+    job, out, where = tmp_path / "job.py", tmp_path / "features", tmp_path / "where.txt"
+    job.write_text(PACKED_JOB)
+    transactions = root / "data" / "sample" / "transactions.csv"
+    env = dict(os.environ, PYSPARK_DRIVER_PYTHON=sys.executable,
+               PYSPARK_PYTHON=str(environment / "bin" / "python"), SPARK_LOCAL_IP="127.0.0.1")
+    submit = Path(sys.executable).parent / "spark-submit"
+    run = subprocess.run(
+        [str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+         "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
+         str(job), str(transactions), str(out), str(where)],
+        env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert where.read_text().startswith(str(environment)), where.read_text()
+    local = lookalike.features(transactions, as_of="2026-01-01")
+    assert_same_rows(local, pq.read_table(out))
