@@ -334,7 +334,8 @@ def _arrow_of(df):
 
 def _with_clv_ranks(spec, model_bytes, features_df, parts):
     """``features_df`` with each customer's ``clv_rank`` in the whole base (the column
-    ``_lookalike.CLV_RANK_COLUMN``), for seed rules that name it: every customer's CLV key
+    ``_lookalike.CLV_RANK_COLUMN``) and CLV (``_lookalike.CLV_COLUMN``, which the later passes
+    read instead of predicting it again), for seed rules that name it: every customer's CLV key
     (from the earlier stages' model), sorted by Spark (highest first, equal keys by id, as one
     process ranks them), each position over the customers. Cached; the caller unpersists."""
     def keyed(batches):
@@ -343,7 +344,7 @@ def _with_clv_ranks(spec, model_bytes, features_df, parts):
             yield from _lookalike.audience_clv(spec, model_bytes.value,
                                                pa.Table.from_batches(batches)).to_batches()
 
-    keys = features_df.mapInArrow(keyed, "customer_id string, clv_key long")
+    keys = features_df.mapInArrow(keyed, "customer_id string, clv_key long, clv double")
     ranked, ordered, customers = _positioned(keys, parts, keys["clv_key"].desc(),
                                              keys["customer_id"].asc())
     try:
@@ -352,12 +353,14 @@ def _with_clv_ranks(spec, model_bytes, features_df, parts):
                 # position / customers in doubles: the division one process makes.
                 rank = pc.divide(pc.cast(batch.column(_POSITION), pa.float64()),
                                  pa.scalar(float(customers)))
+                # The CLV goes along, so that the later passes need not predict it again.
                 yield pa.RecordBatch.from_arrays(
-                    [batch.column("customer_id"), rank],
-                    ["customer_id", _lookalike.CLV_RANK_COLUMN])
+                    [batch.column("customer_id"), rank, batch.column("clv")],
+                    ["customer_id", _lookalike.CLV_RANK_COLUMN, _lookalike.CLV_COLUMN])
 
         ranked = ranked.mapInArrow(
-            ranks, f"customer_id string, {_lookalike.CLV_RANK_COLUMN} double")
+            ranks, f"customer_id string, {_lookalike.CLV_RANK_COLUMN} double, "
+                   f"{_lookalike.CLV_COLUMN} double")
         id_type = features_df.schema["customer_id"].dataType
         ranked = ranked.withColumn("customer_id", ranked["customer_id"].cast(id_type))
         # The join's shuffle partitions merged back to as many as the features had.

@@ -44,6 +44,7 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark_audiences::ranks_by_clv, m)?)?;
     m.add_function(wrap_pyfunction!(spark_audiences::audience_clv, m)?)?;
     m.add("CLV_RANK_COLUMN", spark_audiences::CLV_RANK_COLUMN)?;
+    m.add("CLV_COLUMN", spark_audiences::CLV_COLUMN)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(cluster::kmeans_transform, m)?)?;

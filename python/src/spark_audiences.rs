@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use lookalike_pipeline::{
     AudienceSurvey, AudiencesInParts, IdList, PipelineModel, PipelineSpec, TrainingInputs,
@@ -15,6 +15,8 @@ use lookalike_pipeline::{
 /// The column `audience_survey` and `audience_strengths` read each customer's `clv_rank` in
 /// the whole base from, when a seed rule names it.
 pub const CLV_RANK_COLUMN: &str = lookalike_pipeline::CLV_RANK_COLUMN;
+/// The column of each customer's CLV beside its rank (`lookalike_pipeline::CLV_COLUMN`).
+pub const CLV_COLUMN: &str = lookalike_pipeline::CLV_COLUMN;
 use pyo3::prelude::*;
 
 use crate::errors::{InputError, to_py};
@@ -226,5 +228,20 @@ pub fn audience_clv<'py>(
         .map_err(to_py)?;
     let ids = StringArray::from_iter_values(keyed.iter().map(|k| k.0.as_str()));
     let keys = Int64Array::from_iter_values(keyed.iter().map(|k| k.1));
-    keyed_table(py, None, ids, ("clv_key", keys))
+    // The CLV itself too, so that the later passes read it (`CLV_COLUMN`) instead of
+    // predicting it again; the key is its exact image.
+    let clv = Float64Array::from_iter_values(
+        keyed
+            .iter()
+            .map(|k| lookalike_audience::strength_of_key(k.1)),
+    );
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Utf8, false),
+        Field::new("clv_key", DataType::Int64, false),
+        Field::new("clv", DataType::Float64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![Arc::new(ids), Arc::new(keys), Arc::new(clv)];
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| InputError::new_err(e.to_string()))?;
+    to_pyarrow(py, vec![batch], schema)
 }

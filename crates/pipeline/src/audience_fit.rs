@@ -49,6 +49,19 @@ pub(crate) fn pool_of(
     })
 }
 
+/// The segmentation's rule columns of `table`, when `model` segments.
+fn segment_columns(
+    model: &PipelineModel,
+    table: &FeatureTable,
+) -> Result<Option<RuleExtras>, PipelineError> {
+    match model.segments() {
+        Some(segments) => Ok(Some(RuleExtras::from_segmentation(
+            &segments.transform(table)?,
+        )?)),
+        None => Ok(None),
+    }
+}
+
 /// What every audience of a training reads from the earlier stages, computed once.
 pub(crate) struct AudienceInputs {
     /// Each customer's CLV over the `[value]` horizon, the one scored (with the value stage).
@@ -105,13 +118,46 @@ impl AudienceInputs {
             predictions
                 .as_ref()
                 .map(|(spend, p)| (*spend, p.as_slice())),
-            || match model.segments() {
-                Some(segments) => Ok(Some(RuleExtras::from_segmentation(
-                    &segments.transform(table)?,
-                )?)),
-                None => Ok(None),
-            },
+            || segment_columns(model, table),
         )
+    }
+
+    /// [`AudienceInputs::of_model`] with each customer's CLV given: computed by an earlier
+    /// pass over the same rows ([`crate::clv_keys`]), so it is not predicted again.
+    pub(crate) fn of_model_with_clv(
+        spec: &PipelineSpec,
+        model: &PipelineModel,
+        table: &FeatureTable,
+        clv: Vec<f64>,
+    ) -> Result<Self, PipelineError> {
+        let any_rule = spec.audiences.iter().any(|a| a.seed_rule.is_some());
+        Ok(AudienceInputs {
+            values: Some(clv),
+            notes: Vec::new(),
+            extras: if any_rule {
+                segment_columns(model, table)?
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Each customer's CLV from the value stage of `model`, without the segment columns.
+    pub(crate) fn clv_of_model(
+        spec: &PipelineSpec,
+        model: &PipelineModel,
+        table: &FeatureTable,
+    ) -> Result<Option<Vec<f64>>, PipelineError> {
+        let Some(value) = model.value() else {
+            return Ok(None);
+        };
+        let predictions = predict_table(table, value.purchases(), value.spend(), value.horizon())?;
+        let inputs = AudienceInputs::assemble(
+            spec,
+            Some((value.spend().is_some(), predictions.as_slice())),
+            || Ok(None),
+        )?;
+        Ok(inputs.values)
     }
 
     /// The CLV from the value stage's `predictions` (with whether it has a spend model), and

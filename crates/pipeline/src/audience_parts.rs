@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::audience_fit::{AudienceInputs, FittedAudience, pool_of};
 use crate::audience_stage::Pool;
 use crate::fit::{expand_params, to_json};
-use crate::rule_columns::CLV_RANK_COLUMN;
+use crate::rule_columns::{CLV_COLUMN, CLV_RANK_COLUMN};
 use crate::{
     AudienceDocument, AudienceSpec, PipelineError, PipelineModel, PipelineSpec, PoolSpec,
     TrainingInputs,
@@ -87,11 +87,9 @@ pub fn clv_keys(
     interim: &PipelineModel,
     table: &FeatureTable,
 ) -> Result<Vec<(String, i64)>, PipelineError> {
-    let values = AudienceInputs::of_model(spec, interim, table)?
-        .values
-        .ok_or_else(|| {
-            PipelineError::Seeds("a seed rule names clv_rank, which needs [value]".into())
-        })?;
+    let values = AudienceInputs::clv_of_model(spec, interim, table)?.ok_or_else(|| {
+        PipelineError::Seeds("a seed rule names clv_rank, which needs [value]".into())
+    })?;
     Ok(table
         .ids()
         .iter()
@@ -158,7 +156,11 @@ fn pools_of<'a>(
         message,
     })?;
     let mut shared = if spec.audiences.iter().any(|a| a.seed_rule.is_some()) {
-        AudienceInputs::of_model(spec, interim, table)?
+        match table.column(CLV_COLUMN) {
+            // Computed with the ranks, by the pass that sorted every customer's CLV.
+            Ok(clv) => AudienceInputs::of_model_with_clv(spec, interim, table, clv.to_vec())?,
+            Err(_) => AudienceInputs::of_model(spec, interim, table)?,
+        }
     } else {
         AudienceInputs::none()
     };

@@ -65,7 +65,7 @@ pub use outputs::{
     OutputFormat, audience_batch, segments_batch, write_assignments, write_audience,
     write_predictions, write_segments,
 };
-pub use rule_columns::{CLV_RANK_COLUMN, RuleExtras};
+pub use rule_columns::{CLV_COLUMN, CLV_RANK_COLUMN, RuleExtras};
 pub use spec::{
     AudienceSpec, FeatureSpec, InputSpec, PipelineSpec, SegmentSpec, ValueSpec, log_file,
     log_inputs, parse_delimiter, parse_share,

@@ -17,6 +17,11 @@ use crate::PipelineError;
 /// part alone.
 pub const CLV_RANK_COLUMN: &str = "__lookalike_clv_rank";
 
+/// The column a part of a base may carry with each customer's CLV, as the pass that ranked
+/// them computed it ([`crate::clv_keys`]): the later passes read it instead of predicting
+/// every customer's CLV again.
+pub const CLV_COLUMN: &str = "__lookalike_clv";
+
 /// A text column: codes into labels (MISSING = none).
 #[derive(Debug, Clone)]
 struct Text {

@@ -10,9 +10,9 @@ use common::{example_inputs, example_spec, sample_features};
 use lookalike_cluster::{Init, KMeansInParts, PartAnswer};
 use lookalike_core::{FeatureTable, NoProgress};
 use lookalike_pipeline::{
-    AudienceSurvey, CLV_RANK_COLUMN, IdList, PipelineModel, PipelineSpec, RankedCandidate,
-    TrainingCounts, TrainingInputs, check_counted_stages, clv_keys, fit, fit_counted, ranks_by_clv,
-    segment_sums,
+    AudienceSurvey, CLV_COLUMN, CLV_RANK_COLUMN, IdList, PipelineModel, PipelineSpec,
+    RankedCandidate, TrainingCounts, TrainingInputs, check_counted_stages, clv_keys, fit,
+    fit_counted, ranks_by_clv, segment_sums,
 };
 use serde_json::Value;
 
@@ -99,10 +99,19 @@ fn counted_model_with(
                 .collect();
             keyed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let n = keyed.len() as f64;
-            let rank: std::collections::HashMap<String, f64> = keyed
+            // As Spark joins them: each customer's rank and CLV (the key's value).
+            let rank: std::collections::HashMap<String, (f64, f64)> = keyed
                 .into_iter()
                 .enumerate()
-                .map(|(position, (id, _))| (id, position as f64 / n))
+                .map(|(position, (id, key))| {
+                    (
+                        id,
+                        (
+                            position as f64 / n,
+                            lookalike_audience::strength_of_key(key),
+                        ),
+                    )
+                })
                 .collect();
             ranked_parts = parts
                 .iter()
@@ -150,10 +159,17 @@ fn counted_model_with(
 }
 
 /// `part` with the column of its customers' `clv_rank` in the whole base.
-fn with_ranks(part: &FeatureTable, rank: &std::collections::HashMap<String, f64>) -> FeatureTable {
+fn with_ranks(
+    part: &FeatureTable,
+    rank: &std::collections::HashMap<String, (f64, f64)>,
+) -> FeatureTable {
     let (ids, mut columns, values) = part.clone().into_parts();
-    let ranks = ndarray::Array2::from_shape_fn((ids.len(), 1), |(i, _)| rank[ids[i].as_str()]);
+    let ranks = ndarray::Array2::from_shape_fn((ids.len(), 2), |(i, j)| {
+        let (rank, clv) = rank[ids[i].as_str()];
+        if j == 0 { rank } else { clv }
+    });
     columns.push(CLV_RANK_COLUMN.to_string());
+    columns.push(CLV_COLUMN.to_string());
     let values = ndarray::concatenate(ndarray::Axis(1), &[values.view(), ranks.view()]).unwrap();
     FeatureTable::new(ids, columns, values).unwrap()
 }
