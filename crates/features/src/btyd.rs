@@ -98,6 +98,10 @@ impl BtydHandler {
 }
 
 impl RowHandler for BtydHandler {
+    fn route(&mut self, owner: usize, owners: usize) {
+        self.slots.route(owner, owners);
+    }
+
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         let fail = |slot: usize| move |reason: String| RowProblem::field(slot, cells[slot], reason);
         let day = self

@@ -139,6 +139,10 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
 }
 
 impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
+    fn route(&mut self, owner: usize, owners: usize) {
+        self.slots.route(owner, owners);
+    }
+
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         use slot::*;
         let day = self

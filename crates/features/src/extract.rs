@@ -101,7 +101,7 @@ impl Extraction {
 }
 
 struct TxLookup<'a> {
-    index: &'a foldhash::HashMap<crate::customer_slots::CustomerKey, u32>,
+    index: &'a crate::customer_slots::SlotIndex,
     days: &'a [Vec<i32>],
 }
 
@@ -109,7 +109,7 @@ impl PurchaseDays for TxLookup<'_> {
     fn purchase_days(&self, customer: &str) -> &[i32] {
         self.index
             .get(customer)
-            .map_or(&[], |i| self.days[*i as usize].as_slice())
+            .map_or(&[], |i| self.days[i as usize].as_slice())
     }
 }
 
@@ -258,7 +258,7 @@ pub fn extract(
                     position.insert(id, base.len());
                     names.push(id);
                     base.push(Member {
-                        tx: tx.slots.index.get(id).copied(),
+                        tx: tx.slots.index.get(id),
                         events: Some(i),
                         attributes: None,
                     });
@@ -274,7 +274,7 @@ pub fn extract(
                     position.insert(id, base.len());
                     names.push(id);
                     base.push(Member {
-                        tx: tx.slots.index.get(&**id).copied(),
+                        tx: tx.slots.index.get(id),
                         events: None,
                         attributes: Some(row),
                     });

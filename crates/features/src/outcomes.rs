@@ -69,6 +69,10 @@ struct Handler {
 }
 
 impl RowHandler for Handler {
+    fn route(&mut self, owner: usize, owners: usize) {
+        self.slots.route(owner, owners);
+    }
+
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         use std::hash::BuildHasher;
         let day = self

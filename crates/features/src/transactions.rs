@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::FeatureError;
 use crate::cell::{self, Cell, CellResult, DayCache};
 use crate::chunked_log::ChunkedLog;
-use crate::customer_slots::{CustomerSlots, CustomerState, customer_id};
+use crate::customer_slots::{CustomerSlots, CustomerState, MovedSlots, customer_id};
 use crate::dictionary::{Dictionary, LabelCache, LabelId};
 use crate::input::{FieldRequest, InputFile};
 use crate::scan::{RowHandler, RowProblem};
@@ -408,6 +408,9 @@ pub(crate) struct TxHandler<'a> {
     /// lines interleave, and a million vectors growing a push at a time spent most of the scan
     /// in the allocator.
     entry_log: ChunkedLog<(u32, OrderEntry)>,
+    /// The entry logs of the workers absorbed, as they were (their slots renumbered when
+    /// read): moving a log instead of copying it saves writing hundreds of megabytes.
+    absorbed_logs: Vec<(ChunkedLog<(u32, OrderEntry)>, MovedSlots)>,
     /// Once settled: every customer's entries, customer after customer, by (day, order).
     entries: Vec<OrderEntry>,
     /// Line items of an order are usually adjacent: the last date is remembered.
@@ -461,6 +464,7 @@ impl<'a> TxHandler<'a> {
             channel_cache: LabelCache::default(),
             slots: CustomerSlots::keeping(keep),
             entry_log: ChunkedLog::default(),
+            absorbed_logs: Vec::new(),
             entries: Vec::new(),
             days: DayCache::with_format(reading.date_format),
             order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
@@ -524,11 +528,15 @@ impl<'a> TxHandler<'a> {
     /// Folds another thread's state into this one. Insertion order does not matter: the
     /// output is ordered by each customer's first-seen key.
     pub fn absorb(&mut self, other: TxHandler<'_>) {
-        let moved_to = self.slots.absorb(other.slots);
-        self.entry_log
-            .extend_mapped(other.entry_log, |(slot, entry)| {
-                (moved_to[slot as usize], entry)
-            });
+        let moved = self.slots.absorb(other.slots);
+        // A handler that absorbed others itself (not done today) has its logs renumbered
+        // twice, into this one's own log.
+        for (log, theirs) in other.absorbed_logs {
+            for (slot, entry) in log.into_entries() {
+                self.entry_log.push((moved.of(theirs.of(slot)), entry));
+            }
+        }
+        self.absorbed_logs.push((other.entry_log, moved));
         self.min_day = self.min_day.min(other.min_day);
         self.max_day = self.max_day.max(other.max_day);
         self.after_as_of += other.after_as_of;
@@ -545,6 +553,11 @@ impl<'a> TxHandler<'a> {
         for (slot, _) in self.entry_log.iter() {
             next[*slot as usize] += 1;
         }
+        for (log, moved) in &self.absorbed_logs {
+            for (slot, _) in log.iter() {
+                next[moved.of(*slot) as usize] += 1;
+            }
+        }
         let mut start = 0u32;
         for (customer, count) in customers.iter_mut().zip(next.iter_mut()) {
             customer.entries = EntrySpan { start, len: *count };
@@ -556,10 +569,13 @@ impl<'a> TxHandler<'a> {
         }
         let placeholder = OrderEntry::new(0, 0, NO_LABEL, 0);
         let mut table = vec![placeholder; start as usize];
-        for (slot, entry) in std::mem::take(&mut self.entry_log).into_entries() {
-            let at = &mut next[slot as usize];
-            table[*at as usize] = entry;
-            *at += 1;
+        let own = (std::mem::take(&mut self.entry_log), MovedSlots::After(0));
+        for (log, moved) in std::iter::once(own).chain(std::mem::take(&mut self.absorbed_logs)) {
+            for (slot, entry) in log.into_entries() {
+                let at = &mut next[moved.of(slot) as usize];
+                table[*at as usize] = entry;
+                *at += 1;
+            }
         }
         drop(next);
         let mut spans: Vec<(&mut CustomerTx, &mut [OrderEntry])> =
@@ -585,6 +601,10 @@ impl<'a> TxHandler<'a> {
 }
 
 impl RowHandler for TxHandler<'_> {
+    fn route(&mut self, owner: usize, owners: usize) {
+        self.slots.route(owner, owners);
+    }
+
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         let row = self.parse(cells)?;
         let in_calibration = self.window.as_of.is_none_or(|a| row.day < a);
@@ -673,7 +693,7 @@ mod tests {
 
     /// One customer's settled state, without where its entries sit in the table.
     fn settled_view(tx: &TxHandler<'_>, id: &str) -> String {
-        let state = &tx.slots.customers[tx.slots.index[id] as usize];
+        let state = &tx.slots.customers[tx.slots.index.get(id).unwrap() as usize];
         format!(
             "{} {:?} {} {} {:?} {:?}",
             state.first_seen,
@@ -758,7 +778,7 @@ mod tests {
                 "customer {id}"
             );
         }
-        let a = &alone.slots.customers[alone.slots.index["A"] as usize];
+        let a = &alone.slots.customers[alone.slots.index.get("A").unwrap() as usize];
         let orders: Vec<(i32, i64)> = alone
             .entries_of(a)
             .iter()

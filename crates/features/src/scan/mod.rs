@@ -54,6 +54,10 @@ impl RowProblem {
 /// skipped row leaves no trace.
 pub(crate) trait RowHandler: Send {
     fn row(&mut self, order: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem>;
+
+    /// Told once, before any row: this handler takes only the rows of customers that
+    /// [`owner_of`](crate::customer_slots::owner_of) gives to `owner` of `owners`.
+    fn route(&mut self, _owner: usize, _owners: usize) {}
 }
 
 /// How to scan.
@@ -246,6 +250,10 @@ struct PartHandler<H> {
 impl<H: RowHandler> RowHandler for PartHandler<H> {
     fn row(&mut self, order: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         self.inner.row(order + self.offset, cells)
+    }
+
+    fn route(&mut self, owner: usize, owners: usize) {
+        self.inner.route(owner, owners);
     }
 }
 

@@ -5,18 +5,17 @@
 //! aggregated whatever rows they parsed would each build a state for nearly every customer and
 //! then merge them: twice the memory and a merge of full maps. Here a worker keeps the rows of
 //! the customers it owns and packs the others' rows (their cells, copied) into batches sent to
-//! their owners, who take them between blocks. Handlers still merge after the scan, but only a
-//! customer written two ways that hash apart (`12346` and `12346.0` as Parquet text, say) is
-//! then in two of them; the merge stays exact either way.
+//! their owners, who take them between blocks. The owner is a hash of the id as it is kept
+//! ([`owner_of`]), so every spelling of one id goes to one owner, and the handlers' indexes
+//! join after the scan as disjoint shards.
 
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{MAX_FIELDS, Place, Problems, RowHandler, RowProblem};
 use crate::cell::Cell;
-use crate::customer_slots::customer_id;
+use crate::customer_slots::{customer_id, owner_of};
 
 /// Bytes of packed rows sent to an owner at a time.
 const BATCH_BYTES: usize = 64 << 10;
@@ -177,7 +176,6 @@ pub(super) struct Worker<'s, H> {
     /// Rows taken so far, over all workers: a row sent away counts when it is sent and is
     /// taken back if its owner finds it bad.
     rows: &'s AtomicU64,
-    owner_hasher: foldhash::fast::FixedState,
     scratch: String,
 }
 
@@ -190,6 +188,8 @@ impl<'s, H: RowHandler> Worker<'s, H> {
         rows: &'s AtomicU64,
     ) -> Self {
         let workers = links.senders.len();
+        let mut handler = handler;
+        handler.route(links.me, workers);
         Worker {
             links,
             handler,
@@ -197,7 +197,6 @@ impl<'s, H: RowHandler> Worker<'s, H> {
             width,
             problems,
             rows,
-            owner_hasher: foldhash::fast::FixedState::with_seed(0x0_0A_4E_D5),
             scratch: String::new(),
         }
     }
@@ -211,10 +210,7 @@ impl<'s, H: RowHandler> Worker<'s, H> {
             return 0;
         }
         match customer_id(id, &mut self.scratch) {
-            Ok(id) => {
-                let hash = self.owner_hasher.hash_one(id);
-                ((hash as u128 * workers as u128) >> 64) as usize
-            }
+            Ok(id) => owner_of(id, workers),
             Err(_) => self.links.me,
         }
     }
