@@ -150,12 +150,14 @@ class AudienceFit:
         """The (strength key, customer id) at each of the audience's ``cut_ranks``."""
 
 CLV_RANK_COLUMN: str
+CLV_COLUMN: str
 
 def ranks_by_clv(spec: str) -> bool:
     """Whether a seed rule names ``clv_rank`` (the features then need ``CLV_RANK_COLUMN``)."""
 
-def audience_clv(spec: str, interim: bytes, features: Any) -> Any:
-    """Every customer of one partition: ``customer_id`` and ``clv_key`` (sorts as the CLV)."""
+def audience_clv(interim: bytes, features: Any) -> Any:
+    """Every customer of one partition: ``customer_id``, ``clv_key`` (sorts as the CLV) and
+    ``clv`` (the value behind the key, carried as ``CLV_COLUMN``)."""
 
 def earlier_stages(spec: str) -> str:
     """The spec (JSON) without ``[clusters]`` and ``[[audience]]``: what seed rules read."""

@@ -332,7 +332,7 @@ def _arrow_of(df):
     return to_arrow_schema(df.schema)
 
 
-def _with_clv_ranks(spec, model_bytes, features_df, parts):
+def _with_clv_ranks(model_bytes, features_df, parts):
     """``features_df`` with each customer's ``clv_rank`` in the whole base (the column
     ``_lookalike.CLV_RANK_COLUMN``) and CLV (``_lookalike.CLV_COLUMN``, which the later passes
     read instead of predicting it again), for seed rules that name it: every customer's CLV key
@@ -341,7 +341,7 @@ def _with_clv_ranks(spec, model_bytes, features_df, parts):
     def keyed(batches):
         batches = list(batches)
         if batches:
-            yield from _lookalike.audience_clv(spec, model_bytes.value,
+            yield from _lookalike.audience_clv(model_bytes.value,
                                                pa.Table.from_batches(batches)).to_batches()
 
     keys = features_df.mapInArrow(keyed, "customer_id string, clv_key long, clv double")
@@ -384,7 +384,7 @@ def _audiences_in_passes(spec, rules, counts, sums, features_df, as_of):
     model_bytes = context.broadcast(interim.to_bytes())
     ranked_df = None
     if _lookalike.ranks_by_clv(spec):
-        features_df = ranked_df = _with_clv_ranks(spec, model_bytes, features_df, len(counts))
+        features_df = ranked_df = _with_clv_ranks(model_bytes, features_df, len(counts))
     fit = _lookalike.AudienceFit(spec)
     seed_lists = context.broadcast(fit.seed_lists)
     fit.absorb_surveys(_per_partition(

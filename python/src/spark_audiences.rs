@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{Field, Schema};
 use lookalike_pipeline::{
     AudienceSurvey, AudiencesInParts, IdList, PipelineModel, PipelineSpec, TrainingInputs,
 };
@@ -174,28 +174,28 @@ pub fn audience_strengths<'py>(
     let audiences = Int64Array::from_iter_values(ranked.iter().map(|r| r.0 as i64));
     let ids = StringArray::from_iter_values(ranked.iter().map(|r| r.1.as_str()));
     let keys = Int64Array::from_iter_values(ranked.iter().map(|r| r.2));
-    keyed_table(py, Some(audiences), ids, ("strength_key", keys))
+    arrow_table(
+        py,
+        vec![
+            ("audience", Arc::new(audiences)),
+            ("customer_id", Arc::new(ids)),
+            ("strength_key", Arc::new(keys)),
+        ],
+    )
 }
 
-/// A `pyarrow.Table` of `audience` (when given), `customer_id` and a key column.
-fn keyed_table<'py>(
+/// A `pyarrow.Table` of `columns` (name, array), none of them null.
+fn arrow_table<'py>(
     py: Python<'py>,
-    audiences: Option<Int64Array>,
-    ids: StringArray,
-    (key_name, keys): (&str, Int64Array),
+    columns: Vec<(&str, ArrayRef)>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut fields = Vec::new();
-    let mut columns: Vec<ArrayRef> = Vec::new();
-    if let Some(audiences) = audiences {
-        fields.push(Field::new("audience", DataType::Int64, false));
-        columns.push(Arc::new(audiences));
-    }
-    fields.push(Field::new("customer_id", DataType::Utf8, false));
-    columns.push(Arc::new(ids));
-    fields.push(Field::new(key_name, DataType::Int64, false));
-    columns.push(Arc::new(keys));
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, array)| Field::new(*name, array.data_type().clone(), false))
+        .collect();
     let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), columns)
+    let arrays = columns.into_iter().map(|(_, array)| array).collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays)
         .map_err(|e| InputError::new_err(e.to_string()))?;
     to_pyarrow(py, vec![batch], schema)
 }
@@ -209,39 +209,36 @@ pub fn ranks_by_clv(spec: &str) -> PyResult<bool> {
 }
 
 /// Every customer of one partition with its CLV as a key that sorts as the CLV: a
-/// `pyarrow.Table` of `customer_id` and `clv_key`. A customer's `clv_rank` is its position in
+/// `pyarrow.Table` of `customer_id`, `clv_key` and `clv` (the value the key stands for, which
+/// the later passes read from `CLV_COLUMN` instead of predicting it again). A customer's `clv_rank` is its position in
 /// the order of the keys (highest first, equal keys by id) over the customers of the base.
 #[pyfunction]
 pub fn audience_clv<'py>(
     py: Python<'py>,
-    spec: &str,
     interim: &[u8],
     features: &Bound<'_, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
     let table = feature_table(features)?;
     let keyed = py
         .detach(|| {
             let interim = PipelineModel::from_bytes(interim)?;
-            lookalike_pipeline::clv_keys(&spec, &interim, &table)
+            lookalike_pipeline::clv_keys(&interim, &table)
         })
         .map_err(to_py)?;
     let ids = StringArray::from_iter_values(keyed.iter().map(|k| k.0.as_str()));
     let keys = Int64Array::from_iter_values(keyed.iter().map(|k| k.1));
-    // The CLV itself too, so that the later passes read it (`CLV_COLUMN`) instead of
-    // predicting it again; the key is its exact image.
+    // The key is the CLV's exact image: the value comes back bit for bit.
     let clv = Float64Array::from_iter_values(
         keyed
             .iter()
             .map(|k| lookalike_audience::strength_of_key(k.1)),
     );
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("customer_id", DataType::Utf8, false),
-        Field::new("clv_key", DataType::Int64, false),
-        Field::new("clv", DataType::Float64, false),
-    ]));
-    let columns: Vec<ArrayRef> = vec![Arc::new(ids), Arc::new(keys), Arc::new(clv)];
-    let batch = RecordBatch::try_new(schema.clone(), columns)
-        .map_err(|e| InputError::new_err(e.to_string()))?;
-    to_pyarrow(py, vec![batch], schema)
+    arrow_table(
+        py,
+        vec![
+            ("customer_id", Arc::new(ids)),
+            ("clv_key", Arc::new(keys)),
+            ("clv", Arc::new(clv)),
+        ],
+    )
 }

@@ -549,11 +549,13 @@ impl<'a> TxHandler<'a> {
     /// chunk, and a million small allocations are not made. Call once the workers are merged.
     pub fn settle_entries(&mut self) {
         let customers = &mut self.slots.customers;
+        // This worker's own log, its slots as they are, then the absorbed workers' logs.
+        let own = (std::mem::take(&mut self.entry_log), MovedSlots::After(0));
+        let logs: Vec<_> = std::iter::once(own)
+            .chain(std::mem::take(&mut self.absorbed_logs))
+            .collect();
         let mut next = vec![0u32; customers.len()];
-        for (slot, _) in self.entry_log.iter() {
-            next[*slot as usize] += 1;
-        }
-        for (log, moved) in &self.absorbed_logs {
+        for (log, moved) in &logs {
             for (slot, _) in log.iter() {
                 next[moved.of(*slot) as usize] += 1;
             }
@@ -569,8 +571,7 @@ impl<'a> TxHandler<'a> {
         }
         let placeholder = OrderEntry::new(0, 0, NO_LABEL, 0);
         let mut table = vec![placeholder; start as usize];
-        let own = (std::mem::take(&mut self.entry_log), MovedSlots::After(0));
-        for (log, moved) in std::iter::once(own).chain(std::mem::take(&mut self.absorbed_logs)) {
+        for (log, moved) in logs {
             for (slot, entry) in log.into_entries() {
                 let at = &mut next[moved.of(slot) as usize];
                 table[*at as usize] = entry;

@@ -62,6 +62,21 @@ fn segment_columns(
     }
 }
 
+/// Whether a value stage has a spend model, and its prediction for each customer.
+type ValuePredictions = (bool, Vec<Option<Prediction>>);
+
+/// The value stage of `model` applied to `table`.
+fn model_predictions(
+    model: &PipelineModel,
+    table: &FeatureTable,
+) -> Result<Option<ValuePredictions>, PipelineError> {
+    let Some(value) = model.value() else {
+        return Ok(None);
+    };
+    let predictions = predict_table(table, value.purchases(), value.spend(), value.horizon())?;
+    Ok(Some((value.spend().is_some(), predictions)))
+}
+
 /// What every audience of a training reads from the earlier stages, computed once.
 pub(crate) struct AudienceInputs {
     /// Each customer's CLV over the `[value]` horizon, the one scored (with the value stage).
@@ -106,13 +121,7 @@ impl AudienceInputs {
         model: &PipelineModel,
         table: &FeatureTable,
     ) -> Result<Self, PipelineError> {
-        let predictions = match model.value() {
-            Some(value) => Some((
-                value.spend().is_some(),
-                predict_table(table, value.purchases(), value.spend(), value.horizon())?,
-            )),
-            None => None,
-        };
+        let predictions = model_predictions(model, table)?;
         AudienceInputs::assemble(
             spec,
             predictions
@@ -130,34 +139,22 @@ impl AudienceInputs {
         table: &FeatureTable,
         clv: Vec<f64>,
     ) -> Result<Self, PipelineError> {
-        let any_rule = spec.audiences.iter().any(|a| a.seed_rule.is_some());
         Ok(AudienceInputs {
             values: Some(clv),
-            notes: Vec::new(),
-            extras: if any_rule {
-                segment_columns(model, table)?
-            } else {
-                None
-            },
+            ..AudienceInputs::assemble(spec, None, || segment_columns(model, table))?
         })
     }
 
-    /// Each customer's CLV from the value stage of `model`, without the segment columns.
+    /// Each customer's CLV from the value stage of `model` (none without one).
     pub(crate) fn clv_of_model(
-        spec: &PipelineSpec,
         model: &PipelineModel,
         table: &FeatureTable,
     ) -> Result<Option<Vec<f64>>, PipelineError> {
-        let Some(value) = model.value() else {
-            return Ok(None);
-        };
-        let predictions = predict_table(table, value.purchases(), value.spend(), value.horizon())?;
-        let inputs = AudienceInputs::assemble(
-            spec,
-            Some((value.spend().is_some(), predictions.as_slice())),
-            || Ok(None),
-        )?;
-        Ok(inputs.values)
+        model_predictions(model, table)?
+            .map(|(has_spend, predictions)| {
+                expected_values(has_spend, &predictions, &mut Vec::new())
+            })
+            .transpose()
     }
 
     /// The CLV from the value stage's `predictions` (with whether it has a spend model), and

@@ -83,11 +83,10 @@ fn names_clv_rank(audience: &AudienceSpec) -> Result<bool, PipelineError> {
 /// customer's position in the order of these keys (highest first, equal keys by id) over the
 /// customers of the base, as [`crate::RuleExtras::add_values`] ranks one table.
 pub fn clv_keys(
-    spec: &PipelineSpec,
     interim: &PipelineModel,
     table: &FeatureTable,
 ) -> Result<Vec<(String, i64)>, PipelineError> {
-    let values = AudienceInputs::clv_of_model(spec, interim, table)?.ok_or_else(|| {
+    let values = AudienceInputs::clv_of_model(interim, table)?.ok_or_else(|| {
         PipelineError::Seeds("a seed rule names clv_rank, which needs [value]".into())
     })?;
     Ok(table

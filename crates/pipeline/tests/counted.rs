@@ -95,7 +95,7 @@ fn counted_model_with(
         let parts = if ranks_by_clv(spec).unwrap() {
             let mut keyed: Vec<(String, i64)> = parts
                 .iter()
-                .flat_map(|p| clv_keys(spec, &interim, p).unwrap())
+                .flat_map(|p| clv_keys(&interim, p).unwrap())
                 .collect();
             keyed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let n = keyed.len() as f64;
