@@ -133,6 +133,19 @@ pub fn extract(
     params: &FeatureParams,
     progress: &dyn Progress,
 ) -> Result<Extraction, FeatureError> {
+    extract_with(inputs, params, progress, |rows| Ok(rows.into_extraction()))
+}
+
+/// Reads the inputs as [`extract`] does, then hands the base to `consume` before any value is
+/// filled in: `consume` fills and writes the rows a chunk at a time
+/// ([`FeatureRows::table`]), so memory holds the per-customer states and one chunk, not the
+/// whole table too. Its result is returned once the states are let go.
+pub fn extract_with<R, E: From<FeatureError>>(
+    inputs: &FeatureInputs,
+    params: &FeatureParams,
+    progress: &dyn Progress,
+    consume: impl FnOnce(FeatureRows<'_>) -> Result<R, E>,
+) -> Result<R, E> {
     params.validate()?;
     let options = scan_options(params);
     let dictionaries = TxDictionaries::new(params);
@@ -288,7 +301,8 @@ pub fn extract(
             "no row of {} is dated before the as-of date {}",
             inputs.transactions.path.display(),
             date_of_day(as_of)
-        )));
+        ))
+        .into());
     }
     // The output's ids are made now, so that the maps from id to state can go before the
     // feature values are filled in: memory at its peak holds the states and the values, not
@@ -402,46 +416,43 @@ pub fn extract(
     let holdout_specs = layout.holdout_specs();
     specs.extend(holdout_specs.iter().cloned());
 
-    let width = specs.len();
     let tx_width = layout.width();
-    let mut values = vec![f64::NAN; base.len() * width];
-    values
-        .par_chunks_mut(width)
-        .zip(base.par_iter())
-        .for_each_init(Scratch::default, |scratch, (row, member)| {
-            let state = member.tx.map(|i| &tx.slots.customers[i as usize]);
-            let entries = state.map_or(&[][..], |s| tx.entries_of(s));
-            layout.fill(state, entries, scratch, &mut row[..tx_width]);
-            let mut at = tx_width;
-            if let Some(ev) = &events {
-                let counts = member.events.map(|i| &ev[i as usize]);
-                fill_events(counts, as_of, &mut row[at..at + EVENT_WIDTH]);
-                at += EVENT_WIDTH;
-            }
-            if let Some(consent) = consent_column {
-                row[at] = member
-                    .attributes
-                    .and_then(|r| consent[r])
-                    .map_or(f64::NAN, |c| c as u8 as f64);
+    let fill_row = |i: usize, scratch: &mut Scratch, row: &mut [f64]| {
+        let member = &base[i];
+        let state = member.tx.map(|i| &tx.slots.customers[i as usize]);
+        let entries = state.map_or(&[][..], |s| tx.entries_of(s));
+        layout.fill(state, entries, scratch, &mut row[..tx_width]);
+        let mut at = tx_width;
+        if let Some(ev) = &events {
+            let counts = member.events.map(|i| &ev[i as usize]);
+            fill_events(counts, as_of, &mut row[at..at + EVENT_WIDTH]);
+            at += EVENT_WIDTH;
+        }
+        if let Some(consent) = consent_column {
+            row[at] = member
+                .attributes
+                .and_then(|r| consent[r])
+                .map_or(f64::NAN, |c| c as u8 as f64);
+            at += 1;
+        }
+        if let Some(e) = &encoded {
+            for column in &e.columns {
+                row[at] = member.attributes.map_or(f64::NAN, |r| column[r]);
                 at += 1;
             }
-            if let Some(e) = &encoded {
-                for column in &e.columns {
-                    row[at] = member.attributes.map_or(f64::NAN, |r| column[r]);
-                    at += 1;
-                }
+        }
+        if let Some(e) = &line_encoded {
+            for column in &e.columns {
+                row[at] = member.tx.map_or(f64::NAN, |i| column[i as usize]);
+                at += 1;
             }
-            if let Some(e) = &line_encoded {
-                for column in &e.columns {
-                    row[at] = member.tx.map_or(f64::NAN, |i| column[i as usize]);
-                    at += 1;
-                }
-            }
-            if layout.holdout {
-                layout.fill_holdout(state, &mut row[at..at + 2]);
-            }
-        });
-    let (table, mut schema) = table_and_schema(ids, specs, values, as_of, params)?;
+        }
+        if layout.holdout {
+            layout.fill_holdout(state, &mut row[at..at + 2]);
+        }
+    };
+    let columns: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let mut schema = feature_schema(specs, ids.len(), as_of, params);
     let provenance = &mut schema.provenance;
     let mut files = serde_json::Map::new();
     for (report, input) in reports.iter().zip(
@@ -497,17 +508,16 @@ pub fn extract(
     };
     let holdout_weeks = match window.holdout_end {
         Some(end) => {
-            let frequency = table.column("frequency")?;
             let mut weeks = vec![0.0; ((end - as_of).max(0) as usize).div_ceil(7)];
-            for (member, x) in base.iter().zip(frequency) {
-                let Some(state) = member.tx.filter(|_| !x.is_nan()) else {
+            for member in &base {
+                // Customers with a calibration purchase: those whose `frequency` is not empty.
+                let Some(state) = member.tx.map(|i| &tx.slots.customers[i as usize]) else {
                     continue;
                 };
-                let mut days: Vec<i32> = tx.slots.customers[state as usize]
-                    .holdout()
-                    .iter()
-                    .map(|(day, _)| *day)
-                    .collect();
+                if !tx.entries_of(state).iter().any(|e| e.is_purchase()) {
+                    continue;
+                }
+                let mut days: Vec<i32> = state.holdout().iter().map(|(day, _)| *day).collect();
                 days.sort_unstable();
                 days.dedup();
                 for day in days {
@@ -518,20 +528,120 @@ pub fn extract(
         }
         None => Vec::new(),
     };
-    drop(base);
-    // Hundreds of thousands of small per-customer buffers take a while to free; do it on
-    // another thread while the caller writes the table.
-    let event_state = events;
-    let tx_state = std::mem::take(&mut tx.slots.customers);
-    std::thread::spawn(move || drop((tx_state, event_state, purchase_days)));
-    Ok(Extraction {
-        table,
+    let rows = FeatureRows {
         schema,
         inputs: reports,
         as_of: date_of_day(as_of),
         holdout_weeks,
         calibration_weeks,
-    })
+        ids,
+        columns,
+        fill_row: &fill_row,
+    };
+    let consumed = consume(rows);
+    drop(base);
+    // Hundreds of thousands of small per-customer buffers take a while to free; do it on
+    // another thread while the caller goes on.
+    let event_state = events;
+    let tx_state = std::mem::take(&mut tx.slots.customers);
+    std::thread::spawn(move || drop((tx_state, event_state, purchase_days)));
+    consumed
+}
+
+/// The features of a base, every value computable but none filled in yet: a writer fills and
+/// writes them a chunk of customers at a time, so that the whole table — at 10M customers, GBs
+/// — is never in memory beside the per-customer states it comes from. See [`extract_with`].
+pub struct FeatureRows<'a> {
+    /// Names, kinds and meanings of the columns, with provenance.
+    pub schema: FeatureSchema,
+    /// One report per input read.
+    pub inputs: Vec<InputReport>,
+    /// The as-of date used.
+    pub as_of: NaiveDate,
+    /// As [`Extraction::holdout_weeks`].
+    pub holdout_weeks: Vec<f64>,
+    /// As [`Extraction::calibration_weeks`].
+    pub calibration_weeks: Vec<f64>,
+    ids: Vec<CustomerId>,
+    columns: Vec<String>,
+    /// Fills row i's values (one per column) from the per-customer states.
+    fill_row: &'a (dyn Fn(usize, &mut Scratch, &mut [f64]) + Sync),
+}
+
+impl FeatureRows<'_> {
+    /// Customers (rows), in order of first appearance.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the base has no customer.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The feature columns' names, in order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Every row's customer id.
+    pub fn ids(&self) -> &[CustomerId] {
+        &self.ids
+    }
+
+    /// Rows `rows` as a table, their values filled on all cores.
+    pub fn table(&self, rows: std::ops::Range<usize>) -> FeatureTable {
+        let values = self.values(rows.clone());
+        let matrix = Array2::from_shape_vec((rows.len(), self.columns.len()), values)
+            .expect("one value per row and column");
+        FeatureTable::new(self.ids[rows].to_vec(), self.columns.clone(), matrix)
+            .expect("distinct ids and columns, checked when the base was built")
+    }
+
+    fn values(&self, rows: std::ops::Range<usize>) -> Vec<f64> {
+        let width = self.columns.len();
+        let mut values = vec![f64::NAN; rows.len() * width];
+        if width > 0 {
+            values
+                .par_chunks_mut(width)
+                .zip(rows)
+                .for_each_init(Scratch::default, |scratch, (row, i)| {
+                    (self.fill_row)(i, scratch, row)
+                });
+        }
+        values
+    }
+
+    /// Every row filled in: the whole table with what was learnt reading it.
+    pub fn into_extraction(self) -> Extraction {
+        let values = self.values(0..self.ids.len());
+        let matrix = Array2::from_shape_vec((self.ids.len(), self.columns.len()), values)
+            .expect("one value per row and column");
+        let table = FeatureTable::new(self.ids, self.columns, matrix)
+            .expect("distinct ids and columns, checked when the base was built");
+        Extraction {
+            table,
+            schema: self.schema,
+            inputs: self.inputs,
+            as_of: self.as_of,
+            holdout_weeks: self.holdout_weeks,
+            calibration_weeks: self.calibration_weeks,
+        }
+    }
+
+    /// The rows with every customer id replaced by its pseudonym under `key`, and the key's
+    /// fingerprint recorded in the schema (as [`Extraction::pseudonymized`]).
+    pub fn pseudonymized(mut self, key: &lookalike_core::Pseudonymizer) -> Self {
+        self.ids = self
+            .ids
+            .par_iter()
+            .map(|id| CustomerId::from(key.pseudonym(id.as_str())))
+            .collect();
+        self.schema
+            .provenance
+            .insert("pseudonymized".into(), key.record());
+        self
+    }
 }
 
 /// Whole-base label weights of a transaction log (see [`LabelTotals`]): what each part of a
@@ -707,8 +817,7 @@ fn label_totals_of(tx: &TxHandler<'_>, dictionaries: &TxDictionaries) -> LabelTo
     }
 }
 
-/// The table of `values` (row-major, one row per id, one column per spec) and its schema with
-/// the provenance every feature table carries: dates, time unit, customer count, tool version.
+/// The table of `values` (row-major, one row per id, one column per spec) and its schema.
 pub(crate) fn table_and_schema(
     ids: Vec<CustomerId>,
     specs: Vec<FeatureSpec>,
@@ -720,6 +829,18 @@ pub(crate) fn table_and_schema(
     let shape = (ids.len(), names.len());
     let matrix = Array2::from_shape_vec(shape, values).expect("one value per row and column");
     let table = FeatureTable::new(ids, names, matrix)?;
+    let schema = feature_schema(specs, table.len(), as_of, params);
+    Ok((table, schema))
+}
+
+/// The schema of `customers` rows of `specs`, with the provenance every feature table
+/// carries: dates, time unit, customer count, tool version.
+fn feature_schema(
+    specs: Vec<FeatureSpec>,
+    customers: usize,
+    as_of: i32,
+    params: &FeatureParams,
+) -> FeatureSchema {
     let mut schema = FeatureSchema::new(specs);
     let provenance = &mut schema.provenance;
     provenance.insert("as_of".into(), date_of_day(as_of).to_string().into());
@@ -731,9 +852,9 @@ pub(crate) fn table_and_schema(
         provenance.insert("holdout_end".into(), h.to_string().into());
     }
     provenance.insert("time_unit".into(), params.time_unit.name().into());
-    provenance.insert("customers".into(), table.len().into());
+    provenance.insert("customers".into(), customers.into());
     provenance.insert("tool_version".into(), env!("CARGO_PKG_VERSION").into());
-    Ok((table, schema))
+    schema
 }
 
 /// Where a customer of the base is in each input's state.

@@ -41,13 +41,15 @@ pub use chunks::{FeatureChunks, batch_from_table, table_from_batch};
 pub use customers::{AttributeEncoding, AttributeSummary, encodings, merge_attribute_summaries};
 pub use error::FeatureError;
 pub use extract::{
-    Extraction, FeatureInputs, InputReport, attribute_summaries, extract, label_totals,
+    Extraction, FeatureInputs, FeatureRows, InputReport, attribute_summaries, extract,
+    extract_with, label_totals,
 };
 pub use input::{FileFormat, InputFile};
 pub use outcomes::{Outcome, Outcomes, outcomes};
 pub use params::{FeatureParams, LogReading, MissingCustomer, OnBadRow, TimeUnit};
 pub use table_io::{
     format_number, integer_columns, read_feature_table, read_scaled_table, typed_batch,
-    with_run_metadata, write_csv_in_parallel, write_feature_table, write_parquet_in_parallel,
+    with_run_metadata, write_csv_in_parallel, write_feature_rows, write_feature_table,
+    write_parquet_in_parallel,
 };
 pub use vocabulary::{LabelTotals, Vocabulary};

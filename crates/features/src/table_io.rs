@@ -23,6 +23,7 @@ use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 
 use crate::FeatureError;
+use crate::extract::FeatureRows;
 use crate::input::FileFormat;
 use crate::table_check::TableCheck;
 
@@ -105,6 +106,87 @@ pub fn write_feature_table(
         FileFormat::Csv => write_csv(table, path)?,
         FileFormat::Parquet => write_parquet(table, schema, path)?,
     }
+    write_schema_beside(schema, path)
+}
+
+/// Writes the features of `rows` to `path` (CSV or Parquet, as [`write_feature_table`] writes
+/// a whole table) with the schema beside them, filling a row group of customers at a time:
+/// memory holds one chunk of values, not the table. Counts and indicators are written as
+/// integers by their kind alone — extraction makes them whole — since the types are fixed
+/// before the first chunk exists.
+pub fn write_feature_rows(
+    rows: &FeatureRows<'_>,
+    path: &Path,
+    format: Option<FileFormat>,
+) -> Result<(), FeatureError> {
+    write_rows_in_slices(rows, path, format, ROWS_PER_GROUP, ROWS_PER_PIECE)
+}
+
+/// [`write_feature_rows`], filling `slice_rows` customers at a time, in Parquet row groups of
+/// `group_rows`.
+fn write_rows_in_slices(
+    rows: &FeatureRows<'_>,
+    path: &Path,
+    format: Option<FileFormat>,
+    group_rows: usize,
+    slice_rows: usize,
+) -> Result<(), FeatureError> {
+    let schema = &rows.schema;
+    match FileFormat::of(path, format)? {
+        FileFormat::Csv => {
+            let header: Vec<&str> = std::iter::once("customer_id")
+                .chain(rows.columns().iter().map(String::as_str))
+                .collect();
+            write_csv_groups(
+                path,
+                &header,
+                (rows.len(), slice_rows),
+                |range| Ok(rows.table(range)),
+                |chunk, writer, cell, i| {
+                    writer.write_field(chunk.ids()[i].as_str())?;
+                    for value in chunk.values().row(i) {
+                        cell.clear();
+                        format_number(*value, cell);
+                        writer.write_field(&*cell)?;
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        FileFormat::Parquet => {
+            let integer = whole_kinds(rows.columns(), schema);
+            write_parquet_groups(
+                path,
+                parquet_schema(rows.columns(), &integer),
+                feature_properties(schema),
+                (rows.len(), group_rows, slice_rows),
+                |range| Ok(rows.table(range)),
+                |chunk, j| {
+                    if j == 0 {
+                        return Ok(id_column(chunk, 0..chunk.len()));
+                    }
+                    let column = chunk.values().column(j - 1);
+                    if integer[j - 1]
+                        && let Some((i, value)) =
+                            column.iter().enumerate().find(|(_, v)| !is_whole(**v))
+                    {
+                        return Err(std::io::Error::other(format!(
+                            "column {} is a count but customer {} has {value}",
+                            rows.columns()[j - 1],
+                            chunk.ids()[i].as_str()
+                        )));
+                    }
+                    Ok(value_column(chunk, j - 1, 0..chunk.len(), integer[j - 1]))
+                },
+            )?;
+        }
+    }
+    write_schema_beside(schema, path)
+}
+
+/// The schema beside a table just written to `path` (unless `path` is a stream or device),
+/// with the table's size, so that a reader can tell a schema left beside another table.
+fn write_schema_beside(schema: &FeatureSchema, path: &Path) -> Result<(), FeatureError> {
     if !lookalike_core::is_special_output(path) {
         // The sidecar records the size of the table it describes, so that a reader can tell a
         // schema left beside another table (see `table_check`).
@@ -148,6 +230,31 @@ pub fn write_csv_in_parallel<F>(
 where
     F: Fn(&mut csv::Writer<Vec<u8>>, &mut Vec<u8>, usize) -> csv::Result<()> + Sync,
 {
+    write_csv_groups(
+        path,
+        header,
+        (rows, ROWS_PER_PIECE),
+        |range| Ok(range.start),
+        |start, writer, scratch, i| write_row(writer, scratch, start + i),
+    )
+}
+
+/// As [`write_csv_in_parallel`], `(rows, piece_rows)`: pieces of `piece_rows` rows formatted
+/// in parallel, as many pieces at a time as two per thread. `prepare(rows)` makes what such a
+/// group of pieces is written from (e.g. its values, filled just in time), and
+/// `write_row(group, writer, scratch, i)` writes the group's row i.
+fn write_csv_groups<G, P, F>(
+    path: &Path,
+    header: &[&str],
+    (rows, piece_rows): (usize, usize),
+    mut prepare: P,
+    write_row: F,
+) -> Result<(), CoreError>
+where
+    G: Sync,
+    P: FnMut(std::ops::Range<usize>) -> std::io::Result<G>,
+    F: Fn(&G, &mut csv::Writer<Vec<u8>>, &mut Vec<u8>, usize) -> csv::Result<()> + Sync,
+{
     write_atomically(path, |w| {
         use std::io::Write;
         let mut head = csv::Writer::from_writer(Vec::new());
@@ -157,26 +264,31 @@ where
                 .into_inner()
                 .map_err(|e| std::io::Error::other(e.to_string()))?,
         )?;
-        let starts: Vec<usize> = (0..rows).step_by(ROWS_PER_PIECE).collect();
-        for group in starts.chunks(2 * rayon::current_num_threads().max(1)) {
-            let pieces: Vec<std::io::Result<Vec<u8>>> = group
-                .par_iter()
-                .map(|&start| {
-                    let end = (start + ROWS_PER_PIECE).min(rows);
-                    let mut writer =
-                        csv::Writer::from_writer(Vec::with_capacity((end - start) * 64));
-                    let mut scratch = Vec::with_capacity(32);
-                    for i in start..end {
-                        write_row(&mut writer, &mut scratch, i)?;
-                        writer.write_record(None::<&[u8]>)?;
-                    }
-                    writer
-                        .into_inner()
-                        .map_err(|e| std::io::Error::other(e.to_string()))
-                })
-                .collect();
-            for piece in pieces {
-                w.write_all(&piece?)?;
+        let group_rows = piece_rows * 2 * rayon::current_num_threads().max(1);
+        for group_start in (0..rows).step_by(group_rows) {
+            let group_end = (group_start + group_rows).min(rows);
+            let group = prepare(group_start..group_end)?;
+            let starts: Vec<usize> = (0..group_end - group_start).step_by(piece_rows).collect();
+            for batch in starts.chunks(2 * rayon::current_num_threads().max(1)) {
+                let pieces: Vec<std::io::Result<Vec<u8>>> = batch
+                    .par_iter()
+                    .map(|&start| {
+                        let end = (start + piece_rows).min(group_end - group_start);
+                        let mut writer =
+                            csv::Writer::from_writer(Vec::with_capacity((end - start) * 64));
+                        let mut scratch = Vec::with_capacity(32);
+                        for i in start..end {
+                            write_row(&group, &mut writer, &mut scratch, i)?;
+                            writer.write_record(None::<&[u8]>)?;
+                        }
+                        writer
+                            .into_inner()
+                            .map_err(|e| std::io::Error::other(e.to_string()))
+                    })
+                    .collect();
+                for piece in pieces {
+                    w.write_all(&piece?)?;
+                }
             }
         }
         Ok(())
@@ -187,26 +299,33 @@ where
 /// schema's kinds) whose every value is whole, as pandas and polars expect a count; the rest
 /// are float64.
 pub fn integer_columns(table: &FeatureTable, schema: &FeatureSchema) -> Vec<bool> {
-    table
-        .columns()
-        .iter()
+    whole_kinds(table.columns(), schema)
+        .into_iter()
         .enumerate()
-        .map(|(j, name)| {
-            let counted = schema.features.iter().any(|f| {
+        .map(|(j, counted)| counted && table.values().column(j).iter().all(|v| is_whole(*v)))
+        .collect()
+}
+
+/// Per column: whether the schema gives it a kind whose values are whole (counts and
+/// indicators).
+fn whole_kinds(columns: &[String], schema: &FeatureSchema) -> Vec<bool> {
+    columns
+        .iter()
+        .map(|name| {
+            schema.features.iter().any(|f| {
                 &f.name == name
                     && matches!(
                         f.kind,
                         FeatureKind::Count | FeatureKind::Binary | FeatureKind::OneHot
                     )
-            });
-            counted
-                && table
-                    .values()
-                    .column(j)
-                    .iter()
-                    .all(|v| v.is_nan() || (v.fract() == 0.0 && v.abs() < 9.0e15))
+            })
         })
         .collect()
+}
+
+/// Missing, or a whole number an int64 holds exactly.
+fn is_whole(value: f64) -> bool {
+    value.is_nan() || (value.fract() == 0.0 && value.abs() < 9.0e15)
 }
 
 fn column_type(integer: bool) -> DataType {
@@ -217,8 +336,42 @@ fn column_type(integer: bool) -> DataType {
     }
 }
 
+/// The Arrow schema of a feature table: `customer_id`, then each column, int64 or float64.
+fn parquet_schema(columns: &[String], integer: &[bool]) -> SchemaRef {
+    let fields: Vec<Field> = std::iter::once(Field::new("customer_id", DataType::Utf8, false))
+        .chain(
+            columns
+                .iter()
+                .zip(integer)
+                .map(|(c, whole)| Field::new(c, column_type(*whole), true)),
+        )
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// How a feature table's Parquet file is written, with its schema in the file's metadata.
+fn feature_properties(schema: &FeatureSchema) -> WriterProperties {
+    // Feature values are mostly distinct floats: dictionary encoding rarely pays and costs a
+    // hash per value.
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "lookalike.feature_schema".to_string(),
+            serde_json::to_string(schema).unwrap_or_default(),
+        )]))
+        .build()
+}
+
+/// The ids of `table` for `rows` as Arrow.
+fn id_column(table: &FeatureTable, rows: std::ops::Range<usize>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(
+        table.ids()[rows].iter().map(|i| i.as_str()),
+    ))
+}
+
 /// Column `j` of `table` for `rows` as Arrow (missing values as nulls), integers when asked.
-fn feature_column(
+fn value_column(
     table: &FeatureTable,
     j: usize,
     rows: std::ops::Range<usize>,
@@ -240,15 +393,10 @@ fn feature_column(
 /// and indicators as int64, the rest as float64 (what `lookalike.features` returns).
 pub fn typed_batch(table: &FeatureTable, schema: &FeatureSchema) -> RecordBatch {
     let integer = integer_columns(table, schema);
-    let mut fields = vec![Field::new("customer_id", DataType::Utf8, false)];
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
-        table.ids().iter().map(|id| id.as_str()),
-    ))];
-    for (j, name) in table.columns().iter().enumerate() {
-        fields.push(Field::new(name, column_type(integer[j]), true));
-        columns.push(feature_column(table, j, 0..table.len(), integer[j]));
-    }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+    let columns: Vec<ArrayRef> = std::iter::once(id_column(table, 0..table.len()))
+        .chain((0..integer.len()).map(|j| value_column(table, j, 0..table.len(), integer[j])))
+        .collect();
+    RecordBatch::try_new(parquet_schema(table.columns(), &integer), columns)
         .expect("the columns match the schema")
 }
 
@@ -258,45 +406,16 @@ fn write_parquet(
     path: &Path,
 ) -> Result<(), FeatureError> {
     let integer = integer_columns(table, schema);
-    let fields: Vec<Field> = std::iter::once(Field::new("customer_id", DataType::Utf8, false))
-        .chain(
-            table
-                .columns()
-                .iter()
-                .zip(&integer)
-                .map(|(c, whole)| Field::new(c, column_type(*whole), true)),
-        )
-        .collect();
-    // Feature values are mostly distinct floats: dictionary encoding rarely pays and costs a
-    // hash per value.
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_dictionary_enabled(false)
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            "lookalike.feature_schema".to_string(),
-            serde_json::to_string(schema).unwrap_or_default(),
-        )]))
-        .build();
     write_parquet_in_parallel(
         path,
-        Arc::new(Schema::new(fields)),
-        properties,
+        parquet_schema(table.columns(), &integer),
+        feature_properties(schema),
         table.len(),
         |rows, j| {
             Ok(if j == 0 {
-                Arc::new(StringArray::from_iter_values(
-                    table.ids()[rows].iter().map(|i| i.as_str()),
-                ))
-            } else if integer[j - 1] {
-                let column = table.values().column(j - 1);
-                Arc::new(arrow_array::Int64Array::from_iter(rows.map(|i| {
-                    Some(column[i]).filter(|v| !v.is_nan()).map(|v| v as i64)
-                })))
+                id_column(table, rows)
             } else {
-                let column = table.values().column(j - 1);
-                Arc::new(Float64Array::from_iter(
-                    rows.map(|i| Some(column[i]).filter(|v| !v.is_nan())),
-                ))
+                value_column(table, j - 1, rows, integer[j - 1])
             })
         },
     )
@@ -334,6 +453,34 @@ pub fn write_parquet_in_parallel<F>(
 where
     F: Fn(std::ops::Range<usize>, usize) -> std::io::Result<ArrayRef> + Sync,
 {
+    write_parquet_groups(
+        path,
+        schema,
+        properties,
+        (rows, ROWS_PER_GROUP, ROWS_PER_PIECE),
+        Ok,
+        |rows: &std::ops::Range<usize>, j| column(rows.clone(), j),
+    )
+}
+
+/// As [`write_parquet_in_parallel`], `(rows, group_rows, slice_rows)`: row groups of
+/// `group_rows`, each written a slice of `slice_rows` at a time, so that memory holds one
+/// slice of Arrow arrays beside the encoded pages. `prepare(rows)` makes what a slice is
+/// written from (e.g. its values, filled just in time), and `column(slice, j)` returns column
+/// j of the slice.
+fn write_parquet_groups<G, P, F>(
+    path: &Path,
+    schema: SchemaRef,
+    properties: WriterProperties,
+    (rows, group_rows, slice_rows): (usize, usize, usize),
+    mut prepare: P,
+    column: F,
+) -> Result<(), FeatureError>
+where
+    G: Sync,
+    P: FnMut(std::ops::Range<usize>) -> std::io::Result<G>,
+    F: Fn(&G, usize) -> std::io::Result<ArrayRef> + Sync,
+{
     // The Arrow schema goes into the file's metadata, as ArrowWriter puts it, so that readers
     // get the written types back (dictionaries as categories, not plain strings).
     let mut properties = with_run_metadata(properties);
@@ -349,20 +496,27 @@ where
             SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), properties.clone())
                 .map_err(io)?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
-        for (group, start) in (0..rows).step_by(ROWS_PER_GROUP).enumerate() {
-            let range = start..(start + ROWS_PER_GROUP).min(rows);
-            let writers = factory.create_column_writers(group).map_err(io)?;
+        for (index, start) in (0..rows).step_by(group_rows).enumerate() {
+            let end = (start + group_rows).min(rows);
+            let mut writers = factory.create_column_writers(index).map_err(io)?;
+            for slice_start in (start..end).step_by(slice_rows) {
+                let slice = prepare(slice_start..(slice_start + slice_rows).min(end))?;
+                writers
+                    .par_iter_mut()
+                    .enumerate()
+                    .try_for_each(|(j, column_writer)| {
+                        let array =
+                            column(&slice, j).map_err(|e| ParquetError::External(Box::new(e)))?;
+                        for leaf in compute_leaves(schema.field(j), &array)? {
+                            column_writer.write(&leaf)?;
+                        }
+                        Ok::<_, ParquetError>(())
+                    })
+                    .map_err(io)?;
+            }
             let chunks: Vec<Result<ArrowColumnChunk, ParquetError>> = writers
                 .into_par_iter()
-                .enumerate()
-                .map(|(j, mut column_writer)| {
-                    let array = column(range.clone(), j)
-                        .map_err(|e| ParquetError::External(Box::new(e)))?;
-                    for leaf in compute_leaves(schema.field(j), &array)? {
-                        column_writer.write(&leaf)?;
-                    }
-                    column_writer.close()
-                })
+                .map(|column_writer| column_writer.close())
                 .collect();
             let mut row_group = writer.next_row_group().map_err(io)?;
             for chunk in chunks {
@@ -634,4 +788,69 @@ fn read_parquet_table(path: &Path) -> Result<FeatureTable, FeatureError> {
         .map_err(|e| fail(e.to_string()))?
         .reversed_axes();
     FeatureTable::new(ids.clone(), names, matrix).map_err(|e| fail(table_error(e, &ids, 0, false)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FeatureInputs, FeatureParams, InputFile, extract, extract_with};
+    use lookalike_core::{ColumnMapping, InputKind, NoProgress};
+
+    fn sample_inputs() -> FeatureInputs {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+        let file = |kind, name: &str| InputFile::new(kind, sample.join(name), None, None).unwrap();
+        FeatureInputs {
+            transactions: file(InputKind::Transactions, "transactions.csv"),
+            events: Some(file(InputKind::Events, "events.csv")),
+            customers: Some(file(InputKind::Customers, "customers.csv")),
+            mapping: ColumnMapping::default(),
+        }
+    }
+
+    /// Row groups and slices far smaller than the base: the files hold the whole table, row
+    /// groups of the size asked, and the types a whole-table write gives.
+    #[test]
+    fn rows_written_in_small_groups_read_back_as_the_whole_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let params = FeatureParams::new();
+        let whole = extract(&sample_inputs(), &params, &NoProgress).unwrap();
+        let n = whole.table.len();
+        let (csv, parquet) = (dir.path().join("f.csv"), dir.path().join("f.parquet"));
+        let at_once = dir.path().join("whole.csv");
+        write_feature_table(&whole.table, &whole.schema, &at_once, None).unwrap();
+        extract_with(&sample_inputs(), &params, &NoProgress, |rows| {
+            write_rows_in_slices(&rows, &csv, None, 333, 100)?;
+            write_rows_in_slices(&rows, &parquet, None, 333, 100)
+        })
+        .unwrap();
+        assert_eq!(
+            std::fs::read(&at_once).unwrap(),
+            std::fs::read(&csv).unwrap()
+        );
+        let back = read_feature_table(&parquet, None).unwrap();
+        assert_eq!(back.ids(), whole.table.ids());
+        assert_eq!(back.columns(), whole.table.columns());
+        let same = |a: &f64, b: &f64| a.to_bits() == b.to_bits();
+        assert!(
+            back.values()
+                .iter()
+                .zip(whole.table.values())
+                .all(|(a, b)| same(a, b))
+        );
+        let file = File::open(&parquet).unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        assert_eq!(reader.metadata().num_row_groups(), n.div_ceil(333));
+        assert_eq!(
+            reader.schema().fields(),
+            typed_batch(&whole.table, &whole.schema).schema().fields()
+        );
+        assert!(
+            reader
+                .schema()
+                .fields()
+                .iter()
+                .any(|f| f.data_type() == &DataType::Int64)
+        );
+    }
 }

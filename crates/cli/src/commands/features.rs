@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use lookalike_features::{
-    Extraction, FeatureInputs, FeatureParams, FileFormat, LogReading, OnBadRow, TimeUnit, extract,
-    parse_date, write_feature_table,
+    Extraction, FeatureInputs, FeatureParams, FileFormat, InputReport, LogReading, OnBadRow,
+    TimeUnit, extract, extract_with, parse_date, write_feature_rows, write_feature_table,
 };
 use lookalike_pipeline::log_inputs;
 
@@ -131,8 +131,8 @@ impl Args {
 }
 
 /// Reports how the inputs were read, on stderr.
-pub fn report_inputs(extraction: &Extraction, ui: &Ui) {
-    for report in &extraction.inputs {
+pub fn report_inputs(reports: &[InputReport], ui: &Ui) {
+    for report in reports {
         let mut line = format!("  {}: {} rows read", report.kind.prefix(), report.rows);
         if report.after_as_of > 0 {
             line += &format!(
@@ -184,7 +184,7 @@ pub fn extract_features(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
         extraction.as_of,
         began.elapsed().as_secs_f64()
     ));
-    report_inputs(&extraction, ui);
+    report_inputs(&extraction.inputs, ui);
     Ok(extraction)
 }
 
@@ -204,22 +204,54 @@ pub fn write_features(extraction: &Extraction, args: &Args, ui: &Ui) -> anyhow::
         args.out_format,
     )
     .with_context(|| format!("writing features to {}", args.out.display()))?;
-    match schema_path(&args.out) {
-        Some(schema) => ui.say(format!(
-            "  wrote {} and {}",
-            args.out.display(),
-            schema.display()
-        )),
-        None => ui.say(format!("  wrote {}", args.out.display())),
-    }
+    say_written(&args.out, ui);
     Ok(())
 }
 
-/// Extracts features as `args` say and writes them.
-pub fn extract_to_file(args: &Args, ui: &Ui) -> anyhow::Result<Extraction> {
-    let extraction = extract_features(args, ui)?;
-    write_features(&extraction, args, ui)?;
-    Ok(extraction)
+fn say_written(out: &Path, ui: &Ui) {
+    match schema_path(out) {
+        Some(schema) => ui.say(format!(
+            "  wrote {} and {}",
+            out.display(),
+            schema.display()
+        )),
+        None => ui.say(format!("  wrote {}", out.display())),
+    }
+}
+
+/// Extracts features as `args` say and writes them, filling the table a row group at a time
+/// as it is written, so that the whole table is never in memory.
+pub fn extract_to_file(args: &Args, ui: &Ui) -> anyhow::Result<()> {
+    let inputs = args.input.resolve()?;
+    let params = args.params()?;
+    let key = args
+        .pseudonymize
+        .as_deref()
+        .map(lookalike_core::Pseudonymizer::from_key_file)
+        .transpose()?;
+    let began = Instant::now();
+    let progress = ui.progress();
+    extract_with(&inputs, &params, &progress, |mut rows| {
+        if let Some(key) = &key {
+            rows = rows.pseudonymized(key);
+            ui.say(format!(
+                "customer ids replaced by their pseudonyms (HMAC-SHA256, key {})",
+                key.fingerprint()
+            ));
+        }
+        ui.say(format!(
+            "features of {} customers ({} columns) as of {} in {:.2}s",
+            rows.len(),
+            rows.columns().len(),
+            rows.as_of,
+            began.elapsed().as_secs_f64()
+        ));
+        report_inputs(&rows.inputs, ui);
+        write_feature_rows(&rows, &args.out, args.out_format)
+            .with_context(|| format!("writing features to {}", args.out.display()))?;
+        say_written(&args.out, ui);
+        anyhow::Ok(())
+    })
 }
 
 impl InputArgs {
@@ -246,5 +278,5 @@ pub fn run(mut args: Args, ui: &Ui) -> anyhow::Result<()> {
         .output("--out", Some(&args.out))
         .output("--out (its schema)", schema.as_deref())
         .check()?;
-    extract_to_file(&args, ui).map(|_| ())
+    extract_to_file(&args, ui)
 }

@@ -3,6 +3,8 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -15,7 +17,8 @@ use arrow_array::{
 use arrow_schema::DataType;
 use lookalike_core::{FeatureTable, IdPartition, PASS_HASH_SEED, Progress};
 use lookalike_features::{
-    FeatureChunks, FeatureError, FeatureInputs, FeatureParams, extract, format_number, parse_date,
+    FeatureChunks, FeatureError, FeatureInputs, FeatureParams, extract_with, format_number,
+    parse_date,
 };
 use lookalike_pipeline::{PipelineModel, UNSCORED_REASON};
 use parquet::arrow::ArrowWriter;
@@ -157,11 +160,15 @@ impl Source {
         }
     }
 
+    /// Whether the next chunk is being made on another thread already.
+    fn reads_ahead(&self) -> bool {
+        matches!(self.origin, Origin::Logs(_))
+    }
+
     fn total(&self) -> Option<u64> {
         match &self.origin {
             Origin::File(chunks) => chunks.total_rows(),
-            Origin::Logs(logs) if logs.passes == 1 => logs.table.as_ref().map(|t| t.len() as u64),
-            Origin::Logs(_) => None,
+            Origin::Logs(logs) => logs.total,
         }
     }
 }
@@ -219,87 +226,160 @@ impl ColumnCheck {
 
 /// Features computed from the logs with the model's settings, one pass at a time: each pass
 /// keeps the customers of one hash part (`--passes`), so only that part's state is in memory.
+/// A thread reads the logs and fills the features a chunk of customers at a time as the
+/// scoring takes them, so the whole feature table is never in memory beside the states.
 struct LogSource {
+    fed: Receiver<anyhow::Result<Fed>>,
+    feeder: Option<JoinHandle<()>>,
+    /// A message read ahead (the first, read before anything is written).
+    pending: Option<anyhow::Result<Fed>>,
+    /// Customers of the base when it is read in one pass.
+    total: Option<u64>,
+    done: bool,
+}
+
+/// What the extraction thread sends.
+enum Fed {
+    /// A pass's base is read: its customer count.
+    Customers(usize),
+    Chunk(FeatureTable),
+    /// Every pass is done.
+    Done,
+}
+
+/// What the extraction thread needs: the logs and how to read them, pass after pass.
+struct LogPasses {
     inputs: FeatureInputs,
     params: FeatureParams,
     passes: u64,
-    next_pass: u64,
-    /// The current pass's features and the next row to hand out.
-    table: Option<FeatureTable>,
-    next_row: usize,
     chunk_rows: usize,
     columns: ColumnCheck,
     what: String,
     ui: Ui,
 }
 
-impl LogSource {
-    /// Runs the next pass's extraction; `false` when every pass is done.
-    fn run_pass(&mut self) -> anyhow::Result<bool> {
-        if self.next_pass == self.passes {
-            return Ok(false);
-        }
-        let pass = self.next_pass;
-        self.next_pass += 1;
-        let mut params = self.params.clone();
-        let mut label = String::new();
-        if self.passes > 1 {
-            let part =
-                IdPartition::with_seed(pass, self.passes, PASS_HASH_SEED).expect("pass < passes");
-            params = params.only_customers_in(part);
-            label = format!(" (pass {} of {})", pass + 1, self.passes);
-        }
-        // Free the previous pass's table before building the next one.
-        self.table = None;
-        let began = Instant::now();
-        let extraction = match extract(&self.inputs, &params, &self.ui.progress()) {
-            Ok(extraction) => extraction,
-            // A small base can leave a part empty; the run fails only if all of them are.
-            Err(FeatureError::NoCustomers(_)) if self.passes > 1 || self.params_filtered() => {
-                self.ui.say(format!("no customers{label}"));
-                return Ok(true);
-            }
-            Err(error) => return Err(error.into()),
+impl LogPasses {
+    /// Starts the thread that reads the logs, and waits for the first pass's base (or its
+    /// error), so that a mismatch is reported before anything is written.
+    fn start(self) -> anyhow::Result<LogSource> {
+        let (send, fed) = std::sync::mpsc::sync_channel(1);
+        let passes = self.passes;
+        let feeder = std::thread::Builder::new()
+            .name("features".into())
+            .spawn(move || {
+                let outcome = self.feed(&send);
+                // The receiver may be gone (the run stopped): nothing is left to tell.
+                let _ = send.send(outcome.map(|()| Fed::Done));
+            })
+            .context("starting the feature extraction thread")?;
+        let mut logs = LogSource {
+            fed,
+            feeder: Some(feeder),
+            pending: None,
+            total: None,
+            done: false,
         };
-        self.ui.say(format!(
-            "features of {} customers as of {} in {:.2}s{label}",
-            extraction.table.len(),
-            extraction.as_of,
-            began.elapsed().as_secs_f64()
-        ));
-        report_inputs(&extraction, &self.ui);
-        self.columns.check(extraction.table.columns(), &self.what)?;
-        self.table = Some(extraction.table);
-        self.next_row = 0;
-        Ok(true)
+        match logs.receive()? {
+            Fed::Customers(n) if passes == 1 => logs.total = Some(n as u64),
+            other => logs.pending = Some(Ok(other)),
+        }
+        Ok(logs)
+    }
+
+    /// Runs every pass, sending each pass's customer count and then its chunks.
+    fn feed(&self, send: &SyncSender<anyhow::Result<Fed>>) -> anyhow::Result<()> {
+        for pass in 0..self.passes {
+            let mut params = self.params.clone();
+            let mut label = String::new();
+            if self.passes > 1 {
+                let part = IdPartition::with_seed(pass, self.passes, PASS_HASH_SEED)
+                    .expect("pass < passes");
+                params = params.only_customers_in(part);
+                label = format!(" (pass {} of {})", pass + 1, self.passes);
+            }
+            let began = Instant::now();
+            let sent = extract_with(&self.inputs, &params, &self.ui.progress(), |rows| {
+                self.ui.say(format!(
+                    "features of {} customers as of {} in {:.2}s{label}",
+                    rows.len(),
+                    rows.as_of,
+                    began.elapsed().as_secs_f64()
+                ));
+                report_inputs(&rows.inputs, &self.ui);
+                self.columns.check(rows.columns(), &self.what)?;
+                if send.send(Ok(Fed::Customers(rows.len()))).is_err() {
+                    return Ok(false);
+                }
+                for start in (0..rows.len()).step_by(self.chunk_rows) {
+                    let chunk = rows.table(start..(start + self.chunk_rows).min(rows.len()));
+                    if send.send(Ok(Fed::Chunk(chunk))).is_err() {
+                        return Ok(false);
+                    }
+                }
+                anyhow::Ok(true)
+            });
+            match sent {
+                Ok(true) => {}
+                // Nobody takes the chunks any more.
+                Ok(false) => return Ok(()),
+                // A small base can leave a part empty; the run fails only if all of them are.
+                Err(error)
+                    if matches!(
+                        error.downcast_ref::<FeatureError>(),
+                        Some(FeatureError::NoCustomers(_))
+                    ) && (self.passes > 1 || self.params_filtered()) =>
+                {
+                    self.ui.say(format!("no customers{label}"));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
     }
 
     /// Whether `--partition` already narrows the customers read.
     fn params_filtered(&self) -> bool {
         self.params.customers_in_value().next().is_some()
     }
+}
+
+impl LogSource {
+    /// The next message of the extraction thread; an error if it stopped without a word.
+    fn receive(&mut self) -> anyhow::Result<Fed> {
+        if let Some(message) = self.pending.take() {
+            return message;
+        }
+        if let Ok(message) = self.fed.recv() {
+            return message;
+        }
+        let panic = match self.feeder.take().map(JoinHandle::join) {
+            Some(Err(panic)) => panic,
+            _ => bail!("the feature extraction stopped before it finished"),
+        };
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        bail!("the feature extraction failed: {what}")
+    }
 
     fn next_chunk(&mut self) -> Option<anyhow::Result<FeatureTable>> {
-        loop {
-            if let Some(table) = &self.table
-                && self.next_row < table.len()
-            {
-                let end = (self.next_row + self.chunk_rows).min(table.len());
-                let picked: Vec<usize> = (self.next_row..end).collect();
-                self.next_row = end;
-                return Some(Ok(table.select_rows(&picked)));
-            }
-            match self.run_pass() {
-                Ok(true) => {}
-                Ok(false) => return None,
-                Err(error) => return Some(Err(error)),
+        while !self.done {
+            match self.receive() {
+                Ok(Fed::Customers(_)) => {}
+                Ok(Fed::Chunk(chunk)) => return Some(Ok(chunk)),
+                Ok(Fed::Done) => self.done = true,
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(error));
+                }
             }
         }
+        None
     }
 }
 
-/// CSV text of a scored batch, built block by block in parallel (numbers as `lookalike
-/// features` writes them, nulls as empty cells).
 fn csv_bytes(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
     /// A column, downcast once per batch rather than once per cell.
     enum Typed<'a> {
@@ -485,22 +565,17 @@ fn open_origin(args: &Args, model: &PipelineModel, ui: &Ui) -> anyhow::Result<(O
     if args.passes == 0 {
         bail!("--passes must be at least 1");
     }
-    let mut logs = LogSource {
+    let logs = LogPasses {
         inputs: input.resolve()?,
         params,
         passes: args.passes,
-        next_pass: 0,
-        table: None,
-        next_row: 0,
         chunk_rows: args.chunk_rows,
         columns,
         what: format!("the features of {}", transactions.display()),
         ui: *ui,
     };
-    // The first pass runs now, so a mismatch is reported before anything is written.
-    logs.run_pass()?;
     let what = logs.what.clone();
-    Ok((Origin::Logs(Box::new(logs)), what))
+    Ok((Origin::Logs(Box::new(logs.start()?)), what))
 }
 
 /// Totals of a run.
@@ -654,11 +729,18 @@ fn score_into<W: Write + Send>(
         let rows = chunk.len() as u64;
         let first_row = counts.read + 1;
         seen.check(&chunk, first_row, source_name)?;
-        // Read the next chunk while this one is scored.
-        let (scored, following) = rayon::join(
-            || score_chunk(model, chunk, first_row, source_name, partition, skip),
-            || source.next_chunk(),
-        );
+        // Read the next chunk while this one is scored. The logs' extraction thread already
+        // fills the next chunk meanwhile; waiting for it inside the thread pool could block
+        // the very workers that fill it.
+        let (scored, following) = if source.reads_ahead() {
+            let scored = score_chunk(model, chunk, first_row, source_name, partition, skip);
+            (scored, source.next_chunk())
+        } else {
+            rayon::join(
+                || score_chunk(model, chunk, first_row, source_name, partition, skip),
+                || source.next_chunk(),
+            )
+        };
         next = following;
         let mut scored = scored?;
         counts.read += rows;

@@ -173,7 +173,7 @@ impl SummaryArgs {
             extraction.as_of,
             began.elapsed().as_secs_f64()
         ));
-        crate::commands::features::report_inputs(&extraction, ui);
+        crate::commands::features::report_inputs(&extraction.inputs, ui);
         Ok(Summary {
             table: extraction.table,
             unit,
@@ -487,7 +487,7 @@ fn evaluate(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     );
     let inputs = args.input.resolve()?;
     let extraction = extract(&inputs, &params, &ui.progress())?;
-    crate::commands::features::report_inputs(&extraction, ui);
+    crate::commands::features::report_inputs(&extraction.inputs, ui);
     let table = &extraction.table;
     let progress = ui.progress();
     progress.start("fitting on the calibration period", None);
