@@ -139,7 +139,8 @@ pub fn extract(
 /// Reads the inputs as [`extract`] does, then hands the base to `consume` before any value is
 /// filled in: `consume` fills and writes the rows a chunk at a time
 /// ([`FeatureRows::table`]), so memory holds the per-customer states and one chunk, not the
-/// whole table too. Its result is returned once the states are let go.
+/// whole table too. Once `consume` returns, the states are freed on another thread and its
+/// result is returned.
 pub fn extract_with<R, E: From<FeatureError>>(
     inputs: &FeatureInputs,
     params: &FeatureParams,
