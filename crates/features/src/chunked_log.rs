@@ -6,8 +6,8 @@
 //! and then, and an entry keeps its index for life.
 
 /// Entries per chunk (a power of two, so that an index splits with a shift and a mask).
-const CHUNK_BITS: u32 = 16;
-const CHUNK: usize = 1 << CHUNK_BITS;
+pub(crate) const CHUNK_BITS: u32 = 16;
+pub(crate) const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// The log: entries addressed by the order they were appended.
 /// Every chunk but the last is full.
@@ -24,8 +24,16 @@ impl<T> Default for ChunkedLog<T> {
 impl<T> ChunkedLog<T> {
     /// Appends `value`; returns its index.
     pub fn push(&mut self, value: T) -> usize {
+        self.push_reusing(value, &mut Vec::new())
+    }
+
+    /// Appends `value`, taking a new chunk from `spare` (emptied chunks of another log) when
+    /// there is one; returns its index.
+    pub fn push_reusing(&mut self, value: T, spare: &mut Vec<Vec<T>>) -> usize {
         if self.chunks.last().is_none_or(|last| last.len() == CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+            let chunk = spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK));
+            debug_assert!(chunk.is_empty() && chunk.capacity() >= CHUNK);
+            self.chunks.push(chunk);
         }
         let full = (self.chunks.len() - 1) * CHUNK;
         let last = self.chunks.last_mut().expect("a chunk with room");
@@ -38,9 +46,14 @@ impl<T> ChunkedLog<T> {
         &mut self.chunks[index >> CHUNK_BITS][index & (CHUNK - 1)]
     }
 
-    /// The entries in order.
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
+    /// The entries in order, to change them in place.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.chunks.iter_mut().flatten()
+    }
+
+    /// The chunks, in order, to be emptied one by one.
+    pub fn into_chunks(self) -> Vec<Vec<T>> {
+        self.chunks
     }
 
     /// The entries in order, freeing each chunk once it is read.
@@ -59,7 +72,7 @@ mod tests {
         for i in 0..(2 * CHUNK + 5) as u64 {
             assert_eq!(log.push(i * 3), i as usize);
         }
-        assert_eq!(log.iter().count(), 2 * CHUNK + 5);
+        assert_eq!(log.iter_mut().count(), 2 * CHUNK + 5);
         *log.get_mut(CHUNK + 1) += 1;
         assert_eq!(*log.get_mut(CHUNK + 1), (CHUNK as u64 + 1) * 3 + 1);
         let all: Vec<u64> = log.into_entries().collect();

@@ -237,9 +237,6 @@ pub fn extract_with<R, E: From<FeatureError>>(
     // 4. The base: everyone with a calibration transaction, a calibration event or a row in the
     //    customers file, in order of first appearance (transactions, then events, then
     //    customers). Customers seen only after as-of do not exist yet as of that date.
-    let mut base: Vec<Member> = Vec::new();
-    let mut names: Vec<&str> = Vec::new();
-    let mut position: foldhash::HashMap<&str, usize> = Default::default();
     let joins_needed = events.is_some() || customer_file.is_some();
     let mut tx_ids: Vec<(u64, &str, u32)> = tx
         .slots
@@ -249,32 +246,32 @@ pub fn extract_with<R, E: From<FeatureError>>(
         .map(|(k, i)| (tx.slots.customers[*i as usize].first_seen, &**k, *i))
         .collect();
     tx_ids.par_sort_unstable_by_key(|(first_seen, _, _)| *first_seen);
-    base.reserve(tx_ids.len());
-    names.reserve(tx_ids.len());
-    for (_, id, i) in tx_ids {
-        if joins_needed {
-            position.insert(id, base.len());
-        }
-        names.push(id);
-        base.push(Member {
-            tx: Some(i),
-            events: None,
-            attributes: None,
-        });
+    // The output's ids are made now, so that the maps from id to state can go before the
+    // feature values are filled in: memory at its peak holds the states and the values, not
+    // also every id twice.
+    let mut ids: Vec<CustomerId> = tx_ids
+        .par_iter()
+        .map(|(_, id, _)| CustomerId::from(*id))
+        .collect();
+    let mut base: Vec<Member> = tx_ids.iter().map(|(_, _, i)| Member::of_tx(*i)).collect();
+    let mut position: foldhash::HashMap<&str, usize> = Default::default();
+    if joins_needed {
+        position.extend(tx_ids.iter().enumerate().map(|(p, (_, id, _))| (*id, p)));
     }
+    drop(tx_ids);
     if let Some(ev) = &events {
-        let mut ids: Vec<(&str, u32)> = ev.slots.index.iter().map(|(k, v)| (&**k, *v)).collect();
-        ids.sort_unstable_by_key(|(_, i)| ev.slots.customers[*i as usize].first_seen);
-        for (id, i) in ids {
+        let mut ev_ids: Vec<(&str, u32)> = ev.slots.index.iter().map(|(k, v)| (&**k, *v)).collect();
+        ev_ids.sort_unstable_by_key(|(_, i)| ev.slots.customers[*i as usize].first_seen);
+        for (id, i) in ev_ids {
             match position.get(id) {
-                Some(&p) => base[p].events = Some(i),
+                Some(&p) => base[p].events = Place::at(i),
                 None => {
                     position.insert(id, base.len());
-                    names.push(id);
+                    ids.push(CustomerId::from(id));
                     base.push(Member {
-                        tx: tx.slots.index.get(id),
-                        events: Some(i),
-                        attributes: None,
+                        tx: Place::of(tx.slots.index.get(id)),
+                        events: Place::at(i),
+                        attributes: Place::NONE,
                     });
                 }
             }
@@ -282,15 +279,16 @@ pub fn extract_with<R, E: From<FeatureError>>(
     }
     if let Some(file) = &customer_file {
         for (row, id) in file.ids.iter().enumerate() {
+            let row = Place::at(u32::try_from(row).expect("fewer than 2^32 customer rows"));
             match position.get(&**id) {
-                Some(&p) => base[p].attributes = Some(row),
+                Some(&p) => base[p].attributes = row,
                 None => {
                     position.insert(id, base.len());
-                    names.push(id);
+                    ids.push(CustomerId::from(&**id));
                     base.push(Member {
-                        tx: tx.slots.index.get(id),
-                        events: None,
-                        attributes: Some(row),
+                        tx: Place::of(tx.slots.index.get(id)),
+                        events: Place::NONE,
+                        attributes: row,
                     });
                 }
             }
@@ -305,11 +303,7 @@ pub fn extract_with<R, E: From<FeatureError>>(
         ))
         .into());
     }
-    // The output's ids are made now, so that the maps from id to state can go before the
-    // feature values are filled in: memory at its peak holds the states and the values, not
-    // also every id twice.
-    let ids: Vec<CustomerId> = names.par_iter().map(|id| CustomerId::from(*id)).collect();
-    drop((names, position));
+    drop(position);
     let events: Option<Vec<CustomerEvents>> = events.map(|e| e.slots.customers);
     let tx_index = std::mem::take(&mut tx.slots.index);
     std::thread::spawn(move || drop(tx_index));
@@ -420,31 +414,35 @@ pub fn extract_with<R, E: From<FeatureError>>(
     let tx_width = layout.width();
     let fill_row = |i: usize, scratch: &mut Scratch, row: &mut [f64]| {
         let member = &base[i];
-        let state = member.tx.map(|i| &tx.slots.customers[i as usize]);
+        let state = member.tx.get().map(|i| &tx.slots.customers[i as usize]);
         let entries = state.map_or(&[][..], |s| tx.entries_of(s));
         layout.fill(state, entries, scratch, &mut row[..tx_width]);
         let mut at = tx_width;
         if let Some(ev) = &events {
-            let counts = member.events.map(|i| &ev[i as usize]);
+            let counts = member.events.get().map(|i| &ev[i as usize]);
             fill_events(counts, as_of, &mut row[at..at + EVENT_WIDTH]);
             at += EVENT_WIDTH;
         }
         if let Some(consent) = consent_column {
             row[at] = member
                 .attributes
-                .and_then(|r| consent[r])
+                .get()
+                .and_then(|r| consent[r as usize])
                 .map_or(f64::NAN, |c| c as u8 as f64);
             at += 1;
         }
         if let Some(e) = &encoded {
             for column in &e.columns {
-                row[at] = member.attributes.map_or(f64::NAN, |r| column[r]);
+                row[at] = member
+                    .attributes
+                    .get()
+                    .map_or(f64::NAN, |r| column[r as usize]);
                 at += 1;
             }
         }
         if let Some(e) = &line_encoded {
             for column in &e.columns {
-                row[at] = member.tx.map_or(f64::NAN, |i| column[i as usize]);
+                row[at] = member.tx.get().map_or(f64::NAN, |i| column[i as usize]);
                 at += 1;
             }
         }
@@ -486,7 +484,9 @@ pub fn extract_with<R, E: From<FeatureError>>(
             // Counted back from as-of: index 0 is the week ending the day before it.
             let mut back: Vec<f64> = Vec::new();
             for member in &base {
-                let Some(state) = member.tx else { continue };
+                let Some(state) = member.tx.get() else {
+                    continue;
+                };
                 let mut days = tx
                     .entries_of(&tx.slots.customers[state as usize])
                     .iter()
@@ -512,7 +512,7 @@ pub fn extract_with<R, E: From<FeatureError>>(
             let mut weeks = vec![0.0; ((end - as_of).max(0) as usize).div_ceil(7)];
             for member in &base {
                 // Customers with a calibration purchase: those whose `frequency` is not empty.
-                let Some(state) = member.tx.map(|i| &tx.slots.customers[i as usize]) else {
+                let Some(state) = member.tx.get().map(|i| &tx.slots.customers[i as usize]) else {
                     continue;
                 };
                 if !tx.entries_of(state).iter().any(|e| e.is_purchase()) {
@@ -858,11 +858,47 @@ fn feature_schema(
     schema
 }
 
-/// Where a customer of the base is in each input's state.
+/// Where a customer of the base is in each input's state: their transaction and event state
+/// and their row of the customers file. 12 bytes, as one lives per customer through the fill.
 struct Member {
-    tx: Option<u32>,
-    events: Option<u32>,
-    attributes: Option<usize>,
+    tx: Place,
+    events: Place,
+    attributes: Place,
+}
+
+impl Member {
+    /// A customer found in the transactions, at state `slot`.
+    fn of_tx(slot: u32) -> Self {
+        Member {
+            tx: Place::at(slot),
+            events: Place::NONE,
+            attributes: Place::NONE,
+        }
+    }
+}
+
+/// An index into one input's states or rows, or none; held plus one, so that "none" costs
+/// no flag beside it.
+#[derive(Clone, Copy)]
+struct Place(Option<std::num::NonZeroU32>);
+
+impl Place {
+    const NONE: Place = Place(None);
+
+    fn at(index: u32) -> Self {
+        let stored = std::num::NonZeroU32::new(index.wrapping_add(1));
+        Place(Some(
+            stored.expect("fewer than 2^32 - 1 customers per input"),
+        ))
+    }
+
+    fn of(index: Option<u32>) -> Self {
+        index.map_or(Place::NONE, Place::at)
+    }
+
+    fn get(self) -> Option<u32> {
+        self.0.map(|n| n.get() - 1)
+    }
 }
 
 /// Each transaction customer's line attributes: per attribute, the value on most of the

@@ -25,6 +25,7 @@ mod dictionary;
 mod error;
 mod events;
 mod extract;
+mod grouped_entries;
 mod input;
 mod outcomes;
 mod params;

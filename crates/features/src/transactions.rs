@@ -16,6 +16,7 @@ use crate::cell::{self, Cell, CellResult, DayCache};
 use crate::chunked_log::ChunkedLog;
 use crate::customer_slots::{CustomerSlots, CustomerState, MovedSlots, customer_id};
 use crate::dictionary::{Dictionary, LabelCache, LabelId};
+use crate::grouped_entries::GroupedEntries;
 use crate::input::{FieldRequest, InputFile};
 use crate::scan::{RowHandler, RowProblem};
 
@@ -177,8 +178,8 @@ fn quantity_units(cell: Cell<'_>) -> Result<i64, RowProblem> {
 
 const NO_LABEL: LabelId = LabelId::MAX;
 
-/// One order on one day: its paid and refunded amounts (fixed point). 32 bytes: there are
-/// several per customer, millions in all.
+/// One order on one day of one customer: its paid and refunded amounts (fixed point). 40
+/// bytes: there are several per customer, millions in all.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct OrderEntry {
     pub order: u64,
@@ -188,14 +189,18 @@ pub(crate) struct OrderEntry {
     /// The channel label in the low 31 bits ([`CHANNEL_BITS`] all set: none), and in the top
     /// bit whether at least one line had an amount ≥ 0 (a purchase, not only a refund).
     channel_and_purchase: u32,
+    /// The customer's slot in the worker that logged the entry, then in the merged slots. It
+    /// fills what would be padding: the log and the settled table share one entry type, so
+    /// the table is built in the log's own chunks (see [`crate::grouped_entries`]).
+    customer: u32,
 }
 
 const PURCHASE_BIT: u32 = 1 << 31;
 const CHANNEL_BITS: u32 = PURCHASE_BIT - 1;
 
 impl OrderEntry {
-    /// An entry for one line: paid or refunded, in a channel (or `NO_LABEL`).
-    fn new(day: i32, order: u64, channel: LabelId, amount: i64) -> Self {
+    /// An entry for one line of `customer`: paid or refunded, in a channel (or `NO_LABEL`).
+    fn new(customer: u32, day: i32, order: u64, channel: LabelId, amount: i64) -> Self {
         let channel = if channel == NO_LABEL {
             CHANNEL_BITS
         } else {
@@ -213,6 +218,7 @@ impl OrderEntry {
             refunded,
             day,
             channel_and_purchase: channel | if amount >= 0 { PURCHASE_BIT } else { 0 },
+            customer,
         }
     }
 
@@ -403,16 +409,16 @@ pub(crate) struct TxHandler<'a> {
     category_cache: LabelCache,
     channel_cache: LabelCache,
     pub slots: CustomerSlots<CustomerTx>,
-    /// Every calibration entry of this worker's customers as it was made: (slot, entry). One
-    /// log instead of a growing vector per customer: in a log in time order, customers'
-    /// lines interleave, and a million vectors growing a push at a time spent most of the scan
-    /// in the allocator.
-    entry_log: ChunkedLog<(u32, OrderEntry)>,
+    /// Every calibration entry of this worker's customers as it was made. One log instead of
+    /// a growing vector per customer: in a log in time order, customers' lines interleave,
+    /// and a million vectors growing a push at a time spent most of the scan in the
+    /// allocator.
+    entry_log: ChunkedLog<OrderEntry>,
     /// The entry logs of the workers absorbed, as they were (their slots renumbered when
-    /// read): moving a log instead of copying it saves writing hundreds of megabytes.
-    absorbed_logs: Vec<(ChunkedLog<(u32, OrderEntry)>, MovedSlots)>,
-    /// Once settled: every customer's entries, customer after customer, by (day, order).
-    entries: Vec<OrderEntry>,
+    /// settled): moving a log instead of copying it saves writing hundreds of megabytes.
+    absorbed_logs: Vec<(ChunkedLog<OrderEntry>, MovedSlots)>,
+    /// Once settled: every customer's entries, together, by (day, order).
+    entries: GroupedEntries<OrderEntry>,
     /// Line items of an order are usually adjacent: the last date is remembered.
     days: DayCache,
     order_hasher: foldhash::fast::FixedState,
@@ -465,7 +471,7 @@ impl<'a> TxHandler<'a> {
             slots: CustomerSlots::keeping(keep),
             entry_log: ChunkedLog::default(),
             absorbed_logs: Vec::new(),
-            entries: Vec::new(),
+            entries: GroupedEntries::default(),
             days: DayCache::with_format(reading.date_format),
             order_hasher: foldhash::fast::FixedState::with_seed(0x10_0C_A1_1C),
             scratch: String::new(),
@@ -532,8 +538,9 @@ impl<'a> TxHandler<'a> {
         // A handler that absorbed others itself (not done today) has its logs renumbered
         // twice, into this one's own log.
         for (log, theirs) in other.absorbed_logs {
-            for (slot, entry) in log.into_entries() {
-                self.entry_log.push((moved.of(theirs.of(slot)), entry));
+            for mut entry in log.into_entries() {
+                entry.customer = moved.of(theirs.of(entry.customer));
+                self.entry_log.push(entry);
             }
         }
         self.absorbed_logs.push((other.entry_log, moved));
@@ -543,53 +550,37 @@ impl<'a> TxHandler<'a> {
         self.after_holdout += other.after_holdout;
     }
 
-    /// Moves the entry log into one table, customer after customer (a counting sort by
-    /// customer), and sorts and merges each customer's entries. One table, not a vector per
-    /// customer: the log and the customers' copies are never all in memory at once beyond a
-    /// chunk, and a million small allocations are not made. Call once the workers are merged.
+    /// Groups the entry logs by customer ([`GroupedEntries`], built in the logs' own chunks
+    /// so that the logs and the table are not held at once), and sorts and merges each
+    /// customer's entries. One table, not a vector per customer: a million small allocations
+    /// are not made. Call once the workers are merged.
     pub fn settle_entries(&mut self) {
         let customers = &mut self.slots.customers;
-        // This worker's own log, its slots as they are, then the absorbed workers' logs.
+        // This worker's own log, its slots as they are, then the absorbed workers' logs, every
+        // entry renumbered to the merged slots.
         let own = (std::mem::take(&mut self.entry_log), MovedSlots::After(0));
-        let logs: Vec<_> = std::iter::once(own)
+        let mut counts = vec![0u32; customers.len()];
+        let logs: Vec<ChunkedLog<OrderEntry>> = std::iter::once(own)
             .chain(std::mem::take(&mut self.absorbed_logs))
+            .map(|(mut log, moved)| {
+                for entry in log.iter_mut() {
+                    entry.customer = moved.of(entry.customer);
+                    counts[entry.customer as usize] += 1;
+                }
+                log
+            })
             .collect();
-        let mut next = vec![0u32; customers.len()];
-        for (log, moved) in &logs {
-            for (slot, _) in log.iter() {
-                next[moved.of(*slot) as usize] += 1;
-            }
-        }
-        let mut start = 0u32;
-        for (customer, count) in customers.iter_mut().zip(next.iter_mut()) {
-            customer.entries = EntrySpan { start, len: *count };
+        let filler = OrderEntry::new(0, 0, 0, NO_LABEL, 0);
+        let (mut table, starts) = GroupedEntries::group(logs, &counts, |e| e.customer, filler);
+        for ((customer, start), len) in customers.iter_mut().zip(starts).zip(counts) {
+            customer.entries = EntrySpan { start, len };
             customer.latest_entry = 0;
-            *count = start;
-            start = start
-                .checked_add(customer.entries.len)
-                .expect("fewer than 2^32 orders");
         }
-        let placeholder = OrderEntry::new(0, 0, NO_LABEL, 0);
-        let mut table = vec![placeholder; start as usize];
-        for (log, moved) in logs {
-            for (slot, entry) in log.into_entries() {
-                let at = &mut next[moved.of(slot) as usize];
-                table[*at as usize] = entry;
-                *at += 1;
-            }
-        }
-        drop(next);
-        let mut spans: Vec<(&mut CustomerTx, &mut [OrderEntry])> =
-            Vec::with_capacity(customers.len());
-        let mut rest = table.as_mut_slice();
-        for customer in customers.iter_mut() {
-            let (own, after) =
-                std::mem::take(&mut rest).split_at_mut(customer.entries.len as usize);
-            spans.push((customer, own));
-            rest = after;
-        }
-        spans
-            .into_par_iter()
+        let spans = customers.iter().map(|c| (c.entries.start, c.entries.len));
+        let slices = table.slices_mut(spans);
+        customers
+            .par_iter_mut()
+            .zip(slices)
             .for_each(|(customer, entries)| customer.compact(entries));
         self.entries = table;
     }
@@ -597,7 +588,7 @@ impl<'a> TxHandler<'a> {
     /// A customer's calibration entries, by (day, order), once settled.
     pub fn entries_of(&self, customer: &CustomerTx) -> &[OrderEntry] {
         let EntrySpan { start, len } = customer.entries;
-        &self.entries[start as usize..(start + len) as usize]
+        self.entries.slice(start, len)
     }
 }
 
@@ -658,15 +649,15 @@ impl RowHandler for TxHandler<'_> {
             }
             return Ok(());
         }
-        let entry = OrderEntry::new(row.day, row.order, row.channel, row.amount);
+        let entry = OrderEntry::new(index, row.day, row.order, row.channel, row.amount);
         let latest = state
             .latest_entry
             .checked_sub(1)
-            .map(|i| &mut self.entry_log.get_mut(i as usize).1);
+            .map(|i| self.entry_log.get_mut(i as usize));
         match latest {
             Some(last) if last.day == row.day && last.order == row.order => last.add(&entry),
             _ => {
-                let at = self.entry_log.push((index, entry));
+                let at = self.entry_log.push(entry);
                 state.latest_entry =
                     u32::try_from(at + 1).expect("fewer than 2^32 entries per worker");
             }
@@ -793,19 +784,19 @@ mod tests {
     #[test]
     fn customer_state_stays_within_a_cache_line() {
         assert!(std::mem::size_of::<CustomerTx>() <= 64);
-        assert_eq!(std::mem::size_of::<OrderEntry>(), 32);
+        assert_eq!(std::mem::size_of::<OrderEntry>(), 40);
     }
 
     #[test]
     fn lines_of_one_order_add_up_keeping_the_first_channel() {
-        let mut entry = OrderEntry::new(5, 9, NO_LABEL, -250);
+        let mut entry = OrderEntry::new(0, 5, 9, NO_LABEL, -250);
         assert!(!entry.is_purchase() && entry.channel() == NO_LABEL);
-        entry.add(&OrderEntry::new(5, 9, 3, 1_000));
-        entry.add(&OrderEntry::new(5, 9, 4, 0));
+        entry.add(&OrderEntry::new(0, 5, 9, 3, 1_000));
+        entry.add(&OrderEntry::new(0, 5, 9, 4, 0));
         assert_eq!((entry.paid, entry.refunded), (1_000, 250));
         assert!(entry.is_purchase());
         assert_eq!(entry.channel(), 3);
-        let largest = OrderEntry::new(1, 1, CHANNEL_BITS - 1, 0);
+        let largest = OrderEntry::new(0, 1, 1, CHANNEL_BITS - 1, 0);
         assert_eq!(largest.channel(), CHANNEL_BITS - 1);
         assert!(largest.is_purchase(), "an amount of 0 is a purchase line");
     }
