@@ -1,10 +1,13 @@
 use std::fmt;
-use std::sync::Arc;
+
+use compact_str::CompactString;
 
 /// A customer's id exactly as it appears in the input (ids are never parsed or renumbered, so
 /// outputs join back to the source systems).
 ///
-/// Cheap to clone: the text is shared.
+/// Ids up to 24 bytes (nearly all: numbers, prefixed numbers, short codes) are held inline, so
+/// that a base of 10M customers keeps its ids in one 240 MB vector instead of ten million
+/// small allocations beside it; longer ids (UUIDs) are on the heap.
 ///
 /// ```
 /// use lookalike_core::CustomerId;
@@ -12,7 +15,7 @@ use std::sync::Arc;
 /// assert_eq!(id.as_str(), "C0001");
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CustomerId(Arc<str>);
+pub struct CustomerId(CompactString);
 
 impl CustomerId {
     /// The id's text.
@@ -23,19 +26,19 @@ impl CustomerId {
 
 impl From<&str> for CustomerId {
     fn from(text: &str) -> Self {
-        CustomerId(Arc::from(text))
+        CustomerId(CompactString::from(text))
     }
 }
 
 impl From<String> for CustomerId {
     fn from(text: String) -> Self {
-        CustomerId(Arc::from(text))
+        CustomerId(CompactString::from(text))
     }
 }
 
 impl fmt::Debug for CustomerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.0.as_str(), f)
     }
 }
 

@@ -801,8 +801,8 @@ fn label_totals_of(tx: &TxHandler<'_>, dictionaries: &TxDictionaries) -> LabelTo
     let mut category_totals = vec![0i128; category_labels.len()];
     let mut channel_orders = vec![0i128; channel_labels.len()];
     for customer in &tx.slots.customers {
-        for (label, paid) in &customer.category_paid {
-            category_totals[*label as usize] += *paid as i128;
+        for (label, paid) in customer.category_paid.iter() {
+            category_totals[label as usize] += paid as i128;
         }
         for entry in tx
             .entries_of(customer)

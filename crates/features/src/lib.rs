@@ -15,6 +15,7 @@
 //! and orders, not with line items.
 
 mod btyd;
+mod category_spend;
 mod cell;
 mod chunked_log;
 mod chunks;

@@ -12,6 +12,7 @@ use lookalike_core::{ColumnMapping, IdPartition, InputKind};
 use rayon::prelude::*;
 
 use crate::FeatureError;
+use crate::category_spend::CategorySpend;
 use crate::cell::{self, Cell, CellResult, DayCache};
 use crate::chunked_log::ChunkedLog;
 use crate::customer_slots::{CustomerSlots, CustomerState, MovedSlots, customer_id};
@@ -274,7 +275,7 @@ pub(crate) struct CustomerTx {
     /// Calibration units bought (fixed point), when the file has a quantity column.
     pub units: i64,
     /// Calibration purchase spend per category.
-    pub category_paid: Vec<(LabelId, i64)>,
+    pub category_paid: CategorySpend,
     /// Holdout purchases and line attributes, when there are any.
     rare: Option<Box<RareTx>>,
 }
@@ -305,8 +306,8 @@ impl CustomerState for CustomerTx {
         // Entries are still in the workers' logs: `TxHandler::absorb` moves them.
         debug_assert!(self.entries.len == 0 && other.entries.len == 0);
         self.first_seen = self.first_seen.min(other.first_seen);
-        for (category, paid) in other.category_paid {
-            add_to(&mut self.category_paid, category, paid);
+        for (category, paid) in other.category_paid.iter() {
+            self.category_paid.add(category, paid);
         }
         self.refund_lines += other.refund_lines;
         self.units += other.units;
@@ -371,18 +372,11 @@ impl CustomerTx {
         if let Some(rare) = &mut self.rare {
             rare.holdout.sort_unstable();
         }
-        self.category_paid.sort_unstable();
+        self.category_paid.sort();
     }
 
     pub fn has_calibration_rows(&self) -> bool {
         self.entries.len > 0
-    }
-}
-
-fn add_to(pairs: &mut Vec<(LabelId, i64)>, label: LabelId, amount: i64) {
-    match pairs.iter_mut().find(|(l, _)| *l == label) {
-        Some(pair) => pair.1 += amount,
-        None => pairs.push((label, amount)),
     }
 }
 
@@ -664,7 +658,7 @@ impl RowHandler for TxHandler<'_> {
         }
         if row.amount >= 0 {
             if row.category != NO_LABEL {
-                add_to(&mut state.category_paid, row.category, row.amount);
+                state.category_paid.add(row.category, row.amount);
             }
             state.units += row.units;
         } else {
@@ -692,7 +686,7 @@ mod tests {
             tx.entries_of(state),
             state.refund_lines,
             state.units,
-            state.category_paid,
+            state.category_paid.iter().collect::<Vec<_>>(),
             state.holdout()
         )
     }
