@@ -255,16 +255,9 @@ pub fn extract_with<R, E: From<FeatureError>>(
     let mut base: Vec<Member> = tx_ids.iter().map(|(_, _, i)| Member::of_tx(*i)).collect();
     // Joins go through the inputs' own id indexes: each customer's place in the base is kept
     // by state (4 bytes each), not in a map from id (at 10M customers, 400 MB more).
-    let joins_needed = events.is_some() || customer_file.is_some();
-    let mut tx_place = vec![
-        Place::NONE;
-        if joins_needed {
-            tx.slots.customers.len()
-        } else {
-            0
-        }
-    ];
-    if joins_needed {
+    let mut tx_place = Vec::new();
+    if events.is_some() || customer_file.is_some() {
+        tx_place = vec![Place::NONE; tx.slots.customers.len()];
         for (at, (_, _, slot)) in tx_ids.iter().enumerate() {
             tx_place[*slot as usize] = Place::at(base_index(at));
         }
