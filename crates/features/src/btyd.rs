@@ -202,7 +202,7 @@ pub fn btyd_summary(
         .slots
         .index
         .iter()
-        .map(|(id, i)| (merged.slots.customers[*i as usize].first_seen, &**id, *i))
+        .map(|(id, i)| (merged.slots.customers[i as usize].first_seen, &**id, i))
         .collect();
     order.par_sort_unstable_by_key(|(first_seen, _, _)| *first_seen);
 

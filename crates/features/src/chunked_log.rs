@@ -42,6 +42,7 @@ impl<T> ChunkedLog<T> {
     }
 
     /// The entry at `index`.
+    #[inline]
     pub fn get_mut(&mut self, index: usize) -> &mut T {
         &mut self.chunks[index >> CHUNK_BITS][index & (CHUNK - 1)]
     }

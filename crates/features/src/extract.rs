@@ -237,28 +237,27 @@ pub fn extract_with<R, E: From<FeatureError>>(
     // 4. The base: everyone with a calibration transaction, a calibration event or a row in the
     //    customers file, in order of first appearance (transactions, then events, then
     //    customers). Customers seen only after as-of do not exist yet as of that date.
-    let mut tx_ids: Vec<(u64, &str, u32)> = tx
-        .slots
-        .index
-        .iter()
-        .filter(|(_, i)| tx.slots.customers[**i as usize].has_calibration_rows())
-        .map(|(k, i)| (tx.slots.customers[*i as usize].first_seen, &**k, *i))
+    // (first seen, slot) of the transaction customers with a calibration row.
+    let mut tx_ids: Vec<(u64, u32)> = (0u32..)
+        .zip(&tx.slots.customers)
+        .filter(|(_, c)| c.has_calibration_rows())
+        .map(|(slot, c)| (c.first_seen, slot))
         .collect();
-    tx_ids.par_sort_unstable_by_key(|(first_seen, _, _)| *first_seen);
-    // The output's ids are made now, so that the maps from id to state can go before the
+    tx_ids.par_sort_unstable_by_key(|(first_seen, _)| *first_seen);
+    // The output's ids are made now, so that the index from id to state can go before the
     // feature values are filled in: memory at its peak holds the states and the values, not
     // also every id twice.
     let mut ids: Vec<CustomerId> = tx_ids
         .par_iter()
-        .map(|(_, id, _)| CustomerId::from(*id))
+        .map(|(_, slot)| CustomerId::from(tx.slots.index.id(*slot).as_str()))
         .collect();
-    let mut base: Vec<Member> = tx_ids.iter().map(|(_, _, i)| Member::of_tx(*i)).collect();
+    let mut base: Vec<Member> = tx_ids.iter().map(|(_, i)| Member::of_tx(*i)).collect();
     // Joins go through the inputs' own id indexes: each customer's place in the base is kept
     // by state (4 bytes each), not in a map from id (at 10M customers, 400 MB more).
     let mut tx_place = Vec::new();
     if events.is_some() || customer_file.is_some() {
         tx_place = vec![Place::NONE; tx.slots.customers.len()];
-        for (at, (_, _, slot)) in tx_ids.iter().enumerate() {
+        for (at, (_, slot)) in tx_ids.iter().enumerate() {
             tx_place[*slot as usize] = Place::at(base_index(at));
         }
     }
@@ -268,7 +267,7 @@ pub fn extract_with<R, E: From<FeatureError>>(
     let mut ev_place = Vec::new();
     if let Some(ev) = &events {
         ev_place = vec![Place::NONE; ev.slots.customers.len()];
-        let mut ev_ids: Vec<(&str, u32)> = ev.slots.index.iter().map(|(k, v)| (&**k, *v)).collect();
+        let mut ev_ids: Vec<(&str, u32)> = ev.slots.index.iter().map(|(k, v)| (&**k, v)).collect();
         ev_ids.sort_unstable_by_key(|(_, i)| ev.slots.customers[*i as usize].first_seen);
         for (id, i) in ev_ids {
             let tx_slot = tx.slots.index.get(id);

@@ -256,6 +256,27 @@ pub(crate) struct EntrySpan {
     len: u32,
 }
 
+/// Where a customer's order entries are: during the scan, the latest one in the worker's log
+/// (so that the lines of one order add up in one entry); once settled, all of them in the
+/// table [`TxHandler::settle_entries`] builds.
+#[derive(Debug, Clone, Copy)]
+enum EntryPlace {
+    /// `at`: 1 + the index in the log (0: no entry yet); `day`: the entry's day. A line of
+    /// another day starts a new entry without reading the old one, which in a log in time
+    /// order is far back in the log (a cache miss on a quarter of the scan's time in `perf`).
+    Latest {
+        at: u32,
+        day: i32,
+    },
+    Settled(EntrySpan),
+}
+
+impl Default for EntryPlace {
+    fn default() -> Self {
+        EntryPlace::Latest { at: 0, day: 0 }
+    }
+}
+
 /// What one customer did, as gathered so far.
 ///
 /// Kept small (64 bytes): a million of these live at once, and in a log in time order every
@@ -264,12 +285,8 @@ pub(crate) struct EntrySpan {
 pub(crate) struct CustomerTx {
     /// Ordering key of the customer's first row in the file.
     pub first_seen: u64,
-    /// Calibration entries (before as-of): empty during the scan, then where they are in the
-    /// table [`TxHandler::settle_entries`] builds from the handler's entry log.
-    entries: EntrySpan,
-    /// During the scan: 1 + the index of this customer's latest entry in the worker's log
-    /// (0: none yet), so that the lines of one order add up in one entry.
-    latest_entry: u32,
+    /// Calibration entries (before as-of).
+    entries: EntryPlace,
     /// Calibration refund lines.
     pub refund_lines: u32,
     /// Calibration units bought (fixed point), when the file has a quantity column.
@@ -304,7 +321,10 @@ impl CustomerState for CustomerTx {
 
     fn merge(&mut self, other: CustomerTx) {
         // Entries are still in the workers' logs: `TxHandler::absorb` moves them.
-        debug_assert!(self.entries.len == 0 && other.entries.len == 0);
+        debug_assert!(matches!(
+            (self.entries, other.entries),
+            (EntryPlace::Latest { .. }, EntryPlace::Latest { .. })
+        ));
         self.first_seen = self.first_seen.min(other.first_seen);
         for (category, paid) in other.category_paid.iter() {
             self.category_paid.add(category, paid);
@@ -368,7 +388,9 @@ impl CustomerTx {
                 }
             }
         }
-        self.entries.len = kept as u32;
+        if let EntryPlace::Settled(span) = &mut self.entries {
+            span.len = kept as u32;
+        }
         if let Some(rare) = &mut self.rare {
             rare.holdout.sort_unstable();
         }
@@ -376,7 +398,15 @@ impl CustomerTx {
     }
 
     pub fn has_calibration_rows(&self) -> bool {
-        self.entries.len > 0
+        self.span().len > 0
+    }
+
+    /// Where the entries are in the settled table (none before it is settled).
+    fn span(&self) -> EntrySpan {
+        match self.entries {
+            EntryPlace::Settled(span) => span,
+            EntryPlace::Latest { .. } => EntrySpan::default(),
+        }
     }
 }
 
@@ -567,10 +597,12 @@ impl<'a> TxHandler<'a> {
         let filler = OrderEntry::new(0, 0, 0, NO_LABEL, 0);
         let (mut table, starts) = GroupedEntries::group(logs, &counts, |e| e.customer, filler);
         for ((customer, start), len) in customers.iter_mut().zip(starts).zip(counts) {
-            customer.entries = EntrySpan { start, len };
-            customer.latest_entry = 0;
+            customer.entries = EntryPlace::Settled(EntrySpan { start, len });
         }
-        let spans = customers.iter().map(|c| (c.entries.start, c.entries.len));
+        let spans = customers.iter().map(|c| {
+            let EntrySpan { start, len } = c.span();
+            (start, len)
+        });
         let slices = table.slices_mut(spans);
         customers
             .par_iter_mut()
@@ -581,7 +613,7 @@ impl<'a> TxHandler<'a> {
 
     /// A customer's calibration entries, by (day, order), once settled.
     pub fn entries_of(&self, customer: &CustomerTx) -> &[OrderEntry] {
-        let EntrySpan { start, len } = customer.entries;
+        let EntrySpan { start, len } = customer.span();
         self.entries.slice(start, len)
     }
 }
@@ -644,16 +676,20 @@ impl RowHandler for TxHandler<'_> {
             return Ok(());
         }
         let entry = OrderEntry::new(index, row.day, row.order, row.channel, row.amount);
-        let latest = state
-            .latest_entry
-            .checked_sub(1)
-            .map(|i| self.entry_log.get_mut(i as usize));
+        let latest = match state.entries {
+            EntryPlace::Latest { at, day } if at > 0 && day == row.day => {
+                Some(self.entry_log.get_mut(at as usize - 1))
+            }
+            _ => None,
+        };
         match latest {
             Some(last) if last.day == row.day && last.order == row.order => last.add(&entry),
             _ => {
                 let at = self.entry_log.push(entry);
-                state.latest_entry =
-                    u32::try_from(at + 1).expect("fewer than 2^32 entries per worker");
+                state.entries = EntryPlace::Latest {
+                    at: u32::try_from(at + 1).expect("fewer than 2^32 entries per worker"),
+                    day: row.day,
+                };
             }
         }
         if row.amount >= 0 {
