@@ -304,25 +304,25 @@ impl TxLayout {
         channel_orders.resize(self.channels.len(), 0);
         let mut orders_with_channel = 0u64;
         for e in entries {
-            paid += e.paid as i128;
-            refunded += e.refunded as i128;
+            paid += e.paid() as i128;
+            refunded += e.refunded() as i128;
             let age = last_day - e.day; // 0 = the last day before as-of
             for (w, count, spend) in windows.iter_mut() {
                 if age < *w {
-                    *spend += e.paid as i128 - e.refunded as i128;
+                    *spend += e.paid() as i128 - e.refunded() as i128;
                     *count += e.is_purchase() as u64;
                 }
             }
             if age < 90 {
-                recent90 += e.paid as i128;
+                recent90 += e.paid() as i128;
             } else if age < 180 {
-                previous90 += e.paid as i128;
+                previous90 += e.paid() as i128;
             }
             if e.is_purchase() {
                 orders += 1;
                 match days.last_mut() {
-                    Some((d, v)) if *d == e.day => *v += e.paid as i128,
-                    _ => days.push((e.day, e.paid as i128)),
+                    Some((d, v)) if *d == e.day => *v += e.paid() as i128,
+                    _ => days.push((e.day, e.paid() as i128)),
                 }
                 if is_label(e.channel()) {
                     orders_with_channel += 1;
