@@ -14,6 +14,7 @@ use lookalike_core::IdPartition;
 
 use crate::cell::{self, Cell};
 use crate::scan::RowProblem;
+use crate::slot_vec::SlotVec;
 
 /// A customer id as the index keeps it: ids up to 24 bytes (nearly all) are held inline, so
 /// millions of ids are one vector, not millions of allocations.
@@ -49,7 +50,7 @@ fn key_hash(id: &str) -> u64 {
 #[derive(Default)]
 pub(crate) struct SlotIndex {
     /// The id of each slot.
-    ids: Vec<CustomerKey>,
+    ids: SlotVec<CustomerKey>,
     /// Slots by the hash of their id. With more than one, shard `k` holds the ids that route
     /// to owner `k`; none before the first id.
     shards: Vec<HashTable<u32>>,
@@ -77,13 +78,9 @@ impl SlotIndex {
     }
 
     /// Every (id, slot) by slot, emptying the index.
-    pub fn drain(&mut self) -> impl Iterator<Item = (CustomerKey, u32)> + '_ {
+    pub fn drain(&mut self) -> impl Iterator<Item = (CustomerKey, u32)> + use<> {
         self.shards.clear();
-        self.ids.drain(..).zip(0u32..)
-    }
-
-    pub fn len(&self) -> usize {
-        self.ids.len()
+        std::mem::take(&mut self.ids).into_iter().zip(0u32..)
     }
 
     /// Files `id` under the next slot, in its shard; returns the slot. The id must not be in
@@ -160,7 +157,7 @@ impl MovedSlots {
 /// One worker's customers: id → index, and the states by index.
 pub(crate) struct CustomerSlots<S> {
     pub index: SlotIndex,
-    pub customers: Vec<S>,
+    pub customers: SlotVec<S>,
     /// Only customers in all of these parts are kept (none: everyone).
     keep: Vec<IdPartition>,
     /// A customer's lines are usually adjacent: the last id's bytes (empty = none) and its
@@ -173,7 +170,7 @@ impl<S> CustomerSlots<S> {
     pub fn keeping(keep: &[IdPartition]) -> Self {
         CustomerSlots {
             index: Default::default(),
-            customers: Vec::new(),
+            customers: SlotVec::default(),
             keep: keep.to_vec(),
             last: (Vec::new(), None),
         }
@@ -262,7 +259,7 @@ impl<S: CustomerState> CustomerSlots<S> {
     pub fn absorb(&mut self, other: CustomerSlots<S>) -> MovedSlots {
         let CustomerSlots {
             index: mut theirs,
-            customers: mut states,
+            customers: states,
             ..
         } = other;
         let offset = self.customers.len() as u32;
@@ -287,12 +284,11 @@ impl<S: CustomerState> CustomerSlots<S> {
                     mine.iter_mut().for_each(|slot| *slot += offset);
                 }
             }
-            self.index.ids.append(&mut theirs.ids);
-            self.customers.append(&mut states);
+            self.index.ids.append(theirs.ids);
+            self.customers.append(states);
             return MovedSlots::After(offset);
         }
         let mut moved_to = vec![0u32; states.len()];
-        self.customers.reserve(theirs.len());
         for ((id, state), moved) in theirs.ids.iter().zip(states).zip(&mut moved_to) {
             *moved = match self.index.get(id) {
                 Some(held) => {
@@ -416,7 +412,7 @@ mod tests {
         }
         assert_eq!(states(&joined), states(&alone));
         assert_eq!(joined.customers.len(), 97, "no state left over");
-        assert_eq!(joined.index.len(), 97);
+        assert_eq!(joined.index.iter().count(), 97);
     }
 
     #[test]

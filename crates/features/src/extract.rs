@@ -21,6 +21,7 @@ use crate::events::{CustomerEvents, EventHandler, PurchaseDays};
 use crate::input::{FieldRequest, InputFile};
 use crate::params::{FeatureParams, MissingCustomer};
 use crate::scan::{ScanOptions, scan};
+use crate::slot_vec::SlotVec;
 use crate::transactions::{
     CustomerTx, TransactionFields, TxHandler, TxReading, Window, is_label, transaction_fields,
 };
@@ -321,7 +322,7 @@ pub fn extract_with<R, E: From<FeatureError>>(
         .into());
     }
     drop((tx_place, ev_place));
-    let events: Option<Vec<CustomerEvents>> = events.map(|e| e.slots.customers);
+    let events: Option<SlotVec<CustomerEvents>> = events.map(|e| e.slots.customers);
     let tx_index = std::mem::take(&mut tx.slots.index);
     std::thread::spawn(move || drop(tx_index));
 
@@ -926,7 +927,7 @@ impl Place {
 /// Each transaction customer's line attributes: per attribute, the value on most of the
 /// customer's calibration lines (ties: the smallest value, so that line order does not matter).
 fn line_attribute_values(
-    customers: &[CustomerTx],
+    customers: &SlotVec<CustomerTx>,
     names: &[String],
     dictionaries: &[Dictionary],
 ) -> CustomerFile {

@@ -637,11 +637,13 @@ impl<'a> TxHandler<'a> {
             let EntrySpan { start, len } = c.span();
             (start, len)
         });
-        let slices = table.slices_mut(spans);
-        customers
-            .par_iter_mut()
-            .zip(slices)
-            .for_each(|(customer, entries)| customer.compact(entries));
+        let mut slices = table.slices_mut(spans);
+        for part in customers.parts_mut() {
+            let theirs = slices.par_drain(..part.len());
+            part.par_iter_mut()
+                .zip(theirs)
+                .for_each(|(customer, entries)| customer.compact(entries));
+        }
         self.entries = table;
     }
 
