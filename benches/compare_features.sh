@@ -17,6 +17,7 @@ order=${3:-customer}
 python=${PYTHON:-python3}
 bin=target/release/lookalike
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+mkdir -p "$dir"
 for format in csv parquet; do
   if [ ! -f "$dir/$format/transactions.$format" ]; then
     /usr/bin/time -f "generate $format: %e s, peak %M KB" \

@@ -4,7 +4,12 @@
 //! is hundreds of megabytes: as (label, amount) pairs of 16 bytes, a customer buying in five
 //! categories held a 128-byte allocation. Nearly always the label is small (a few dozen
 //! categories) and the sum fits 48 bits (±14 billion in currency at the fixed-point scale), so
-//! both go in one word. Anything larger is kept exactly, in two words after a marker.
+//! both go in one word. Anything larger is kept exactly, in two words after a marker. Two
+//! words are held in place of the vector's pointer and capacity (a third of the customers buy
+//! in one or two categories): those customers allocate nothing, and every customer's first
+//! lines add up without reading memory elsewhere.
+
+use smallvec::SmallVec;
 
 use crate::dictionary::LabelId;
 
@@ -19,7 +24,7 @@ const PACKED_LABELS: LabelId = 1 << 15;
 
 /// Spend per category label: each label once, in no order until [`CategorySpend::sort`].
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct CategorySpend(Vec<u64>);
+pub(crate) struct CategorySpend(SmallVec<[u64; 2]>);
 
 /// Whether `amount` fits a packed word's 48-bit two's complement.
 fn packs(amount: i64) -> bool {
@@ -175,5 +180,19 @@ mod tests {
             spend.add(label, 25_000);
         }
         assert_eq!(spend.0.len(), 6);
+    }
+
+    #[test]
+    fn two_categories_are_held_in_place() {
+        assert_eq!(std::mem::size_of::<CategorySpend>(), 24);
+        let mut spend = CategorySpend::default();
+        spend.add(3, 10);
+        spend.add(1, 20);
+        spend.add(3, 5);
+        assert!(!spend.0.spilled());
+        spend.add(7, 1);
+        assert!(spend.0.spilled());
+        spend.sort();
+        assert_eq!(spend.iter().collect::<Vec<_>>(), [(1, 20), (3, 15), (7, 1)]);
     }
 }
