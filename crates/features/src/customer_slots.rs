@@ -61,8 +61,14 @@ pub(crate) struct SlotIndex {
 impl SlotIndex {
     /// The slot of `id`, if it has one.
     pub fn get(&self, id: &str) -> Option<u32> {
-        let shard = self.shards.get(owner_of(id, self.shards.len()))?;
-        shard
+        self.find_in(owner_of(id, self.shards.len()), id)
+    }
+
+    /// The slot of `id` in shard `shard` (the one [`owner_of`] gives; a routed worker knows
+    /// it is its own, without hashing the id for it again).
+    fn find_in(&self, shard: usize, id: &str) -> Option<u32> {
+        self.shards
+            .get(shard)?
             .find(key_hash(id), |&slot| self.ids[slot as usize] == id)
             .copied()
     }
@@ -86,14 +92,17 @@ impl SlotIndex {
     /// Files `id` under the next slot, in its shard; returns the slot. The id must not be in
     /// the index yet.
     fn push(&mut self, id: &str) -> u32 {
+        self.push_into(owner_of(id, self.shards.len()), id)
+    }
+
+    /// [`SlotIndex::push`] into shard `shard`, the one [`owner_of`] gives.
+    fn push_into(&mut self, shard: usize, id: &str) -> u32 {
         let slot = u32::try_from(self.ids.len()).expect("fewer than 2^32 customers");
         self.ids.push(id.into());
         if self.shards.is_empty() {
             self.shards.push(HashTable::new());
         }
-        let ids = &self.ids;
-        let shard = owner_of(id, self.shards.len());
-        self.shards[shard].insert_unique(key_hash(id), slot, |&s| key_hash(&ids[s as usize]));
+        file(&mut self.shards[shard], &self.ids, id, slot);
         slot
     }
 
@@ -107,9 +116,7 @@ impl SlotIndex {
     fn refile(&mut self, shards: usize) {
         self.shards = (0..shards).map(|_| HashTable::new()).collect();
         for (id, slot) in self.ids.iter().zip(0u32..) {
-            let ids = &self.ids;
-            self.shards[owner_of(id, shards)]
-                .insert_unique(key_hash(id), slot, |&s| key_hash(&ids[s as usize]));
+            file(&mut self.shards[owner_of(id, shards)], &self.ids, id, slot);
         }
     }
 
@@ -152,6 +159,12 @@ impl MovedSlots {
             MovedSlots::To(to) => to[slot as usize],
         }
     }
+}
+
+/// Files `slot`, whose id is `id`, in `table` (which rehashes the slots it holds through
+/// `ids` when it grows).
+fn file(table: &mut HashTable<u32>, ids: &SlotVec<CustomerKey>, id: &str, slot: u32) {
+    table.insert_unique(key_hash(id), slot, |&s| key_hash(&ids[s as usize]));
 }
 
 /// One worker's customers: id → index, and the states by index.
@@ -229,14 +242,15 @@ impl<S: CustomerState> CustomerSlots<S> {
             self.index.shards.len() == 1
                 || owner_of(id, self.index.shards.len()) == self.index.home
         );
-        let index = match self.index.get(id) {
+        let home = self.index.home;
+        let index = match self.index.find_in(home, id) {
             Some(index) => {
                 self.customers[index as usize].seen_at(order_key);
                 Some(index)
             }
             None if !self.keep.iter().all(|part| part.contains(id)) => None,
             None => {
-                let index = self.index.push(id);
+                let index = self.index.push_into(home, id);
                 debug_assert_eq!(index as usize, self.customers.len());
                 self.customers.push(S::first_seen_at(order_key));
                 Some(index)

@@ -57,7 +57,7 @@ impl<T> SlotVec<T> {
 
     /// The values in slot order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.parts.iter().flatten()
+        self.into_iter()
     }
 
     /// The values in slot order, to change.

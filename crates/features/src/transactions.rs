@@ -736,12 +736,6 @@ impl RowHandler for TxHandler<'_> {
                 };
             }
         }
-        if row.amount < 0 {
-            // Refunds add up with their order's other refunds when the entries are settled;
-            // the latest entry stays the order entry.
-            let refund = OrderEntry::refund(index, row.day, row.order, -row.amount);
-            self.entry_log.push(refund);
-        }
         if row.amount >= 0 {
             if row.category != NO_LABEL {
                 state.category_paid.add(row.category, row.amount);
@@ -749,6 +743,10 @@ impl RowHandler for TxHandler<'_> {
             state.units += row.units;
         } else {
             state.refund_lines += 1;
+            // Refunds add up with their order's other refunds when the entries are settled;
+            // the latest entry stays the order entry.
+            let refund = OrderEntry::refund(index, row.day, row.order, -row.amount);
+            self.entry_log.push(refund);
         }
         Ok(())
     }
