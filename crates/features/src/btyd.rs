@@ -58,6 +58,10 @@ impl CustomerState for PurchaseDays {
         self.first_seen = self.first_seen.min(other.first_seen);
         self.days.extend(other.days);
     }
+
+    fn touch(&self) -> u64 {
+        self.first_seen
+    }
 }
 
 /// Per-thread aggregation: the customers this worker saw and their purchase days.
@@ -100,6 +104,10 @@ impl BtydHandler {
 impl RowHandler for BtydHandler {
     fn route(&mut self, owner: usize, owners: usize) {
         self.slots.route(owner, owners);
+    }
+
+    fn warm(&self, ids: &[Cell<'_>]) {
+        self.slots.warm(ids);
     }
 
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {

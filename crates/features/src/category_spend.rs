@@ -44,6 +44,12 @@ fn unpack(word: u64) -> (LabelId, i64) {
 }
 
 impl CategorySpend {
+    /// The first word held (0: none), read ahead of [`CategorySpend::add`]: past two
+    /// categories the words are on the heap, a cache miss of their own.
+    pub fn first_word(&self) -> u64 {
+        self.0.first().copied().unwrap_or(0)
+    }
+
     /// Adds `amount` to `label`'s spend.
     pub fn add(&mut self, label: LabelId, amount: i64) {
         let words = &mut self.0;

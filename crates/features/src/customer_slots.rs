@@ -9,11 +9,11 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
 use lookalike_core::IdPartition;
 
 use crate::cell::{self, Cell};
 use crate::scan::RowProblem;
+use crate::slot_table::SlotTable;
 use crate::slot_vec::SlotVec;
 
 /// A customer id as the index keeps it: ids up to 24 bytes (nearly all) are held inline, so
@@ -22,6 +22,9 @@ pub(crate) type CustomerKey = compact_str::CompactString;
 
 /// Field slot of the customer id; the same in every input kind.
 const CUSTOMER: usize = 0;
+
+/// Rows [`CustomerSlots::warm`] reads ahead for in one go.
+const WARM_MAX: usize = 64;
 
 /// Which of `owners` workers aggregates the customer `id` (as [`customer_id`] gives it): every
 /// spelling of one id goes to one owner, and [`SlotIndex`] finds an id's shard the same way.
@@ -53,7 +56,7 @@ pub(crate) struct SlotIndex {
     ids: SlotVec<CustomerKey>,
     /// Slots by the hash of their id. With more than one, shard `k` holds the ids that route
     /// to owner `k`; none before the first id.
-    shards: Vec<HashTable<u32>>,
+    shards: Vec<SlotTable>,
     /// In a routed scan, the owner this worker is: every id it files routes here.
     home: usize,
 }
@@ -69,8 +72,7 @@ impl SlotIndex {
     fn find_in(&self, shard: usize, id: &str) -> Option<u32> {
         self.shards
             .get(shard)?
-            .find(key_hash(id), |&slot| self.ids[slot as usize] == id)
-            .copied()
+            .find(key_hash(id), |slot| self.ids[slot as usize] == id)
     }
 
     /// The id of `slot`.
@@ -100,7 +102,7 @@ impl SlotIndex {
         let slot = u32::try_from(self.ids.len()).expect("fewer than 2^32 customers");
         self.ids.push(id.into());
         if self.shards.is_empty() {
-            self.shards.push(HashTable::new());
+            self.shards.push(SlotTable::default());
         }
         file(&mut self.shards[shard], &self.ids, id, slot);
         slot
@@ -114,7 +116,7 @@ impl SlotIndex {
 
     /// Every id filed again in `shards` shards, each in the one [`owner_of`] gives.
     fn refile(&mut self, shards: usize) {
-        self.shards = (0..shards).map(|_| HashTable::new()).collect();
+        self.shards = (0..shards).map(|_| SlotTable::default()).collect();
         for (id, slot) in self.ids.iter().zip(0u32..) {
             file(&mut self.shards[owner_of(id, shards)], &self.ids, id, slot);
         }
@@ -139,6 +141,10 @@ pub(crate) trait CustomerState: Default {
     fn seen_at(&mut self, order_key: u64);
     /// Folds another worker's state of the same customer into this one.
     fn merge(&mut self, other: Self);
+    /// A value read from the state (and from what it points to that a row will update):
+    /// [`CustomerSlots::warm`] reads it so that the state is in cache before its row is
+    /// applied.
+    fn touch(&self) -> u64;
 }
 
 /// Where [`CustomerSlots::absorb`] put another worker's slots (for state kept outside the
@@ -163,8 +169,8 @@ impl MovedSlots {
 
 /// Files `slot`, whose id is `id`, in `table` (which rehashes the slots it holds through
 /// `ids` when it grows).
-fn file(table: &mut HashTable<u32>, ids: &SlotVec<CustomerKey>, id: &str, slot: u32) {
-    table.insert_unique(key_hash(id), slot, |&s| key_hash(&ids[s as usize]));
+fn file(table: &mut SlotTable, ids: &SlotVec<CustomerKey>, id: &str, slot: u32) {
+    table.insert(key_hash(id), slot, |s| key_hash(&ids[s as usize]));
 }
 
 /// One worker's customers: id → index, and the states by index.
@@ -213,6 +219,38 @@ pub(crate) fn is_guest(cell: Cell<'_>) -> bool {
 }
 
 impl<S: CustomerState> CustomerSlots<S> {
+    /// Reads ahead for a group of rows whose customer id cells are `ids`, changing nothing
+    /// (see [`crate::scan::RowHandler::warm`]): first the index buckets of the ids, then the
+    /// ids and states of the slots found there. Each step is a short loop of its own, so that
+    /// the group's cache misses are all under way at once instead of one per row.
+    pub fn warm(&self, ids: &[Cell<'_>]) {
+        let Some(table) = self.index.shards.get(self.index.home) else {
+            return;
+        };
+        let mut scratch = String::new();
+        for group in ids.chunks(WARM_MAX) {
+            let mut hashes = [0u64; WARM_MAX];
+            let mut read = [false; WARM_MAX];
+            for ((hash, read), cell) in hashes.iter_mut().zip(&mut read).zip(group) {
+                if let Ok(id) = customer_id(*cell, &mut scratch) {
+                    (*hash, *read) = (key_hash(id), true);
+                }
+            }
+            let hashes = &hashes[..group.len()];
+            let mut sink = 0u64;
+            for &hash in hashes {
+                sink ^= table.home_bucket(hash);
+            }
+            for (&hash, _) in hashes.iter().zip(&read).filter(|(_, read)| **read) {
+                if let Some(slot) = table.candidate(hash) {
+                    let slot = slot as usize;
+                    sink ^= self.index.ids[slot].len() as u64 ^ self.customers[slot].touch();
+                }
+            }
+            std::hint::black_box(sink);
+        }
+    }
+
     /// This worker aggregates the customers that route to `owner` of `owners` (the scan sends
     /// every row of a customer to one owner), so its index is that owner's shard.
     pub fn route(&mut self, owner: usize, owners: usize) {
@@ -279,7 +317,7 @@ impl<S: CustomerState> CustomerSlots<S> {
         let offset = self.customers.len() as u32;
         if self.index.shards.is_empty() {
             // Nothing filed here yet: shaped as theirs, so that theirs move in.
-            self.index.shards = theirs.shards.iter().map(|_| HashTable::new()).collect();
+            self.index.shards = theirs.shards.iter().map(|_| SlotTable::default()).collect();
         }
         if self.index.shards.len() != theirs.shards.len() {
             self.index.gather_into_one_shard();
@@ -295,7 +333,7 @@ impl<S: CustomerState> CustomerSlots<S> {
             for (mine, other) in self.index.shards.iter_mut().zip(theirs.shards) {
                 if !other.is_empty() {
                     *mine = other;
-                    mine.iter_mut().for_each(|slot| *slot += offset);
+                    mine.shift_slots(offset);
                 }
             }
             self.index.ids.append(theirs.ids);
@@ -341,6 +379,9 @@ mod tests {
         fn merge(&mut self, other: Self) {
             self.first = self.first.min(other.first);
             self.rows += other.rows;
+        }
+        fn touch(&self) -> u64 {
+            self.first
         }
     }
 

@@ -81,6 +81,10 @@ impl CustomerState for CustomerEvents {
         self.first_seen = self.first_seen.min(order_key);
     }
 
+    fn touch(&self) -> u64 {
+        self.first_seen
+    }
+
     fn merge(&mut self, o: CustomerEvents) {
         self.first_seen = self.first_seen.min(o.first_seen);
         self.views_30d += o.views_30d;
@@ -141,6 +145,10 @@ impl<'a, P: PurchaseDays> EventHandler<'a, P> {
 impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
     fn route(&mut self, owner: usize, owners: usize) {
         self.slots.route(owner, owners);
+    }
+
+    fn warm(&self, ids: &[Cell<'_>]) {
+        self.slots.warm(ids);
     }
 
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {

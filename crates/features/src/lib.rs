@@ -32,6 +32,7 @@ mod outcomes;
 mod params;
 mod parquet_file;
 mod scan;
+mod slot_table;
 mod slot_vec;
 mod table_check;
 mod table_io;

@@ -55,6 +55,10 @@ impl CustomerState for State {
         self.revenue += other.revenue;
         self.pre_revenue += other.pre_revenue;
     }
+
+    fn touch(&self) -> u64 {
+        self.purchase_lines
+    }
 }
 
 struct Handler {
@@ -71,6 +75,10 @@ struct Handler {
 impl RowHandler for Handler {
     fn route(&mut self, owner: usize, owners: usize) {
         self.slots.route(owner, owners);
+    }
+
+    fn warm(&self, ids: &[Cell<'_>]) {
+        self.slots.warm(ids);
     }
 
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {

@@ -164,13 +164,7 @@ where
                             if problems.skips_guest(&cells[..columns.len()]) {
                                 continue;
                             }
-                            if let Err(problem) = worker.row(order, place, &cells[..columns.len()])
-                            {
-                                count -= 1;
-                                if problems.report(order, place, problem) {
-                                    break;
-                                }
-                            }
+                            worker.row(order, place, &cells[..columns.len()]);
                         }
                         rows.fetch_add(count, Ordering::Relaxed);
                         progress.advance(block.data.len() as u64);

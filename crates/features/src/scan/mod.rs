@@ -55,6 +55,13 @@ impl RowProblem {
 pub(crate) trait RowHandler: Send {
     fn row(&mut self, order: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem>;
 
+    /// Reads, without changing anything, what [`RowHandler::row`] will read first for a
+    /// group of rows whose customer id cells (field 0) are `ids`: the customers' index entries
+    /// and states. The scan calls it before the group's `row` calls: in a log in time order
+    /// each row's customer is a cache miss, and the misses of short loops overlap where those
+    /// of whole rows cannot.
+    fn warm(&self, _ids: &[Cell<'_>]) {}
+
     /// Told once, before any row: this handler takes only the rows of customers that
     /// [`owner_of`](crate::customer_slots::owner_of) gives to `owner` of `owners`.
     fn route(&mut self, _owner: usize, _owners: usize) {}
@@ -250,6 +257,10 @@ struct PartHandler<H> {
 impl<H: RowHandler> RowHandler for PartHandler<H> {
     fn row(&mut self, order: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
         self.inner.row(order + self.offset, cells)
+    }
+
+    fn warm(&self, ids: &[Cell<'_>]) {
+        self.inner.warm(ids);
     }
 
     fn route(&mut self, owner: usize, owners: usize) {

@@ -277,7 +277,7 @@ fn scan_parquet_group<H: RowHandler>(
     while let Some(batch) = crate::parquet_file::next_batch(&mut reader) {
         let batch: RecordBatch =
             batch.map_err(|e| parquet_error(input)(format!("row group {group}: {e}")))?;
-        let (taken, stop) = scan_rows(
+        count += scan_rows(
             input,
             &batch,
             group,
@@ -287,18 +287,14 @@ fn scan_parquet_group<H: RowHandler>(
             handler,
             problems,
         )?;
-        count += taken;
-        if stop {
-            break;
-        }
         handler.take_delivered();
     }
     Ok(count)
 }
 
 /// Feeds the rows of one batch of group `group` (whose first row is `first_row` of the input,
-/// `row_in_group` rows of it already read) to `handler`; returns the rows taken and whether a
-/// problem stops the scan.
+/// `row_in_group` rows of it already read) to `handler`; returns the rows taken (a bad row is
+/// reported, and taken back, by the worker that applies it).
 #[allow(clippy::too_many_arguments)]
 fn scan_rows<H: RowHandler>(
     input: &InputFile,
@@ -309,7 +305,7 @@ fn scan_rows<H: RowHandler>(
     column_names: &[Option<&str>],
     handler: &mut Worker<'_, H>,
     problems: &Problems,
-) -> Result<(u64, bool), FeatureError> {
+) -> Result<u64, FeatureError> {
     let mut views = Vec::with_capacity(column_names.len());
     for name in column_names {
         views.push(match name {
@@ -336,17 +332,14 @@ fn scan_rows<H: RowHandler>(
             count += 1;
             continue;
         }
-        let place = Place::ParquetRow(absolute_row);
-        match handler.row(order, place, &cells[..views.len()]) {
-            Ok(()) => count += 1,
-            Err(problem) => {
-                if problems.report(order, place, problem) {
-                    return Ok((count, true));
-                }
-            }
-        }
+        handler.row(
+            order,
+            Place::ParquetRow(absolute_row),
+            &cells[..views.len()],
+        );
+        count += 1;
     }
-    Ok((count, false))
+    Ok(count)
 }
 
 /// An in-memory Arrow table: its batches are shared out between worker threads as a Parquet
@@ -390,7 +383,7 @@ where
         make_handler,
         |b, handler| {
             let mut row_in_batch = 0u64;
-            let (count, _) = scan_rows(
+            let count = scan_rows(
                 input,
                 &batches[b],
                 b,

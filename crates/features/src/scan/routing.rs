@@ -13,12 +13,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{MAX_FIELDS, Place, Problems, RowHandler, RowProblem};
+use super::{MAX_FIELDS, Place, Problems, RowHandler};
 use crate::cell::Cell;
 use crate::customer_slots::{customer_id, owner_of};
 
 /// Bytes of packed rows sent to an owner at a time.
 const BATCH_BYTES: usize = 64 << 10;
+
+/// Bytes of a worker's own rows held before they are applied: its own rows go through the same
+/// packed batches as the rows it receives, so that every row is applied in warmed groups.
+const OWN_BATCH_BYTES: usize = 16 << 10;
+
+/// Rows applied as one group: each row's customer is looked up ([`RowHandler::warm`]) before
+/// any of the group's rows is applied.
+const WARM_GROUP: usize = 32;
 
 /// Rows for one owner: each row's ordering key, place and cells, packed into bytes.
 #[derive(Default)]
@@ -36,6 +44,12 @@ const DAY: u8 = 4;
 const NULL: u8 = 5;
 
 impl PackedRows {
+    /// The same buffer, empty, to be filled again.
+    fn emptied(mut self) -> Self {
+        self.bytes.clear();
+        self
+    }
+
     fn push(&mut self, order: u64, place: Place, cells: &[Cell<'_>]) {
         let out = &mut self.bytes;
         out.extend_from_slice(&order.to_le_bytes());
@@ -81,23 +95,31 @@ impl PackedRows {
         }
     }
 
-    /// Calls `each` with every row, rebuilt with `width` cells.
-    fn for_each(&self, width: usize, mut each: impl FnMut(u64, Place, &[Cell<'_>])) {
+    /// Calls `each` with the rows, [`WARM_GROUP`] at a time (fewer at the end), each rebuilt
+    /// with [`MAX_FIELDS`] cells of which the first `width` are the row's.
+    fn for_each_group(&self, width: usize, mut each: impl FnMut(&[PackedRow<'_>])) {
         let mut reader = Unpacker {
             bytes: &self.bytes,
             at: 0,
         };
+        let empty = PackedRow {
+            order: 0,
+            place: Place::ParquetRow(0),
+            cells: [Cell::Null; MAX_FIELDS],
+        };
+        let mut group = [empty; WARM_GROUP];
+        let mut filled = 0;
         while reader.at < self.bytes.len() {
-            let order = reader.u64();
-            let place = match reader.byte() {
+            let row = &mut group[filled];
+            row.order = reader.u64();
+            row.place = match reader.byte() {
                 PLACE_CSV => Place::CsvLine {
                     block_offset: reader.u64(),
                     line_in_block: reader.u64(),
                 },
                 _ => Place::ParquetRow(reader.u64()),
             };
-            let mut cells = [Cell::Null; MAX_FIELDS];
-            for cell in cells.iter_mut().take(width) {
+            for cell in row.cells.iter_mut().take(width) {
                 *cell = match reader.byte() {
                     TEXT => {
                         let length = reader.u32() as usize;
@@ -110,9 +132,24 @@ impl PackedRows {
                     _ => Cell::Null,
                 };
             }
-            each(order, place, &cells[..width]);
+            filled += 1;
+            if filled == WARM_GROUP {
+                each(&group);
+                filled = 0;
+            }
+        }
+        if filled > 0 {
+            each(&group[..filled]);
         }
     }
+}
+
+/// A row read back from [`PackedRows`].
+#[derive(Clone, Copy)]
+struct PackedRow<'a> {
+    order: u64,
+    place: Place,
+    cells: [Cell<'a>; MAX_FIELDS],
 }
 
 /// Reads back what [`PackedRows::push`] wrote.
@@ -215,19 +252,22 @@ impl<'s, H: RowHandler> Worker<'s, H> {
         }
     }
 
-    /// Aggregates a row of a customer this worker owns now, or sends it to its owner. Fails
-    /// only for a row aggregated here (a row sent away is reported by its owner).
-    pub fn row(&mut self, order: u64, place: Place, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+    /// Takes a row: one of a customer this worker owns is held with the others it owns and
+    /// applied with them, in a batch; any other is sent to its owner. A bad row is reported
+    /// to `problems` by whichever worker applies it, and taken back from the row count.
+    pub fn row(&mut self, order: u64, place: Place, cells: &[Cell<'_>]) {
         let owner = self.owner(cells[0]);
-        if owner == self.links.me {
-            return self.handler.row(order, cells);
-        }
         let outbox = &mut self.outboxes[owner];
         outbox.push(order, place, cells);
-        if outbox.bytes.len() >= BATCH_BYTES {
+        if owner == self.links.me {
+            if outbox.bytes.len() >= OWN_BATCH_BYTES {
+                let own = std::mem::take(&mut self.outboxes[owner]);
+                self.apply(&own);
+                self.outboxes[owner] = own.emptied();
+            }
+        } else if outbox.bytes.len() >= BATCH_BYTES {
             self.send(owner);
         }
-        Ok(())
     }
 
     fn send(&mut self, owner: usize) {
@@ -245,19 +285,31 @@ impl<'s, H: RowHandler> Worker<'s, H> {
         }
     }
 
+    /// Applies a batch of rows, a group at a time: the group is warmed, then applied.
     fn apply(&mut self, batch: &PackedRows) {
-        let (handler, problems, rows) = (&mut self.handler, self.problems, self.rows);
-        batch.for_each(self.width, |order, place, cells| {
-            if let Err(problem) = handler.row(order, cells) {
-                rows.fetch_sub(1, Ordering::Relaxed);
-                problems.report(order, place, problem);
+        let (handler, problems, rows, width) =
+            (&mut self.handler, self.problems, self.rows, self.width);
+        batch.for_each_group(width, |group| {
+            let mut ids = [Cell::Null; WARM_GROUP];
+            for (id, row) in ids.iter_mut().zip(group) {
+                *id = row.cells[0];
+            }
+            handler.warm(&ids[..group.len()]);
+            for row in group {
+                if let Err(problem) = handler.row(row.order, &row.cells[..width]) {
+                    rows.fetch_sub(1, Ordering::Relaxed);
+                    problems.report(row.order, row.place, problem);
+                }
             }
         });
     }
 
-    /// Sends what is left for other owners, then aggregates everything sent here until every
-    /// other worker is done; returns the handler.
+    /// Applies this worker's own held rows and sends what is left for other owners, then
+    /// aggregates everything sent here until every other worker is done; returns the handler.
     pub fn finish(mut self) -> H {
+        let me = self.links.me;
+        let own = std::mem::take(&mut self.outboxes[me]);
+        self.apply(&own);
         for owner in 0..self.outboxes.len() {
             if !self.outboxes[owner].bytes.is_empty() {
                 self.send(owner);
@@ -307,12 +359,39 @@ mod tests {
             packed.push(*order, *place, cells);
         }
         let mut back = Vec::new();
-        packed.for_each(4, |order, place, cells| {
-            back.push(format!("{order} {place:?} {cells:?}"));
+        packed.for_each_group(4, |group| {
+            for row in group {
+                let (order, place, cells) = (row.order, row.place, &row.cells[..4]);
+                back.push(format!("{order} {place:?} {cells:?}"));
+            }
         });
         let expected: Vec<String> = rows
             .iter()
             .map(|(order, place, cells)| format!("{order} {place:?} {cells:?}"))
+            .collect();
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn packed_rows_come_back_in_order_in_groups() {
+        let mut packed = PackedRows::default();
+        let count = 3 * WARM_GROUP + 5;
+        for i in 0..count as u64 {
+            packed.push(i, Place::ParquetRow(i + 1), &[Cell::Int(i as i64)]);
+        }
+        let mut sizes = Vec::new();
+        let mut back = Vec::new();
+        packed.for_each_group(1, |group| {
+            sizes.push(group.len());
+            back.extend(
+                group
+                    .iter()
+                    .map(|row| (row.order, format!("{:?}", row.cells[0]))),
+            );
+        });
+        assert_eq!(sizes, [WARM_GROUP, WARM_GROUP, WARM_GROUP, 5]);
+        let expected: Vec<(u64, String)> = (0..count as u64)
+            .map(|i| (i, format!("{:?}", Cell::Int(i as i64))))
             .collect();
         assert_eq!(back, expected);
     }
