@@ -106,11 +106,20 @@ impl RowHandler for BtydHandler {
         self.slots.route(owner, owners);
     }
 
-    fn warm(&self, ids: &[Cell<'_>]) {
-        self.slots.warm(ids);
+    fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {
+        self.slots.warm(ids, found);
     }
 
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+        self.row_found(order_key, cells, None)
+    }
+
+    fn row_found(
+        &mut self,
+        order_key: u64,
+        cells: &[Cell<'_>],
+        found: Option<u32>,
+    ) -> Result<(), RowProblem> {
         let fail = |slot: usize| move |reason: String| RowProblem::field(slot, cells[slot], reason);
         let day = self
             .days
@@ -122,9 +131,9 @@ impl RowHandler for BtydHandler {
             self.after_as_of += 1;
             return Ok(());
         }
-        let index = self
-            .slots
-            .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch)?;
+        let index =
+            self.slots
+                .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch, found)?;
         self.max_day = self.max_day.max(day);
         let Some(index) = index else {
             return Ok(());

@@ -321,6 +321,10 @@ pub(crate) fn day_in_format(text: &str, format: &str) -> CellResult<i32> {
 /// is the integer (`12346`), so that the same customer written both ways is one customer. Any
 /// other id is kept as written.
 pub(crate) fn integral_id(id: &str) -> &str {
+    // Nearly every id has no point: a byte loop says so faster than a search set up per call.
+    if !id.bytes().any(|b| b == b'.') {
+        return id;
+    }
     match id.split_once('.') {
         Some((whole, fraction))
             if !whole.is_empty()

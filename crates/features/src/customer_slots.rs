@@ -210,6 +210,16 @@ pub(crate) fn customer_id<'a>(
     Ok(cell::integral_id(id))
 }
 
+/// The id in a text cell as [`customer_id`] reads it, without a scratch string; `None` for a
+/// cell of another kind or an id [`customer_id`] would refuse.
+fn text_id(cell: Cell<'_>) -> Option<&str> {
+    let Cell::Text(bytes) = cell else {
+        return None;
+    };
+    let id = std::str::from_utf8(bytes).ok()?.trim();
+    (!id.is_empty()).then(|| cell::integral_id(id))
+}
+
 /// Why a log line without a customer id is a bad row, and what to do about guest lines.
 pub(crate) const MISSING_ID: &str = "is empty; a customer id is required (lines without one, such as guest checkouts, are left out and counted with --missing-customer skip)";
 
@@ -221,30 +231,34 @@ pub(crate) fn is_guest(cell: Cell<'_>) -> bool {
 impl<S: CustomerState> CustomerSlots<S> {
     /// Reads ahead for a group of rows whose customer id cells are `ids`, changing nothing
     /// (see [`crate::scan::RowHandler::warm`]): first the index buckets of the ids, then the
-    /// ids and states of the slots found there. Each step is a short loop of its own, so that
-    /// the group's cache misses are all under way at once instead of one per row.
-    pub fn warm(&self, ids: &[Cell<'_>]) {
+    /// ids and states of the slots filed there. Each step is a short loop of its own, so that
+    /// the group's cache misses are all under way at once instead of one per row. Sets
+    /// `found[k]` to the slot of `ids[k]` when it is filed (for [`CustomerSlots::slot_of`]),
+    /// `None` otherwise.
+    pub fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {
+        found.fill(None);
         let Some(table) = self.index.shards.get(self.index.home) else {
             return;
         };
-        let mut scratch = String::new();
-        for group in ids.chunks(WARM_MAX) {
+        for (ids, found) in ids.chunks(WARM_MAX).zip(found.chunks_mut(WARM_MAX)) {
+            let mut texts = [""; WARM_MAX];
             let mut hashes = [0u64; WARM_MAX];
-            let mut read = [false; WARM_MAX];
-            for ((hash, read), cell) in hashes.iter_mut().zip(&mut read).zip(group) {
-                if let Ok(id) = customer_id(*cell, &mut scratch) {
-                    (*hash, *read) = (key_hash(id), true);
+            for ((text, hash), cell) in texts.iter_mut().zip(&mut hashes).zip(ids) {
+                if let Some(id) = text_id(*cell) {
+                    (*text, *hash) = (id, key_hash(id));
                 }
             }
-            let hashes = &hashes[..group.len()];
             let mut sink = 0u64;
-            for &hash in hashes {
+            for &hash in &hashes[..ids.len()] {
                 sink ^= table.home_bucket(hash);
             }
-            for (&hash, _) in hashes.iter().zip(&read).filter(|(_, read)| **read) {
-                if let Some(slot) = table.candidate(hash) {
-                    let slot = slot as usize;
-                    sink ^= self.index.ids[slot].len() as u64 ^ self.customers[slot].touch();
+            for ((&text, &hash), found) in texts.iter().zip(&hashes).zip(found.iter_mut()) {
+                if text.is_empty() {
+                    continue;
+                }
+                *found = table.find(hash, |slot| self.index.ids[slot as usize] == text);
+                if let Some(slot) = *found {
+                    sink ^= self.customers[slot as usize].touch();
                 }
             }
             std::hint::black_box(sink);
@@ -259,12 +273,22 @@ impl<S: CustomerState> CustomerSlots<S> {
 
     /// The index of the customer in `cell`, with a new state on first sight; `None` for a
     /// customer who is not kept. Fails, changing nothing, when the id is unreadable or empty.
+    /// `found` is what [`CustomerSlots::warm`] found for the cell, if it was warmed.
     pub fn slot_of(
         &mut self,
         cell: Cell<'_>,
         order_key: u64,
         scratch: &mut String,
+        found: Option<u32>,
     ) -> Result<Option<u32>, RowProblem> {
+        if let Some(index) = found {
+            debug_assert_eq!(
+                customer_id(cell, scratch).ok(),
+                Some(self.index.id(index).as_str())
+            );
+            self.customers[index as usize].seen_at(order_key);
+            return Ok(Some(index));
+        }
         if let Cell::Text(bytes) = cell
             && !bytes.is_empty()
             && self.last.0 == bytes
@@ -394,7 +418,7 @@ mod tests {
         for (id, key) in rows {
             if owner_of(id, owners) == owner {
                 slots
-                    .slot_of(Cell::Text(id.as_bytes()), *key, &mut scratch)
+                    .slot_of(Cell::Text(id.as_bytes()), *key, &mut scratch, None)
                     .unwrap();
             }
         }

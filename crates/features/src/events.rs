@@ -147,11 +147,20 @@ impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
         self.slots.route(owner, owners);
     }
 
-    fn warm(&self, ids: &[Cell<'_>]) {
-        self.slots.warm(ids);
+    fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {
+        self.slots.warm(ids, found);
     }
 
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+        self.row_found(order_key, cells, None)
+    }
+
+    fn row_found(
+        &mut self,
+        order_key: u64,
+        cells: &[Cell<'_>],
+        found: Option<u32>,
+    ) -> Result<(), RowProblem> {
         use slot::*;
         let day = self
             .days
@@ -172,9 +181,9 @@ impl<P: PurchaseDays> RowHandler for EventHandler<'_, P> {
             self.after_as_of += 1;
             return Ok(());
         }
-        let Some(index) = self
-            .slots
-            .slot_of(cells[CUSTOMER], order_key, &mut self.scratch)?
+        let Some(index) =
+            self.slots
+                .slot_of(cells[CUSTOMER], order_key, &mut self.scratch, found)?
         else {
             return Ok(());
         };

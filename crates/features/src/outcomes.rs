@@ -77,11 +77,20 @@ impl RowHandler for Handler {
         self.slots.route(owner, owners);
     }
 
-    fn warm(&self, ids: &[Cell<'_>]) {
-        self.slots.warm(ids);
+    fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {
+        self.slots.warm(ids, found);
     }
 
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+        self.row_found(order_key, cells, None)
+    }
+
+    fn row_found(
+        &mut self,
+        order_key: u64,
+        cells: &[Cell<'_>],
+        found: Option<u32>,
+    ) -> Result<(), RowProblem> {
         use std::hash::BuildHasher;
         let day = self
             .days
@@ -106,7 +115,7 @@ impl RowHandler for Handler {
         };
         let Some(index) =
             self.slots
-                .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch)?
+                .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch, found)?
         else {
             return Ok(());
         };

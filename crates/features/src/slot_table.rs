@@ -4,7 +4,7 @@
 //! In a log in time order every line is a different customer, so looking its id up is a cache
 //! miss on the table, then on the id, then on the state. A whole line's work sits between one
 //! line's misses and the next's, so they do not overlap. The scan therefore looks up a group of
-//! lines first in short loops ([`SlotTable::home_bucket`], then [`SlotTable::candidate`]), whose
+//! lines first in short loops ([`SlotTable::home_bucket`], then [`SlotTable::find`]), whose
 //! loads do overlap, and applies the lines once their memory is in cache. `hashbrown` keeps a
 //! probe's position to itself, so the first of those loops cannot be written against it.
 //!
@@ -72,13 +72,6 @@ impl SlotTable {
             true => EMPTY,
             false => self.buckets[self.home(hash)],
         }
-    }
-
-    /// The first slot whose hash bits match `hash`, without comparing ids: the slot
-    /// [`SlotTable::find`] would most likely give, to read ahead; never an answer.
-    #[inline]
-    pub fn candidate(&self, hash: u64) -> Option<u32> {
-        self.find(hash, |_| true)
     }
 
     /// Files `slot` under `hash`; the slot must not be filed yet. `hash_of` gives the hash of
@@ -183,9 +176,7 @@ mod tests {
                 Some(slot + 1_000)
             );
         }
-        assert_eq!(table.candidate(spread_hash(7)), Some(1_007));
         assert_ne!(table.home_bucket(spread_hash(7)), EMPTY);
         assert_eq!(SlotTable::default().home_bucket(1), EMPTY);
-        assert_eq!(SlotTable::default().candidate(1), None);
     }
 }

@@ -677,11 +677,20 @@ impl RowHandler for TxHandler<'_> {
         self.slots.route(owner, owners);
     }
 
-    fn warm(&self, ids: &[Cell<'_>]) {
-        self.slots.warm(ids);
+    fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {
+        self.slots.warm(ids, found);
     }
 
     fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
+        self.row_found(order_key, cells, None)
+    }
+
+    fn row_found(
+        &mut self,
+        order_key: u64,
+        cells: &[Cell<'_>],
+        found: Option<u32>,
+    ) -> Result<(), RowProblem> {
         let row = self.parse(cells)?;
         let in_calibration = self.window.as_of.is_none_or(|a| row.day < a);
         if !in_calibration {
@@ -693,9 +702,9 @@ impl RowHandler for TxHandler<'_> {
                 return Ok(());
             }
         }
-        let index = self
-            .slots
-            .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch)?;
+        let index =
+            self.slots
+                .slot_of(cells[slot::CUSTOMER], order_key, &mut self.scratch, found)?;
         // Every valid row counts towards the dates and counts, kept customer or not, so that
         // every part of a partitioned extraction finds the same as-of date.
         self.min_day = self.min_day.min(row.day);

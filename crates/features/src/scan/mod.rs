@@ -60,7 +60,23 @@ pub(crate) trait RowHandler: Send {
     /// and states. The scan calls it before the group's `row` calls: in a log in time order
     /// each row's customer is a cache miss, and the misses of short loops overlap where those
     /// of whole rows cannot.
-    fn warm(&self, _ids: &[Cell<'_>]) {}
+    ///
+    /// Sets `found[k]` to the slot of the customer in `ids[k]` when it has one already, for
+    /// [`RowHandler::row_found`].
+    fn warm(&self, _ids: &[Cell<'_>], found: &mut [Option<u32>]) {
+        found.fill(None);
+    }
+
+    /// [`RowHandler::row`] of a row [`RowHandler::warm`] found the customer of (`found`: the
+    /// slot it found, if any).
+    fn row_found(
+        &mut self,
+        order: u64,
+        cells: &[Cell<'_>],
+        _found: Option<u32>,
+    ) -> Result<(), RowProblem> {
+        self.row(order, cells)
+    }
 
     /// Told once, before any row: this handler takes only the rows of customers that
     /// [`owner_of`](crate::customer_slots::owner_of) gives to `owner` of `owners`.
@@ -259,8 +275,17 @@ impl<H: RowHandler> RowHandler for PartHandler<H> {
         self.inner.row(order + self.offset, cells)
     }
 
-    fn warm(&self, ids: &[Cell<'_>]) {
-        self.inner.warm(ids);
+    fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {
+        self.inner.warm(ids, found);
+    }
+
+    fn row_found(
+        &mut self,
+        order: u64,
+        cells: &[Cell<'_>],
+        found: Option<u32>,
+    ) -> Result<(), RowProblem> {
+        self.inner.row_found(order + self.offset, cells, found)
     }
 
     fn route(&mut self, owner: usize, owners: usize) {

@@ -294,9 +294,10 @@ impl<'s, H: RowHandler> Worker<'s, H> {
             for (id, row) in ids.iter_mut().zip(group) {
                 *id = row.cells[0];
             }
-            handler.warm(&ids[..group.len()]);
-            for row in group {
-                if let Err(problem) = handler.row(row.order, &row.cells[..width]) {
+            let mut found = [None; WARM_GROUP];
+            handler.warm(&ids[..group.len()], &mut found[..group.len()]);
+            for (row, found) in group.iter().zip(found) {
+                if let Err(problem) = handler.row_found(row.order, &row.cells[..width], found) {
                     rows.fetch_sub(1, Ordering::Relaxed);
                     problems.report(row.order, row.place, problem);
                 }
