@@ -75,6 +75,13 @@ impl SlotIndex {
             .find(key_hash(id), |slot| self.ids[slot as usize] == id)
     }
 
+    /// Drops the tables, keeping the ids by slot: for a run that will look no id up again
+    /// (nothing joins through the index), so that at 10M customers their 134 MB are freed
+    /// before the entries are settled. Every lookup finds nothing afterwards.
+    pub fn keep_only_ids(&mut self) {
+        self.shards = Vec::new();
+    }
+
     /// The id of `slot`.
     pub fn id(&self, slot: u32) -> &CustomerKey {
         &self.ids[slot as usize]

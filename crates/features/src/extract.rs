@@ -786,6 +786,10 @@ fn read_transactions<'a>(
     for other in handlers {
         tx.absorb(other);
     }
+    // Only events and a customers file join through the index's tables.
+    if inputs.events.is_none() && inputs.customers.is_none() {
+        tx.slots.index.keep_only_ids();
+    }
     let as_of = match window.as_of {
         Some(day) => day,
         None if tx.max_day == i32::MIN => {
