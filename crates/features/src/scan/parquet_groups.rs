@@ -269,7 +269,7 @@ fn scan_parquet_group<H: RowHandler>(
         .map_err(parquet_error(input))?
         .with_projection(mask.clone())
         .with_row_groups(vec![group])
-        .with_batch_size(64 * 1024)
+        .with_batch_size(16 * 1024)
         .build()
         .map_err(|e| parquet_error(input)(e.to_string()))?;
     let mut row_in_group = 0u64;

@@ -24,6 +24,9 @@ const BATCH_BYTES: usize = 64 << 10;
 /// packed batches as the rows it receives, so that every row is applied in warmed groups.
 const OWN_BATCH_BYTES: usize = 16 << 10;
 
+/// Emptied batches a worker keeps for reuse.
+const MAX_SPARE: usize = 8;
+
 /// Rows applied as one group: each row's customer is looked up ([`RowHandler::warm`]) before
 /// any of the group's rows is applied.
 const WARM_GROUP: usize = 32;
@@ -207,6 +210,9 @@ pub(super) struct Worker<'s, H> {
     links: Links,
     pub handler: H,
     outboxes: Vec<PackedRows>,
+    /// Emptied batches received from other workers, refilled for the next sends: a fresh
+    /// buffer per batch cost fresh pages, faulted in and zeroed, for every row sent.
+    spare: Vec<PackedRows>,
     /// Cells per row.
     width: usize,
     problems: &'s Problems,
@@ -231,6 +237,7 @@ impl<'s, H: RowHandler> Worker<'s, H> {
             links,
             handler,
             outboxes: (0..workers).map(|_| PackedRows::default()).collect(),
+            spare: Vec::new(),
             width,
             problems,
             rows,
@@ -271,7 +278,8 @@ impl<'s, H: RowHandler> Worker<'s, H> {
     }
 
     fn send(&mut self, owner: usize) {
-        let batch = std::mem::take(&mut self.outboxes[owner]);
+        let next = self.spare.pop().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.outboxes[owner], next);
         if let Some(sender) = &self.links.senders[owner] {
             // The owner holds its inbox until every sender is gone, so this cannot fail.
             sender.send(batch).expect("owner inbox open");
@@ -282,6 +290,9 @@ impl<'s, H: RowHandler> Worker<'s, H> {
     pub fn take_delivered(&mut self) {
         while let Ok(batch) = self.links.inbox.try_recv() {
             self.apply(&batch);
+            if self.spare.len() < MAX_SPARE {
+                self.spare.push(batch.emptied());
+            }
         }
     }
 
