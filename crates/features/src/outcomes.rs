@@ -81,11 +81,7 @@ impl RowHandler for Handler {
         self.slots.warm(ids, found);
     }
 
-    fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
-        self.row_found(order_key, cells, None)
-    }
-
-    fn row_found(
+    fn row(
         &mut self,
         order_key: u64,
         cells: &[Cell<'_>],

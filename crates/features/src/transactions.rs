@@ -681,11 +681,7 @@ impl RowHandler for TxHandler<'_> {
         self.slots.warm(ids, found);
     }
 
-    fn row(&mut self, order_key: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
-        self.row_found(order_key, cells, None)
-    }
-
-    fn row_found(
+    fn row(
         &mut self,
         order_key: u64,
         cells: &[Cell<'_>],
@@ -848,14 +844,14 @@ mod tests {
         let mut alone = handler();
         let mut workers = [handler(), handler(), handler()];
         for (row, line) in lines.into_iter().enumerate() {
-            alone.row(row as u64, &cells(line)).unwrap();
+            alone.row(row as u64, &cells(line), None).unwrap();
             // Customer A's lines go round the three workers; the others stay on one each.
             let worker = if line.0 == "A" {
                 row % 3
             } else {
                 (line.0 == "C") as usize
             };
-            workers[worker].row(row as u64, &cells(line)).unwrap();
+            workers[worker].row(row as u64, &cells(line), None).unwrap();
         }
         alone.settle_entries();
         let mut workers = workers.into_iter();
@@ -959,7 +955,7 @@ mod tests {
                 Cell::Text(channel.as_bytes()),
                 Cell::Null,
             ];
-            tx.row(key as u64, &cells).unwrap();
+            tx.row(key as u64, &cells, None).unwrap();
         }
         tx.settle_entries();
         let a = &tx.slots.customers[tx.slots.index.get("A").unwrap() as usize];

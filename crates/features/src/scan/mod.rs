@@ -53,7 +53,10 @@ impl RowProblem {
 /// Consumes rows. `row` must leave the handler unchanged when it returns an error, so that a
 /// skipped row leaves no trace.
 pub(crate) trait RowHandler: Send {
-    fn row(&mut self, order: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem>;
+    /// Applies one row. `found` is the slot [`RowHandler::warm`] found for the row's customer,
+    /// if it was warmed and the customer had one (`None` is always correct, only slower).
+    fn row(&mut self, order: u64, cells: &[Cell<'_>], found: Option<u32>)
+    -> Result<(), RowProblem>;
 
     /// Reads, without changing anything, what [`RowHandler::row`] will read first for a
     /// group of rows whose customer id cells (field 0) are `ids`: the customers' index entries
@@ -62,20 +65,9 @@ pub(crate) trait RowHandler: Send {
     /// of whole rows cannot.
     ///
     /// Sets `found[k]` to the slot of the customer in `ids[k]` when it has one already, for
-    /// [`RowHandler::row_found`].
+    /// [`RowHandler::row`].
     fn warm(&self, _ids: &[Cell<'_>], found: &mut [Option<u32>]) {
         found.fill(None);
-    }
-
-    /// [`RowHandler::row`] of a row [`RowHandler::warm`] found the customer of (`found`: the
-    /// slot it found, if any).
-    fn row_found(
-        &mut self,
-        order: u64,
-        cells: &[Cell<'_>],
-        _found: Option<u32>,
-    ) -> Result<(), RowProblem> {
-        self.row(order, cells)
     }
 
     /// Told once, before any row: this handler takes only the rows of customers that
@@ -271,21 +263,17 @@ struct PartHandler<H> {
 }
 
 impl<H: RowHandler> RowHandler for PartHandler<H> {
-    fn row(&mut self, order: u64, cells: &[Cell<'_>]) -> Result<(), RowProblem> {
-        self.inner.row(order + self.offset, cells)
-    }
-
-    fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {
-        self.inner.warm(ids, found);
-    }
-
-    fn row_found(
+    fn row(
         &mut self,
         order: u64,
         cells: &[Cell<'_>],
         found: Option<u32>,
     ) -> Result<(), RowProblem> {
-        self.inner.row_found(order + self.offset, cells, found)
+        self.inner.row(order + self.offset, cells, found)
+    }
+
+    fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {
+        self.inner.warm(ids, found);
     }
 
     fn route(&mut self, owner: usize, owners: usize) {

@@ -308,7 +308,7 @@ impl<'s, H: RowHandler> Worker<'s, H> {
             let mut found = [None; WARM_GROUP];
             handler.warm(&ids[..group.len()], &mut found[..group.len()]);
             for (row, found) in group.iter().zip(found) {
-                if let Err(problem) = handler.row_found(row.order, &row.cells[..width], found) {
+                if let Err(problem) = handler.row(row.order, &row.cells[..width], found) {
                     rows.fetch_sub(1, Ordering::Relaxed);
                     problems.report(row.order, row.place, problem);
                 }
