@@ -2,10 +2,12 @@
 
 use std::fs::File;
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lookalike_core::Progress;
 
+use super::plain_csv;
 use super::routing::{Worker, links};
 use super::{
     MAX_FIELDS, Place, Problems, RowHandler, RowProblem, ScanOptions, ScanResult,
@@ -129,46 +131,35 @@ where
                         if !problems.wanted(block.index) {
                             continue;
                         }
-                        let mut reader = builder.from_reader(block.data.as_slice());
-                        let mut row_in_block = 0u64;
-                        let mut count = 0u64;
-                        while reader.read_byte_record(&mut record).unwrap_or(false) {
-                            let order = (block.index << 32) | row_in_block;
-                            row_in_block += 1;
-                            let line_in_block = record.position().map_or(1, |p| p.line());
-                            let place = Place::CsvLine {
-                                block_offset: block.offset,
-                                line_in_block,
-                            };
-                            if record.len() != header_width {
-                                let problem = RowProblem {
-                                    slot: None,
-                                    value: String::new(),
-                                    reason: format!(
-                                        "has {} fields but the header has {header_width}",
-                                        record.len()
-                                    ),
-                                };
-                                if problems.report(order, place, problem) {
+                        let mut take = RecordTaker {
+                            worker: &mut worker,
+                            problems,
+                            columns,
+                            header_width,
+                            block_index: block.index,
+                            block_offset: block.offset,
+                            row_in_block: 0,
+                            count: 0,
+                        };
+                        if plain_csv::is_plain(&block.data, b'"') {
+                            plain_csv::for_each_plain_record(
+                                &block.data,
+                                delimiter,
+                                |line, fields| take.record(line, fields.len(), |i| fields[i]),
+                            );
+                        } else {
+                            let mut reader = builder.from_reader(block.data.as_slice());
+                            while reader.read_byte_record(&mut record).unwrap_or(false) {
+                                let line = record.position().map_or(1, |p| p.line());
+                                let fields = &record;
+                                if take.record(line, fields.len(), |i| &fields[i]).is_break() {
                                     break;
                                 }
-                                continue;
                             }
-                            let mut cells = [Cell::Null; MAX_FIELDS];
-                            for (slot, column) in columns.iter().enumerate() {
-                                if let Some(c) = column {
-                                    cells[slot] = Cell::Text(&record[*c]);
-                                }
-                            }
-                            count += 1;
-                            if problems.skips_guest(&cells[..columns.len()]) {
-                                continue;
-                            }
-                            worker.row(order, place, &cells[..columns.len()]);
                         }
+                        let count = take.count;
                         rows.fetch_add(count, Ordering::Relaxed);
                         progress.advance(block.data.len() as u64);
-                        drop(reader);
                         let _ = recycle.send(block.data);
                         worker.take_delivered();
                     }
@@ -190,6 +181,64 @@ where
     progress.finish();
     let handlers = read_result?;
     Ok((handlers, rows.into_inner()))
+}
+
+/// Hands a block's records to a worker, numbering them and checking their width.
+struct RecordTaker<'a, 'w, H: RowHandler> {
+    worker: &'w mut Worker<'a, H>,
+    problems: &'a Problems,
+    columns: &'a [Option<usize>],
+    header_width: usize,
+    block_index: u64,
+    block_offset: u64,
+    row_in_block: u64,
+    /// Records of the header's width, the rows read.
+    count: u64,
+}
+
+impl<H: RowHandler> RecordTaker<'_, '_, H> {
+    /// Takes the record on line `line` of the block, of `width` fields, `field(i)` the i-th;
+    /// breaks when the scan is to stop (a bad row under `--on-bad-row fail`).
+    fn record<'r>(
+        &mut self,
+        line: u64,
+        width: usize,
+        field: impl Fn(usize) -> &'r [u8],
+    ) -> ControlFlow<()> {
+        let order = (self.block_index << 32) | self.row_in_block;
+        self.row_in_block += 1;
+        let place = Place::CsvLine {
+            block_offset: self.block_offset,
+            line_in_block: line,
+        };
+        if width != self.header_width {
+            let problem = RowProblem {
+                slot: None,
+                value: String::new(),
+                reason: format!(
+                    "has {width} fields but the header has {}",
+                    self.header_width
+                ),
+            };
+            return if self.problems.report(order, place, problem) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            };
+        }
+        let mut cells = [Cell::Null; MAX_FIELDS];
+        for (slot, column) in self.columns.iter().enumerate() {
+            if let Some(c) = column {
+                cells[slot] = Cell::Text(field(*c));
+            }
+        }
+        self.count += 1;
+        let cells = &cells[..self.columns.len()];
+        if !self.problems.skips_guest(cells) {
+            self.worker.row(order, place, cells);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Reads the file block by block and sends each run of complete records to the workers.

@@ -10,6 +10,7 @@
 
 mod csv_blocks;
 mod parquet_groups;
+mod plain_csv;
 mod routing;
 
 use std::fs::File;
