@@ -7,8 +7,11 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 /// A field value before parsing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Cell<'a> {
-    /// Raw text (CSV, Parquet strings).
+    /// Raw text, not yet known to be UTF-8 (CSV).
     Text(&'a [u8]),
+    /// Text known to be UTF-8 (Arrow strings, CSV blocks validated whole), so that it is not
+    /// validated again field by field.
+    Str(&'a str),
     /// A whole number (Parquet integers).
     Int(i64),
     /// A real number (Parquet floats and decimals).
@@ -21,11 +24,12 @@ pub(crate) enum Cell<'a> {
     Null,
 }
 
-impl Cell<'_> {
+impl<'a> Cell<'a> {
     /// The value as the user would see it in an error message.
     pub(crate) fn display(&self) -> String {
         match self {
             Cell::Text(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Cell::Str(text) => text.to_string(),
             Cell::Int(v) => v.to_string(),
             Cell::Float(v) => v.to_string(),
             Cell::EpochSeconds(v) => format!("{v} (epoch seconds)"),
@@ -39,8 +43,40 @@ impl Cell<'_> {
         match self {
             Cell::Null => true,
             Cell::Text(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+            Cell::Str(text) => text.bytes().all(|b| b.is_ascii_whitespace()),
             _ => false,
         }
+    }
+
+    /// The bytes of a text cell, raw or validated; `None` for other kinds.
+    pub(crate) fn text_bytes(self) -> Option<&'a [u8]> {
+        match self {
+            Cell::Text(bytes) => Some(bytes),
+            Cell::Str(text) => Some(text.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// The text of a text cell as UTF-8 (raw bytes validated here, with the message
+    /// [`utf8`] gives); `None` for other kinds.
+    pub(crate) fn text_str(self) -> Option<CellResult<&'a str>> {
+        match self {
+            Cell::Text(bytes) => Some(utf8(bytes)),
+            Cell::Str(text) => Some(Ok(text)),
+            _ => None,
+        }
+    }
+}
+
+/// `text` without leading and trailing whitespace, as [`str::trim`] gives it; a field that
+/// starts and ends with a visible ASCII character (nearly all of them) is returned as is,
+/// without trim's Unicode-aware scan.
+pub(crate) fn trimmed(text: &str) -> &str {
+    let visible = |b: &u8| (0x21..0x7f).contains(b);
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if visible(first) && visible(last) => text,
+        _ => text.trim(),
     }
 }
 
@@ -69,11 +105,16 @@ pub(crate) const MAX_ABS_AMOUNT: f64 = 1e12;
 /// Parses an amount into fixed-point units of 1/[`AMOUNT_SCALE`].
 pub(crate) fn amount_units(cell: Cell<'_>) -> CellResult<i64> {
     let value = match cell {
-        Cell::Text(bytes) => {
+        Cell::Text(_) | Cell::Str(_) => {
+            let bytes = cell.text_bytes().unwrap_or_default();
             if let Some(units) = plain_decimal_units(bytes) {
                 return Ok(units);
             }
-            let text = utf8(bytes)?.trim();
+            let text = match cell {
+                Cell::Str(text) => text,
+                _ => utf8(bytes)?,
+            }
+            .trim();
             if text.is_empty() {
                 return Err("is empty; an amount is required".into());
             }
@@ -298,17 +339,18 @@ impl DayCache {
 
     /// The day of `cell`, as [`day`] (or [`day_in_format`] with a format) would give it.
     pub fn day(&mut self, cell: Cell<'_>) -> CellResult<i32> {
-        if let (Some(format), Cell::Text(bytes)) = (&self.format, cell) {
+        if let (Some(format), Some(bytes)) = (&self.format, cell.text_bytes()) {
             if !bytes.is_empty() && bytes == self.last_text.as_slice() {
                 return Ok(self.day);
             }
-            let day = day_in_format(utf8(bytes)?.trim(), format)?;
+            let text = cell.text_str().unwrap_or(Ok(""))?;
+            let day = day_in_format(text.trim(), format)?;
             self.last_text.clear();
             self.last_text.extend_from_slice(bytes);
             self.day = day;
             return Ok(day);
         }
-        if let Cell::Text(bytes) = cell {
+        if let Some(bytes) = cell.text_bytes() {
             if bytes.len() >= 10 && bytes[..10] == self.prefix[..] && plain_time(&bytes[10..]) {
                 return Ok(self.day);
             }
@@ -401,6 +443,7 @@ fn plain_time(rest: &[u8]) -> bool {
 pub(crate) fn day(cell: Cell<'_>) -> CellResult<i32> {
     let day = match cell {
         Cell::Text(bytes) => day_of_text(utf8(bytes)?.trim()),
+        Cell::Str(text) => day_of_text(text.trim()),
         Cell::Int(v) => day_of_integer(v),
         Cell::Float(v) if v.is_finite() => day_of_integer(v.floor() as i64),
         Cell::Float(_) => Err("is not a finite number".into()),
@@ -422,7 +465,8 @@ const LAST_DAY: i32 = 2_932_896;
 /// A field's text for ids and labels; numbers are formatted the way they would be printed.
 pub(crate) fn text<'a>(cell: Cell<'a>, scratch: &'a mut String) -> CellResult<&'a str> {
     match cell {
-        Cell::Text(bytes) => Ok(utf8(bytes)?.trim()),
+        Cell::Text(bytes) => Ok(trimmed(utf8(bytes)?)),
+        Cell::Str(text) => Ok(trimmed(text)),
         Cell::Int(v) => {
             use std::fmt::Write;
             scratch.clear();
@@ -657,6 +701,58 @@ mod tests {
         );
         assert_eq!(amount_units(Cell::Text(b" 1.5")), Ok(15_000));
         assert_eq!(amount_units(Cell::Text(b"1.00000")), Ok(10_000));
+    }
+
+    /// Validated text reads as the same bytes do, through every parser, and the fast trim is
+    /// `str::trim`.
+    #[test]
+    fn validated_text_reads_as_its_bytes() {
+        let texts = [
+            "",
+            " ",
+            "\t",
+            "12",
+            " 12 ",
+            "12.0",
+            "\u{a0}12\u{a0}",
+            "\u{3000}x",
+            "x\u{85}",
+            "19.99",
+            " -5 ",
+            "1e3",
+            "abc",
+            "2025-03-04",
+            "2025-03-04 10:11:12",
+            " 2025-03-04T10:11:12Z",
+            "20250304",
+            "1741046400",
+            "~",
+            "!x!",
+            "é",
+        ];
+        for written in texts {
+            assert_eq!(trimmed(written), written.trim(), "{written:?}");
+            let (str_cell, byte_cell) = (Cell::Str(written), Cell::Text(written.as_bytes()));
+            assert_eq!(
+                amount_units(str_cell),
+                amount_units(byte_cell),
+                "{written:?}"
+            );
+            assert_eq!(day(str_cell), day(byte_cell), "{written:?}");
+            assert_eq!(
+                DayCache::default().day(str_cell),
+                DayCache::default().day(byte_cell),
+                "{written:?}"
+            );
+            let (mut a, mut b) = (String::new(), String::new());
+            assert_eq!(
+                text(str_cell, &mut a),
+                text(byte_cell, &mut b),
+                "{written:?}"
+            );
+            assert_eq!(str_cell.is_blank(), byte_cell.is_blank(), "{written:?}");
+            assert_eq!(str_cell.display(), byte_cell.display(), "{written:?}");
+        }
     }
 
     #[test]

@@ -220,10 +220,7 @@ pub(crate) fn customer_id<'a>(
 /// The id in a text cell as [`customer_id`] reads it, without a scratch string; `None` for a
 /// cell of another kind or an id [`customer_id`] would refuse.
 fn text_id(cell: Cell<'_>) -> Option<&str> {
-    let Cell::Text(bytes) = cell else {
-        return None;
-    };
-    let id = std::str::from_utf8(bytes).ok()?.trim();
+    let id = cell::trimmed(cell.text_str()?.ok()?);
     (!id.is_empty()).then(|| cell::integral_id(id))
 }
 
@@ -296,7 +293,7 @@ impl<S: CustomerState> CustomerSlots<S> {
             self.customers[index as usize].seen_at(order_key);
             return Ok(Some(index));
         }
-        if let Cell::Text(bytes) = cell
+        if let Some(bytes) = cell.text_bytes()
             && !bytes.is_empty()
             && self.last.0 == bytes
         {
@@ -325,7 +322,7 @@ impl<S: CustomerState> CustomerSlots<S> {
                 Some(index)
             }
         };
-        if let Cell::Text(bytes) = cell {
+        if let Some(bytes) = cell.text_bytes() {
             self.last.0.clear();
             self.last.0.extend_from_slice(bytes);
             self.last.1 = index;

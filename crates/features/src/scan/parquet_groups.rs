@@ -73,7 +73,7 @@ impl ColumnView {
     pub(crate) fn cell(&self, i: usize) -> Cell<'_> {
         match self {
             ColumnView::Absent => Cell::Null,
-            ColumnView::Text(a) if a.is_valid(i) => Cell::Text(a.value(i).as_bytes()),
+            ColumnView::Text(a) if a.is_valid(i) => Cell::Str(a.value(i)),
             ColumnView::Int(a) if a.is_valid(i) => Cell::Int(a.value(i)),
             ColumnView::Float(a) if a.is_valid(i) => Cell::Float(a.value(i)),
             ColumnView::Epoch { values, per_second } if values.is_valid(i) => {

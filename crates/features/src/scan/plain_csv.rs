@@ -7,7 +7,7 @@
 //! delimiters, so the split is the same; blocks with either byte go to `csv` as before. The test
 //! below holds the two to the same records.
 
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 
 /// Whether [`for_each_plain_record`] splits `data` as `csv` would (no `quote`, no `\r`).
 pub(super) fn is_plain(data: &[u8], quote: u8) -> bool {
@@ -16,17 +16,18 @@ pub(super) fn is_plain(data: &[u8], quote: u8) -> bool {
 
 /// Calls `each(line, fields)` for every record of `data`, a block for which [`is_plain`] holds,
 /// with `line` the 1-based line of the block the record is on (empty lines hold no record but
-/// are counted). Stops early when `each` breaks.
-pub(super) fn for_each_plain_record<'a>(
-    data: &'a [u8],
+/// are counted) and `fields` the byte ranges of its fields in `data`. Stops early when `each`
+/// breaks.
+pub(super) fn for_each_plain_record(
+    data: &[u8],
     delimiter: u8,
-    mut each: impl FnMut(u64, &[&'a [u8]]) -> ControlFlow<()>,
+    mut each: impl FnMut(u64, &[Range<usize>]) -> ControlFlow<()>,
 ) {
-    let mut fields: Vec<&'a [u8]> = Vec::with_capacity(16);
+    let mut fields: Vec<Range<usize>> = Vec::with_capacity(16);
     let mut line = 1u64;
     let mut start = 0;
     for end in memchr::memchr2_iter(delimiter, b'\n', data) {
-        fields.push(&data[start..end]);
+        fields.push(start..end);
         start = end + 1;
         if data[end] == b'\n' {
             let empty_line = fields.len() == 1 && fields[0].is_empty();
@@ -38,7 +39,7 @@ pub(super) fn for_each_plain_record<'a>(
         }
     }
     if start < data.len() || !fields.is_empty() {
-        fields.push(&data[start..]);
+        fields.push(start..data.len());
         let _ = each(line, &fields);
     }
 }
@@ -102,7 +103,10 @@ mod tests {
     fn plain_records(data: &[u8], delimiter: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut out = Vec::new();
         for_each_plain_record(data, delimiter, |line, fields| {
-            out.push((line, fields.iter().map(|f| f.to_vec()).collect()));
+            out.push((
+                line,
+                fields.iter().map(|f| data[f.clone()].to_vec()).collect(),
+            ));
             ControlFlow::Continue(())
         });
         out

@@ -31,10 +31,13 @@ const MAX_SPARE: usize = 8;
 /// any of the group's rows is applied.
 const WARM_GROUP: usize = 32;
 
-/// Rows for one owner: each row's ordering key, place and cells, packed into bytes.
+/// Rows for one owner: each row's ordering key, place and cells, packed into bytes; the text
+/// of cells known to be UTF-8 goes into a string beside them, so that the owner reads it back
+/// as text without validating it again.
 #[derive(Default)]
 struct PackedRows {
     bytes: Vec<u8>,
+    text: String,
 }
 
 const PLACE_CSV: u8 = 0;
@@ -45,12 +48,23 @@ const FLOAT: u8 = 2;
 const EPOCH: u8 = 3;
 const DAY: u8 = 4;
 const NULL: u8 = 5;
+const STR: u8 = 6;
 
 impl PackedRows {
     /// The same buffer, empty, to be filled again.
     fn emptied(mut self) -> Self {
         self.bytes.clear();
+        self.text.clear();
         self
+    }
+
+    /// Bytes held.
+    fn len(&self) -> usize {
+        self.bytes.len() + self.text.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
 
     fn push(&mut self, order: u64, place: Place, cells: &[Cell<'_>]) {
@@ -76,6 +90,11 @@ impl PackedRows {
                     out.push(TEXT);
                     out.extend_from_slice(&(text.len() as u32).to_le_bytes());
                     out.extend_from_slice(text);
+                }
+                Cell::Str(text) => {
+                    out.push(STR);
+                    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                    self.text.push_str(text);
                 }
                 Cell::Int(v) => {
                     out.push(INT);
@@ -104,6 +123,8 @@ impl PackedRows {
         let mut reader = Unpacker {
             bytes: &self.bytes,
             at: 0,
+            text: &self.text,
+            text_at: 0,
         };
         let empty = PackedRow {
             order: 0,
@@ -127,6 +148,10 @@ impl PackedRows {
                     TEXT => {
                         let length = reader.u32() as usize;
                         Cell::Text(reader.take(length))
+                    }
+                    STR => {
+                        let length = reader.u32() as usize;
+                        Cell::Str(reader.take_str(length))
                     }
                     INT => Cell::Int(reader.u64() as i64),
                     FLOAT => Cell::Float(f64::from_bits(reader.u64())),
@@ -159,9 +184,19 @@ struct PackedRow<'a> {
 struct Unpacker<'a> {
     bytes: &'a [u8],
     at: usize,
+    text: &'a str,
+    text_at: usize,
 }
 
 impl<'a> Unpacker<'a> {
+    fn take_str(&mut self, length: usize) -> &'a str {
+        let taken = self
+            .text
+            .get(self.text_at..self.text_at + length)
+            .expect("whole strings were packed, one after another");
+        self.text_at += length;
+        taken
+    }
     fn take(&mut self, length: usize) -> &'a [u8] {
         let taken = &self.bytes[self.at..self.at + length];
         self.at += length;
@@ -267,12 +302,12 @@ impl<'s, H: RowHandler> Worker<'s, H> {
         let outbox = &mut self.outboxes[owner];
         outbox.push(order, place, cells);
         if owner == self.links.me {
-            if outbox.bytes.len() >= OWN_BATCH_BYTES {
+            if outbox.len() >= OWN_BATCH_BYTES {
                 let own = std::mem::take(&mut self.outboxes[owner]);
                 self.apply(&own);
                 self.outboxes[owner] = own.emptied();
             }
-        } else if outbox.bytes.len() >= BATCH_BYTES {
+        } else if outbox.len() >= BATCH_BYTES {
             self.send(owner);
         }
     }
@@ -323,7 +358,7 @@ impl<'s, H: RowHandler> Worker<'s, H> {
         let own = std::mem::take(&mut self.outboxes[me]);
         self.apply(&own);
         for owner in 0..self.outboxes.len() {
-            if !self.outboxes[owner].bytes.is_empty() {
+            if !self.outboxes[owner].is_empty() {
                 self.send(owner);
             }
         }
@@ -363,6 +398,16 @@ mod tests {
                     Cell::Float(-0.25),
                     Cell::EpochSeconds(-86_401),
                     Cell::Day(-3),
+                ],
+            ),
+            (
+                9,
+                Place::ParquetRow(13),
+                vec![
+                    Cell::Str("ünïcode"),
+                    Cell::Text(b"\xffraw"),
+                    Cell::Str(""),
+                    Cell::Str("€"),
                 ],
             ),
         ];
