@@ -570,6 +570,32 @@ pub fn extract_with<R, E: From<FeatureError>>(
     consumed
 }
 
+/// Rows of one tile of [`ColumnTiles`].
+const TILE_ROWS: usize = 1024;
+
+/// Feature values of a run of rows, in tiles of [`TILE_ROWS`] rows, each tile stored column by
+/// column.
+///
+/// Why: a writer reads a column at a time, and a column of a row-major table is a strided read
+/// through all of it; a tile is filled a row at a time within the caches and read back as
+/// contiguous runs.
+pub struct ColumnTiles {
+    width: usize,
+    values: Vec<f64>,
+}
+
+impl ColumnTiles {
+    /// Column `j`'s values, row by row.
+    pub fn column(&self, j: usize) -> impl Iterator<Item = f64> + '_ {
+        self.values
+            .chunks(TILE_ROWS * self.width)
+            .flat_map(move |tile| {
+                let tile_rows = tile.len() / self.width;
+                tile[j * tile_rows..(j + 1) * tile_rows].iter().copied()
+            })
+    }
+}
+
 /// The features of a base, every value computable but none filled in yet: a writer fills and
 /// writes them a chunk of customers at a time, so that the whole table — at 10M customers, GBs
 /// — is never in memory beside the per-customer states it comes from. See [`extract_with`].
@@ -618,6 +644,32 @@ impl FeatureRows<'_> {
             .expect("one value per row and column");
         FeatureTable::new(self.ids[rows].to_vec(), self.columns.clone(), matrix)
             .expect("distinct ids and columns, checked when the base was built")
+    }
+
+    /// Rows `rows`'s values, filled on all cores, stored for reading a column at a time (see
+    /// [`ColumnTiles`]).
+    pub fn column_tiles(&self, rows: std::ops::Range<usize>) -> ColumnTiles {
+        let width = self.columns.len();
+        let mut values = vec![f64::NAN; rows.len() * width];
+        if width > 0 {
+            values
+                .par_chunks_mut(TILE_ROWS * width)
+                .enumerate()
+                .for_each_init(
+                    || (Scratch::default(), vec![f64::NAN; width]),
+                    |(scratch, row), (t, tile)| {
+                        let tile_rows = tile.len() / width;
+                        for r in 0..tile_rows {
+                            row.fill(f64::NAN);
+                            (self.fill_row)(rows.start + t * TILE_ROWS + r, scratch, row);
+                            for (j, value) in row.iter().enumerate() {
+                                tile[j * tile_rows + r] = *value;
+                            }
+                        }
+                    },
+                );
+        }
+        ColumnTiles { width, values }
     }
 
     fn values(&self, rows: std::ops::Range<usize>) -> Vec<f64> {

@@ -45,7 +45,7 @@ pub use chunks::{FeatureChunks, batch_from_table, table_from_batch};
 pub use customers::{AttributeEncoding, AttributeSummary, encodings, merge_attribute_summaries};
 pub use error::FeatureError;
 pub use extract::{
-    Extraction, FeatureInputs, FeatureRows, InputReport, attribute_summaries, extract,
+    ColumnTiles, Extraction, FeatureInputs, FeatureRows, InputReport, attribute_summaries, extract,
     extract_with, label_totals,
 };
 pub use input::{FileFormat, InputFile};

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lookalike_core::{
     CoreError, CustomerId, FeatureKind, FeatureSchema, FeatureTable, write_atomically,
@@ -160,23 +161,25 @@ fn write_rows_in_slices(
                 parquet_schema(rows.columns(), &integer),
                 feature_properties(schema),
                 (rows.len(), group_rows, slice_rows),
-                |range| Ok(rows.table(range)),
-                |chunk, j| {
+                |range| Ok((range.clone(), rows.column_tiles(range))),
+                |(range, tiles), j| {
+                    let ids = &rows.ids()[range.clone()];
                     if j == 0 {
-                        return Ok(id_column(chunk, 0..chunk.len()));
+                        return Ok(Arc::new(StringArray::from_iter_values(
+                            ids.iter().map(|i| i.as_str()),
+                        )));
                     }
-                    let column = chunk.values().column(j - 1);
                     if integer[j - 1]
                         && let Some((i, value)) =
-                            column.iter().enumerate().find(|(_, v)| !is_whole(**v))
+                            tiles.column(j - 1).enumerate().find(|(_, v)| !is_whole(*v))
                     {
                         return Err(std::io::Error::other(format!(
                             "column {} is a count but customer {} has {value}",
                             rows.columns()[j - 1],
-                            chunk.ids()[i].as_str()
+                            ids[i].as_str()
                         )));
                     }
-                    Ok(value_column(chunk, j - 1, 0..chunk.len(), integer[j - 1]))
+                    Ok(arrow_column(|| tiles.column(j - 1), integer[j - 1]))
                 },
             )?;
         }
@@ -378,14 +381,21 @@ fn value_column(
     integer: bool,
 ) -> ArrayRef {
     let column = table.values().column(j);
+    arrow_column(|| rows.clone().map(|i| column[i]), integer)
+}
+
+/// A column of values as Arrow (missing values as nulls), integers when asked; `values` gives
+/// the column's values each time it is called. Built from whole buffers, the validity only when
+/// something is missing.
+fn arrow_column<I: Iterator<Item = f64>>(values: impl Fn() -> I, integer: bool) -> ArrayRef {
+    let nulls = values()
+        .any(|v| v.is_nan())
+        .then(|| NullBuffer::from_iter(values().map(|v| !v.is_nan())));
     if integer {
-        Arc::new(arrow_array::Int64Array::from_iter(rows.map(|i| {
-            Some(column[i]).filter(|v| !v.is_nan()).map(|v| v as i64)
-        })))
+        let whole = values().map(|v| if v.is_nan() { 0 } else { v as i64 });
+        Arc::new(Int64Array::from_iter_values_with_nulls(whole, nulls))
     } else {
-        Arc::new(Float64Array::from_iter(
-            rows.map(|i| Some(column[i]).filter(|v| !v.is_nan())),
-        ))
+        Arc::new(Float64Array::from_iter_values_with_nulls(values(), nulls))
     }
 }
 

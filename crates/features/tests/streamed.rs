@@ -73,6 +73,32 @@ fn chunks_of_rows_put_together_are_the_whole_table() {
     assert_eq!(at, whole.table.len());
 }
 
+/// Values stored in tiles for the writer read back, column by column, as the table's columns,
+/// for runs of rows that start, end and span tiles anywhere.
+#[test]
+fn column_tiles_hold_the_tables_columns() {
+    extract_with(&inputs(), &params(), &NoProgress, |rows| {
+        let n = rows.len();
+        assert!(n > 2100, "the sample spans more than two tiles");
+        for range in [0..n, 5..2100, 1023..1025, 0..1, 7..7, n - 1..n] {
+            let table = rows.table(range.clone());
+            let tiles = rows.column_tiles(range.clone());
+            for j in 0..rows.columns().len() {
+                let from_tiles: Vec<u64> = tiles.column(j).map(f64::to_bits).collect();
+                let from_table: Vec<u64> = table
+                    .values()
+                    .column(j)
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                assert_eq!(from_tiles, from_table, "column {j}, rows {range:?}");
+            }
+        }
+        Ok::<_, Box<FeatureError>>(())
+    })
+    .unwrap();
+}
+
 #[test]
 fn pseudonymized_rows_are_the_pseudonymized_table() {
     let key = Pseudonymizer::new(b"a key of the tests, 32 bytes long").unwrap();
