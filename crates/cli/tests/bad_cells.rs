@@ -496,3 +496,38 @@ fn inputs_that_would_be_read_wrongly_are_refused() {
         &[&twice],
     );
 }
+
+/// A bad transaction row is named by the line it is on, however the file is written: plain or
+/// quoted (read by different parsers), with `\n` or `\r\n` line ends, with empty lines before it.
+#[test]
+fn a_bad_transaction_row_is_named_by_its_line_in_every_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let layouts = [
+        ("plain", "1,2025-01-01 10:00:00,5\n\n\n2,2025-01-02 10:00:00,x7\n"),
+        ("quoted", "\"1\",2025-01-01 10:00:00,5\n\n\n2,2025-01-02 10:00:00,x7\n"),
+        ("crlf", "1,2025-01-01 10:00:00,5\r\n\r\n\r\n2,2025-01-02 10:00:00,x7\r\n"),
+        ("crlf_quoted", "\"1\",2025-01-01 10:00:00,5\r\n\r\n\r\n2,2025-01-02 10:00:00,x7\r\n"),
+    ];
+    for (name, rows) in layouts {
+        let header = if name.starts_with("crlf") {
+            "customer_id,timestamp,amount\r\n"
+        } else {
+            "customer_id,timestamp,amount\n"
+        };
+        let tx = write(dir.path(), &format!("{name}.csv"), &format!("{header}{rows}"));
+        refused(
+            &[
+                "features",
+                "--transactions",
+                tx.to_str().unwrap(),
+                "--as-of",
+                "2026-01-01",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &["line 5", "\"amount\"", "x7"],
+            &[&tx],
+        );
+    }
+}

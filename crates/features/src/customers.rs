@@ -433,14 +433,16 @@ fn read_customer_file(
                         return Err(FeatureError::BadRow {
                             kind: input.kind,
                             path: input.path.clone(),
-                            row: e
-                                .position()
-                                .map_or("a row".into(), |p| format!("line {}", line_of(&bytes, p))),
+                            row: e.position().map_or("a row".into(), |p| {
+                                format!("line {}", crate::input::csv_record_line(p, &bytes))
+                            }),
                             reason: e.to_string(),
                         });
                     }
                 }
-                let line = record.position().map_or(0, |p| line_of(&bytes, p));
+                let line = record
+                    .position()
+                    .map_or(0, |p| crate::input::csv_record_line(p, &bytes));
                 if record.len() != header.len() {
                     let problem = FeatureError::BadRow {
                         kind: input.kind,
@@ -494,13 +496,6 @@ fn read_customer_file(
             collector.finish()
         }
     }
-}
-
-/// The line a record starts on. After a `\r\n` line end the csv reader places the next
-/// record at the `\n` and counts it on the line before; the record really starts one line on.
-fn line_of(bytes: &[u8], position: &csv::Position) -> u64 {
-    let at = position.byte() as usize;
-    position.line() + u64::from(bytes.get(at) == Some(&b'\n') && at > 0 && bytes[at - 1] == b'\r')
 }
 
 /// Feeds the rows of Arrow batches (a Parquet file's, or an in-memory table's) to `collector`,

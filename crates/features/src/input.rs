@@ -296,6 +296,20 @@ pub(crate) fn detect_delimiter(header_line: &[u8]) -> u8 {
     best.1
 }
 
+/// The line of `data` a record read by `csv` is on, from the position `csv` gives it. After
+/// empty lines that position is where they start (line and byte), not where the record does,
+/// and after a `\r\n` line end it is the `\n`, counted on the line before; so the line ends
+/// at that byte are counted in.
+pub(crate) fn csv_record_line(position: &csv::Position, data: &[u8]) -> u64 {
+    let rest = data.get(position.byte() as usize..).unwrap_or_default();
+    let empty_lines = rest
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .filter(|&&b| b == b'\n')
+        .count();
+    position.line() + empty_lines as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

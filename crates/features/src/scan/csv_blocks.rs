@@ -15,7 +15,9 @@ use super::{
 };
 use crate::FeatureError;
 use crate::cell::Cell;
-use crate::input::{FieldRequest, InputFile, detect_delimiter, parse_header, resolve_columns};
+use crate::input::{
+    FieldRequest, InputFile, csv_record_line, detect_delimiter, parse_header, resolve_columns,
+};
 
 const BLOCK_BYTES: usize = 4 << 20;
 /// A quoted field longer than this is taken to be an unterminated quote.
@@ -158,7 +160,9 @@ where
                         } else {
                             let mut reader = builder.from_reader(block.data.as_slice());
                             while reader.read_byte_record(&mut record).unwrap_or(false) {
-                                let line = record.position().map_or(1, |p| p.line());
+                                let line = record
+                                    .position()
+                                    .map_or(1, |p| csv_record_line(p, &block.data));
                                 let fields = &record;
                                 if take
                                     .record(line, fields.len(), |i| Cell::Text(&fields[i]))
@@ -325,6 +329,29 @@ fn produce_blocks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records after empty lines are put on their own line, quoted or not, LF or CRLF.
+    #[test]
+    fn records_after_empty_lines_are_on_their_lines() {
+        let cases: [(&[u8], &[u64]); 4] = [
+            (b"a,\"b\"\n\n\nc,d\ne\n\nf\n", &[1, 4, 5, 7]),
+            (b"\n\"x\"\n\n", &[2]),
+            (b"\"a\"\r\n\r\n\r\nb\r\n", &[1, 4]),
+            (b"\"a\nb\"\n\nc\n", &[1, 4]),
+        ];
+        for (data, lines) in cases {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(data);
+            let mut record = csv::ByteRecord::new();
+            let mut found = Vec::new();
+            while reader.read_byte_record(&mut record).unwrap() {
+                found.push(csv_record_line(record.position().unwrap(), data));
+            }
+            assert_eq!(found, lines, "{:?}", String::from_utf8_lossy(data));
+        }
+    }
 
     #[test]
     fn record_end_respects_quotes() {
