@@ -504,10 +504,22 @@ fn a_bad_transaction_row_is_named_by_its_line_in_every_layout() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.parquet");
     let layouts = [
-        ("plain", "1,2025-01-01 10:00:00,5\n\n\n2,2025-01-02 10:00:00,x7\n"),
-        ("quoted", "\"1\",2025-01-01 10:00:00,5\n\n\n2,2025-01-02 10:00:00,x7\n"),
-        ("crlf", "1,2025-01-01 10:00:00,5\r\n\r\n\r\n2,2025-01-02 10:00:00,x7\r\n"),
-        ("crlf_quoted", "\"1\",2025-01-01 10:00:00,5\r\n\r\n\r\n2,2025-01-02 10:00:00,x7\r\n"),
+        (
+            "plain",
+            "1,2025-01-01 10:00:00,5\n\n\n2,2025-01-02 10:00:00,x7\n",
+        ),
+        (
+            "quoted",
+            "\"1\",2025-01-01 10:00:00,5\n\n\n2,2025-01-02 10:00:00,x7\n",
+        ),
+        (
+            "crlf",
+            "1,2025-01-01 10:00:00,5\r\n\r\n\r\n2,2025-01-02 10:00:00,x7\r\n",
+        ),
+        (
+            "crlf_quoted",
+            "\"1\",2025-01-01 10:00:00,5\r\n\r\n\r\n2,2025-01-02 10:00:00,x7\r\n",
+        ),
     ];
     for (name, rows) in layouts {
         let header = if name.starts_with("crlf") {
@@ -515,7 +527,11 @@ fn a_bad_transaction_row_is_named_by_its_line_in_every_layout() {
         } else {
             "customer_id,timestamp,amount\n"
         };
-        let tx = write(dir.path(), &format!("{name}.csv"), &format!("{header}{rows}"));
+        let tx = write(
+            dir.path(),
+            &format!("{name}.csv"),
+            &format!("{header}{rows}"),
+        );
         refused(
             &[
                 "features",
