@@ -106,15 +106,10 @@ pub(crate) const MAX_ABS_AMOUNT: f64 = 1e12;
 pub(crate) fn amount_units(cell: Cell<'_>) -> CellResult<i64> {
     let value = match cell {
         Cell::Text(_) | Cell::Str(_) => {
-            let bytes = cell.text_bytes().unwrap_or_default();
-            if let Some(units) = plain_decimal_units(bytes) {
+            if let Some(units) = cell.text_bytes().and_then(plain_decimal_units) {
                 return Ok(units);
             }
-            let text = match cell {
-                Cell::Str(text) => text,
-                _ => utf8(bytes)?,
-            }
-            .trim();
+            let text = cell.text_str().unwrap_or(Ok(""))?.trim();
             if text.is_empty() {
                 return Err("is empty; an amount is required".into());
             }

@@ -679,7 +679,7 @@ impl FeatureRows<'_> {
                         std::hint::black_box(sink);
                         for r in 0..tile_rows {
                             row.fill(f64::NAN);
-                            (self.fill_row)(rows.start + t * TILE_ROWS + r, scratch, row);
+                            (self.fill_row)(first + r, scratch, row);
                             for (j, value) in row.iter().enumerate() {
                                 tile[j * tile_rows + r] = *value;
                             }

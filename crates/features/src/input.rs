@@ -263,11 +263,7 @@ pub(crate) fn parse_header(
         row: "line 1".into(),
         reason,
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(bytes);
+    let mut reader = log_reader(delimiter).from_reader(bytes);
     let mut record = csv::ByteRecord::new();
     reader
         .read_byte_record(&mut record)
@@ -294,6 +290,17 @@ pub(crate) fn detect_delimiter(header_line: &[u8]) -> u8 {
         }
     }
     best.1
+}
+
+/// How a log's CSV records are read, the header among them: every record as data, of any width
+/// (a row of the wrong width is the row's problem, not the file's).
+pub(crate) fn log_reader(delimiter: u8) -> csv::ReaderBuilder {
+    let mut builder = csv::ReaderBuilder::new();
+    builder
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter);
+    builder
 }
 
 /// The line of `data` a record read by `csv` is on, from the position `csv` gives it. After

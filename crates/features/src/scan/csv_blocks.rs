@@ -16,7 +16,8 @@ use super::{
 use crate::FeatureError;
 use crate::cell::Cell;
 use crate::input::{
-    FieldRequest, InputFile, csv_record_line, detect_delimiter, parse_header, resolve_columns,
+    FieldRequest, InputFile, csv_record_line, detect_delimiter, log_reader, parse_header,
+    resolve_columns,
 };
 
 const BLOCK_BYTES: usize = 4 << 20;
@@ -94,11 +95,7 @@ where
     let delimiter = input
         .delimiter
         .unwrap_or_else(|| detect_delimiter(&first[bom..header_line_end]));
-    let builder = {
-        let mut b = csv::ReaderBuilder::new();
-        b.has_headers(false).flexible(true).delimiter(delimiter);
-        b
-    };
+    let builder = log_reader(delimiter);
     let (header, header_length) = parse_header(input, &first[bom..], delimiter)?;
     let header_end = bom + header_length;
     let columns = resolve_columns(input, &header, fields)?;
@@ -340,10 +337,7 @@ mod tests {
             (b"\"a\nb\"\n\nc\n", &[1, 4]),
         ];
         for (data, lines) in cases {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(data);
+            let mut reader = log_reader(b',').from_reader(data);
             let mut record = csv::ByteRecord::new();
             let mut found = Vec::new();
             while reader.read_byte_record(&mut record).unwrap() {

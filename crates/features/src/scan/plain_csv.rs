@@ -53,13 +53,9 @@ pub(super) fn for_each_plain_record(
 mod tests {
     use super::*;
 
-    /// Records as `csv` (configured as the scan configures it) reads them.
+    /// Records as `csv`, configured as the scan configures it, reads them.
     fn csv_records(data: &[u8], delimiter: u8) -> Vec<Vec<Vec<u8>>> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(data);
+        let mut reader = crate::input::log_reader(delimiter).from_reader(data);
         let mut record = csv::ByteRecord::new();
         let mut out = Vec::new();
         while reader.read_byte_record(&mut record).unwrap() {
