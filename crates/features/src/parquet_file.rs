@@ -8,8 +8,15 @@ use std::cell::Cell;
 use std::fs::File;
 use std::panic::AssertUnwindSafe;
 
+use std::sync::Arc;
+
 use arrow_array::RecordBatch;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use arrow_schema::{DataType, Schema};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use parquet::basic::Encoding;
 use parquet::file::metadata::ParquetMetaData;
 
 thread_local! {
@@ -46,11 +53,72 @@ fn shielded<T>(decode: impl FnOnce() -> Result<T, String>) -> Result<T, String> 
 
 /// A reader builder over `file`, whose metadata describes column chunks that lie inside it.
 pub(crate) fn checked_builder(file: File) -> Result<ParquetRecordBatchReaderBuilder<File>, String> {
+    let metadata = checked_metadata(&file)?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+        file, metadata,
+    ))
+}
+
+/// The metadata of `file` (footer and Arrow schema), checked as [`checked_builder`] checks it:
+/// read once, it serves a reader per row group.
+pub(crate) fn checked_metadata(file: &File) -> Result<ArrowReaderMetadata, String> {
     let length = file.metadata().map_err(|e| e.to_string())?.len();
-    let builder =
-        shielded(|| ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string()))?;
-    check_metadata(builder.metadata(), length)?;
-    Ok(builder)
+    let metadata = shielded(|| {
+        ArrowReaderMetadata::load(file, ArrowReaderOptions::new()).map_err(|e| e.to_string())
+    })?;
+    check_metadata(metadata.metadata(), length)?;
+    Ok(metadata)
+}
+
+/// `metadata`, reading as Arrow dictionaries the text columns among `columns` (top-level
+/// fields) whose data pages in row group `group` are all dictionary-encoded, as writers store
+/// categories and channels: the reader then hands over each page dictionary's few values and a
+/// key per row instead of copying every row's text. Other columns, and files whose metadata
+/// does not record the pages' encodings, are read as before.
+pub(crate) fn with_dictionaries(
+    metadata: &ArrowReaderMetadata,
+    group: usize,
+    columns: &[usize],
+) -> ArrowReaderMetadata {
+    let schema = metadata.schema();
+    let file = metadata.metadata();
+    let leaves = file.file_metadata().schema_descr().columns();
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    let mut changed = false;
+    for &c in columns {
+        let Some(field) = schema.fields().get(c) else {
+            continue;
+        };
+        if !matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            continue;
+        }
+        let Some(leaf) = leaves
+            .iter()
+            .position(|l| l.path().parts() == [field.name().as_str()])
+        else {
+            continue;
+        };
+        let chunk = file.row_group(group).column(leaf);
+        let all_dictionary = chunk.dictionary_page_offset().is_some()
+            && chunk.page_encoding_stats_mask().is_some_and(|mask| {
+                mask.is_only(Encoding::PLAIN_DICTIONARY) || mask.is_only(Encoding::RLE_DICTIONARY)
+            });
+        if all_dictionary {
+            let labels = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+            fields[c] = Arc::new(field.as_ref().clone().with_data_type(labels));
+            changed = true;
+        }
+    }
+    if !changed {
+        return metadata.clone();
+    }
+    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    // A schema the reader turns down (a type it cannot convert) leaves the file read as it is.
+    ArrowReaderMetadata::try_new(file.clone(), ArrowReaderOptions::new().with_schema(schema))
+        .unwrap_or_else(|_| metadata.clone())
 }
 
 /// The next batch of `reader`, decoded shielded.

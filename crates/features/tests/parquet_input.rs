@@ -49,6 +49,16 @@ fn inputs(path: &Path) -> FeatureInputs {
     }
 }
 
+/// Transactions from Arrow batches in memory, named "orders" in messages.
+fn in_memory(batches: Vec<RecordBatch>) -> FeatureInputs {
+    FeatureInputs {
+        transactions: InputFile::from_batches(InputKind::Transactions, "orders", batches),
+        events: None,
+        customers: None,
+        mapping: ColumnMapping::default(),
+    }
+}
+
 fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
@@ -215,12 +225,7 @@ fn an_arrow_table_in_memory_reads_as_its_parquet_file() {
             .step_by(size)
             .map(|start| whole.slice(start, size.min(n - start)))
             .collect();
-        let table = FeatureInputs {
-            transactions: InputFile::from_batches(InputKind::Transactions, "orders", batches),
-            events: None,
-            customers: None,
-            mapping: ColumnMapping::default(),
-        };
+        let table = in_memory(batches);
         let from_batches = extract(&table, &params, &NoProgress).unwrap().table;
         assert_eq!(from_batches.ids(), from_file.ids(), "batches of {size}");
         assert_eq!(from_batches.columns(), from_file.columns());
@@ -244,17 +249,160 @@ fn an_arrow_table_in_memory_reads_as_its_parquet_file() {
     ])
     .unwrap();
     let batches = vec![broken.slice(0, 20), broken.slice(20, 20)];
-    let table = FeatureInputs {
-        transactions: InputFile::from_batches(InputKind::Transactions, "orders", batches),
-        events: None,
-        customers: None,
-        mapping: ColumnMapping::default(),
-    };
+    let table = in_memory(batches);
     let message = extract(&table, &params, &NoProgress)
         .unwrap_err()
         .to_string();
     assert!(
         message.contains("orders") && message.contains("row 23") && message.contains("timestamp"),
+        "{message}"
+    );
+}
+
+/// Text columns whose pages are all dictionary-encoded are read as dictionaries (a key per
+/// row); chunks that fell back to plain pages, files written without dictionaries and
+/// categorical in-memory columns must all give the same features, and a bad value in a
+/// dictionary column is still named by its row.
+#[test]
+fn dictionary_encoded_text_reads_as_plain_text() {
+    use arrow_array::DictionaryArray;
+    use arrow_array::types::UInt8Type;
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::schema::types::ColumnPath;
+
+    let n = 300;
+    let categories = ["books", "garden", "toys", "music", "food-and-drink"];
+    let channels = ["web", "app", "store"];
+    let ids: Vec<String> = (0..n).map(|i| format!("c{}", i * 7 % 23)).collect();
+    let stamps: Vec<String> = (0..n)
+        .map(|i| format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i * 5 % 28))
+        .collect();
+    let amounts: Vec<f64> = (0..n).map(|i| (i * 37 % 100) as f64 / 4.0).collect();
+    // Even row groups (of 40 rows) hold two short labels, odd ones all five.
+    let category: Vec<Option<&str>> = (0..n)
+        .map(|i| {
+            let label = if i / 40 % 2 == 0 {
+                categories[i % 2]
+            } else {
+                categories[i * 3 % 5]
+            };
+            (i % 11 != 3).then_some(label)
+        })
+        .collect();
+    let channel: Vec<Option<&str>> = (0..n).map(|i| Some(channels[i % 3])).collect();
+    let columns = |stamps: &[String]| -> Vec<(&str, ArrayRef)> {
+        vec![
+            (
+                "customer_id",
+                Arc::new(StringArray::from(ids.clone())) as ArrayRef,
+            ),
+            ("timestamp", Arc::new(StringArray::from(stamps.to_vec()))),
+            ("amount", Arc::new(Float64Array::from(amounts.clone()))),
+            ("category", Arc::new(StringArray::from(category.clone()))),
+            ("channel", Arc::new(StringArray::from(channel.clone()))),
+        ]
+    };
+    let write = |path: &Path, columns: Vec<(&str, ArrayRef)>, dictionaries: bool| {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        // Groups of 40 rows in pages of 8; the category's dictionary may hold 24 bytes, so
+        // its chunks fall back to plain pages wherever a group has more of its labels.
+        let properties = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(40))
+            .set_data_page_row_count_limit(8)
+            .set_write_batch_size(8)
+            .set_dictionary_enabled(dictionaries)
+            .set_column_dictionary_page_size_limit(ColumnPath::from("category"), 24)
+            .build();
+        let file = std::fs::File::create(path).unwrap();
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (encoded, plain) = (
+        dir.path().join("dict.parquet"),
+        dir.path().join("plain.parquet"),
+    );
+    write(&encoded, columns(&stamps), true);
+    write(&plain, columns(&stamps), false);
+
+    // The test file has both kinds of category chunk, and dictionary-only chunks elsewhere.
+    let reader = SerializedFileReader::new(std::fs::File::open(&encoded).unwrap()).unwrap();
+    let only_dictionary = |group: usize, column: usize| {
+        let chunk = reader.metadata().row_group(group).column(column);
+        chunk
+            .page_encoding_stats_mask()
+            .is_some_and(|m| m.is_only(Encoding::RLE_DICTIONARY))
+    };
+    let groups = reader.metadata().num_row_groups();
+    let category_dictionary = (0..groups).filter(|g| only_dictionary(*g, 3)).count();
+    assert!(
+        0 < category_dictionary && category_dictionary < groups,
+        "{category_dictionary} of {groups}"
+    );
+    assert!((0..groups).all(|g| only_dictionary(g, 4)));
+
+    let params = FeatureParams::new().as_of(date(2025, 1, 1)).threads(2);
+    let features = |inputs: &FeatureInputs| extract(inputs, &params, &NoProgress).unwrap().table;
+    let expected = features(&inputs(&plain));
+    let same = |table: &lookalike_core::FeatureTable, what: &str| {
+        assert_eq!(table.ids(), expected.ids(), "{what}");
+        assert_eq!(table.columns(), expected.columns(), "{what}");
+        let bits = |t: &lookalike_core::FeatureTable| -> Vec<u64> {
+            t.values().iter().map(|v| v.to_bits()).collect()
+        };
+        assert_eq!(bits(table), bits(&expected), "{what}");
+    };
+    assert!(expected.columns().iter().any(|c| c.contains("books")));
+    same(&features(&inputs(&encoded)), "dictionary-encoded file");
+
+    // Categorical columns in memory: u8 keys into a dictionary with a label nobody uses.
+    let labels = |values: &[Option<&str>], dictionary: &[&str]| -> ArrayRef {
+        let keys: Vec<Option<u8>> = values
+            .iter()
+            .map(|v| v.map(|v| dictionary.iter().position(|d| *d == v).unwrap() as u8))
+            .collect();
+        let keys = arrow_array::UInt8Array::from(keys);
+        Arc::new(
+            DictionaryArray::<UInt8Type>::try_new(
+                keys,
+                Arc::new(StringArray::from(dictionary.to_vec())),
+            )
+            .unwrap(),
+        )
+    };
+    let mut categorical = columns(&stamps);
+    let unused = [
+        "unused",
+        "toys",
+        "books",
+        "music",
+        "garden",
+        "food-and-drink",
+    ];
+    categorical[3].1 = labels(&category, &unused);
+    categorical[4].1 = labels(&channel, &["store", "app", "web"]);
+    let whole = RecordBatch::try_from_iter(categorical).unwrap();
+    let batches = (0..n)
+        .step_by(70)
+        .map(|s| whole.slice(s, 70.min(n - s)))
+        .collect();
+    let table = in_memory(batches);
+    same(&features(&table), "categorical batches");
+
+    let mut bad = stamps.clone();
+    bad[122] = "2024-02-30".into();
+    let broken = dir.path().join("broken.parquet");
+    write(&broken, columns(&bad), true);
+    let message = extract(&inputs(&broken), &params, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("broken.parquet")
+            && message.contains("row 123")
+            && message.contains("timestamp")
+            && message.contains("2024-02-30"),
         "{message}"
     );
 }

@@ -10,6 +10,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use lookalike_core::Progress;
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 
 use super::routing::{Worker, links};
 use super::{MAX_FIELDS, Place, Problems, RowHandler, ScanOptions, ScanResult, io_error};
@@ -20,6 +21,13 @@ use crate::input::{FieldRequest, InputFile, resolve_columns};
 /// A Parquet column seen through the few shapes the parsers understand.
 pub(crate) enum ColumnView {
     Text(arrow_array::StringArray),
+    /// Text kept as a dictionary (a Parquet column whose pages are dictionary-encoded, a
+    /// categorical column): each row is a key into a few distinct values, so no row's text is
+    /// copied out.
+    Labels {
+        keys: arrow_array::Int64Array,
+        values: arrow_array::StringArray,
+    },
     Int(arrow_array::Int64Array),
     Float(arrow_array::Float64Array),
     Epoch {
@@ -33,12 +41,30 @@ pub(crate) enum ColumnView {
 impl ColumnView {
     pub(crate) fn of(array: &ArrayRef) -> Result<Self, String> {
         use DataType::*;
-        let cast = |to: &DataType| {
+        let cast_array = |array: &dyn Array, to: &DataType| {
             arrow_cast::cast(array, to).map_err(|e| format!("cannot read as {to}: {e}"))
         };
+        let cast = |to: &DataType| cast_array(array, to);
         Ok(match array.data_type() {
-            Utf8 | LargeUtf8 | Utf8View | Boolean | Dictionary(_, _) => {
+            Utf8 | LargeUtf8 | Utf8View | Boolean => {
                 ColumnView::Text(cast(&Utf8)?.as_string::<i32>().clone())
+            }
+            Dictionary(_, _) => {
+                let dictionary = array.as_any_dictionary();
+                let keys = cast_array(dictionary.keys(), &Int64)?
+                    .as_primitive::<Int64Type>()
+                    .clone();
+                let values = cast_array(dictionary.values(), &Utf8)?
+                    .as_string::<i32>()
+                    .clone();
+                let outside = |key: &i64| !(0..values.len() as i64).contains(key);
+                if let Some(key) = keys.iter().flatten().find(outside) {
+                    return Err(format!(
+                        "has a dictionary key ({key}) outside its dictionary of {} values",
+                        values.len()
+                    ));
+                }
+                ColumnView::Labels { keys, values }
             }
             Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => {
                 ColumnView::Int(cast(&Int64)?.as_primitive::<Int64Type>().clone())
@@ -74,6 +100,14 @@ impl ColumnView {
         match self {
             ColumnView::Absent => Cell::Null,
             ColumnView::Text(a) if a.is_valid(i) => Cell::Str(a.value(i)),
+            ColumnView::Labels { keys, values } if keys.is_valid(i) => {
+                let key = keys.value(i) as usize;
+                if values.is_valid(key) {
+                    Cell::Str(values.value(key))
+                } else {
+                    Cell::Null
+                }
+            }
             ColumnView::Int(a) if a.is_valid(i) => Cell::Int(a.value(i)),
             ColumnView::Float(a) if a.is_valid(i) => Cell::Float(a.value(i)),
             ColumnView::Epoch { values, per_second } if values.is_valid(i) => {
@@ -93,10 +127,11 @@ fn parquet_error(input: &InputFile) -> impl Fn(String) -> FeatureError + '_ {
     }
 }
 
-/// The column names of a Parquet file's top-level fields.
+/// The column names of a Parquet file's top-level fields, the rows of each row group and the
+/// file's checked metadata.
 fn parquet_header(
     input: &InputFile,
-) -> Result<(Vec<String>, Vec<u64>, parquet::schema::types::SchemaDescPtr), FeatureError> {
+) -> Result<(Vec<String>, Vec<u64>, ArrowReaderMetadata), FeatureError> {
     let file = File::open(&input.path).map_err(io_error(input))?;
     if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(FeatureError::EmptyFile {
@@ -104,25 +139,21 @@ fn parquet_header(
             path: input.path.clone(),
         });
     }
-    let builder = crate::parquet_file::checked_builder(file)
+    let metadata = crate::parquet_file::checked_metadata(&file)
         .map_err(|e| parquet_error(input)(format!("not a readable Parquet file: {e}")))?;
-    let header = builder
+    let header = metadata
         .schema()
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    let metadata = builder.metadata();
     let group_rows = metadata
+        .metadata()
         .row_groups()
         .iter()
         .map(|g| g.num_rows() as u64)
         .collect();
-    Ok((
-        header,
-        group_rows,
-        metadata.file_metadata().schema_descr_ptr(),
-    ))
+    Ok((header, group_rows, metadata))
 }
 
 /// The names of a Parquet file's top-level columns.
@@ -142,7 +173,7 @@ where
     H: RowHandler,
     M: Fn() -> H + Sync,
 {
-    let (header, group_rows, schema) = parquet_header(input)?;
+    let (header, group_rows, metadata) = parquet_header(input)?;
     let columns = resolve_columns(input, &header, fields)?;
     // Batches are looked up by name: the name of each requested field's column, if present.
     let column_names: Vec<Option<&str>> = columns
@@ -155,7 +186,10 @@ where
         w.dedup();
         w
     };
-    let mask = ProjectionMask::roots(&schema, wanted.iter().copied());
+    let mask = ProjectionMask::roots(
+        metadata.metadata().file_metadata().schema_descr(),
+        wanted.iter().copied(),
+    );
     let mut group_start = Vec::with_capacity(group_rows.len());
     let mut total = 0u64;
     for rows in &group_rows {
@@ -177,6 +211,7 @@ where
         |group, handler| {
             let count = scan_parquet_group(
                 input,
+                &crate::parquet_file::with_dictionaries(&metadata, group, &wanted),
                 &mask,
                 group,
                 group_start[group],
@@ -255,8 +290,10 @@ where
     Ok((handlers, rows.into_inner()))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scan_parquet_group<H: RowHandler>(
     input: &InputFile,
+    metadata: &ArrowReaderMetadata,
     mask: &ProjectionMask,
     group: usize,
     first_row: u64,
@@ -265,8 +302,7 @@ fn scan_parquet_group<H: RowHandler>(
     problems: &Problems,
 ) -> Result<u64, FeatureError> {
     let file = File::open(&input.path).map_err(io_error(input))?;
-    let mut reader = crate::parquet_file::checked_builder(file)
-        .map_err(parquet_error(input))?
+    let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
         .with_projection(mask.clone())
         .with_row_groups(vec![group])
         .with_batch_size(16 * 1024)
