@@ -144,6 +144,54 @@ fn feature_table_cells_must_mean_what_their_column_says() {
     );
 }
 
+/// A bad cell of a feature table saved with Windows line ends, or below empty lines, is named by
+/// its own line, whether the table is read whole (`segment`) or in chunks (`score`).
+#[test]
+fn a_bad_feature_cell_is_named_by_its_line_in_every_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = sample_features(dir.path(), "features.csv", true);
+    let bad = with_cell(dir.path(), &features, "monetary_value", "inf");
+    let text = std::fs::read_to_string(&bad).unwrap();
+    let schema = std::fs::read_to_string(bad.with_extension("csv.schema.json")).unwrap();
+    // Two empty lines after line 3 move the bad cell from line 12 to line 14.
+    let spaced = {
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        lines.splice(3..3, ["", ""]);
+        lines.join("\n")
+    };
+    let out = dir.path().join("out.csv");
+    for (name, layout, line) in [
+        ("crlf", text.replace('\n', "\r\n"), "line 12,"),
+        ("spaced", spaced.clone(), "line 14,"),
+        ("spaced_crlf", spaced.replace('\n', "\r\n"), "line 14,"),
+    ] {
+        let path = write(dir.path(), &format!("features_{name}.csv"), &layout);
+        let mut schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+        schema["provenance"]["table_bytes"] = layout.len().into();
+        std::fs::write(path.with_extension("csv.schema.json"), schema.to_string()).unwrap();
+        let expected = [s(&path), line, "\"monetary_value\"", "\"inf\""];
+        refused(
+            &["segment", "--features", s(&path), "--out", s(&out)],
+            &expected,
+            &[&path],
+        );
+        let model = repo("models/sample");
+        refused(
+            &[
+                "score",
+                "--model",
+                s(&model),
+                "--features",
+                s(&path),
+                "--out",
+                s(&out),
+            ],
+            &expected,
+            &[&path],
+        );
+    }
+}
+
 #[test]
 fn a_customers_file_column_keeps_its_type_and_a_contradicting_cell_is_a_row_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use rayon::prelude::*;
 
 use crate::FeatureError;
-use crate::input::FileFormat;
+use crate::input::{FileFormat, csv_record_line_in_file};
 use crate::table_check::TableCheck;
 use crate::table_io::{csv_error, open_csv_table, parse_feature_cell, table_error};
 
@@ -218,16 +218,20 @@ impl FeatureChunks {
         let header: Vec<String> = std::iter::once("customer_id".to_string())
             .chain(self.all_columns.iter().cloned())
             .collect();
-        let records = read.map_err(|e| self.fail(csv_error(&e, &header)))?;
+        let records = read.map_err(|e| self.fail(csv_error(&e, &header, &self.path)))?;
         if records.is_empty() {
             return Ok(None);
         }
         let width = positions.len();
-        let columns = &self.columns;
+        let (columns, path) = (&self.columns, &self.path);
         let parsed: Vec<Result<Vec<f64>, String>> = records
             .par_iter()
             .map(|record| {
-                let line = record.position().map_or(0, |p| p.line());
+                let line = || {
+                    record
+                        .position()
+                        .map_or(0, |p| csv_record_line_in_file(p, path))
+                };
                 positions
                     .iter()
                     .enumerate()
@@ -235,7 +239,8 @@ impl FeatureChunks {
                         let cell = record.get(*j).unwrap_or("");
                         parse_feature_cell(cell).map_err(|expected| {
                             format!(
-                                "line {line}, column {:?}: {cell:?} is not {expected}",
+                                "line {}, column {:?}: {cell:?} is not {expected}",
+                                line(),
                                 columns[k]
                             )
                         })

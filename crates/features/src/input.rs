@@ -308,13 +308,39 @@ pub(crate) fn log_reader(delimiter: u8) -> csv::ReaderBuilder {
 /// and after a `\r\n` line end it is the `\n`, counted on the line before; so the line ends
 /// at that byte are counted in.
 pub(crate) fn csv_record_line(position: &csv::Position, data: &[u8]) -> u64 {
-    let rest = data.get(position.byte() as usize..).unwrap_or_default();
+    line_past_line_ends(
+        position.line(),
+        data.get(position.byte() as usize..).unwrap_or_default(),
+    )
+}
+
+/// [`csv_record_line`] for a record of the file at `path` read as a stream: the bytes after
+/// the position are read from the file again, so only when a message needs the line.
+pub(crate) fn csv_record_line_in_file(position: &csv::Position, path: &Path) -> u64 {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut following = Vec::new();
+    if let Ok(mut file) = std::fs::File::open(path)
+        && file.seek(SeekFrom::Start(position.byte())).is_ok()
+    {
+        let mut buffer = [0u8; 4096];
+        while let Ok(read @ 1..) = file.read(&mut buffer) {
+            following.extend_from_slice(&buffer[..read]);
+            if buffer[..read].iter().any(|&b| b != b'\n' && b != b'\r') {
+                break;
+            }
+        }
+    }
+    line_past_line_ends(position.line(), &following)
+}
+
+/// `line` plus the line ends that `rest` starts with.
+fn line_past_line_ends(line: u64, rest: &[u8]) -> u64 {
     let empty_lines = rest
         .iter()
         .take_while(|&&b| b == b'\n' || b == b'\r')
         .filter(|&&b| b == b'\n')
         .count();
-    position.line() + empty_lines as u64
+    line + empty_lines as u64
 }
 
 #[cfg(test)]

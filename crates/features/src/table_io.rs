@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::FeatureError;
 use crate::extract::FeatureRows;
-use crate::input::FileFormat;
+use crate::input::{FileFormat, csv_record_line_in_file};
 use crate::table_check::TableCheck;
 
 const ROWS_PER_PIECE: usize = 64 * 1024;
@@ -574,13 +574,18 @@ pub fn read_feature_table(
             let mut ids = Vec::new();
             let mut values = Vec::new();
             for record in reader.records() {
-                let record = record.map_err(|e| fail(csv_error(&e, &header)))?;
-                let line = record.position().map_or(0, |p| p.line());
+                let record = record.map_err(|e| fail(csv_error(&e, &header, path)))?;
+                let line = |record: &csv::StringRecord| {
+                    record
+                        .position()
+                        .map_or(0, |p| csv_record_line_in_file(p, path))
+                };
                 ids.push(CustomerId::from(&record[0]));
                 for (j, cell) in record.iter().enumerate().skip(1) {
                     values.push(parse_feature_cell(cell).map_err(|expected| {
                         fail(format!(
-                            "line {line}, column {:?}: {cell:?} is not {expected}",
+                            "line {}, column {:?}: {cell:?} is not {expected}",
+                            line(&record),
                             header[j]
                         ))
                     })?);
@@ -605,11 +610,11 @@ pub fn read_feature_table(
 }
 
 /// A CSV reading error in words: text that is not UTF-8 is named by line and column.
-pub(crate) fn csv_error(error: &csv::Error, header: &[String]) -> String {
+pub(crate) fn csv_error(error: &csv::Error, header: &[String], path: &Path) -> String {
     match error.kind() {
         csv::ErrorKind::Utf8 { pos, err } => format!(
             "line {}, column {:?}: the text is not valid UTF-8 (save the file as UTF-8)",
-            pos.as_ref().map_or(0, |p| p.line()),
+            pos.as_ref().map_or(0, |p| csv_record_line_in_file(p, path)),
             header.get(err.field()).map_or("?", String::as_str)
         ),
         _ => error.to_string(),
