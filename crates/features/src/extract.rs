@@ -889,24 +889,39 @@ fn read_transactions<'a>(
     })
 }
 
-/// Purchase value per category and orders per channel over the calibration period.
+/// Purchase value per category and orders per channel over the calibration period, summed on
+/// all cores (a pass over every customer and entry, between the scan and the writing).
 fn label_totals_of(tx: &TxHandler<'_>, dictionaries: &TxDictionaries) -> LabelTotals {
     let category_labels = dictionaries.categories.labels();
     let channel_labels = dictionaries.channels.labels();
-    let mut category_totals = vec![0i128; category_labels.len()];
-    let mut channel_orders = vec![0i128; channel_labels.len()];
-    for customer in &tx.slots.customers {
-        for (label, paid) in customer.category_paid.iter() {
-            category_totals[label as usize] += paid as i128;
-        }
-        for entry in tx
-            .entries_of(customer)
-            .iter()
-            .filter(|e| e.is_purchase() && is_label(e.channel()))
-        {
-            channel_orders[entry.channel() as usize] += 1;
-        }
-    }
+    let zeros = || {
+        (
+            vec![0i128; category_labels.len()],
+            vec![0i128; channel_labels.len()],
+        )
+    };
+    let (category_totals, channel_orders) = tx
+        .slots
+        .customers
+        .par_iter()
+        .fold(zeros, |(mut categories, mut channels), customer| {
+            for (label, paid) in customer.category_paid.iter() {
+                categories[label as usize] += paid as i128;
+            }
+            for entry in tx
+                .entries_of(customer)
+                .iter()
+                .filter(|e| e.is_purchase() && is_label(e.channel()))
+            {
+                channels[entry.channel() as usize] += 1;
+            }
+            (categories, channels)
+        })
+        .reduce(zeros, |(mut a, mut b), (c, d)| {
+            a.iter_mut().zip(c).for_each(|(x, y)| *x += y);
+            b.iter_mut().zip(d).for_each(|(x, y)| *x += y);
+            (a, b)
+        });
     LabelTotals {
         categories: category_labels.into_iter().zip(category_totals).collect(),
         channels: channel_labels.into_iter().zip(channel_orders).collect(),
