@@ -116,8 +116,9 @@ def training_plan(config: Union[_Path, Mapping[str, Any]]) -> tuple[str, Optiona
 def training_counts(spec: str, features: Any) -> str:
     """One part's training counts (JSON), for ``lookalike.spark.train``."""
 
-def trained_scores(spec: str, rules: Optional[str], counts: list[str]) -> Optional[str]:
-    """The segment edges and tier thresholds (JSON) of the merged counts; None without segments."""
+def trained_scores(spec: str, rules: Optional[str], counts: list[bytes]) -> Optional[str]:
+    """The segment edges and tier thresholds (JSON) of the merged counts (each part's JSON
+    compressed with zstd); None without segments."""
 
 def segment_sums(spec: str, rules: Optional[str], trained: str, features: Any) -> str:
     """One part's segment report sums (JSON), for ``lookalike.spark.train``."""
@@ -129,8 +130,9 @@ class ClusterFit:
     def __init__(self, spec: str) -> None: ...
     def task(self) -> Optional[tuple[bool, str]]:
         """The next pass (whether it reads only the clustered columns, the task as JSON)."""
-    def absorb(self, answers: list[str]) -> None:
-        """The partitions' answers to the last task, merged in the order given."""
+    def absorb(self, answers: list[bytes]) -> None:
+        """The partitions' answers to the last task (zstd-compressed JSON), merged in the order
+        given."""
 
 def cluster_answer(spec: str, task: str, features: Any) -> str:
     """One partition's answer (JSON) to a clusters task."""
@@ -140,8 +142,9 @@ class AudienceFit:
 
     seed_lists: str
     def __init__(self, spec: str) -> None: ...
-    def absorb_surveys(self, surveys: list[str]) -> None:
-        """Merges the partitions' surveys in the order given and fits every scorer."""
+    def absorb_surveys(self, surveys: list[bytes]) -> None:
+        """Merges the partitions' surveys (zstd-compressed JSON) in the order given and fits
+        every scorer."""
     def fitted(self) -> str:
         """The fitted scorers (JSON), for ``audience_strengths``."""
     def cut_ranks(self) -> list[list[int]]:
@@ -173,16 +176,16 @@ def audience_strengths(
 def train_counted(
     spec: str,
     rules: Optional[str],
-    counts: list[str],
-    sums: list[str],
+    counts: list[bytes],
+    sums: list[bytes],
     clusters: Optional[ClusterFit] = None,
     audiences: Optional[AudienceFit] = None,
     *,
     as_of: Optional[str] = None,
     features_name: str = "the Spark features",
 ) -> Model:
-    """The model fitted from the parts' merged counts and segment sums, with the clusters and
-    audiences fitted over the parts."""
+    """The model fitted from the parts' merged counts and segment sums (each part's JSON
+    compressed with zstd), with the clusters and audiences fitted over the parts."""
 
 def generate(
     out: _Path,

@@ -261,17 +261,25 @@ def _partition_id():
 
 
 def _per_partition(df, summarise):
-    """``summarise`` (a partition's rows as one Arrow table → text) of every non-empty
+    """``summarise`` (a partition's rows as one Arrow table → a JSON document) of every non-empty
     partition of ``df``, collected in partition order, so that the driver merges them in a
-    fixed order."""
+    fixed order. Each document is compressed (zstd) on the executor and stays so on the driver
+    until the native merge reads it, one part at a time: what a partition counts can grow with
+    its customers (the repeat buyers' mean spends), and the collected parts count against
+    ``spark.driver.maxResultSize``."""
     def summarised(batches):
         batches = list(batches)
         if batches:
             text = summarise(pa.Table.from_batches(batches))
-            yield pa.RecordBatch.from_pydict({"part": [_partition_id()], "text": [text]})
+            packed = pa.compress(text.encode(), codec="zstd", asbytes=True)
+            yield pa.RecordBatch.from_pydict({"part": [_partition_id()], "data": [packed]},
+                                             schema=_PART_SCHEMA)
 
-    rows = df.mapInArrow(summarised, "part long, text string").collect()
-    return [row["text"] for row in sorted(rows, key=lambda row: row["part"])]
+    rows = df.mapInArrow(summarised, "part long, data binary").collect()
+    return [bytes(row["data"]) for row in sorted(rows, key=lambda row: row["part"])]
+
+
+_PART_SCHEMA = pa.schema([("part", pa.int64()), ("data", pa.binary())])
 
 
 def _clusters_in_passes(spec, features_df):

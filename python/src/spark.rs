@@ -17,6 +17,7 @@ use lookalike_pipeline::{
 };
 use lookalike_rfm::{ReportSums, TrainedScores};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 
 use crate::errors::{InputError, choice, to_py};
 use crate::model::Model;
@@ -190,9 +191,9 @@ pub fn training_counts(
     to_text(&counts)
 }
 
-/// The parts' counts (JSON) merged, in the order given.
-fn merged_counts(counts: &[String]) -> PyResult<TrainingCounts> {
-    merged_parts(
+/// The parts' counts (compressed JSON) merged, in the order given.
+fn merged_counts(counts: &[PyBackedBytes]) -> PyResult<TrainingCounts> {
+    merged_packed_parts(
         "training counts",
         counts,
         |total: &mut TrainingCounts, part| total.merge(part).map_err(to_py),
@@ -207,15 +208,41 @@ fn merged_parts<T: serde::de::DeserializeOwned>(
     parts: &[String],
     merge: impl Fn(&mut T, &T) -> PyResult<()>,
 ) -> PyResult<Option<T>> {
+    folded(parts.iter().map(|part| parsed(what, part)), merge)
+}
+
+/// [`merged_parts`] of parts as `lookalike.spark` collects them from its tasks: each JSON
+/// document compressed (zstd), so that the driver holds a fraction of their text (the training
+/// counts of 100M customers are gigabytes of JSON) and unpacks one part at a time.
+pub(crate) fn merged_packed_parts<T: serde::de::DeserializeOwned>(
+    what: &str,
+    parts: &[PyBackedBytes],
+    merge: impl Fn(&mut T, &T) -> PyResult<()>,
+) -> PyResult<Option<T>> {
+    folded(parts.iter().map(|part| unpacked(what, part)), merge)
+}
+
+/// The parts folded by `merge` in the order given; none without parts.
+fn folded<T>(
+    parts: impl Iterator<Item = PyResult<T>>,
+    merge: impl Fn(&mut T, &T) -> PyResult<()>,
+) -> PyResult<Option<T>> {
     let mut total: Option<T> = None;
     for part in parts {
-        let part: T = parsed(what, part)?;
+        let part = part?;
         match &mut total {
             Some(total) => merge(total, &part)?,
             None => total = Some(part),
         }
     }
     Ok(total)
+}
+
+/// A part's compressed JSON document, read.
+fn unpacked<T: serde::de::DeserializeOwned>(what: &str, part: &[u8]) -> PyResult<T> {
+    let text = zstd::stream::decode_all(part)
+        .map_err(|e| InputError::new_err(format!("{what}: not a compressed part: {e}")))?;
+    serde_json::from_slice(&text).map_err(|e| InputError::new_err(format!("{what}: {e}")))
 }
 
 /// The segment edges and value-tier thresholds (JSON) learned from the parts' merged counts;
@@ -225,7 +252,7 @@ fn merged_parts<T: serde::de::DeserializeOwned>(
 pub fn trained_scores(
     spec: &str,
     rules: Option<&str>,
-    counts: Vec<String>,
+    counts: Vec<PyBackedBytes>,
 ) -> PyResult<Option<String>> {
     let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
     let trained = merged_counts(&counts)?
@@ -302,9 +329,9 @@ impl ClusterFit {
         }
     }
 
-    /// The partitions' answers to the last task (JSON), merged in the order given.
-    fn absorb(&mut self, py: Python<'_>, answers: Vec<String>) -> PyResult<()> {
-        let merged = merged_parts(
+    /// The partitions' answers to the last task (compressed JSON), merged in the order given.
+    fn absorb(&mut self, py: Python<'_>, answers: Vec<PyBackedBytes>) -> PyResult<()> {
+        let merged = merged_packed_parts(
             "clusters answers",
             &answers,
             |total: &mut PartAnswer, part| total.merge(part).map_err(cluster_error),
@@ -344,8 +371,8 @@ pub fn train_counted(
     py: Python<'_>,
     spec: &str,
     rules: Option<String>,
-    counts: Vec<String>,
-    sums: Vec<String>,
+    counts: Vec<PyBackedBytes>,
+    sums: Vec<PyBackedBytes>,
     clusters: Option<PyRefMut<'_, ClusterFit>>,
     audiences: Option<PyRefMut<'_, AudienceFit>>,
     as_of: Option<String>,
@@ -353,7 +380,7 @@ pub fn train_counted(
 ) -> PyResult<Model> {
     let spec: PipelineSpec = parsed("the pipeline spec", spec)?;
     let merged = merged_counts(&counts)?;
-    let report = merged_parts("segment sums", &sums, |total: &mut ReportSums, part| {
+    let report = merged_packed_parts("segment sums", &sums, |total: &mut ReportSums, part| {
         total.merge(part).map_err(|e| to_py(PipelineError::from(e)))
     })?;
     let inputs = TrainingInputs {

@@ -18,9 +18,10 @@ pub const CLV_RANK_COLUMN: &str = lookalike_pipeline::CLV_RANK_COLUMN;
 /// The column of each customer's CLV beside its rank (`lookalike_pipeline::CLV_COLUMN`).
 pub const CLV_COLUMN: &str = lookalike_pipeline::CLV_COLUMN;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 
 use crate::errors::{InputError, to_py};
-use crate::spark::{parsed, to_text};
+use crate::spark::{merged_packed_parts, parsed, to_text};
 use crate::stages::feature_table;
 use crate::tables::to_pyarrow;
 
@@ -93,18 +94,16 @@ impl AudienceFit {
         })
     }
 
-    /// Merges the partitions' surveys (JSON, in the order given) and fits every scorer.
-    fn absorb_surveys(&mut self, py: Python<'_>, surveys: Vec<String>) -> PyResult<()> {
-        let mut merged: Option<AudienceSurvey> = None;
-        for text in &surveys {
-            let part: AudienceSurvey = parsed("an audience survey", text)?;
-            match &mut merged {
-                Some(total) => total.merge(&part, &self.spec).map_err(to_py)?,
-                None => merged = Some(part),
-            }
-        }
-        let merged = merged
-            .ok_or_else(|| InputError::new_err("no audience surveys: the features have no rows"))?;
+    /// Merges the partitions' surveys (compressed JSON, in the order given) and fits every
+    /// scorer.
+    fn absorb_surveys(&mut self, py: Python<'_>, surveys: Vec<PyBackedBytes>) -> PyResult<()> {
+        let spec = &self.spec;
+        let merged = merged_packed_parts(
+            "an audience survey",
+            &surveys,
+            |total: &mut AudienceSurvey, part| total.merge(part, spec).map_err(to_py),
+        )?
+        .ok_or_else(|| InputError::new_err("no audience surveys: the features have no rows"))?;
         let (spec, inputs) = (&self.spec, &self.inputs);
         self.fitted = Some(py.detach(|| merged.fit(spec, inputs)).map_err(to_py)?);
         Ok(())
