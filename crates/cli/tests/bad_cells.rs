@@ -145,51 +145,80 @@ fn feature_table_cells_must_mean_what_their_column_says() {
 }
 
 /// A bad cell of a feature table saved with Windows line ends, or below empty lines, is named by
-/// its own line, whether the table is read whole (`segment`) or in chunks (`score`).
+/// its own line, whether the table is read whole (`segment`) or in chunks (`score`), and
+/// whether the cell is no number at all or a number its column cannot hold; so are both lines
+/// of a repeated id.
 #[test]
 fn a_bad_feature_cell_is_named_by_its_line_in_every_layout() {
     let dir = tempfile::tempdir().unwrap();
     let features = sample_features(dir.path(), "features.csv", true);
-    let bad = with_cell(dir.path(), &features, "monetary_value", "inf");
-    let text = std::fs::read_to_string(&bad).unwrap();
-    let schema = std::fs::read_to_string(bad.with_extension("csv.schema.json")).unwrap();
-    // Two empty lines after line 3 move the bad cell from line 12 to line 14.
-    let spaced = {
+    let out = dir.path().join("out.csv");
+    let model = repo("models/sample");
+    // The file in `layout`, with its schema beside it (which records the table's size).
+    let written = |text: &str, name: &str| {
+        let path = write(dir.path(), &format!("features_{name}.csv"), text);
+        let schema = features.with_extension("csv.schema.json");
+        let mut schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(schema).unwrap()).unwrap();
+        schema["provenance"]["table_bytes"] = text.len().into();
+        std::fs::write(path.with_extension("csv.schema.json"), schema.to_string()).unwrap();
+        path
+    };
+    // Two empty lines after line 3 move data row r (from 2 on) from line r + 2 to r + 4.
+    let spaced = |text: &str| {
         let mut lines: Vec<&str> = text.split('\n').collect();
         lines.splice(3..3, ["", ""]);
         lines.join("\n")
     };
-    let out = dir.path().join("out.csv");
-    for (name, layout, line) in [
-        ("crlf", text.replace('\n', "\r\n"), "line 12,"),
-        ("spaced", spaced.clone(), "line 14,"),
-        ("spaced_crlf", spaced.replace('\n', "\r\n"), "line 14,"),
+    for (column, value, expected) in [
+        ("monetary_value", "inf", "\"inf\" is not a finite number"),
+        ("orders", "-6", "-6 is not a whole number"),
     ] {
-        let path = write(dir.path(), &format!("features_{name}.csv"), &layout);
-        let mut schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
-        schema["provenance"]["table_bytes"] = layout.len().into();
-        std::fs::write(path.with_extension("csv.schema.json"), schema.to_string()).unwrap();
-        let expected = [s(&path), line, "\"monetary_value\"", "\"inf\""];
-        refused(
-            &["segment", "--features", s(&path), "--out", s(&out)],
-            &expected,
-            &[&path],
-        );
-        let model = repo("models/sample");
-        refused(
-            &[
-                "score",
-                "--model",
-                s(&model),
-                "--features",
-                s(&path),
-                "--out",
-                s(&out),
-            ],
-            &expected,
-            &[&path],
-        );
+        let text =
+            std::fs::read_to_string(with_cell(dir.path(), &features, column, value)).unwrap();
+        for (name, layout, line) in [
+            ("crlf", text.replace('\n', "\r\n"), "line 12,"),
+            ("spaced", spaced(&text), "line 14,"),
+            (
+                "spaced_crlf",
+                spaced(&text).replace('\n', "\r\n"),
+                "line 14,",
+            ),
+        ] {
+            let path = written(&layout, &format!("{column}_{name}"));
+            let pieces = [s(&path), line, column, expected];
+            refused(
+                &["segment", "--features", s(&path), "--out", s(&out)],
+                &pieces,
+                &[&path],
+            );
+            refused(
+                &[
+                    "score",
+                    "--model",
+                    s(&model),
+                    "--features",
+                    s(&path),
+                    "--out",
+                    s(&out),
+                ],
+                &pieces,
+                &[&path],
+            );
+        }
     }
+    // The first customer again at the end of a spaced CRLF file.
+    let text = std::fs::read_to_string(&features).unwrap();
+    let rows = text.lines().count() - 1;
+    let first = text.lines().nth(1).unwrap();
+    let repeated = spaced(&format!("{text}{first}\n")).replace('\n', "\r\n");
+    let path = written(&repeated, "repeated");
+    let lines = format!("is on line 2 and again on line {}", rows + 4);
+    refused(
+        &["segment", "--features", s(&path), "--out", s(&out)],
+        &[s(&path), &lines],
+        &[&path],
+    );
 }
 
 #[test]

@@ -258,7 +258,7 @@ impl FeatureChunks {
         let first_row = self.read as usize;
         self.read += records.len() as u64;
         let table = FeatureTable::new(ids.clone(), self.columns.clone(), matrix)
-            .map_err(|e| self.fail(table_error(e, &ids, first_row, true)))?;
+            .map_err(|e| self.fail(table_error(e, &ids, first_row, Some(&self.path))))?;
         self.checks.check(&table, first_row)?;
         Ok(Some(table))
     }

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::FeatureError;
 use crate::extract::FeatureRows;
-use crate::input::{FileFormat, csv_record_line_in_file};
+use crate::input::{FileFormat, csv_record_line_in_file, csv_table_line};
 use crate::table_check::TableCheck;
 
 const ROWS_PER_PIECE: usize = 64 * 1024;
@@ -604,7 +604,7 @@ pub fn read_feature_table(
     let matrix =
         Array2::from_shape_vec((rows, columns.len()), values).map_err(|e| fail(e.to_string()))?;
     let table = FeatureTable::new(ids.clone(), columns, matrix)
-        .map_err(|e| fail(table_error(e, &ids, 0, true)))?;
+        .map_err(|e| fail(table_error(e, &ids, 0, Some(path))))?;
     TableCheck::with_schema(path, schema.as_ref(), table.columns(), true).check(&table, 0)?;
     Ok(table)
 }
@@ -621,23 +621,20 @@ pub(crate) fn csv_error(error: &csv::Error, header: &[String], path: &Path) -> S
     }
 }
 
-/// A table that cannot be built, in words: a duplicate id names both of its lines (CSV) or
-/// rows (Parquet); `first_row` is the 0-based file row of `ids[0]`.
+/// A table that cannot be built, in words: a duplicate id names both of its lines (CSV, the
+/// file at `csv_path`) or rows (Parquet); `first_row` is the 0-based file row of `ids[0]`.
 pub(crate) fn table_error(
     error: CoreError,
     ids: &[CustomerId],
     first_row: usize,
-    by_line: bool,
+    csv_path: Option<&Path>,
 ) -> String {
     let CoreError::DuplicateId(id) = &error else {
         return error.to_string();
     };
-    let place = |i: usize| {
-        if by_line {
-            format!("line {}", first_row + i + 2)
-        } else {
-            format!("row {}", first_row + i + 1)
-        }
+    let place = |i: usize| match csv_path {
+        Some(path) => format!("line {}", csv_table_line(path, first_row + i)),
+        None => format!("row {}", first_row + i + 1),
     };
     let rows: Vec<String> = ids
         .iter()
@@ -802,7 +799,7 @@ fn read_parquet_table(path: &Path) -> Result<FeatureTable, FeatureError> {
     let matrix = Array2::from_shape_vec((names.len(), rows), flat)
         .map_err(|e| fail(e.to_string()))?
         .reversed_axes();
-    FeatureTable::new(ids.clone(), names, matrix).map_err(|e| fail(table_error(e, &ids, 0, false)))
+    FeatureTable::new(ids.clone(), names, matrix).map_err(|e| fail(table_error(e, &ids, 0, None)))
 }
 
 #[cfg(test)]
