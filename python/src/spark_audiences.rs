@@ -104,7 +104,7 @@ impl AudienceFit {
             |total: &mut AudienceSurvey, part| total.merge(part, spec).map_err(to_py),
         )?
         .ok_or_else(|| InputError::new_err("no audience surveys: the features have no rows"))?;
-        let (spec, inputs) = (&self.spec, &self.inputs);
+        let inputs = &self.inputs;
         self.fitted = Some(py.detach(|| merged.fit(spec, inputs)).map_err(to_py)?);
         Ok(())
     }

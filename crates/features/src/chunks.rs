@@ -227,11 +227,6 @@ impl FeatureChunks {
         let parsed: Vec<Result<Vec<f64>, String>> = records
             .par_iter()
             .map(|record| {
-                let line = || {
-                    record
-                        .position()
-                        .map_or(0, |p| csv_record_line_in_file(p, path))
-                };
                 positions
                     .iter()
                     .enumerate()
@@ -240,7 +235,7 @@ impl FeatureChunks {
                         parse_feature_cell(cell).map_err(|expected| {
                             format!(
                                 "line {}, column {:?}: {cell:?} is not {expected}",
-                                line(),
+                                csv_record_line_in_file(record.position(), path),
                                 columns[k]
                             )
                         })

@@ -315,9 +315,13 @@ pub(crate) fn csv_record_line(position: &csv::Position, data: &[u8]) -> u64 {
 }
 
 /// [`csv_record_line`] for a record of the file at `path` read as a stream: the bytes after
-/// the position are read from the file again, so only when a message needs the line.
-pub(crate) fn csv_record_line_in_file(position: &csv::Position, path: &Path) -> u64 {
+/// the position are read from the file again, so only when a message needs the line (0 when
+/// `csv` gave no position).
+pub(crate) fn csv_record_line_in_file(position: Option<&csv::Position>, path: &Path) -> u64 {
     use std::io::{Read, Seek, SeekFrom};
+    let Some(position) = position else {
+        return 0;
+    };
     let mut following = Vec::new();
     if let Ok(mut file) = std::fs::File::open(path)
         && file.seek(SeekFrom::Start(position.byte())).is_ok()
@@ -331,25 +335,6 @@ pub(crate) fn csv_record_line_in_file(position: &csv::Position, path: &Path) -> 
         }
     }
     line_past_line_ends(position.line(), &following)
-}
-
-/// The line of data row `row` (0-based, below the header) of the CSV table at `path`: `row + 2`
-/// unless empty lines or `\r\n` line ends come before it. The file is read again up to that
-/// row, so only when a message needs the line; `row + 2` if it cannot be read.
-pub(crate) fn csv_table_line(path: &Path, row: usize) -> u64 {
-    let fallback = row as u64 + 2;
-    let Ok(mut reader) = csv::ReaderBuilder::new().from_path(path) else {
-        return fallback;
-    };
-    let mut record = csv::ByteRecord::new();
-    for _ in 0..=row {
-        if !matches!(reader.read_byte_record(&mut record), Ok(true)) {
-            return fallback;
-        }
-    }
-    record
-        .position()
-        .map_or(fallback, |p| csv_record_line_in_file(p, path))
 }
 
 /// `line` plus the line ends that `rest` starts with.

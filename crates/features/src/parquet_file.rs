@@ -7,7 +7,6 @@
 use std::cell::Cell;
 use std::fs::File;
 use std::panic::AssertUnwindSafe;
-
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;

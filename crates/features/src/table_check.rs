@@ -152,7 +152,7 @@ impl TableCheck {
 
     fn place(&self, row: usize) -> String {
         if self.by_line {
-            format!("line {}", crate::input::csv_table_line(&self.path, row))
+            format!("line {}", crate::table_io::csv_table_line(&self.path, row))
         } else {
             format!("row {}", row + 1)
         }

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::FeatureError;
 use crate::extract::FeatureRows;
-use crate::input::{FileFormat, csv_record_line_in_file, csv_table_line};
+use crate::input::{FileFormat, csv_record_line_in_file};
 use crate::table_check::TableCheck;
 
 const ROWS_PER_PIECE: usize = 64 * 1024;
@@ -77,6 +77,24 @@ pub(crate) fn open_csv_table(
         )));
     }
     Ok((reader, header))
+}
+
+/// The line of data row `row` (0-based, below the header) of the CSV feature table at `path`:
+/// `row + 2` unless empty lines or `\r\n` line ends come before it. The file is read again,
+/// as [`open_csv_table`] reads it, up to that row, so only when a message needs the line;
+/// `row + 2` if it cannot be read.
+pub(crate) fn csv_table_line(path: &Path, row: usize) -> u64 {
+    let fallback = row as u64 + 2;
+    let Ok((mut reader, _)) = open_csv_table(path) else {
+        return fallback;
+    };
+    let mut record = csv::ByteRecord::new();
+    for _ in 0..=row {
+        if !matches!(reader.read_byte_record(&mut record), Ok(true)) {
+            return fallback;
+        }
+    }
+    csv_record_line_in_file(record.position(), path)
 }
 
 /// The schema's provenance entry holding the size in bytes of the table it describes.
@@ -575,17 +593,12 @@ pub fn read_feature_table(
             let mut values = Vec::new();
             for record in reader.records() {
                 let record = record.map_err(|e| fail(csv_error(&e, &header, path)))?;
-                let line = |record: &csv::StringRecord| {
-                    record
-                        .position()
-                        .map_or(0, |p| csv_record_line_in_file(p, path))
-                };
                 ids.push(CustomerId::from(&record[0]));
                 for (j, cell) in record.iter().enumerate().skip(1) {
                     values.push(parse_feature_cell(cell).map_err(|expected| {
                         fail(format!(
                             "line {}, column {:?}: {cell:?} is not {expected}",
-                            line(&record),
+                            csv_record_line_in_file(record.position(), path),
                             header[j]
                         ))
                     })?);
@@ -614,7 +627,7 @@ pub(crate) fn csv_error(error: &csv::Error, header: &[String], path: &Path) -> S
     match error.kind() {
         csv::ErrorKind::Utf8 { pos, err } => format!(
             "line {}, column {:?}: the text is not valid UTF-8 (save the file as UTF-8)",
-            pos.as_ref().map_or(0, |p| csv_record_line_in_file(p, path)),
+            csv_record_line_in_file(pos.as_ref(), path),
             header.get(err.field()).map_or("?", String::as_str)
         ),
         _ => error.to_string(),
