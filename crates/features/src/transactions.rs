@@ -17,7 +17,7 @@ use crate::cell::{self, Cell, CellResult, DayCache};
 use crate::chunked_log::ChunkedLog;
 use crate::customer_slots::{CustomerSlots, CustomerState, MovedSlots, customer_id};
 use crate::dictionary::{Dictionary, LabelCache, LabelId};
-use crate::grouped_entries::GroupedEntries;
+use crate::grouped_entries::{Grouped, GroupedEntries};
 use crate::input::{FieldRequest, InputFile};
 use crate::scan::{RowHandler, RowProblem};
 
@@ -631,19 +631,21 @@ impl<'a> TxHandler<'a> {
         // This worker's own log, its slots as they are, then the absorbed workers' logs, every
         // entry renumbered to the merged slots.
         let own = (std::mem::take(&mut self.entry_log), MovedSlots::After(0));
-        let mut counts = vec![0u32; customers.len()];
-        let logs: Vec<ChunkedLog<OrderEntry>> = std::iter::once(own)
+        let (logs, moves): (Vec<ChunkedLog<OrderEntry>>, Vec<MovedSlots>) = std::iter::once(own)
             .chain(std::mem::take(&mut self.absorbed_logs))
-            .map(|(mut log, moved)| {
-                for entry in log.iter_mut() {
-                    entry.customer = moved.of(entry.customer);
-                    counts[entry.customer as usize] += 1;
-                }
-                log
-            })
-            .collect();
+            .unzip();
         let filler = OrderEntry::new(0, 0, 0, NO_LABEL, 0);
-        let (mut table, starts) = GroupedEntries::group(logs, &counts, |e| e.customer, filler);
+        let Grouped {
+            mut table,
+            starts,
+            counts,
+        } = GroupedEntries::group(
+            logs,
+            customers.len(),
+            |log, entry: &mut OrderEntry| entry.customer = moves[log].of(entry.customer),
+            |entry| entry.customer,
+            filler,
+        );
         for ((customer, start), len) in customers.iter_mut().zip(starts).zip(counts) {
             customer.entries = EntryPlace::Settled(EntrySpan { start, len });
         }
