@@ -1,4 +1,5 @@
-"""lookalike.spark on a local[2] Spark: the same features and scores as one process.
+"""lookalike.spark on a local[2] Spark, and one job on a standalone cluster on loopback: the
+same features, models and scores as one process.
 
 scripts/test installs pyspark (and Java when missing) and sets LOOKALIKE_REQUIRE_SPARK=1, so
 that these tests cannot be skipped there; elsewhere they are skipped without pyspark."""
@@ -6,9 +7,11 @@ that these tests cannot be skipped there; elsewhere they are skipped without pys
 import json
 import math
 import os
+import signal
+import socket
 import subprocess
 import sys
-import tarfile
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -344,47 +347,123 @@ def test_partitions_without_customer_rows_keep_the_whole_encoding(session, root,
     assert_same_rows(local, spark_features)
 
 
-PACKED_JOB = """
+CLUSTER_JOB = """
 import sys
 
 import lookalike
 import lookalike.spark as lks
 from pyspark.sql import SparkSession
 
+sample, pipeline, out = sys.argv[1:4]
 spark = SparkSession.builder.getOrCreate()
-transactions = spark.read.csv(sys.argv[1], header=True)
-lks.features(transactions, as_of="2026-01-01", partitions=2).write.parquet(sys.argv[2])
+read = lambda name: spark.read.csv(f"{sample}/{name}", header=True)
+lks.features(read("transactions.csv"), read("events.csv"), read("customers.csv"),
+             as_of="2026-01-01", partitions=3).write.parquet(f"{out}/features")
+features = spark.read.parquet(f"{out}/features")
+model = lks.train(pipeline, features)
+model.save(f"{out}/model")
+lks.score(model, features).write.parquet(f"{out}/scores")
 where = spark.sparkContext.parallelize([0], 1).map(lambda _: lookalike.__file__).collect()
-open(sys.argv[3], "w").write(where[0])
+open(f"{out}/where.txt", "w").write(where[0])
 spark.stop()
 """
 
 
-def test_a_packed_environment_serves_the_executors(root, tmp_path):
-    """The cluster install of the README: scripts/pack_spark_env packs the wheel into an
-    environment that executors run from (here unpacked by hand, as YARN or Kubernetes unpack
-    --archives), and a spark-submit job makes the one-process features with it."""
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def standalone_cluster(tmp_path):
+    """A Spark standalone cluster on loopback: a master and one worker (2 cores, 2 GB), whose
+    executors run in JVMs of their own, in application folders under ``tmp_path / "work"``.
+    Yields the master's URL."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    env = dict(os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP="127.0.0.1")
+    spark_class = str(home / "bin" / "spark-class")
+    port = free_port()
+    url = f"spark://127.0.0.1:{port}"
+    logs = {name: tmp_path / f"{name}.log" for name in ("master", "worker")}
+    commands = {
+        "master": [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                   "--port", str(port), "--webui-port", str(free_port())],
+        "worker": [spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                   "--cores", "2", "--memory", "2g", "--webui-port", str(free_port()),
+                   "--work-dir", str(tmp_path / "work"), url],
+    }
+    started = []
+    try:
+        for name in ("master", "worker"):
+            with open(logs[name], "w") as log:
+                started.append(subprocess.Popen(commands[name], env=env, stdout=log,
+                                                stderr=subprocess.STDOUT,
+                                                start_new_session=True))
+            deadline = time.monotonic() + 120
+            ready = {"master": "I have been elected leader",
+                     "worker": "Successfully registered with master"}[name]
+            while ready not in logs[name].read_text():
+                assert started[-1].poll() is None, logs[name].read_text()[-3000:]
+                assert time.monotonic() < deadline, logs[name].read_text()[-3000:]
+                time.sleep(0.5)
+        yield url
+    finally:
+        for process in reversed(started):
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_a_packed_environment_serves_a_standalone_cluster(root, tmp_path, standalone_cluster):
+    """The cluster install of the README, on a real cluster manager: scripts/pack_spark_env
+    packs the wheel into an environment, spark-submit ships it with --archives to a standalone
+    cluster, whose worker unpacks it for the executors (JVMs of their own, apart from the
+    driver), and the job's features, training and scores are those of one process."""
     archive = tmp_path / "lookalike_env.tar.gz"
     packing = subprocess.run([str(root / "scripts" / "pack_spark_env"), str(archive), "--debug"],
                              capture_output=True, text=True)
     assert packing.returncode == 0, packing.stderr[-3000:]
-    environment = tmp_path / "environment"
-    with tarfile.open(archive) as packed:
-        # The "tar" filter (3.11.4 on) keeps the venv's symlinks and refuses paths outside.
-        safe = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
-        packed.extractall(environment, **safe)
-    job, out, where = tmp_path / "job.py", tmp_path / "features", tmp_path / "where.txt"
-    job.write_text(PACKED_JOB)
-    transactions = root / "data" / "sample" / "transactions.csv"
-    env = dict(os.environ, PYSPARK_DRIVER_PYTHON=sys.executable,
-               PYSPARK_PYTHON=str(environment / "bin" / "python"), SPARK_LOCAL_IP="127.0.0.1")
-    submit = Path(sys.executable).parent / "spark-submit"
+    job, out = tmp_path / "job.py", tmp_path / "out"
+    job.write_text(CLUSTER_JOB)
+    pipeline = counted_pipeline(root, tmp_path)
+    sample = root / "data" / "sample"
+    import pyspark
+
+    env = dict(os.environ, SPARK_HOME=str(Path(pyspark.__file__).parent),
+               PYSPARK_DRIVER_PYTHON=sys.executable,
+               PYSPARK_PYTHON="./environment/bin/python", SPARK_LOCAL_IP="127.0.0.1")
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
     run = subprocess.run(
-        [str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+        [str(submit), "--master", standalone_cluster, "--conf", "spark.ui.enabled=false",
          "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
-         str(job), str(transactions), str(out), str(where)],
+         "--conf", "spark.executor.memory=1g", "--conf", "spark.sql.shuffle.partitions=4",
+         "--archives", f"{archive}#environment",
+         str(job), str(sample), str(pipeline), str(out)],
         env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert where.read_text().startswith(str(environment)), where.read_text()
-    local = lookalike.features(transactions, as_of="2026-01-01")
-    assert_same_rows(local, pq.read_table(out))
+    # The executors imported lookalike from the archive the worker unpacked for the job.
+    where = Path((out / "where.txt").read_text())
+    assert where.is_relative_to(tmp_path / "work"), where
+    assert "environment" in where.parts, where
+    features = lookalike.features(sample / "transactions.csv", sample / "events.csv",
+                                  sample / "customers.csv", as_of="2026-01-01")
+    assert_same_rows(features, pq.read_table(out / "features"))
+    cli = root / "target" / "debug" / "lookalike"
+    subprocess.run([str(cli), "--quiet", "train", "--config", str(pipeline),
+                    "--out", str(tmp_path / "cli")], check=True)
+    one_process = lookalike.Model.load(tmp_path / "cli")
+    cluster_model = lookalike.Model.load(out / "model")
+    assert_same_training(saved(one_process, tmp_path / "a"), saved(cluster_model, tmp_path / "b"))
+    scores = pq.read_table(out / "scores")
+    assert scores.num_rows == 5000
+    one_process_scores = cluster_model.score(features)
+    # Spark's score fails on, or leaves out, a customer it cannot score: the reason column
+    # is the one-process output's alone.
+    assert one_process_scores.column("unscored_reason").null_count == 5000
+    assert_same_rows(one_process_scores.drop_columns(["unscored_reason"]), scores)
