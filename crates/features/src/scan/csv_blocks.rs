@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use lookalike_core::Progress;
 
 use super::plain_csv;
-use super::routing::{Worker, links};
+use super::routing::{HeldRows, Worker, links};
 use super::{
     MAX_FIELDS, Place, Problems, RowHandler, RowProblem, ScanOptions, ScanResult,
     count_newlines_before, io_error,
@@ -143,10 +143,13 @@ where
                         if plain_csv::is_plain(&block.data, b'"') {
                             // Validated whole, a block's fields are text as they are cut:
                             // one check per block instead of one per field.
+                            // Its fields are slices of the block, so the worker's own
+                            // rows are held, not packed.
                             let data = &block.data;
                             let text = std::str::from_utf8(data).ok();
+                            let mut held = HeldRows::default();
                             plain_csv::for_each_plain_record(data, delimiter, |line, fields| {
-                                take.record(line, fields.len(), |i| {
+                                take.record(line, fields.len(), Some(&mut held), |i| {
                                     let range = fields[i].clone();
                                     match text.and_then(|t| t.get(range.clone())) {
                                         Some(field) => Cell::Str(field),
@@ -154,6 +157,7 @@ where
                                     }
                                 })
                             });
+                            take.worker.apply_held(&mut held);
                         } else {
                             let mut reader = builder.from_reader(block.data.as_slice());
                             while reader.read_byte_record(&mut record).unwrap_or(false) {
@@ -162,7 +166,7 @@ where
                                     .map_or(1, |p| csv_record_line(p, &block.data));
                                 let fields = &record;
                                 if take
-                                    .record(line, fields.len(), |i| Cell::Text(&fields[i]))
+                                    .record(line, fields.len(), None, |i| Cell::Text(&fields[i]))
                                     .is_break()
                                 {
                                     break;
@@ -209,12 +213,14 @@ struct RecordTaker<'a, 'w, H: RowHandler> {
 }
 
 impl<H: RowHandler> RecordTaker<'_, '_, H> {
-    /// Takes the record on line `line` of the block, of `width` fields, `field(i)` the i-th;
+    /// Takes the record on line `line` of the block, of `width` fields, `field(i)` the i-th,
+    /// holding it in `held` when given and the worker's own (see [`Worker::row_held`]);
     /// breaks when the scan is to stop (a bad row under `--on-bad-row fail`).
     fn record<'r>(
         &mut self,
         line: u64,
         width: usize,
+        held: Option<&mut HeldRows<'r>>,
         field: impl Fn(usize) -> Cell<'r>,
     ) -> ControlFlow<()> {
         let order = (self.block_index << 32) | self.row_in_block;
@@ -247,7 +253,10 @@ impl<H: RowHandler> RecordTaker<'_, '_, H> {
         self.count += 1;
         let cells = &cells[..self.columns.len()];
         if !self.problems.skips_guest(cells) {
-            self.worker.row(order, place, cells);
+            match held {
+                Some(held) => self.worker.row_held(held, order, place, cells),
+                None => self.worker.row(order, place, cells),
+            }
         }
         ControlFlow::Continue(())
     }

@@ -12,7 +12,7 @@ use lookalike_core::Progress;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 
-use super::routing::{Worker, links};
+use super::routing::{HeldRows, Worker, links};
 use super::{MAX_FIELDS, Place, Problems, RowHandler, ScanOptions, ScanResult, io_error};
 use crate::FeatureError;
 use crate::cell::Cell;
@@ -355,6 +355,7 @@ fn scan_rows<H: RowHandler>(
             }
         });
     }
+    let mut held = HeldRows::default();
     for i in 0..batch.num_rows() {
         let order = ((group as u64) << 32) | *row_in_group;
         let absolute_row = first_row + *row_in_group + 1;
@@ -366,12 +367,14 @@ fn scan_rows<H: RowHandler>(
         if problems.skips_guest(&cells[..views.len()]) {
             continue;
         }
-        handler.row(
+        handler.row_held(
+            &mut held,
             order,
             Place::ParquetRow(absolute_row),
             &cells[..views.len()],
         );
     }
+    handler.apply_held(&mut held);
     Ok(batch.num_rows() as u64)
 }
 
