@@ -186,8 +186,9 @@ impl PackedRow<'_> {
 }
 
 /// A worker's own rows from memory that outlives them (a Parquet row group's or an Arrow
-/// table's batch, a plain CSV block): held by reference, not packed, and applied a warmed group at a time. Packing
-/// and unpacking the rows a worker keeps, half of them with two workers, was 3-4% of a scan.
+/// table's batch, a plain CSV block): held by reference, not packed, and applied a warmed group
+/// at a time. Packing and unpacking the rows a worker keeps, half of them with two workers, was
+/// 3% of a scan's samples.
 pub(super) struct HeldRows<'b> {
     rows: [PackedRow<'b>; WARM_GROUP],
     len: usize,
