@@ -369,6 +369,13 @@ spark.stop()
 """
 
 
+def spark_home():
+    """The Spark that pyspark ships (its jars and bin/ scripts)."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -380,9 +387,7 @@ def standalone_cluster(tmp_path):
     """A Spark standalone cluster on loopback: a master and one worker (2 cores, 2 GB), whose
     executors run in JVMs of their own, in application folders under ``tmp_path / "work"``.
     Yields the master's URL."""
-    import pyspark
-
-    home = Path(pyspark.__file__).parent
+    home = spark_home()
     env = dict(os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP="127.0.0.1")
     spark_class = str(home / "bin" / "spark-class")
     port = free_port()
@@ -433,12 +438,9 @@ def test_a_packed_environment_serves_a_standalone_cluster(root, tmp_path, standa
     job.write_text(CLUSTER_JOB)
     pipeline = counted_pipeline(root, tmp_path)
     sample = root / "data" / "sample"
-    import pyspark
-
-    env = dict(os.environ, SPARK_HOME=str(Path(pyspark.__file__).parent),
-               PYSPARK_DRIVER_PYTHON=sys.executable,
+    env = dict(os.environ, SPARK_HOME=str(spark_home()), PYSPARK_DRIVER_PYTHON=sys.executable,
                PYSPARK_PYTHON="./environment/bin/python", SPARK_LOCAL_IP="127.0.0.1")
-    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    submit = spark_home() / "bin" / "spark-submit"
     run = subprocess.run(
         [str(submit), "--master", standalone_cluster, "--conf", "spark.ui.enabled=false",
          "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",

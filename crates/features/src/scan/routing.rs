@@ -322,15 +322,23 @@ impl<'s, H: RowHandler> Worker<'s, H> {
     /// to `problems` by whichever worker applies it, and taken back from the row count.
     pub fn row(&mut self, order: u64, place: Place, cells: &[Cell<'_>]) {
         let owner = self.owner(cells[0]);
+        if owner != self.links.me {
+            return self.pack_for(owner, order, place, cells);
+        }
         let outbox = &mut self.outboxes[owner];
         outbox.push(order, place, cells);
-        if owner == self.links.me {
-            if outbox.len() >= OWN_BATCH_BYTES {
-                let own = std::mem::take(&mut self.outboxes[owner]);
-                self.apply(&own);
-                self.outboxes[owner] = own.emptied();
-            }
-        } else if outbox.len() >= BATCH_BYTES {
+        if outbox.len() >= OWN_BATCH_BYTES {
+            let own = std::mem::take(&mut self.outboxes[owner]);
+            self.apply(&own);
+            self.outboxes[owner] = own.emptied();
+        }
+    }
+
+    /// Packs a row for another worker, `owner`, sending the batch once it is full.
+    fn pack_for(&mut self, owner: usize, order: u64, place: Place, cells: &[Cell<'_>]) {
+        let outbox = &mut self.outboxes[owner];
+        outbox.push(order, place, cells);
+        if outbox.len() >= BATCH_BYTES {
             self.send(owner);
         }
     }
@@ -347,12 +355,7 @@ impl<'s, H: RowHandler> Worker<'s, H> {
     ) {
         let owner = self.owner(cells[0]);
         if owner != self.links.me {
-            let outbox = &mut self.outboxes[owner];
-            outbox.push(order, place, cells);
-            if outbox.len() >= BATCH_BYTES {
-                self.send(owner);
-            }
-            return;
+            return self.pack_for(owner, order, place, cells);
         }
         let row = &mut held.rows[held.len];
         row.order = order;
