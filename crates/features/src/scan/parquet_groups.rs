@@ -96,6 +96,65 @@ impl ColumnView {
         })
     }
 
+    /// Sets cell `slot` of each row in `rows` (row `rows.start + k` into `out[k]`), one column
+    /// at a time: the column's shape is matched once for the whole run, not once per cell, and
+    /// the cells are written straight into place. Built a row at a time through
+    /// [`ColumnView::cell`], the cells were 13% of a Parquet scan's samples, most of them stalls
+    /// reading back each cell just returned.
+    pub(crate) fn cells_into<'v>(
+        &'v self,
+        rows: std::ops::Range<usize>,
+        slot: usize,
+        out: &mut [[Cell<'v>; MAX_FIELDS]],
+    ) {
+        let out = &mut out[..rows.len()];
+        let all_valid = |a: &dyn Array| a.null_count() == 0;
+        match self {
+            ColumnView::Text(a) if all_valid(a) => {
+                for (row, i) in out.iter_mut().zip(rows) {
+                    row[slot] = Cell::Str(a.value(i));
+                }
+            }
+            ColumnView::Int(a) if all_valid(a) => {
+                for (row, &v) in out.iter_mut().zip(&a.values()[rows]) {
+                    row[slot] = Cell::Int(v);
+                }
+            }
+            ColumnView::Float(a) if all_valid(a) => {
+                for (row, &v) in out.iter_mut().zip(&a.values()[rows]) {
+                    row[slot] = Cell::Float(v);
+                }
+            }
+            ColumnView::Epoch { values, per_second } if all_valid(values) => {
+                // One loop per unit, so that each divides by a constant (a multiplication)
+                // rather than by a variable (a division, tens of cycles a row).
+                let values = &values.values()[rows];
+                match *per_second {
+                    1 => epoch_cells::<1>(values, slot, out),
+                    1_000 => epoch_cells::<1_000>(values, slot, out),
+                    1_000_000 => epoch_cells::<1_000_000>(values, slot, out),
+                    1_000_000_000 => epoch_cells::<1_000_000_000>(values, slot, out),
+                    other => {
+                        for (row, &v) in out.iter_mut().zip(values) {
+                            row[slot] = Cell::EpochSeconds(v.div_euclid(other));
+                        }
+                    }
+                }
+            }
+            ColumnView::Absent => {
+                for row in out {
+                    row[slot] = Cell::Null;
+                }
+            }
+            _ => {
+                for (row, i) in out.iter_mut().zip(rows) {
+                    row[slot] = self.cell(i);
+                }
+            }
+        }
+    }
+
+    #[inline]
     pub(crate) fn cell(&self, i: usize) -> Cell<'_> {
         match self {
             ColumnView::Absent => Cell::Null,
@@ -116,6 +175,17 @@ impl ColumnView {
             ColumnView::Date(a) if a.is_valid(i) => Cell::Day(a.value(i)),
             _ => Cell::Null,
         }
+    }
+}
+
+/// Cells of timestamps counted in `1 / PER_SECOND` seconds, as whole seconds.
+fn epoch_cells<'v, const PER_SECOND: i64>(
+    values: &[i64],
+    slot: usize,
+    out: &mut [[Cell<'v>; MAX_FIELDS]],
+) {
+    for (row, &v) in out.iter_mut().zip(values) {
+        row[slot] = Cell::EpochSeconds(v.div_euclid(PER_SECOND));
     }
 }
 
@@ -328,6 +398,10 @@ fn scan_parquet_group<H: RowHandler>(
     Ok(count)
 }
 
+/// Rows whose cells are made at once, a column at a time, before the rows are taken (24 KB
+/// of cells at seven columns: within the first-level caches' reach).
+const CELL_CHUNK: usize = 128;
+
 /// Feeds the rows of one batch of group `group` (whose first row is `first_row` of the input,
 /// `row_in_group` rows of it already read) to `handler`; returns the rows taken (a bad row is
 /// reported, and taken back, by the worker that applies it).
@@ -356,23 +430,22 @@ fn scan_rows<H: RowHandler>(
         });
     }
     let mut held = HeldRows::default();
-    for i in 0..batch.num_rows() {
-        let order = ((group as u64) << 32) | *row_in_group;
-        let absolute_row = first_row + *row_in_group + 1;
-        *row_in_group += 1;
-        let mut cells = [Cell::Null; MAX_FIELDS];
+    let mut chunk = vec![[Cell::Null; MAX_FIELDS]; CELL_CHUNK];
+    for start in (0..batch.num_rows()).step_by(CELL_CHUNK) {
+        let rows = start..(start + CELL_CHUNK).min(batch.num_rows());
         for (slot, view) in views.iter().enumerate() {
-            cells[slot] = view.cell(i);
+            view.cells_into(rows.clone(), slot, &mut chunk);
         }
-        if problems.skips_guest(&cells[..views.len()]) {
-            continue;
+        for cells in &chunk[..rows.len()] {
+            let order = ((group as u64) << 32) | *row_in_group;
+            let absolute_row = first_row + *row_in_group + 1;
+            *row_in_group += 1;
+            let cells = &cells[..views.len()];
+            if problems.skips_guest(cells) {
+                continue;
+            }
+            handler.row_held(&mut held, order, Place::ParquetRow(absolute_row), cells);
         }
-        handler.row_held(
-            &mut held,
-            order,
-            Place::ParquetRow(absolute_row),
-            &cells[..views.len()],
-        );
     }
     handler.apply_held(&mut held);
     Ok(batch.num_rows() as u64)
@@ -435,4 +508,133 @@ where
     );
     progress.finish();
     scanned
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::types::Int32Type;
+    use arrow_array::{
+        Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, StringArray,
+        TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray,
+    };
+
+    use super::*;
+
+    /// Columns of every shape the views take, with and without nulls (negative timestamps
+    /// too, where a truncating division would be off by one).
+    fn columns() -> Vec<ArrayRef> {
+        let text = ["a", "bb", "", "ccc", "d", "ee", "f"];
+        vec![
+            Arc::new(StringArray::from_iter_values(text)),
+            Arc::new(StringArray::from(vec![
+                Some("a"),
+                None,
+                Some("c"),
+                None,
+                Some("e"),
+                Some("f"),
+                None,
+            ])),
+            Arc::new(DictionaryArray::<Int32Type>::new(
+                Int32Array::from(vec![
+                    Some(1),
+                    Some(0),
+                    None,
+                    Some(1),
+                    Some(2),
+                    Some(0),
+                    Some(2),
+                ]),
+                Arc::new(StringArray::from(vec![Some("x"), Some("y"), None])),
+            )),
+            Arc::new(Int32Array::from(vec![1, -2, 3, 4, 5, 6, 7])),
+            Arc::new(Int64Array::from(vec![
+                Some(1),
+                None,
+                Some(3),
+                Some(4),
+                None,
+                Some(6),
+                Some(7),
+            ])),
+            Arc::new(Float64Array::from(vec![
+                0.5, -1.25, 3.0, 4.5, 5.0, 6.0, 7.75,
+            ])),
+            Arc::new(Float64Array::from(vec![
+                Some(0.5),
+                None,
+                Some(3.0),
+                None,
+                None,
+                Some(6.0),
+                Some(7.0),
+            ])),
+            Arc::new(TimestampSecondArray::from(vec![
+                -1, 0, 59, 60, 86_399, 86_400, -86_401,
+            ])),
+            Arc::new(TimestampMillisecondArray::from(vec![
+                -1, 0, 999, 1_000, 1_001, -1_000, -1_001,
+            ])),
+            Arc::new(TimestampNanosecondArray::from(vec![
+                Some(-1),
+                Some(0),
+                None,
+                Some(1_000_000_000),
+                Some(1_999_999_999),
+                Some(-1_000_000_001),
+                Some(7),
+            ])),
+            Arc::new(Date32Array::from(vec![
+                Some(-1),
+                Some(0),
+                None,
+                Some(19_000),
+                Some(1),
+                Some(2),
+                Some(3),
+            ])),
+        ]
+    }
+
+    /// Cells made a column at a time, over any run of rows, are the cells made one by one.
+    #[test]
+    fn cells_made_by_the_column_are_the_cells_made_one_by_one() {
+        let mut views: Vec<ColumnView> = columns()
+            .iter()
+            .map(|c| ColumnView::of(c).expect("a readable column"))
+            .collect();
+        views.push(ColumnView::Absent);
+        assert!(views.len() <= MAX_FIELDS);
+        for rows in [0..7, 2..5, 6..7, 3..3] {
+            let mut out = vec![[Cell::Text(b"unset"); MAX_FIELDS]; 8];
+            for (slot, view) in views.iter().enumerate() {
+                view.cells_into(rows.clone(), slot, &mut out);
+            }
+            for (k, i) in rows.clone().enumerate() {
+                for (slot, view) in views.iter().enumerate() {
+                    assert_eq!(out[k][slot], view.cell(i), "row {i}, column {slot}");
+                }
+            }
+            // Rows past the run are left alone.
+            assert!(
+                out[rows.len()..]
+                    .iter()
+                    .all(|row| row[0] == Cell::Text(b"unset"))
+            );
+        }
+    }
+
+    /// Whole seconds round down, before 1970 too.
+    #[test]
+    fn timestamps_become_whole_seconds_rounded_down() {
+        let millis: ArrayRef =
+            Arc::new(TimestampMillisecondArray::from(vec![-1_001, -1, 0, 1_999]));
+        let view = ColumnView::of(&millis).expect("a timestamp column");
+        let mut out = vec![[Cell::Null; MAX_FIELDS]; 4];
+        view.cells_into(0..4, 0, &mut out);
+        let seconds: Vec<Cell<'_>> = out.iter().map(|row| row[0]).collect();
+        assert_eq!(seconds, [-2, -1, 0, 1].map(Cell::EpochSeconds).to_vec());
+    }
 }
