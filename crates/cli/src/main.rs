@@ -93,7 +93,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    allocator::purge_promptly();
     let cli = Cli::parse();
     // Every Parquet output records the version and the run's inputs.
     lookalike_core::record_run(env!("CARGO_PKG_VERSION"));

@@ -129,7 +129,7 @@ pub(crate) fn amount_units(cell: Cell<'_>) -> CellResult<i64> {
             "is out of range (|amount| must be at most {MAX_ABS_AMOUNT:e})"
         ));
     }
-    let units = (value * AMOUNT_SCALE).round() as i64;
+    let units = round_to_i64(value * AMOUNT_SCALE);
     if units == 0 && value != 0.0 {
         // Kept in units of 0.0001, such an amount would silently become 0.
         return Err(format!(
@@ -177,9 +177,31 @@ fn plain_decimal_units(bytes: &[u8]) -> Option<i64> {
     Some(if negative { -units } else { units })
 }
 
-/// Converts fixed-point units back to currency.
+/// Converts fixed-point units back to currency. Sums that fit 64 bits (all but absurd ones)
+/// convert with one instruction; a 128-bit conversion is a library call. Both round to the
+/// nearest double, so the result is the same.
 pub(crate) fn units_to_amount(units: i128) -> f64 {
-    units as f64 / AMOUNT_SCALE
+    match i64::try_from(units) {
+        Ok(units) => units as f64 / AMOUNT_SCALE,
+        Err(_) => units as f64 / AMOUNT_SCALE,
+    }
+}
+
+/// `x.round() as i64` (halves away from zero) for |x| < 2^62, without a library call: on
+/// x86-64's baseline, which has no rounding instruction, `f64::round` calls libm once per line.
+/// Truncating, then stepping by the fractional part, is exact: `x - trunc(x)` is always a
+/// double, and every double of magnitude 2^52 or more is whole.
+pub(crate) fn round_to_i64(x: f64) -> i64 {
+    debug_assert!(x.abs() < 2f64.powi(62));
+    let whole = x as i64;
+    let fraction = x - whole as f64;
+    if fraction >= 0.5 {
+        whole + 1
+    } else if fraction <= -0.5 {
+        whole - 1
+    } else {
+        whole
+    }
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -619,6 +641,60 @@ mod tests {
         assert_eq!(amount_units(Cell::Text(b" 0.0001 ")), Ok(1));
         assert_eq!(amount_units(Cell::Float(12.5)), Ok(125_000));
         assert_eq!(units_to_amount(293_300), 29.33);
+    }
+
+    /// Rounding by truncation and the fractional part is `f64::round`, halves and the
+    /// doubles just beside them included, and the fast conversion of sums is the 128-bit one.
+    #[test]
+    fn rounding_matches_the_library() {
+        let below_half = 0.5 - f64::EPSILON / 4.0;
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            below_half,
+            -below_half,
+            0.49999999999999994,
+            4503599627370495.5,
+            -4503599627370495.5,
+            4503599627370497.0,
+            1e16,
+            -1e16,
+            1e-300,
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let magnitude = 10f64.powi((state % 17) as i32);
+            let value = (state >> 11) as f64 / (1u64 << 53) as f64 * magnitude;
+            values.push(if state & 1 == 0 { value } else { -value });
+            values.push((value * 2.0).round() / 2.0);
+        }
+        for x in values {
+            assert_eq!(round_to_i64(x), x.round() as i64, "{x:e}");
+        }
+        for units in [
+            0i128,
+            1,
+            -1,
+            293_300,
+            i64::MAX as i128,
+            i64::MIN as i128,
+            (1 << 80) + 1,
+        ] {
+            assert_eq!(
+                units_to_amount(units),
+                units as f64 / AMOUNT_SCALE,
+                "{units}"
+            );
+        }
     }
 
     /// The digit reader agrees with parsing the text as a float and rounding, on every shape

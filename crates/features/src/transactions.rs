@@ -160,7 +160,7 @@ pub(crate) fn line_amount(cells: &[Cell<'_>], source: AmountSource) -> Result<i6
                     ),
                 ));
             }
-            Ok(units.round() as i64)
+            Ok(cell::round_to_i64(units))
         }
     }
 }
