@@ -406,3 +406,85 @@ fn dictionary_encoded_text_reads_as_plain_text() {
         "{message}"
     );
 }
+
+/// Guest lines (no customer id: null or empty) of a Parquet log are left out and counted when
+/// guests are skipped, whatever worker reads them, and the customers' features are those of
+/// the log without them; an unskipped guest line fails with its row.
+#[test]
+fn parquet_guest_lines_are_skipped_and_counted_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 60;
+    let guest = |i: usize| i % 9 == 4;
+    let ids: Vec<Option<String>> = (0..n)
+        .map(|i| match (guest(i), i % 2) {
+            (true, 0) => None,
+            (true, _) => Some(String::new()),
+            (false, _) => Some(format!("c{}", i % 11)),
+        })
+        .collect();
+    let stamps: Vec<String> = (0..n)
+        .map(|i| format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28))
+        .collect();
+    let amounts: Vec<f64> = (0..n).map(|i| (i * 37 % 100) as f64 / 4.0).collect();
+    let log = |keep: &dyn Fn(usize) -> bool| -> Vec<(&str, ArrayRef)> {
+        let rows: Vec<usize> = (0..n).filter(|&i| keep(i)).collect();
+        vec![
+            (
+                "customer_id",
+                Arc::new(StringArray::from(
+                    rows.iter().map(|&i| ids[i].clone()).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+            (
+                "timestamp",
+                Arc::new(StringArray::from(
+                    rows.iter().map(|&i| stamps[i].clone()).collect::<Vec<_>>(),
+                )),
+            ),
+            (
+                "amount",
+                Arc::new(Float64Array::from(
+                    rows.iter().map(|&i| amounts[i]).collect::<Vec<_>>(),
+                )),
+            ),
+        ]
+    };
+    let with_guests = dir.path().join("with_guests.parquet");
+    let without = dir.path().join("without.parquet");
+    write_parquet(&with_guests, log(&|_| true));
+    write_parquet(&without, log(&|i| !guest(i)));
+    let guests = (0..n).filter(|&i| guest(i)).count() as u64;
+    let expected = extract(
+        &inputs(&without),
+        &FeatureParams::new().as_of(date(2025, 1, 1)),
+        &NoProgress,
+    )
+    .unwrap();
+    for threads in [1, 2, 3] {
+        let params = FeatureParams::new()
+            .as_of(date(2025, 1, 1))
+            .threads(threads)
+            .missing_customer(lookalike_features::MissingCustomer::Skip);
+        let got = extract(&inputs(&with_guests), &params, &NoProgress).unwrap();
+        assert_eq!(got.inputs[0].guest_lines, guests, "{threads} threads");
+        assert_eq!(got.table.ids(), expected.table.ids(), "{threads} threads");
+        let (a, b) = (got.table.values(), expected.table.values());
+        assert!(
+            a.iter()
+                .zip(b.iter())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{threads} threads"
+        );
+        let failing = FeatureParams::new()
+            .as_of(date(2025, 1, 1))
+            .threads(threads);
+        let message = extract(&inputs(&with_guests), &failing, &NoProgress)
+            .unwrap_err()
+            .to_string();
+        // The first guest line is row 5 (rows count from 1).
+        assert!(
+            message.contains("row 5") && message.contains("customer_id"),
+            "{message}"
+        );
+    }
+}

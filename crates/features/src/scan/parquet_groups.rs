@@ -1,8 +1,8 @@
 //! Parquet: row groups are shared out between worker threads.
 
 use std::fs::File;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type};
@@ -12,8 +12,8 @@ use lookalike_core::Progress;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 
-use super::routing::{HeldRows, Worker, links};
-use super::{MAX_FIELDS, Place, Problems, RowHandler, ScanOptions, ScanResult, io_error};
+use super::routing::{PackedRow, SharedRows, Worker, links};
+use super::{Place, Problems, RowHandler, ScanOptions, ScanResult, io_error};
 use crate::FeatureError;
 use crate::cell::Cell;
 use crate::input::{FieldRequest, InputFile, resolve_columns};
@@ -96,61 +96,49 @@ impl ColumnView {
         })
     }
 
-    /// Sets cell `slot` of each row in `rows` (row `rows.start + k` into `out[k]`), one column
-    /// at a time: the column's shape is matched once for the whole run, not once per cell, and
-    /// the cells are written straight into place. Built a row at a time through
-    /// [`ColumnView::cell`], the cells were 13% of a Parquet scan's samples, most of them stalls
-    /// reading back each cell just returned.
-    pub(crate) fn cells_into<'v>(
+    /// Calls `put` with the cell of each row in `rows`, in order, one column at a time: the
+    /// column's shape is matched once for the whole run, not once per cell, and `put` writes
+    /// each cell straight into place. Built a row at a time through [`ColumnView::cell`], the
+    /// cells were 13% of a Parquet scan's samples, most of them stalls reading back each cell
+    /// just returned.
+    #[inline]
+    pub(crate) fn for_each_cell<'v>(
         &'v self,
-        rows: std::ops::Range<usize>,
-        slot: usize,
-        out: &mut [[Cell<'v>; MAX_FIELDS]],
+        rows: impl Iterator<Item = usize>,
+        mut put: impl FnMut(Cell<'v>),
     ) {
-        let out = &mut out[..rows.len()];
         let all_valid = |a: &dyn Array| a.null_count() == 0;
         match self {
-            ColumnView::Text(a) if all_valid(a) => {
-                for (row, i) in out.iter_mut().zip(rows) {
-                    row[slot] = Cell::Str(a.value(i));
-                }
-            }
+            ColumnView::Text(a) if all_valid(a) => rows.for_each(|i| put(Cell::Str(a.value(i)))),
             ColumnView::Int(a) if all_valid(a) => {
-                for (row, &v) in out.iter_mut().zip(&a.values()[rows]) {
-                    row[slot] = Cell::Int(v);
-                }
+                let values = a.values();
+                rows.for_each(|i| put(Cell::Int(values[i])));
             }
             ColumnView::Float(a) if all_valid(a) => {
-                for (row, &v) in out.iter_mut().zip(&a.values()[rows]) {
-                    row[slot] = Cell::Float(v);
-                }
+                let values = a.values();
+                rows.for_each(|i| put(Cell::Float(values[i])));
             }
             ColumnView::Epoch { values, per_second } if all_valid(values) => {
                 // One loop per unit, so that each divides by a constant (a multiplication)
                 // rather than by a variable (a division, tens of cycles a row).
-                let values = &values.values()[rows];
+                let values = values.values();
                 match *per_second {
-                    1 => epoch_cells::<1>(values, slot, out),
-                    1_000 => epoch_cells::<1_000>(values, slot, out),
-                    1_000_000 => epoch_cells::<1_000_000>(values, slot, out),
-                    1_000_000_000 => epoch_cells::<1_000_000_000>(values, slot, out),
+                    1 => epoch_seconds::<1>(values, rows, put),
+                    1_000 => epoch_seconds::<1_000>(values, rows, put),
+                    1_000_000 => epoch_seconds::<1_000_000>(values, rows, put),
+                    1_000_000_000 => epoch_seconds::<1_000_000_000>(values, rows, put),
                     other => {
-                        for (row, &v) in out.iter_mut().zip(values) {
-                            row[slot] = Cell::EpochSeconds(v.div_euclid(other));
-                        }
+                        rows.for_each(|i| put(Cell::EpochSeconds(values[i].div_euclid(other))))
                     }
                 }
             }
-            ColumnView::Absent => {
-                for row in out {
-                    row[slot] = Cell::Null;
-                }
+            ColumnView::Labels { keys, values } if all_valid(keys) && all_valid(values) => {
+                // Keys were checked to be within the dictionary when the view was made.
+                let keys = keys.values();
+                rows.for_each(|i| put(Cell::Str(values.value(keys[i] as usize))));
             }
-            _ => {
-                for (row, i) in out.iter_mut().zip(rows) {
-                    row[slot] = self.cell(i);
-                }
-            }
+            ColumnView::Absent => rows.for_each(|_| put(Cell::Null)),
+            _ => rows.for_each(|i| put(self.cell(i))),
         }
     }
 
@@ -178,15 +166,14 @@ impl ColumnView {
     }
 }
 
-/// Cells of timestamps counted in `1 / PER_SECOND` seconds, as whole seconds.
-fn epoch_cells<'v, const PER_SECOND: i64>(
+/// The cells of timestamps counted in `1 / PER_SECOND` seconds, as whole seconds.
+#[inline]
+fn epoch_seconds<'v, const PER_SECOND: i64>(
     values: &[i64],
-    slot: usize,
-    out: &mut [[Cell<'v>; MAX_FIELDS]],
+    rows: impl Iterator<Item = usize>,
+    mut put: impl FnMut(Cell<'v>),
 ) {
-    for (row, &v) in out.iter_mut().zip(values) {
-        row[slot] = Cell::EpochSeconds(v.div_euclid(PER_SECOND));
-    }
+    rows.for_each(|i| put(Cell::EpochSeconds(values[i].div_euclid(PER_SECOND))));
 }
 
 fn parquet_error(input: &InputFile) -> impl Fn(String) -> FeatureError + '_ {
@@ -287,7 +274,6 @@ where
                 group_start[group],
                 &column_names,
                 handler,
-                problems,
             )?;
             progress.advance(group_rows[group]);
             Ok(count)
@@ -360,7 +346,6 @@ where
     Ok((handlers, rows.into_inner()))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn scan_parquet_group<H: RowHandler>(
     input: &InputFile,
     metadata: &ArrowReaderMetadata,
@@ -369,7 +354,6 @@ fn scan_parquet_group<H: RowHandler>(
     first_row: u64,
     column_names: &[Option<&str>],
     handler: &mut Worker<'_, H>,
-    problems: &Problems,
 ) -> Result<u64, FeatureError> {
     let file = File::open(&input.path).map_err(io_error(input))?;
     let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
@@ -391,21 +375,58 @@ fn scan_parquet_group<H: RowHandler>(
             &mut row_in_group,
             column_names,
             handler,
-            problems,
         )?;
         handler.take_delivered();
     }
     Ok(count)
 }
 
-/// Rows whose cells are made at once, a column at a time, before the rows are taken (24 KB
-/// of cells at seven columns: within the first-level caches' reach).
-const CELL_CHUNK: usize = 128;
+/// A batch's columns, shared by the workers that aggregate its rows ([`SharedRows`]).
+struct BatchRows {
+    views: Vec<ColumnView>,
+    rows: usize,
+    /// The row group (or table batch) the rows are from, for their ordering keys.
+    group: usize,
+    /// The input's row number of the group's first row (0-based).
+    first_row: u64,
+    /// Rows of the group before this batch.
+    before: u64,
+}
+
+impl SharedRows for BatchRows {
+    fn len(&self) -> usize {
+        self.rows
+    }
+
+    fn ids_into<'a>(&'a self, rows: std::ops::Range<usize>, out: &mut [Cell<'a>]) {
+        let mut out = out.iter_mut();
+        self.views[0].for_each_cell(rows, |cell| {
+            if let Some(slot) = out.next() {
+                *slot = cell;
+            }
+        });
+    }
+
+    fn rows_into<'a>(&'a self, rows: &[u32], group: &mut [PackedRow<'a>]) {
+        for (slot, view) in self.views.iter().enumerate() {
+            let mut out = group.iter_mut();
+            view.for_each_cell(rows.iter().map(|&i| i as usize), |cell| {
+                if let Some(row) = out.next() {
+                    row.cells[slot] = cell;
+                }
+            });
+        }
+        for (row, &i) in group.iter_mut().zip(rows) {
+            let in_group = self.before + u64::from(i);
+            row.order = ((self.group as u64) << 32) | in_group;
+            row.place = Place::ParquetRow(self.first_row + in_group + 1);
+        }
+    }
+}
 
 /// Feeds the rows of one batch of group `group` (whose first row is `first_row` of the input,
 /// `row_in_group` rows of it already read) to `handler`; returns the rows taken (a bad row is
 /// reported, and taken back, by the worker that applies it).
-#[allow(clippy::too_many_arguments)]
 fn scan_rows<H: RowHandler>(
     input: &InputFile,
     batch: &RecordBatch,
@@ -414,7 +435,6 @@ fn scan_rows<H: RowHandler>(
     row_in_group: &mut u64,
     column_names: &[Option<&str>],
     handler: &mut Worker<'_, H>,
-    problems: &Problems,
 ) -> Result<u64, FeatureError> {
     let mut views = Vec::with_capacity(column_names.len());
     for name in column_names {
@@ -429,26 +449,16 @@ fn scan_rows<H: RowHandler>(
             }
         });
     }
-    let mut held = HeldRows::default();
-    let mut chunk = vec![[Cell::Null; MAX_FIELDS]; CELL_CHUNK];
-    for start in (0..batch.num_rows()).step_by(CELL_CHUNK) {
-        let rows = start..(start + CELL_CHUNK).min(batch.num_rows());
-        for (slot, view) in views.iter().enumerate() {
-            view.cells_into(rows.clone(), slot, &mut chunk);
-        }
-        for cells in &chunk[..rows.len()] {
-            let order = ((group as u64) << 32) | *row_in_group;
-            let absolute_row = first_row + *row_in_group + 1;
-            *row_in_group += 1;
-            let cells = &cells[..views.len()];
-            if problems.skips_guest(cells) {
-                continue;
-            }
-            handler.row_held(&mut held, order, Place::ParquetRow(absolute_row), cells);
-        }
-    }
-    handler.apply_held(&mut held);
-    Ok(batch.num_rows() as u64)
+    let rows = batch.num_rows();
+    handler.rows_shared(Arc::new(BatchRows {
+        views,
+        rows,
+        group,
+        first_row,
+        before: *row_in_group,
+    }));
+    *row_in_group += rows as u64;
+    Ok(rows as u64)
 }
 
 /// An in-memory Arrow table: its batches are shared out between worker threads as a Parquet
@@ -500,7 +510,6 @@ where
                 &mut row_in_batch,
                 &column_names,
                 handler,
-                problems,
             )?;
             progress.advance(batches[b].num_rows() as u64);
             Ok(count)
@@ -521,6 +530,7 @@ mod tests {
     };
 
     use super::*;
+    use crate::scan::MAX_FIELDS;
 
     /// Columns of every shape the views take, with and without nulls (negative timestamps
     /// too, where a truncating division would be off by one).
@@ -548,6 +558,10 @@ mod tests {
                     Some(2),
                 ]),
                 Arc::new(StringArray::from(vec![Some("x"), Some("y"), None])),
+            )),
+            Arc::new(DictionaryArray::<Int32Type>::new(
+                Int32Array::from(vec![2, 0, 1, 1, 2, 0, 0]),
+                Arc::new(StringArray::from_iter_values(["store", "web", "app"])),
             )),
             Arc::new(Int32Array::from(vec![1, -2, 3, 4, 5, 6, 7])),
             Arc::new(Int64Array::from(vec![
@@ -598,7 +612,8 @@ mod tests {
         ]
     }
 
-    /// Cells made a column at a time, over any run of rows, are the cells made one by one.
+    /// Cells made a column at a time, over any run of rows or any rows picked out, are the
+    /// cells made one by one.
     #[test]
     fn cells_made_by_the_column_are_the_cells_made_one_by_one() {
         let mut views: Vec<ColumnView> = columns()
@@ -606,23 +621,21 @@ mod tests {
             .map(|c| ColumnView::of(c).expect("a readable column"))
             .collect();
         views.push(ColumnView::Absent);
-        assert!(views.len() <= MAX_FIELDS);
-        for rows in [0..7, 2..5, 6..7, 3..3] {
-            let mut out = vec![[Cell::Text(b"unset"); MAX_FIELDS]; 8];
+        let picks: [&[usize]; 6] = [
+            &[0, 1, 2, 3, 4, 5, 6],
+            &[2, 3, 4],
+            &[6],
+            &[],
+            &[5, 0, 3],
+            &[1, 1, 6],
+        ];
+        for rows in picks {
             for (slot, view) in views.iter().enumerate() {
-                view.cells_into(rows.clone(), slot, &mut out);
+                let mut made = Vec::new();
+                view.for_each_cell(rows.iter().copied(), |cell| made.push(cell));
+                let one_by_one: Vec<Cell<'_>> = rows.iter().map(|&i| view.cell(i)).collect();
+                assert_eq!(made, one_by_one, "rows {rows:?}, column {slot}");
             }
-            for (k, i) in rows.clone().enumerate() {
-                for (slot, view) in views.iter().enumerate() {
-                    assert_eq!(out[k][slot], view.cell(i), "row {i}, column {slot}");
-                }
-            }
-            // Rows past the run are left alone.
-            assert!(
-                out[rows.len()..]
-                    .iter()
-                    .all(|row| row[0] == Cell::Text(b"unset"))
-            );
         }
     }
 
@@ -632,9 +645,46 @@ mod tests {
         let millis: ArrayRef =
             Arc::new(TimestampMillisecondArray::from(vec![-1_001, -1, 0, 1_999]));
         let view = ColumnView::of(&millis).expect("a timestamp column");
-        let mut out = vec![[Cell::Null; MAX_FIELDS]; 4];
-        view.cells_into(0..4, 0, &mut out);
-        let seconds: Vec<Cell<'_>> = out.iter().map(|row| row[0]).collect();
+        let mut seconds = Vec::new();
+        view.for_each_cell(0..4, |cell| seconds.push(cell));
         assert_eq!(seconds, [-2, -1, 0, 1].map(Cell::EpochSeconds).to_vec());
+    }
+
+    /// A shared batch gives each row picked out its cells, ordering key and place: the key
+    /// counts rows within the group, the place counts rows of the input from 1.
+    #[test]
+    fn a_shared_batch_makes_the_rows_picked_out() {
+        let views: Vec<ColumnView> = columns()
+            .iter()
+            .map(|c| ColumnView::of(c).expect("a readable column"))
+            .collect();
+        let batch = BatchRows {
+            views,
+            rows: 7,
+            group: 3,
+            first_row: 1_000,
+            before: 20,
+        };
+        let picked = [6u32, 0, 4];
+        let mut group = [PackedRow {
+            order: 0,
+            place: Place::ParquetRow(0),
+            cells: [Cell::Text(b"unset"); MAX_FIELDS],
+        }; 3];
+        batch.rows_into(&picked, &mut group);
+        for (row, &i) in group.iter().zip(&picked) {
+            assert_eq!(row.order, (3 << 32) | (20 + u64::from(i)));
+            assert!(
+                matches!(row.place, Place::ParquetRow(r) if r == 1_000 + 20 + u64::from(i) + 1)
+            );
+            for (slot, view) in batch.views.iter().enumerate() {
+                assert_eq!(row.cells[slot], view.cell(i as usize));
+            }
+            assert_eq!(row.cells[batch.views.len()], Cell::Text(b"unset"));
+        }
+        let mut ids = [Cell::Null; 3];
+        batch.ids_into(4..7, &mut ids);
+        assert_eq!(ids, [Cell::Str("d"), Cell::Str("ee"), Cell::Str("f")]);
+        assert_eq!(batch.len(), 7);
     }
 }

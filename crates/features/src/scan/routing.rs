@@ -5,10 +5,13 @@
 //! aggregated whatever rows they parsed would each build a state for nearly every customer and
 //! then merge them: twice the memory and a merge of full maps. Here a worker keeps the rows of
 //! the customers it owns and packs the others' rows (their cells, copied) into batches sent to
-//! their owners, who take them between blocks. The owner is a hash of the id as it is kept
+//! their owners, who take them between blocks. Rows in memory that other threads may read (an
+//! Arrow batch, [`SharedRows`]) are not packed: the batch itself is sent, with the indices of
+//! the owner's rows, and each owner makes its rows' cells from it. The owner is a hash of the id as it is kept
 //! ([`owner_of`]), so every spelling of one id goes to one owner, and the handlers' indexes
 //! join after the scan as disjoint shards.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -23,7 +26,7 @@ const BATCH_BYTES: usize = 64 << 10;
 /// Bytes of a worker's own rows held before they are applied: rows whose fields live in a
 /// per-record buffer (a CSV block with quoted fields) go through the same packed batches as the
 /// rows it receives, so that every row is applied in warmed groups (rows of a plain CSV block
-/// or of Arrow arrays are held by reference instead, see [`HeldRows`]).
+/// are held by reference instead, see [`HeldRows`], and Arrow batches are [`SharedRows`]).
 const OWN_BATCH_BYTES: usize = 16 << 10;
 
 /// Emptied batches a worker keeps for reuse.
@@ -32,6 +35,30 @@ const MAX_SPARE: usize = 8;
 /// Rows applied as one group: each row's customer is looked up ([`RowHandler::warm`]) before
 /// any of the group's rows is applied.
 const WARM_GROUP: usize = 32;
+
+/// Rows whose customer id cells are made at once to route them.
+const ID_CHUNK: usize = 256;
+
+/// Rows held in memory that any worker may read (an Arrow batch): a worker sends another owner
+/// the source and the indices of that owner's rows instead of packing them, and every owner
+/// makes its rows' cells from the source as it applies them. Packing and unpacking the rows of
+/// other owners (half of all rows with two workers) was 5–6% of a Parquet scan's samples.
+pub(super) trait SharedRows: Send + Sync {
+    /// Rows in the source.
+    fn len(&self) -> usize;
+    /// The customer id cell of each row in `rows`, into `out` (row `rows.start + k` into
+    /// `out[k]`).
+    fn ids_into<'a>(&'a self, rows: std::ops::Range<usize>, out: &mut [Cell<'a>]);
+    /// The rows `rows` (indices into the source), one into each row of `group`.
+    fn rows_into<'a>(&'a self, rows: &[u32], group: &mut [PackedRow<'a>]);
+}
+
+/// What one worker sends another.
+enum Delivery {
+    Packed(PackedRows),
+    /// A source and the indices of the receiver's rows in it.
+    Shared(Arc<dyn SharedRows>, Vec<u32>),
+}
 
 /// Rows for one owner: each row's ordering key, place and cells, packed into bytes; the text
 /// of cells known to be UTF-8 goes into a string beside them, so that the owner reads it back
@@ -169,12 +196,12 @@ impl PackedRows {
     }
 }
 
-/// A row read back from [`PackedRows`], or held by [`HeldRows`].
+/// A row read back from [`PackedRows`], held by [`HeldRows`] or made from [`SharedRows`].
 #[derive(Clone, Copy)]
-struct PackedRow<'a> {
-    order: u64,
-    place: Place,
-    cells: [Cell<'a>; MAX_FIELDS],
+pub(super) struct PackedRow<'a> {
+    pub order: u64,
+    pub place: Place,
+    pub cells: [Cell<'a>; MAX_FIELDS],
 }
 
 impl PackedRow<'_> {
@@ -185,10 +212,9 @@ impl PackedRow<'_> {
     };
 }
 
-/// A worker's own rows from memory that outlives them (a Parquet row group's or an Arrow
-/// table's batch, a plain CSV block): held by reference, not packed, and applied a warmed group
-/// at a time. Packing and unpacking the rows a worker keeps, half of them with two workers, was
-/// 3% of a scan's samples.
+/// A worker's own rows from memory that outlives them (a plain CSV block): held by reference,
+/// not packed, and applied a warmed group at a time. Packing and unpacking the rows a worker
+/// keeps, half of them with two workers, was 3% of a scan's samples.
 pub(super) struct HeldRows<'b> {
     rows: [PackedRow<'b>; WARM_GROUP],
     len: usize,
@@ -239,14 +265,14 @@ impl<'a> Unpacker<'a> {
 /// One worker's ends of the channels: a sender to every other worker and its own inbox.
 pub(super) struct Links {
     me: usize,
-    senders: Vec<Option<Sender<PackedRows>>>,
-    inbox: Receiver<PackedRows>,
+    senders: Vec<Option<Sender<Delivery>>>,
+    inbox: Receiver<Delivery>,
 }
 
 /// The links of `workers` workers, one per worker in order.
 pub(super) fn links(workers: usize) -> Vec<Links> {
     let (senders, inboxes): (Vec<_>, Vec<_>) = (0..workers)
-        .map(|_| crossbeam_channel::unbounded::<PackedRows>())
+        .map(|_| crossbeam_channel::unbounded::<Delivery>())
         .unzip();
     inboxes
         .into_iter()
@@ -271,6 +297,8 @@ pub(super) struct Worker<'s, H> {
     /// Emptied batches received from other workers, refilled for the next sends: a fresh
     /// buffer per batch cost fresh pages, faulted in and zeroed, for every row sent.
     spare: Vec<PackedRows>,
+    /// Indices of the rows of a [`SharedRows`] source for each owner, while it is routed.
+    shared: Vec<Vec<u32>>,
     /// Cells per row.
     width: usize,
     problems: &'s Problems,
@@ -296,6 +324,7 @@ impl<'s, H: RowHandler> Worker<'s, H> {
             handler,
             outboxes: (0..workers).map(|_| PackedRows::default()).collect(),
             spare: Vec::new(),
+            shared: (0..workers).map(|_| Vec::new()).collect(),
             width,
             problems,
             rows,
@@ -367,6 +396,49 @@ impl<'s, H: RowHandler> Worker<'s, H> {
         }
     }
 
+    /// Takes every row of `source`: each row of a customer this worker owns is applied in a
+    /// warmed group, each other owner is sent the source and the indices of its rows. A
+    /// guest line that guests skip goes nowhere.
+    pub fn rows_shared(&mut self, source: Arc<dyn SharedRows>) {
+        let mut ids = [Cell::Null; ID_CHUNK];
+        for start in (0..source.len()).step_by(ID_CHUNK) {
+            let rows = start..(start + ID_CHUNK).min(source.len());
+            source.ids_into(rows.clone(), &mut ids);
+            for (id, index) in ids.iter().zip(rows) {
+                if self.problems.skips_guest(std::slice::from_ref(id)) {
+                    continue;
+                }
+                let owner = self.owner(*id);
+                let index = u32::try_from(index).expect("fewer than 2^32 rows in a batch");
+                self.shared[owner].push(index);
+            }
+        }
+        let me = self.links.me;
+        for owner in 0..self.shared.len() {
+            if owner == me || self.shared[owner].is_empty() {
+                continue;
+            }
+            let rows = std::mem::take(&mut self.shared[owner]);
+            if let Some(sender) = &self.links.senders[owner] {
+                // The owner holds its inbox until every sender is gone, so this cannot fail.
+                sender
+                    .send(Delivery::Shared(source.clone(), rows))
+                    .expect("owner inbox open");
+            }
+        }
+        let own = std::mem::take(&mut self.shared[me]);
+        apply_shared(
+            &mut self.handler,
+            self.problems,
+            self.rows,
+            self.width,
+            &*source,
+            &own,
+        );
+        self.shared[me] = own;
+        self.shared[me].clear();
+    }
+
     /// Applies the rows `held` holds, and empties it.
     pub fn apply_held(&mut self, held: &mut HeldRows<'_>) {
         apply_group(
@@ -384,17 +456,36 @@ impl<'s, H: RowHandler> Worker<'s, H> {
         let batch = std::mem::replace(&mut self.outboxes[owner], next);
         if let Some(sender) = &self.links.senders[owner] {
             // The owner holds its inbox until every sender is gone, so this cannot fail.
-            sender.send(batch).expect("owner inbox open");
+            sender
+                .send(Delivery::Packed(batch))
+                .expect("owner inbox open");
         }
     }
 
     /// Aggregates the rows other workers have sent so far, without waiting for more.
     pub fn take_delivered(&mut self) {
-        while let Ok(batch) = self.links.inbox.try_recv() {
-            self.apply(&batch);
-            if self.spare.len() < MAX_SPARE {
-                self.spare.push(batch.emptied());
+        while let Ok(delivery) = self.links.inbox.try_recv() {
+            self.take(delivery);
+        }
+    }
+
+    /// Aggregates the rows of one delivery.
+    fn take(&mut self, delivery: Delivery) {
+        match delivery {
+            Delivery::Packed(batch) => {
+                self.apply(&batch);
+                if self.spare.len() < MAX_SPARE {
+                    self.spare.push(batch.emptied());
+                }
             }
+            Delivery::Shared(source, rows) => apply_shared(
+                &mut self.handler,
+                self.problems,
+                self.rows,
+                self.width,
+                &*source,
+                &rows,
+            ),
         }
     }
 
@@ -419,10 +510,27 @@ impl<'s, H: RowHandler> Worker<'s, H> {
             }
         }
         self.links.senders.clear();
-        while let Ok(batch) = self.links.inbox.recv() {
-            self.apply(&batch);
+        while let Ok(delivery) = self.links.inbox.recv() {
+            self.take(delivery);
         }
         self.handler
+    }
+}
+
+/// Applies the rows `rows` of `source`, a warmed group at a time.
+fn apply_shared<H: RowHandler>(
+    handler: &mut H,
+    problems: &Problems,
+    counted: &AtomicU64,
+    width: usize,
+    source: &dyn SharedRows,
+    rows: &[u32],
+) {
+    let mut group = [PackedRow::EMPTY; WARM_GROUP];
+    for chunk in rows.chunks(WARM_GROUP) {
+        let group = &mut group[..chunk.len()];
+        source.rows_into(chunk, group);
+        apply_group(handler, problems, counted, width, group);
     }
 }
 
