@@ -152,6 +152,12 @@ pub(crate) trait CustomerState: Default {
     /// [`CustomerSlots::warm`] reads it so that the state is in cache before its row is
     /// applied.
     fn touch(&self) -> u64;
+    /// A value read from the state itself, not from what it points to: reading the states of a
+    /// group first lets their misses overlap before [`CustomerState::touch`] follows pointers.
+    /// The same as `touch` for a state that points nowhere.
+    fn touch_state(&self) -> u64 {
+        self.touch()
+    }
 }
 
 /// Where [`CustomerSlots::absorb`] put another worker's slots (for state kept outside the
@@ -235,7 +241,8 @@ pub(crate) fn is_guest(cell: Cell<'_>) -> bool {
 impl<S: CustomerState> CustomerSlots<S> {
     /// Reads ahead for a group of rows whose customer id cells are `ids`, changing nothing
     /// (see [`crate::scan::RowHandler::warm`]): first the index buckets of the ids, then the
-    /// ids and states of the slots filed there. Each step is a short loop of its own, so that
+    /// ids of the slots filed there, their states, and what the states point to. Each step is a
+    /// short loop of its own, so that
     /// the group's cache misses are all under way at once instead of one per row. Sets
     /// `found[k]` to the slot of `ids[k]` when it is filed (for [`CustomerSlots::slot_of`]),
     /// `None` otherwise.
@@ -256,14 +263,19 @@ impl<S: CustomerState> CustomerSlots<S> {
             for &hash in &hashes[..ids.len()] {
                 sink ^= table.home_bucket(hash);
             }
+            // Each step's misses depend on the one before (bucket, id, state, what the state
+            // points to), so each is a loop of its own over the group: within a loop the
+            // rows' misses are independent and overlap.
             for ((&text, &hash), found) in texts.iter().zip(&hashes).zip(found.iter_mut()) {
-                if text.is_empty() {
-                    continue;
+                if !text.is_empty() {
+                    *found = table.find(hash, |slot| self.index.ids[slot as usize] == text);
                 }
-                *found = table.find(hash, |slot| self.index.ids[slot as usize] == text);
-                if let Some(slot) = *found {
-                    sink ^= self.customers[slot as usize].touch();
-                }
+            }
+            for &slot in found.iter().flatten() {
+                sink ^= self.customers[slot as usize].touch_state();
+            }
+            for &slot in found.iter().flatten() {
+                sink ^= self.customers[slot as usize].touch();
             }
             std::hint::black_box(sink);
         }

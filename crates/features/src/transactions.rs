@@ -358,6 +358,10 @@ impl CustomerState for CustomerTx {
         self.category_paid.first_word()
     }
 
+    fn touch_state(&self) -> u64 {
+        self.first_seen
+    }
+
     fn seen_at(&mut self, order_key: u64) {
         self.first_seen = self.first_seen.min(order_key);
     }
