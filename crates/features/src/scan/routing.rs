@@ -7,9 +7,9 @@
 //! the customers it owns and packs the others' rows (their cells, copied) into batches sent to
 //! their owners, who take them between blocks. Rows in memory that other threads may read (an
 //! Arrow batch, [`SharedRows`]) are not packed: the batch itself is sent, with the indices of
-//! the owner's rows, and each owner makes its rows' cells from it. The owner is a hash of the id as it is kept
-//! ([`owner_of`]), so every spelling of one id goes to one owner, and the handlers' indexes
-//! join after the scan as disjoint shards.
+//! the owner's rows, and each owner makes its rows' cells from it. The owner is a hash of the
+//! id as it is kept ([`owner_of`]), so every spelling of one id goes to one owner, and the
+//! handlers' indexes join after the scan as disjoint shards.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
