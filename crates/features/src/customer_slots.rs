@@ -242,8 +242,8 @@ impl<S: CustomerState> CustomerSlots<S> {
     /// Reads ahead for a group of rows whose customer id cells are `ids`, changing nothing
     /// (see [`crate::scan::RowHandler::warm`]): first the index buckets of the ids, then the
     /// ids of the slots filed there, their states, and what the states point to. Each step is a
-    /// short loop of its own, so that
-    /// the group's cache misses are all under way at once instead of one per row. Sets
+    /// short loop of its own, so that the group's cache misses are all under way at once
+    /// instead of one per row. Sets
     /// `found[k]` to the slot of `ids[k]` when it is filed (for [`CustomerSlots::slot_of`]),
     /// `None` otherwise.
     pub fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {

@@ -419,24 +419,12 @@ impl<'s, H: RowHandler> Worker<'s, H> {
                 continue;
             }
             let rows = std::mem::take(&mut self.shared[owner]);
-            if let Some(sender) = &self.links.senders[owner] {
-                // The owner holds its inbox until every sender is gone, so this cannot fail.
-                sender
-                    .send(Delivery::Shared(source.clone(), rows))
-                    .expect("owner inbox open");
-            }
+            self.deliver(owner, Delivery::Shared(source.clone(), rows));
         }
-        let own = std::mem::take(&mut self.shared[me]);
-        apply_shared(
-            &mut self.handler,
-            self.problems,
-            self.rows,
-            self.width,
-            &*source,
-            &own,
-        );
+        let mut own = std::mem::take(&mut self.shared[me]);
+        self.apply_shared(&*source, &own);
+        own.clear();
         self.shared[me] = own;
-        self.shared[me].clear();
     }
 
     /// Applies the rows `held` holds, and empties it.
@@ -454,11 +442,14 @@ impl<'s, H: RowHandler> Worker<'s, H> {
     fn send(&mut self, owner: usize) {
         let next = self.spare.pop().unwrap_or_default();
         let batch = std::mem::replace(&mut self.outboxes[owner], next);
+        self.deliver(owner, Delivery::Packed(batch));
+    }
+
+    /// Sends `delivery` to `owner`, another worker.
+    fn deliver(&self, owner: usize, delivery: Delivery) {
         if let Some(sender) = &self.links.senders[owner] {
             // The owner holds its inbox until every sender is gone, so this cannot fail.
-            sender
-                .send(Delivery::Packed(batch))
-                .expect("owner inbox open");
+            sender.send(delivery).expect("owner inbox open");
         }
     }
 
@@ -478,14 +469,23 @@ impl<'s, H: RowHandler> Worker<'s, H> {
                     self.spare.push(batch.emptied());
                 }
             }
-            Delivery::Shared(source, rows) => apply_shared(
+            Delivery::Shared(source, rows) => self.apply_shared(&*source, &rows),
+        }
+    }
+
+    /// Applies the rows `rows` of `source`, a warmed group at a time.
+    fn apply_shared(&mut self, source: &dyn SharedRows, rows: &[u32]) {
+        let mut group = [PackedRow::EMPTY; WARM_GROUP];
+        for chunk in rows.chunks(WARM_GROUP) {
+            let group = &mut group[..chunk.len()];
+            source.rows_into(chunk, group);
+            apply_group(
                 &mut self.handler,
                 self.problems,
                 self.rows,
                 self.width,
-                &*source,
-                &rows,
-            ),
+                group,
+            );
         }
     }
 
@@ -514,23 +514,6 @@ impl<'s, H: RowHandler> Worker<'s, H> {
             self.take(delivery);
         }
         self.handler
-    }
-}
-
-/// Applies the rows `rows` of `source`, a warmed group at a time.
-fn apply_shared<H: RowHandler>(
-    handler: &mut H,
-    problems: &Problems,
-    counted: &AtomicU64,
-    width: usize,
-    source: &dyn SharedRows,
-    rows: &[u32],
-) {
-    let mut group = [PackedRow::EMPTY; WARM_GROUP];
-    for chunk in rows.chunks(WARM_GROUP) {
-        let group = &mut group[..chunk.len()];
-        source.rows_into(chunk, group);
-        apply_group(handler, problems, counted, width, group);
     }
 }
 
