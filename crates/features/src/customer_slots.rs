@@ -241,7 +241,7 @@ pub(crate) fn is_guest(cell: Cell<'_>) -> bool {
 impl<S: CustomerState> CustomerSlots<S> {
     /// Reads ahead for a group of rows whose customer id cells are `ids`, changing nothing
     /// (see [`crate::scan::RowHandler::warm`]): first the index buckets of the ids, then the
-    /// ids of the slots filed there, their states, and what the states point to. Each step is a
+    /// ids and states of the slots filed there, and what the states point to. Each step is a
     /// short loop of its own, so that the group's cache misses are all under way at once
     /// instead of one per row. Sets
     /// `found[k]` to the slot of `ids[k]` when it is filed (for [`CustomerSlots::slot_of`]),
@@ -263,16 +263,25 @@ impl<S: CustomerState> CustomerSlots<S> {
             for &hash in &hashes[..ids.len()] {
                 sink ^= table.home_bucket(hash);
             }
-            // Each step's misses depend on the one before (bucket, id, state, what the state
-            // points to), so each is a loop of its own over the group: within a loop the
-            // rows' misses are independent and overlap.
+            // Each step's misses depend on the one before (bucket; then the id and state of
+            // the slot filed there; then what the state points to), so each is a loop of its
+            // own over the group: within a loop the rows' misses are independent and overlap.
+            // The id and the state are read together, from the bucket's likely slot, before
+            // the id is compared; the comparison then reads an id in cache.
+            let mut likely = [None; WARM_MAX];
+            for ((&text, &hash), likely) in texts.iter().zip(&hashes).zip(likely.iter_mut()) {
+                if !text.is_empty() {
+                    *likely = table.likely_slot(hash);
+                }
+            }
+            for &slot in likely.iter().flatten() {
+                let slot = slot as usize;
+                sink ^= self.index.ids[slot].len() as u64 ^ self.customers[slot].touch_state();
+            }
             for ((&text, &hash), found) in texts.iter().zip(&hashes).zip(found.iter_mut()) {
                 if !text.is_empty() {
                     *found = table.find(hash, |slot| self.index.ids[slot as usize] == text);
                 }
-            }
-            for &slot in found.iter().flatten() {
-                sink ^= self.customers[slot as usize].touch_state();
             }
             for &slot in found.iter().flatten() {
                 sink ^= self.customers[slot as usize].touch();
