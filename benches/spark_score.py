@@ -10,6 +10,9 @@ beforehand (BATCH_ROWS sets spark.sql.execution.arrow.maxRecordsPerBatch, Spark'
 10,000 when not given); prints each time, the medians, their ratio, and checks once that both outputs hold
 the same rows.
 
+`spark-all-cores` is the same job with `threads=None`: each task's scoring on every core, as it
+was before tasks scored on one thread each (`threads=1`, the default).
+
 Where Spark's time goes, measured in the same rounds: `copy` reads the columns the model needs
 and writes them back as Parquet (no Python); `arrow` also sends them through `mapInArrow` to
 Python and back unchanged (the JVM↔Arrow conversions and the worker traffic, no scoring).
@@ -38,7 +41,7 @@ session = local_session(**settings)
 model = lookalike.Model.load(model_dir)
 
 needed = ["customer_id", *model.required_columns]
-times = {"cli": [], "spark": [], "copy": [], "arrow": []}
+times = {"cli": [], "spark": [], "spark-all-cores": [], "copy": [], "arrow": []}
 
 
 def timed(name, write):
@@ -68,6 +71,9 @@ for _ in range(repeats):
     lks.score(model, session.read.parquet(str(features))).write.mode("overwrite").parquet(
         str(work / "spark.parquet"))
     times["spark"].append(time.perf_counter() - t)
+    timed("spark-all-cores", lambda: lks.score(
+        model, session.read.parquet(str(features)), threads=None).write.mode("overwrite").parquet(
+        str(work / "spark-all-cores.parquet")))
     timed("copy", copy)
     timed("arrow", arrow)
     print(", ".join(f"{name} {times[name][-1]:.2f} s" for name in times), flush=True)
@@ -80,5 +86,6 @@ print(f"rows {cli_rows.num_rows}, same rows: {same}")
 print(f"median: cli {cli_median:.2f} s, spark {spark_median:.2f} s, "
       f"spark/cli {spark_median / cli_median:.2f}x")
 print("medians of the breakdown: " + ", ".join(
-    f"{name} {statistics.median(times[name]):.2f} s" for name in ("copy", "arrow")))
+    f"{name} {statistics.median(times[name]):.2f} s"
+    for name in ("spark-all-cores", "copy", "arrow")))
 session.stop()

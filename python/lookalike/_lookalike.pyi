@@ -31,8 +31,9 @@ class Model:
     @staticmethod
     def from_bytes(data: bytes) -> "Model":
         """A model from ``to_bytes()``."""
-    def score(self, features: Any) -> pyarrow.Table:
-        """Scores a feature table (any Arrow table): one row per customer, same order."""
+    def score(self, features: Any, *, threads: Optional[int] = None) -> pyarrow.Table:
+        """Scores a feature table (any Arrow table): one row per customer, same order.
+        ``threads``: worker threads (default every core); the rows do not depend on it."""
     def explain(self, features: Any, customer_id: str) -> dict[str, Any]:
         """Everything the model derives for one customer, with the reasons (``explain --json``)."""
     def forget(self, features: Any, ids: list[str], *, refit_all: bool = False) -> "Model":

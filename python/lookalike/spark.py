@@ -211,7 +211,7 @@ def _model_of(data):
     return model
 
 
-def score(model, features_df, *, on_error="fail"):
+def score(model, features_df, *, on_error="fail", threads=1):
     """Scores a Spark DataFrame of features (``customer_id`` and the model's required columns)
     with a trained model: one output row per customer, the rows ``lookalike score`` writes.
 
@@ -220,7 +220,8 @@ def score(model, features_df, *, on_error="fail"):
     customers out. The model travels to the workers once, as a broadcast of its bytes; each
     batch is scored as ``Model.score`` scores a table (row-local: any split of the base gives
     the same rows); only ``customer_id`` and the model's required columns are sent to Python.
-    ``spark.sql.execution.arrow.maxRecordsPerBatch`` sets the batch size.
+    ``spark.sql.execution.arrow.maxRecordsPerBatch`` sets the batch size. ``threads``: Rust
+    threads per task (Spark already runs one task per core; ``None``: every core).
     Label columns come back as strings (Spark has no dictionary type)."""
     if on_error not in ("fail", "skip"):
         raise _lookalike.InputError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
@@ -240,7 +241,7 @@ def score(model, features_df, *, on_error="fail"):
     def scored(batches):
         loaded = _model_of(data.value)
         for batch in batches:
-            table = loaded.score(batch).cast(scored_schema)
+            table = loaded.score(batch, threads=threads).cast(scored_schema)
             reasons = table.column(_UNSCORED)
             if reasons.null_count < len(reasons):
                 if on_error == "fail":

@@ -15,6 +15,7 @@ mod spark;
 mod spark_audiences;
 mod stages;
 mod tables;
+mod threads;
 mod train;
 mod value;
 

@@ -9,6 +9,7 @@ use pyo3::types::PyBytes;
 
 use crate::errors::{model_to_py, to_py};
 use crate::tables::{batches_of, is_table, to_pyarrow};
+use crate::threads::with_threads;
 
 /// A trained pipeline: segments, clusters, value and audiences, as `lookalike train` writes it.
 ///
@@ -53,26 +54,34 @@ impl Model {
 
     /// Scores a feature table (any Arrow table, or a feature file's path): `customer_id` and
     /// the required columns in, one row per customer out (same order) with every stage's
-    /// columns. Row-local: any split of a base into tables gives the same rows.
+    /// columns. Row-local: any split of a base into tables gives the same rows. `threads`:
+    /// worker threads (default every core; 1 inside a Spark task, where each core runs a
+    /// task); the rows are the same whatever the count.
+    #[pyo3(signature = (features, *, threads = None))]
     fn score<'py>(
         &self,
         py: Python<'py>,
         features: &Bound<'py, PyAny>,
+        threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let model = &self.inner;
         if !is_table(features)? {
             let table = crate::stages::feature_table(features)?;
-            let scored = py.detach(|| model.transform_table(&table)).map_err(to_py)?;
+            let scored = py
+                .detach(|| with_threads(threads, || model.transform_table(&table)))?
+                .map_err(to_py)?;
             return to_pyarrow(py, vec![scored], model.output_schema());
         }
         let batches = batches_of(features)?;
         let scored = py
             .detach(|| {
-                batches
-                    .iter()
-                    .map(|batch| model.transform(batch))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+                with_threads(threads, || {
+                    batches
+                        .iter()
+                        .map(|batch| model.transform(batch))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })?
             .map_err(to_py)?;
         to_pyarrow(py, scored, model.output_schema())
     }

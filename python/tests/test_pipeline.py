@@ -115,6 +115,23 @@ def test_the_same_table_from_pandas_polars_and_pyarrow_scores_the_same(sample_fe
     assert_same_table(model.score(a_list), expected)
 
 
+def test_scores_do_not_depend_on_the_threads(sample_features):
+    model = lookalike.Model.load(ROOT / "models" / "sample")
+    expected = model.score(sample_features)
+    for threads in (1, 3):
+        assert_same_table(model.score(sample_features, threads=threads), expected)
+        assert_same_table(model.score(sample_features.to_batches(max_chunksize=700),
+                                      threads=threads), expected)
+    tasks = Path("/proc/self/task")
+    if tasks.exists():
+        # The call ran on a pool of its own, of the size asked for.
+        names = {(task / "comm").read_text().strip() for task in tasks.iterdir()}
+        assert {"lookalike-0", "lookalike-1", "lookalike-2"} <= names
+        assert "lookalike-3" not in names
+    with pytest.raises(lookalike.InputError, match="threads must be at least 1"):
+        model.score(sample_features, threads=0)
+
+
 def test_a_model_round_trips_through_bytes_and_a_folder(tmp_path, sample_features):
     model = lookalike.Model.load(ROOT / "models" / "sample")
     expected = model.score(sample_features)
