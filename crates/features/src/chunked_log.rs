@@ -41,6 +41,11 @@ impl<T> ChunkedLog<T> {
         full + last.len() - 1
     }
 
+    /// Entries appended.
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
     /// The entry at `index`.
     #[inline]
     pub fn get_mut(&mut self, index: usize) -> &mut T {

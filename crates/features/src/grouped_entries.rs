@@ -27,9 +27,16 @@ use rayon::prelude::*;
 
 use crate::chunked_log::{CHUNK, CHUNK_BITS, ChunkedLog};
 
-/// About how many buckets the first step sorts into: enough that the buckets being placed at
+/// At most how many buckets the first step sorts into: enough that the buckets being placed at
 /// once are a small part of the table, few enough that their partly filled chunks are too.
 const BUCKETS: usize = 64;
+
+/// Chunks of entries a bucket gets at least, when there are entries enough: each bucket ends
+/// in a partly filled chunk in both steps, so a bucket of about one chunk (64 buckets over the
+/// 72 chunks of a 1M-customer log) held a third more than its entries: the grouped table
+/// took 170 MB for 132 MB of logs, 133 MB with the 13 buckets this gives. Larger buckets would
+/// hold more chunks at once while they are placed.
+const BUCKET_CHUNKS: usize = 4;
 
 /// Entries grouped by customer: each customer's entries lie together in one chunk.
 pub(crate) struct GroupedEntries<T> {
@@ -116,10 +123,13 @@ impl BucketLayout {
     }
 }
 
-/// The bucket width's power of two for `customers`: the narrowest that needs no more than
-/// [`BUCKETS`] buckets.
-fn bucket_shift(customers: usize) -> u32 {
-    let width = customers.div_ceil(BUCKETS).max(1);
+/// The bucket width's power of two for `customers` with `entries` in all: the narrowest that
+/// needs no more buckets than [`BUCKETS`], nor than one per [`BUCKET_CHUNKS`] chunks of entries
+/// (but one per thread at least, so that the buckets are placed on all cores).
+fn bucket_shift(customers: usize, entries: usize) -> u32 {
+    let buckets =
+        (entries / (BUCKET_CHUNKS * CHUNK)).clamp(rayon::current_num_threads().max(1), BUCKETS);
+    let width = customers.div_ceil(buckets).max(1);
     width.next_power_of_two().trailing_zeros()
 }
 
@@ -147,7 +157,19 @@ impl<T: Copy + Send + Sync> GroupedEntries<T> {
         customer_of: impl Fn(&T) -> u32 + Sync,
         filler: T,
     ) -> Grouped<T> {
-        let shift = bucket_shift(customers);
+        let shift = bucket_shift(customers, logs.iter().map(ChunkedLog::len).sum());
+        Self::group_in_buckets(logs, customers, shift, renumber, customer_of, filler)
+    }
+
+    /// [`GroupedEntries::group`] in buckets of `1 << shift` customers.
+    fn group_in_buckets(
+        logs: Vec<ChunkedLog<T>>,
+        customers: usize,
+        shift: u32,
+        renumber: impl Fn(usize, &mut T) + Sync,
+        customer_of: impl Fn(&T) -> u32 + Sync,
+        filler: T,
+    ) -> Grouped<T> {
         let width = 1usize << shift;
         let buckets = customers.div_ceil(width);
 
@@ -334,6 +356,18 @@ mod tests {
         customers: usize,
         threads: usize,
     ) -> (GroupedEntries<(u32, u32)>, Vec<u32>, Vec<u32>) {
+        grouped_in(entries, logs, customers, threads, None)
+    }
+
+    /// [`grouped`] in buckets of `1 << shift` customers when given, as `group` chooses them
+    /// otherwise.
+    fn grouped_in(
+        entries: &[(u32, u32)],
+        logs: usize,
+        customers: usize,
+        threads: usize,
+        shift: Option<u32>,
+    ) -> (GroupedEntries<(u32, u32)>, Vec<u32>, Vec<u32>) {
         let own_slot = |log: usize, customer: u32| match log % 2 {
             0 => customer,
             _ => customers as u32 - 1 - customer,
@@ -349,14 +383,17 @@ mod tests {
             .num_threads(threads)
             .build()
             .expect("a thread pool");
-        let grouped = pool.install(|| {
-            GroupedEntries::group(
+        let renumber = |log, e: &mut (u32, u32)| e.0 = own_slot(log, e.0);
+        let grouped = pool.install(|| match shift {
+            None => GroupedEntries::group(split_logs, customers, renumber, |e| e.0, (u32::MAX, 0)),
+            Some(shift) => GroupedEntries::group_in_buckets(
                 split_logs,
                 customers,
-                |log, e: &mut (u32, u32)| e.0 = own_slot(log, e.0),
+                shift,
+                renumber,
                 |e| e.0,
                 (u32::MAX, 0),
-            )
+            ),
         });
         assert_eq!(grouped.counts, counts);
         (grouped.table, grouped.starts, counts)
@@ -394,8 +431,22 @@ mod tests {
                 entries.push((customer, n));
             }
         }
-        for (logs, threads) in [(1, 1), (1, 3), (3, 2), (3, 4)] {
-            let (table, starts, counts) = grouped(&entries, logs, customers, threads);
+        // As `group` chooses the buckets (one per thread for this few entries), and in 64
+        // buckets as for a large base.
+        let many = Some(
+            (customers.div_ceil(BUCKETS))
+                .next_power_of_two()
+                .trailing_zeros(),
+        );
+        for (logs, threads, shift) in [
+            (1, 1, None),
+            (1, 3, None),
+            (3, 2, None),
+            (3, 4, None),
+            (1, 1, many),
+            (3, 2, many),
+        ] {
+            let (table, starts, counts) = grouped_in(&entries, logs, customers, threads, shift);
             assert!(
                 counts[123] as usize > CHUNK,
                 "one customer spans more than a chunk"
@@ -409,6 +460,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A bucket spans at least [`BUCKET_CHUNKS`] chunks of entries when there are enough of them,
+    /// at most [`BUCKETS`] buckets, at least one per thread.
+    #[test]
+    fn buckets_follow_the_entries() {
+        let buckets = |customers: usize, entries: usize| {
+            customers.div_ceil(1 << bucket_shift(customers, entries))
+        };
+        let threads = rayon::current_num_threads().max(1);
+        // A 1M-customer log in time order: 4.7M entries, 72 chunks; the bucket width is a
+        // power of two, so there are between half and all of one bucket per BUCKET_CHUNKS.
+        let one_million = buckets(825_307, 4_700_000);
+        let most = 4_700_000 / (BUCKET_CHUNKS * CHUNK);
+        assert!(
+            (most / 2..=most).contains(&one_million),
+            "{one_million} of {most}"
+        );
+        assert!(one_million >= threads);
+        // 10M customers: 47.6M entries, as many buckets as allowed.
+        assert!((33..=BUCKETS).contains(&buckets(8_250_421, 47_600_000)));
+        assert!(buckets(1_000, 10) >= threads.min(1_000));
     }
 
     #[test]
