@@ -95,7 +95,6 @@ def test_a_dict_config_trains_like_its_file(tmp_path, sample_features):
 
 
 def test_the_same_table_from_pandas_polars_and_pyarrow_scores_the_same(sample_features):
-    import pandas as pd
     import polars as pl
 
     model = lookalike.Model.load(ROOT / "models" / "sample")
