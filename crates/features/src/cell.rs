@@ -12,6 +12,11 @@ pub(crate) enum Cell<'a> {
     /// Text known to be UTF-8 (Arrow strings, CSV blocks validated whole), so that it is not
     /// validated again field by field.
     Str(&'a str),
+    /// Text known to be UTF-8 whose label id the handler reading it has already given (a value
+    /// of a Parquet dictionary column, resolved once per batch through
+    /// [`crate::scan::RowHandler::label_ids`]): the handler takes the id without looking the
+    /// text up on every row. Anything else reads it as [`Cell::Str`].
+    Label(&'a str, crate::dictionary::LabelId),
     /// A whole number (Parquet integers).
     Int(i64),
     /// A real number (Parquet floats and decimals).
@@ -29,7 +34,7 @@ impl<'a> Cell<'a> {
     pub(crate) fn display(&self) -> String {
         match self {
             Cell::Text(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            Cell::Str(text) => text.to_string(),
+            Cell::Str(text) | Cell::Label(text, _) => text.to_string(),
             Cell::Int(v) => v.to_string(),
             Cell::Float(v) => v.to_string(),
             Cell::EpochSeconds(v) => format!("{v} (epoch seconds)"),
@@ -43,7 +48,7 @@ impl<'a> Cell<'a> {
         match self {
             Cell::Null => true,
             Cell::Text(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
-            Cell::Str(text) => text.bytes().all(|b| b.is_ascii_whitespace()),
+            Cell::Str(text) | Cell::Label(text, _) => text.bytes().all(|b| b.is_ascii_whitespace()),
             _ => false,
         }
     }
@@ -52,7 +57,7 @@ impl<'a> Cell<'a> {
     pub(crate) fn text_bytes(self) -> Option<&'a [u8]> {
         match self {
             Cell::Text(bytes) => Some(bytes),
-            Cell::Str(text) => Some(text.as_bytes()),
+            Cell::Str(text) | Cell::Label(text, _) => Some(text.as_bytes()),
             _ => None,
         }
     }
@@ -62,7 +67,7 @@ impl<'a> Cell<'a> {
     pub(crate) fn text_str(self) -> Option<CellResult<&'a str>> {
         match self {
             Cell::Text(bytes) => Some(utf8(bytes)),
-            Cell::Str(text) => Some(Ok(text)),
+            Cell::Str(text) | Cell::Label(text, _) => Some(Ok(text)),
             _ => None,
         }
     }
@@ -105,7 +110,7 @@ pub(crate) const MAX_ABS_AMOUNT: f64 = 1e12;
 /// Parses an amount into fixed-point units of 1/[`AMOUNT_SCALE`].
 pub(crate) fn amount_units(cell: Cell<'_>) -> CellResult<i64> {
     let value = match cell {
-        Cell::Text(_) | Cell::Str(_) => {
+        Cell::Text(_) | Cell::Str(_) | Cell::Label(..) => {
             if let Some(units) = cell.text_bytes().and_then(plain_decimal_units) {
                 return Ok(units);
             }
@@ -460,7 +465,7 @@ fn plain_time(rest: &[u8]) -> bool {
 pub(crate) fn day(cell: Cell<'_>) -> CellResult<i32> {
     let day = match cell {
         Cell::Text(bytes) => day_of_text(utf8(bytes)?.trim()),
-        Cell::Str(text) => day_of_text(text.trim()),
+        Cell::Str(text) | Cell::Label(text, _) => day_of_text(text.trim()),
         Cell::Int(v) => day_of_integer(v),
         Cell::Float(v) if v.is_finite() => day_of_integer(v.floor() as i64),
         Cell::Float(_) => Err("is not a finite number".into()),
@@ -483,7 +488,7 @@ const LAST_DAY: i32 = 2_932_896;
 pub(crate) fn text<'a>(cell: Cell<'a>, scratch: &'a mut String) -> CellResult<&'a str> {
     match cell {
         Cell::Text(bytes) => Ok(trimmed(utf8(bytes)?)),
-        Cell::Str(text) => Ok(trimmed(text)),
+        Cell::Str(text) | Cell::Label(text, _) => Ok(trimmed(text)),
         Cell::Int(v) => {
             use std::fmt::Write;
             scratch.clear();

@@ -55,7 +55,7 @@ fn value_of(cell: Cell<'_>) -> Result<Value, String> {
     Ok(match cell {
         c if c.is_blank() => Value::Null,
         Cell::Text(bytes) => Value::Text(cell::utf8(bytes)?.trim().into()),
-        Cell::Str(text) => Value::Text(text.trim().into()),
+        Cell::Str(text) | Cell::Label(text, _) => Value::Text(text.trim().into()),
         Cell::Int(v) => Value::Number(v as f64),
         Cell::Float(v) if v.is_finite() => Value::Number(v),
         Cell::Float(_) => return Err("is not a finite number".into()),

@@ -559,6 +559,10 @@ impl<'a> TxHandler<'a> {
     }
 
     fn label(&mut self, cell: Cell<'_>, is_category: bool) -> CellResult<LabelId> {
+        if let Cell::Label(_, id) = cell {
+            // Resolved for this field by `label_ids`, once per batch.
+            return Ok(id);
+        }
         let text = cell::text(cell, &mut self.scratch)?;
         if text.is_empty() {
             return Ok(NO_LABEL);
@@ -681,6 +685,18 @@ impl<'a> TxHandler<'a> {
 impl RowHandler for TxHandler<'_> {
     fn route(&mut self, owner: usize, owners: usize) {
         self.slots.route(owner, owners);
+    }
+
+    fn label_ids(&mut self, field: usize, values: &[&str]) -> Option<Vec<LabelId>> {
+        let is_category = match field {
+            slot::CATEGORY => true,
+            slot::CHANNEL => false,
+            _ => return None,
+        };
+        values
+            .iter()
+            .map(|value| self.label(Cell::Str(value), is_category).ok())
+            .collect()
     }
 
     fn warm(&self, ids: &[Cell<'_>], found: &mut [Option<u32>]) {

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use lookalike_core::Progress;
 
 use crate::cell::Cell;
+use crate::dictionary::LabelId;
 use crate::input::{FieldRequest, FileFormat, InputFile};
 use crate::{FeatureError, OnBadRow};
 
@@ -74,6 +75,14 @@ pub(crate) trait RowHandler: Send {
     /// Told once, before any row: this handler takes only the rows of customers that
     /// [`owner_of`](crate::customer_slots::owner_of) gives to `owner` of `owners`.
     fn route(&mut self, _owner: usize, _owners: usize) {}
+
+    /// The label ids of `values`, the distinct values of a dictionary column read for field
+    /// `field`, when this handler reads that field as labels: the scan then hands the field's
+    /// cells over as [`Cell::Label`] with their value's id, and the handler need not look the
+    /// text up row by row. `None` (the default): the cells stay text.
+    fn label_ids(&mut self, _field: usize, _values: &[&str]) -> Option<Vec<LabelId>> {
+        None
+    }
 }
 
 /// How to scan.

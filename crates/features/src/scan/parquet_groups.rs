@@ -16,6 +16,7 @@ use super::routing::{PackedRow, SharedRows, Worker, links};
 use super::{Place, Problems, RowHandler, ScanOptions, ScanResult, io_error};
 use crate::FeatureError;
 use crate::cell::Cell;
+use crate::dictionary::LabelId;
 use crate::input::{FieldRequest, InputFile, resolve_columns};
 
 /// A Parquet column seen through the few shapes the parsers understand.
@@ -139,6 +140,38 @@ impl ColumnView {
             }
             ColumnView::Absent => rows.for_each(|_| put(Cell::Null)),
             _ => rows.for_each(|i| put(self.cell(i))),
+        }
+    }
+
+    /// As [`ColumnView::for_each_cell`], the values of a dictionary column as [`Cell::Label`]s
+    /// with `ids[key]`, the label id of each dictionary value (other columns as they are).
+    #[inline]
+    pub(crate) fn for_each_label<'v>(
+        &'v self,
+        rows: impl Iterator<Item = usize>,
+        ids: &[LabelId],
+        mut put: impl FnMut(Cell<'v>),
+    ) {
+        let ColumnView::Labels { keys, values } = self else {
+            return self.for_each_cell(rows, put);
+        };
+        if ids.len() != values.len() {
+            return self.for_each_cell(rows, put);
+        }
+        if keys.null_count() == 0 && values.null_count() == 0 {
+            // Keys were checked to be within the dictionary when the view was made.
+            let keys = keys.values();
+            rows.for_each(|i| {
+                let key = keys[i] as usize;
+                put(Cell::Label(values.value(key), ids[key]))
+            });
+        } else {
+            rows.for_each(|i| {
+                put(match self.cell(i) {
+                    Cell::Str(text) => Cell::Label(text, ids[keys.value(i) as usize]),
+                    other => other,
+                })
+            });
         }
     }
 
@@ -407,14 +440,36 @@ impl SharedRows for BatchRows {
         });
     }
 
-    fn rows_into<'a>(&'a self, rows: &[u32], group: &mut [PackedRow<'a>]) {
+    fn label_columns(&self) -> Vec<(usize, Vec<&str>)> {
+        let labels = self.views.iter().enumerate();
+        labels
+            .filter_map(|(field, view)| match view {
+                ColumnView::Labels { values, .. } => {
+                    Some((field, (0..values.len()).map(|i| values.value(i)).collect()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn rows_into<'a>(
+        &'a self,
+        rows: &[u32],
+        group: &mut [PackedRow<'a>],
+        labels: &[Option<Vec<LabelId>>],
+    ) {
         for (slot, view) in self.views.iter().enumerate() {
             let mut out = group.iter_mut();
-            view.for_each_cell(rows.iter().map(|&i| i as usize), |cell| {
+            let put = |cell| {
                 if let Some(row) = out.next() {
                     row.cells[slot] = cell;
                 }
-            });
+            };
+            let rows = rows.iter().map(|&i| i as usize);
+            match labels.get(slot).and_then(Option::as_deref) {
+                Some(ids) => view.for_each_label(rows, ids, put),
+                None => view.for_each_cell(rows, put),
+            }
         }
         for (row, &i) in group.iter_mut().zip(rows) {
             let in_group = self.before + u64::from(i);
@@ -671,7 +726,7 @@ mod tests {
             place: Place::ParquetRow(0),
             cells: [Cell::Text(b"unset"); MAX_FIELDS],
         }; 3];
-        batch.rows_into(&picked, &mut group);
+        batch.rows_into(&picked, &mut group, &vec![None; MAX_FIELDS]);
         for (row, &i) in group.iter().zip(&picked) {
             assert_eq!(row.order, (3 << 32) | (20 + u64::from(i)));
             assert!(
@@ -686,5 +741,46 @@ mod tests {
         batch.ids_into(4..7, &mut ids);
         assert_eq!(ids, [Cell::Str("d"), Cell::Str("ee"), Cell::Str("f")]);
         assert_eq!(batch.len(), 7);
+
+        // The dictionary columns, with label ids given for their values: each row's text with
+        // its value's id, nulls (a null key, a null value) still null; other columns as before.
+        let dictionaries = batch.label_columns();
+        assert_eq!(
+            dictionaries,
+            vec![(2, vec!["x", "y", ""]), (3, vec!["store", "web", "app"])]
+        );
+        let mut labels = vec![None; MAX_FIELDS];
+        labels[2] = Some(vec![10, 11, 12]);
+        labels[3] = Some(vec![20, 21, 22]);
+        let every_row: Vec<u32> = (0..7).collect();
+        let mut group = [PackedRow {
+            order: 0,
+            place: Place::ParquetRow(0),
+            cells: [Cell::Text(b"unset"); MAX_FIELDS],
+        }; 7];
+        batch.rows_into(&every_row, &mut group, &labels);
+        let column =
+            |slot: usize| -> Vec<Cell<'_>> { group.iter().map(|r| r.cells[slot]).collect() };
+        assert_eq!(
+            column(2),
+            [
+                Cell::Label("y", 11),
+                Cell::Label("x", 10),
+                Cell::Null,
+                Cell::Label("y", 11),
+                Cell::Null,
+                Cell::Label("x", 10),
+                Cell::Null,
+            ]
+        );
+        assert_eq!(
+            column(3),
+            [2, 0, 1, 1, 2, 0, 0]
+                .map(|key| Cell::Label(["store", "web", "app"][key], 20 + key as u32))
+        );
+        for slot in [0, 1, 4, 5, 6] {
+            let one_by_one: Vec<Cell<'_>> = (0..7).map(|i| batch.views[slot].cell(i)).collect();
+            assert_eq!(column(slot), one_by_one, "column {slot}");
+        }
     }
 }

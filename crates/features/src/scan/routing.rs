@@ -19,6 +19,7 @@ use crossbeam_channel::{Receiver, Sender};
 use super::{MAX_FIELDS, Place, Problems, RowHandler};
 use crate::cell::Cell;
 use crate::customer_slots::{customer_id, owner_of};
+use crate::dictionary::LabelId;
 
 /// Bytes of packed rows sent to an owner at a time.
 const BATCH_BYTES: usize = 64 << 10;
@@ -49,8 +50,17 @@ pub(super) trait SharedRows: Send + Sync {
     /// The customer id cell of each row in `rows`, into `out` (row `rows.start + k` into
     /// `out[k]`).
     fn ids_into<'a>(&'a self, rows: std::ops::Range<usize>, out: &mut [Cell<'a>]);
-    /// The rows `rows` (indices into the source), one into each row of `group`.
-    fn rows_into<'a>(&'a self, rows: &[u32], group: &mut [PackedRow<'a>]);
+    /// The fields read from dictionary columns, each with the dictionary's values.
+    fn label_columns(&self) -> Vec<(usize, Vec<&str>)>;
+    /// The rows `rows` (indices into the source), one into each row of `group`; a field with
+    /// `labels[field]` (the label id of each value of its dictionary, from
+    /// [`RowHandler::label_ids`]) as [`Cell::Label`]s.
+    fn rows_into<'a>(
+        &'a self,
+        rows: &[u32],
+        group: &mut [PackedRow<'a>],
+        labels: &[Option<Vec<LabelId>>],
+    );
 }
 
 /// What one worker sends another.
@@ -120,7 +130,8 @@ impl PackedRows {
                     out.extend_from_slice(&(text.len() as u32).to_le_bytes());
                     out.extend_from_slice(text);
                 }
-                Cell::Str(text) => {
+                // A label packs as its text: the receiving owner looks it up itself.
+                Cell::Str(text) | Cell::Label(text, _) => {
                     out.push(STR);
                     out.extend_from_slice(&(text.len() as u32).to_le_bytes());
                     self.text.push_str(text);
@@ -475,10 +486,16 @@ impl<'s, H: RowHandler> Worker<'s, H> {
 
     /// Applies the rows `rows` of `source`, a warmed group at a time.
     fn apply_shared(&mut self, source: &dyn SharedRows, rows: &[u32]) {
+        let mut labels: Vec<Option<Vec<LabelId>>> = vec![None; self.width];
+        for (field, values) in source.label_columns() {
+            if let Some(ids) = labels.get_mut(field) {
+                *ids = self.handler.label_ids(field, &values);
+            }
+        }
         let mut group = [PackedRow::EMPTY; WARM_GROUP];
         for chunk in rows.chunks(WARM_GROUP) {
             let group = &mut group[..chunk.len()];
-            source.rows_into(chunk, group);
+            source.rows_into(chunk, group, &labels);
             apply_group(
                 &mut self.handler,
                 self.problems,
