@@ -156,6 +156,7 @@ impl ColumnView {
             return self.for_each_cell(rows, put);
         };
         if ids.len() != values.len() {
+            // Ids given for another dictionary: the cells stay text.
             return self.for_each_cell(rows, put);
         }
         if keys.null_count() == 0 && values.null_count() == 0 {
@@ -441,8 +442,9 @@ impl SharedRows for BatchRows {
     }
 
     fn label_columns(&self) -> Vec<(usize, Vec<&str>)> {
-        let labels = self.views.iter().enumerate();
-        labels
+        self.views
+            .iter()
+            .enumerate()
             .filter_map(|(field, view)| match view {
                 ColumnView::Labels { values, .. } => {
                     Some((field, (0..values.len()).map(|i| values.value(i)).collect()))
