@@ -278,10 +278,16 @@ impl<S: CustomerState> CustomerSlots<S> {
                 let slot = slot as usize;
                 sink ^= self.index.ids[slot].len() as u64 ^ self.customers[slot].touch_state();
             }
-            for ((&text, &hash), found) in texts.iter().zip(&hashes).zip(found.iter_mut()) {
-                if !text.is_empty() {
-                    *found = table.find(hash, |slot| self.index.ids[slot as usize] == text);
-                }
+            // The likely slot is the first one `find` compares: when its id matches, the probe
+            // is not walked again; without one, no slot is filed under the hash.
+            let texts = texts.iter().zip(&hashes).zip(&likely);
+            for (((&text, &hash), &likely), found) in texts.zip(found.iter_mut()) {
+                let is = |slot: u32| self.index.ids[slot as usize] == text;
+                *found = match likely {
+                    None => None,
+                    Some(slot) if is(slot) => Some(slot),
+                    Some(_) => table.find(hash, is),
+                };
             }
             for &slot in found.iter().flatten() {
                 sink ^= self.customers[slot as usize].touch();
