@@ -36,6 +36,39 @@ pub(crate) fn owner_of(id: &str, owners: usize) -> usize {
     ((hash as u128 * owners as u128) >> 64) as usize
 }
 
+/// Whether a filed id is `id`. Ids of 4 to 16 bytes (nearly all) are compared as two
+/// overlapping words from each end instead of through `memcmp`, which a time-ordered scan called
+/// once a line (1% of its samples).
+#[inline]
+fn same_id(filed: &CustomerKey, id: &str) -> bool {
+    let (a, b) = (filed.as_bytes(), id.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        _ => a == b,
+    }
+}
+
+/// The eight bytes of `bytes` from `at`, as a word.
+#[inline]
+fn word8(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// The four bytes of `bytes` from `at`, as a word.
+#[inline]
+fn word4(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(word)
+}
+
 /// The hash an id is filed under in a shard (another seed than [`owner_of`]'s: the ids of one
 /// shard share the owner hash's top bits, which the table uses to tell ids apart).
 fn key_hash(id: &str) -> u64 {
@@ -72,7 +105,7 @@ impl SlotIndex {
     fn find_in(&self, shard: usize, id: &str) -> Option<u32> {
         self.shards
             .get(shard)?
-            .find(key_hash(id), |slot| self.ids[slot as usize] == id)
+            .find(key_hash(id), |slot| same_id(&self.ids[slot as usize], id))
     }
 
     /// Drops the tables, keeping the ids by slot: for a run that will look no id up again
@@ -282,7 +315,7 @@ impl<S: CustomerState> CustomerSlots<S> {
             // is not walked again; without one, no slot is filed under the hash.
             let texts = texts.iter().zip(&hashes).zip(&likely);
             for (((&text, &hash), &likely), found) in texts.zip(found.iter_mut()) {
-                let is = |slot: u32| self.index.ids[slot as usize] == text;
+                let is = |slot: u32| same_id(&self.index.ids[slot as usize], text);
                 *found = match likely {
                     None => None,
                     Some(slot) if is(slot) => Some(slot),
@@ -415,6 +448,28 @@ impl<S: CustomerState> CustomerSlots<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word compare agrees with comparing the bytes, for every length up to 40 and ids
+    /// that differ in any one byte (the middle of a 9..15-byte id is read by both words).
+    #[test]
+    fn ids_compared_by_words_are_compared_byte_for_byte() {
+        for n in 0..40usize {
+            let id: String = (0..n).map(|i| char::from(b'A' + (i % 26) as u8)).collect();
+            let filed = CustomerKey::from(id.as_str());
+            assert!(same_id(&filed, &id), "{id}");
+            for at in 0..n {
+                let mut other = id.clone().into_bytes();
+                other[at] = b'z';
+                let other = String::from_utf8(other).unwrap();
+                assert!(!same_id(&filed, &other), "{id} against {other}");
+            }
+            let longer = format!("{id}x");
+            assert!(
+                !same_id(&filed, &longer) && !same_id(&CustomerKey::from(longer.as_str()), &id)
+            );
+        }
+        assert!(same_id(&CustomerKey::from("é12345678"), "é12345678"));
+    }
 
     /// A customer's first-seen key and its rows, enough to see states merge.
     #[derive(Default, Debug, PartialEq)]
