@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Float64Type, Int64Type};
+use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use lookalike_core::Progress;
@@ -26,7 +26,9 @@ pub(crate) enum ColumnView {
     /// categorical column): each row is a key into a few distinct values, so no row's text is
     /// copied out.
     Labels {
-        keys: arrow_array::Int64Array,
+        /// Read as 32-bit keys, the type Parquet readers give dictionaries: a cast to 64 bits
+        /// was a copy of every key of every batch.
+        keys: arrow_array::Int32Array,
         values: arrow_array::StringArray,
     },
     Int(arrow_array::Int64Array),
@@ -52,13 +54,19 @@ impl ColumnView {
             }
             Dictionary(_, _) => {
                 let dictionary = array.as_any_dictionary();
-                let keys = cast_array(dictionary.keys(), &Int64)?
-                    .as_primitive::<Int64Type>()
+                // A key too large for 32 bits fails the cast instead of becoming a null.
+                let strict = arrow_cast::CastOptions {
+                    safe: false,
+                    ..Default::default()
+                };
+                let keys = arrow_cast::cast_with_options(dictionary.keys(), &Int32, &strict)
+                    .map_err(|e| format!("cannot read its dictionary keys: {e}"))?
+                    .as_primitive::<Int32Type>()
                     .clone();
                 let values = cast_array(dictionary.values(), &Utf8)?
                     .as_string::<i32>()
                     .clone();
-                let outside = |key: &i64| !(0..values.len() as i64).contains(key);
+                let outside = |key: &i32| usize::try_from(*key).map_or(true, |k| k >= values.len());
                 if let Some(key) = keys.iter().flatten().find(outside) {
                     return Err(format!(
                         "has a dictionary key ({key}) outside its dictionary of {} values",
@@ -580,7 +588,6 @@ where
 mod tests {
     use std::sync::Arc;
 
-    use arrow_array::types::Int32Type;
     use arrow_array::{
         Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, StringArray,
         TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray,
@@ -705,6 +712,33 @@ mod tests {
         let mut seconds = Vec::new();
         view.for_each_cell(0..4, |cell| seconds.push(cell));
         assert_eq!(seconds, [-2, -1, 0, 1].map(Cell::EpochSeconds).to_vec());
+    }
+
+    /// Dictionaries with keys of any integer type read as their values (the view keeps them as
+    /// 32-bit keys).
+    #[test]
+    fn dictionary_keys_of_any_width_read_as_their_values() {
+        use arrow_array::types::{Int64Type, UInt8Type};
+        let values = Arc::new(StringArray::from(vec!["app", "web"]));
+        let narrow: ArrayRef = Arc::new(DictionaryArray::<UInt8Type>::new(
+            vec![1u8, 0, 1].into(),
+            values.clone(),
+        ));
+        let wide: ArrayRef = Arc::new(DictionaryArray::<Int64Type>::new(
+            Int64Array::from(vec![Some(1), None, Some(0)]),
+            values,
+        ));
+        let reads_as = |array: &ArrayRef, expected: &[Cell<'_>]| {
+            let view = ColumnView::of(array).expect("a dictionary");
+            let mut cells = Vec::new();
+            view.for_each_cell(0..3, |cell| cells.push(cell));
+            assert_eq!(cells, expected);
+        };
+        reads_as(
+            &narrow,
+            &[Cell::Str("web"), Cell::Str("app"), Cell::Str("web")],
+        );
+        reads_as(&wide, &[Cell::Str("web"), Cell::Null, Cell::Str("app")]);
     }
 
     /// A shared batch gives each row picked out its cells, ordering key and place: the key
