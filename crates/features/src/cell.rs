@@ -73,6 +73,23 @@ impl<'a> Cell<'a> {
     }
 }
 
+/// The eight bytes of `bytes` from `at`, as a word: how label keys and id comparisons read a
+/// short text's two ends without `memcmp`.
+#[inline]
+pub(crate) fn word8(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// The four bytes of `bytes` from `at`, as a word.
+#[inline]
+pub(crate) fn word4(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(word)
+}
+
 /// `text` without leading and trailing whitespace, as [`str::trim`] gives it; a field that
 /// starts and ends with a visible ASCII character (nearly all of them) is returned as is,
 /// without trim's Unicode-aware scan.

@@ -11,7 +11,7 @@ use std::hash::BuildHasher;
 
 use lookalike_core::IdPartition;
 
-use crate::cell::{self, Cell};
+use crate::cell::{self, Cell, word4, word8};
 use crate::scan::RowProblem;
 use crate::slot_table::SlotTable;
 use crate::slot_vec::SlotVec;
@@ -51,22 +51,6 @@ fn same_id(filed: &CustomerKey, id: &str) -> bool {
         4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
         _ => a == b,
     }
-}
-
-/// The eight bytes of `bytes` from `at`, as a word.
-#[inline]
-fn word8(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
-/// The four bytes of `bytes` from `at`, as a word.
-#[inline]
-fn word4(bytes: &[u8], at: usize) -> u32 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(word)
 }
 
 /// The hash an id is filed under in a shard (another seed than [`owner_of`]'s: the ids of one

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::cell::word8;
+
 /// A label's id; the same text gets the same id in every thread.
 pub(crate) type LabelId = u32;
 
@@ -78,13 +80,7 @@ impl LabelKey {
                 bytes.iter().fold(0u64, |key, &b| (key << 8) | u64::from(b)),
                 0,
             ),
-            length => {
-                let mut head = [0u8; 8];
-                let mut tail = [0u8; 8];
-                head.copy_from_slice(&bytes[..8]);
-                tail.copy_from_slice(&bytes[length - 8..]);
-                (u64::from_le_bytes(head), u64::from_le_bytes(tail))
-            }
+            length => (word8(bytes, 0), word8(bytes, length - 8)),
         };
         LabelKey {
             head,
