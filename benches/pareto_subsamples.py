@@ -1,5 +1,5 @@
 """lifetimes' Pareto/NBD fit on subsamples of the CDNOW sample: the reference that
-`crates/value/tests/pareto_subsamples.rs` holds our fits to (none below lifetimes'
+`crates/value/tests/integration/cdnow.rs` holds our fits to (none below lifetimes'
 log-likelihood, none slower than 2 s).
 
 Usage (lifetimes 0.11.3 in the Python that runs it):

@@ -4,11 +4,11 @@
 //! 50-customer runaways, the slowest 2,000-customer subsample, the CDNOW sample with a
 //! customer who buys every day, 10,000 simulated customers with one shared dropout rate on a
 //! day grid (β ≫ α puts A₀'s ₂F₁ argument near 1) and the 20,000 simulated histories of
-//! `tests/recovery.rs`.
+//! `tests/integration/recovery.rs`.
 //!
 //! `cargo bench -p lookalike-value --bench pareto`
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -96,7 +96,7 @@ fn pareto(c: &mut Criterion) {
     group.bench_function("simulated_10k_day_grid", |b| {
         b.iter(|| ParetoNbd::fit(&data, &FitOptions::new()).unwrap())
     });
-    // The 20,000 continuous-time histories of tests/recovery.rs.
+    // The 20,000 continuous-time histories of tests/integration/recovery.rs.
     let truth = ParetoNbd::new(0.5, 8.0, 0.7, 12.0).unwrap();
     let spend = GammaGamma::new(5.0, 4.0, 20.0).unwrap();
     let simulated = simulate_pareto(&truth, &spend, 20_000, (26.0, 52.0), 4);

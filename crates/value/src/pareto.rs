@@ -101,7 +101,7 @@ const LONG_SERIES: f64 = 150.0;
 /// one. The integral costs one to four panels of 16 nodes, about what 20 terms of the series
 /// cost; measured (`cargo bench -p lookalike-value --bench pareto`), 10,000 day-grid histories
 /// with β ≫ α fitted 10× faster than with the series up to 1,000 terms, and the 20,000
-/// continuous-time histories of `tests/recovery.rs` no slower.
+/// continuous-time histories of `tests/integration/recovery.rs` no slower.
 const SLOW_SERIES: f64 = 20.0;
 
 /// Gauss–Legendre nodes per panel, and the most panels, of the integrals below.

@@ -3,7 +3,7 @@
 //! checkouts, ids written as floats, local date formats and attributes on the lines. Every
 //! expected value is computed here from the file itself.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! Loading refuses what it cannot trust, naming the file and the field.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

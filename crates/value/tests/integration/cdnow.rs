@@ -2,7 +2,7 @@
 //! (Fader, Hardie & Lee 2005; Fader & Hardie 2013; see `data/cdnow/README.md`): calibration to
 //! 1997-09-30, weeks.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

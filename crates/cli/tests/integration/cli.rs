@@ -1,6 +1,6 @@
 //! End-to-end: the real `lookalike` binary on real files in a temporary folder.
 
-mod common;
+use crate::common;
 
 use common::{fails, lookalike, ok, s};
 

@@ -1,7 +1,7 @@
 //! A bad cell or a bad option is an error naming the file, line, column and value (or the option
 //! and its range), never a silent change of meaning; the inputs stay as they were.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

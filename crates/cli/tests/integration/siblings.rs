@@ -1,7 +1,7 @@
 //! End-to-end: each command accepts what its siblings write, and `--quiet` prints nothing but
 //! errors.
 
-mod common;
+use crate::common;
 
 use common::{lookalike, ok, s, sample_features};
 

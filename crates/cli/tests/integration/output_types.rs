@@ -1,6 +1,6 @@
 //! One type per shared column, whichever command writes it (data/README.md, "Output types").
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Subject access through the library: `explain` agrees with `score` on every field for every
 //! customer of the sample, and its reasons reproduce each result from the stored parameters.
 
-mod common;
+use crate::common;
 
 use common::{sample_features, sample_model_dir};
 use lookalike_pipeline::PipelineModel;

@@ -1,7 +1,7 @@
 //! `lookalike measure` on an audience of the sample against the sample's transactions: the
 //! counts and means per tier equal what the files say (computed here), and bad input is named.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,7 +1,7 @@
 //! `lookalike expand` end to end on the bundled sample: seeds from one persona of the
 //! generator's truth, tiers, exclusions, consent, control groups, and bad input.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! End-to-end: `lookalike cluster` and `lookalike bench clustering` on real files.
 
-mod common;
+use crate::common;
 
 use common::{fails, ok, s, sample_features};
 

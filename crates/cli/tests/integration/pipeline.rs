@@ -3,7 +3,7 @@
 //! output bytes do not depend on threads, chunks or partitions, mismatched models and inputs are
 //! refused, and a killed scoring run never leaves a partial output.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! End-to-end: `lookalike segment` on features of the bundled sample.
 
-mod common;
+use crate::common;
 
 use common::{fails, ok, repo, s, sample_features};
 

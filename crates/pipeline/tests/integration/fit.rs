@@ -1,7 +1,7 @@
 //! Training through the library: `fit` on the sample's features makes the committed sample
 //! model, and refuses a spec whose files were not read.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

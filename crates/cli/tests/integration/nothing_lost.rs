@@ -2,7 +2,7 @@
 //! previous outputs as they were, an interrupted run leaves no temporary behind, and a folder of
 //! outputs is replaced whole or not at all.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! End-to-end: the privacy commands on the sample — `forget` takes customers out of a trained
 //! model, leaving no trace of their ids in any file.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

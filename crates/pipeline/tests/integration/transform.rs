@@ -1,7 +1,7 @@
 //! The trained pipeline's transform: row-local (any split into batches, any thread count, the
 //! same bits), the same through save/load and bytes, and for every audience scorer.
 
-mod common;
+use crate::common;
 
 use arrow_array::{Array, RecordBatch};
 use common::{assert_same_bits, sample_features, sample_model_dir};

@@ -1,7 +1,7 @@
 //! `lookalike value` end to end on the CDNOW sample: the published parameters through the real
 //! binary, a model directory that predict reads back, the holdout report, and bad input.
 
-mod common;
+use crate::common;
 
 use common::{fails, ok, repo};
 

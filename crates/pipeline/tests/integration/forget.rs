@@ -2,7 +2,7 @@
 //! customer-level data, and each refitted stage is what training from scratch without them
 //! makes.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! report up to the order of floating-point additions; with `[clusters]` at `init = "sample"`,
 //! the same clusters for every customer and the same fit up to rounding.
 
-mod common;
+use crate::common;
 
 use common::{example_inputs, example_spec, sample_features};
 use lookalike_cluster::{Init, KMeansInParts, PartAnswer};

@@ -1,7 +1,7 @@
 //! End-to-end: `lookalike report` writes one self-contained page, which headless Chromium
 //! renders without a console error (Debian's `chromium`; scripts/test installs it).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
