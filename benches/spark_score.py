@@ -13,6 +13,10 @@ the same rows.
 `spark-all-cores` is the same job with `threads=None`: each task's scoring on every core, as it
 was before tasks scored on one thread each (`threads=1`, the default).
 
+`spark-files` is `lookalike.spark.score_files` of the same Parquet file into a folder of part
+files: Spark schedules the tasks, and each reads, scores and writes its row groups itself (no
+JVM conversions).
+
 Where Spark's time goes, measured in the same rounds: `copy` reads the columns the model needs
 and writes them back as Parquet (no Python); `arrow` also sends them through `mapInArrow` to
 Python and back unchanged (the JVM↔Arrow conversions and the worker traffic, no scoring).
@@ -41,7 +45,8 @@ session = local_session(**settings)
 model = lookalike.Model.load(model_dir)
 
 needed = ["customer_id", *model.required_columns]
-times = {"cli": [], "spark": [], "spark-all-cores": [], "copy": [], "arrow": []}
+times = {"cli": [], "spark": [], "spark-files": [], "spark-all-cores": [], "copy": [],
+         "arrow": []}
 
 
 def timed(name, write):
@@ -71,6 +76,7 @@ for _ in range(repeats):
     lks.score(model, session.read.parquet(str(features))).write.mode("overwrite").parquet(
         str(work / "spark.parquet"))
     times["spark"].append(time.perf_counter() - t)
+    timed("spark-files", lambda: lks.score_files(model, features, work / "spark-files"))
     timed("spark-all-cores", lambda: lks.score(
         model, session.read.parquet(str(features)), threads=None).write.mode("overwrite").parquet(
         str(work / "spark-all-cores.parquet")))
@@ -81,10 +87,14 @@ for _ in range(repeats):
 cli_rows = pq.read_table(work / "cli.parquet").sort_by("customer_id")
 spark_rows = pq.read_table(work / "spark.parquet").sort_by("customer_id")
 same = same_rows(cli_rows, spark_rows)
+files_rows = pq.read_table(work / "spark-files").sort_by("customer_id")
+same_files = same_rows(cli_rows, files_rows)
 cli_median, spark_median = statistics.median(times["cli"]), statistics.median(times["spark"])
-print(f"rows {cli_rows.num_rows}, same rows: {same}")
+files_median = statistics.median(times["spark-files"])
+print(f"rows {cli_rows.num_rows}, same rows: spark {same}, spark-files {same_files}")
 print(f"median: cli {cli_median:.2f} s, spark {spark_median:.2f} s, "
-      f"spark/cli {spark_median / cli_median:.2f}x")
+      f"spark/cli {spark_median / cli_median:.2f}x, spark-files {files_median:.2f} s, "
+      f"spark-files/cli {files_median / cli_median:.2f}x")
 print("medians of the breakdown: " + ", ".join(
     f"{name} {statistics.median(times[name]):.2f} s"
     for name in ("spark-all-cores", "copy", "arrow")))

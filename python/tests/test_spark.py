@@ -83,6 +83,118 @@ def test_features_on_the_sample_equal_one_process(session, root):
     assert any(n.startswith("country_") for n in local.column_names)
 
 
+def cli_scores(root, features_file, out):
+    cli = root / "target" / "debug" / "lookalike"
+    subprocess.run([str(cli), "--quiet", "score", "--model", str(root / "models" / "sample"),
+                    "--features", str(features_file), "--out", str(out)], check=True)
+    return pq.read_table(out)
+
+
+def test_score_files_write_the_command_lines_rows(session, root, sample_features, tmp_path):
+    """score_files: features in two files of several row groups, scored by tasks of whole row
+    groups (one spanning both files), are the rows `lookalike score` writes, labels and all."""
+    folder = tmp_path / "features"
+    folder.mkdir()
+    half = sample_features.num_rows // 2
+    pq.write_table(sample_features.slice(0, half), folder / "part-0.parquet", row_group_size=600)
+    pq.write_table(sample_features.slice(half), folder / "part-1.parquet", row_group_size=700)
+    (folder / "_SUCCESS").write_text("")
+    pq.write_table(sample_features, tmp_path / "features.parquet")
+    expected = cli_scores(root, tmp_path / "features.parquet", tmp_path / "cli.parquet")
+    model = lookalike.Model.load(root / "models" / "sample")
+    out = tmp_path / "scores"
+    # Row groups 600 x4, 100 | 700 x3, 400: tasks [600 x3], [600, 100 | 700], [700, 700, 400].
+    scores_df = lks.score_files(model, folder, out, rows_per_task=2000)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "_SUCCESS", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert [pq.ParquetFile(out / f"part-0000{i}.parquet").metadata.num_rows
+            for i in range(3)] == [1800, 1400, 1800]
+    got = pq.read_table(out)
+    assert got.schema == expected.schema
+    assert by_id(got).equals(by_id(expected))
+    assert scores_df.count() == sample_features.num_rows
+    # Nothing left beside the output (the staging folder became it).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "cli.parquet", "features", "features.parquet", "scores"]
+
+
+def with_unscorable(table, column, customer):
+    import pyarrow.compute as pc
+
+    at = table.column_names.index(column)
+    holed = pc.if_else(pc.equal(table.column("customer_id"), customer), float("nan"),
+                       table.column(column))
+    return table.set_column(at, table.schema.field(at), holed)
+
+
+def test_score_files_replace_earlier_scores_only_when_complete(session, root, sample_features,
+                                                              tmp_path):
+    model = lookalike.Model.load(root / "models" / "sample")
+    good, bad, out = tmp_path / "good.parquet", tmp_path / "bad.parquet", tmp_path / "scores"
+    pq.write_table(sample_features, good, row_group_size=1000)
+    lks.score_files(model, good, out, rows_per_task=1000)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(before) == 6  # five parts and _SUCCESS
+    ids = sample_features.column("customer_id").to_pylist()
+    row = ids.index("C00000007") + 1
+    pq.write_table(with_unscorable(sample_features, model.required_columns[0], "C00000007"),
+                   bad, row_group_size=1000)
+    # A task fails: the job fails naming the file, the data row and the customer, and the
+    # earlier scores are as they were, with nothing left beside them.
+    with pytest.raises(Exception, match=rf"bad\.parquet: data row {row}: customer C00000007"):
+        lks.score_files(model, bad, out, rows_per_task=1000)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet", "good.parquet", "scores"]
+    # Skipping: the new scores replace the earlier ones whole (one task now, one part).
+    with pytest.warns(UserWarning, match=r"1 customer\(s\) could not be scored"):
+        lks.score_files(model, bad, out, on_error="skip")
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "part-00000.parquet"]
+    kept = pq.read_table(out)
+    assert kept.num_rows == sample_features.num_rows - 1
+    assert "C00000007" not in kept.column("customer_id").to_pylist()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet", "good.parquet", "scores"]
+
+
+def test_score_files_refuse_what_would_lose_data(session, root, sample_features, tmp_path):
+    model = lookalike.Model.load(root / "models" / "sample")
+    features = tmp_path / "features.parquet"
+    pq.write_table(sample_features, features)
+
+    def refused(source, out, match, **options):
+        with pytest.raises(lookalike.InputError, match=match):
+            lks.score_files(model, source, out, **options)
+
+    refused(features, features, "would overwrite the features")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pq.write_table(sample_features, folder / "part-0.parquet")
+    refused(folder, folder / "scores", "would overwrite the features")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "keep.txt").write_text("mine")
+    refused(features, notes, "notes: holds keep.txt, which is not a part of earlier scores")
+    assert (notes / "keep.txt").read_text() == "mine"
+    (tmp_path / "scores.parquet").write_text("a file")
+    refused(features, tmp_path / "scores.parquet", "scores.parquet: is a file")
+    refused(tmp_path / "missing", tmp_path / "out", "missing: no such file or folder")
+    (tmp_path / "features.csv").write_text("customer_id,T\nC1,3\n")
+    refused(tmp_path / "features.csv", tmp_path / "out", "features.csv: not a Parquet file")
+    lacking = tmp_path / "lacking.parquet"
+    pq.write_table(sample_features.drop_columns(["frequency"]), lacking)
+    refused(lacking, tmp_path / "out", "lacking.parquet: lacks the column.s. the model reads: "
+            "frequency")
+    refused(features, tmp_path / "out", "on_error must be", on_error="drop")
+    refused(features, "s3://bucket/scores", "renaming folders, which s3 storage does not do")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "features.csv", "features.parquet", "in", "lacking.parquet", "notes", "scores.parquet"]
+    # No customers: one empty part, with the scores' columns.
+    pq.write_table(sample_features.slice(0, 0), tmp_path / "empty.parquet")
+    lks.score_files(model, tmp_path / "empty.parquet", tmp_path / "none")
+    none = pq.read_table(tmp_path / "none")
+    assert none.num_rows == 0
+    assert none.column_names == [n for n in model.output_schema.names if n != "unscored_reason"]
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """A generated base of 100k customers, its log in time order, as Parquet split into three
@@ -363,6 +475,7 @@ features = spark.read.parquet(f"{out}/features")
 model = lks.train(pipeline, features)
 model.save(f"{out}/model")
 lks.score(model, features).write.parquet(f"{out}/scores")
+lks.score_files(model, f"{out}/features", f"{out}/scored_files", rows_per_task=1000)
 where = spark.sparkContext.parallelize([0], 1).map(lambda _: lookalike.__file__).collect()
 open(f"{out}/where.txt", "w").write(where[0])
 spark.stop()
@@ -429,7 +542,8 @@ def test_a_packed_environment_serves_a_standalone_cluster(root, tmp_path, standa
     """The cluster install of the README, on a real cluster manager: scripts/pack_spark_env
     packs the wheel into an environment, spark-submit ships it with --archives to a standalone
     cluster, whose worker unpacks it for the executors (JVMs of their own, apart from the
-    driver), and the job's features, training and scores are those of one process."""
+    driver), and the job's features, training and scores (``score`` and ``score_files``) are
+    those of one process."""
     archive = tmp_path / "lookalike_env.tar.gz"
     packing = subprocess.run([str(root / "scripts" / "pack_spark_env"), str(archive), "--debug"],
                              capture_output=True, text=True)
@@ -469,3 +583,7 @@ def test_a_packed_environment_serves_a_standalone_cluster(root, tmp_path, standa
     # is the one-process output's alone.
     assert one_process_scores.column("unscored_reason").null_count == 5000
     assert_same_rows(one_process_scores.drop_columns(["unscored_reason"]), scores)
+    # score_files: the executors read Spark's feature part files and wrote the scores' parts.
+    assert len(list((out / "scored_files").glob("part-*.parquet"))) == 3
+    assert_same_rows(one_process_scores.drop_columns(["unscored_reason"]),
+                     pq.read_table(out / "scored_files"))
