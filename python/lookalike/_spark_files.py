@@ -64,7 +64,9 @@ def _data_files(fs, path, location):
         if e.type == pafs.FileType.File and not e.base_name.startswith(("_", "."))
     )
     if not files:
-        raise _lookalike.InputError(f"{location}: a folder without data files")
+        raise _lookalike.InputError(
+            f"{location}: a folder without data files (its sub-folders are not read: for a "
+            "partitioned dataset, score(model, session.read.parquet(...)))")
     return files
 
 

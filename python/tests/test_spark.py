@@ -169,6 +169,9 @@ def test_score_files_refuse_what_would_lose_data(session, root, sample_features,
     folder.mkdir()
     pq.write_table(sample_features, folder / "part-0.parquet")
     refused(folder, folder / "scores", "would overwrite the features")
+    refused(folder / "part-0.parquet", folder, "would overwrite the features")
+    (tmp_path / "nested" / "day=1").mkdir(parents=True)
+    refused(tmp_path / "nested", tmp_path / "out", "nested: a folder without data files")
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "keep.txt").write_text("mine")
@@ -186,7 +189,9 @@ def test_score_files_refuse_what_would_lose_data(session, root, sample_features,
     refused(features, tmp_path / "out", "on_error must be", on_error="drop")
     refused(features, "s3://bucket/scores", "renaming folders, which s3 storage does not do")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "features.csv", "features.parquet", "in", "lacking.parquet", "notes", "scores.parquet"]
+        "features.csv", "features.parquet", "in", "lacking.parquet", "nested", "notes",
+        "scores.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
     # No customers: one empty part, with the scores' columns.
     pq.write_table(sample_features.slice(0, 0), tmp_path / "empty.parquet")
     lks.score_files(model, tmp_path / "empty.parquet", tmp_path / "none")
