@@ -155,6 +155,56 @@ def test_score_files_replace_earlier_scores_only_when_complete(session, root, sa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet", "good.parquet", "scores"]
 
 
+KILLED_JOB = """
+import sys
+
+import lookalike
+import lookalike.spark as lks
+from pyspark.sql import SparkSession
+
+model, features, out = sys.argv[1:4]
+spark = (SparkSession.builder.master("local[1]").config("spark.driver.host", "127.0.0.1")
+         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false")
+         .getOrCreate())
+lks.score_files(lookalike.Model.load(model), features, out, rows_per_task=500)
+"""
+
+
+def test_score_files_killed_midway_leave_earlier_scores_whole(session, root, sample_features,
+                                                              tmp_path):
+    """A driver killed (SIGKILL, with its JVM and workers) while its tasks write their parts
+    leaves the earlier scores as they were: the parts were only ever in the staging folder."""
+    import pyarrow as pa
+
+    copies = [sample_features.set_column(0, "customer_id", pa.array(
+        [f"K{n}-{i}" for i in sample_features.column("customer_id").to_pylist()]))
+        for n in range(4)]
+    assert sample_features.column_names[0] == "customer_id"
+    features = tmp_path / "features.parquet"
+    pq.write_table(pa.concat_tables(copies), features, row_group_size=500)  # 40 row groups
+    model_dir, out = root / "models" / "sample", tmp_path / "scores"
+    lks.score_files(lookalike.Model.load(model_dir), features, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    job = tmp_path / "job.py"
+    job.write_text(KILLED_JOB)
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    driver = subprocess.Popen([sys.executable, str(job), str(model_dir), str(features), str(out)],
+                              env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    try:
+        while not list(tmp_path.glob(".scores.lookalike-staging-*/part-*.parquet")):
+            assert driver.poll() is None, "the job ended before any part was seen"
+            assert time.monotonic() < deadline, "no part written in 180 s"
+            time.sleep(0.01)
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait()
+    parts = list(tmp_path.glob(".scores.lookalike-staging-*/part-*.parquet"))
+    assert 0 < len(parts) < 40, len(parts)  # killed midway
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_score_files_refuse_what_would_lose_data(session, root, sample_features, tmp_path):
     model = lookalike.Model.load(root / "models" / "sample")
     features = tmp_path / "features.parquet"
