@@ -227,7 +227,10 @@ def score(model, features_df, *, on_error="fail", threads=1):
     the same rows); only ``customer_id`` and the model's required columns are sent to Python.
     ``spark.sql.execution.arrow.maxRecordsPerBatch`` sets the batch size. ``threads``: Rust
     threads per task (Spark already runs one task per core; ``None``: every core).
-    Label columns come back as strings (Spark has no dictionary type)."""
+    Label columns come back as strings (Spark has no dictionary type). From Parquet files to
+    Parquet files, ``score_files`` gives the same rows about three times as fast: the rows
+    then never pass through the JVM, whose conversions to and from Arrow cost more here than
+    the scoring."""
     if on_error not in ("fail", "skip"):
         raise _lookalike.InputError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     session = features_df.sparkSession
