@@ -20,6 +20,7 @@ import os
 import posixpath
 import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,6 +34,8 @@ _UNSCORED = "unscored_reason"
 # The URI schemes of filesystems that rename a folder in one step (an object store copies it
 # object by object, or moves only a marker), which putting the output in place relies on.
 _RENAMING = ("file", "hdfs")
+# Footers the driver reads at once when planning.
+_FOOTER_READERS = 16
 # Rows read and scored at a time within a task: a few MB of Arrow, whatever the row groups' size.
 _BATCH_ROWS = 65_536
 # Rows per row group written: scores gathered from several batches (small row groups make a
@@ -70,28 +73,35 @@ def _data_files(fs, path, location):
     return files
 
 
+def _footer(fs, file, needed):
+    """A file's row-group sizes, read from its footer; refuses a file that is not Parquet or
+    lacks a column the model reads, by name."""
+    try:
+        with fs.open_input_file(file) as handle:
+            parquet = pq.ParquetFile(handle)
+            metadata, names = parquet.metadata, parquet.schema_arrow.names
+    except (pa.ArrowInvalid, OSError) as error:
+        raise _lookalike.InputError(
+            f"{file}: not a Parquet file ({error}); score_files reads Parquet — for CSV "
+            "features, score(model, session.read.csv(...)) scores a DataFrame") from None
+    missing = [c for c in needed if c not in names]
+    if missing:
+        raise _lookalike.InputError(
+            f"{file}: lacks the column(s) the model reads: {', '.join(missing)}")
+    return [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+
+
 def _plan(fs, files, needed, rows_per_task):
     """The tasks: runs of consecutive row groups of about ``rows_per_task`` rows (a row group
     is never split), each unit a (file, row group, first data row of the group in its file,
-    1-based). Reads only the files' footers; refuses a file that is not Parquet or lacks a
-    column the model reads, by name."""
+    1-based). Reads only the files' footers, several at a time (on an object store each is a
+    round trip); the first refused file, in name order, is the error."""
+    with ThreadPoolExecutor(max_workers=_FOOTER_READERS) as readers:
+        sizes = list(readers.map(lambda file: _footer(fs, file, needed), files))
     tasks, current, current_rows = [], [], 0
-    for file in files:
-        try:
-            with fs.open_input_file(file) as handle:
-                parquet = pq.ParquetFile(handle)
-                metadata, names = parquet.metadata, parquet.schema_arrow.names
-        except (pa.ArrowInvalid, OSError) as error:
-            raise _lookalike.InputError(
-                f"{file}: not a Parquet file ({error}); score_files reads Parquet — for CSV "
-                "features, score(model, session.read.csv(...)) scores a DataFrame") from None
-        missing = [c for c in needed if c not in names]
-        if missing:
-            raise _lookalike.InputError(
-                f"{file}: lacks the column(s) the model reads: {', '.join(missing)}")
+    for file, groups in zip(files, sizes):
         first_row = 1
-        for group in range(metadata.num_row_groups):
-            rows = metadata.row_group(group).num_rows
+        for group, rows in enumerate(groups):
             if rows == 0:
                 continue
             if current and current_rows + rows > rows_per_task:
