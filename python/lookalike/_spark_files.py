@@ -138,6 +138,29 @@ def _checked_output(fs, out, location, input_path):
                     "folder is replaced whole, so choose a new or a scores folder")
 
 
+def checked_on_error(on_error):
+    """Refuses an ``on_error`` other than ``"fail"`` or ``"skip"`` (``score`` and
+    ``score_files``)."""
+    if on_error not in ("fail", "skip"):
+        raise _lookalike.InputError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+
+
+def scorable(table, on_error, where):
+    """``Model.score``'s ``table`` without its reason column, and how many customers were left
+    out: with ``on_error="fail"`` the first customer that could not be scored fails instead,
+    named by ``where(row in table)`` and the reason (``score`` and ``score_files``)."""
+    reasons = table.column(_UNSCORED)
+    kept = table
+    if reasons.null_count < len(reasons):
+        if on_error == "fail":
+            at = pc.index(pc.is_valid(reasons), True).as_py()
+            raise _lookalike.InputError(
+                f"{where(at)}customer {table.column('customer_id')[at]}: {reasons[at]} "
+                "(on_error='skip' leaves such customers out)")
+        kept = table.filter(pc.is_null(reasons))
+    return kept.drop_columns([_UNSCORED]), table.num_rows - kept.num_rows
+
+
 def _scored(units, *, model, input_fs, needed, on_error, threads):
     """The task's row groups read a batch at a time and scored: yields each batch's scores
     without the reason column, and how many customers were left out (``on_error="skip"``)."""
@@ -147,18 +170,8 @@ def _scored(units, *, model, input_fs, needed, on_error, threads):
                 batch_size=_BATCH_ROWS, row_groups=[group], columns=needed, use_threads=False)
             row = first_row
             for batch in batches:
-                table = model.score(batch, threads=threads)
-                reasons = table.column(_UNSCORED)
-                kept = table
-                if reasons.null_count < len(reasons):
-                    if on_error == "fail":
-                        at = pc.index(pc.is_valid(reasons), True).as_py()
-                        raise _lookalike.InputError(
-                            f"{file}: data row {row + at}: customer "
-                            f"{table.column('customer_id')[at]}: {reasons[at]} "
-                            "(on_error='skip' leaves such customers out)")
-                    kept = table.filter(pc.is_null(reasons))
-                yield kept.drop_columns([_UNSCORED]), table.num_rows - kept.num_rows
+                yield scorable(model.score(batch, threads=threads), on_error,
+                               lambda at, first=row: f"{file}: data row {first + at}: ")
                 row += batch.num_rows
 
 
@@ -240,8 +253,7 @@ def score_files(model, features, out, *, session=None, on_error="fail", threads=
     naming the file, the data row and the customer; ``on_error="skip"`` leaves them out.
     Duplicate ids across files are not checked (``lookalike score`` checks them in one
     process)."""
-    if on_error not in ("fail", "skip"):
-        raise _lookalike.InputError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+    checked_on_error(on_error)
     if rows_per_task < 1:
         raise _lookalike.InputError(f"rows_per_task must be at least 1, not {rows_per_task}")
     if session is None:

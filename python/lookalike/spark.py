@@ -39,15 +39,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _lookalike
-from ._spark_files import score_files
+from ._spark_files import _UNSCORED, checked_on_error, score_files, scorable
 
 __all__ = ["features", "score", "score_files", "train"]
 
 _KEY = "__lookalike_key"
 _PART = "__lookalike_part"
 _PARTS = {"transactions": "t", "events": "e", "customers": "c"}
-# The column of `Model.score` that says why a customer was not scored (null when scored).
-_UNSCORED = "unscored_reason"
 
 
 def _id_column(kind, columns):
@@ -231,8 +229,7 @@ def score(model, features_df, *, on_error="fail", threads=1):
     Parquet files, ``score_files`` gives the same rows about three times as fast: the rows
     then never pass through the JVM, whose conversions to and from Arrow cost more here than
     the scoring."""
-    if on_error not in ("fail", "skip"):
-        raise _lookalike.InputError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+    checked_on_error(on_error)
     session = features_df.sparkSession
     missing = [c for c in ["customer_id", *model.required_columns] if c not in features_df.columns]
     if missing:
@@ -250,15 +247,7 @@ def score(model, features_df, *, on_error="fail", threads=1):
         loaded = _model_of(data.value)
         for batch in batches:
             table = loaded.score(batch, threads=threads).cast(scored_schema)
-            reasons = table.column(_UNSCORED)
-            if reasons.null_count < len(reasons):
-                if on_error == "fail":
-                    at = pc.index(pc.is_valid(reasons), True).as_py()
-                    raise _lookalike.InputError(
-                        f"customer {table.column('customer_id')[at]}: {reasons[at]} "
-                        "(on_error='skip' leaves such customers out)")
-                table = table.filter(pc.is_null(reasons))
-            yield from table.drop_columns([_UNSCORED]).to_batches()
+            yield from scorable(table, on_error, lambda at: "")[0].to_batches()
 
     return features_df.mapInArrow(scored, _spark_schema(output_schema))
 
